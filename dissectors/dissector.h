@@ -1,0 +1,79 @@
+/* dissector.h - the contract every protocol dissector fulfils, and the registry.
+ *
+ * A dissector parses one protocol with the bounds-checked cursor and emits typed
+ * events to the worker's sink. It keeps per-flow state (one state object for both
+ * directions). The engine picks it by port or by its probe on any port.
+ *
+ * TCP: the engine delivers each direction in order. parse() sees all bytes
+ * buffered for that direction and returns how many it consumed; 0 means "the PDU
+ * at the head is incomplete, call again with more". A dissector that cannot find
+ * a PDU boundary consumes bytes to resynchronise (e.g. one byte, or up to the next
+ * plausible header). After a gap in the stream (lost bytes) the engine drops what
+ * was buffered, calls gap(), and sets info->after_gap on the next parse().
+ * UDP and layer 2: one parse() per datagram or frame; the return value is ignored. */
+#ifndef OTS_DISSECTOR_H
+#define OTS_DISSECTOR_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "../sensor/cursor.h"
+#include "../sensor/event.h"
+
+/* Stable ids: append only, never renumber (they name protocols in stats). */
+enum dissector_id {
+    DISS_NONE = 0,
+    DISS_MODBUS = 1,
+    DISS_DNP3 = 2,
+    DISS_IEC104 = 3,
+    DISS_S7COMM = 4,
+    DISS_ENIP = 5,
+    DISS_BACNET = 6,
+    DISS_OPCUA = 7,
+    DISS_MMS = 8,
+    DISS_GOOSE = 9,
+    DISS_SV = 10,
+    DISS_PROFINET_DCP = 11,
+    DISS_MQTT = 12,
+    DISS_HART_IP = 13,
+    DISS_FINS = 14,
+    DISS_MAX = 32,
+};
+
+#define DISS_TCP 0x1
+#define DISS_UDP 0x2
+#define DISS_L2 0x4
+
+enum probe_result { PROBE_NO = 0, PROBE_YES = 1, PROBE_NEED_MORE = 2 };
+
+struct pdu_info {
+    int to_server;  /* 1: client -> server (request direction) */
+    int transport;  /* DISS_TCP, DISS_UDP or DISS_L2 */
+    int after_gap;  /* TCP: bytes were lost just before this data */
+    uint64_t ts_us; /* time of the packet that completed the data */
+};
+
+struct dissector {
+    uint16_t id; /* enum dissector_id */
+    const char *name;
+    uint8_t transports;  /* DISS_TCP | DISS_UDP | DISS_L2 */
+    uint16_t ports[4];   /* default server ports, 0-terminated */
+    uint16_t ethertypes[3]; /* for DISS_L2, 0-terminated */
+    /* Looks at the first bytes of a direction; NULL means port-only. */
+    enum probe_result (*probe)(struct cursor *c, int to_server);
+    void *(*state_new)(void);
+    void (*state_free)(void *state);
+    size_t (*parse)(void *state, struct cursor *c, const struct pdu_info *info,
+                    struct event_sink *sink);
+    void (*gap)(void *state, int to_server); /* may be NULL */
+    const char *const *anomalies;            /* NULL-terminated list of names it raises */
+    uint32_t max_pdu; /* largest PDU buffered across segments; beyond it the engine resyncs */
+};
+
+/* NULL-terminated table of every dissector, in registry.c. */
+extern const struct dissector *const dissector_registry[];
+
+const struct dissector *dissector_by_id(unsigned id);
+const struct dissector *dissector_by_name(const char *name);
+
+#endif

@@ -1,0 +1,85 @@
+/* reassembly.h - TCP stream reassembly, one direction at a time.
+ *
+ * Delivers each direction's bytes in order, exactly once, to a callback.
+ * Out-of-order segments are held (sorted, non-overlapping); retransmissions and
+ * overlaps resolve "first copy wins"; a later copy whose bytes differ is reported
+ * (REASM_EV_OVERLAP_CHANGED), also against a short history of bytes already
+ * delivered. Sequence numbers wrap (serial arithmetic). With no SYN seen the first
+ * data segment starts the stream (mid-stream pick-up). Lost bytes are reported to
+ * the callback as a gap so the dissector can resynchronise. Memory is capped per
+ * direction and per worker; at a cap the held data is flushed with a gap (counted). */
+#ifndef OTS_REASSEMBLY_H
+#define OTS_REASSEMBLY_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct reasm_config {
+    uint32_t per_dir_max;   /* out-of-order bytes held per direction */
+    uint32_t max_segments;  /* out-of-order segments held per direction */
+    uint64_t global_max;    /* out-of-order bytes held per worker (all flows) */
+    uint32_t history;       /* delivered bytes kept per direction to check overlaps; 0 = off */
+};
+
+struct reasm_stats {
+    uint64_t segments, bytes_delivered, retransmissions, overlaps, overlaps_changed;
+    uint64_t out_of_order, gaps, gap_bytes, cap_flushes, held_bytes;
+};
+
+/* Per worker: caps and counters shared by all of its streams. */
+struct reasm_global {
+    struct reasm_config cfg;
+    struct reasm_stats stats;
+};
+
+struct reasm_seg;
+
+enum reasm_state { REASM_NONE = 0, REASM_STARTED = 1 };
+
+/* One direction of one TCP connection. Zeroed memory is a valid initial state. */
+struct reasm_dir {
+    uint32_t next_seq; /* next byte to deliver */
+    uint8_t state;     /* enum reasm_state */
+    uint8_t fin_seen;
+    uint32_t fin_seq;
+    uint32_t held_bytes;
+    uint32_t nsegs;
+    struct reasm_seg *segs; /* held out-of-order data, sorted by seq */
+    uint8_t *hist;          /* ring of the last cfg.history delivered bytes (lazy) */
+    uint32_t hist_len;      /* valid bytes in hist (<= cfg.history) */
+};
+
+/* What happened while handling a segment (bitmask, for engine events). */
+enum reasm_event {
+    REASM_EV_RETRANSMIT = 0x1,       /* bytes already delivered or held, identical */
+    REASM_EV_OVERLAP_CHANGED = 0x2,  /* an overlapping copy had different bytes */
+    REASM_EV_GAP = 0x4,              /* bytes were declared lost */
+    REASM_EV_CAP = 0x8,              /* a memory cap forced a flush */
+    REASM_EV_OUT_OF_ORDER = 0x10,    /* a segment was held */
+};
+
+/* In-order output. data == NULL with gap_len > 0 means gap_len bytes are missing
+ * here (the next call continues after the hole). */
+typedef void (*reasm_out_fn)(void *ctx, const uint8_t *data, uint32_t len, uint32_t gap_len);
+
+void reasm_global_init(struct reasm_global *g, const struct reasm_config *cfg);
+
+/* A SYN (or SYN-ACK) with this sequence number: data starts at isn + 1. */
+void reasm_syn(struct reasm_dir *d, uint32_t isn);
+/* A segment carrying data (len > 0). Returns a mask of enum reasm_event. */
+unsigned reasm_data(struct reasm_global *g, struct reasm_dir *d, uint32_t seq,
+                    const uint8_t *data, uint32_t len, reasm_out_fn out, void *ctx);
+/* FIN at seq (after any data in the same segment): remembered so flush knows the end. */
+void reasm_fin(struct reasm_dir *d, uint32_t seq);
+/* The peer acknowledged everything before `ack`. If this direction holds data
+ * beyond a hole the peer has acknowledged, the hole is lost: deliver a gap and
+ * what follows. Returns a mask of enum reasm_event. */
+unsigned reasm_ack(struct reasm_global *g, struct reasm_dir *d, uint32_t ack, reasm_out_fn out,
+                   void *ctx);
+/* End of the stream (FIN/RST/timeout/eviction): deliver everything held, with
+ * gaps for the holes, then free. Returns a mask of enum reasm_event. */
+unsigned reasm_flush(struct reasm_global *g, struct reasm_dir *d, reasm_out_fn out, void *ctx);
+/* Frees held segments and history without delivering. */
+void reasm_dir_free(struct reasm_global *g, struct reasm_dir *d);
+
+#endif
