@@ -1,0 +1,245 @@
+#!/usr/bin/env bash
+# bench/run.sh: the otsensor benchmark (DESIGN §6), every configuration on the same capture.
+#
+# Builds the tree (Release) and bench tools, writes bench/out/bench.pcap with otgen if it is
+# absent, warms the page cache, then runs each named configuration BENCH_RUNS times (best
+# wall time kept, peak RSS = max over the runs) and prints a markdown table, also written
+# to bench/out/results.md. Exits non-zero if any configuration failed.
+#
+# Environment:
+#   OTS_BUILD_DIR   use this existing build directory instead of configuring bench/out/build
+#   BENCH_RUNS      runs per configuration (default 3)
+#   BENCH_PACKETS   packets in the generated capture (default 2000000)
+#   BENCH_SEED      otgen seed (default 20260105)
+#   BENCH_PCAP      capture to use (default bench/out/bench.pcap; generated if absent)
+#   BENCH_ONLY      extended regex: run only the configurations whose name matches
+#   BENCH_OUT       output directory (default bench/out)
+#
+# To add a configuration (YARA, rules, ...), add one add_config line in define_configs.
+set -uo pipefail
+
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+ROOT=$(dirname "$HERE")
+OUT=${BENCH_OUT:-$HERE/out}
+RUNS=${BENCH_RUNS:-3}
+PACKETS=${BENCH_PACKETS:-2000000}
+SEED=${BENCH_SEED:-20260105}
+PCAP=${BENCH_PCAP:-$OUT/bench.pcap}
+ONLY=${BENCH_ONLY:-}
+
+log() { echo "bench: $*" >&2; }
+die() {
+    log "$*"
+    exit 1
+}
+
+# ---- dependencies: a fresh Debian bookworm has none of these ----
+PKGS=(cmake build-essential pkg-config libpcap-dev libndpi-dev libhiredis-dev libyara-dev
+    check libndpi-bin time)
+
+missing_pkgs() {
+    local p
+    for p in "${PKGS[@]}"; do
+        dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null | grep -q '^install ok installed' ||
+            echo "$p"
+    done
+}
+
+ensure_deps() {
+    local missing
+    missing=$(missing_pkgs)
+    [ -z "$missing" ] && return 0
+    if [ "$(id -u)" != 0 ]; then
+        die "missing packages: ${missing//$'\n'/ }; run as root or install them"
+    fi
+    if [ -x "$ROOT/deploy/install-deps.sh" ]; then
+        log "installing dependencies with deploy/install-deps.sh"
+        "$ROOT/deploy/install-deps.sh" || log "deploy/install-deps.sh failed; trying apt-get"
+        missing=$(missing_pkgs)
+        [ -z "$missing" ] && return 0
+    fi
+    log "installing: ${missing//$'\n'/ }"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq || die "apt-get update failed"
+    # shellcheck disable=SC2086
+    apt-get install -y -qq $missing >/dev/null || die "apt-get install failed: $missing"
+}
+
+# ---- build ----
+OTSENSOR_BUILD_ERR=""
+build() {
+    local jobs
+    jobs=$(nproc)
+    if [ -n "${OTS_BUILD_DIR:-}" ]; then
+        BUILD=$OTS_BUILD_DIR
+        [ -f "$BUILD/CMakeCache.txt" ] || die "OTS_BUILD_DIR=$BUILD is not a configured build"
+    else
+        BUILD=$OUT/build
+        log "configuring Release build in $BUILD"
+        cmake -S "$ROOT" -B "$BUILD" -DCMAKE_BUILD_TYPE=Release -DOTS_TESTS=OFF \
+            -DOTS_WERROR=OFF >"$OUT/cmake.log" 2>&1 ||
+            die "cmake configure failed, see $OUT/cmake.log"
+    fi
+    cmake --build "$BUILD" -j "$jobs" --target otgen floor >"$OUT/build-bench.log" 2>&1 ||
+        die "building otgen/floor failed, see $OUT/build-bench.log"
+    # the engine may not build yet: the other rows still run, its rows report the failure
+    if ! cmake --build "$BUILD" -j "$jobs" --target otsensor >"$OUT/build-otsensor.log" 2>&1; then
+        OTSENSOR_BUILD_ERR="otsensor did not build, see $OUT/build-otsensor.log"
+        log "$OTSENSOR_BUILD_ERR"
+    fi
+    OTGEN=$BUILD/bench/otgen
+    FLOOR=$BUILD/bench/floor
+    OTSENSOR=$BUILD/otsensor
+}
+
+# ---- capture ----
+summary_get() { sed -n "s/^$1: *//p" "$SUMMARY" | head -n1; }
+
+make_capture() {
+    SUMMARY=${PCAP%.pcap}.summary
+    if [ -f "$PCAP" ] && [ -f "$SUMMARY" ] && [ "$(summary_get packets)" = "$PACKETS" ] &&
+        { [ -n "${BENCH_PCAP:-}" ] || [ "$(summary_get seed)" = "$SEED" ]; }; then
+        log "using existing $PCAP"
+    elif [ -f "$PCAP" ] && [ -n "${BENCH_PCAP:-}" ]; then
+        # a capture we did not write: count it ourselves
+        log "summarising $PCAP (no otgen summary)"
+        {
+            "$FLOOR" "$PCAP" | grep -E '^(packets|bytes):'
+            echo "flows: $(tshark -r "$PCAP" -q -z conv,tcp -z conv,udp 2>/dev/null |
+                grep -cE '^[0-9a-fA-F.:]+ +<->')"
+        } >"$SUMMARY" || die "cannot summarise $PCAP"
+        PACKETS=$(summary_get packets)
+    else
+        log "writing $PCAP ($PACKETS packets, seed $SEED)"
+        "$OTGEN" -o "$PCAP.tmp" -n "$PACKETS" -s "$SEED" >"$SUMMARY.tmp" ||
+            die "otgen failed"
+        mv "$PCAP.tmp" "$PCAP" && mv "$SUMMARY.tmp" "$SUMMARY"
+    fi
+    CAP_PACKETS=$(summary_get packets)
+    CAP_FLOWS=$(summary_get flows)
+    CAP_BYTES=$(summary_get bytes)
+    if [ -z "$CAP_PACKETS" ] || [ -z "$CAP_BYTES" ]; then die "bad summary $SUMMARY"; fi
+    log "warming the page cache"
+    cat "$PCAP" >/dev/null
+}
+
+# ---- configurations: a name and a command line each ----
+CONFIG_NAMES=()
+CONFIG_CMDS=()
+CONFIG_PRE=() # a reason not to run it (empty: run)
+add_config() {
+    local name=$1 pre=$2
+    shift 2
+    CONFIG_NAMES+=("$name")
+    CONFIG_PRE+=("$pre")
+    CONFIG_CMDS+=("$(printf '%q ' "$@")")
+}
+
+define_configs() {
+    add_config floor "" "$FLOOR" "$PCAP"
+    add_config "otsensor -w 1" "$OTSENSOR_BUILD_ERR" "$OTSENSOR" -r "$PCAP" -w 1 --redis none
+    add_config "otsensor -w 2" "$OTSENSOR_BUILD_ERR" "$OTSENSOR" -r "$PCAP" -w 2 --redis none
+    # -q: no per-flow report; one thread (a pcap file is always read by one thread)
+    add_config ndpiReader "" ndpiReader -i "$PCAP" -q
+}
+
+# ---- measurement ----
+declare -A WALL RSS STATUS
+run_config() {
+    local i=$1 name=${CONFIG_NAMES[$1]} best="" maxrss=0 r t0 t1 rc wall rss
+    local slug
+    slug=$(echo "$name" | tr -c 'A-Za-z0-9\n' '_')
+    if [ -n "${CONFIG_PRE[$i]}" ]; then
+        STATUS[$name]="FAILED: ${CONFIG_PRE[$i]}"
+        log "$name: ${STATUS[$name]}"
+        return
+    fi
+    eval "set -- ${CONFIG_CMDS[$i]}"
+    for ((r = 1; r <= RUNS; r++)); do
+        t0=$(date +%s%N)
+        /usr/bin/time -f '%M' -o "$OUT/$slug.time" "$@" >"$OUT/$slug.out" 2>"$OUT/$slug.err"
+        rc=$?
+        t1=$(date +%s%N)
+        if [ "$rc" != 0 ]; then
+            STATUS[$name]="FAILED: exit $rc: $(grep -v '^Command exited' "$OUT/$slug.err" |
+                tail -n 3 | tr '\n' ' ' | cut -c1-200) (see $OUT/$slug.err)"
+            log "$name: ${STATUS[$name]}"
+            return
+        fi
+        wall=$((t1 - t0))
+        rss=$(tail -n1 "$OUT/$slug.time")
+        log "$name: run $r: $(awk -v w="$wall" 'BEGIN{printf "%.3f", w/1e9}') s, ${rss} KiB"
+        if [ -z "$best" ] || [ "$wall" -lt "$best" ]; then best=$wall; fi
+        if [ "$rss" -gt "$maxrss" ]; then maxrss=$rss; fi
+    done
+    WALL[$name]=$best
+    RSS[$name]=$maxrss
+    STATUS[$name]=ok
+}
+
+ratio() { # throughput of $2 relative to $1: wall($1) / wall($2)
+    if [ -n "${WALL[$1]:-}" ] && [ -n "${WALL[$2]:-}" ]; then
+        awk -v a="${WALL[$1]}" -v b="${WALL[$2]}" 'BEGIN{printf "%.2f", a/b}'
+    else
+        echo "n/a"
+    fi
+}
+
+report() {
+    local name cpu failed=0
+    cpu=$(sed -n 's/^model name[[:space:]]*: *//p' /proc/cpuinfo | head -n1)
+    {
+        echo "## otsensor benchmark"
+        echo
+        echo "- date: $(date -u '+%Y-%m-%d %H:%M UTC'); commit $(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)"
+        echo "- machine: $(nproc) cores, ${cpu:-unknown CPU}, $(uname -r)"
+        echo "- capture: $PCAP: $CAP_PACKETS packets, $CAP_FLOWS flows, $CAP_BYTES frame bytes$(
+            s=$(summary_get it_pct); [ -n "$s" ] && echo ", IT ${s}% of packets")"
+        echo "- best of $RUNS runs (wall clock), peak RSS = max over the runs;" \
+            "ratios are throughput ratios (higher = faster)"
+        echo
+        echo "| config | packets | flows | wall s | Mpps | Gbit/s | peak RSS MiB | × ndpiReader | × floor |"
+        echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|"
+        for name in "${CONFIG_NAMES[@]}"; do
+            if [ "${STATUS[$name]:-}" != ok ]; then
+                echo "| $name | $CAP_PACKETS | $CAP_FLOWS | ${STATUS[$name]:-not run} | | | | | |"
+                continue
+            fi
+            awk -v w="${WALL[$name]}" -v p="$CAP_PACKETS" -v b="$CAP_BYTES" \
+                -v r="${RSS[$name]}" -v n="$name" -v f="$CAP_FLOWS" \
+                -v rn="$(ratio ndpiReader "$name")" -v rf="$(ratio floor "$name")" \
+                'BEGIN{s=w/1e9; printf "| %s | %d | %d | %.3f | %.2f | %.2f | %.1f | %s | %s |\n",
+                       n, p, f, s, p/s/1e6, b*8/s/1e9, r/1024, rn, rf}'
+        done
+    } >"$OUT/results.md"
+    cat "$OUT/results.md"
+    for name in "${CONFIG_NAMES[@]}"; do
+        case ${STATUS[$name]:-} in FAILED*) failed=1 ;; esac
+    done
+    return $failed
+}
+
+main() {
+    mkdir -p "$OUT" || die "cannot create $OUT"
+    case $RUNS in '' | *[!0-9]* | 0) die "BENCH_RUNS must be a positive integer" ;; esac
+    ensure_deps
+    build
+    make_capture
+    define_configs
+    local i
+    for i in "${!CONFIG_NAMES[@]}"; do
+        if [ -n "$ONLY" ] && ! [[ ${CONFIG_NAMES[$i]} =~ $ONLY ]]; then
+            STATUS[${CONFIG_NAMES[$i]}]="skipped (BENCH_ONLY)"
+            continue
+        fi
+        run_config "$i"
+    done
+    if report; then
+        log "all configurations ran"
+    else
+        log "some configurations FAILED"
+        exit 1
+    fi
+}
+
+main "$@"
