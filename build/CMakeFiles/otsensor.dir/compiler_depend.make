@@ -1,0 +1,2 @@
+# Empty compiler generated dependencies file for otsensor.
+# This may be replaced when dependencies are built.
