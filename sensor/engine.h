@@ -121,6 +121,10 @@ struct engine {
 uint64_t wall_ms(void);
 
 int worker_start(struct worker *w);
+/* Processes one record on the calling thread (the worker loop, and fuzzing). */
+void worker_handle(struct worker *w, const struct pkt_rec *r);
+/* Ends every flow and releases what worker_start() took (the loop does this at exit). */
+void worker_finish(struct worker *w);
 void *worker_main(void *arg);
 int capture_open_all(struct engine *e, char *err, size_t errlen);
 void *capture_main(void *arg);

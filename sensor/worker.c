@@ -475,6 +475,11 @@ static struct flow *new_flow(struct worker *w, const struct pkt_rec *r, int *dir
     if (!f)
         return NULL;
     *dir = swap;
+    if (d->has_mac) {
+        f->has_mac = 1;
+        memcpy(f->mac[swap], d->src_mac, 6);
+        memcpy(f->mac[!swap], d->dst_mac, 6);
+    }
     if (d->ip_version) {
         uint16_t sp = k.ap, dp = k.bp;
         if (k.proto == 1 || k.proto == 58) {
@@ -555,11 +560,6 @@ static void ip_packet(struct worker *w, const struct pkt_rec *r)
     }
     f->pkts[dir]++;
     f->bytes[dir] += r->wirelen;
-    if (d->has_mac && !f->has_mac) {
-        f->has_mac = 1;
-        memcpy(f->mac[dir], d->src_mac, 6);
-        memcpy(f->mac[!dir], d->dst_mac, 6);
-    }
     if (!f->ndpi_done && w->eng->cfg->ndpi_enabled)
         classify_packet(&w->cls, f, r->data + d->l3_off, d->l3_len, r->ts_us);
     else if (!f->ndpi_done)
@@ -657,7 +657,7 @@ static void decoder_event(struct worker *w, const struct pkt_rec *r)
     emit_engine_event(w, "decoder", op ? op + 1 : name, name);
 }
 
-static void handle(struct worker *w, const struct pkt_rec *r)
+void worker_handle(struct worker *w, const struct pkt_rec *r)
 {
     if (r->ts_us > w->now_us)
         w->now_us = r->ts_us;
@@ -716,7 +716,7 @@ void *worker_main(void *arg)
                 struct pkt_rec *r = ring_peek(w->in[s], &len);
                 if (!r)
                     break;
-                handle(w, r);
+                worker_handle(w, r);
                 ring_release(w->in[s]);
                 got++;
             }
@@ -755,12 +755,17 @@ void *worker_main(void *arg)
         }
         ring_backoff(&spins);
     }
-    flow_table_destroy(&w->flows);
-    classify_destroy(&w->cls);
+    worker_finish(w);
     ring_publish(&w->out);
     publish_snapshot(w);
     atomic_store(&w->done, 1);
     return NULL;
+}
+
+void worker_finish(struct worker *w)
+{
+    flow_table_destroy(&w->flows);
+    classify_destroy(&w->cls);
 }
 
 int worker_start(struct worker *w)
