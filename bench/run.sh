@@ -87,6 +87,8 @@ build() {
         OTSENSOR_BUILD_ERR="otsensor did not build, see $OUT/build-otsensor.log"
         log "$OTSENSOR_BUILD_ERR"
     fi
+    BUILD_TYPE=$(sed -n 's/^CMAKE_BUILD_TYPE:[A-Z]*=//p' "$BUILD/CMakeCache.txt")
+    [ "$BUILD_TYPE" = Release ] || log "warning: $BUILD is a '${BUILD_TYPE:-default}' build, not Release"
     OTGEN=$BUILD/bench/otgen
     FLOOR=$BUILD/bench/floor
     OTSENSOR=$BUILD/otsensor
@@ -105,8 +107,12 @@ make_capture() {
         log "summarising $PCAP (no otgen summary)"
         {
             "$FLOOR" "$PCAP" | grep -E '^(packets|bytes):'
-            echo "flows: $(tshark -r "$PCAP" -q -z conv,tcp -z conv,udp 2>/dev/null |
-                grep -cE '^[0-9a-fA-F.:]+ +<->')"
+            if command -v tshark >/dev/null; then
+                echo "flows: $(tshark -r "$PCAP" -q -z conv,tcp -z conv,udp 2>/dev/null |
+                    grep -cE '^[0-9a-fA-F.:]+ +<->')"
+            else
+                echo "flows: ? (no tshark to count them)"
+            fi
         } >"$SUMMARY" || die "cannot summarise $PCAP"
         PACKETS=$(summary_get packets)
     else
@@ -124,31 +130,60 @@ make_capture() {
 }
 
 # ---- configurations: a name and a command line each ----
+# add_config NAME PRE CHECK CMD...: PRE, if not empty, is why the row cannot run; CHECK, if
+# not empty, is a function called after each run with the row's file prefix: it prints a
+# note for the report and returns non-zero if the run's output shows it did not do the work.
 CONFIG_NAMES=()
 CONFIG_CMDS=()
-CONFIG_PRE=() # a reason not to run it (empty: run)
+CONFIG_PRE=()
+CONFIG_CHECK=()
 add_config() {
-    local name=$1 pre=$2
-    shift 2
+    local name=$1 pre=$2 check=$3
+    shift 3
     CONFIG_NAMES+=("$name")
     CONFIG_PRE+=("$pre")
+    CONFIG_CHECK+=("$check")
     CONFIG_CMDS+=("$(printf '%q ' "$@")")
 }
 
+slug_of() { echo "$1" | tr -c 'A-Za-z0-9\n' '_'; }
+
+json_u64() { # json_u64 FILE KEY: the last "KEY":N in FILE
+    grep -o "\"$2\":[0-9]*" "$1" 2>/dev/null | tail -n1 | cut -d: -f2
+}
+
+# otsensor must have processed every packet of the file (offline reading is lossless)
+check_otsensor() {
+    local st=$1.stats.json p fl det
+    p=$(json_u64 "$st" packets_processed)
+    fl=$(json_u64 "$st" created)
+    det=$(json_u64 "$st" ndpi_detected)
+    if [ -z "$p" ]; then
+        echo "no packets_processed in $st: not checked"
+        return 0
+    fi
+    echo "processed $p packets, ${fl:-?} flows, nDPI detected ${det:-?}"
+    [ "$p" = "$CAP_PACKETS" ]
+}
+
 define_configs() {
-    add_config floor "" "$FLOOR" "$PCAP"
-    add_config "otsensor -w 1" "$OTSENSOR_BUILD_ERR" "$OTSENSOR" -r "$PCAP" -w 1 --redis none
-    add_config "otsensor -w 2" "$OTSENSOR_BUILD_ERR" "$OTSENSOR" -r "$PCAP" -w 2 --redis none
+    local st
+    add_config floor "" "" "$FLOOR" "$PCAP"
+    for w in 1 2; do
+        st="$OUT/$(slug_of "otsensor -w $w").stats.json"
+        add_config "otsensor -w $w" "$OTSENSOR_BUILD_ERR" check_otsensor \
+            "$OTSENSOR" -r "$PCAP" -w "$w" --redis none --stats "$st"
+    done
     # -q: no per-flow report; one thread (a pcap file is always read by one thread)
-    add_config ndpiReader "" ndpiReader -i "$PCAP" -q
+    add_config ndpiReader "" "" ndpiReader -i "$PCAP" -q
 }
 
 # ---- measurement ----
-declare -A WALL RSS STATUS
+declare -A WALL RSS STATUS NOTE
 run_config() {
-    local i=$1 name=${CONFIG_NAMES[$1]} best="" maxrss=0 r t0 t1 rc wall rss
+    local i=$1 name=${CONFIG_NAMES[$1]} best="" maxrss=0 r t0 t1 rc wall rss note
     local slug
-    slug=$(echo "$name" | tr -c 'A-Za-z0-9\n' '_')
+    slug=$(slug_of "$name")
     if [ -n "${CONFIG_PRE[$i]}" ]; then
         STATUS[$name]="FAILED: ${CONFIG_PRE[$i]}"
         log "$name: ${STATUS[$name]}"
@@ -156,6 +191,7 @@ run_config() {
     fi
     eval "set -- ${CONFIG_CMDS[$i]}"
     for ((r = 1; r <= RUNS; r++)); do
+        rm -f "$OUT/$slug".*
         t0=$(date +%s%N)
         /usr/bin/time -f '%M' -o "$OUT/$slug.time" "$@" >"$OUT/$slug.out" 2>"$OUT/$slug.err"
         rc=$?
@@ -165,6 +201,14 @@ run_config() {
                 tail -n 3 | tr '\n' ' ' | cut -c1-200) (see $OUT/$slug.err)"
             log "$name: ${STATUS[$name]}"
             return
+        fi
+        if [ -n "${CONFIG_CHECK[$i]}" ]; then
+            if ! note=$("${CONFIG_CHECK[$i]}" "$OUT/$slug"); then
+                STATUS[$name]="FAILED: check: $note"
+                log "$name: ${STATUS[$name]}"
+                return
+            fi
+            NOTE[$name]=$note
         fi
         wall=$((t1 - t0))
         rss=$(tail -n1 "$OUT/$slug.time")
@@ -192,6 +236,7 @@ report() {
         echo "## otsensor benchmark"
         echo
         echo "- date: $(date -u '+%Y-%m-%d %H:%M UTC'); commit $(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)"
+        echo "- build: ${BUILD_TYPE:-default} ($BUILD)"
         echo "- machine: $(nproc) cores, ${cpu:-unknown CPU}, $(uname -r)"
         echo "- capture: $PCAP: $CAP_PACKETS packets, $CAP_FLOWS flows, $CAP_BYTES frame bytes$(
             s=$(summary_get it_pct); [ -n "$s" ] && echo ", IT ${s}% of packets")"
@@ -211,6 +256,9 @@ report() {
                 'BEGIN{s=w/1e9; printf "| %s | %d | %d | %.3f | %.2f | %.2f | %.1f | %s | %s |\n",
                        n, p, f, s, p/s/1e6, b*8/s/1e9, r/1024, rn, rf}'
         done
+        for name in "${CONFIG_NAMES[@]}"; do
+            if [ -n "${NOTE[$name]:-}" ]; then echo "- $name: ${NOTE[$name]}"; fi
+        done | sed '1s/^/\n/'
     } >"$OUT/results.md"
     cat "$OUT/results.md"
     for name in "${CONFIG_NAMES[@]}"; do
