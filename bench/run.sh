@@ -119,6 +119,7 @@ make_capture() {
         log "writing $PCAP ($PACKETS packets, seed $SEED)"
         "$OTGEN" -o "$PCAP.tmp" -n "$PACKETS" -s "$SEED" >"$SUMMARY.tmp" ||
             die "otgen failed"
+        sed -i "s|^file: .*|file: $PCAP|" "$SUMMARY.tmp"
         mv "$PCAP.tmp" "$PCAP" && mv "$SUMMARY.tmp" "$SUMMARY"
     fi
     CAP_PACKETS=$(summary_get packets)
