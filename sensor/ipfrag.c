@@ -172,7 +172,7 @@ static int ipfrag_make_room(struct ipfrag_table *t, size_t need, struct ipfrag_d
 {
     while (t->bytes + need > t->max_bytes) {
         struct ipfrag_dgram *victim = t->oldest;
-        if (victim == keep) victim = victim->newer;
+        if (victim && victim == keep) victim = victim->newer;
         if (!victim) return 0;
         ipfrag_remove(t, victim);
         t->stats.dropped_cap++;
