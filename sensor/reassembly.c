@@ -240,7 +240,8 @@ static unsigned place(struct reasm_global *g, struct reasm_dir *d, uint32_t seq,
         if (pos == d->next_seq) {
             emit_data(g, d, data + (pos - seq), pend - pos, out, ctx);
             drain(g, d, out, ctx);
-            pos = pend;
+            /* what was drained covered [pend, next_seq), compared above */
+            pos = d->next_seq;
             prev = NULL;
             h = d->segs;
             continue;
@@ -265,7 +266,7 @@ static unsigned place(struct reasm_global *g, struct reasm_dir *d, uint32_t seq,
             ev |= emit_gap_to(g, d, pos, out, ctx);
             emit_data(g, d, data + (pos - seq), pend - pos, out, ctx);
             drain(g, d, out, ctx);
-            pos = pend;
+            pos = d->next_seq;
             prev = NULL;
             h = d->segs;
             continue;

@@ -11,6 +11,7 @@
 #define PROBE_BUFFER_MAX 4096
 #define PROBE_TRIES_MAX 8
 #define SWEEP_INTERVAL_US 1000000ULL
+#define WORKER_BATCH 32
 
 uint64_t wall_ms(void)
 {
@@ -710,16 +711,27 @@ void *worker_main(void *arg)
     for (;;) {
         int got = 0;
         for (int s = 0; s < w->n_in; s++) {
+            /* take a batch from each source in turn; look up every packet's bucket
+             * first, so the flow table's cache misses overlap */
+            struct pkt_rec *batch[WORKER_BATCH];
             size_t len;
-            /* take a batch from each source in turn */
-            for (int k = 0; k < 64; k++) {
-                struct pkt_rec *r = ring_peek(w->in[s], &len);
-                if (!r)
-                    break;
-                worker_handle(w, r);
-                ring_release(w->in[s]);
-                got++;
+            int n = 0;
+            uint64_t pos = ring_read_pos(w->in[s]);
+            while (n < WORKER_BATCH && (batch[n] = ring_peek_at(w->in[s], &pos, &len)))
+                n++;
+            for (int k = 0; k < n; k++)
+                __builtin_prefetch(&w->flows.buckets[batch[k]->hash & w->flows.mask]);
+            for (int k = 0; k < n; k++) {
+                if (k + 4 < n) {
+                    struct flow *pf = w->flows.buckets[batch[k + 4]->hash & w->flows.mask];
+                    if (pf)
+                        __builtin_prefetch(pf);
+                }
+                worker_handle(w, batch[k]);
             }
+            if (n)
+                ring_release_to(w->in[s], pos);
+            got += n;
         }
         if (got) {
             spins = 0;
