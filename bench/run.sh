@@ -180,9 +180,9 @@ define_configs() {
 }
 
 # ---- measurement ----
-declare -A WALL RSS STATUS NOTE
+declare -A WALL RSS CPU STATUS NOTE
 run_config() {
-    local i=$1 name=${CONFIG_NAMES[$1]} best="" maxrss=0 r t0 t1 rc wall rss note
+    local i=$1 name=${CONFIG_NAMES[$1]} best="" maxrss=0 r t0 t1 rc wall rss cpu note
     local slug
     slug=$(slug_of "$name")
     if [ -n "${CONFIG_PRE[$i]}" ]; then
@@ -194,7 +194,7 @@ run_config() {
     for ((r = 1; r <= RUNS; r++)); do
         rm -f "$OUT/$slug".*
         t0=$(date +%s%N)
-        /usr/bin/time -f '%M' -o "$OUT/$slug.time" "$@" >"$OUT/$slug.out" 2>"$OUT/$slug.err"
+        /usr/bin/time -f '%M %U %S' -o "$OUT/$slug.time" "$@" >"$OUT/$slug.out" 2>"$OUT/$slug.err"
         rc=$?
         t1=$(date +%s%N)
         if [ "$rc" != 0 ]; then
@@ -212,9 +212,13 @@ run_config() {
             NOTE[$name]=$note
         fi
         wall=$((t1 - t0))
-        rss=$(tail -n1 "$OUT/$slug.time")
-        log "$name: run $r: $(awk -v w="$wall" 'BEGIN{printf "%.3f", w/1e9}') s, ${rss} KiB"
-        if [ -z "$best" ] || [ "$wall" -lt "$best" ]; then best=$wall; fi
+        read -r rss cpu < <(tail -n1 "$OUT/$slug.time" | awk '{print $1, $2 + $3}')
+        log "$name: run $r: $(awk -v w="$wall" 'BEGIN{printf "%.3f", w/1e9}') s wall," \
+            "$cpu s CPU, ${rss} KiB"
+        if [ -z "$best" ] || [ "$wall" -lt "$best" ]; then
+            best=$wall
+            CPU[$name]=$cpu
+        fi
         if [ "$rss" -gt "$maxrss" ]; then maxrss=$rss; fi
     done
     WALL[$name]=$best
@@ -238,24 +242,25 @@ report() {
         echo
         echo "- date: $(date -u '+%Y-%m-%d %H:%M UTC'); commit $(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)"
         echo "- build: ${BUILD_TYPE:-default} ($BUILD)"
-        echo "- machine: $(nproc) cores, ${cpu:-unknown CPU}, $(uname -r)"
+        echo "- machine: $(nproc) cores, ${cpu:-unknown CPU}, $(uname -r); load average" \
+            "before the runs: $LOAD_BEFORE"
         echo "- capture: $PCAP: $CAP_PACKETS packets, $CAP_FLOWS flows, $CAP_BYTES frame bytes$(
             s=$(summary_get it_pct); [ -n "$s" ] && echo ", IT ${s}% of packets")"
-        echo "- best of $RUNS runs (wall clock), peak RSS = max over the runs;" \
-            "ratios are throughput ratios (higher = faster)"
+        echo "- best of $RUNS runs (wall clock; CPU s = user+sys of that run), peak RSS = max" \
+            "over the runs; ratios are throughput ratios (higher = faster)"
         echo
-        echo "| config | packets | flows | wall s | Mpps | Gbit/s | peak RSS MiB | × ndpiReader | × floor |"
-        echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|"
+        echo "| config | packets | flows | wall s | CPU s | Mpps | Gbit/s | peak RSS MiB | × ndpiReader | × floor |"
+        echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
         for name in "${CONFIG_NAMES[@]}"; do
             if [ "${STATUS[$name]:-}" != ok ]; then
-                echo "| $name | $CAP_PACKETS | $CAP_FLOWS | ${STATUS[$name]:-not run} | | | | | |"
+                echo "| $name | $CAP_PACKETS | $CAP_FLOWS | ${STATUS[$name]:-not run} | | | | | | |"
                 continue
             fi
             awk -v w="${WALL[$name]}" -v p="$CAP_PACKETS" -v b="$CAP_BYTES" \
-                -v r="${RSS[$name]}" -v n="$name" -v f="$CAP_FLOWS" \
+                -v r="${RSS[$name]}" -v n="$name" -v f="$CAP_FLOWS" -v c="${CPU[$name]}" \
                 -v rn="$(ratio ndpiReader "$name")" -v rf="$(ratio floor "$name")" \
-                'BEGIN{s=w/1e9; printf "| %s | %d | %d | %.3f | %.2f | %.2f | %.1f | %s | %s |\n",
-                       n, p, f, s, p/s/1e6, b*8/s/1e9, r/1024, rn, rf}'
+                'BEGIN{s=w/1e9; printf "| %s | %d | %d | %.3f | %.2f | %.2f | %.2f | %.1f | %s | %s |\n",
+                       n, p, f, s, c, p/s/1e6, b*8/s/1e9, r/1024, rn, rf}'
         done
         for name in "${CONFIG_NAMES[@]}"; do
             if [ -n "${NOTE[$name]:-}" ]; then echo "- $name: ${NOTE[$name]}"; fi
@@ -275,6 +280,7 @@ main() {
     build
     make_capture
     define_configs
+    LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
     local i
     for i in "${!CONFIG_NAMES[@]}"; do
         if [ -n "$ONLY" ] && ! [[ ${CONFIG_NAMES[$i]} =~ $ONLY ]]; then
