@@ -303,6 +303,7 @@ unsigned reasm_data(struct reasm_global *g, struct reasm_dir *d, uint32_t seq, c
     g->stats.segments++;
     /* The common case: the next bytes, nothing held. No copy but into the history. */
     if (seq == d->next_seq && d->state == REASM_STARTED && !d->segs) {
+        d->data_seen = 1;
         emit_data(g, d, data, len, out, ctx);
         return 0;
     }
@@ -316,9 +317,16 @@ unsigned reasm_data(struct reasm_global *g, struct reasm_dir *d, uint32_t seq, c
     }
     rel = seq_diff(seq, d->next_seq);
     if (rel + len > (int64_t)REASM_WINDOW || rel < -(int64_t)REASM_WINDOW) {
-        g->stats.garbage++;
-        return REASM_EV_GARBAGE;
+        if (d->data_seen) {
+            g->stats.garbage++;
+            return REASM_EV_GARBAGE;
+        }
+        /* Only a SYN so far, and it cannot be this stream's (stale, or forged to
+         * blind us): start from the data instead, as in a mid-stream pick-up. */
+        d->next_seq = seq;
+        rel = 0;
     }
+    d->data_seen = 1;
     if (rel < 0) {
         k = (uint32_t)-rel;
         if (k > len) k = len;
@@ -353,7 +361,8 @@ unsigned reasm_ack(struct reasm_global *g, struct reasm_dir *d, uint32_t ack, re
     int32_t rel;
     unsigned ev;
 
-    if (d->state != REASM_STARTED) return 0;
+    /* Before any data the ISN alone is too weak a reason to declare bytes lost. */
+    if (d->state != REASM_STARTED || !d->data_seen) return 0;
     rel = seq_diff(ack, d->next_seq);
     if (rel <= 0 || (uint32_t)rel > REASM_WINDOW) return 0;
     /* The FIN takes one sequence number: acknowledging it loses no data. */
@@ -370,7 +379,7 @@ unsigned reasm_flush(struct reasm_global *g, struct reasm_dir *d, reasm_out_fn o
     int32_t rel = seq_diff(d->fin_seq, d->next_seq);
 
     /* data missing before a FIN we saw */
-    if (d->state == REASM_STARTED && d->fin_seen && rel > 0 && (uint32_t)rel <= REASM_WINDOW)
+    if (d->data_seen && d->fin_seen && rel > 0 && (uint32_t)rel <= REASM_WINDOW)
         ev |= emit_gap_to(g, d, d->fin_seq, out, ctx);
     free(d->hist);
     d->hist = NULL;

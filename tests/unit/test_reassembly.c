@@ -363,6 +363,8 @@ START_TEST(test_gap_via_ack)
     init_default();
     reasm_syn(&A, 0);
     ck_assert_uint_eq(ack(&A, 1), 0); /* acks the SYN */
+    ck_assert_uint_eq(ack(&A, 5), 0); /* no data seen yet: no gap */
+    ck_assert_uint_eq(A.next_seq, 1);
     put(&A, 1, "abc");                /* 1..3 */
     put(&A, 7, "ghi");                /* 7..9 held */
     ck_assert_uint_eq(ack(&A, 3), 0); /* behind next_seq */
@@ -593,6 +595,26 @@ START_TEST(test_garbage)
 }
 END_TEST
 
+/* A SYN whose ISN is nowhere near the data (stale, or forged before the real one) must
+ * not blind the direction: the first data re-anchors the stream. Once data has been
+ * seen, far segments are garbage. */
+START_TEST(test_bogus_syn_reanchors)
+{
+    init_default();
+    reasm_syn(&A, 0x80000000u);
+    reasm_syn(&A, 99); /* the real SYN is ignored, as any SYN once started */
+    ck_assert_uint_eq(A.next_seq, 0x80000001u);
+    ck_assert_uint_eq(put(&A, 100, "abc"), 0);
+    ck_assert_uint_eq(put(&A, 103, "def"), 0);
+    ck_assert_str_eq(TA.s, "abcdef");
+    ck_assert_uint_eq(G.stats.garbage, 0);
+    ck_assert_uint_eq(put(&A, 0x80000001u, "xyz"), REASM_EV_GARBAGE);
+    ck_assert_uint_eq(G.stats.garbage, 1);
+    ck_assert_str_eq(TA.s, "abcdef");
+    finish();
+}
+END_TEST
+
 START_TEST(test_free_returns_held)
 {
     init_default();
@@ -642,6 +664,7 @@ static Suite *reassembly_suite(void)
     tcase_add_test(tc, test_fin);
     tcase_add_test(tc, test_zero_length);
     tcase_add_test(tc, test_garbage);
+    tcase_add_test(tc, test_bogus_syn_reanchors);
     tcase_add_test(tc, test_free_returns_held);
     suite_add_tcase(s, tc);
     return s;
