@@ -7,6 +7,12 @@
  * into one malloc'd segment. Everything kept stays within REASM_WINDOW of next_seq,
  * so serial comparisons (RFC 1982 style) are never ambiguous.
  *
+ * At a cap (or when malloc fails) nothing more is held for the rest of the call: the
+ * held data and the rest of the new segment are delivered in sequence order, with
+ * gaps for the holes, so a new segment that falls before held data is not lost.
+ * Bytes arriving behind next_seq after a gap was declared are dropped (and counted as
+ * retransmissions: there is nothing left to compare them with).
+ *
  * Not re-entrant: the output callback must not call back into the same direction. */
 #include "reassembly.h"
 
