@@ -322,17 +322,23 @@ unsigned reasm_data(struct reasm_global *g, struct reasm_dir *d, uint32_t seq, c
         d->next_seq = seq;
     }
     rel = seq_diff(seq, d->next_seq);
-    if (rel + len > (int64_t)REASM_WINDOW || rel < -(int64_t)REASM_WINDOW) {
-        if (d->data_seen) {
-            g->stats.garbage++;
-            return REASM_EV_GARBAGE;
+    if (!d->data_seen) {
+        /* Only a SYN so far. Data before its ISN + 1, or beyond any window of it, means
+         * the SYN was not this stream's (stale, or forged to blind us): start from the
+         * data, as in a mid-stream pick-up. A keepalive's junk byte is not data. */
+        if (len == 1 && rel == -1) {
+            g->stats.retransmissions++;
+            return REASM_EV_RETRANSMIT;
         }
-        /* Only a SYN so far, and it cannot be this stream's (stale, or forged to
-         * blind us): start from the data instead, as in a mid-stream pick-up. */
-        d->next_seq = seq;
-        rel = 0;
+        if (rel < 0 || rel + len > (int64_t)REASM_WINDOW) {
+            d->next_seq = seq;
+            rel = 0;
+        }
+        d->data_seen = 1;
+    } else if (rel + len > (int64_t)REASM_WINDOW || rel < -(int64_t)REASM_WINDOW) {
+        g->stats.garbage++;
+        return REASM_EV_GARBAGE;
     }
-    d->data_seen = 1;
     if (rel < 0) {
         k = (uint32_t)-rel;
         if (k > len) k = len;

@@ -119,9 +119,12 @@ NO_COV static void model_send(struct model *m, uint32_t seq, uint8_t *buf, uint3
         buf[extra % len] ^= (uint8_t)(1u << (extra >> 5));
         m->flipped = 1;
     }
-    /* with no SYN seen the first data starts the stream */
-    ns = d->state == REASM_NONE ? seq : d->next_seq;
-    if (len > 0 && d->state == REASM_NONE) {
+    /* With no SYN seen the first data starts the stream; after only a SYN, data
+     * before its ISN + 1 (not a 1-byte keepalive) re-anchors the stream. */
+    ns = d->next_seq;
+    if (len > 0 && (d->state == REASM_NONE ||
+                    (!d->data_seen && (int32_t)(seq - ns) < 0 && !(len == 1 && seq == ns - 1)))) {
+        ns = seq;
         m->started = 1;
         m->pos = seq;
     }

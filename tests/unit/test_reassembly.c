@@ -444,6 +444,17 @@ START_TEST(test_cap_per_dir_bytes)
     ck_assert_str_eq(TA.s, "ab[2]dd[3]ffffgggg");
     finish();
 
+    /* ... and one that falls between held segments, in its place too */
+    init(8, 100, 1000, 64);
+    reasm_syn(&A, 0);
+    put(&A, 1, "ab");
+    put(&A, 10, "ff");
+    put(&A, 20, "gg");
+    ck_assert_uint_eq(put(&A, 14, "hhhhh"), REASM_EV_CAP | REASM_EV_GAP); /* 4 + 5 > 8 */
+    ck_assert_str_eq(TA.s, "ab[7]ff[2]hhhhh[1]gg");
+    ck_assert_uint_eq(A.next_seq, 22);
+    finish();
+
     /* a single segment larger than the cap is delivered, never held */
     init(8, 100, 1000, 64);
     reasm_syn(&A, 0);
@@ -611,6 +622,25 @@ START_TEST(test_bogus_syn_reanchors)
     ck_assert_uint_eq(put(&A, 0x80000001u, "xyz"), REASM_EV_GARBAGE);
     ck_assert_uint_eq(G.stats.garbage, 1);
     ck_assert_str_eq(TA.s, "abcdef");
+    finish();
+
+    /* a SYN a little ahead of the real one: data before ISN + 1 cannot follow it */
+    init_default();
+    reasm_syn(&A, 5000);
+    ck_assert_uint_eq(put(&A, 4000, "abc"), 0);
+    ck_assert_uint_eq(put(&A, 4003, "d"), 0);
+    ck_assert_str_eq(TA.s, "abcd");
+    ck_assert_uint_eq(put(&A, 3990, "zz"), REASM_EV_RETRANSMIT); /* once started: old */
+    ck_assert_str_eq(TA.s, "abcd");
+    finish();
+
+    /* but a keepalive byte at ISN (nothing sent yet) is not data */
+    init_default();
+    reasm_syn(&A, 5000);
+    ck_assert_uint_eq(put(&A, 5000, "!"), REASM_EV_RETRANSMIT);
+    ck_assert_uint_eq(A.data_seen, 0);
+    ck_assert_uint_eq(put(&A, 5001, "a"), 0);
+    ck_assert_str_eq(TA.s, "a");
     finish();
 }
 END_TEST
