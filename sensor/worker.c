@@ -521,7 +521,9 @@ static void tcp_packet(struct worker *w, struct flow *f, int dir, const struct p
         reasm_syn(&f->reasm[dir], d->seq);
     if (d->payload_len) {
         w->cur_dir = dir;
-        unsigned ev = reasm_data(&w->reasm, &f->reasm[dir], d->seq, r->data + d->payload_off,
+        /* a SYN's own sequence number is consumed by the SYN: its data follows */
+        uint32_t seq = (fl & 0x02) ? d->seq + 1 : d->seq;
+        unsigned ev = reasm_data(&w->reasm, &f->reasm[dir], seq, r->data + d->payload_off,
                                  d->payload_len, on_stream_data, w);
         if (ev & REASM_EV_OVERLAP_CHANGED) {
             set_context(w, f, dir, r->ts_us);
@@ -529,7 +531,9 @@ static void tcp_packet(struct worker *w, struct flow *f, int dir, const struct p
         }
     }
     if ((fl & 0x10) && f->reasm[!dir].nsegs) {
-        /* the peer acknowledged bytes we never saw: they are lost, move on */
+        /* the peer acknowledged bytes we never saw: they are lost, move on. Only
+         * when data is held behind a hole: with a TAP's two feeds merged, an ACK
+         * can arrive before the data it acknowledges, and must not discard it. */
         w->cur_dir = !dir;
         reasm_ack(&w->reasm, &f->reasm[!dir], d->ack, on_stream_data, w);
     }
