@@ -269,6 +269,35 @@ START_TEST(test_cap_bytes)
 }
 END_TEST
 
+START_TEST(test_cap_holes)
+{
+    /* 8-byte fragments at every other 8-byte slot: each leaves a hole, and after
+     * 64 of them the datagram is given up rather than tracked further */
+    struct ipfrag_table *t = table();
+    struct feed r;
+    uint8_t f[64];
+    size_t n = hex_to_bytes(V4_F2, f, sizeof(f)) - 8; /* header + 8 data bytes */
+    f[3] = (uint8_t)n;                                /* total length 28 */
+    struct decoded d;
+    int ret = 0;
+    for (uint16_t i = 0; i < 65; i++) {
+        uint16_t units = (uint16_t)(2 * i + 1); /* offsets 8, 24, 40, ... */
+        f[6] = (uint8_t)(0x20 | units >> 8);    /* MF */
+        f[7] = (uint8_t)units;
+        ck_assert_int_eq(decode_frame(&d, LINK_RAW, f, (uint32_t)n), DECODED_FRAGMENT);
+        ret = ipfrag_add(t, &d, f, 1, &r.out, &r.out_len, &r.anomaly);
+        if (i < 64) {
+            ck_assert_int_eq(ret, 0);
+            ck_assert_int_eq(r.anomaly, DEC_NONE);
+        }
+    }
+    ck_assert_int_eq(ret, -1);
+    ck_assert_int_eq(r.anomaly, DEC_FRAG_CAP);
+    ck_assert_uint_eq(ipfrag_stats(t)->dropped_cap, 1);
+    ipfrag_free(t);
+}
+END_TEST
+
 START_TEST(test_timeout)
 {
     struct ipfrag_table *t = ipfrag_new(64, 1 << 20, 1000000);
@@ -367,6 +396,7 @@ static Suite *ipfrag_suite(void)
     tcase_add_test(tc, test_v4_overlap_first_wins);
     tcase_add_test(tc, test_cap_datagrams);
     tcase_add_test(tc, test_cap_bytes);
+    tcase_add_test(tc, test_cap_holes);
     tcase_add_test(tc, test_timeout);
     tcase_add_test(tc, test_too_large);
     tcase_add_test(tc, test_truncated_fragment);
