@@ -117,6 +117,17 @@ static inline void dec_reset_l3(struct decoded *d)
     d->frag_data_off = 0;
 }
 
+/* A cursor over the next n bytes of c, which must all be there (c does not
+ * move). Its bounds are constants, so once inlined its reads need no checks:
+ * a fixed header is tested once, then read field by field through the cursor. */
+static inline int dec_view(const struct cursor *c, size_t n, struct cursor *v)
+{
+    const uint8_t *p = cursor_peek_ptr(c, n);
+    if (!p) return 0;
+    *v = cursor_make(p, n);
+    return 1;
+}
+
 static inline void dec_payload(struct decoded *d, const struct cursor *c)
 {
     d->payload_off = (uint32_t)cursor_pos(c);
@@ -133,27 +144,36 @@ static inline int dec_l4(struct decoded *d, struct cursor *c, uint8_t proto, siz
     switch (proto) {
     case 6: { /* TCP */
         /* | sport | dport | seq | ack | doff:4 rsv:3 flags:9 | window | csum | urg | opts */
-        d->sport = cursor_u16be(c);
-        d->dport = cursor_u16be(c);
-        d->seq = cursor_u32be(c);
-        d->ack = cursor_u32be(c);
-        uint8_t doff = cursor_u8(c);
-        d->tcp_flags = cursor_u8(c);
-        d->window = cursor_u16be(c);
-        cursor_skip(c, 4);
-        if (c->err) return dec_bad(d, DEC_TCP_TRUNCATED);
+        struct cursor h;
+        if (!dec_view(c, 20, &h)) {
+            d->sport = cursor_u16be(c); /* what is there, for the anomaly event */
+            d->dport = cursor_u16be(c);
+            return dec_bad(d, DEC_TCP_TRUNCATED);
+        }
+        d->sport = cursor_u16be(&h);
+        d->dport = cursor_u16be(&h);
+        d->seq = cursor_u32be(&h);
+        d->ack = cursor_u32be(&h);
+        uint8_t doff = cursor_u8(&h);
+        d->tcp_flags = cursor_u8(&h);
+        d->window = cursor_u16be(&h);
         size_t thl = (size_t)(doff >> 4) * 4;
         if (thl < 20 || thl > declared) return dec_bad(d, DEC_TCP_BAD_HLEN);
-        if (!cursor_skip(c, thl - 20)) return dec_bad(d, DEC_TCP_TRUNCATED);
+        if (!cursor_skip(c, thl)) return dec_bad(d, DEC_TCP_TRUNCATED);
         dec_payload(d, c);
         return dec_done(d, DECODED_IP);
     }
     case 17: { /* UDP: | sport | dport | length | csum | */
-        d->sport = cursor_u16be(c);
-        d->dport = cursor_u16be(c);
-        size_t ulen = cursor_u16be(c);
-        cursor_skip(c, 2);
-        if (c->err) return dec_bad(d, DEC_UDP_TRUNCATED);
+        struct cursor h;
+        if (!dec_view(c, 8, &h)) {
+            d->sport = cursor_u16be(c);
+            d->dport = cursor_u16be(c);
+            return dec_bad(d, DEC_UDP_TRUNCATED);
+        }
+        d->sport = cursor_u16be(&h);
+        d->dport = cursor_u16be(&h);
+        size_t ulen = cursor_u16be(&h);
+        cursor_skip(c, 8);
         d->payload_off = (uint32_t)cursor_pos(c);
         size_t left = cursor_left(c);
         if (ulen < 8 || ulen > declared) {
@@ -165,10 +185,11 @@ static inline int dec_l4(struct decoded *d, struct cursor *c, uint8_t proto, siz
     }
     case 1:    /* ICMP */
     case 58: { /* ICMPv6: | type | code | csum | */
-        d->icmp_type = cursor_u8(c);
-        d->icmp_code = cursor_u8(c);
-        cursor_skip(c, 2);
-        if (c->err) return dec_bad(d, DEC_ICMP_TRUNCATED);
+        struct cursor h;
+        if (!dec_view(c, 4, &h)) return dec_bad(d, DEC_ICMP_TRUNCATED);
+        d->icmp_type = cursor_u8(&h);
+        d->icmp_code = cursor_u8(&h);
+        cursor_skip(c, 4);
         dec_payload(d, c);
         return dec_done(d, DECODED_IP);
     }
@@ -181,9 +202,15 @@ static int dec_ipv4(struct decoded *d, struct cursor *c)
 {
     size_t l3_off = cursor_pos(c);
     size_t avail = cursor_left(c);
-    struct cursor h = *c; /* reads the header; `c` is cut to the IP length below */
+    struct cursor h; /* the fixed header; `c` is cut to the IP length below */
+    if (!dec_view(c, 20, &h)) {
+        int ok;
+        uint8_t v = cursor_peek_u8(c, 0, &ok);
+        if (ok && v >> 4 != 4) return dec_bad(d, DEC_IPV4_BAD_VERSION);
+        if (ok && (v & 0x0f) < 5) return dec_bad(d, DEC_IPV4_BAD_HLEN);
+        return dec_bad(d, DEC_IPV4_TRUNCATED);
+    }
     uint8_t vihl = cursor_u8(&h);
-    if (h.err) return dec_bad(d, DEC_IPV4_TRUNCATED);
     if (vihl >> 4 != 4) return dec_bad(d, DEC_IPV4_BAD_VERSION);
     size_t hlen = (size_t)(vihl & 0x0f) * 4;
     if (hlen < 20) return dec_bad(d, DEC_IPV4_BAD_HLEN);
@@ -196,7 +223,7 @@ static int dec_ipv4(struct decoded *d, struct cursor *c)
     cursor_skip(&h, 2);
     cursor_copy(&h, d->src.b + 12, 4);
     cursor_copy(&h, d->dst.b + 12, 4);
-    if (h.err || avail < hlen) return dec_bad(d, DEC_IPV4_TRUNCATED);
+    if (avail < hlen) return dec_bad(d, DEC_IPV4_TRUNCATED);
     memcpy(d->src.b, dec_v4mapped, 12);
     memcpy(d->dst.b, dec_v4mapped, 12);
     d->ip_version = 4;
@@ -228,9 +255,13 @@ static int dec_ipv4(struct decoded *d, struct cursor *c)
 static int dec_ipv6(struct decoded *d, struct cursor *c)
 {
     size_t l3_off = cursor_pos(c);
-    struct cursor h = *c;
+    struct cursor h;
+    if (!dec_view(c, 40, &h)) {
+        int ok;
+        uint8_t v = cursor_peek_u8(c, 0, &ok);
+        return dec_bad(d, ok && v >> 4 != 6 ? DEC_IPV6_BAD_VERSION : DEC_IPV6_TRUNCATED);
+    }
     uint8_t v = cursor_u8(&h);
-    if (h.err) return dec_bad(d, DEC_IPV6_TRUNCATED);
     if (v >> 4 != 6) return dec_bad(d, DEC_IPV6_BAD_VERSION);
     cursor_skip(&h, 3);
     size_t plen = cursor_u16be(&h);
@@ -238,11 +269,10 @@ static int dec_ipv6(struct decoded *d, struct cursor *c)
     uint8_t hlim = cursor_u8(&h);
     cursor_copy(&h, d->src.b, 16);
     cursor_copy(&h, d->dst.b, 16);
-    if (h.err) return dec_bad(d, DEC_IPV6_TRUNCATED);
     d->ip_version = 6;
     d->ttl = hlim;
     d->l3_off = (uint32_t)l3_off;
-    size_t avail = cursor_left(&h);
+    size_t avail = cursor_left(c) - 40;
     size_t l3_len = 40 + (plen < avail ? plen : avail);
     d->l3_len = (uint32_t)l3_len;
     struct cursor ip = cursor_sub(c, l3_len);
@@ -309,9 +339,11 @@ static int dec_arp(struct decoded *d, struct cursor *c)
 static inline int dec_ethertype(struct decoded *d, struct cursor *c, uint16_t type)
 {
     while (type == ETH_P_8021Q || type == ETH_P_8021AD || type == ETH_P_QINQ_OLD) {
-        uint16_t tci = cursor_u16be(c);
-        type = cursor_u16be(c);
-        if (c->err) return dec_bad(d, DEC_VLAN_TRUNCATED);
+        struct cursor h;
+        if (!dec_view(c, 4, &h)) return dec_bad(d, DEC_VLAN_TRUNCATED);
+        uint16_t tci = cursor_u16be(&h);
+        type = cursor_u16be(&h);
+        cursor_skip(c, 4);
         if (d->vlan_count < 2)
             d->vlan[d->vlan_count++] = tci & 0x0fff;
         else
@@ -361,10 +393,12 @@ int decode_frame(struct decoded *d, int linktype, const uint8_t *data, uint32_t 
     dec_reset_l3(d);
     switch (linktype) {
     case LINK_EN10MB: {
-        cursor_copy(&c, d->dst_mac, 6);
-        cursor_copy(&c, d->src_mac, 6);
-        uint16_t type = cursor_u16be(&c);
-        if (c.err) return dec_bad(d, DEC_ETH_TRUNCATED);
+        struct cursor h;
+        if (!dec_view(&c, 14, &h)) return dec_bad(d, DEC_ETH_TRUNCATED);
+        cursor_copy(&h, d->dst_mac, 6);
+        cursor_copy(&h, d->src_mac, 6);
+        uint16_t type = cursor_u16be(&h);
+        cursor_skip(&c, 14);
         d->has_mac = 1;
         return dec_ethertype(d, &c, type);
     }
