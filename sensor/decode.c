@@ -17,7 +17,21 @@
  * (ethertype 0 when the link has none); src_mac/dst_mac when has_mac; vlan[i]
  * for i < vlan_count; src, dst, ttl, l3_off, l3_len once ip_version is non-zero
  * (it is set only after the addresses were read); the rest is zero unless the
- * layer that sets it was reached. */
+ * layer that sets it was reached.
+ *
+ * payload_off/len by kind: TCP/UDP data; ICMP/ICMPv6: after type, code and
+ * checksum; other IP protocols: everything after the IP (extension) headers;
+ * FRAGMENT: the fragment's data (= frag_data_off); L2 and OTHER: after the
+ * innermost ethertype; ARP: the ARP message (8 + 2 * (hlen + plen) bytes).
+ * All bounded by the IP length, so link padding is never payload.
+ *
+ * Judgement calls: an IP length beyond the captured bytes is a snap-length cut,
+ * not an anomaly (the captured part is decoded); a TCP header longer than the
+ * IP length says is DEC_TCP_BAD_HLEN, one cut by the capture DEC_TCP_TRUNCATED.
+ * A UDP length under 8 or over the IP length is DEC_UDP_BAD_LEN, soft: the
+ * packet still decodes, its payload bounded by the IP length. An empty raw-IP
+ * frame is DEC_IPV4_TRUNCATED. PPPoE, MPLS, GRE and IP-in-IP are not opened
+ * (DECODED_OTHER, or DECODED_IP with l4proto 47/4/41). */
 #include "decode.h"
 
 #include <string.h>
