@@ -47,6 +47,9 @@
 #define ETH_P_GOOSE    0x88b8
 #define ETH_P_SV       0x88ba
 #define ETH_P_QINQ_OLD 0x9100
+#define ETH_P_PPPOE_SESSION 0x8864
+#define PPP_IPV4 0x0021
+#define PPP_IPV6 0x0057
 
 #define DEC_MAX_EXTHDRS 16
 
@@ -76,6 +79,7 @@ static const char *const dec_anomaly_names[DEC_ANOMALY_COUNT] = {
     [DEC_FRAG_OVERLAP] = "decoder.frag_overlap",
     [DEC_FRAG_CAP] = "decoder.frag_cap",
     [DEC_FRAG_TIMEOUT] = "decoder.frag_timeout",
+    [DEC_PPPOE_TRUNCATED] = "decoder.pppoe_truncated",
 };
 
 const char *decode_anomaly_name(int anomaly)
@@ -368,6 +372,19 @@ static inline int dec_ethertype(struct decoded *d, struct cursor *c, uint16_t ty
     case ETH_P_IPV4: return dec_ipv4(d, c);
     case ETH_P_IPV6: return dec_ipv6(d, c);
     case ETH_P_ARP: return dec_arp(d, c);
+    case ETH_P_PPPOE_SESSION: {
+        /* | ver/type(1) | code(1) | session(2) | length(2) | PPP protocol(2) | */
+        cursor_skip(c, 6);
+        uint16_t ppp = cursor_u16be(c);
+        if (c->err)
+            return dec_bad(d, DEC_PPPOE_TRUNCATED);
+        if (ppp == PPP_IPV4)
+            return dec_ipv4(d, c);
+        if (ppp == PPP_IPV6)
+            return dec_ipv6(d, c);
+        dec_payload(d, c);
+        return dec_done(d, DECODED_OTHER);
+    }
     case ETH_P_GOOSE:
     case ETH_P_SV:
     case ETH_P_PROFINET: dec_payload(d, c); return dec_done(d, DECODED_L2);
