@@ -38,18 +38,18 @@
 
 #include "cursor.h"
 
-#define ETH_P_IPV4     0x0800
-#define ETH_P_ARP      0x0806
-#define ETH_P_8021Q    0x8100
-#define ETH_P_IPV6     0x86dd
-#define ETH_P_PROFINET 0x8892
-#define ETH_P_8021AD   0x88a8
-#define ETH_P_GOOSE    0x88b8
-#define ETH_P_SV       0x88ba
-#define ETH_P_QINQ_OLD 0x9100
+#define ETH_P_IPV4          0x0800
+#define ETH_P_ARP           0x0806
+#define ETH_P_8021Q         0x8100
+#define ETH_P_IPV6          0x86dd
+#define ETH_P_PROFINET      0x8892
+#define ETH_P_8021AD        0x88a8
+#define ETH_P_GOOSE         0x88b8
+#define ETH_P_SV            0x88ba
+#define ETH_P_QINQ_OLD      0x9100
 #define ETH_P_PPPOE_SESSION 0x8864
-#define PPP_IPV4 0x0021
-#define PPP_IPV6 0x0057
+#define PPP_IPV4            0x0021
+#define PPP_IPV6            0x0057
 
 #define DEC_MAX_EXTHDRS 16
 
@@ -376,12 +376,9 @@ static inline int dec_ethertype(struct decoded *d, struct cursor *c, uint16_t ty
         /* | ver/type(1) | code(1) | session(2) | length(2) | PPP protocol(2) | */
         cursor_skip(c, 6);
         uint16_t ppp = cursor_u16be(c);
-        if (c->err)
-            return dec_bad(d, DEC_PPPOE_TRUNCATED);
-        if (ppp == PPP_IPV4)
-            return dec_ipv4(d, c);
-        if (ppp == PPP_IPV6)
-            return dec_ipv6(d, c);
+        if (c->err) return dec_bad(d, DEC_PPPOE_TRUNCATED);
+        if (ppp == PPP_IPV4) return dec_ipv4(d, c);
+        if (ppp == PPP_IPV6) return dec_ipv6(d, c);
         dec_payload(d, c);
         return dec_done(d, DECODED_OTHER);
     }
