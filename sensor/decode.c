@@ -30,8 +30,9 @@
  * IP length says is DEC_TCP_BAD_HLEN, one cut by the capture DEC_TCP_TRUNCATED.
  * A UDP length under 8 or over the IP length is DEC_UDP_BAD_LEN, soft: the
  * packet still decodes, its payload bounded by the IP length. An empty raw-IP
- * frame is DEC_IPV4_TRUNCATED. PPPoE, MPLS, GRE and IP-in-IP are not opened
- * (DECODED_OTHER, or DECODED_IP with l4proto 47/4/41). */
+ * frame is DEC_IPV4_TRUNCATED. PPPoE sessions carrying IPv4/IPv6 are opened;
+ * MPLS, GRE and IP-in-IP are not (DECODED_OTHER, or DECODED_IP with l4proto
+ * 47/4/41). */
 #include "decode.h"
 
 #include <string.h>
@@ -374,9 +375,11 @@ static inline int dec_ethertype(struct decoded *d, struct cursor *c, uint16_t ty
     case ETH_P_ARP: return dec_arp(d, c);
     case ETH_P_PPPOE_SESSION: {
         /* | ver/type(1) | code(1) | session(2) | length(2) | PPP protocol(2) | */
-        cursor_skip(c, 6);
-        uint16_t ppp = cursor_u16be(c);
-        if (c->err) return dec_bad(d, DEC_PPPOE_TRUNCATED);
+        struct cursor h;
+        if (!dec_view(c, 8, &h)) return dec_bad(d, DEC_PPPOE_TRUNCATED);
+        cursor_skip(&h, 6);
+        uint16_t ppp = cursor_u16be(&h);
+        cursor_skip(c, 8);
         if (ppp == PPP_IPV4) return dec_ipv4(d, c);
         if (ppp == PPP_IPV6) return dec_ipv6(d, c);
         dec_payload(d, c);
