@@ -23,6 +23,8 @@
  * checksum; other IP protocols: everything after the IP (extension) headers;
  * FRAGMENT: the fragment's data (= frag_data_off); L2 and OTHER: after the
  * innermost ethertype; ARP: the ARP message (8 + 2 * (hlen + plen) bytes).
+ * An 802.3 frame (LLC: STP, ...) is DECODED_OTHER with its length field
+ * (< 0x0600) in ethertype.
  * All bounded by the IP length, so link padding is never payload.
  *
  * Judgement calls: an IP length beyond the captured bytes is a snap-length cut,
