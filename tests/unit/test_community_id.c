@@ -104,8 +104,10 @@ END_TEST
 
 START_TEST(same_address_ordered_by_port)
 {
-    ck_assert_str_eq(cid("10.0.0.1", "10.0.0.1", 5000, 53, 17, 0), "1:kg98piSbGsCrHnhtlL0FEQzKCQ4=");
-    ck_assert_str_eq(cid("10.0.0.1", "10.0.0.1", 53, 5000, 17, 0), "1:kg98piSbGsCrHnhtlL0FEQzKCQ4=");
+    ck_assert_str_eq(cid("10.0.0.1", "10.0.0.1", 5000, 53, 17, 0),
+                     "1:kg98piSbGsCrHnhtlL0FEQzKCQ4=");
+    ck_assert_str_eq(cid("10.0.0.1", "10.0.0.1", 53, 5000, 17, 0),
+                     "1:kg98piSbGsCrHnhtlL0FEQzKCQ4=");
 }
 END_TEST
 

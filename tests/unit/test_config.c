@@ -85,14 +85,14 @@ END_TEST
 
 START_TEST(every_kind)
 {
-    ck_assert_int_eq(load("snaplen = 1500\n"                     /* int */
-                          "flow.max_flows = 100000000\n"         /* u32 at its max */
+    ck_assert_int_eq(load("snaplen = 1500\n"                        /* int */
+                          "flow.max_flows = 100000000\n"            /* u32 at its max */
                           "reassembly.worker_max = 1099511627776\n" /* u64 at its max */
-                          "reassembly.history = 0\n"             /* u32 at its min */
-                          "promiscuous = no\n"                   /* bool */
+                          "reassembly.history = 0\n"                /* u32 at its min */
+                          "promiscuous = no\n"                      /* bool */
                           "ndpi.enabled = false\n"
                           "flow.events = 0\n"
-                          "bpf = tcp port 502\n"                 /* string with spaces */
+                          "bpf = tcp port 502\n" /* string with spaces */
                           "events = /tmp/ev.json\n"),
                      0);
     ck_assert_int_eq(cfg.snaplen, 1500);
@@ -126,11 +126,11 @@ START_TEST(comments_blank_quotes)
                           "\n"
                           "   \t\n"
                           "  # indented comment\n"
-                          "  snaplen\t=\t  2000   \r\n"          /* spaces, tabs, CRLF */
-                          "sensor_name = \"plant # 1 \"\n"       /* quotes keep '#', spaces */
-                          "bpf = udp # trailing comment\n"       /* unquoted: " #" ends it */
-                          "events = \"\"\n"                      /* quoted empty */
-                          "stats = a=b\n"),                      /* '=' in a value */
+                          "  snaplen\t=\t  2000   \r\n"    /* spaces, tabs, CRLF */
+                          "sensor_name = \"plant # 1 \"\n" /* quotes keep '#', spaces */
+                          "bpf = udp # trailing comment\n" /* unquoted: " #" ends it */
+                          "events = \"\"\n"                /* quoted empty */
+                          "stats = a=b\n"),                /* '=' in a value */
                      0);
     ck_assert_int_eq(cfg.snaplen, 2000);
     ck_assert_str_eq(cfg.sensor_name, "plant # 1 ");
@@ -168,12 +168,14 @@ START_TEST(errors_with_position)
     ck_assert_int_eq(load("snaplen = 0x100\n"), -1);
     want_err(1, 11, "'snaplen' wants a whole number from 64 to 262144, not '0x100'");
     ck_assert_int_eq(load("reassembly.worker_max = 99999999999999999999999\n"), -1);
-    want_err(1, 25, "'reassembly.worker_max' wants a whole number from 0 to 1099511627776, not "
-                    "'99999999999999999999999'");
+    want_err(1, 25,
+             "'reassembly.worker_max' wants a whole number from 0 to 1099511627776, not "
+             "'99999999999999999999999'");
     /* u32 keys cannot take a value that only fits 64 bits */
     ck_assert_int_eq(load("ipfrag.max_bytes = 4294967296\n"), -1);
-    want_err(1, 20, "'ipfrag.max_bytes' wants a whole number from 65536 to 2147483648, not "
-                    "'4294967296'");
+    want_err(1, 20,
+             "'ipfrag.max_bytes' wants a whole number from 65536 to 2147483648, not "
+             "'4294967296'");
     /* bad boolean */
     ck_assert_int_eq(load("promiscuous = maybe\n"), -1);
     want_err(1, 15, "'promiscuous' wants yes or no, not 'maybe'");
@@ -224,13 +226,39 @@ END_TEST
  * differ, so a new key must be added here and (example_lists_every_key) to
  * deploy/otsensor.conf. */
 static const char *all_keys[] = {
-    "snaplen", "buffer_mb", "promiscuous", "bpf", "workers", "ring_mb", "output_ring_mb",
-    "flow.max_flows", "flow.timeout.tcp_new", "flow.timeout.tcp_established",
-    "flow.timeout.tcp_closed", "flow.timeout.udp", "flow.timeout.other", "flow.events",
-    "reassembly.per_direction_max", "reassembly.max_segments", "reassembly.worker_max",
-    "reassembly.history", "stream.buffer_max", "ipfrag.max_datagrams", "ipfrag.max_bytes",
-    "ipfrag.timeout", "ndpi.enabled", "ndpi.max_packets", "sensor_name", "events", "stats",
-    "stats_interval", "alerts", "redis", "spool", "zones", "yara",
+    "snaplen",
+    "buffer_mb",
+    "promiscuous",
+    "bpf",
+    "workers",
+    "ring_mb",
+    "output_ring_mb",
+    "flow.max_flows",
+    "flow.timeout.tcp_new",
+    "flow.timeout.tcp_established",
+    "flow.timeout.tcp_closed",
+    "flow.timeout.udp",
+    "flow.timeout.other",
+    "flow.events",
+    "reassembly.per_direction_max",
+    "reassembly.max_segments",
+    "reassembly.worker_max",
+    "reassembly.history",
+    "stream.buffer_max",
+    "ipfrag.max_datagrams",
+    "ipfrag.max_bytes",
+    "ipfrag.timeout",
+    "ndpi.enabled",
+    "ndpi.max_packets",
+    "sensor_name",
+    "events",
+    "stats",
+    "stats_interval",
+    "alerts",
+    "redis",
+    "spool",
+    "zones",
+    "yara",
 };
 
 static const char *example_path(void)
@@ -247,12 +275,10 @@ static int example_has(const char *text, const char *key)
     size_t kl = strlen(key);
     for (const char *l = text; l && *l; l = strchr(l, '\n') ? strchr(l, '\n') + 1 : NULL) {
         const char *p = l;
-        if (*p == '#')
-            p++;
+        if (*p == '#') p++;
         while (*p == ' ')
             p++;
-        if (!strncmp(p, key, kl) && (p[kl] == ' ' || p[kl] == '='))
-            return 1;
+        if (!strncmp(p, key, kl) && (p[kl] == ' ' || p[kl] == '=')) return 1;
     }
     return 0;
 }
@@ -328,8 +354,7 @@ START_TEST(example_lists_every_key)
                 prev--;
             ck_assert_msg(*prev == '#', "no comment above: %.40s", l);
         }
-        if (!strchr(l, '\n'))
-            break;
+        if (!strchr(l, '\n')) break;
     }
 }
 END_TEST

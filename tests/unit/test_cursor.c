@@ -8,18 +8,18 @@ static const uint8_t B[8] = {0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07, 0x08};
 
 /* A reader at exact length succeeds; one byte short it returns 0, sets the sticky
  * TRUNCATED error and moves the offset to the end. */
-#define EXACT_AND_SHORT(fn, n, want)                                                              \
-    do {                                                                                          \
-        struct cursor c = cursor_make(B, n);                                                      \
-        ck_assert_uint_eq(fn(&c), want);                                                          \
-        ck_assert_int_eq(c.err, CURSOR_OK);                                                       \
-        ck_assert_uint_eq(cursor_pos(&c), n);                                                     \
-        ck_assert_uint_eq(cursor_left(&c), 0);                                                    \
-        struct cursor s = cursor_make(B, (n) - 1);                                                \
-        ck_assert_uint_eq(fn(&s), 0);                                                             \
-        ck_assert_int_eq(s.err, CURSOR_TRUNCATED);                                                \
-        ck_assert_uint_eq(cursor_pos(&s), (n) - 1);                                               \
-        ck_assert_uint_eq(cursor_left(&s), 0);                                                    \
+#define EXACT_AND_SHORT(fn, n, want)                                                               \
+    do {                                                                                           \
+        struct cursor c = cursor_make(B, n);                                                       \
+        ck_assert_uint_eq(fn(&c), want);                                                           \
+        ck_assert_int_eq(c.err, CURSOR_OK);                                                        \
+        ck_assert_uint_eq(cursor_pos(&c), n);                                                      \
+        ck_assert_uint_eq(cursor_left(&c), 0);                                                     \
+        struct cursor s = cursor_make(B, (n)-1);                                                   \
+        ck_assert_uint_eq(fn(&s), 0);                                                              \
+        ck_assert_int_eq(s.err, CURSOR_TRUNCATED);                                                 \
+        ck_assert_uint_eq(cursor_pos(&s), (n)-1);                                                  \
+        ck_assert_uint_eq(cursor_left(&s), 0);                                                     \
     } while (0)
 
 START_TEST(readers_exact_and_short)

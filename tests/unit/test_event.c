@@ -26,18 +26,14 @@ static const char *jv_ws(const char *p, const char *end)
 
 static const char *jv_string(const char *p, const char *end)
 {
-    if (p >= end || *p != '"')
-        return NULL;
+    if (p >= end || *p != '"') return NULL;
     p++;
     while (p < end) {
         unsigned char c = (unsigned char)*p;
-        if (c == '"')
-            return p + 1;
-        if (c < 0x20)
-            return NULL;
+        if (c == '"') return p + 1;
+        if (c < 0x20) return NULL;
         if (c == '\\') {
-            if (++p >= end)
-                return NULL;
+            if (++p >= end) return NULL;
             if (*p == 'u') {
                 for (int i = 1; i <= 4; i++)
                     if (p + i >= end || !strchr("0123456789abcdefABCDEF", p[i]) || !p[i])
@@ -55,13 +51,14 @@ static const char *jv_string(const char *p, const char *end)
             continue;
         }
         /* a raw multi-byte sequence must be valid UTF-8 */
-        int n = c >= 0xc2 && c <= 0xdf ? 2 : c >= 0xe0 && c <= 0xef ? 3 : c >= 0xf0 && c <= 0xf4 ? 4 : 0;
-        if (!n || end - p < n)
-            return NULL;
+        int n = c >= 0xc2 && c <= 0xdf   ? 2
+                : c >= 0xe0 && c <= 0xef ? 3
+                : c >= 0xf0 && c <= 0xf4 ? 4
+                                         : 0;
+        if (!n || end - p < n) return NULL;
         uint32_t cp = c & (n == 2 ? 0x1f : n == 3 ? 0x0f : 0x07);
         for (int i = 1; i < n; i++) {
-            if (((unsigned char)p[i] & 0xc0) != 0x80)
-                return NULL;
+            if (((unsigned char)p[i] & 0xc0) != 0x80) return NULL;
             cp = cp << 6 | ((unsigned char)p[i] & 0x3f);
         }
         if ((n == 3 && cp < 0x800) || (n == 4 && (cp < 0x10000 || cp > 0x10ffff)) ||
@@ -74,10 +71,8 @@ static const char *jv_string(const char *p, const char *end)
 
 static const char *jv_number(const char *p, const char *end)
 {
-    if (p < end && *p == '-')
-        p++;
-    if (p >= end || *p < '0' || *p > '9')
-        return NULL;
+    if (p < end && *p == '-') p++;
+    if (p >= end || *p < '0' || *p > '9') return NULL;
     if (*p == '0')
         p++;
     else
@@ -85,17 +80,14 @@ static const char *jv_number(const char *p, const char *end)
             p++;
     if (p < end && *p == '.') {
         p++;
-        if (p >= end || *p < '0' || *p > '9')
-            return NULL;
+        if (p >= end || *p < '0' || *p > '9') return NULL;
         while (p < end && *p >= '0' && *p <= '9')
             p++;
     }
     if (p < end && (*p == 'e' || *p == 'E')) {
         p++;
-        if (p < end && (*p == '+' || *p == '-'))
-            p++;
-        if (p >= end || *p < '0' || *p > '9')
-            return NULL;
+        if (p < end && (*p == '+' || *p == '-')) p++;
+        if (p >= end || *p < '0' || *p > '9') return NULL;
         while (p < end && *p >= '0' && *p <= '9')
             p++;
     }
@@ -104,48 +96,37 @@ static const char *jv_number(const char *p, const char *end)
 
 static const char *jv_value(const char *p, const char *end, int depth)
 {
-    if (depth > 64)
-        return NULL;
+    if (depth > 64) return NULL;
     p = jv_ws(p, end);
-    if (p >= end)
-        return NULL;
+    if (p >= end) return NULL;
     if (*p == '{' || *p == '[') {
         char close = *p == '{' ? '}' : ']';
         int obj = *p == '{';
         p = jv_ws(p + 1, end);
-        if (p < end && *p == close)
-            return p + 1;
+        if (p < end && *p == close) return p + 1;
         for (;;) {
             if (obj) {
                 p = jv_string(jv_ws(p, end), end);
-                if (!p)
-                    return NULL;
+                if (!p) return NULL;
                 p = jv_ws(p, end);
-                if (p >= end || *p != ':')
-                    return NULL;
+                if (p >= end || *p != ':') return NULL;
                 p++;
             }
             p = jv_value(p, end, depth + 1);
-            if (!p)
-                return NULL;
+            if (!p) return NULL;
             p = jv_ws(p, end);
             if (p < end && *p == ',') {
                 p++;
                 continue;
             }
-            if (p < end && *p == close)
-                return p + 1;
+            if (p < end && *p == close) return p + 1;
             return NULL;
         }
     }
-    if (*p == '"')
-        return jv_string(p, end);
-    if (end - p >= 4 && !memcmp(p, "true", 4))
-        return p + 4;
-    if (end - p >= 5 && !memcmp(p, "false", 5))
-        return p + 5;
-    if (end - p >= 4 && !memcmp(p, "null", 4))
-        return p + 4;
+    if (*p == '"') return jv_string(p, end);
+    if (end - p >= 4 && !memcmp(p, "true", 4)) return p + 4;
+    if (end - p >= 5 && !memcmp(p, "false", 5)) return p + 5;
+    if (end - p >= 4 && !memcmp(p, "null", 4)) return p + 4;
     return jv_number(p, end);
 }
 
@@ -160,9 +141,19 @@ START_TEST(validator_self_test)
     /* the validator must reject what the writer must never produce */
     static const char *good[] = {"{}", "[]", "{\"a\":[1,-2.5e3,true,false,null,\"x\\u00ff\"]}",
                                  "\"\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80\""};
-    static const char *bad[] = {"{", "{\"a\"}", "[1,]", "\"a\x01\"", "\"\xff\"", "\"\xc0\xaf\"",
-                                "\"\xed\xa0\x80\"", "\"\\x\"", "01", "{\"a\":1}}", "\"\\u00g0\"",
-                                "\"\xe2\x82\"", "{\"a\":1,}"};
+    static const char *bad[] = {"{",
+                                "{\"a\"}",
+                                "[1,]",
+                                "\"a\x01\"",
+                                "\"\xff\"",
+                                "\"\xc0\xaf\"",
+                                "\"\xed\xa0\x80\"",
+                                "\"\\x\"",
+                                "01",
+                                "{\"a\":1}}",
+                                "\"\\u00g0\"",
+                                "\"\xe2\x82\"",
+                                "{\"a\":1,}"};
     for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++)
         ck_assert_msg(json_valid(good[i], strlen(good[i])), "good %zu", i);
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
@@ -368,28 +359,27 @@ START_TEST(escaping)
     static const char ctl[] = "a\"b\\c\n\t\x01\x1f\x7f/";
     ev_str(e, "ctl", ctl, sizeof(ctl) - 1);
     static const char nul[] = {'x', '\0', 'y'};
-    ev_str(e, "nul", nul, 3);                                         /* NUL inside a value */
-    ev_str(e, "utf8", "\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80", 9);     /* é € 😀 kept */
-    ev_str(e, "bad", "\xff\xfe(", 3);                                 /* not UTF-8 */
-    ev_str(e, "overlong", "\xc0\xaf", 2);                             /* overlong '/' */
-    ev_str(e, "surrogate", "\xed\xa0\x80", 3);                        /* U+D800 */
-    ev_str(e, "cut", "a\xe2\x82", 3);                                 /* sequence cut short */
-    ev_str(e, "big", "\xf4\x90\x80\x80", 4);                          /* above U+10FFFF */
-    ev_str(e, "cont", "\x80\xbf", 2);                                 /* lone continuations */
-    ev_str(e, "mixed", "\xc3\xa9\xc3", 3);                            /* good then cut */
-    ev_cstr(e, "q\"k", "v");                                          /* keys are escaped too */
-    ck_assert_str_eq(proto_obj(e),
-                     "{\"ctl\":\"a\\\"b\\\\c\\u000a\\u0009\\u0001\\u001f\\u007f/\","
-                     "\"nul\":\"x\\u0000y\","
-                     "\"utf8\":\"\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80\","
-                     "\"bad\":\"\\u00ff\\u00fe(\","
-                     "\"overlong\":\"\\u00c0\\u00af\","
-                     "\"surrogate\":\"\\u00ed\\u00a0\\u0080\","
-                     "\"cut\":\"a\\u00e2\\u0082\","
-                     "\"big\":\"\\u00f4\\u0090\\u0080\\u0080\","
-                     "\"cont\":\"\\u0080\\u00bf\","
-                     "\"mixed\":\"\xc3\xa9\\u00c3\","
-                     "\"q\\\"k\":\"v\"}");
+    ev_str(e, "nul", nul, 3);                                     /* NUL inside a value */
+    ev_str(e, "utf8", "\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80", 9); /* é € 😀 kept */
+    ev_str(e, "bad", "\xff\xfe(", 3);                             /* not UTF-8 */
+    ev_str(e, "overlong", "\xc0\xaf", 2);                         /* overlong '/' */
+    ev_str(e, "surrogate", "\xed\xa0\x80", 3);                    /* U+D800 */
+    ev_str(e, "cut", "a\xe2\x82", 3);                             /* sequence cut short */
+    ev_str(e, "big", "\xf4\x90\x80\x80", 4);                      /* above U+10FFFF */
+    ev_str(e, "cont", "\x80\xbf", 2);                             /* lone continuations */
+    ev_str(e, "mixed", "\xc3\xa9\xc3", 3);                        /* good then cut */
+    ev_cstr(e, "q\"k", "v");                                      /* keys are escaped too */
+    ck_assert_str_eq(proto_obj(e), "{\"ctl\":\"a\\\"b\\\\c\\u000a\\u0009\\u0001\\u001f\\u007f/\","
+                                   "\"nul\":\"x\\u0000y\","
+                                   "\"utf8\":\"\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80\","
+                                   "\"bad\":\"\\u00ff\\u00fe(\","
+                                   "\"overlong\":\"\\u00c0\\u00af\","
+                                   "\"surrogate\":\"\\u00ed\\u00a0\\u0080\","
+                                   "\"cut\":\"a\\u00e2\\u0082\","
+                                   "\"big\":\"\\u00f4\\u0090\\u0080\\u0080\","
+                                   "\"cont\":\"\\u0080\\u00bf\","
+                                   "\"mixed\":\"\xc3\xa9\\u00c3\","
+                                   "\"q\\\"k\":\"v\"}");
     event_discard(&rec.sink, e);
 }
 END_TEST
@@ -585,11 +575,11 @@ START_TEST(find)
     ck_assert_uint_eq(event_find(e, "o.arr")->type, EVF_ARR);
     /* absent */
     ck_assert_ptr_null(event_find(e, "nope"));
-    ck_assert_ptr_null(event_find(e, "x"));     /* exists only inside o */
-    ck_assert_ptr_null(event_find(e, "q"));     /* exists only inside o.p */
+    ck_assert_ptr_null(event_find(e, "x")); /* exists only inside o */
+    ck_assert_ptr_null(event_find(e, "q")); /* exists only inside o.p */
     ck_assert_ptr_null(event_find(e, "o.q"));
     ck_assert_ptr_null(event_find(e, "o.nope"));
-    ck_assert_ptr_null(event_find(e, "a.b"));   /* through a scalar */
+    ck_assert_ptr_null(event_find(e, "a.b"));     /* through a scalar */
     ck_assert_ptr_null(event_find(e, "o.arr.k")); /* array members are not addressable */
     ck_assert_ptr_null(event_find(e, "o.p.q.r"));
     ck_assert_ptr_null(event_find(e, ""));

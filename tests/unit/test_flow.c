@@ -70,8 +70,7 @@ static struct flow *mk(struct flow_table *t, const struct flow_key *k, uint64_t 
 
 static struct flow *find(struct flow_table *t, const struct flow_key *k, int reverse, int *dir)
 {
-    if (reverse)
-        return flow_find(t, khash(k), &k->b, &k->a, k->bp, k->ap, k->proto, k->vlan, dir);
+    if (reverse) return flow_find(t, khash(k), &k->b, &k->a, k->bp, k->ap, k->proto, k->vlan, dir);
     return flow_find(t, khash(k), &k->a, &k->b, k->ap, k->bp, k->proto, k->vlan, dir);
 }
 
@@ -102,8 +101,7 @@ START_TEST(hash_symmetry)
         uint16_t vlan = (uint16_t)((x >> 4) & 0xfff);
         uint64_t h1 = flow_hash(&a, &b, sp, dp, proto, vlan);
         uint64_t h2 = flow_hash(&b, &a, dp, sp, proto, vlan);
-        if (h1 != h2)
-            ck_abort_msg("asymmetric hash at %d", i);
+        if (h1 != h2) ck_abort_msg("asymmetric hash at %d", i);
     }
 }
 END_TEST
@@ -116,8 +114,7 @@ START_TEST(hash_separates)
     for (uint16_t v = 1; v < 4096; v++) {
         struct flow_key o = k;
         o.vlan = v;
-        if (khash(&o) == h)
-            ck_abort_msg("vlan %u hashes like vlan 0", v);
+        if (khash(&o) == h) ck_abort_msg("vlan %u hashes like vlan 0", v);
     }
     struct flow_key o = k;
     o.proto = 17;
@@ -139,7 +136,7 @@ START_TEST(make_id)
 {
     struct flow_key k = key(0x0a000001, 0x0a000002, 1024, 502, 6, 0);
     uint64_t id = flow_make_id(&k, 1600000000000000ull);
-    ck_assert_uint_lt(id, 1ull << 53); /* exact in a JSON double */
+    ck_assert_uint_lt(id, 1ull << 53);                            /* exact in a JSON double */
     ck_assert_uint_eq(flow_make_id(&k, 1600000000000000ull), id); /* stable */
     ck_assert_uint_ne(flow_make_id(&k, 1600000000000001ull), id); /* time counts */
     struct flow_key r = key(0x0a000002, 0x0a000001, 502, 1024, 6, 0);
@@ -150,8 +147,7 @@ START_TEST(make_id)
         x = x * 1103515245u + 12345u;
         struct flow_key q = key(x, ~x, (uint16_t)x, (uint16_t)(x >> 16), (uint8_t)(x >> 8), 0);
         uint64_t v = flow_make_id(&q, (uint64_t)x * 977);
-        if (v >= 1ull << 53)
-            ck_abort_msg("id %llu too large", (unsigned long long)v);
+        if (v >= 1ull << 53) ck_abort_msg("id %llu too large", (unsigned long long)v);
         or |= v;
     }
     ck_assert_uint_eq(or, (1ull << 53) - 1); /* all 53 bits are used */
@@ -231,7 +227,10 @@ START_TEST(timeouts_per_class)
     struct flow *fs[FLOW_CLASSES];
     for (int c = 0; c < FLOW_CLASSES; c++) {
         ks[c] = key(0x0a000001, 0x0a000002, (uint16_t)(1000 + c), 80,
-                    c <= FLOW_TCP_CLOSED ? 6 : c == FLOW_UDP ? 17 : 47, 0);
+                    c <= FLOW_TCP_CLOSED ? 6
+                    : c == FLOW_UDP      ? 17
+                                         : 47,
+                    0);
         fs[c] = mk(&t, &ks[c], 100 * SEC);
         flow_touch(&t, fs[c], 100 * SEC, c);
         ck_assert_uint_eq(fs[c]->cls, c);
@@ -314,8 +313,8 @@ START_TEST(eviction_lru)
     init(&t, 1024); /* the cap: 1024 flows */
     struct flow *fs[1024];
     for (int i = 0; i < 1024; i++) {
-        struct flow_key k = key(0x0a000001, 0x0a000002, (uint16_t)(3000 + i), 80,
-                                i % 3 == 0 ? 17 : 6, 0);
+        struct flow_key k =
+            key(0x0a000001, 0x0a000002, (uint16_t)(3000 + i), 80, i % 3 == 0 ? 17 : 6, 0);
         fs[i] = mk(&t, &k, (uint64_t)(i + 1) * 1000);
     }
     ck_assert_uint_eq(t.stats.active, 1024);
@@ -402,11 +401,10 @@ START_TEST(destroy_ends_all)
     struct flow_table t;
     init(&t, 1024);
     for (int i = 0; i < 50; i++) {
-        struct flow_key k = key(0x0a000001, 0x0a000002, (uint16_t)(4000 + i), 80,
-                                i % 2 ? 6 : 17, 0);
+        struct flow_key k =
+            key(0x0a000001, 0x0a000002, (uint16_t)(4000 + i), 80, i % 2 ? 6 : 17, 0);
         struct flow *f = mk(&t, &k, (uint64_t)i);
-        if (i % 5 == 0)
-            flow_touch(&t, f, (uint64_t)i, FLOW_TCP_ESTABLISHED);
+        if (i % 5 == 0) flow_touch(&t, f, (uint64_t)i, FLOW_TCP_ESTABLISHED);
     }
     flow_table_destroy(&t);
     ck_assert_int_eq(ended.n, 50);

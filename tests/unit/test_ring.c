@@ -172,8 +172,7 @@ START_TEST(wrap_content)
             memcpy(d, buf, n);
             ring_commit(&r);
             uint64_t off = (uint64_t)((uint8_t *)d - r.buf);
-            if (off < last_off)
-                wrapped++;
+            if (off < last_off) wrapped++;
             last_off = off;
             wseq++;
             continue;
@@ -302,14 +301,11 @@ START_TEST(two_threads)
         uint32_t seq, sum;
         memcpy(&seq, p, 4);
         memcpy(&sum, p + 4, 4);
-        if (seq != want || len != 8 + payload_len(seq) ||
-            checksum(p + 8, (uint32_t)len - 8) != sum)
+        if (seq != want || len != 8 + payload_len(seq) || checksum(p + 8, (uint32_t)len - 8) != sum)
             bad++;
         for (uint32_t k = 0; k < len - 8 && !bad; k++)
-            if (p[8 + k] != (uint8_t)(seq * 31 + k))
-                bad++;
-        if (bad)
-            ck_abort_msg("record %u: got seq %u len %zu", want, seq, len);
+            if (p[8 + k] != (uint8_t)(seq * 31 + k)) bad++;
+        if (bad) ck_abort_msg("record %u: got seq %u len %zu", want, seq, len);
         ring_release(&r);
         want++;
     }
