@@ -12,7 +12,7 @@ void log_set_quiet(int q)
     quiet = q;
 }
 
-static void emit(const char *level, const char *fmt, va_list ap)
+OTS_PRINTF(2, 0) static void emit(const char *level, const char *fmt, va_list ap)
 {
     char buf[1024];
     int n = snprintf(buf, sizeof(buf), "otsensor: %s", level);

@@ -6,6 +6,7 @@
  * Every JSON output is also parsed back by the small validator below. */
 #include <arpa/inet.h>
 #include <check.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -218,7 +219,7 @@ START_TEST(every_field_type)
     ev_bool(e, "f", 0);
     ev_double(e, "d", 1.5);
     ev_double(e, "d2", 0.1);
-    ev_double(e, "nan", 0.0 / 0.0);
+    ev_double(e, "nan", NAN);
     ev_null(e, "n");
     ev_cstr(e, "s", "hi");
     ev_cstr(e, "empty", "");
