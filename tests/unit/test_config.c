@@ -189,6 +189,27 @@ START_TEST(errors_with_position)
     memset(text + strlen(text), 'n', 128);
     ck_assert_int_eq(load(text), -1);
     want_err(1, 15, "value of 'sensor_name' is longer than 127 bytes");
+    /* lines longer than the reader's buffer (2048): a comment is skipped whole, and
+     * the next line keeps its number; anything else is refused */
+    static char lng[4096];
+    memset(lng, 0, sizeof(lng));
+    strcpy(lng, "# ");
+    memset(lng + 2, 'c', 3000);
+    strcat(lng, "\nsnaplen = 100\nbogus = 1\n");
+    ck_assert_int_eq(load(lng), -1);
+    want_err(3, 1, "unknown key 'bogus'");
+    ck_assert_int_eq(cfg.snaplen, 100);
+    memset(lng, 0, sizeof(lng));
+    strcpy(lng, "snaplen = 100\nbpf = ");
+    memset(lng + strlen(lng), 'b', 3000);
+    strcat(lng, "\n");
+    ck_assert_int_eq(load(lng), -1);
+    want_err(2, 1, "line longer than 2046 bytes");
+    /* exactly filling the buffer at the end of the file is not too long */
+    memset(lng, 0, sizeof(lng));
+    strcpy(lng, "#");
+    memset(lng + 1, 'c', 2046);
+    ck_assert_int_eq(load(lng), 0);
     /* the first error stops the load; lines before it took effect */
     ck_assert_int_eq(load("snaplen = 100\nbogus = 1\nbuffer_mb = 2\n"), -1);
     ck_assert_int_eq(cfg.snaplen, 100);
