@@ -156,8 +156,8 @@ START_TEST(errors_with_position)
     want_err(1, 11, "'snaplen' wants a whole number from 64 to 262144, not '63'");
     ck_assert_int_eq(load("snaplen = 262145\n"), -1);
     want_err(1, 11, "'snaplen' wants a whole number from 64 to 262144, not '262145'");
-    ck_assert_int_eq(load("\n\nflow.timeout.udp =   0\n"), -1);
-    want_err(3, 22, "'flow.timeout.udp' wants a whole number from 1 to 604800, not '0'");
+    ck_assert_int_eq(load("\n\nipfrag.timeout =   0\n"), -1);
+    want_err(3, 20, "'ipfrag.timeout' wants a whole number from 1 to 3600, not '0'");
     /* not numbers */
     ck_assert_int_eq(load("snaplen = -5\n"), -1);
     want_err(1, 11, "'snaplen' wants a whole number from 64 to 262144, not '-5'");
