@@ -42,6 +42,10 @@ static void count_proto(struct worker_stats *st, const char *proto)
 static void push_line(struct worker *w, uint8_t type, const char *line, size_t len)
 {
     unsigned spins = 0;
+    if (len + 17 > w->out.size / 2) {
+        w->st.events_dropped++;
+        return;
+    }
     for (;;) {
         uint8_t *p = ring_reserve(&w->out, len + 1);
         if (p) {
