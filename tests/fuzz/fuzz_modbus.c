@@ -24,8 +24,7 @@ static void deliver(void *ctx, struct event *e)
     static char json[65536];
     (void)ctx;
     size_t n = event_to_json(e, "fuzz", json, sizeof(json));
-    if (n == 0 || n >= sizeof(json))
-        abort(); /* an event must always fit a generous line */
+    if (n == 0 || n >= sizeof(json)) abort(); /* an event must always fit a generous line */
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -38,35 +37,29 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     static struct event_sink sink;
     event_sink_init(&sink, deliver, NULL);
     void *st = d->state_new();
-    if (!st)
-        return 0;
+    if (!st) return 0;
     struct cursor in = cursor_make(data, size);
     uint64_t ts = 1600000000000000ull;
     for (int dir = 0; cursor_left(&in) >= 2; dir ^= 1) {
         size_t n = cursor_u8(&in);
         uint8_t flags = cursor_u8(&in);
-        if (n > cursor_left(&in))
-            n = cursor_left(&in);
+        if (n > cursor_left(&in)) n = cursor_left(&in);
         const uint8_t *chunk = cursor_take(&in, n);
         ts += 1000u * (flags >> 4);
         if (flags & 1) {
             len[dir] = 0;
-            if (d->gap)
-                d->gap(st, dir == 0);
+            if (d->gap) d->gap(st, dir == 0);
             after_gap[dir] = 1;
         }
-        if (n == 0)
-            continue;
+        if (n == 0) continue;
         {
             struct cursor pc = cursor_make(chunk, n);
             enum probe_result pr = d->probe(&pc, dir == 0);
-            if (pr != PROBE_NO && pr != PROBE_YES && pr != PROBE_NEED_MORE)
-                abort();
+            if (pr != PROBE_NO && pr != PROBE_YES && pr != PROBE_NEED_MORE) abort();
         }
         if (len[dir] + n > cap) { /* the engine's cap: drop and resync */
             len[dir] = 0;
-            if (d->gap)
-                d->gap(st, dir == 0);
+            if (d->gap) d->gap(st, dir == 0);
             after_gap[dir] = 1;
         }
         memcpy(buf[dir] + len[dir], chunk, n);
@@ -77,22 +70,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             struct pdu_info info = {dir == 0, DISS_TCP, after_gap[dir], ts};
             struct cursor c = cursor_make(buf[dir], len[dir]);
             size_t used = d->parse(st, &c, &info, &sink);
-            if (used > len[dir])
-                abort(); /* consumed more than it was given */
+            if (used > len[dir]) abort(); /* consumed more than it was given */
             if (used == 0) {
                 /* waiting is only allowed for a PDU that could still fit */
-                if (len[dir] >= d->max_pdu)
-                    abort();
+                if (len[dir] >= d->max_pdu) abort();
                 break;
             }
             after_gap[dir] = 0;
             memmove(buf[dir], buf[dir] + used, len[dir] - used);
             len[dir] -= used;
-            if (len[dir] == 0)
-                break;
+            if (len[dir] == 0) break;
         }
-        if (sink.top != 0)
-            abort(); /* every event begun was emitted */
+        if (sink.top != 0) abort(); /* every event begun was emitted */
     }
     d->state_free(st);
     return 0;
