@@ -33,7 +33,11 @@
  *   known one), except at the start of data that arrives later (a new segment,
  *   see modbus_parse). One modbus.resync event per episode, not one per byte.
  * - Requests are remembered per flow (MODBUS_MAX_PENDING, oldest evicted and
- *   counted) so a response carries the request's function and the latency. */
+ *   counted) so a response carries the request's function and the latency.
+ * - Direction: the side on port 502 is the server when only one side uses it
+ *   (as tshark decides); otherwise info->to_server. See mb_is_request().
+ * - The probe takes a known function, or else whole ADUs back to back (the
+ *   engine probes on port 502 too; see modbus_probe()). */
 #include <stdlib.h>
 #include <string.h>
 
@@ -50,7 +54,8 @@
 #define MB_MAX_RECORDS     16 /* file records kept per event */
 #define MB_MAX_OBJECTS     16 /* device id objects kept per event */
 
-#define FC_UMAS 0x5A
+#define FC_UMAS     0x5A
+#define MODBUS_PORT 502
 
 static const char *const modbus_anomalies[] = {
     "modbus.invalid_protocol_id",
@@ -814,6 +819,17 @@ static void mb_exception(struct mb_pdu *m)
         m->op = mb_umas_op((uint8_t)m->rq->sub, &name);
 }
 
+/* Requests go to the server. When exactly one side uses port 502, that side is
+ * the server, as tshark decides; otherwise (both or neither) the engine's view.
+ * This keeps requests and responses apart on flows the engine had to orient
+ * by guess (capture started mid-stream, odd handshakes). */
+static int mb_is_request(const struct pdu_info *info, const struct ev_net *net)
+{
+    int to_502 = net->dst_port == MODBUS_PORT, from_502 = net->src_port == MODBUS_PORT;
+    if (to_502 != from_502) return to_502;
+    return info->to_server != 0;
+}
+
 /* One complete ADU (adu covers exactly 6 + length bytes). */
 static void mb_adu(struct modbus_state *st, struct mb_dir *ds, struct cursor *adu,
                    const struct pdu_info *info, struct event_sink *sink)
@@ -824,7 +840,7 @@ static void mb_adu(struct modbus_state *st, struct mb_dir *ds, struct cursor *ad
     uint8_t unit = cursor_u8(adu);
     struct cursor pdu = cursor_rest(adu);
     uint8_t raw = cursor_u8(&pdu);
-    int req = info->to_server != 0;
+    int req = mb_is_request(info, &sink->net);
     struct mb_pending rq;
     struct mb_pdu m = {
         .e = event_begin(sink, "modbus", req ? EV_DIR_REQUEST : EV_DIR_RESPONSE),
@@ -881,8 +897,8 @@ static void mb_lost(struct modbus_state *st, struct mb_dir *ds, const struct cur
 {
     if (ds->mode == MB_SCAN) return;
     st->resyncs++;
-    struct event *e =
-        event_begin(sink, "modbus", info->to_server ? EV_DIR_REQUEST : EV_DIR_RESPONSE);
+    struct event *e = event_begin(
+        sink, "modbus", mb_is_request(info, &sink->net) ? EV_DIR_REQUEST : EV_DIR_RESPONSE);
     if (ds->mode == MB_SYNCED) {
         /* at a boundary: this was meant as a header */
         event_op(e, "malformed");
@@ -915,6 +931,7 @@ static size_t modbus_parse(void *state, struct cursor *c, const struct pdu_info 
     int lost_now = 0;
     if (info->after_gap) {
         fresh = 0;
+        ds->skipped = 0; /* what was skipped went with the gap */
         if (ds->mode == MB_SYNCED) ds->mode = MB_GUESS;
     }
     for (;;) {
@@ -948,17 +965,31 @@ static void modbus_gap(void *state, int to_server)
     struct mb_dir *ds = &st->dir[to_server ? 0 : 1];
     /* the engine dropped the buffer; what comes next probably starts an ADU */
     ds->kept = 0;
+    ds->skipped = 0;
     if (ds->mode == MB_SYNCED) ds->mode = MB_GUESS;
 }
+
+/* The engine probes even on port 502, so the probe must not refuse real Modbus
+ * with a function we do not know (user-defined codes, vendor extensions): a
+ * header naming a known function is enough, otherwise the first bytes must be
+ * whole ADUs back to back, which chance rarely produces. */
+#define MB_PROBE_ADUS 4
 
 static enum probe_result modbus_probe(struct cursor *c, int to_server)
 {
     (void)to_server;
-    switch (mb_check_header(c, 1, NULL)) {
-    case MB_HDR_SHORT: return PROBE_NEED_MORE;
-    case MB_HDR_OK: return PROBE_YES;
-    default: return PROBE_NO;
+    struct cursor walk = *c;
+    for (int n = 0; n < MB_PROBE_ADUS; n++) {
+        uint16_t len = 0;
+        enum mb_hdr h = mb_check_header(&walk, 1, &len);
+        if (h == MB_HDR_SHORT) return PROBE_NEED_MORE;
+        if (h == MB_HDR_OK && n == 0) return PROBE_YES;
+        if (h != MB_HDR_OK && h != MB_HDR_BAD_FUNC) return PROBE_NO;
+        if (cursor_left(&walk) < 6u + len) return PROBE_NEED_MORE;
+        cursor_skip(&walk, 6u + len);
+        if (cursor_left(&walk) == 0) return PROBE_YES;
     }
+    return PROBE_YES;
 }
 
 static void *modbus_state_new(void)
@@ -975,7 +1006,7 @@ const struct dissector modbus_dissector = {
     .id = DISS_MODBUS,
     .name = "modbus",
     .transports = DISS_TCP,
-    .ports = {502, 0},
+    .ports = {MODBUS_PORT, 0},
     .probe = modbus_probe,
     .state_new = modbus_state_new,
     .state_free = modbus_state_free,

@@ -164,8 +164,16 @@ START_TEST(test_probe)
     /* length 1 (no room for a function code) and length 0x0300 */
     ck_assert_int_eq(probe_hex("000100000001040100010001"), PROBE_NO);
     ck_assert_int_eq(probe_hex("000100000300040100010001"), PROBE_NO);
-    /* function 29, not a public code (fuzz-72.pcap frame 3) */
-    ck_assert_int_eq(probe_hex("000000000006011d00000000"), PROBE_NO);
+    /* function 29, not a public code (fuzz-72.pcap frame 3): taken only because
+     * the bytes are exactly one whole ADU */
+    ck_assert_int_eq(probe_hex("000000000006011d00000000"), PROBE_YES);
+    ck_assert_int_eq(probe_hex("000000000006011d0000"), PROBE_NEED_MORE);
+    /* ... followed by a second header with protocol id 0x2300 */
+    ck_assert_int_eq(probe_hex("000000000006011d00000000 0101230000050a2a"), PROBE_NO);
+    /* ... followed by the start of a second ADU */
+    ck_assert_int_eq(probe_hex("000000000006011d00000000 000100"), PROBE_NEED_MORE);
+    /* ASCII (an HTTP request line) */
+    ck_assert_int_eq(probe_hex("474554202f20485454502f312e310d0a"), PROBE_NO);
     /* exception of read holding registers (modbus_example frame 100) */
     ck_assert_int_eq(probe_hex("000100000003008302"), PROBE_YES);
     /* UMAS request (umas.pcap frame 4) */
@@ -876,6 +884,19 @@ START_TEST(test_exception_in_request)
     feed(st, "000100000003008302", 1, T0);
     check_code(ev(0), 3, "read_holding_registers", EV_DIR_REQUEST);
     ck_assert(event_has_anomaly(ev(0), "modbus.exception_in_request"));
+    /* modbus_testdata_part1.pcap stream 5: the side on port 502 opened the
+     * connection, so the engine calls its bytes "to server"; frame 91 is an
+     * exception response (read coils, 6 server busy). Port 502 names the server */
+    rec.sink.net.src_port = 502;
+    rec.sink.net.dst_port = 4446;
+    feed(st, "0001000000040a810600", 1, T0);
+    check_code(ev(1), 1, "read_coils", EV_DIR_RESPONSE);
+    ck_assert_uint_eq(fu(ev(1), "exception"), 6);
+    ck_assert(!event_has_anomaly(ev(1), "modbus.exception_in_request"));
+    /* both sides on 502: the engine's view stands */
+    rec.sink.net.dst_port = 502;
+    feed(st, "000200000006010100000001", 1, T0);
+    ck_assert_int_eq(ev(2)->dir, EV_DIR_REQUEST);
 }
 END_TEST
 
