@@ -3,9 +3,9 @@
  * Input: a sequence of chunks, each [len][flags][len bytes]; chunks alternate
  * direction (client, server, client, ...). flags bit 0: bytes were lost before
  * this chunk (the engine drops the direction's buffer, calls gap() and sets
- * after_gap). Per direction we keep what parse() did not consume and append the
- * next chunk, dropping the buffer (as a gap) beyond 2 * max_pdu, as the engine
- * does. Every event is serialised to JSON to exercise the field builder. */
+ * after_gap); bits 1-2 put port 502 on one side; bits 4-7 advance the clock. Per direction we keep
+ * what parse() did not consume and append the next chunk, dropping the buffer (as a gap) beyond 2 *
+ * max_pdu, as the engine does. Every event is serialised to JSON to exercise the field builder. */
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -66,6 +66,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         len[dir] += n;
         sink.net.ts_us = ts;
         sink.net.to_server = (uint8_t)(dir == 0);
+        /* flags bit 1: the server side is on port 502 (the dissector then takes
+         * the direction from the ports); bit 2: the other way round */
+        sink.net.src_port = (flags & 2) && dir == 1 ? 502 : (flags & 4) && dir == 0 ? 502 : 40000;
+        sink.net.dst_port = (flags & 2) && dir == 0 ? 502 : (flags & 4) && dir == 1 ? 502 : 40001;
         for (;;) {
             struct pdu_info info = {dir == 0, DISS_TCP, after_gap[dir], ts};
             struct cursor c = cursor_make(buf[dir], len[dir]);
