@@ -644,16 +644,18 @@ static void mb_device_id_objects(struct mb_pdu *m, struct cursor *c, uint8_t cou
     ev_obj_begin(m->e, "device_id");
     /* named objects first, then the rest in an array (keys must be static) */
     struct cursor scan = *c;
+    unsigned seen = 0; /* a repeated object keeps its first value: no duplicate keys */
     for (unsigned i = 0; i < count; i++) {
         uint8_t id = cursor_u8(&scan);
         uint8_t len = cursor_u8(&scan);
         const uint8_t *v = cursor_take(&scan, len);
         if (!v) break;
         const char *key = mb_devid_key(id);
-        if (key)
-            ev_str(m->e, key, v, len);
-        else
+        if (!key)
             other++;
+        else if (!(seen & 1u << id))
+            ev_str(m->e, key, v, len);
+        seen |= key ? 1u << id : 0;
     }
     if (other) {
         size_t kept = 0;

@@ -526,9 +526,17 @@ START_TEST(test_device_id_private_objects)
     ck_assert_int_eq(f[3].len, 2);     /* value "xy" */
     ck_assert_int_eq(e->nanom, 1);     /* only: no request fed */
     ck_assert(event_has_anomaly(e, "modbus.unmatched_response"));
+    /* hand-built: VendorName twice; the first is kept, the key appears once */
+    ck_assert_uint_eq(feed(st, "0003 0000 000e 01 2b 0e 01 01 00 00 02 00 01 41 00 01 42", 0, T0),
+                      20);
+    fs(ev(1), "device_id.vendor", "A");
+    ck_assert(strstr(rec.json[1], "\"vendor\":\"B\"") == NULL);
+    D->state_free(st);
+    st = D->state_new();
+    recorder_init(&rec);
     /* an object whose length runs past the PDU */
     ck_assert_uint_eq(feed(st, "0002 0000 000b 01 2b 0e 01 83 00 00 01 00 09 41", 0, T0), 17);
-    ck_assert(event_has_anomaly(ev(1), "modbus.truncated_pdu"));
+    ck_assert(event_has_anomaly(ev(0), "modbus.truncated_pdu"));
 }
 END_TEST
 
