@@ -14,9 +14,10 @@
  *   UMAS (Schneider, fc 90 = 0x5A), from the public descriptions of the
  *   protocol (lirasenlared.blogspot.com "The Unity (UMAS) protocol", 2017;
  *   Kaspersky ICS CERT "The secrets of Schneider Electric's UMAS protocol", 2022):
- *   +----+---------+-----------+--------+
- *   | 5A | session | umas code | data   |   request
- *   | 5A | session | FE ok/FD error | data   response (the code is the request's)
+ *   +----+---------+----------------+------+
+ *   | 5A | session | UMAS code      | data |  request
+ *   | 5A | session | FE ok/FD error | data |  response (the code is the request's)
+ *   +----+---------+----------------+------+
  *
  * Choices worth knowing:
  * - `code` is the function code with the exception bit cleared (tshark's
@@ -25,7 +26,8 @@
  *   correlation rule's business (modbus_exception_burst).
  * - Lengths 2..255 are framed. 255 (a 254-byte PDU, one over the spec) is what
  *   UMAS tools send in practice; such ADUs are parsed with modbus.pdu_too_large.
- *   Other lengths are modbus.invalid_length and start a resync.
+ *   Other lengths are modbus.invalid_length and start a resync. Hence max_pdu
+ *   is 261 (6 + 255), not the spec's 260.
  * - Resync: after a gap, the first byte is probably an ADU start, so it is
  *   accepted on tshark's test (protocol id 0, sane length). Once that fails, or
  *   after a bad header inside the stream, we scan one byte at a time and accept
@@ -43,7 +45,6 @@
 
 #include "dissector.h"
 
-#define MBAP_LEN           7   /* header up to and including the unit id */
 #define MB_MIN_HEAD        8   /* MBAP + function code: what a header check needs */
 #define MB_MIN_LENGTH      2   /* unit + function code */
 #define MB_MAX_LENGTH      255 /* framed; above 254 is flagged pdu_too_large */
