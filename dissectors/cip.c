@@ -472,7 +472,7 @@ int cip_identity_fields(struct event *e, struct cursor *c)
     ev_uint(e, "device_type", dev_type);
     ev_uint(e, "product_code", product);
     char rev[16];
-    int n = snprintf(rev, sizeof(rev), "%u.%u", major, minor);
+    int n = snprintf(rev, sizeof(rev), "%u.%02u", major, minor);
     ev_str(e, "revision", rev, (size_t)n);
     ev_uint(e, "status", status);
     char ser[16];
@@ -632,6 +632,16 @@ static void request_data(struct event *e, uint8_t service, const struct cip_path
             if (service == 0x53) ev_uint(e, "offset", cursor_u32le(d));
             logix_first_value(e, (uint16_t)type, d);
             data_hex(e, "data", d);
+        }
+    } else if (tag && service == 0x4E) { /* read-modify-write: mask size, OR mask, AND mask */
+        size_t n = cursor_u16le(d);
+        const uint8_t *or_mask = cursor_take(d, n);
+        const uint8_t *and_mask = cursor_take(d, n);
+        if (and_mask) {
+            ev_hex(e, "or_mask", or_mask, n);
+            ev_hex(e, "and_mask", and_mask, n);
+        } else {
+            event_anomaly(e, "cip.truncated");
         }
     } else if (service == 0x03 || service == 0x04) { /* attribute list */
         uint16_t n = cursor_u16le(d);

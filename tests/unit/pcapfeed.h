@@ -17,7 +17,7 @@
 #include "event.h"
 
 #define FEED_FLOWS 64
-#define FEED_BUF (256 * 1024)
+#define FEED_BUF   (256 * 1024)
 
 struct feed_dir {
     int seen;
@@ -108,30 +108,25 @@ static void feed_packet(struct feed *f, const struct pcap_pkthdr *h, const uint8
 {
     size_t n = h->caplen, off = 0;
     if (dlt == DLT_EN10MB) {
-        if (n < 14)
-            return;
+        if (n < 14) return;
         uint16_t et = feed_be16(p + 12);
         off = 14;
         while ((et == 0x8100 || et == 0x88A8) && n >= off + 4) {
             et = feed_be16(p + off + 2);
             off += 4;
         }
-        if (et != 0x0800)
-            return;
+        if (et != 0x0800) return;
     } else if (dlt != DLT_RAW && dlt != 228 /* IPV4 */) {
         return;
     }
-    if (n < off + 20 || (p[off] >> 4) != 4)
-        return;
+    if (n < off + 20 || (p[off] >> 4) != 4) return;
     size_t ihl = (size_t)(p[off] & 0x0F) * 4, tot = feed_be16(p + off + 2);
-    if (tot > n - off)
-        tot = n - off;
+    if (tot > n - off) tot = n - off;
     uint8_t proto = p[off + 9];
     uint32_t src, dst;
     memcpy(&src, p + off + 12, 4);
     memcpy(&dst, p + off + 16, 4);
-    if (ihl < 20 || tot < ihl)
-        return;
+    if (ihl < 20 || tot < ihl) return;
     const uint8_t *l4 = p + off + ihl;
     size_t l4len = tot - ihl;
     uint64_t ts = (uint64_t)h->ts.tv_sec * 1000000u + (uint64_t)h->ts.tv_usec;
@@ -141,8 +136,7 @@ static void feed_packet(struct feed *f, const struct pcap_pkthdr *h, const uint8
         uint16_t sp = feed_be16(l4), dp = feed_be16(l4 + 2);
         int to_server;
         struct feed_flow *fl = feed_flow_get(f, proto, src, sp, dst, dp, &to_server);
-        if (!fl)
-            return;
+        if (!fl) return;
         feed_set_net(f, ts, src, sp, dst, dp, 0, to_server);
         info.to_server = to_server;
         info.transport = DISS_UDP;
@@ -153,12 +147,10 @@ static void feed_packet(struct feed *f, const struct pcap_pkthdr *h, const uint8
         uint32_t seq = feed_be32(l4 + 4);
         size_t doff = (size_t)(l4[12] >> 4) * 4;
         uint8_t flags = l4[13];
-        if (doff < 20 || doff > l4len)
-            return;
+        if (doff < 20 || doff > l4len) return;
         int to_server;
         struct feed_flow *fl = feed_flow_get(f, proto, src, sp, dst, dp, &to_server);
-        if (!fl)
-            return;
+        if (!fl) return;
         struct feed_dir *d = &fl->dir[to_server];
         const uint8_t *pl = l4 + doff;
         size_t plen = l4len - doff;
@@ -166,12 +158,10 @@ static void feed_packet(struct feed *f, const struct pcap_pkthdr *h, const uint8
             d->seen = 1;
             d->next_seq = seq + ((flags & 0x02) ? 1 : 0);
         }
-        if (plen == 0)
-            return;
+        if (plen == 0) return;
         int32_t delta = (int32_t)(seq - d->next_seq);
         if (delta < 0) { /* retransmission, possibly with new bytes at its end */
-            if ((size_t)(-(int64_t)delta) >= plen)
-                return;
+            if ((size_t)(-(int64_t)delta) >= plen) return;
             pl += -(int64_t)delta;
             plen -= (size_t)(-(int64_t)delta);
         } else if (delta > 0) { /* hole: bytes lost */
@@ -179,8 +169,7 @@ static void feed_packet(struct feed *f, const struct pcap_pkthdr *h, const uint8
             d->gap = 1;
         }
         d->next_seq = seq + (uint32_t)(l4len - doff);
-        if (d->len + plen > FEED_BUF)
-            d->len = 0;
+        if (d->len + plen > FEED_BUF) d->len = 0;
         memcpy(d->buf + d->len, pl, plen);
         d->len += plen;
         feed_set_net(f, ts, src, sp, dst, dp, 1, to_server);
@@ -191,13 +180,11 @@ static void feed_packet(struct feed *f, const struct pcap_pkthdr *h, const uint8
         for (;;) {
             struct cursor c = cursor_make(d->buf, d->len);
             size_t used = f->d->parse(fl->state, &c, &info, f->sink);
-            if (used == 0 || used > d->len)
-                break;
+            if (used == 0 || used > d->len) break;
             memmove(d->buf, d->buf + used, d->len - used);
             d->len -= used;
             info.after_gap = 0;
-            if (d->len == 0)
-                break;
+            if (d->len == 0) break;
         }
     }
 }
@@ -208,8 +195,7 @@ static int feed_file(const char *path, const struct dissector *d, struct event_s
 {
     char err[PCAP_ERRBUF_SIZE];
     pcap_t *pc = pcap_open_offline(path, err);
-    if (!pc)
-        return -1;
+    if (!pc) return -1;
     struct feed *f = calloc(1, sizeof(*f));
     f->d = d;
     f->sink = sink;
