@@ -726,7 +726,9 @@ static int msp_slice(const struct cursor *d0, unsigned count, unsigned i, struct
                                                              << 8;
         if (!ok1 || !ok2) return 0;
     }
-    if (start < 2 + 2 * (size_t)count || end < start || end > total) return 0;
+    if (start < 2 + 2 * (size_t)count || start > total) return 0;
+    if (end < start || end > total)
+        end = total; /* a bad next offset is that entry's problem; this one runs to the end */
     cursor_skip(&t, start);
     *out = cursor_sub(&t, end - start);
     return !t.err;
