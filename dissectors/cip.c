@@ -455,8 +455,57 @@ static void logix_first_value(struct event *e, uint16_t type, struct cursor *d)
     }
 }
 
+/* A few ODVA vendor ids (the full list has over a thousand); enough to name the
+ * controllers and adapters most often met. */
+const char *cip_vendor_name(uint16_t id)
+{
+    switch (id) {
+    case 1: return "Rockwell Automation/Allen-Bradley";
+    case 5: return "Rockwell Automation/Reliance Electric";
+    case 26: return "Festo";
+    case 40: return "WAGO";
+    case 46: return "ABB Industrial Systems";
+    case 47: return "Omron";
+    case 48: return "Turck";
+    case 77: return "Rockwell Software";
+    case 82: return "Mitsubishi Electric Automation";
+    case 90: return "HMS Industrial Networks";
+    case 108: return "Beckhoff Automation";
+    case 145: return "Siemens Energy & Automation";
+    case 243: return "Schneider Automation";
+    case 283: return "Hilscher";
+    case 309: return "Prosoft Technology";
+    case 562: return "Phoenix Contact";
+    }
+    return NULL;
+}
+
+static const char *device_type_name(uint16_t t)
+{
+    switch (t) {
+    case 0: return "generic_device";
+    case 2: return "ac_drive";
+    case 3: return "motor_overload";
+    case 7: return "discrete_io";
+    case 12: return "communications_adapter";
+    case 14: return "plc";
+    case 16: return "position_controller";
+    case 19: return "dc_drive";
+    case 22: return "motor_starter";
+    case 24: return "hmi";
+    case 34: return "encoder";
+    case 35: return "safety_discrete_io";
+    case 37: return "cip_motion_drive";
+    case 43: return "generic_device_keyable";
+    case 44: return "managed_ethernet_switch";
+    }
+    return NULL;
+}
+
 int cip_identity_fields(struct event *e, struct cursor *c)
 {
+    if (cursor_left(c) < 15) /* attributes 1-6 and the name's length */
+        return 0;
     uint16_t vendor = cursor_u16le(c);
     uint16_t dev_type = cursor_u16le(c);
     uint16_t product = cursor_u16le(c);
@@ -466,10 +515,13 @@ int cip_identity_fields(struct event *e, struct cursor *c)
     uint32_t serial = cursor_u32le(c);
     size_t name_len = cursor_u8(c);
     const uint8_t *name = cursor_take(c, name_len);
-    if (c->err && !name && cursor_pos(c) == 0) return 0;
     ev_obj_begin(e, "identity");
     ev_uint(e, "vendor_id", vendor);
+    const char *vn = cip_vendor_name(vendor);
+    if (vn) ev_cstr(e, "vendor", vn);
     ev_uint(e, "device_type", dev_type);
+    const char *dn = device_type_name(dev_type);
+    if (dn) ev_cstr(e, "device_type_name", dn);
     ev_uint(e, "product_code", product);
     char rev[16];
     int n = snprintf(rev, sizeof(rev), "%u.%02u", major, minor);
@@ -857,18 +909,24 @@ static void parse_response(struct cip_state *st, uint8_t service, struct cursor 
 
     if (req && req->service != service) req = NULL; /* e.g. an Unconnected Send's own error reply */
     struct event *e = event_begin(sink, "cip", EV_DIR_RESPONSE);
-    const char *op;
-    if (req)
-        op = service_op(service, req->has_class, req->class_id, req->tag_len > 0);
-    else if (service == 0x54 || service == 0x5B || service == 0x52 || service == 0x4E)
-        op = service_op(service, 1, CIP_CLASS_CM, 0); /* replies without a known request */
-    else
-        op = service_op(service, 0, 0, 0);
-    event_code(e, service, op);
+    /* What the reply answers: the paired request, else a guess from the service.
+     * Connection Manager services are answered at the top level; tag services are
+     * what Rockwell packs into a Multiple Service Packet. */
+    int has_class = 0, symbolic = 0;
+    uint32_t class_id = 0;
+    if (req) {
+        has_class = req->has_class;
+        class_id = req->class_id;
+        symbolic = req->tag_len > 0;
+    } else if (service >= 0x4C && service <= 0x53 && depth > 0) {
+        symbolic = 1;
+    } else if (service == 0x54 || service == 0x5B || service == 0x52 || service == 0x4E) {
+        has_class = 1;
+        class_id = CIP_CLASS_CM;
+    }
+    event_code(e, service, service_op(service, has_class, class_id, symbolic));
     ev_uint(e, "service", service | 0x80u);
-    ev_cstr(e, "service_name",
-            req ? cip_service_name(service, req->has_class, req->class_id, req->tag_len > 0)
-                : cip_service_name(service, 0, 0, 0));
+    ev_cstr(e, "service_name", cip_service_name(service, has_class, class_id, symbolic));
     ev_uint(e, "status", status);
     ev_cstr(e, "status_name", cip_status_name(status));
     if (ext_words && cursor_left(&ext) >= 2) ev_uint(e, "ext_status", cursor_u16le(&ext));

@@ -73,6 +73,7 @@ int cip_identity_fields(struct event *e, struct cursor *c);
 /* Names, for enip.c and tests. */
 const char *cip_service_name(uint8_t service, int has_class, uint32_t class_id, int symbolic);
 const char *cip_status_name(uint8_t status);
+const char *cip_vendor_name(uint16_t id); /* NULL when not in our short list */
 
 /* Anomaly names cip_parse() can raise (NULL-terminated). */
 extern const char *const cip_anomalies[];

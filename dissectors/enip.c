@@ -178,7 +178,8 @@ static void list_identity(struct event *e, struct cursor *d)
             continue; /* one identity per reply; others are unusual */
         ev_uint(e, "encap_version", cursor_u16le(&it));
         sockaddr_fields(e, "device", &it);
-        cip_identity_fields(e, &it);
+        if (!cip_identity_fields(e, &it))
+            event_anomaly(e, "enip.truncated");
         if (cursor_left(&it) >= 1) ev_uint(e, "state", cursor_u8(&it));
         if (it.err) event_anomaly(e, "enip.truncated");
     }

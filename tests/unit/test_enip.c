@@ -133,6 +133,8 @@ START_TEST(list_identity)
     ck_assert_int_eq(r->dir, EV_DIR_RESPONSE);
     ck_assert_uint_eq(u(r, "identity.vendor_id"), 1);
     ck_assert_uint_eq(u(r, "identity.device_type"), 12);
+    str_is(r, "identity.vendor", "Rockwell Automation/Allen-Bradley");
+    str_is(r, "identity.device_type_name", "communications_adapter");
     ck_assert_uint_eq(u(r, "identity.product_code"), 58);
     str_is(r, "identity.revision", "4.03");
     str_is(r, "identity.serial", "0x00524d8e");
