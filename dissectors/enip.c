@@ -66,6 +66,7 @@ static const char *const enip_anomalies[] = {
     "enip.bad_cpf",
     "enip.resync",
     "enip.io_malformed",
+    "enip.trailing_bytes",
     /* from cip.c, which enip.c drives */
     "cip.truncated",
     "cip.bad_path",
@@ -86,6 +87,7 @@ struct enip_state {
     struct io_conn io[ENIP_IO_CONNS];
     uint64_t io_clock;
     uint8_t hunting[2]; /* per direction: looking for a header after a gap */
+    uint64_t io_bad;    /* datagrams on 2222 that were not a CPF list */
 };
 
 /* ---- helpers ---------------------------------------------------------- */
@@ -178,8 +180,7 @@ static void list_identity(struct event *e, struct cursor *d)
             continue; /* one identity per reply; others are unusual */
         ev_uint(e, "encap_version", cursor_u16le(&it));
         sockaddr_fields(e, "device", &it);
-        if (!cip_identity_fields(e, &it))
-            event_anomaly(e, "enip.truncated");
+        if (!cip_identity_fields(e, &it)) event_anomaly(e, "enip.truncated");
         if (cursor_left(&it) >= 1) ev_uint(e, "state", cursor_u8(&it));
         if (it.err) event_anomaly(e, "enip.truncated");
     }
@@ -272,8 +273,9 @@ static void cpf_parse(struct event *e, struct cursor *d, struct cpf *out)
 
 /* ---- one encapsulation PDU -------------------------------------------- */
 
+/* trailing: bytes of a datagram after the PDU (UDP only) */
 static void parse_pdu(struct enip_state *st, struct cursor *pdu, const struct pdu_info *info,
-                      struct event_sink *sink)
+                      size_t trailing, struct event_sink *sink)
 {
     uint16_t cmd = cursor_u16le(pdu);
     uint16_t len = cursor_u16le(pdu);
@@ -296,6 +298,7 @@ static void parse_pdu(struct enip_state *st, struct cursor *pdu, const struct pd
     ev_uint(e, "options", options);
     if (options) event_anomaly(e, "enip.nonzero_options");
     if (pdu->err) event_anomaly(e, "enip.truncated");
+    if (trailing) event_anomaly(e, "enip.trailing_bytes");
 
     struct cpf cpf;
     memset(&cpf, 0, sizeof(cpf));
@@ -408,9 +411,12 @@ static void parse_io(struct enip_state *st, struct cursor *c, const struct pdu_i
         }
     }
     if (bad || !have_id) {
+        if (st->io_bad++ % ENIP_IO_SUMMARY != 0)
+            return; /* another protocol on 2222 must not flood the event stream */
         struct event *e = event_begin(sink, "enip", EV_DIR_INDICATION);
         event_op(e, "io_malformed");
         ev_uint(e, "length", total);
+        ev_uint(e, "malformed", st->io_bad);
         event_anomaly(e, "enip.io_malformed");
         event_emit(sink, e);
         return;
@@ -464,13 +470,11 @@ static size_t parse_udp(struct enip_state *st, struct cursor *c, const struct pd
         parse_io(st, c, info, sink);
         return n;
     }
-    while (cursor_left(c) >= 1) {
-        int ok;
-        uint16_t len = peek_u16le(c, 2, &ok);
-        struct cursor pdu = cursor_sub(c, ENIP_HDR + (size_t)len);
-        parse_pdu(st, &pdu, info, sink);
-        if (c->err) break;
-    }
+    /* one encapsulation PDU per datagram; bytes after it are reported, not parsed */
+    int ok;
+    uint16_t len = peek_u16le(c, 2, &ok);
+    struct cursor pdu = cursor_sub(c, ENIP_HDR + (size_t)len);
+    parse_pdu(st, &pdu, info, cursor_left(c), sink);
     return n;
 }
 
@@ -506,7 +510,7 @@ static size_t enip_parse(void *state, struct cursor *c, const struct pdu_info *i
         uint16_t len = peek_u16le(c, 2, &ok);
         if (!ok || cursor_left(c) < ENIP_HDR + (size_t)len) break; /* wait for the rest */
         struct cursor pdu = cursor_sub(c, ENIP_HDR + (size_t)len);
-        parse_pdu(st, &pdu, info, sink);
+        parse_pdu(st, &pdu, info, 0, sink);
         consumed += ENIP_HDR + (size_t)len;
     }
     return consumed;

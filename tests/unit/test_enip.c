@@ -698,6 +698,21 @@ START_TEST(unknown_command)
 }
 END_TEST
 
+START_TEST(udp_datagram)
+{
+    char buf[256];
+    strcpy(buf, LIST_IDENTITY_REQ);
+    strcat(buf, "00112233"); /* bytes after the PDU */
+    feed_hex(buf, 1, DISS_UDP, 0);
+    ck_assert_int_eq(rec.n, 1); /* one PDU per datagram, as tshark reads it */
+    ck_assert_int_eq(rec.ev[0].code, 0x63);
+    ck_assert(event_has_anomaly(&rec.ev[0], "enip.trailing_bytes"));
+    feed_hex(LIST_IDENTITY_RSP, 0, DISS_UDP, 0);
+    ck_assert_int_eq(rec.ev[1].nanom, 0);
+    str_is(&rec.ev[1], "identity.product_name", "1756-ENBT/A");
+}
+END_TEST
+
 /* nDPI cip_io.pcap frame 1: class 1 I/O on UDP 2222 */
 static const char IO_DGRAM[] = "0200" /* item count 2 */
                                "0280"
@@ -863,6 +878,7 @@ static Suite *enip_suite(void)
     tcase_add_test(tc, one_pdu_two_calls);
     tcase_add_test(tc, resync_after_gap);
     tcase_add_test(tc, unknown_command);
+    tcase_add_test(tc, udp_datagram);
     tcase_add_test(tc, io_summary);
     tcase_add_test(tc, probe);
     suite_add_tcase(s, tc);
