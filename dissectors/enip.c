@@ -478,6 +478,28 @@ static size_t parse_udp(struct enip_state *st, struct cursor *c, const struct pd
     return n;
 }
 
+/* Looks for the next header worth believing; drops (and reports) what precedes it.
+ * Returns 1 when one starts the cursor, 0 when more bytes are needed to judge. */
+static int hunt(struct enip_state *st, int dir, struct cursor *c, size_t *consumed,
+                struct event_sink *sink)
+{
+    size_t left = cursor_left(c), at = 0;
+    while (at + ENIP_HDR <= left && !header_plausible(c, at))
+        at++;
+    if (at > 0) {
+        struct event *e = event_begin(sink, "enip", dir ? EV_DIR_REQUEST : EV_DIR_RESPONSE);
+        event_op(e, "resync");
+        ev_uint(e, "skipped", at);
+        event_anomaly(e, "enip.resync");
+        event_emit(sink, e);
+        cursor_skip(c, at);
+        *consumed += at;
+    }
+    if (!header_plausible(c, 0)) return 0; /* fewer than a header's bytes left: judge them later */
+    st->hunting[dir] = 0;
+    return 1;
+}
+
 static size_t enip_parse(void *state, struct cursor *c, const struct pdu_info *info,
                          struct event_sink *sink)
 {
@@ -487,28 +509,20 @@ static size_t enip_parse(void *state, struct cursor *c, const struct pdu_info *i
     size_t consumed = 0;
     int dir = info->to_server ? 1 : 0;
     if (info->after_gap) st->hunting[dir] = 1;
-    if (st->hunting[dir]) {
-        /* find the next header we can believe; drop what comes before it */
-        size_t left = cursor_left(c), at = 0;
-        while (at + ENIP_HDR <= left && !header_plausible(c, at))
-            at++;
-        if (at > 0) {
-            struct event *e = event_begin(sink, "enip", dir ? EV_DIR_REQUEST : EV_DIR_RESPONSE);
-            event_op(e, "resync");
-            ev_uint(e, "skipped", at);
-            event_anomaly(e, "enip.resync");
-            event_emit(sink, e);
-            cursor_skip(c, at);
-            consumed = at;
-        }
-        if (!header_plausible(c, 0))
-            return consumed; /* fewer than a header's bytes left: judge them later */
-        st->hunting[dir] = 0;
-    }
     for (;;) {
-        int ok;
-        uint16_t len = peek_u16le(c, 2, &ok);
-        if (!ok || cursor_left(c) < ENIP_HDR + (size_t)len) break; /* wait for the rest */
+        if (st->hunting[dir] && !hunt(st, dir, c, &consumed, sink)) break;
+        int ok1, ok2, ok3;
+        uint16_t len = peek_u16le(c, 2, &ok1);
+        uint16_t opt_lo = peek_u16le(c, 20, &ok2);
+        uint16_t opt_hi = peek_u16le(c, 22, &ok3);
+        if (!ok1 || !ok2 || !ok3) break;
+        if (opt_lo || opt_hi) {
+            /* Options are always 0 (receivers discard such PDUs); here it more
+             * likely means we are not at a PDU boundary (mid-stream start). */
+            st->hunting[dir] = 1;
+            continue;
+        }
+        if (cursor_left(c) < ENIP_HDR + (size_t)len) break; /* wait for the rest */
         struct cursor pdu = cursor_sub(c, ENIP_HDR + (size_t)len);
         parse_pdu(st, &pdu, info, 0, sink);
         consumed += ENIP_HDR + (size_t)len;

@@ -687,14 +687,36 @@ START_TEST(unknown_command)
              "00000000"
              "00000000"
              "0000000000000000"
-             "01000000"
+             "00000000"
              "abcd",
              1, DISS_TCP, 0);
     ck_assert_int_eq(rec.n, 1);
     ck_assert_int_eq(rec.ev[0].code, 0x99);
     ck_assert_str_eq(rec.ev[0].op, "unknown_command");
     ck_assert(event_has_anomaly(&rec.ev[0], "enip.unknown_command"));
-    ck_assert(event_has_anomaly(&rec.ev[0], "enip.nonzero_options"));
+    /* non-zero options on TCP: not a boundary we trust; hunt for the next header */
+    char buf[512] = "6300"
+                    "0000"
+                    "00000000"
+                    "00000000"
+                    "0000000000000000"
+                    "01000000";
+    strcat(buf, LIST_IDENTITY_REQ);
+    ck_assert_uint_eq(feed_hex(buf, 1, DISS_TCP, 0), 48);
+    ck_assert_int_eq(rec.n, 3);
+    ck_assert(event_has_anomaly(&rec.ev[1], "enip.resync"));
+    ck_assert_uint_eq(u(&rec.ev[1], "skipped"), 24);
+    ck_assert_int_eq(rec.ev[2].code, 0x63);
+    /* on UDP the datagram is the boundary: parsed, and flagged */
+    feed_hex("6300"
+             "0000"
+             "00000000"
+             "00000000"
+             "0000000000000000"
+             "01000000",
+             1, DISS_UDP, 0);
+    ck_assert_int_eq(rec.ev[3].code, 0x63);
+    ck_assert(event_has_anomaly(&rec.ev[3], "enip.nonzero_options"));
 }
 END_TEST
 
