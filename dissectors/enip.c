@@ -29,7 +29,7 @@
 #define ENIP_HDR         24
 #define ENIP_PORT        44818
 #define ENIP_IO_PORT     2222
-#define ENIP_IO_CONNS    8     /* I/O connections tracked per flow */
+#define ENIP_IO_CONNS    64    /* I/O connections tracked per flow: one 5-tuple carries many */
 #define ENIP_IO_SUMMARY  1000  /* datagrams per connection between summaries */
 #define ENIP_RESYNC_SCAN 65536 /* bytes searched for a header after a gap */
 
@@ -86,8 +86,9 @@ struct enip_state {
     struct cip_state cip;
     struct io_conn io[ENIP_IO_CONNS];
     uint64_t io_clock;
-    uint8_t hunting[2]; /* per direction: looking for a header after a gap */
-    uint64_t io_bad;    /* datagrams on 2222 that were not a CPF list */
+    uint8_t hunting[2];  /* per direction: looking for a header after a gap */
+    uint64_t io_bad;     /* datagrams on 2222 that were not a CPF list */
+    uint64_t io_evicted; /* connections pushed out of the table by newer ones */
 };
 
 /* ---- helpers ---------------------------------------------------------- */
@@ -376,9 +377,9 @@ static struct io_conn *io_lookup(struct enip_state *st, uint32_t id, int *fresh)
         if (!c->packets || c->lru < victim->lru) victim = c;
         if (!c->packets) break;
     }
+    *fresh = victim->packets ? 2 : 1; /* 2: it took the place of another */
     memset(victim, 0, sizeof(*victim));
     victim->id = id;
-    *fresh = 1;
     return victim;
 }
 
@@ -428,6 +429,8 @@ static void parse_io(struct enip_state *st, struct cursor *c, const struct pdu_i
     ic->packets++;
     ic->bytes += total;
     ic->lru = ++st->io_clock;
+    if (fresh == 2 && st->io_evicted++ % ENIP_IO_SUMMARY != 0)
+        return; /* more connections than slots: report the churn, not every datagram */
     if (!fresh && ic->packets % ENIP_IO_SUMMARY != 0) return;
     struct event *e = event_begin(sink, "enip", EV_DIR_INDICATION);
     event_op(e, fresh ? "io_connection" : "io_summary");
@@ -437,6 +440,7 @@ static void parse_io(struct enip_state *st, struct cursor *c, const struct pdu_i
     ev_uint(e, "packets", ic->packets);
     ev_uint(e, "bytes", ic->bytes);
     ev_uint(e, "seq_gaps", ic->gaps);
+    if (st->io_evicted) ev_uint(e, "evicted", st->io_evicted);
     (void)info;
     event_emit(sink, e);
 }

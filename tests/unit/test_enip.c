@@ -767,6 +767,19 @@ START_TEST(io_summary)
     ck_assert_str_eq(rec.ev[1].op, "io_summary");
     ck_assert_uint_eq(u(&rec.ev[1], "packets"), 1000);
     ck_assert_uint_eq(u(&rec.ev[1], "seq_gaps"), 1);
+    /* icsnpp enip_cip_example.pcap multiplexes 24 connections on one 2222 5-tuple;
+     * 70 connections round-robin overflow the table: churn is summarised, not echoed */
+    enip_dissector.state_free(state);
+    state = enip_dissector.state_new();
+    recorder_init(&rec);
+    rec.sink.net.src_port = 2222;
+    rec.sink.net.dst_port = 2222;
+    for (int i = 0; i < 700; i++) {
+        b[6] = (uint8_t)(i % 70); /* connection id low byte */
+        feed_bytes(b, n, 1, DISS_UDP);
+    }
+    ck_assert_int_eq(rec.n, 64 + 1); /* one per connection that fit, one for the churn */
+    ck_assert_uint_eq(u(&rec.ev[64], "evicted"), 1);
     /* not a CPF list */
     recorder_init(&rec);
     rec.sink.net.dst_port = 2222;
