@@ -29,6 +29,9 @@
 
 #define CIP_MAX_DEPTH 4  /* Unconnected Send in a Multiple Service Packet in ... */
 #define CIP_DATA_HEX  64 /* bytes of attribute or tag data copied into an event */
+/* Embedded services told per Multiple Service Packet. Real ones carry tens (they must
+ * fit a connection's size); 2-byte services could make one PDU into 16,000 events. */
+#define CIP_MSP_EVENTS_MAX 512
 
 #define CIP_CLASS_IDENTITY 0x01
 #define CIP_CLASS_CM       0x06
@@ -37,7 +40,7 @@
 #define CIP_CLASS_SYMBOL   0x6B
 
 const char *const cip_anomalies[] = {
-    "cip.truncated", "cip.bad_path", "cip.bad_msp", "cip.too_deep", NULL,
+    "cip.truncated", "cip.bad_path", "cip.bad_msp", "cip.too_deep", "cip.too_many_services", NULL,
 };
 
 /* Everything a request path said. */
@@ -793,6 +796,15 @@ static void parse_msp_children(struct cip_state *st, struct cursor *d0, unsigned
 {
     for (unsigned i = 0; i < count; i++) {
         struct cursor m;
+        if (i == CIP_MSP_EVENTS_MAX) {
+            struct event *e = event_begin(sink, "cip", response ? EV_DIR_RESPONSE : EV_DIR_REQUEST);
+            event_op(e, "multiple_service");
+            ctx_fields(e, ctx, "multiple_service", (int)i);
+            ev_uint(e, "count", count);
+            event_anomaly(e, "cip.too_many_services");
+            event_emit(sink, e);
+            return;
+        }
         if (!msp_slice(d0, count, i, &m)) {
             struct event *e = event_begin(sink, "cip", response ? EV_DIR_RESPONSE : EV_DIR_REQUEST);
             event_op(e, "multiple_service");

@@ -72,6 +72,7 @@ static const char *const enip_anomalies[] = {
     "cip.bad_path",
     "cip.bad_msp",
     "cip.too_deep",
+    "cip.too_many_services",
     NULL,
 };
 

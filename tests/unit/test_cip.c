@@ -269,6 +269,46 @@ START_TEST(bad_input)
 }
 END_TEST
 
+static int big_n, big_flagged;
+
+static void big_count(void *ctx, struct event *e)
+{
+    (void)ctx;
+    big_n++;
+    big_flagged += event_has_anomaly(e, "cip.too_many_services");
+}
+
+START_TEST(msp_event_cap)
+{
+    /* 600 two-byte services (Get_Attribute_Single, empty path): a cheap way to ask
+     * for thousands of events; the packet, 512 services and one anomaly are told */
+    enum { N = 600 };
+    static uint8_t b[6 + 2 + 2 * N + 2 * N];
+    size_t at = 0;
+    memcpy(b, "\x0a\x02\x20\x02\x24\x01", 6);
+    at = 6;
+    b[at++] = N & 0xFF;
+    b[at++] = N >> 8;
+    for (unsigned i = 0; i < N; i++) {
+        unsigned off = 2 + 2 * N + 2 * i;
+        b[at++] = (uint8_t)off;
+        b[at++] = (uint8_t)(off >> 8);
+    }
+    for (unsigned i = 0; i < N; i++) {
+        b[at++] = 0x0e;
+        b[at++] = 0x00;
+    }
+    struct event_sink s;
+    event_sink_init(&s, big_count, NULL);
+    struct cip_msg_ctx ctx;
+    memset(&ctx, 0, sizeof(ctx));
+    struct cursor c = cursor_make(b, at);
+    cip_parse(&st, &c, &ctx, &s);
+    ck_assert_int_eq(big_n, 1 + 512 + 1);
+    ck_assert_int_eq(big_flagged, 1);
+}
+END_TEST
+
 START_TEST(names)
 {
     ck_assert_str_eq(cip_service_name(0x54, 1, 6, 0), "forward_open");
@@ -290,6 +330,7 @@ static Suite *cip_suite(void)
     tcase_add_test(tc, reset_start_file);
     tcase_add_test(tc, msp_pairing);
     tcase_add_test(tc, bad_input);
+    tcase_add_test(tc, msp_event_cap);
     tcase_add_test(tc, names);
     suite_add_tcase(s, tc);
     return s;

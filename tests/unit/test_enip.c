@@ -605,6 +605,94 @@ START_TEST(set_attribute_single)
 }
 END_TEST
 
+/* SendRRData pairs replies by sender context: two requests outstanding, answered in
+ * the other order (no corpus capture has Get_Attribute_Single; built per CIP Vol. 1). */
+static const char GAS_HDR[] = "6f00"
+                              "1a00"
+                              "00010211"
+                              "00000000"; /* SendRRData, length 26 */
+static const char GAS_CPF[] = "00000000"
+                              "0000"
+                              "0200"
+                              "0000"
+                              "0000"
+                              "b200"
+                              "0a00"; /* 10 bytes */
+
+START_TEST(send_rr_data_pairing_by_context)
+{
+    char buf[512];
+    /* context 1: Get_Attribute_Single TCP/IP Interface (0xf5) instance 1 attribute 5 */
+    snprintf(buf, sizeof(buf),
+             "%s%s00000000%s"
+             "0e03"
+             "20f5"
+             "2401"
+             "3005"
+             "0000",
+             GAS_HDR, "0100000000000000", GAS_CPF);
+    ck_assert_uint_eq(feed_hex(buf, 1, DISS_TCP, 0), 50);
+    /* context 2: Identity (1) instance 1 attribute 7 (product name) */
+    snprintf(buf, sizeof(buf),
+             "%s%s00000000%s"
+             "0e03"
+             "2001"
+             "2401"
+             "3007"
+             "0000",
+             GAS_HDR, "0200000000000000", GAS_CPF);
+    feed_hex(buf, 1, DISS_TCP, 0);
+    ck_assert_str_eq(nth("cip", 0)->op, "get_attribute_single");
+    ck_assert_uint_eq(u(nth("cip", 0), "class"), 0xf5);
+    /* reply to context 2 first: status 0, data "PLC" as a short string */
+    snprintf(buf, sizeof(buf),
+             "6f00"
+             "1a00"
+             "00010211"
+             "00000000"
+             "%s00000000"
+             "00000000"
+             "0000"
+             "0200"
+             "0000"
+             "0000"
+             "b200"
+             "0a00"
+             "8e000000"
+             "03"
+             "504c43"
+             "0000",
+             "0200000000000000");
+    feed_hex(buf, 0, DISS_TCP, 0);
+    const struct event *r = nth("cip", 2);
+    ck_assert_int_eq(r->code, 0x0e);
+    ck_assert_uint_eq(u(r, "class"), 1);
+    ck_assert_uint_eq(u(r, "attribute"), 7);
+    snprintf(buf, sizeof(buf),
+             "6f00"
+             "1a00"
+             "00010211"
+             "00000000"
+             "%s00000000"
+             "00000000"
+             "0000"
+             "0200"
+             "0000"
+             "0000"
+             "b200"
+             "0a00"
+             "8e000000"
+             "c0a80a78"
+             "0000",
+             "0100000000000000");
+    feed_hex(buf, 0, DISS_TCP, 0);
+    r = nth("cip", 3);
+    ck_assert_uint_eq(u(r, "class"), 0xf5);
+    ck_assert_uint_eq(u(r, "attribute"), 5);
+    str_is(r, "data", "c0a80a780000");
+}
+END_TEST
+
 /* TCP: a PDU cut anywhere waits for the rest; as a datagram it is reported truncated. */
 START_TEST(truncation_every_length)
 {
@@ -902,6 +990,7 @@ static Suite *enip_suite(void)
     tcase_add_test(tc, list_identity);
     tcase_add_test(tc, register_session);
     tcase_add_test(tc, send_rr_data_unconnected_send);
+    tcase_add_test(tc, send_rr_data_pairing_by_context);
     tcase_add_test(tc, forward_open);
     tcase_add_test(tc, stop_plc);
     tcase_add_test(tc, multiple_service_packet);
