@@ -1035,7 +1035,7 @@ void cip_parse(struct cip_state *st, struct cursor *c, const struct cip_msg_ctx 
         memset(&col.req, 0, sizeof(col.req));
         col.nmsp = 0;
         parse_msg(st, c, ctx, sink, 0, NULL, -1, &col, ROLE_TOP, NULL, NULL);
-        if (ctx->key_kind == CIP_KEY_NONE) return;
+        if (ctx->key_kind == CIP_KEY_NONE || !st) return;
         struct cip_pending *slot = pending_slot(st);
         slot->req = col.req;
         slot->nmsp = col.nmsp;
@@ -1047,7 +1047,8 @@ void cip_parse(struct cip_state *st, struct cursor *c, const struct cip_msg_ctx 
         slot->age = ++st->counter;
         return;
     }
-    struct cip_pending *p = ok && ctx->key_kind != CIP_KEY_NONE ? pending_find(st, ctx) : NULL;
+    struct cip_pending *p =
+        st && ok && ctx->key_kind != CIP_KEY_NONE ? pending_find(st, ctx) : NULL;
     if (p) {
         struct cip_pending copy = *p; /* parsing below cannot touch st->pending, but be plain */
         p->used = 0;

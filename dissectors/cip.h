@@ -61,7 +61,8 @@ struct cip_msg_ctx {
     uint16_t seq; /* connected data sequence count */
 };
 
-/* Parses one CIP message that fills c; emits its events to sink. */
+/* Parses one CIP message that fills c; emits its events to sink. st may be NULL
+ * (no pairing: replies then lack what they answer). */
 void cip_parse(struct cip_state *st, struct cursor *c, const struct cip_msg_ctx *ctx,
                struct event_sink *sink);
 

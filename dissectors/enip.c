@@ -84,8 +84,10 @@ struct io_conn {
 };
 
 struct enip_state {
-    struct cip_state cip;
-    struct io_conn io[ENIP_IO_CONNS];
+    /* Allocated on first use (about 16 KB and 3 KB): most flows to 44818 are
+     * scans or ListIdentity and need neither. */
+    struct cip_state *cip;
+    struct io_conn *io; /* ENIP_IO_CONNS */
     uint64_t io_clock;
     uint8_t hunting[2];  /* per direction: looking for a header after a gap */
     uint64_t io_bad;     /* datagrams on 2222 that were not a CPF list */
@@ -361,7 +363,8 @@ static void parse_pdu(struct enip_state *st, struct cursor *pdu, const struct pd
         cctx.key_kind = CIP_KEY_CONTEXT;
         memcpy(cctx.key, ctx_bytes, 8);
     }
-    cip_parse(&st->cip, &cpf.data, &cctx, sink);
+    if (!st->cip) st->cip = calloc(1, sizeof(*st->cip)); /* on failure: no pairing, still parsed */
+    cip_parse(st->cip, &cpf.data, &cctx, sink);
 }
 
 /* ---- class 0/1 I/O ---------------------------------------------------- */
@@ -423,6 +426,8 @@ static void parse_io(struct enip_state *st, struct cursor *c, const struct pdu_i
         event_emit(sink, e);
         return;
     }
+    if (!st->io) st->io = calloc(ENIP_IO_CONNS, sizeof(*st->io));
+    if (!st->io) return; /* out of memory: the datagram is not counted */
     int fresh;
     struct io_conn *ic = io_lookup(st, id, &fresh);
     if (!fresh && have_seq && seq != ic->last_seq + 1 && seq != ic->last_seq) ic->gaps++;
@@ -450,15 +455,16 @@ static void parse_io(struct enip_state *st, struct cursor *c, const struct pdu_i
 
 static void *enip_state_new(void)
 {
-    static const struct enip_state zero;
-    struct enip_state *st = malloc(sizeof(*st));
-    if (st) *st = zero;
-    return st;
+    return calloc(1, sizeof(struct enip_state));
 }
 
 static void enip_state_free(void *state)
 {
-    free(state);
+    struct enip_state *st = state;
+    if (!st) return;
+    free(st->cip);
+    free(st->io);
+    free(st);
 }
 
 static int is_io_datagram(const struct event_sink *sink)

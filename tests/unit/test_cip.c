@@ -263,6 +263,17 @@ START_TEST(bad_input)
     cip_hex(msg, 4, 0);
     ck_assert_int_eq(rec.n, 4); /* stops at the depth limit */
     ck_assert(event_has_anomaly(&rec.ev[3], "cip.too_deep"));
+    /* without pairing state (enip.c could not allocate it): parsed, not paired */
+    recorder_init(&rec);
+    uint8_t q[] = {0x0e, 0x02, 0x20, 0x01, 0x24, 0x01}, r[] = {0x8e, 0, 0, 0};
+    struct cip_msg_ctx ctx;
+    memset(&ctx, 0, sizeof(ctx));
+    ctx.key_kind = CIP_KEY_SEQ;
+    struct cursor qc = cursor_make(q, sizeof(q)), rc = cursor_make(r, sizeof(r));
+    cip_parse(NULL, &qc, &ctx, &rec.sink);
+    cip_parse(NULL, &rc, &ctx, &rec.sink);
+    ck_assert_int_eq(rec.n, 2);
+    ck_assert(event_find(&rec.ev[1], "class") == NULL);
     recorder_init(&rec);
     cip_hex("", 5, 0);
     ck_assert(event_has_anomaly(&rec.ev[0], "cip.truncated"));
