@@ -740,8 +740,14 @@ void *worker_main(void *arg)
             size_t len;
             int n = 0;
             uint64_t pos = ring_read_pos(w->in[s]);
-            while (n < WORKER_BATCH && (batch[n] = ring_peek_at(w->in[s], &pos, &len)))
+            while (n < WORKER_BATCH && (batch[n] = ring_peek_at(w->in[s], &pos, &len))) {
+                /* records are contiguous: fetch ahead of the length chain, which
+                 * otherwise takes one cross-core miss per record */
+                const uint8_t *ahead = (const uint8_t *)batch[n] + len;
+                __builtin_prefetch(ahead + 256);
+                __builtin_prefetch(ahead + 512);
                 n++;
+            }
             for (int k = 0; k < n; k++)
                 __builtin_prefetch(&w->flows.buckets[batch[k]->hash & w->flows.mask]);
             for (int k = 0; k < n; k++) {
