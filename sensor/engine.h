@@ -97,6 +97,10 @@ struct capture_source {
     struct ring *rings; /* one per worker */
     void *pcap;
     atomic_uint_fast64_t packets, bytes, ring_drops, kernel_drops, kernel_if_drops;
+    /* live: every packet this source will still deliver has a timestamp after this
+     * (its watermark, in packet-time microseconds); workers merging several
+     * sources hold a packet until every source has passed its time */
+    atomic_uint_fast64_t watermark_us;
     atomic_int done;
 };
 

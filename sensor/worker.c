@@ -314,19 +314,22 @@ static void stream_feed(struct worker *w, struct flow *f, int dir, const uint8_t
         }
         return;
     }
-    if (sbuf_append(b, data, len, max) != 0) {
-        /* the dissector has not found a PDU end within its cap: drop and resync */
+    /* the held tail plus this segment are parsed together; the cap applies to
+     * what is still unparsed afterwards */
+    if (sbuf_append(b, data, len, max + len) != 0) {
         w->st.stream_overflow++;
         stream_gap(w, f, dir);
-        uint32_t used = parse_run(w, f, dir, data, len);
-        if (used < len && sbuf_append(b, data + used, len - used, max) != 0)
-            b->len = 0;
         return;
     }
     uint32_t used = parse_run(w, f, dir, b->data, b->len);
     if (used) {
         memmove(b->data, b->data + used, b->len - used);
         b->len -= used;
+    }
+    if (b->len > max) {
+        /* the dissector has not found a PDU end within its cap: drop and resync */
+        w->st.stream_overflow++;
+        stream_gap(w, f, dir);
     }
 }
 
@@ -733,7 +736,39 @@ void *worker_main(void *arg)
     uint64_t since_snap = 0;
     for (;;) {
         int got = 0;
-        for (int s = 0; s < w->n_in; s++) {
+        if (w->n_in > 1) {
+            /* several sources (a TAP's two feeds): take packets in timestamp order,
+             * and only once every source has passed that time (its watermark), so
+             * a response does not overtake its request from the other feed */
+            uint64_t mark = UINT64_MAX;
+            int finishing = atomic_load(&e->capture_done);
+            for (int s = 0; s < w->n_in; s++) {
+                uint64_t m = atomic_load_explicit(&e->sources[s].watermark_us, memory_order_acquire);
+                if (m < mark)
+                    mark = m;
+            }
+            for (int k = 0; k < 64; k++) {
+                int best = -1;
+                uint64_t best_ts = 0;
+                for (int s = 0; s < w->n_in; s++) {
+                    size_t len;
+                    struct pkt_rec *r = ring_peek(w->in[s], &len);
+                    if (r && (best < 0 || r->ts_us < best_ts)) {
+                        best = s;
+                        best_ts = r->ts_us;
+                    }
+                }
+                if (best < 0 || (best_ts > mark && !finishing))
+                    break;
+                size_t len;
+                worker_handle(w, ring_peek(w->in[best], &len));
+                ring_release(w->in[best]);
+                got++;
+            }
+            for (int s = 0; s < w->n_in; s++)
+                ring_release_publish(w->in[s]);
+        }
+        for (int s = 0; s < w->n_in && w->n_in == 1; s++) {
             /* take a batch from each source in turn; look up every packet's bucket
              * first, so the flow table's cache misses overlap */
             struct pkt_rec *batch[WORKER_BATCH];
