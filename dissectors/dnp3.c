@@ -279,6 +279,7 @@ static int dnp3_obj_size(unsigned g, unsigned v)
     case 52: return (v == 1 || v == 2) ? 2 : 0;
     case 80: return v == 1 ? -1 : 0;
     case 102: return v == 1 ? 1 : 0;
+    case 120: return v == 3 ? 6 : v == 4 ? 2 : 0; /* aggressive mode, key status request */
     case 110:
     case 111:
     case 112:
@@ -615,8 +616,10 @@ static int dnp3_objects(struct event *e, struct cursor *c, unsigned func, struct
                 ev_uint(e, "count", count);
             }
         }
-        /* Class objects and "all objects" ranges carry no values. */
-        if (!data || range == 6 || g == 60) {
+        /* Class objects and "all objects" ranges carry no values, nor do the
+         * objects a read names, unless each object says its own size (a read of
+         * g70 file transport carries the handle and block). */
+        if ((!data && prefix < 4) || range == 6 || g == 60) {
             if (listed) ev_end(e);
             continue;
         }

@@ -18,15 +18,13 @@ const struct dissector *const dissector_registry[] = {
 const struct dissector *dissector_by_id(unsigned id)
 {
     for (size_t i = 0; dissector_registry[i]; i++)
-        if (dissector_registry[i]->id == id)
-            return dissector_registry[i];
+        if (dissector_registry[i]->id == id) return dissector_registry[i];
     return NULL;
 }
 
 const struct dissector *dissector_by_name(const char *name)
 {
     for (size_t i = 0; dissector_registry[i]; i++)
-        if (strcmp(dissector_registry[i]->name, name) == 0)
-            return dissector_registry[i];
+        if (strcmp(dissector_registry[i]->name, name) == 0) return dissector_registry[i];
     return NULL;
 }
