@@ -238,9 +238,12 @@ static void iec104_cp56(struct event *e, struct cursor *c)
     uint8_t min = cursor_u8(c), hour = cursor_u8(c), day = cursor_u8(c);
     uint8_t mon = cursor_u8(c), year = cursor_u8(c);
     if (c->err) return;
+    /* 7-bit year: 0..69 is 2000.., 70..127 is 1970.. (as Wireshark shows it) */
+    unsigned y = year & 0x7Fu;
+    y += y < 70 ? 2000u : 1900u;
     char buf[40];
-    int n = snprintf(buf, sizeof(buf), "%04u-%02u-%02uT%02u:%02u:%02u.%03u", 2000u + (year & 0x7F),
-                     mon & 0x0Fu, day & 0x1Fu, hour & 0x1Fu, min & 0x3Fu, ms / 1000u, ms % 1000u);
+    int n = snprintf(buf, sizeof(buf), "%04u-%02u-%02uT%02u:%02u:%02u.%03u", y, mon & 0x0Fu,
+                     day & 0x1Fu, hour & 0x1Fu, min & 0x3Fu, ms / 1000u, ms % 1000u);
     if (n > 0) ev_str(e, "time", buf, (size_t)n < sizeof(buf) ? (size_t)n : sizeof(buf) - 1);
     if (min & 0x80) ev_bool(e, "time_invalid", 1);
     if (hour & 0x80) ev_bool(e, "time_summer", 1);
