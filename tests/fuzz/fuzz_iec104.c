@@ -1,0 +1,15 @@
+/* fuzz_iec104.c - libFuzzer harness for the IEC 60870-5-104 dissector: a TCP
+ * stream with both directions, chunked as the engine would deliver it. */
+#include "fuzz_stream.h"
+
+/* The dissector is compiled into the harness so that it carries libFuzzer's
+ * coverage instrumentation (otscore is built without -fsanitize=fuzzer-no-link);
+ * the linker then takes no iec104.o from otscore. */
+#include "../../dissectors/iec104.c"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    return fuzz_run(&iec104_dissector, data, size, 0, NULL);
+}
