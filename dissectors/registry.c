@@ -3,13 +3,13 @@
 
 #include "dissector.h"
 
-extern const struct dissector modbus_dissector;
+//TMP extern const struct dissector modbus_dissector;
 extern const struct dissector dnp3_dissector;
 extern const struct dissector iec104_dissector;
 
 /* One row per protocol; order is the probe order on non-standard ports. */
 const struct dissector *const dissector_registry[] = {
-    &modbus_dissector,
+//TMP    &modbus_dissector,
     &dnp3_dissector,
     &iec104_dissector,
     NULL,
