@@ -69,8 +69,15 @@ struct dnp3_frag {
     uint8_t buf[DNP3_MAX_FRAGMENT];
 };
 
+/* The master's last request, so that its response can name it (DESIGN §2). */
+struct dnp3_pending {
+    uint8_t valid, func, seq;
+    uint64_t ts_us;
+};
+
 struct dnp3_state {
     struct dnp3_frag frag[2]; /* [1] from the master (to_server), [0] from the outstation */
+    struct dnp3_pending req;
 };
 
 /* Link header fields of the frame being handled. */
@@ -715,7 +722,7 @@ static void dnp3_malformed(struct event_sink *sink, const struct pdu_info *info,
 }
 
 /* One event for a reassembled application fragment. */
-static void dnp3_app(struct event_sink *sink, const struct pdu_info *info,
+static void dnp3_app(struct dnp3_state *st, struct event_sink *sink, const struct pdu_info *info,
                      const struct dnp3_link *l, const struct dnp3_frag *f)
 {
     struct cursor c = cursor_make(f->buf, f->len);
@@ -743,6 +750,17 @@ static void dnp3_app(struct event_sink *sink, const struct pdu_info *info,
     ev_uint(e, "seq", ac & 0x0F);
     ev_end(e);
     ev_uint(e, "func", func);
+    /* A response carries the request it answers (same application sequence). */
+    if ((func == 129 || func == 131) && st->req.valid && st->req.seq == (ac & 0x0F)) {
+        ev_uint(e, "request_func", st->req.func);
+        if (info->ts_us >= st->req.ts_us) ev_uint(e, "latency_us", info->ts_us - st->req.ts_us);
+        st->req.valid = 0;
+    } else if (dir == EV_DIR_REQUEST && func != 0) {
+        st->req.valid = 1;
+        st->req.func = func;
+        st->req.seq = ac & 0x0F;
+        st->req.ts_us = info->ts_us;
+    }
     if (name)
         ev_cstr(e, "func_name", name);
     else
@@ -791,6 +809,8 @@ static void dnp3_transport(struct dnp3_state *st, const struct pdu_info *info,
         f->frames = 0;
         f->src = l->src;
         f->dst = l->dst;
+    } else if (f->active && seq == f->seq && f->src == l->src && f->dst == l->dst) {
+        return; /* a repeated segment (link-layer retry): already added */
     } else if (!f->active || seq != ((f->seq + 1) & 0x3F) || f->src != l->src || f->dst != l->dst) {
         f->active = 0;
         dnp3_malformed(sink, info, l, A_OUT_OF_SEQ);
@@ -807,7 +827,7 @@ static void dnp3_transport(struct dnp3_state *st, const struct pdu_info *info,
     f->frames++;
     if (fin) {
         f->active = 0;
-        dnp3_app(sink, info, l, f);
+        dnp3_app(st, sink, info, l, f);
     }
 }
 

@@ -226,9 +226,51 @@ struct iec104_dir {
     uint16_t nr_last; /* last N(R) sent in this direction */
 };
 
+/* An activation (COT 6) or deactivation (8) awaiting its confirmation (7, 9)
+ * or termination (10), so that the answer can name it (DESIGN §2). */
+struct iec104_pending {
+    uint8_t used, type, cot;
+    uint16_t ca;
+    uint32_t ioa;
+    uint64_t ts_us;
+};
+
+#define IEC104_PENDING 8
+
 struct iec104_state {
     struct iec104_dir d[2]; /* [1] from the client (to_server), [0] from the server */
+    struct iec104_pending pend[IEC104_PENDING];
+    uint8_t pend_next; /* slot to reuse when all are taken (oldest first) */
 };
+
+/* Remembers an activation, or adds to its answer what it answers. */
+static void iec104_match(struct iec104_state *st, struct event *e, uint8_t type, unsigned cot,
+                         uint16_t ca, uint32_t ioa, uint64_t ts)
+{
+    if (cot == 6 || cot == 8) {
+        struct iec104_pending *p = NULL;
+        for (int i = 0; i < IEC104_PENDING && !p; i++)
+            if (!st->pend[i].used ||
+                (st->pend[i].type == type && st->pend[i].ca == ca && st->pend[i].ioa == ioa))
+                p = &st->pend[i];
+        if (!p) {
+            p = &st->pend[st->pend_next];
+            st->pend_next = (uint8_t)((st->pend_next + 1) % IEC104_PENDING);
+        }
+        *p = (struct iec104_pending){1, type, (uint8_t)cot, ca, ioa, ts};
+        return;
+    }
+    if (cot != 7 && cot != 9 && cot != 10) return;
+    for (int i = 0; i < IEC104_PENDING; i++) {
+        struct iec104_pending *p = &st->pend[i];
+        if (!p->used || p->type != type || p->ca != ca || p->ioa != ioa) continue;
+        ev_uint(e, "request_cot", p->cot);
+        if (ts >= p->ts_us) ev_uint(e, "latency_us", ts - p->ts_us);
+        if (cot == 10) /* a termination ends it; a confirmation may be followed by one */
+            p->used = 0;
+        return;
+    }
+}
 
 /* ---- element values ---- */
 
@@ -425,8 +467,10 @@ static enum ev_dir iec104_dir_of(unsigned cot, int to_server)
 }
 
 /* The ASDU of an I-format APDU: the event's code, addresses and objects. */
-static void iec104_asdu(struct event *e, struct cursor *c, int to_server)
+static void iec104_asdu(struct iec104_state *st, struct event *e, struct cursor *c,
+                        const struct pdu_info *info)
 {
+    int to_server = info->to_server;
     uint8_t type = cursor_u8(c);
     if (c->err) {
         event_op(e, "malformed");
@@ -456,6 +500,9 @@ static void iec104_asdu(struct event *e, struct cursor *c, int to_server)
     ev_bool(e, "test", cot & 0x80);
     ev_uint(e, "oa", oa);
     ev_uint(e, "ca", ca);
+    struct cursor first = *c;
+    uint32_t ioa0 = cursor_u24le(&first);
+    iec104_match(st, e, type, cot & 0x3F, ca, first.err ? 0 : ioa0, info->ts_us);
     if (num == 0) {
         if (cursor_left(c)) event_anomaly(e, A_BAD_OBJECTS);
         return;
@@ -540,7 +587,7 @@ static void iec104_apdu(struct iec104_state *st, struct cursor *a, const struct 
         d->ns_next = (ns + 1) & IEC104_SEQ_MOD;
         d->ns_valid = 1;
         iec104_check_nr(e, st, me, nr);
-        iec104_asdu(e, a, info->to_server);
+        iec104_asdu(st, e, a, info);
     } else if ((c1 & 3) == 1) {
         ev_cstr(e, "apci", "S");
         ev_uint(e, "nr", nr);

@@ -62,10 +62,12 @@ static size_t make_frame(uint8_t *out, uint8_t ctrl, uint16_t dst, uint16_t src,
     return o;
 }
 
+static uint64_t now_us; /* packet time handed to parse() */
+
 static size_t parse_once(void *st, const uint8_t *p, size_t n, int to_server, int transport)
 {
     struct cursor c = cursor_make(p, n);
-    struct pdu_info info = {to_server, transport, 0, 0};
+    struct pdu_info info = {to_server, transport, 0, now_us};
     return dnp3_dissector.parse(st, &c, &info, &rec.sink);
 }
 
@@ -104,6 +106,7 @@ static int has(int i, const char *text)
 static void setup(void)
 {
     recorder_init(&rec);
+    now_us = 1600000000000000ull;
 }
 
 /* ---- frames from ICS-Security-Tools dnp3/cold_restart_and_response.pcap ---- */
@@ -157,7 +160,10 @@ START_TEST(test_cold_restart_good_crc)
     ck_assert_int_eq(rec.ev[0].nanom, 0);
 
     n = hex_to_bytes(COLD_RESPONSE, b, sizeof(b));
+    now_us += 1500; /* the response 1.5 ms after the request */
     ck_assert_uint_eq(parse_once(st, b, n, 0, DISS_TCP), n);
+    ck_assert_uint_eq(u(1, "request_func"), 13); /* same AL sequence 0 */
+    ck_assert_uint_eq(u(1, "latency_us"), 1500);
     ck_assert_int_eq(rec.n, 2);
     ck_assert_int_eq(rec.ev[1].code, 129);
     ck_assert_int_eq(rec.ev[1].dir, EV_DIR_RESPONSE);

@@ -14,10 +14,12 @@ extern const struct dissector iec104_dissector;
 
 static struct recorder rec;
 
+static uint64_t now_us; /* packet time handed to parse() */
+
 static size_t parse_once(void *st, const uint8_t *p, size_t n, int to_server)
 {
     struct cursor c = cursor_make(p, n);
-    struct pdu_info info = {to_server, DISS_TCP, 0, 0};
+    struct pdu_info info = {to_server, DISS_TCP, 0, now_us};
     return iec104_dissector.parse(st, &c, &info, &rec.sink);
 }
 
@@ -65,6 +67,7 @@ static int has(int i, const char *text)
 static void setup(void)
 {
     recorder_init(&rec);
+    now_us = 1600000000000000ull;
 }
 
 /* ---- ICS-Security-Tools IEC60870-5-104/090813_diverse.pcap ---- */
@@ -184,6 +187,22 @@ START_TEST(test_single_command)
     ck_assert_uint_eq(u(0, "ioa"), 4500);
     ck_assert(has(0, "\"objects\":[{\"ioa\":4500,\"value\":1,\"qu\":0,\"select\":true}]"));
     ck_assert_int_eq(rec.ev[0].nanom, 0);
+
+    /* frame 27, 40.9 ms later: the outstation's activation confirmation */
+    n = hex_to_bytes("68 0e"       /* start, length 14 */
+                     "a2 00 2e 00" /* I-format N(S) 81, N(R) 23 */
+                     "2d 01 07 00" /* C_SC_NA_1, 1 object, COT 7 act-con, OA 0 */
+                     "03 00"       /* common address 3 */
+                     "94 11 00"    /* IOA 4500 */
+                     "81",         /* SCO: ON, select */
+                     b, sizeof(b));
+    now_us += 40938;
+    ck_assert_uint_eq(parse_once(st, b, n, 0), n);
+    ck_assert_int_eq(rec.ev[1].code, 45);
+    ck_assert_int_eq(rec.ev[1].dir, EV_DIR_RESPONSE);
+    ck_assert_uint_eq(u(1, "request_cot"), 6);
+    ck_assert_uint_eq(u(1, "latency_us"), 40938);
+    ck_assert_int_eq(rec.ev[1].nanom, 0); /* N(R) 23 acknowledges the command (N(S) 22) */
     iec104_dissector.state_free(st);
 }
 END_TEST
