@@ -885,7 +885,13 @@ static enum probe_result dnp3_probe(struct cursor *c, int to_server)
     if (!ok1) return PROBE_NEED_MORE;
     if (b1 != 0x64) return PROBE_NO;
     if (!ok2) return PROBE_NEED_MORE;
-    return len >= 5 ? PROBE_YES : PROBE_NO;
+    if (len < 5) return PROBE_NO;
+    /* the header CRC makes the answer sure on any port */
+    struct cursor hc = *c;
+    const uint8_t *h = cursor_take(&hc, 8);
+    uint16_t crc = cursor_u16le(&hc);
+    if (!h || hc.err) return PROBE_NEED_MORE;
+    return dnp3_crc(h, 8) == crc ? PROBE_YES : PROBE_NO;
 }
 
 static void *dnp3_state_new(void)

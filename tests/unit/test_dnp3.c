@@ -450,6 +450,11 @@ START_TEST(test_probe)
     ck_assert_int_eq(dnp3_dissector.probe(&c, 1), PROBE_YES);
     c = cursor_make(b, 1);
     ck_assert_int_eq(dnp3_dissector.probe(&c, 1), PROBE_NEED_MORE);
+    c = cursor_make(b, 9); /* start octets and LEN fit, the header CRC not yet */
+    ck_assert_int_eq(dnp3_dissector.probe(&c, 1), PROBE_NEED_MORE);
+    b[8] ^= 1; /* header CRC wrong: not DNP3 */
+    c = cursor_make(b, n);
+    ck_assert_int_eq(dnp3_dissector.probe(&c, 1), PROBE_NO);
     uint8_t http[] = {'G', 'E', 'T', ' '};
     c = cursor_make(http, sizeof(http));
     ck_assert_int_eq(dnp3_dissector.probe(&c, 1), PROBE_NO);
