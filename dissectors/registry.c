@@ -3,13 +3,13 @@
 
 #include "dissector.h"
 
-//TMP extern const struct dissector modbus_dissector;
+extern const struct dissector modbus_dissector;
 extern const struct dissector dnp3_dissector;
 extern const struct dissector iec104_dissector;
 
 /* One row per protocol; order is the probe order on non-standard ports. */
 const struct dissector *const dissector_registry[] = {
-//TMP    &modbus_dissector,
+    &modbus_dissector,
     &dnp3_dissector,
     &iec104_dissector,
     NULL,

@@ -24,14 +24,14 @@
 
 #include "cursor.h"
 
-#define ETH_P_IPV4 0x0800
-#define ETH_P_ARP 0x0806
-#define ETH_P_8021Q 0x8100
-#define ETH_P_IPV6 0x86dd
+#define ETH_P_IPV4     0x0800
+#define ETH_P_ARP      0x0806
+#define ETH_P_8021Q    0x8100
+#define ETH_P_IPV6     0x86dd
 #define ETH_P_PROFINET 0x8892
-#define ETH_P_8021AD 0x88a8
-#define ETH_P_GOOSE 0x88b8
-#define ETH_P_SV 0x88ba
+#define ETH_P_8021AD   0x88a8
+#define ETH_P_GOOSE    0x88b8
+#define ETH_P_SV       0x88ba
 #define ETH_P_QINQ_OLD 0x9100
 #define ETH_P_PPPOE_SESSION 0x8864
 #define PPP_IPV4 0x0021
@@ -70,8 +70,7 @@ static const char *const dec_anomaly_names[DEC_ANOMALY_COUNT] = {
 
 const char *decode_anomaly_name(int anomaly)
 {
-    if (anomaly <= DEC_NONE || anomaly >= DEC_ANOMALY_COUNT)
-        return NULL;
+    if (anomaly <= DEC_NONE || anomaly >= DEC_ANOMALY_COUNT) return NULL;
     return dec_anomaly_names[anomaly];
 }
 
@@ -87,8 +86,7 @@ static inline int dec_bad(struct decoded *d, int anomaly)
 /* A soft anomaly keeps the packet decodable; the first one named stays. */
 static inline void dec_soft(struct decoded *d, int anomaly)
 {
-    if (d->anomaly == DEC_NONE)
-        d->anomaly = (uint8_t)anomaly;
+    if (d->anomaly == DEC_NONE) d->anomaly = (uint8_t)anomaly;
 }
 
 static inline int dec_done(struct decoded *d, int kind)
@@ -147,13 +145,10 @@ static inline int dec_l4(struct decoded *d, struct cursor *c, uint8_t proto, siz
         d->tcp_flags = cursor_u8(c);
         d->window = cursor_u16be(c);
         cursor_skip(c, 4);
-        if (c->err)
-            return dec_bad(d, DEC_TCP_TRUNCATED);
+        if (c->err) return dec_bad(d, DEC_TCP_TRUNCATED);
         size_t thl = (size_t)(doff >> 4) * 4;
-        if (thl < 20 || thl > declared)
-            return dec_bad(d, DEC_TCP_BAD_HLEN);
-        if (!cursor_skip(c, thl - 20))
-            return dec_bad(d, DEC_TCP_TRUNCATED);
+        if (thl < 20 || thl > declared) return dec_bad(d, DEC_TCP_BAD_HLEN);
+        if (!cursor_skip(c, thl - 20)) return dec_bad(d, DEC_TCP_TRUNCATED);
         dec_payload(d, c);
         return dec_done(d, DECODED_IP);
     }
@@ -162,14 +157,12 @@ static inline int dec_l4(struct decoded *d, struct cursor *c, uint8_t proto, siz
         d->dport = cursor_u16be(c);
         size_t ulen = cursor_u16be(c);
         cursor_skip(c, 2);
-        if (c->err)
-            return dec_bad(d, DEC_UDP_TRUNCATED);
+        if (c->err) return dec_bad(d, DEC_UDP_TRUNCATED);
         d->payload_off = (uint32_t)cursor_pos(c);
         size_t left = cursor_left(c);
         if (ulen < 8 || ulen > declared) {
             dec_soft(d, DEC_UDP_BAD_LEN);
-            if (ulen < 8)
-                ulen = left + 8; /* meaningless length: the IP length bounds it */
+            if (ulen < 8) ulen = left + 8; /* meaningless length: the IP length bounds it */
         }
         d->payload_len = (uint32_t)(ulen - 8 < left ? ulen - 8 : left);
         return dec_done(d, DECODED_IP);
@@ -179,14 +172,11 @@ static inline int dec_l4(struct decoded *d, struct cursor *c, uint8_t proto, siz
         d->icmp_type = cursor_u8(c);
         d->icmp_code = cursor_u8(c);
         cursor_skip(c, 2);
-        if (c->err)
-            return dec_bad(d, DEC_ICMP_TRUNCATED);
+        if (c->err) return dec_bad(d, DEC_ICMP_TRUNCATED);
         dec_payload(d, c);
         return dec_done(d, DECODED_IP);
     }
-    default:
-        dec_payload(d, c);
-        return dec_done(d, DECODED_IP);
+    default: dec_payload(d, c); return dec_done(d, DECODED_IP);
     }
 }
 
@@ -197,13 +187,10 @@ static int dec_ipv4(struct decoded *d, struct cursor *c)
     size_t avail = cursor_left(c);
     struct cursor h = *c; /* reads the header; `c` is cut to the IP length below */
     uint8_t vihl = cursor_u8(&h);
-    if (h.err)
-        return dec_bad(d, DEC_IPV4_TRUNCATED);
-    if (vihl >> 4 != 4)
-        return dec_bad(d, DEC_IPV4_BAD_VERSION);
+    if (h.err) return dec_bad(d, DEC_IPV4_TRUNCATED);
+    if (vihl >> 4 != 4) return dec_bad(d, DEC_IPV4_BAD_VERSION);
     size_t hlen = (size_t)(vihl & 0x0f) * 4;
-    if (hlen < 20)
-        return dec_bad(d, DEC_IPV4_BAD_HLEN);
+    if (hlen < 20) return dec_bad(d, DEC_IPV4_BAD_HLEN);
     cursor_skip(&h, 1);
     size_t totlen = cursor_u16be(&h);
     uint16_t id = cursor_u16be(&h);
@@ -213,8 +200,7 @@ static int dec_ipv4(struct decoded *d, struct cursor *c)
     cursor_skip(&h, 2);
     cursor_copy(&h, d->src.b + 12, 4);
     cursor_copy(&h, d->dst.b + 12, 4);
-    if (h.err || avail < hlen)
-        return dec_bad(d, DEC_IPV4_TRUNCATED);
+    if (h.err || avail < hlen) return dec_bad(d, DEC_IPV4_TRUNCATED);
     memcpy(d->src.b, dec_v4mapped, 12);
     memcpy(d->dst.b, dec_v4mapped, 12);
     d->ip_version = 4;
@@ -248,18 +234,15 @@ static int dec_ipv6(struct decoded *d, struct cursor *c)
     size_t l3_off = cursor_pos(c);
     struct cursor h = *c;
     uint8_t v = cursor_u8(&h);
-    if (h.err)
-        return dec_bad(d, DEC_IPV6_TRUNCATED);
-    if (v >> 4 != 6)
-        return dec_bad(d, DEC_IPV6_BAD_VERSION);
+    if (h.err) return dec_bad(d, DEC_IPV6_TRUNCATED);
+    if (v >> 4 != 6) return dec_bad(d, DEC_IPV6_BAD_VERSION);
     cursor_skip(&h, 3);
     size_t plen = cursor_u16be(&h);
     uint8_t nh = cursor_u8(&h);
     uint8_t hlim = cursor_u8(&h);
     cursor_copy(&h, d->src.b, 16);
     cursor_copy(&h, d->dst.b, 16);
-    if (h.err)
-        return dec_bad(d, DEC_IPV6_TRUNCATED);
+    if (h.err) return dec_bad(d, DEC_IPV6_TRUNCATED);
     d->ip_version = 6;
     d->ttl = hlim;
     d->l3_off = (uint32_t)l3_off;
@@ -273,28 +256,24 @@ static int dec_ipv6(struct decoded *d, struct cursor *c)
         size_t start = cursor_pos(&ip);
         uint8_t next;
         switch (nh) {
-        case 0:  /* hop-by-hop options */
-        case 43: /* routing */
-        case 60: /* destination options: | next | len (8-octet units, minus 1) | ... */
+        case 0:    /* hop-by-hop options */
+        case 43:   /* routing */
+        case 60:   /* destination options: | next | len (8-octet units, minus 1) | ... */
         case 51: { /* AH: | next | len (4-octet units, minus 2) | ... */
-            if (n >= DEC_MAX_EXTHDRS)
-                return dec_bad(d, DEC_IPV6_TOO_MANY_EXTHDRS);
+            if (n >= DEC_MAX_EXTHDRS) return dec_bad(d, DEC_IPV6_TOO_MANY_EXTHDRS);
             next = cursor_u8(&ip);
             size_t len = cursor_u8(&ip);
             size_t ehl = nh == 51 ? (len + 2) * 4 : (len + 1) * 8;
-            if (!cursor_skip(&ip, ehl - 2))
-                return dec_bad(d, DEC_IPV6_EXTHDR_TRUNCATED);
+            if (!cursor_skip(&ip, ehl - 2)) return dec_bad(d, DEC_IPV6_EXTHDR_TRUNCATED);
             break;
         }
         case 44: { /* fragment: | next | rsv | offset:13 rsv:2 M:1 | id(4) | */
-            if (n >= DEC_MAX_EXTHDRS)
-                return dec_bad(d, DEC_IPV6_TOO_MANY_EXTHDRS);
+            if (n >= DEC_MAX_EXTHDRS) return dec_bad(d, DEC_IPV6_TOO_MANY_EXTHDRS);
             next = cursor_u8(&ip);
             cursor_skip(&ip, 1);
             uint16_t offm = cursor_u16be(&ip);
             uint32_t id = cursor_u32be(&ip);
-            if (ip.err)
-                return dec_bad(d, DEC_IPV6_EXTHDR_TRUNCATED);
+            if (ip.err) return dec_bad(d, DEC_IPV6_EXTHDR_TRUNCATED);
             if (offm & 0xfff9) { /* not an atomic fragment (RFC 6946) */
                 d->l4proto = next;
                 d->more_frags = offm & 1;
@@ -307,8 +286,7 @@ static int dec_ipv6(struct decoded *d, struct cursor *c)
             }
             break;
         }
-        default:
-            return dec_l4(d, &ip, nh, declared);
+        default: return dec_l4(d, &ip, nh, declared);
         }
         declared -= cursor_pos(&ip) - start; /* the header fit in ip, which is <= plen */
         nh = next;
@@ -324,8 +302,7 @@ static int dec_arp(struct decoded *d, struct cursor *c)
     size_t pl = cursor_u8(c);
     cursor_skip(c, 2);
     cursor_skip(c, 2 * (hl + pl));
-    if (c->err)
-        return dec_bad(d, DEC_ARP_TRUNCATED);
+    if (c->err) return dec_bad(d, DEC_ARP_TRUNCATED);
     d->payload_off = (uint32_t)start;
     d->payload_len = (uint32_t)(cursor_pos(c) - start);
     return dec_done(d, DECODED_ARP);
@@ -338,8 +315,7 @@ static inline int dec_ethertype(struct decoded *d, struct cursor *c, uint16_t ty
     while (type == ETH_P_8021Q || type == ETH_P_8021AD || type == ETH_P_QINQ_OLD) {
         uint16_t tci = cursor_u16be(c);
         type = cursor_u16be(c);
-        if (c->err)
-            return dec_bad(d, DEC_VLAN_TRUNCATED);
+        if (c->err) return dec_bad(d, DEC_VLAN_TRUNCATED);
         if (d->vlan_count < 2)
             d->vlan[d->vlan_count++] = tci & 0x0fff;
         else
@@ -388,8 +364,7 @@ static inline int dec_raw(struct decoded *d, struct cursor *c)
 {
     int ok;
     uint8_t v = cursor_peek_u8(c, 0, &ok);
-    if (ok && v >> 4 == 6)
-        return dec_ipv6(d, c);
+    if (ok && v >> 4 == 6) return dec_ipv6(d, c);
     return dec_ipv4(d, c);
 }
 
@@ -406,44 +381,38 @@ int decode_frame(struct decoded *d, int linktype, const uint8_t *data, uint32_t 
         cursor_copy(&c, d->dst_mac, 6);
         cursor_copy(&c, d->src_mac, 6);
         uint16_t type = cursor_u16be(&c);
-        if (c.err)
-            return dec_bad(d, DEC_ETH_TRUNCATED);
+        if (c.err) return dec_bad(d, DEC_ETH_TRUNCATED);
         d->has_mac = 1;
         return dec_ethertype(d, &c, type);
     }
     case LINK_NULL: {
         uint32_t family = cursor_u32le(&c);
-        if (c.err)
-            return dec_bad(d, DEC_NULL_TRUNCATED);
+        if (c.err) return dec_bad(d, DEC_NULL_TRUNCATED);
         if (family > 0xffff) /* written by a machine of the other byte order */
-            family = (family >> 24) | (family >> 8 & 0xff00) | (family << 8 & 0xff0000) |
-                     family << 24;
+            family =
+                (family >> 24) | (family >> 8 & 0xff00) | (family << 8 & 0xff0000) | family << 24;
         return dec_family(d, &c, family);
     }
     case LINK_LOOP: {
         uint32_t family = cursor_u32be(&c);
-        if (c.err)
-            return dec_bad(d, DEC_NULL_TRUNCATED);
+        if (c.err) return dec_bad(d, DEC_NULL_TRUNCATED);
         return dec_family(d, &c, family);
     }
     case LINK_RAW:
     case 12: /* DLT_RAW on most systems, and what pcap_datalink() reports for LINKTYPE_RAW */
-    case 14: /* DLT_RAW on OpenBSD */
-        return dec_raw(d, &c);
+    case 14: /* DLT_RAW on OpenBSD */ return dec_raw(d, &c);
     case LINK_IPV4: return dec_ipv4(d, &c);
     case LINK_IPV6: return dec_ipv6(d, &c);
     case LINK_SLL: {
         cursor_skip(&c, 14);
         uint16_t proto = cursor_u16be(&c);
-        if (c.err)
-            return dec_bad(d, DEC_SLL_TRUNCATED);
+        if (c.err) return dec_bad(d, DEC_SLL_TRUNCATED);
         return dec_ethertype(d, &c, proto);
     }
     case LINK_SLL2: {
         uint16_t proto = cursor_u16be(&c);
         cursor_skip(&c, 18);
-        if (c.err)
-            return dec_bad(d, DEC_SLL_TRUNCATED);
+        if (c.err) return dec_bad(d, DEC_SLL_TRUNCATED);
         return dec_ethertype(d, &c, proto);
     }
     default: return dec_bad(d, DEC_LINK_UNSUPPORTED);
@@ -455,7 +424,6 @@ int decode_ip(struct decoded *d, const uint8_t *data, uint32_t caplen, uint32_t 
     struct cursor c = cursor_make(data, caplen);
     d->anomaly = DEC_NONE;
     dec_reset_l3(d);
-    if (!cursor_skip(&c, off))
-        return dec_bad(d, DEC_IPV4_TRUNCATED);
+    if (!cursor_skip(&c, off)) return dec_bad(d, DEC_IPV4_TRUNCATED);
     return dec_raw(d, &c);
 }

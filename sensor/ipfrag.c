@@ -23,8 +23,8 @@
 #include "cursor.h"
 
 #define IPFRAG_MAX_RANGES 64
-#define IPFRAG_DATA_MAX 65535u
-#define IPFRAG_OUT_MAX (65535u + 40u) /* IPv6: 40-byte header + payload length */
+#define IPFRAG_DATA_MAX   65535u
+#define IPFRAG_OUT_MAX    (65535u + 40u) /* IPv6: 40-byte header + payload length */
 
 struct ipfrag_range {
     uint32_t start, end;
@@ -72,8 +72,7 @@ struct ipfrag_table {
 struct ipfrag_table *ipfrag_new(size_t max_datagrams, size_t max_bytes, uint64_t timeout_us)
 {
     struct ipfrag_table *t = calloc(1, sizeof(*t));
-    if (!t)
-        return NULL;
+    if (!t) return NULL;
     t->max_datagrams = max_datagrams ? max_datagrams : 1;
     t->max_bytes = max_bytes;
     t->timeout_us = timeout_us;
@@ -100,8 +99,7 @@ static void ipfrag_dgram_free(struct ipfrag_dgram *g)
 
 void ipfrag_free(struct ipfrag_table *t)
 {
-    if (!t)
-        return;
+    if (!t) return;
     struct ipfrag_dgram *g = t->oldest;
     while (g) {
         struct ipfrag_dgram *next = g->newer;
@@ -132,8 +130,7 @@ static struct ipfrag_dgram *ipfrag_lookup(struct ipfrag_table *t, const struct i
                                           uint32_t hash)
 {
     for (struct ipfrag_dgram *g = t->buckets[hash & t->mask]; g; g = g->hnext)
-        if (g->hash == hash && memcmp(&g->key, k, sizeof(*k)) == 0)
-            return g;
+        if (g->hash == hash && memcmp(&g->key, k, sizeof(*k)) == 0) return g;
     return NULL;
 }
 
@@ -175,10 +172,8 @@ static int ipfrag_make_room(struct ipfrag_table *t, size_t need, struct ipfrag_d
 {
     while (t->bytes + need > t->max_bytes) {
         struct ipfrag_dgram *victim = t->oldest;
-        if (victim == keep)
-            victim = victim->newer;
-        if (!victim)
-            return 0;
+        if (victim && victim == keep) victim = victim->newer;
+        if (!victim) return 0;
         ipfrag_remove(t, victim);
         t->stats.dropped_cap++;
         *anomaly = DEC_FRAG_CAP;
@@ -194,11 +189,9 @@ static struct ipfrag_dgram *ipfrag_create(struct ipfrag_table *t, const struct i
         t->stats.dropped_cap++;
         *anomaly = DEC_FRAG_CAP;
     }
-    if (!ipfrag_make_room(t, sizeof(struct ipfrag_dgram), NULL, anomaly))
-        return NULL;
+    if (!ipfrag_make_room(t, sizeof(struct ipfrag_dgram), NULL, anomaly)) return NULL;
     struct ipfrag_dgram *g = calloc(1, sizeof(*g));
-    if (!g)
-        return NULL;
+    if (!g) return NULL;
     g->key = *k;
     g->hash = hash;
     g->first_ts = ts;
@@ -220,18 +213,14 @@ static struct ipfrag_dgram *ipfrag_create(struct ipfrag_table *t, const struct i
 static int ipfrag_reserve(struct ipfrag_table *t, struct ipfrag_dgram *g, uint32_t end,
                           int *anomaly)
 {
-    if (end <= g->cap)
-        return 1;
+    if (end <= g->cap) return 1;
     uint32_t cap = g->cap ? g->cap : 2048;
     while (cap < end)
         cap *= 2;
-    if (cap > IPFRAG_DATA_MAX)
-        cap = IPFRAG_DATA_MAX;
-    if (!ipfrag_make_room(t, cap - g->cap, g, anomaly))
-        return 0;
+    if (cap > IPFRAG_DATA_MAX) cap = IPFRAG_DATA_MAX;
+    if (!ipfrag_make_room(t, cap - g->cap, g, anomaly)) return 0;
     uint8_t *p = realloc(g->data, cap);
-    if (!p)
-        return 0;
+    if (!p) return 0;
     t->bytes += cap - g->cap;
     g->bytes += cap - g->cap;
     g->data = p;
@@ -268,21 +257,17 @@ static int ipfrag_merge(struct ipfrag_dgram *g, uint32_t s, uint32_t e, const ui
     uint16_t i;
     for (i = 0; i < g->nranges && pos < e; i++) {
         const struct ipfrag_range *r = &g->ranges[i];
-        if (r->end <= pos)
-            continue;
-        if (r->start >= e)
-            break;
+        if (r->end <= pos) continue;
+        if (r->start >= e) break;
         if (r->start > pos) {
             memcpy(g->data + pos, src + (pos - s), r->start - pos);
             pos = r->start;
         }
         uint32_t oe = r->end < e ? r->end : e;
-        if (memcmp(g->data + pos, src + (pos - s), oe - pos) != 0)
-            differ = 1;
+        if (memcmp(g->data + pos, src + (pos - s), oe - pos) != 0) differ = 1;
         pos = oe;
     }
-    if (pos < e)
-        memcpy(g->data + pos, src + (pos - s), e - pos);
+    if (pos < e) memcpy(g->data + pos, src + (pos - s), e - pos);
 
     /* replace the ranges that overlap or touch [s, e] by their union */
     uint16_t lo = 0;
@@ -293,10 +278,8 @@ static int ipfrag_merge(struct ipfrag_dgram *g, uint32_t s, uint32_t e, const ui
         hi++;
     struct ipfrag_range u = {s, e};
     if (hi > lo) {
-        if (g->ranges[lo].start < u.start)
-            u.start = g->ranges[lo].start;
-        if (g->ranges[hi - 1].end > u.end)
-            u.end = g->ranges[hi - 1].end;
+        if (g->ranges[lo].start < u.start) u.start = g->ranges[lo].start;
+        if (g->ranges[hi - 1].end > u.end) u.end = g->ranges[hi - 1].end;
     }
     /* hi - lo ranges become one; the caller checked there is room when hi == lo */
     memmove(&g->ranges[lo + 1], &g->ranges[hi], (size_t)(g->nranges - hi) * sizeof(u));
@@ -309,8 +292,7 @@ static int ipfrag_merge(struct ipfrag_dgram *g, uint32_t s, uint32_t e, const ui
 static int ipfrag_needs_slot(const struct ipfrag_dgram *g, uint32_t s, uint32_t e)
 {
     for (uint16_t i = 0; i < g->nranges; i++)
-        if (g->ranges[i].end >= s && g->ranges[i].start <= e)
-            return 0;
+        if (g->ranges[i].end >= s && g->ranges[i].start <= e) return 0;
     return 1;
 }
 
@@ -326,8 +308,7 @@ static uint16_t ipfrag_ip_checksum(const uint8_t *h, uint32_t len)
 
 static void ipfrag_drop(struct ipfrag_table *t, struct ipfrag_dgram *g)
 {
-    if (g)
-        ipfrag_remove(t, g);
+    if (g) ipfrag_remove(t, g);
 }
 
 int ipfrag_add(struct ipfrag_table *t, const struct decoded *d, const uint8_t *frame,
@@ -336,8 +317,7 @@ int ipfrag_add(struct ipfrag_table *t, const struct decoded *d, const uint8_t *f
     *anomaly = DEC_NONE;
     *out = NULL;
     *out_len = 0;
-    if (d->kind != DECODED_FRAGMENT || (d->ip_version != 4 && d->ip_version != 6))
-        return -1;
+    if (d->kind != DECODED_FRAGMENT || (d->ip_version != 4 && d->ip_version != 6)) return -1;
     t->stats.fragments++;
 
     /* Re-read the declared length: a fragment cut by the snap length cannot be
