@@ -2,10 +2,7 @@
  * stream with both directions, chunked as the engine would deliver it. */
 #include "fuzz_stream.h"
 
-/* The dissector is compiled into the harness so that it carries libFuzzer's
- * coverage instrumentation (otscore is built without -fsanitize=fuzzer-no-link);
- * the linker then takes no iec104.o from otscore. */
-#include "../../dissectors/iec104.c"
+extern const struct dissector iec104_dissector;
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
