@@ -42,6 +42,10 @@ static void count_proto(struct worker_stats *st, const char *proto)
 static void push_line(struct worker *w, uint8_t type, const char *line, size_t len)
 {
     unsigned spins = 0;
+    if (len + 17 > w->out.size / 2) {
+        w->st.events_dropped++;
+        return;
+    }
     for (;;) {
         uint8_t *p = ring_reserve(&w->out, len + 1);
         if (p) {
@@ -189,10 +193,12 @@ static int select_dissector(struct worker *w, struct flow *f, int dir, const uin
 {
     int pending = 0;
     const struct dissector *const *reg = dissector_registry;
-    /* by port: the server's port, as the flow is oriented */
+    /* by port: the server's port, as the flow is oriented, then the client's (a
+     * capture that starts oddly, e.g. with the server's SYN-ACK lost, may orient a
+     * flow backwards) */
     for (size_t i = 0; reg[i]; i++) {
         const struct dissector *d = reg[i];
-        if (!(d->transports & transport) || !has_port(d, f->key.bp))
+        if (!(d->transports & transport) || !(has_port(d, f->key.bp) || has_port(d, f->key.ap)))
             continue;
         if (!d->probe) {
             choose(w, f, d, 0);
@@ -209,7 +215,8 @@ static int select_dissector(struct worker *w, struct flow *f, int dir, const uin
     /* by probe on any port */
     for (size_t i = 0; reg[i]; i++) {
         const struct dissector *d = reg[i];
-        if (!(d->transports & transport) || !d->probe || has_port(d, f->key.bp))
+        if (!(d->transports & transport) || !d->probe || has_port(d, f->key.bp) ||
+            has_port(d, f->key.ap))
             continue;
         struct cursor c = cursor_make(data, len);
         int r = d->probe(&c, dir == 0);
