@@ -27,7 +27,26 @@
  * One event per reassembled fragment, code = application function (tshark
  * dnp3.al.func). Link-only frames (link status, ACK, ...) give an event with a
  * null code and op "link_<function>". Frames that fail their CRC, segments out
- * of sequence and oversized fragments give a "malformed" event with a null code. */
+ * of sequence and oversized fragments give a "malformed" event with a null code.
+ *
+ * Fields of the "dnp3" object:
+ *   src, dst               link addresses (of the last frame of the fragment)
+ *   link {ctrl, func, dir, prm, len}
+ *   frames, len            link frames and bytes of the reassembled fragment
+ *   al {fir, fin, con, uns, seq}, func, func_name (precise name, e.g. "freeze_clear")
+ *   iin, iin_flags         responses: IIN1 << 8 | IIN2, and the names of the set bits
+ *   request_func, latency_us   responses: the request with the same AL sequence
+ *   objects [{group, variation, qualifier, start/stop | count, items [...]}]
+ *     items: g12v1/2 CROB {index, code, op, tcc, queue, clear, count, on_ms, off_ms,
+ *     status}; g41 {index, value, status}; g50 {time_ms, interval, units}; g70 file
+ *     {name, size, mode, handle, block, last, status, ...}; g120 SA {csq|ksq, user,
+ *     mac_alg, reason, key_status, error, ...}
+ *   objects_partial        an object of unknown size stopped the walk
+ *
+ * Ops: the taxonomy's dnp3_* ids without the prefix (freeze for 7..12,
+ * direct_operate for 5 and 6, time_set for 23, 24 and writes of g50,
+ * clear_restart_iin for writes of g80, file_transfer, sa_exchange / sa_key_change /
+ * sa_error by the g120 variation), else func_name. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>

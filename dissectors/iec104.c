@@ -52,7 +52,13 @@
  *   41    S_IT_TC_1   security_statistics
  *
  *   S-format: ack.  U-format: startdt, startdt_con, stopdt, stopdt_con, testfr,
- *   testfr_con (field u: startdt_act, startdt_con, ...). */
+ *   testfr_con (field u: startdt_act, startdt_con, ...).
+ *
+ * Fields of the "iec104" object: len, apci ("I"/"S"/"U"), ns, nr, u; I-format:
+ * type (IEC name), sq, num, cot, negative (P/N), test, oa, ca, ioa (the first),
+ * objects [{ioa, value, quality | qu, select | ql | qoi | qcc | time ...}] (the
+ * first IEC104_MAX_OBJS), objects_partial (layout unknown or variable), and on
+ * confirmations/terminations request_cot and latency_us of the activation. */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
