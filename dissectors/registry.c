@@ -4,11 +4,15 @@
 #include "dissector.h"
 
 extern const struct dissector modbus_dissector;
+extern const struct dissector dnp3_dissector;
+extern const struct dissector iec104_dissector;
 extern const struct dissector enip_dissector;
 
 /* One row per protocol; order is the probe order on non-standard ports. */
 const struct dissector *const dissector_registry[] = {
     &modbus_dissector,
+    &dnp3_dissector,
+    &iec104_dissector,
     &enip_dissector,
     NULL,
 };
