@@ -5,12 +5,16 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "engine.h"
 #include "ipfrag.h"
 #include "log.h"
 
 #define TICK_US 1000000ULL
+/* libpcap's read timeout: also how long a packet may wait in the kernel's buffer,
+ * hence the margin of a live source's watermark */
+#define LIVE_TIMEOUT_MS 20
 
 static uint64_t packet_hash(const struct decoded *d)
 {
@@ -42,6 +46,11 @@ static void dispatch(struct capture_source *src, const struct decoded *d, uint64
     struct ring *r = &src->rings[wi];
     size_t len = sizeof(struct pkt_rec) + caplen;
     unsigned spins = 0;
+    if (len + 16 > r->size / 2) {
+        /* can never fit (ring_mb far below snaplen): count it rather than wait forever */
+        atomic_fetch_add_explicit(&src->ring_drops, 1, memory_order_relaxed);
+        return;
+    }
     struct pkt_rec *rec;
     while (!(rec = ring_reserve(r, len))) {
         if (e->live || atomic_load_explicit(&e->stop, memory_order_relaxed)) {
@@ -210,8 +219,16 @@ static int read_live(struct cap_state *cs)
                      pcap_geterr(p));
             return -1;
         }
-        if (n == 0)
-            publish_all(src); /* idle: let workers see the partial batch */
+        /* live: make what arrived visible now (no waiting for a full batch), so
+         * the two feeds of a TAP reach the workers with little skew */
+        if (n >= 0)
+            publish_all(src);
+        struct timespec rt;
+        clock_gettime(CLOCK_REALTIME, &rt);
+        uint64_t now_us = (uint64_t)rt.tv_sec * 1000000ULL + (uint64_t)rt.tv_nsec / 1000;
+        uint64_t mark = now_us - 2ULL * LIVE_TIMEOUT_MS * 1000ULL;
+        if (mark > atomic_load_explicit(&src->watermark_us, memory_order_relaxed))
+            atomic_store_explicit(&src->watermark_us, mark, memory_order_release);
         uint64_t now = wall_ms();
         if (now - last_stats >= 1000) {
             last_stats = now;
@@ -255,7 +272,7 @@ static pcap_t *open_live(const struct config *c, const char *ifname, char *err, 
     pcap_set_snaplen(p, c->snaplen);
     pcap_set_promisc(p, c->promiscuous);
     pcap_set_buffer_size(p, c->buffer_mb << 20);
-    pcap_set_timeout(p, 100);
+    pcap_set_timeout(p, LIVE_TIMEOUT_MS);
     int rc = pcap_activate(p);
     if (rc < 0) {
         snprintf(err, errlen, "%s: cannot capture: %s", ifname, pcap_geterr(p));

@@ -42,6 +42,10 @@ static void count_proto(struct worker_stats *st, const char *proto)
 static void push_line(struct worker *w, uint8_t type, const char *line, size_t len)
 {
     unsigned spins = 0;
+    if (len + 17 > w->out.size / 2) {
+        w->st.events_dropped++;
+        return;
+    }
     for (;;) {
         uint8_t *p = ring_reserve(&w->out, len + 1);
         if (p) {
@@ -189,10 +193,12 @@ static int select_dissector(struct worker *w, struct flow *f, int dir, const uin
 {
     int pending = 0;
     const struct dissector *const *reg = dissector_registry;
-    /* by port: the server's port, as the flow is oriented */
+    /* by port: the server's port, as the flow is oriented, then the client's (a
+     * capture that starts oddly, e.g. with the server's SYN-ACK lost, may orient a
+     * flow backwards) */
     for (size_t i = 0; reg[i]; i++) {
         const struct dissector *d = reg[i];
-        if (!(d->transports & transport) || !has_port(d, f->key.bp))
+        if (!(d->transports & transport) || !(has_port(d, f->key.bp) || has_port(d, f->key.ap)))
             continue;
         if (!d->probe) {
             choose(w, f, d, 0);
@@ -209,7 +215,8 @@ static int select_dissector(struct worker *w, struct flow *f, int dir, const uin
     /* by probe on any port */
     for (size_t i = 0; reg[i]; i++) {
         const struct dissector *d = reg[i];
-        if (!(d->transports & transport) || !d->probe || has_port(d, f->key.bp))
+        if (!(d->transports & transport) || !d->probe || has_port(d, f->key.bp) ||
+            has_port(d, f->key.ap))
             continue;
         struct cursor c = cursor_make(data, len);
         int r = d->probe(&c, dir == 0);
@@ -307,19 +314,22 @@ static void stream_feed(struct worker *w, struct flow *f, int dir, const uint8_t
         }
         return;
     }
-    if (sbuf_append(b, data, len, max) != 0) {
-        /* the dissector has not found a PDU end within its cap: drop and resync */
+    /* the held tail plus this segment are parsed together; the cap applies to
+     * what is still unparsed afterwards */
+    if (sbuf_append(b, data, len, max + len) != 0) {
         w->st.stream_overflow++;
         stream_gap(w, f, dir);
-        uint32_t used = parse_run(w, f, dir, data, len);
-        if (used < len && sbuf_append(b, data + used, len - used, max) != 0)
-            b->len = 0;
         return;
     }
     uint32_t used = parse_run(w, f, dir, b->data, b->len);
     if (used) {
         memmove(b->data, b->data + used, b->len - used);
         b->len -= used;
+    }
+    if (b->len > max) {
+        /* the dissector has not found a PDU end within its cap: drop and resync */
+        w->st.stream_overflow++;
+        stream_gap(w, f, dir);
     }
 }
 
@@ -521,7 +531,9 @@ static void tcp_packet(struct worker *w, struct flow *f, int dir, const struct p
         reasm_syn(&f->reasm[dir], d->seq);
     if (d->payload_len) {
         w->cur_dir = dir;
-        unsigned ev = reasm_data(&w->reasm, &f->reasm[dir], d->seq, r->data + d->payload_off,
+        /* a SYN's own sequence number is consumed by the SYN: its data follows */
+        uint32_t seq = (fl & 0x02) ? d->seq + 1 : d->seq;
+        unsigned ev = reasm_data(&w->reasm, &f->reasm[dir], seq, r->data + d->payload_off,
                                  d->payload_len, on_stream_data, w);
         if (ev & REASM_EV_OVERLAP_CHANGED) {
             set_context(w, f, dir, r->ts_us);
@@ -529,7 +541,9 @@ static void tcp_packet(struct worker *w, struct flow *f, int dir, const struct p
         }
     }
     if ((fl & 0x10) && f->reasm[!dir].nsegs) {
-        /* the peer acknowledged bytes we never saw: they are lost, move on */
+        /* the peer acknowledged bytes we never saw: they are lost, move on. Only
+         * when data is held behind a hole: with a TAP's two feeds merged, an ACK
+         * can arrive before the data it acknowledges, and must not discard it. */
         w->cur_dir = !dir;
         reasm_ack(&w->reasm, &f->reasm[!dir], d->ack, on_stream_data, w);
     }
@@ -702,23 +716,73 @@ static void sweep(struct worker *w)
     flow_expire(&w->flows, w->now_us);
 }
 
+int worker_init_classifier(struct worker *w)
+{
+    struct config *c = w->eng->cfg;
+    if (!c->ndpi_enabled || w->cls.ndpi)
+        return 0;
+    return classify_init(&w->cls, c->ndpi_max_packets);
+}
+
 void *worker_main(void *arg)
 {
     struct worker *w = arg;
     struct engine *e = w->eng;
+    if (worker_init_classifier(w) != 0) {
+        /* without nDPI the flows still run; flow.end says "Unknown" */
+        w->eng->cfg->ndpi_enabled = 0;
+    }
     unsigned spins = 0;
     uint64_t since_snap = 0;
     for (;;) {
         int got = 0;
-        for (int s = 0; s < w->n_in; s++) {
+        if (w->n_in > 1) {
+            /* several sources (a TAP's two feeds): take packets in timestamp order,
+             * and only once every source has passed that time (its watermark), so
+             * a response does not overtake its request from the other feed */
+            uint64_t mark = UINT64_MAX;
+            int finishing = atomic_load(&e->capture_done);
+            for (int s = 0; s < w->n_in; s++) {
+                uint64_t m = atomic_load_explicit(&e->sources[s].watermark_us, memory_order_acquire);
+                if (m < mark)
+                    mark = m;
+            }
+            for (int k = 0; k < 64; k++) {
+                int best = -1;
+                uint64_t best_ts = 0;
+                for (int s = 0; s < w->n_in; s++) {
+                    size_t len;
+                    struct pkt_rec *r = ring_peek(w->in[s], &len);
+                    if (r && (best < 0 || r->ts_us < best_ts)) {
+                        best = s;
+                        best_ts = r->ts_us;
+                    }
+                }
+                if (best < 0 || (best_ts > mark && !finishing))
+                    break;
+                size_t len;
+                worker_handle(w, ring_peek(w->in[best], &len));
+                ring_release(w->in[best]);
+                got++;
+            }
+            for (int s = 0; s < w->n_in; s++)
+                ring_release_publish(w->in[s]);
+        }
+        for (int s = 0; s < w->n_in && w->n_in == 1; s++) {
             /* take a batch from each source in turn; look up every packet's bucket
              * first, so the flow table's cache misses overlap */
             struct pkt_rec *batch[WORKER_BATCH];
             size_t len;
             int n = 0;
             uint64_t pos = ring_read_pos(w->in[s]);
-            while (n < WORKER_BATCH && (batch[n] = ring_peek_at(w->in[s], &pos, &len)))
+            while (n < WORKER_BATCH && (batch[n] = ring_peek_at(w->in[s], &pos, &len))) {
+                /* records are contiguous: fetch ahead of the length chain, which
+                 * otherwise takes one cross-core miss per record */
+                const uint8_t *ahead = (const uint8_t *)batch[n] + len;
+                __builtin_prefetch(ahead + 256);
+                __builtin_prefetch(ahead + 512);
                 n++;
+            }
             for (int k = 0; k < n; k++)
                 __builtin_prefetch(&w->flows.buckets[batch[k]->hash & w->flows.mask]);
             for (int k = 0; k < n; k++) {
@@ -793,8 +857,8 @@ int worker_start(struct worker *w)
     struct reasm_config rc = {c->reasm_per_dir_max, c->reasm_max_segments, c->reasm_global_max,
                               c->reasm_history};
     reasm_global_init(&w->reasm, &rc);
-    if (c->ndpi_enabled && classify_init(&w->cls, c->ndpi_max_packets) != 0)
-        return -1;
+    /* nDPI's module takes tens of milliseconds to build: done by the worker
+     * thread itself (worker_main), so workers start in parallel with capture */
     event_sink_init(&w->sink, deliver, w);
     w->json_cap = 64 * 1024;
     w->json = malloc(w->json_cap);
