@@ -265,6 +265,17 @@ report() {
         for name in "${CONFIG_NAMES[@]}"; do
             if [ -n "${NOTE[$name]:-}" ]; then echo "- $name: ${NOTE[$name]}"; fi
         done | sed '1s/^/\n/'
+        # on a busy machine CPU time says more than wall time (threaded rows: total CPU)
+        if [ -n "${CPU[ndpiReader]:-}" ]; then
+            echo
+            echo -n "- CPU-time ratio to ndpiReader (its CPU s / the row's):"
+            for name in "${CONFIG_NAMES[@]}"; do
+                if [ "$name" = ndpiReader ] || [ -z "${CPU[$name]:-}" ]; then continue; fi
+                awk -v a="${CPU[ndpiReader]}" -v b="${CPU[$name]}" -v n="$name" \
+                    'BEGIN{printf " %s %.2f;", n, (b > 0 ? a/b : 0)}'
+            done
+            echo
+        fi
     } >"$OUT/results.md"
     cat "$OUT/results.md"
     for name in "${CONFIG_NAMES[@]}"; do
