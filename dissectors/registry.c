@@ -6,12 +6,14 @@
 extern const struct dissector modbus_dissector;
 extern const struct dissector goose_dissector;
 extern const struct dissector sv_dissector;
+extern const struct dissector mms_dissector;
 
 /* One row per protocol; order is the probe order on non-standard ports. */
 const struct dissector *const dissector_registry[] = {
     &modbus_dissector,
     &goose_dissector,
     &sv_dissector,
+    &mms_dissector,
     NULL,
 };
 
