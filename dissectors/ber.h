@@ -46,9 +46,9 @@ enum ber_status ber_read(struct cursor *c, struct ber_tlv *t);
 int ber_is(const struct ber_tlv *t, unsigned cls, int constructed, uint32_t tag);
 
 /* Value helpers. Each returns 1 on success, 0 if the value does not fit or is empty. */
-int ber_int(const struct ber_tlv *t, int64_t *out);     /* two's complement, 1..8 bytes */
-int ber_uint(const struct ber_tlv *t, uint64_t *out);   /* 1..9 bytes, non-negative */
-int ber_bool(const struct ber_tlv *t, int *out);        /* exactly 1 byte */
+int ber_int(const struct ber_tlv *t, int64_t *out);   /* two's complement, 1..8 bytes */
+int ber_uint(const struct ber_tlv *t, uint64_t *out); /* 1..9 bytes, non-negative */
+int ber_bool(const struct ber_tlv *t, int *out);      /* exactly 1 byte */
 /* BIT STRING: first byte = unused bits (0..7), then the bits. */
 int ber_bitstring(const struct ber_tlv *t, unsigned *unused, const uint8_t **bits, size_t *n);
 /* OCTET / Visible / any string: the verified value bytes. */
@@ -59,7 +59,7 @@ int ber_utc_time(const struct ber_tlv *t, uint32_t *secs, uint32_t *frac, uint8_
 /* What ber_walk found. */
 struct ber_walk_stats {
     uint32_t elements;  /* TLVs seen */
-    uint32_t max_depth; /* deepest nesting reached (1 = top level) */
+    uint32_t max_depth; /* deepest TLV seen (1 = top level, 0 = none) */
 };
 
 /* Walks every TLV of c recursively (constructed values are descended into, up to

@@ -87,8 +87,8 @@ enum {
     G_NUMENT = 1 << 10,
     G_ALLDATA = 1 << 11,
 };
-#define G_MANDATORY                                                                        \
-    (G_GOCBREF | G_TTL | G_DATSET | G_T | G_STNUM | G_SQNUM | G_SIM | G_CONFREV | G_NDSCOM | \
+#define G_MANDATORY                                                                                \
+    (G_GOCBREF | G_TTL | G_DATSET | G_T | G_STNUM | G_SQNUM | G_SIM | G_CONFREV | G_NDSCOM |       \
      G_NUMENT | G_ALLDATA)
 
 struct goose_pdu {
@@ -121,6 +121,7 @@ static const char *goose_data_type(uint32_t tag)
     case 5: return "integer";
     case 6: return "unsigned";
     case 7: return "floating_point";
+    case 8: return "real";
     case 9: return "octet_string";
     case 10: return "visible_string";
     case 11: return "generalized_time";
@@ -207,8 +208,7 @@ static void goose_all_data(struct event *e, struct ber_tlv *ad, struct goose_pdu
     for (;;) {
         struct ber_tlv t;
         enum ber_status s = ber_read(&c, &t);
-        if (s == BER_EOF)
-            break;
+        if (s == BER_EOF) break;
         if (s != BER_OK) {
             g->bad = 1;
             break;
@@ -218,20 +218,16 @@ static void goose_all_data(struct event *e, struct ber_tlv *ad, struct goose_pdu
         types[name ? t.tag : GOOSE_NTYPES]++;
         if (t.constructed) {
             struct ber_walk_stats ws;
-            if (ber_walk(t.val, BER_MAX_DEPTH - 3, &ws) != BER_OK)
-                g->bad = 1;
+            if (ber_walk(t.val, BER_MAX_DEPTH - 3, &ws) != BER_OK) g->bad = 1;
         }
-        if (g->entries <= GOOSE_MAX_VALUES)
-            goose_value(e, &t);
+        if (g->entries <= GOOSE_MAX_VALUES) goose_value(e, &t);
     }
     ev_end(e);
     ev_uint(e, "count", g->entries);
     ev_obj_begin(e, "types");
     for (uint32_t k = 0; k < GOOSE_NTYPES; k++)
-        if (types[k] && goose_data_type(k))
-            ev_uint(e, goose_data_type(k), types[k]);
-    if (types[GOOSE_NTYPES])
-        ev_uint(e, "other", types[GOOSE_NTYPES]);
+        if (types[k] && goose_data_type(k)) ev_uint(e, goose_data_type(k), types[k]);
+    if (types[GOOSE_NTYPES]) ev_uint(e, "other", types[GOOSE_NTYPES]);
     ev_end(e);
     ev_end(e);
 }
@@ -246,8 +242,7 @@ static void goose_string(struct event *e, const char *key, const struct ber_tlv 
         return;
     }
     ev_str(e, key, p, n);
-    if (strcmp(key, "gocb_ref") == 0)
-        g->ref_hash = fnv1a(FNV_INIT, p, n);
+    if (strcmp(key, "gocb_ref") == 0) g->ref_hash = fnv1a(FNV_INIT, p, n);
 }
 
 static int goose_unsigned(struct event *e, const char *key, const struct ber_tlv *t,
@@ -259,8 +254,7 @@ static int goose_unsigned(struct event *e, const char *key, const struct ber_tlv
         return 0;
     }
     ev_uint(e, key, v);
-    if (out)
-        *out = v;
+    if (out) *out = v;
     return 1;
 }
 
@@ -273,8 +267,7 @@ static int goose_boolean(struct event *e, const char *key, const struct ber_tlv 
         return 0;
     }
     ev_bool(e, key, v);
-    if (out)
-        *out = v;
+    if (out) *out = v;
     return 1;
 }
 
@@ -284,19 +277,16 @@ static void goose_fields(struct event *e, struct cursor *c, struct goose_pdu *g)
     for (;;) {
         struct ber_tlv t;
         enum ber_status s = ber_read(c, &t);
-        if (s == BER_EOF)
-            return;
+        if (s == BER_EOF) return;
         if (s == BER_BAD || (s == BER_TRUNCATED && cursor_left(&t.val) == 0)) {
             g->bad = 1;
             return;
         }
-        if (s == BER_TRUNCATED)
-            g->bad = 1; /* read what is there, then stop */
+        if (s == BER_TRUNCATED) g->bad = 1; /* read what is there, then stop */
         unsigned bit = t.cls == BER_CONTEXT && t.tag <= 12 ? 1u << t.tag : 0;
         if (!bit || (g->have & bit)) {
             g->bad = 1; /* unknown or repeated field */
-            if (s != BER_OK)
-                return;
+            if (s != BER_OK) return;
             continue;
         }
         g->have |= bit;
@@ -335,21 +325,18 @@ static void goose_fields(struct event *e, struct cursor *c, struct goose_pdu *g)
         case 12: {
             const uint8_t *p;
             size_t n;
-            if (ber_octets(&t, &p, &n))
-                ev_uint(e, "security_len", n);
+            if (ber_octets(&t, &p, &n)) ev_uint(e, "security_len", n);
             break;
         }
         default: break;
         }
-        if (!ok)
-            g->have &= ~bit; /* present but unreadable: not usable for state */
-        if (s != BER_OK)
-            return;
+        if (!ok) g->have &= ~bit; /* present but unreadable: not usable for state */
+        if (s != BER_OK) return;
     }
 }
 
-static struct goose_pub *goose_pub_find(struct goose_state *st, uint16_t appid,
-                                        uint64_t ref_hash, uint64_t now, int *fresh)
+static struct goose_pub *goose_pub_find(struct goose_state *st, uint16_t appid, uint64_t ref_hash,
+                                        uint64_t now, int *fresh)
 {
     struct goose_pub *oldest = &st->pubs[0];
     for (size_t i = 0; i < GOOSE_MAX_PUBS; i++) {
@@ -362,8 +349,7 @@ static struct goose_pub *goose_pub_find(struct goose_state *st, uint16_t appid,
             oldest = p;
             break;
         }
-        if (p->last_us < oldest->last_us)
-            oldest = p;
+        if (p->last_us < oldest->last_us) oldest = p;
     }
     memset(oldest, 0, sizeof(*oldest));
     oldest->used = 1;
@@ -386,18 +372,15 @@ static int goose_rules(struct goose_state *st, struct event *e, uint16_t appid,
     if (!fresh) {
         if (stn == p->st_num) {
             int next = sqn == p->sq_num + 1u || (p->sq_num == UINT32_MAX && sqn == 1);
-            if (!next)
-                event_anomaly(e, "goose.sqnum_anomaly");
-            if (g->data_hash != p->data_hash)
-                event_anomaly(e, "goose.data_change_without_stnum");
+            if (!next) event_anomaly(e, "goose.sqnum_anomaly");
+            if (g->data_hash != p->data_hash) event_anomaly(e, "goose.data_change_without_stnum");
         } else {
             int rollover = p->st_num == UINT32_MAX && stn <= 1;
             if (stn < p->st_num && !rollover)
                 event_anomaly(e, "goose.stnum_regression");
             else
                 change = 1;
-            if (sqn != 0)
-                event_anomaly(e, "goose.sqnum_anomaly");
+            if (sqn != 0) event_anomaly(e, "goose.sqnum_anomaly");
             ev_uint(e, "prev_st_num", p->st_num);
         }
         if (cr != p->conf_rev) {
@@ -443,34 +426,27 @@ static size_t goose_parse(void *state, struct cursor *c, const struct pdu_info *
     }
     /* the APDU is what length covers; less than that on the wire is truncation */
     struct cursor apdu = cursor_sub(c, length - GOOSE_HDR_LEN);
-    if (c->err)
-        event_anomaly(e, "goose.truncated");
+    if (c->err) event_anomaly(e, "goose.truncated");
     struct ber_tlv pdu;
     enum ber_status s = ber_read(&apdu, &pdu);
     if (s == BER_EOF || s == BER_BAD || !ber_is(&pdu, BER_APPLICATION, 1, 1)) {
         event_anomaly(e, "goose.malformed");
         goto out;
     }
-    if (s == BER_TRUNCATED)
-        event_anomaly(e, "goose.truncated");
+    if (s == BER_TRUNCATED) event_anomaly(e, "goose.truncated");
     goose_fields(e, &pdu.val, &g);
-    if (g.bad)
-        event_anomaly(e, "goose.malformed");
-    if ((g.have & G_MANDATORY) != G_MANDATORY)
-        event_anomaly(e, "goose.missing_field");
-    if ((g.have & (G_NUMENT | G_ALLDATA)) == (G_NUMENT | G_ALLDATA) &&
-        g.num_entries != g.entries)
+    if (g.bad) event_anomaly(e, "goose.malformed");
+    if ((g.have & G_MANDATORY) != G_MANDATORY) event_anomaly(e, "goose.missing_field");
+    if ((g.have & (G_NUMENT | G_ALLDATA)) == (G_NUMENT | G_ALLDATA) && g.num_entries != g.entries)
         event_anomaly(e, "goose.entries_mismatch");
-    if (g.simulation || (res1 & 0x8000))
-        event_anomaly(e, "goose.simulation_set");
-    if (g.bad || s != BER_OK || (g.have & (G_GOCBREF | G_STNUM | G_SQNUM)) !=
-                                    (G_GOCBREF | G_STNUM | G_SQNUM)) {
+    if (g.simulation || (res1 & 0x8000)) event_anomaly(e, "goose.simulation_set");
+    if (g.bad || s != BER_OK ||
+        (g.have & (G_GOCBREF | G_STNUM | G_SQNUM)) != (G_GOCBREF | G_STNUM | G_SQNUM)) {
         goto out; /* no trustworthy sequence numbers: state untouched */
     }
     op = goose_rules(st, e, appid, &g, now) ? "state_change" : "message";
 out:
-    if (strcmp(op, "malformed") == 0)
-        st->malformed++;
+    if (strcmp(op, "malformed") == 0) st->malformed++;
     event_op(e, op);
     event_emit(sink, e);
     return cursor_pos(c) - start;

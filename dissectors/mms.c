@@ -52,9 +52,17 @@
 #define MMS_MAX_VALUES  16 /* written values kept per event */
 
 static const char *const mms_anomalies[] = {
-    "mms.tpkt_invalid",     "mms.cotp_malformed",   "mms.sdu_too_large", "mms.session_malformed",
-    "mms.pres_malformed",   "mms.malformed",        "mms.unknown_pdu",   "mms.unmatched_response",
-    "mms.missing_service",  "mms.resync",           NULL,
+    "mms.tpkt_invalid",
+    "mms.cotp_malformed",
+    "mms.sdu_too_large",
+    "mms.session_malformed",
+    "mms.pres_malformed",
+    "mms.malformed",
+    "mms.unknown_pdu",
+    "mms.unmatched_response",
+    "mms.missing_service",
+    "mms.resync",
+    NULL,
 };
 
 struct mms_pending {
@@ -93,30 +101,84 @@ struct mms_ctx {
 static const char *mms_service_name(uint32_t s)
 {
     static const char *const names[] = {
-        "status", "get_name_list", "identify", "rename", "read", "write",
-        "get_variable_access_attributes", "define_named_variable", "define_scattered_access",
-        "get_scattered_access_attributes", "delete_variable_access",
-        "define_named_variable_list", "get_named_variable_list_attributes",
-        "delete_named_variable_list", "define_named_type", "get_named_type_attributes",
-        "delete_named_type", "input", "output", "take_control", "relinquish_control",
-        "define_semaphore", "delete_semaphore", "report_semaphore_status",
-        "report_pool_semaphore_status", "report_semaphore_entry_status",
-        "initiate_download_sequence", "download_segment", "terminate_download_sequence",
-        "initiate_upload_sequence", "upload_segment", "terminate_upload_sequence",
-        "request_domain_download", "request_domain_upload", "load_domain_content",
-        "store_domain_content", "delete_domain", "get_domain_attributes",
-        "create_program_invocation", "delete_program_invocation", "start", "stop", "resume",
-        "reset", "kill", "get_program_invocation_attributes", "obtain_file",
-        "define_event_condition", "delete_event_condition", "get_event_condition_attributes",
-        "report_event_condition_status", "alter_event_condition_monitoring", "trigger_event",
-        "define_event_action", "delete_event_action", "get_event_action_attributes",
-        "report_event_action_status", "define_event_enrollment", "delete_event_enrollment",
-        "alter_event_enrollment", "report_event_enrollment_status",
-        "get_event_enrollment_attributes", "acknowledge_event_notification",
-        "get_alarm_summary", "get_alarm_enrollment_summary", "read_journal", "write_journal",
-        "initialize_journal", "report_journal_status", "create_journal", "delete_journal",
-        "get_capability_list", "file_open", "file_read", "file_close", "file_rename",
-        "file_delete", "file_directory",
+        "status",
+        "get_name_list",
+        "identify",
+        "rename",
+        "read",
+        "write",
+        "get_variable_access_attributes",
+        "define_named_variable",
+        "define_scattered_access",
+        "get_scattered_access_attributes",
+        "delete_variable_access",
+        "define_named_variable_list",
+        "get_named_variable_list_attributes",
+        "delete_named_variable_list",
+        "define_named_type",
+        "get_named_type_attributes",
+        "delete_named_type",
+        "input",
+        "output",
+        "take_control",
+        "relinquish_control",
+        "define_semaphore",
+        "delete_semaphore",
+        "report_semaphore_status",
+        "report_pool_semaphore_status",
+        "report_semaphore_entry_status",
+        "initiate_download_sequence",
+        "download_segment",
+        "terminate_download_sequence",
+        "initiate_upload_sequence",
+        "upload_segment",
+        "terminate_upload_sequence",
+        "request_domain_download",
+        "request_domain_upload",
+        "load_domain_content",
+        "store_domain_content",
+        "delete_domain",
+        "get_domain_attributes",
+        "create_program_invocation",
+        "delete_program_invocation",
+        "start",
+        "stop",
+        "resume",
+        "reset",
+        "kill",
+        "get_program_invocation_attributes",
+        "obtain_file",
+        "define_event_condition",
+        "delete_event_condition",
+        "get_event_condition_attributes",
+        "report_event_condition_status",
+        "alter_event_condition_monitoring",
+        "trigger_event",
+        "define_event_action",
+        "delete_event_action",
+        "get_event_action_attributes",
+        "report_event_action_status",
+        "define_event_enrollment",
+        "delete_event_enrollment",
+        "alter_event_enrollment",
+        "report_event_enrollment_status",
+        "get_event_enrollment_attributes",
+        "acknowledge_event_notification",
+        "get_alarm_summary",
+        "get_alarm_enrollment_summary",
+        "read_journal",
+        "write_journal",
+        "initialize_journal",
+        "report_journal_status",
+        "create_journal",
+        "delete_journal",
+        "get_capability_list",
+        "file_open",
+        "file_read",
+        "file_close",
+        "file_rename",
+        "file_delete",
+        "file_directory",
     };
     return s < sizeof(names) / sizeof(names[0]) ? names[s] : NULL;
 }
@@ -171,10 +233,8 @@ static const char *mms_service_op(uint32_t s)
 static int mms_next(struct cursor *c, struct ber_tlv *t, int *bad)
 {
     enum ber_status s = ber_read(c, t);
-    if (s == BER_OK)
-        return 1;
-    if (s != BER_EOF && bad)
-        *bad = 1;
+    if (s == BER_OK) return 1;
+    if (s != BER_EOF && bad) *bad = 1;
     return 0;
 }
 
@@ -182,15 +242,13 @@ static void mms_text(struct event *e, const char *key, const struct ber_tlv *t)
 {
     const uint8_t *p;
     size_t n;
-    if (!t->constructed && ber_octets(t, &p, &n))
-        ev_str(e, key, p, n);
+    if (!t->constructed && ber_octets(t, &p, &n)) ev_str(e, key, p, n);
 }
 
 static void mms_unsigned(struct event *e, const char *key, const struct ber_tlv *t)
 {
     uint64_t v;
-    if (!t->constructed && ber_uint(t, &v))
-        ev_uint(e, key, v);
+    if (!t->constructed && ber_uint(t, &v)) ev_uint(e, key, v);
 }
 
 /* ObjectName ::= CHOICE { vmd-specific [0] Identifier, domain-specific [1] SEQUENCE {
@@ -202,10 +260,8 @@ static void mms_object_name(struct event *e, const char *key, const struct ber_t
     if (t->cls == BER_CONTEXT && t->tag == 1 && t->constructed) {
         struct cursor c = t->val;
         struct ber_tlv d, i;
-        if (mms_next(&c, &d, NULL))
-            mms_text(e, "domain", &d);
-        if (mms_next(&c, &i, NULL))
-            mms_text(e, "item", &i);
+        if (mms_next(&c, &d, NULL)) mms_text(e, "domain", &d);
+        if (mms_next(&c, &i, NULL)) mms_text(e, "item", &i);
     } else if (t->cls == BER_CONTEXT && t->tag == 0) {
         mms_text(e, "vmd", t);
     } else if (t->cls == BER_CONTEXT && t->tag == 2) {
@@ -224,12 +280,9 @@ static void mms_file_name(struct event *e, const char *key, const struct ber_tlv
     while (mms_next(&c, &s, NULL)) {
         const uint8_t *p;
         size_t n;
-        if (s.constructed || !ber_octets(&s, &p, &n))
-            continue;
-        if (used && used < sizeof(buf))
-            buf[used++] = '/';
-        if (n > sizeof(buf) - used)
-            n = sizeof(buf) - used;
+        if (s.constructed || !ber_octets(&s, &p, &n)) continue;
+        if (used && used < sizeof(buf)) buf[used++] = '/';
+        if (n > sizeof(buf) - used) n = sizeof(buf) - used;
         memcpy(buf + used, p, n);
         used += n;
     }
@@ -239,25 +292,21 @@ static void mms_file_name(struct event *e, const char *key, const struct ber_tlv
 /* VariableAccessSpecification: listOfVariable [0] or variableListName [1]. */
 static void mms_var_spec(struct event *e, const struct ber_tlv *t)
 {
-    if (t->cls != BER_CONTEXT)
-        return;
+    if (t->cls != BER_CONTEXT) return;
     if (t->tag == 1 && t->constructed) {
         struct cursor c = t->val;
         struct ber_tlv n;
-        if (mms_next(&c, &n, NULL))
-            mms_object_name(e, "variable_list", &n);
+        if (mms_next(&c, &n, NULL)) mms_object_name(e, "variable_list", &n);
         return;
     }
-    if (t->tag != 0 || !t->constructed)
-        return;
+    if (t->tag != 0 || !t->constructed) return;
     struct cursor c = t->val;
     struct ber_tlv item;
     uint32_t count = 0;
     ev_arr_begin(e, "variables");
     while (mms_next(&c, &item, NULL)) {
         count++;
-        if (count > MMS_MAX_NAMES)
-            continue;
+        if (count > MMS_MAX_NAMES) continue;
         /* SEQUENCE { variableSpecification CHOICE { name [0] ObjectName, ... }, ... } */
         struct cursor ic = item.val;
         struct ber_tlv spec, name;
@@ -334,8 +383,7 @@ static void mms_data_list(struct event *e, const char *key, const char *count_ke
     uint32_t count = 0;
     ev_arr_begin(e, key);
     while (mms_next(&c, &d, NULL)) {
-        if (++count <= MMS_MAX_VALUES)
-            mms_data_value(e, &d);
+        if (++count <= MMS_MAX_VALUES) mms_data_value(e, &d);
     }
     ev_end(e);
     ev_uint(e, count_key, count);
@@ -355,8 +403,7 @@ static void mms_request_body(struct event *e, uint32_t svc, const struct ber_tlv
                 mms_unsigned(e, "object_class", &y);
             else if (x.tag == 1 && x.constructed && mms_next(&yc, &y, NULL)) {
                 ev_cstr(e, "object_scope", y.tag == 0 ? "vmd" : y.tag == 1 ? "domain" : "aa");
-                if (y.tag == 1)
-                    mms_text(e, "domain", &y);
+                if (y.tag == 1) mms_text(e, "domain", &y);
             } else if (x.tag == 2)
                 mms_text(e, "continue_after", &x);
         }
@@ -364,15 +411,12 @@ static void mms_request_body(struct event *e, uint32_t svc, const struct ber_tlv
     case 4: /* read { specificationWithResult [0], variableAccessSpecification [1] } */
         while (mms_next(&c, &x, NULL)) {
             struct ber_tlv y;
-            if (x.tag == 1 && x.constructed && mms_next(&x.val, &y, NULL))
-                mms_var_spec(e, &y);
+            if (x.tag == 1 && x.constructed && mms_next(&x.val, &y, NULL)) mms_var_spec(e, &y);
         }
         break;
     case 5: /* write { variableAccessSpecification, listOfData [0] } */
-        if (mms_next(&c, &x, NULL))
-            mms_var_spec(e, &x);
-        if (mms_next(&c, &x, NULL) && x.constructed)
-            mms_data_list(e, "values", "value_count", &x);
+        if (mms_next(&c, &x, NULL)) mms_var_spec(e, &x);
+        if (mms_next(&c, &x, NULL) && x.constructed) mms_data_list(e, "values", "value_count", &x);
         break;
     case 6:  /* getVariableAccessAttributes: name [0] ObjectName */
     case 12: /* getNamedVariableListAttributes: ObjectName */
@@ -384,13 +428,11 @@ static void mms_request_body(struct event *e, uint32_t svc, const struct ber_tlv
         }
         if (mms_next(&c, &x, NULL)) {
             struct ber_tlv y;
-            if (x.constructed && mms_next(&x.val, &y, NULL))
-                mms_object_name(e, "name", &y);
+            if (x.constructed && mms_next(&x.val, &y, NULL)) mms_object_name(e, "name", &y);
         }
         break;
     case 11: /* defineNamedVariableList { variableListName, listOfVariable [0] } */
-        if (mms_next(&c, &x, NULL))
-            mms_object_name(e, "name", &x);
+        if (mms_next(&c, &x, NULL)) mms_object_name(e, "name", &x);
         break;
     case 26: /* initiateDownloadSequence { domainName [0], capabilities [1], sharable [2] } */
     case 28: /* terminateDownloadSequence { domainName [0], discard [1] } */
@@ -405,8 +447,7 @@ static void mms_request_body(struct event *e, uint32_t svc, const struct ber_tlv
     case 43: /* reset */
     case 44: /* kill */
         while (mms_next(&c, &x, NULL)) {
-            if (x.cls != BER_CONTEXT)
-                continue;
+            if (x.cls != BER_CONTEXT) continue;
             if (x.tag == 0 && svc >= 38)
                 mms_text(e, "program_invocation", &x);
             else if (x.tag == 0)
@@ -414,8 +455,7 @@ static void mms_request_body(struct event *e, uint32_t svc, const struct ber_tlv
             else if (x.tag == 1 && svc == 26 && x.constructed) {
                 struct ber_tlv cap;
                 struct cursor cc = x.val;
-                if (mms_next(&cc, &cap, NULL))
-                    mms_text(e, "capability", &cap);
+                if (mms_next(&cc, &cap, NULL)) mms_text(e, "capability", &cap);
             } else if (x.constructed && ((x.tag == 4 && (svc == 32 || svc == 34)) ||
                                          (x.tag == 1 && (svc == 33 || svc == 35))))
                 mms_file_name(e, "file_name", &x);
@@ -424,22 +464,15 @@ static void mms_request_body(struct event *e, uint32_t svc, const struct ber_tlv
     case 27: /* downloadSegment: Identifier (domain) */
     case 29: /* initiateUploadSequence: Identifier */
     case 36: /* deleteDomain */
-    case 37: /* getDomainAttributes */
-        mms_text(e, "domain", t);
-        break;
+    case 37: /* getDomainAttributes */ mms_text(e, "domain", t); break;
     case 39: /* deleteProgramInvocation: Identifier */
-    case 45: /* getProgramInvocationAttributes */
-        mms_text(e, "program_invocation", t);
-        break;
+    case 45: /* getProgramInvocationAttributes */ mms_text(e, "program_invocation", t); break;
     case 30: /* uploadSegment: ULSM id */
-    case 31:
-        mms_unsigned(e, "ulsm_id", t);
-        break;
+    case 31: mms_unsigned(e, "ulsm_id", t); break;
     case 46: /* obtainFile { sourceFileServer [0], sourceFile [1], destinationFile [2] } */
     case 75: /* fileRename { currentFileName [0], newFileName [1] } */
         while (mms_next(&c, &x, NULL)) {
-            if (!x.constructed)
-                continue;
+            if (!x.constructed) continue;
             if ((svc == 46 && x.tag == 1) || (svc == 75 && x.tag == 0))
                 mms_file_name(e, "file_name", &x);
             else if ((svc == 46 && x.tag == 2) || (svc == 75 && x.tag == 1))
@@ -458,12 +491,8 @@ static void mms_request_body(struct event *e, uint32_t svc, const struct ber_tlv
         }
         break;
     case 73: /* fileRead: FRSM id */
-    case 74: /* fileClose */
-        mms_unsigned(e, "frsm_id", t);
-        break;
-    case 76: /* fileDelete: FileName */
-        mms_file_name(e, "file_name", t);
-        break;
+    case 74: /* fileClose */ mms_unsigned(e, "frsm_id", t); break;
+    case 76: /* fileDelete: FileName */ mms_file_name(e, "file_name", t); break;
     default: break;
     }
 }
@@ -501,8 +530,7 @@ static void mms_response_body(struct event *e, uint32_t svc, const struct ber_tl
     }
     case 4: /* read { variableAccessSpecification [0] OPTIONAL, listOfAccessResult [1] } */
         while (mms_next(&c, &x, NULL))
-            if (x.tag == 1 && x.constructed)
-                mms_data_list(e, "results", "result_count", &x);
+            if (x.tag == 1 && x.constructed) mms_data_list(e, "results", "result_count", &x);
         break;
     case 5: { /* write: SEQUENCE OF CHOICE { failure [0] DataAccessError, success [1] } */
         uint32_t ok = 0, fail = 0;
@@ -518,13 +546,11 @@ static void mms_response_body(struct event *e, uint32_t svc, const struct ber_tl
     }
     case 72: /* fileOpen { frsmID [0], fileAttributes [1] } */
         while (mms_next(&c, &x, NULL))
-            if (x.tag == 0)
-                mms_unsigned(e, "frsm_id", &x);
+            if (x.tag == 0) mms_unsigned(e, "frsm_id", &x);
         break;
     case 73: /* fileRead { fileData [0], moreFollows [1] } */
         while (mms_next(&c, &x, NULL))
-            if (x.tag == 0)
-                ev_uint(e, "data_len", x.len);
+            if (x.tag == 0) ev_uint(e, "data_len", x.len);
         break;
     default: break;
     }
@@ -541,15 +567,12 @@ static void mms_pending_add(struct mms_state *st, uint32_t invoke, uint32_t svc,
             slot = p;
             break;
         }
-        if (p->seq < oldest->seq)
-            oldest = p;
+        if (p->seq < oldest->seq) oldest = p;
     }
-    if (!slot)
-        slot = oldest;
+    if (!slot) slot = oldest;
     if (st->seq == UINT32_MAX) { /* renumber so 0 stays "free" */
         for (size_t i = 0; i < MMS_MAX_PENDING; i++)
-            if (st->pend[i].seq)
-                st->pend[i].seq = 1 + (uint32_t)i;
+            if (st->pend[i].seq) st->pend[i].seq = 1 + (uint32_t)i;
         st->seq = MMS_MAX_PENDING;
     }
     slot->seq = ++st->seq;
@@ -628,18 +651,15 @@ static void mms_confirmed(struct mms_ctx *x, struct event *e, struct cursor *c, 
     uint32_t svc = t.tag;
     const char *name = mms_service_name(svc);
     ev_cstr(e, "service", name ? name : "unknown");
-    if (!name)
-        event_anomaly(e, "mms.unknown_pdu");
+    if (!name) event_anomaly(e, "mms.unknown_pdu");
     if (req) {
         mms_request_body(e, svc, &t);
         mms_pending_add(x->st, (uint32_t)invoke, svc, mms_now(x));
     } else {
-        if (paired && rsvc != svc)
-            event_anomaly(e, "mms.malformed"); /* answers another service */
+        if (paired && rsvc != svc) event_anomaly(e, "mms.malformed"); /* answers another service */
         mms_response_body(e, svc, &t);
     }
-    if (bad)
-        event_anomaly(e, "mms.malformed");
+    if (bad) event_anomaly(e, "mms.malformed");
     event_code(e, svc, mms_service_op(svc));
 }
 
@@ -655,8 +675,7 @@ static void mms_confirmed_error(struct mms_ctx *x, struct event *e, struct curso
             ev_uint(e, "invoke_id", v);
             if (mms_pair(x, e, (uint32_t)v, &svc)) {
                 const char *n = mms_service_name(svc);
-                if (n)
-                    ev_cstr(e, "service", n);
+                if (n) ev_cstr(e, "service", n);
             }
         } else if (t.tag == 2 && t.constructed) {
             /* ServiceError { errorClass [0] CHOICE { [n] INTEGER } ... } */
@@ -684,8 +703,7 @@ static void mms_unconfirmed(struct event *e, struct cursor *c)
     case 0: {
         event_op(e, "information_report");
         struct ber_tlv spec, res;
-        if (mms_next(&t.val, &spec, NULL))
-            mms_var_spec(e, &spec);
+        if (mms_next(&t.val, &spec, NULL)) mms_var_spec(e, &spec);
         if (mms_next(&t.val, &res, NULL) && res.constructed)
             mms_data_list(e, "values", "value_count", &res);
         break;
@@ -778,8 +796,7 @@ static void mms_pdu(struct mms_ctx *x, struct ber_tlv *pdu)
         event_anomaly(e, "mms.unknown_pdu");
         break;
     }
-    if (pdu->val.err == CURSOR_TRUNCATED)
-        event_anomaly(e, "mms.malformed");
+    if (pdu->val.err == CURSOR_TRUNCATED) event_anomaly(e, "mms.malformed");
     event_emit(x->sink, e);
 }
 
@@ -792,28 +809,23 @@ static int mms_pdu_tag(const struct ber_tlv *t)
 static void mms_pdv_value(struct mms_ctx *x, struct cursor *c)
 {
     struct ber_tlv t;
-    if (!mms_next(c, &t, NULL))
-        return;
+    if (!mms_next(c, &t, NULL)) return;
     if (mms_pdu_tag(&t)) {
         mms_pdu(x, &t);
         return;
     }
     /* AARQ [APPLICATION 0] / AARE [APPLICATION 1]: user-information [30] */
-    if (t.cls != BER_APPLICATION || t.tag > 1 || !t.constructed)
-        return;
+    if (t.cls != BER_APPLICATION || t.tag > 1 || !t.constructed) return;
     struct ber_tlv f;
     while (mms_next(&t.val, &f, NULL)) {
-        if (!(f.cls == BER_CONTEXT && f.tag == 30 && f.constructed))
-            continue;
+        if (!(f.cls == BER_CONTEXT && f.tag == 30 && f.constructed)) continue;
         struct ber_tlv ext, enc;
         while (mms_next(&f.val, &ext, NULL)) {
-            if (!ber_is(&ext, BER_UNIVERSAL, 1, 8))
-                continue;
+            if (!ber_is(&ext, BER_UNIVERSAL, 1, 8)) continue;
             while (mms_next(&ext.val, &enc, NULL)) {
                 if (enc.cls == BER_CONTEXT && enc.tag <= 1) {
                     struct ber_tlv inner;
-                    if (mms_next(&enc.val, &inner, NULL) && mms_pdu_tag(&inner))
-                        mms_pdu(x, &inner);
+                    if (mms_next(&enc.val, &inner, NULL) && mms_pdu_tag(&inner)) mms_pdu(x, &inner);
                     return;
                 }
             }
@@ -827,12 +839,10 @@ static void mms_fully_encoded(struct mms_ctx *x, const struct ber_tlv *fed)
     struct cursor c = fed->val;
     struct ber_tlv pdv;
     while (mms_next(&c, &pdv, NULL)) {
-        if (!ber_is(&pdv, BER_UNIVERSAL, 1, 16))
-            continue;
+        if (!ber_is(&pdv, BER_UNIVERSAL, 1, 16)) continue;
         struct ber_tlv f;
         while (mms_next(&pdv.val, &f, NULL)) {
-            if (f.cls == BER_CONTEXT && f.tag <= 1)
-                mms_pdv_value(x, &f.val);
+            if (f.cls == BER_CONTEXT && f.tag <= 1) mms_pdv_value(x, &f.val);
         }
     }
 }
@@ -841,8 +851,7 @@ static void mms_fully_encoded(struct mms_ctx *x, const struct ber_tlv *fed)
 static void mms_presentation(struct mms_ctx *x, struct cursor *c)
 {
     struct ber_tlv t;
-    if (!mms_next(c, &t, NULL))
-        return;
+    if (!mms_next(c, &t, NULL)) return;
     if (ber_is(&t, BER_APPLICATION, 1, 1)) {
         mms_fully_encoded(x, &t);
         return;
@@ -854,8 +863,7 @@ static void mms_presentation(struct mms_ctx *x, struct cursor *c)
         if (!(f.cls == BER_CONTEXT && f.tag == 2 && f.constructed))
             continue; /* normal-mode-parameters */
         while (mms_next(&f.val, &u, NULL))
-            if (ber_is(&u, BER_APPLICATION, 1, 1))
-                mms_fully_encoded(x, &u);
+            if (ber_is(&u, BER_APPLICATION, 1, 1)) mms_fully_encoded(x, &u);
     }
 }
 
@@ -871,12 +879,10 @@ static void mms_session(struct mms_ctx *x, struct cursor *c)
 {
     int ok = 1;
     uint8_t si = cursor_peek_u8(c, 0, &ok);
-    if (!ok)
-        return;
+    if (!ok) return;
     if (si >= 0x80) { /* no session layer: an MMS PDU straight in COTP */
         struct ber_tlv t;
-        if (mms_next(c, &t, NULL) && mms_pdu_tag(&t))
-            mms_pdu(x, &t);
+        if (mms_next(c, &t, NULL) && mms_pdu_tag(&t)) mms_pdu(x, &t);
         return;
     }
     if (si == 0x01) { /* give tokens (category 0), then data transfer */
@@ -885,8 +891,7 @@ static void mms_session(struct mms_ctx *x, struct cursor *c)
         if (cursor_u8(c) != 0x01) /* DT SPDU */
             return;
         cursor_skip(c, mms_spdu_len(c)); /* its parameters; user data follows */
-        if (c->err)
-            return;
+        if (c->err) return;
         mms_presentation(x, c);
         return;
     }
@@ -898,8 +903,7 @@ static void mms_session(struct mms_ctx *x, struct cursor *c)
     while (cursor_left(&params) >= 2) {
         uint8_t pi = cursor_u8(&params);
         uint32_t plen = mms_spdu_len(&params);
-        if (params.err)
-            break;
+        if (params.err) break;
         if (pi == 0xC1 || pi == 0xC2) { /* user data / extended user data */
             struct cursor ud = cursor_sub(&params, plen);
             if (plen == 0 || params.err) /* length 0 seen in the wild: data follows */
@@ -915,8 +919,7 @@ static void mms_session(struct mms_ctx *x, struct cursor *c)
 
 static struct event *mms_malformed_event(struct mms_ctx *x, const char *anomaly)
 {
-    if (x->dry)
-        return NULL;
+    if (x->dry) return NULL;
     struct event *e =
         event_begin(x->sink, "mms", x->info->to_server ? EV_DIR_REQUEST : EV_DIR_RESPONSE);
     event_op(e, "malformed");
@@ -933,17 +936,14 @@ static void mms_tpkt(struct mms_ctx *x, struct mms_dir *ds, struct cursor *tp)
     uint8_t type = cursor_u8(&hdr);
     if (li == 0 || tp->err || hdr.err) {
         struct event *e = mms_malformed_event(x, "mms.cotp_malformed");
-        if (e)
-            event_emit(x->sink, e);
+        if (e) event_emit(x->sink, e);
         return;
     }
-    if ((type & 0xF0) != 0xF0)
-        return; /* CR, CC, DR, DC, ER...: connection management, no MMS */
+    if ((type & 0xF0) != 0xF0) return; /* CR, CC, DR, DC, ER...: connection management, no MMS */
     uint8_t nr = cursor_u8(&hdr);
     if (hdr.err) {
         struct event *e = mms_malformed_event(x, "mms.cotp_malformed");
-        if (e)
-            event_emit(x->sink, e);
+        if (e) event_emit(x->sink, e);
         return;
     }
     struct cursor data = cursor_rest(tp);
@@ -957,13 +957,11 @@ static void mms_tpkt(struct mms_ctx *x, struct mms_dir *ds, struct cursor *tp)
         if (ds->sdu_overflow || ds->sdu_len + n > MMS_MAX_SDU) {
             if (!ds->sdu_overflow) {
                 struct event *e = mms_malformed_event(x, "mms.sdu_too_large");
-                if (e)
-                    event_emit(x->sink, e);
+                if (e) event_emit(x->sink, e);
             }
             ds->sdu_overflow = 1;
         } else {
-            if (!ds->sdu)
-                ds->sdu = malloc(MMS_MAX_SDU);
+            if (!ds->sdu) ds->sdu = malloc(MMS_MAX_SDU);
             if (!ds->sdu) {
                 ds->sdu_overflow = 1;
             } else {
@@ -971,8 +969,7 @@ static void mms_tpkt(struct mms_ctx *x, struct mms_dir *ds, struct cursor *tp)
                 ds->sdu_len += (uint32_t)n;
             }
         }
-        if (!eot)
-            return;
+        if (!eot) return;
         if (!ds->sdu_overflow) {
             struct cursor sdu = cursor_make(ds->sdu, ds->sdu_len);
             mms_session(x, &sdu);
@@ -989,20 +986,14 @@ static int mms_tpkt_header(const struct cursor *c, uint16_t *len)
 {
     int ok = 1;
     uint8_t v = cursor_peek_u8(c, 0, &ok);
-    if (!ok)
-        return -1;
-    if (v != 3)
-        return 0;
+    if (!ok) return -1;
+    if (v != 3) return 0;
     uint8_t r = cursor_peek_u8(c, 1, &ok);
-    if (!ok)
-        return -1;
-    if (r != 0)
-        return 0;
+    if (!ok) return -1;
+    if (r != 0) return 0;
     uint16_t l = cursor_peek_u16be(c, 2, &ok);
-    if (!ok)
-        return -1;
-    if (l < TPKT_MIN)
-        return 0;
+    if (!ok) return -1;
+    if (l < TPKT_MIN) return 0;
     *len = l;
     return 1;
 }
@@ -1021,8 +1012,7 @@ static size_t mms_parse(void *state, struct cursor *c, const struct pdu_info *in
     for (;;) {
         uint16_t len = 0;
         int h = mms_tpkt_header(c, &len);
-        if (h < 0)
-            break;
+        if (h < 0) break;
         if (h == 0) {
             if (!ds->lost) {
                 struct event *e = mms_malformed_event(&x, "mms.tpkt_invalid");
@@ -1033,8 +1023,7 @@ static size_t mms_parse(void *state, struct cursor *c, const struct pdu_info *in
             cursor_skip(c, 1);
             continue;
         }
-        if (cursor_left(c) < len)
-            break;
+        if (cursor_left(c) < len) break;
         ds->lost = 0;
         struct cursor tp = cursor_sub(c, len);
         mms_tpkt(&x, ds, &tp);
@@ -1058,33 +1047,24 @@ static enum probe_result mms_probe(struct cursor *c, int to_server)
     for (int i = 0; i < 4; i++) {
         uint16_t len = 0;
         int h = mms_tpkt_header(&p, &len);
-        if (h < 0)
-            return PROBE_NEED_MORE;
-        if (h == 0)
-            return PROBE_NO;
+        if (h < 0) return PROBE_NEED_MORE;
+        if (h == 0) return PROBE_NO;
         int ok = 1;
         uint8_t li = cursor_peek_u8(&p, 4, &ok);
         uint8_t type = cursor_peek_u8(&p, 5, NULL);
-        if (!ok)
-            return PROBE_NEED_MORE;
-        if (li == 0)
-            return PROBE_NO;
+        if (!ok) return PROBE_NEED_MORE;
+        if (li == 0) return PROBE_NO;
         if ((type & 0xF0) == 0xE0 || (type & 0xF0) == 0xD0) { /* CR, CC: look further */
-            if (cursor_left(&p) < len)
-                return PROBE_NEED_MORE;
+            if (cursor_left(&p) < len) return PROBE_NEED_MORE;
             cursor_skip(&p, len);
             continue;
         }
-        if ((type & 0xF0) != 0xF0)
-            return PROBE_NO;
+        if ((type & 0xF0) != 0xF0) return PROBE_NO;
         /* DT: the first user byte tells S7 from the OSI upper layers */
         uint8_t first = cursor_peek_u8(&p, 5u + li, &ok);
-        if (!ok)
-            return cursor_left(&p) < len ? PROBE_NEED_MORE : PROBE_NO;
-        if (first == 0x32 || first == 0x72)
-            return PROBE_NO; /* S7comm / S7comm-plus */
-        if (cursor_left(&p) < len)
-            return PROBE_NEED_MORE;
+        if (!ok) return cursor_left(&p) < len ? PROBE_NEED_MORE : PROBE_NO;
+        if (first == 0x32 || first == 0x72) return PROBE_NO; /* S7comm / S7comm-plus */
+        if (cursor_left(&p) < len) return PROBE_NEED_MORE;
         struct cursor tp = cursor_sub(&p, len);
         struct mms_ctx x = {NULL, &info, NULL, 1, 0};
         mms_tpkt(&x, NULL, &tp);
@@ -1101,8 +1081,7 @@ static void *mms_state_new(void)
 static void mms_state_free(void *state)
 {
     struct mms_state *st = state;
-    if (!st)
-        return;
+    if (!st) return;
     free(st->dir[0].sdu);
     free(st->dir[1].sdu);
     free(st);

@@ -38,7 +38,7 @@
 #define SV_MAX_FRAME     1518
 
 static const char *const sv_anomalies[] = {
-    "sv.malformed",     "sv.truncated",     "sv.smpcnt_jump",
+    "sv.malformed",         "sv.truncated",      "sv.smpcnt_jump",
     "sv.smpcnt_regression", "sv.confrev_change", NULL,
 };
 
@@ -83,8 +83,7 @@ static int sv_fixed_uint(const struct ber_tlv *t, size_t max, uint64_t *out)
 {
     const uint8_t *p;
     size_t n;
-    if (!ber_octets(t, &p, &n) || n == 0 || n > max)
-        return 0;
+    if (!ber_octets(t, &p, &n) || n == 0 || n > max) return 0;
     uint64_t v = 0;
     for (size_t i = 0; i < n; i++)
         v = v << 8 | p[i];
@@ -99,10 +98,8 @@ static int sv_read_asdu(struct cursor *c, struct sv_asdu *a)
     for (;;) {
         struct ber_tlv t;
         enum ber_status s = ber_read(c, &t);
-        if (s == BER_EOF)
-            return 1;
-        if (s != BER_OK || t.cls != BER_CONTEXT)
-            return 0;
+        if (s == BER_EOF) return 1;
+        if (s != BER_OK || t.cls != BER_CONTEXT) return 0;
         switch (t.tag) {
         case 0: a->have_id = ber_octets(&t, &a->id, &a->id_len); break;
         case 2: a->have_cnt = sv_fixed_uint(&t, 2, &a->smp_cnt); break;
@@ -126,8 +123,7 @@ static struct sv_stream *sv_stream_find(struct sv_state *st, uint64_t h, int *fr
             oldest = s;
             break;
         }
-        if (s->last_us < oldest->last_us)
-            oldest = s;
+        if (s->last_us < oldest->last_us) oldest = s;
     }
     memset(oldest, 0, sizeof(*oldest));
     oldest->used = 1;
@@ -146,14 +142,10 @@ static void sv_head(struct event *e, uint16_t appid, uint16_t length, uint64_t n
 
 static void sv_asdu_fields(struct event *e, const struct sv_asdu *a)
 {
-    if (a->have_id)
-        ev_str(e, "sv_id", a->id, a->id_len);
-    if (a->have_cnt)
-        ev_uint(e, "smp_cnt", a->smp_cnt);
-    if (a->have_rev)
-        ev_uint(e, "conf_rev", a->conf_rev);
-    if (a->have_synch)
-        ev_uint(e, "smp_synch", a->smp_synch);
+    if (a->have_id) ev_str(e, "sv_id", a->id, a->id_len);
+    if (a->have_cnt) ev_uint(e, "smp_cnt", a->smp_cnt);
+    if (a->have_rev) ev_uint(e, "conf_rev", a->conf_rev);
+    if (a->have_synch) ev_uint(e, "smp_synch", a->smp_synch);
 }
 
 static size_t sv_parse(void *state, struct cursor *c, const struct pdu_info *info,
@@ -178,8 +170,7 @@ static size_t sv_parse(void *state, struct cursor *c, const struct pdu_info *inf
         bad = "sv.malformed";
     } else {
         apdu = cursor_sub(c, length - SV_HDR_LEN);
-        if (c->err)
-            bad = "sv.truncated";
+        if (c->err) bad = "sv.truncated";
     }
     struct ber_tlv pdu, t;
     if (!bad && (ber_read(&apdu, &pdu) != BER_OK || !ber_is(&pdu, BER_APPLICATION, 1, 0)))
@@ -187,22 +178,18 @@ static size_t sv_parse(void *state, struct cursor *c, const struct pdu_info *inf
     struct cursor seq = cursor_make(NULL, 0);
     while (!bad) {
         enum ber_status s = ber_read(&pdu.val, &t);
-        if (s == BER_EOF)
-            break;
+        if (s == BER_EOF) break;
         if (s != BER_OK || t.cls != BER_CONTEXT) {
             bad = "sv.malformed";
             break;
         }
-        if (t.tag == 0 && !ber_uint(&t, &no_asdu))
-            bad = "sv.malformed";
-        if (t.tag == 2 && t.constructed)
-            seq = t.val;
+        if (t.tag == 0 && !ber_uint(&t, &no_asdu)) bad = "sv.malformed";
+        if (t.tag == 2 && t.constructed) seq = t.val;
     }
     while (!bad && nasdu < SV_MAX_ASDU) {
         struct ber_tlv at;
         enum ber_status s = ber_read(&seq, &at);
-        if (s == BER_EOF)
-            break;
+        if (s == BER_EOF) break;
         struct sv_asdu a;
         if (s != BER_OK || !ber_is(&at, BER_UNIVERSAL, 1, 16) || !sv_read_asdu(&at.val, &a) ||
             !a.have_id || !a.have_cnt) {
@@ -223,8 +210,7 @@ static size_t sv_parse(void *state, struct cursor *c, const struct pdu_info *inf
         if (!fresh) {
             if (cnt != (uint16_t)(sm->smp_cnt + 1) && cnt != 0)
                 an = cnt <= sm->smp_cnt ? "sv.smpcnt_regression" : "sv.smpcnt_jump";
-            if (a.have_rev && a.conf_rev != sm->conf_rev)
-                an2 = "sv.confrev_change";
+            if (a.have_rev && a.conf_rev != sm->conf_rev) an2 = "sv.confrev_change";
         }
         if (fresh || an || an2) {
             struct event *e = event_begin(sink, "sv", EV_DIR_INDICATION);
@@ -233,20 +219,15 @@ static size_t sv_parse(void *state, struct cursor *c, const struct pdu_info *inf
             sv_asdu_fields(e, &a);
             if (!fresh) {
                 ev_uint(e, "prev_smp_cnt", sm->smp_cnt);
-                if (an2)
-                    ev_uint(e, "prev_conf_rev", sm->conf_rev);
+                if (an2) ev_uint(e, "prev_conf_rev", sm->conf_rev);
             }
-            if (an)
-                event_anomaly(e, an);
-            if (an2)
-                event_anomaly(e, an2);
-            if (an || an2)
-                st->anomalies++;
+            if (an) event_anomaly(e, an);
+            if (an2) event_anomaly(e, an2);
+            if (an || an2) st->anomalies++;
             event_emit(sink, e);
         }
         sm->smp_cnt = cnt;
-        if (a.have_rev)
-            sm->conf_rev = (uint32_t)a.conf_rev;
+        if (a.have_rev) sm->conf_rev = (uint32_t)a.conf_rev;
         sm->last_us = now;
     }
     if (!bad && no_asdu != nasdu && nasdu < SV_MAX_ASDU)
