@@ -52,17 +52,9 @@
 #define MMS_MAX_VALUES  16 /* written values kept per event */
 
 static const char *const mms_anomalies[] = {
-    "mms.tpkt_invalid",
-    "mms.cotp_malformed",
-    "mms.sdu_too_large",
-    "mms.session_malformed",
-    "mms.pres_malformed",
-    "mms.malformed",
-    "mms.unknown_pdu",
-    "mms.unmatched_response",
-    "mms.missing_service",
-    "mms.resync",
-    NULL,
+    "mms.tpkt_invalid",    "mms.cotp_malformed",   "mms.sdu_too_large", "mms.session_malformed",
+    "mms.pres_malformed",  "mms.malformed",        "mms.unknown_pdu",   "mms.unmatched_response",
+    "mms.missing_service", "mms.service_mismatch", "mms.resync",        NULL,
 };
 
 struct mms_pending {
@@ -656,7 +648,8 @@ static void mms_confirmed(struct mms_ctx *x, struct event *e, struct cursor *c, 
         mms_request_body(e, svc, &t);
         mms_pending_add(x->st, (uint32_t)invoke, svc, mms_now(x));
     } else {
-        if (paired && rsvc != svc) event_anomaly(e, "mms.malformed"); /* answers another service */
+        if (paired && rsvc != svc) /* answers another service */
+            event_anomaly(e, "mms.service_mismatch");
         mms_response_body(e, svc, &t);
     }
     if (bad) event_anomaly(e, "mms.malformed");
@@ -805,6 +798,22 @@ static int mms_pdu_tag(const struct ber_tlv *t)
     return t->cls == BER_CONTEXT && t->tag <= 13;
 }
 
+static struct event *mms_malformed_event(struct mms_ctx *x, const char *anomaly)
+{
+    if (x->dry) return NULL;
+    struct event *e =
+        event_begin(x->sink, "mms", x->info->to_server ? EV_DIR_REQUEST : EV_DIR_RESPONSE);
+    event_op(e, "malformed");
+    event_anomaly(e, anomaly);
+    return e;
+}
+
+static void mms_malformed_emit(struct mms_ctx *x, const char *anomaly)
+{
+    struct event *e = mms_malformed_event(x, anomaly);
+    if (e) event_emit(x->sink, e);
+}
+
 /* A presentation data value: ACSE (APPLICATION class) or MMS (CONTEXT class). */
 static void mms_pdv_value(struct mms_ctx *x, struct cursor *c)
 {
@@ -851,13 +860,15 @@ static void mms_fully_encoded(struct mms_ctx *x, const struct ber_tlv *fed)
 static void mms_presentation(struct mms_ctx *x, struct cursor *c)
 {
     struct ber_tlv t;
-    if (!mms_next(c, &t, NULL)) return;
+    if (!mms_next(c, &t, NULL) ||
+        (!ber_is(&t, BER_APPLICATION, 1, 1) && !ber_is(&t, BER_UNIVERSAL, 1, 17))) {
+        mms_malformed_emit(x, "mms.pres_malformed"); /* neither user data nor CP/CPA SET */
+        return;
+    }
     if (ber_is(&t, BER_APPLICATION, 1, 1)) {
         mms_fully_encoded(x, &t);
         return;
     }
-    if (!ber_is(&t, BER_UNIVERSAL, 1, 17)) /* CP-type / CPA-PPDU: SET */
-        return;
     struct ber_tlv f, u;
     while (mms_next(&t.val, &f, NULL)) {
         if (!(f.cls == BER_CONTEXT && f.tag == 2 && f.constructed))
@@ -888,10 +899,12 @@ static void mms_session(struct mms_ctx *x, struct cursor *c)
     if (si == 0x01) { /* give tokens (category 0), then data transfer */
         cursor_skip(c, 1);
         cursor_skip(c, mms_spdu_len(c));
-        if (cursor_u8(c) != 0x01) /* DT SPDU */
-            return;
+        uint8_t dt = cursor_u8(c);       /* DT SPDU */
         cursor_skip(c, mms_spdu_len(c)); /* its parameters; user data follows */
-        if (c->err) return;
+        if (dt != 0x01 || c->err) {
+            mms_malformed_emit(x, "mms.session_malformed");
+            return;
+        }
         mms_presentation(x, c);
         return;
     }
@@ -916,16 +929,6 @@ static void mms_session(struct mms_ctx *x, struct cursor *c)
 }
 
 /* ---- framing ---- */
-
-static struct event *mms_malformed_event(struct mms_ctx *x, const char *anomaly)
-{
-    if (x->dry) return NULL;
-    struct event *e =
-        event_begin(x->sink, "mms", x->info->to_server ? EV_DIR_REQUEST : EV_DIR_RESPONSE);
-    event_op(e, "malformed");
-    event_anomaly(e, anomaly);
-    return e;
-}
 
 /* One TPKT (header already checked, cursor over the whole TPKT). */
 static void mms_tpkt(struct mms_ctx *x, struct mms_dir *ds, struct cursor *tp)

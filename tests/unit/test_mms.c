@@ -426,6 +426,35 @@ START_TEST(test_unmatched_and_resync)
 }
 END_TEST
 
+/* Layers that do not lead to MMS, and a response answering another service. */
+START_TEST(test_layer_anomalies)
+{
+    struct feeder *f = feeder_new();
+    /* session GT + DT, then an OCTET STRING where presentation user data belongs */
+    feeder_hex(f, 1, "03 00 00 0f 02 f0 80 01 00 01 00 04 02 00 00", 1);
+    /* give tokens followed by a finish SPDU (0x09) instead of data transfer */
+    feeder_hex(f, 1, "03 00 00 0b 02 f0 80 01 00 09 00", 2);
+    ck_assert_int_eq(rec.n, 2);
+    ck_assert(event_has_anomaly(ev(0), "mms.pres_malformed"));
+    ck_assert(event_has_anomaly(ev(1), "mms.session_malformed"));
+    ck_assert(!ev(0)->has_code && !ev(1)->has_code);
+    /* READ_REQ (invokeID 0, read) answered by a getNameList response [1] for invokeID 0:
+     * "a1 07 02 01 00 a1 02 a0 00" (confirmed-Response, invokeID 0, getNameList
+     * { listOfIdentifier [0] empty }) */
+    feeder_hex(f, 1, READ_REQ, 3);
+    feeder_hex(f, 0,
+               "03 00 00 1d 02 f0 80 01 00 01 00 61 10 30 0e 02 01 03 a0 09 a1 07 02 01 00 a1 "
+               "02 a0 00",
+               4);
+    ck_assert_int_eq(rec.n, 4);
+    ck_assert_int_eq(ev(3)->code, 1);
+    ck_assert_uint_eq(fu(ev(3), "request_service"), 4);
+    ck_assert(event_has_anomaly(ev(3), "mms.service_mismatch"));
+    ck_assert_uint_eq(fu(ev(3), "identifier_count"), 0);
+    feeder_free(f);
+}
+END_TEST
+
 static Suite *mms_suite(void)
 {
     Suite *s = suite_create("mms");
@@ -441,6 +470,7 @@ static Suite *mms_suite(void)
     tcase_add_test(t, test_dt_segmentation);
     tcase_add_test(t, test_truncated_everywhere);
     tcase_add_test(t, test_unmatched_and_resync);
+    tcase_add_test(t, test_layer_anomalies);
     suite_add_tcase(s, t);
     return s;
 }
