@@ -10,11 +10,7 @@ extern const struct dissector enip_dissector;
 
 /* One row per protocol; order is the probe order on non-standard ports. */
 const struct dissector *const dissector_registry[] = {
-    &modbus_dissector,
-    &dnp3_dissector,
-    &iec104_dissector,
-    &enip_dissector,
-    NULL,
+    &modbus_dissector, &dnp3_dissector, &iec104_dissector, &enip_dissector, NULL,
 };
 
 const struct dissector *dissector_by_id(unsigned id)
