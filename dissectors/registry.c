@@ -8,8 +8,9 @@ extern const struct dissector dnp3_dissector;
 extern const struct dissector iec104_dissector;
 extern const struct dissector enip_dissector;
 
-/* One row per protocol; order is the probe order on non-standard ports. */
-// clang-format off: one row per line, so adding a protocol is a one-line change
+/* One row per protocol; order is the probe order on non-standard ports. One row
+ * per line (formatting off), so adding a protocol is a one-line change. */
+// clang-format off
 const struct dissector *const dissector_registry[] = {
     &modbus_dissector,
     &dnp3_dissector,
