@@ -4,31 +4,38 @@
 #include "dissector.h"
 
 extern const struct dissector modbus_dissector;
+extern const struct dissector dnp3_dissector;
+extern const struct dissector iec104_dissector;
+extern const struct dissector enip_dissector;
 extern const struct dissector goose_dissector;
 extern const struct dissector sv_dissector;
 extern const struct dissector mms_dissector;
 
-/* One row per protocol; order is the probe order on non-standard ports. */
+/* One row per protocol; order is the probe order on non-standard ports. One row
+ * per line (formatting off), so adding a protocol is a one-line change. */
+// clang-format off
 const struct dissector *const dissector_registry[] = {
     &modbus_dissector,
+    &dnp3_dissector,
+    &iec104_dissector,
+    &enip_dissector,
     &goose_dissector,
     &sv_dissector,
     &mms_dissector,
     NULL,
 };
+// clang-format on
 
 const struct dissector *dissector_by_id(unsigned id)
 {
     for (size_t i = 0; dissector_registry[i]; i++)
-        if (dissector_registry[i]->id == id)
-            return dissector_registry[i];
+        if (dissector_registry[i]->id == id) return dissector_registry[i];
     return NULL;
 }
 
 const struct dissector *dissector_by_name(const char *name)
 {
     for (size_t i = 0; dissector_registry[i]; i++)
-        if (strcmp(dissector_registry[i]->name, name) == 0)
-            return dissector_registry[i];
+        if (strcmp(dissector_registry[i]->name, name) == 0) return dissector_registry[i];
     return NULL;
 }

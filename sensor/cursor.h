@@ -45,8 +45,7 @@ static inline int cursor_has(const struct cursor *c, size_t n)
 /* Marks the cursor failed; the first error sticks. */
 static inline void cursor_fail(struct cursor *c, int err)
 {
-    if (c->err == CURSOR_OK)
-        c->err = err;
+    if (c->err == CURSOR_OK) c->err = err;
     c->off = c->end;
 }
 
@@ -75,8 +74,7 @@ static inline int cursor_skip(struct cursor *c, size_t n)
 static inline int cursor_copy(struct cursor *c, void *dst, size_t n)
 {
     const uint8_t *p = cursor_take(c, n);
-    if (!p)
-        return 0;
+    if (!p) return 0;
     memcpy(dst, p, n);
     return 1;
 }
@@ -123,28 +121,33 @@ static inline uint32_t cursor_u32le(struct cursor *c)
     return p ? (uint32_t)p[3] << 24 | (uint32_t)p[2] << 16 | (uint32_t)p[1] << 8 | p[0] : 0;
 }
 
+/* One take of 8 bytes, so a short read returns 0 rather than a half-read value. */
 static inline uint64_t cursor_u64be(struct cursor *c)
 {
-    uint64_t hi = cursor_u32be(c);
-    return hi << 32 | cursor_u32be(c);
+    const uint8_t *p = cursor_take(c, 8);
+    uint64_t v = 0;
+    for (int i = 0; p && i < 8; i++)
+        v = v << 8 | p[i];
+    return v;
 }
 
 static inline uint64_t cursor_u64le(struct cursor *c)
 {
-    uint64_t lo = cursor_u32le(c);
-    return (uint64_t)cursor_u32le(c) << 32 | lo;
+    const uint8_t *p = cursor_take(c, 8);
+    uint64_t v = 0;
+    for (int i = 7; p && i >= 0; i--)
+        v = v << 8 | p[i];
+    return v;
 }
 
 /* Peeks without moving; out of range reads 0 and sets *ok = 0 (ok may be NULL). */
 static inline uint8_t cursor_peek_u8(const struct cursor *c, size_t at, int *ok)
 {
     if (c->err != CURSOR_OK || at >= c->end - c->off) {
-        if (ok)
-            *ok = 0;
+        if (ok) *ok = 0;
         return 0;
     }
-    if (ok)
-        *ok = 1;
+    if (ok) *ok = 1;
     return c->base[c->off + at];
 }
 
@@ -152,8 +155,7 @@ static inline uint16_t cursor_peek_u16be(const struct cursor *c, size_t at, int 
 {
     int a = 1, b = 1;
     uint16_t v = (uint16_t)(cursor_peek_u8(c, at, &a) << 8 | cursor_peek_u8(c, at + 1, &b));
-    if (ok)
-        *ok = a && b;
+    if (ok) *ok = a && b;
     return v;
 }
 
@@ -164,8 +166,7 @@ static inline uint16_t cursor_peek_u16be(const struct cursor *c, size_t at, int 
 static inline struct cursor cursor_sub(struct cursor *c, size_t n)
 {
     struct cursor s = {c->base, c->off, c->off, c->err};
-    if (c->err != CURSOR_OK)
-        return s;
+    if (c->err != CURSOR_OK) return s;
     if (c->end - c->off >= n) {
         s.end = c->off + n;
         c->off += n;
@@ -186,8 +187,7 @@ static inline struct cursor cursor_rest(struct cursor *c)
 /* A view of the remaining bytes (for copying strings into events). */
 static inline const uint8_t *cursor_peek_ptr(const struct cursor *c, size_t n)
 {
-    if (!cursor_has(c, n))
-        return NULL;
+    if (!cursor_has(c, n)) return NULL;
     return c->base + c->off;
 }
 
