@@ -410,12 +410,12 @@ static void mms_request_body(struct event *e, uint32_t svc, const struct ber_tlv
         if (mms_next(&c, &x, NULL)) mms_var_spec(e, &x);
         if (mms_next(&c, &x, NULL) && x.constructed) mms_data_list(e, "values", "value_count", &x);
         break;
-    case 6:  /* getVariableAccessAttributes: name [0] ObjectName */
-    case 12: /* getNamedVariableListAttributes: ObjectName */
-    case 13: /* deleteNamedVariableList */
-    case 19: /* takeControl { semaphoreName [0] ObjectName, ... } */
-        if (svc == 12) {
-            mms_object_name(e, "name", t);
+    case 6:              /* getVariableAccessAttributes: name [0] ObjectName */
+    case 12:             /* getNamedVariableListAttributes: ObjectName */
+    case 13:             /* deleteNamedVariableList */
+    case 19:             /* takeControl { semaphoreName [0] ObjectName, ... } */
+        if (svc == 12) { /* the ObjectName CHOICE inside the explicit [12] */
+            if (mms_next(&c, &x, NULL)) mms_object_name(e, "name", &x);
             break;
         }
         if (mms_next(&c, &x, NULL)) {
@@ -1068,6 +1068,16 @@ static enum probe_result mms_probe(struct cursor *c, int to_server)
         if (!ok) return cursor_left(&p) < len ? PROBE_NEED_MORE : PROBE_NO;
         if (first == 0x32 || first == 0x72) return PROBE_NO; /* S7comm / S7comm-plus */
         if (cursor_left(&p) < len) return PROBE_NEED_MORE;
+        uint8_t nr = cursor_peek_u8(&p, 6, NULL);
+        if (li >= 2 && !(nr & 0x80)) {
+            /* a DT sequence's first part cannot be decoded alone: accept an OSI
+             * session connect/accept or give-tokens + data-transfer header */
+            uint8_t second = cursor_peek_u8(&p, 6u + li, NULL);
+            uint8_t third = cursor_peek_u8(&p, 7u + li, NULL);
+            int session = first == 0x0D || first == 0x0E ||
+                          (first == 0x01 && second == 0x00 && third == 0x01);
+            return session ? PROBE_YES : PROBE_NO;
+        }
         struct cursor tp = cursor_sub(&p, len);
         struct mms_ctx x = {NULL, &info, NULL, 1, 0};
         mms_tpkt(&x, NULL, &tp);

@@ -326,6 +326,11 @@ START_TEST(test_probe)
     snprintf(two, sizeof(two), "%s %s", CR, READ_REQ);
     ck_assert_int_eq(probe_hex(two, 1), PROBE_YES); /* CR then DT leading to MMS */
     ck_assert_int_eq(probe_hex(READ_REQ, 1), PROBE_YES);
+    /* the first DT of a segmented SDU (no EOT) starting a session connect: MMS */
+    ck_assert_int_eq(probe_hex("03 00 00 0c 02 f0 00 0d b2 05 06 13", 1), PROBE_YES);
+    /* ... but a segmented S7 DT is not, nor unknown data */
+    ck_assert_int_eq(probe_hex("03 00 00 0c 02 f0 00 32 01 00 00 02", 1), PROBE_NO);
+    ck_assert_int_eq(probe_hex("03 00 00 0c 02 f0 00 99 01 00 00 02", 1), PROBE_NO);
     /* a DT not yet complete: wait */
     snprintf(two, sizeof(two), "%s 03 00 00 2a 02 f0 80 01 00 01 00 61", CR);
     ck_assert_int_eq(probe_hex(two, 1), PROBE_NEED_MORE);
@@ -455,6 +460,27 @@ START_TEST(test_layer_anomalies)
 }
 END_TEST
 
+/* getNamedVariableListAttributes [12] (ISO 9506-2: the request is an ObjectName, so
+ * the CHOICE tag is explicit): domain-specific "LD0" / "DS1", invokeID 5. */
+START_TEST(test_named_variable_list_attributes)
+{
+    struct feeder *f = feeder_new();
+    feeder_hex(f, 1,
+               "03 00 00 27 02 f0 80 01 00 01 00" /* TPKT 39, COTP DT EOT, session GT DT */
+               "61 1a 30 18 02 01 03 a0 13"       /* presentation, context 3 */
+               "a0 11 02 01 05"                   /* confirmed-Request, invokeID 5 */
+               "ac 0c a1 0a"                      /* [12], domain-specific */
+               "1a 03 4c 44 30 1a 03 44 53 31",   /* "LD0", "DS1" */
+               1);
+    ck_assert_int_eq(rec.n, 1);
+    ck_assert_int_eq(ev(0)->code, 12);
+    ck_assert_str_eq(ev(0)->op, "enumeration");
+    fs(ev(0), "name.domain", "LD0");
+    fs(ev(0), "name.item", "DS1");
+    feeder_free(f);
+}
+END_TEST
+
 static Suite *mms_suite(void)
 {
     Suite *s = suite_create("mms");
@@ -471,6 +497,7 @@ static Suite *mms_suite(void)
     tcase_add_test(t, test_truncated_everywhere);
     tcase_add_test(t, test_unmatched_and_resync);
     tcase_add_test(t, test_layer_anomalies);
+    tcase_add_test(t, test_named_variable_list_attributes);
     suite_add_tcase(s, t);
     return s;
 }
