@@ -4,10 +4,14 @@
 #include "dissector.h"
 
 extern const struct dissector modbus_dissector;
+extern const struct dissector bacnet_dissector;
+extern const struct dissector mqtt_dissector;
 
 /* One row per protocol; order is the probe order on non-standard ports. */
 const struct dissector *const dissector_registry[] = {
     &modbus_dissector,
+    &bacnet_dissector,
+    &mqtt_dissector,
     NULL,
 };
 
