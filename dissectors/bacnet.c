@@ -31,7 +31,8 @@
  * - Service bodies are decoded only when the APDU is not segmented: a segment
  *   carries a slice of an encoding we would need to reassemble.
  * - A BVLC length that disagrees with the datagram is bacnet.bad_bvlc_length; the
- *   NPDU is still parsed over the bytes present (devices in the wild send it).
+ *   message is still parsed over the whole datagram (devices in the wild send
+ *   a fixed wrong length, with data before and after it).
  * - Passwords (ReinitializeDevice, DeviceCommunicationControl) are reported
  *   as present or absent only; their bytes never enter an event. */
 #include <stdlib.h>
@@ -276,13 +277,6 @@ static int bac_tag_read(struct cursor *c, struct bac_tag *t)
     return 1;
 }
 
-/* Peeks at the next tag without moving. */
-static int bac_tag_peek(const struct cursor *c, struct bac_tag *t)
-{
-    struct cursor p = *c;
-    return cursor_left(c) > 0 && bac_tag_read(&p, t);
-}
-
 /* Unsigned of 1..4 bytes (5..8 are kept modulo 2^64 as read). */
 static uint64_t bac_unsigned(struct bac_tag *t)
 {
@@ -322,18 +316,33 @@ static int bac_next(struct bac_svc *s, struct bac_tag *t)
     return 1;
 }
 
+/* Looks at the next tag without moving; a bad or cut tag is noted. */
+static int bac_peek(struct bac_svc *s, struct bac_tag *t)
+{
+    struct cursor p = *s->c;
+    if (cursor_left(&p) == 0) return 0;
+    if (!bac_tag_read(&p, t)) {
+        if (p.err == CURSOR_TRUNCATED)
+            s->truncated = 1;
+        else
+            s->bad = 1;
+        return 0;
+    }
+    return 1;
+}
+
 /* True if the next tag is context tag n (value, or opening when open). */
 static int bac_is_ctx(struct bac_svc *s, uint32_t n, int open)
 {
     struct bac_tag t;
-    if (!bac_tag_peek(s->c, &t)) return 0;
+    if (!bac_peek(s, &t)) return 0;
     return t.ctx && t.number == n && t.kind == (open ? BT_OPEN : BT_VALUE);
 }
 
 static int bac_is_app(struct bac_svc *s, uint32_t n)
 {
     struct bac_tag t;
-    if (!bac_tag_peek(s->c, &t)) return 0;
+    if (!bac_peek(s, &t)) return 0;
     return !t.ctx && t.number == n && t.kind == BT_VALUE;
 }
 
@@ -391,7 +400,7 @@ static int bac_skip_enclosed(struct bac_svc *s, uint32_t n)
 static int bac_closing(struct bac_svc *s, uint32_t n)
 {
     struct bac_tag t;
-    if (!bac_tag_peek(s->c, &t) || !t.ctx || t.kind != BT_CLOSE || t.number != n) return 0;
+    if (!bac_peek(s, &t) || !t.ctx || t.kind != BT_CLOSE || t.number != n) return 0;
     return bac_next(s, &t);
 }
 
@@ -564,7 +573,7 @@ static void bac_multiple(struct bac_svc *s)
         for (unsigned guard = 0; guard < 4096; guard++) {
             if (bac_closing(s, 1)) break;
             struct bac_tag in;
-            if (!bac_tag_peek(s->c, &in)) {
+            if (!bac_peek(s, &in)) {
                 s->truncated |= !s->bad;
                 break;
             }
@@ -810,8 +819,11 @@ static void bac_service_body(struct bac_pdu *m, struct cursor *c, uint8_t svc, i
         bac_confirmed_body(&s, svc, ack);
     else
         bac_unconfirmed_body(&s, svc);
-    if (s.truncated) event_anomaly(m->e, "bacnet.truncated_apdu");
-    if (s.bad) event_anomaly(m->e, "bacnet.bad_tag");
+    /* a cut PDU also misses what follows the cut: report only the cut */
+    if (s.truncated)
+        event_anomaly(m->e, "bacnet.truncated_apdu");
+    else if (s.bad)
+        event_anomaly(m->e, "bacnet.bad_tag");
 }
 
 static void bac_service(struct bac_pdu *m, uint8_t svc, int confirmed)
@@ -928,8 +940,10 @@ static void bac_apdu(struct bac_pdu *m, struct cursor *c)
     if (type == 5) {
         struct bac_svc s = {e, c, 0, 0};
         bac_error(&s);
-        if (s.truncated) event_anomaly(e, "bacnet.truncated_apdu");
-        if (s.bad) event_anomaly(e, "bacnet.bad_tag");
+        if (s.truncated)
+            event_anomaly(e, "bacnet.truncated_apdu");
+        else if (s.bad)
+            event_anomaly(e, "bacnet.bad_tag");
         return;
     }
     bac_service_body(m, c, svc, confirmed, type == 3);
@@ -1103,9 +1117,10 @@ static void bacnet_datagram(struct cursor *c, const struct pdu_info *info, struc
         return;
     }
     if (blen != dlen) event_anomaly(e, "bacnet.bad_bvlc_length");
-    /* the message as declared, or what is there when the datagram is short */
-    struct cursor body = cursor_sub(c, blen >= BVLC_HDR ? blen - BVLC_HDR : 0);
-    if (blen < BVLC_HDR) body = cursor_rest(c);
+    /* every byte of the datagram: devices send wrong BVLC lengths both ways
+     * (bacnet_example.pcap), and a password past the declared end must still
+     * be seen as present */
+    struct cursor body = cursor_rest(c);
     m.op = fname;
     m.dir = EV_DIR_REQUEST;
     switch (func) {
