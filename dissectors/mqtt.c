@@ -26,7 +26,8 @@
  *   MQTT_BIG_HEAD bytes are in, the event is built from them (`partial`) and
  *   the rest is skipped as it arrives.
  * - CONNECT reports whether a username and password are present and the
- *   username; the password bytes never enter an event.
+ *   username; the password bytes never enter an event (nor the username when
+ *   it equals the password, as some devices send it).
  * - Requests carrying a packet id (PUBLISH QoS 1/2, PUBREL, SUBSCRIBE,
  *   UNSUBSCRIBE) and CONNECT/PINGREQ are remembered so the response carries the
  *   request type and the latency. */
@@ -353,14 +354,19 @@ static void mq_connect(struct mq_pkt *m)
         ev_end(e);
         if (m->c->err) return;
     }
+    const uint8_t *user = NULL;
+    size_t ulen = 0;
+    if (has_user && !mq_string(m->c, &user, &ulen)) return;
+    const uint8_t *pw = NULL;
+    size_t pwlen = 0;
+    /* the password is read as a verified span, compared, and never copied */
+    if (has_pw && !mq_string(m->c, &pw, &pwlen)) has_pw = 0;
     if (has_user) {
-        if (!mq_string(m->c, &s, &n)) return;
-        ev_str(e, "username", s, n);
-    }
-    if (has_pw) {
-        /* skipped unseen: only its presence is reported */
-        uint16_t plen = cursor_u16be(m->c);
-        cursor_skip(m->c, plen);
+        /* some clients send the secret in both fields: then neither is logged */
+        if (has_pw && pwlen == ulen && (ulen == 0 || memcmp(user, pw, ulen) == 0))
+            ev_bool(e, "username_is_password", 1);
+        else
+            ev_str(e, "username", user, ulen);
     }
 }
 
