@@ -40,13 +40,13 @@
 
 #include "dissector.h"
 
-#define BACNET_PORT       47808
-#define BVLC_TYPE_BIP     0x81
-#define BVLC_HDR          4
-#define BACNET_MAX_PDU    1497 /* largest BVLC message over Ethernet (Annex J) */
-#define BAC_MAX_ENTRIES   16   /* BDT/FDT entries and list items kept per event */
-#define BAC_MAX_DEPTH     16   /* nested opening tags we follow when skipping */
-#define BAC_MAX_RPM_ITEMS 64   /* RPM/WPM items summarised */
+#define BACNET_PORT     47808
+#define BVLC_TYPE_BIP   0x81
+#define BVLC_HDR        4
+#define BACNET_MAX_PDU  1497 /* largest BVLC message over Ethernet (Annex J) */
+#define BAC_MAX_ENTRIES 16   /* BDT/FDT entries and list items kept per event */
+#define BAC_MAX_DEPTH   16   /* nested opening tags we follow when skipping */
+#define BAC_MAX_PENDING 32   /* confirmed requests awaiting an answer, per flow */
 
 static const char *const bacnet_anomalies[] = {
     "bacnet.bad_bvlc_type",
@@ -803,13 +803,80 @@ static void bac_unconfirmed_body(struct bac_svc *s, uint8_t svc)
 
 /* ---- APDU ---- */
 
+/* A confirmed request waiting for its answer. seq 0 marks a free slot. */
+struct bac_pending {
+    uint64_t ts_us;
+    uint32_t seq;
+    uint8_t invoke;
+    uint8_t service;
+    uint8_t dir; /* 0: sent to the server side of the flow */
+};
+
+struct bacnet_state {
+    struct bac_pending pend[BAC_MAX_PENDING];
+    uint32_t seq;
+};
+
+static void bac_pending_add(struct bacnet_state *st, uint8_t invoke, uint8_t service, int dir,
+                            uint64_t ts)
+{
+    struct bac_pending *slot = NULL, *oldest = &st->pend[0];
+    for (size_t i = 0; i < BAC_MAX_PENDING; i++) {
+        struct bac_pending *p = &st->pend[i];
+        if (p->seq == 0) {
+            slot = p;
+            break;
+        }
+        if (p->seq < oldest->seq) oldest = p;
+    }
+    if (!slot) slot = oldest;
+    if (st->seq == UINT32_MAX) { /* renumber so 0 stays "free" */
+        for (size_t i = 0; i < BAC_MAX_PENDING; i++)
+            if (st->pend[i].seq) st->pend[i].seq = 1 + (uint32_t)i;
+        st->seq = BAC_MAX_PENDING;
+    }
+    slot->seq = ++st->seq;
+    slot->invoke = invoke;
+    slot->service = service;
+    slot->dir = (uint8_t)dir;
+    slot->ts_us = ts;
+}
+
+/* The oldest request with this invoke id sent the other way; freed if `done`. */
+static int bac_pending_find(struct bacnet_state *st, uint8_t invoke, int dir, int done,
+                            struct bac_pending *out)
+{
+    struct bac_pending *best = NULL;
+    for (size_t i = 0; i < BAC_MAX_PENDING; i++) {
+        struct bac_pending *p = &st->pend[i];
+        if (p->seq == 0 || p->invoke != invoke || p->dir == dir) continue;
+        if (!best || p->seq < best->seq) best = p;
+    }
+    if (!best) return 0;
+    *out = *best;
+    if (done) best->seq = 0;
+    return 1;
+}
+
 struct bac_pdu {
     struct event *e;
     const char *op;
     int has_code;
     uint8_t code;
     uint8_t dir;
+    struct bacnet_state *st;
+    int flow_dir;    /* 0: to the server side */
+    uint64_t now_us; /* packet time */
 };
+
+/* A reply names the request's service and the latency. */
+static void bac_answer(struct bac_pdu *m, uint8_t invoke, int done)
+{
+    struct bac_pending rq;
+    if (!bac_pending_find(m->st, invoke, m->flow_dir, done, &rq)) return;
+    ev_uint(m->e, "request_service", rq.service);
+    ev_uint(m->e, "latency_us", m->now_us > rq.ts_us ? m->now_us - rq.ts_us : 0);
+}
 
 static void bac_service_body(struct bac_pdu *m, struct cursor *c, uint8_t svc, int confirmed,
                              int ack)
@@ -854,19 +921,23 @@ static void bac_apdu(struct bac_pdu *m, struct cursor *c)
     ev_obj_begin(e, "apdu");
     ev_uint(e, "type", type);
     if (tn) ev_cstr(e, "type_name", tn);
-    int seg = 0;
+    int seg = 0, more = 0;
+    uint8_t invoke = 0, seqno = 0;
     switch (type) {
     case 0: { /* Confirmed-Request */
         seg = (b0 >> 3) & 1;
+        more = (b0 >> 2) & 1;
         ev_bool(e, "segmented", seg);
-        ev_bool(e, "more_follows", (b0 >> 2) & 1);
+        ev_bool(e, "more_follows", more);
         ev_bool(e, "segmented_accepted", (b0 >> 1) & 1);
         uint8_t mx = cursor_u8(c);
         ev_uint(e, "max_segments", (mx >> 4) & 7);
         ev_uint(e, "max_apdu", mx & 15);
-        ev_uint(e, "invoke_id", cursor_u8(c));
+        invoke = cursor_u8(c);
+        ev_uint(e, "invoke_id", invoke);
         if (seg) {
-            ev_uint(e, "sequence", cursor_u8(c));
+            seqno = cursor_u8(c);
+            ev_uint(e, "sequence", seqno);
             ev_uint(e, "window", cursor_u8(c));
         }
         m->dir = EV_DIR_REQUEST;
@@ -874,16 +945,21 @@ static void bac_apdu(struct bac_pdu *m, struct cursor *c)
     }
     case 1: m->dir = EV_DIR_REQUEST; break;
     case 2:
-        ev_uint(e, "invoke_id", cursor_u8(c));
+    case 5:
+        invoke = cursor_u8(c);
+        ev_uint(e, "invoke_id", invoke);
         m->dir = EV_DIR_RESPONSE;
         break;
     case 3:
         seg = (b0 >> 3) & 1;
+        more = (b0 >> 2) & 1;
         ev_bool(e, "segmented", seg);
-        ev_bool(e, "more_follows", (b0 >> 2) & 1);
-        ev_uint(e, "invoke_id", cursor_u8(c));
+        ev_bool(e, "more_follows", more);
+        invoke = cursor_u8(c);
+        ev_uint(e, "invoke_id", invoke);
         if (seg) {
-            ev_uint(e, "sequence", cursor_u8(c));
+            seqno = cursor_u8(c);
+            ev_uint(e, "sequence", seqno);
             ev_uint(e, "window", cursor_u8(c));
         }
         m->dir = EV_DIR_RESPONSE;
@@ -897,19 +973,17 @@ static void bac_apdu(struct bac_pdu *m, struct cursor *c)
         m->dir = (b0 & 1) ? EV_DIR_RESPONSE : EV_DIR_REQUEST;
         m->op = "segment_ack";
         break;
-    case 5:
-        ev_uint(e, "invoke_id", cursor_u8(c));
-        m->dir = EV_DIR_RESPONSE;
-        break;
     case 6:
-        ev_uint(e, "invoke_id", cursor_u8(c));
+        invoke = cursor_u8(c);
+        ev_uint(e, "invoke_id", invoke);
         ev_uint(e, "reason", cursor_u8(c));
         m->dir = EV_DIR_RESPONSE;
         m->op = "reject";
         break;
     case 7:
         ev_bool(e, "server", b0 & 1);
-        ev_uint(e, "invoke_id", cursor_u8(c));
+        invoke = cursor_u8(c);
+        ev_uint(e, "invoke_id", invoke);
         ev_uint(e, "reason", cursor_u8(c));
         m->dir = (b0 & 1) ? EV_DIR_RESPONSE : EV_DIR_REQUEST;
         m->op = "abort";
@@ -922,7 +996,10 @@ static void bac_apdu(struct bac_pdu *m, struct cursor *c)
     }
     ev_end(e);
     if (type == 4 || type == 6 || type == 7) {
-        if (c->err) event_anomaly(e, "bacnet.truncated_apdu");
+        if (c->err)
+            event_anomaly(e, "bacnet.truncated_apdu");
+        else if (type == 6 || (type == 7 && (b0 & 1)))
+            bac_answer(m, invoke, 1);
         return;
     }
     uint8_t svc = cursor_u8(c);
@@ -932,7 +1009,11 @@ static void bac_apdu(struct bac_pdu *m, struct cursor *c)
     }
     int confirmed = type != 1;
     bac_service(m, svc, confirmed);
-    if (type == 2) return; /* SimpleACK: nothing follows */
+    if (type == 0 && (!seg || seqno == 0))
+        bac_pending_add(m->st, invoke, svc, m->flow_dir, m->now_us);
+    else if (type == 2 || type == 5 || type == 3)
+        bac_answer(m, invoke, !more); /* a segmented answer ends with its last segment */
+    if (type == 2) return;            /* SimpleACK: nothing follows */
     if (seg) {
         ev_uint(e, "segment_len", cursor_left(c));
         return;
@@ -1088,11 +1169,19 @@ static void bvlc_table(struct event *e, struct cursor *c, int fdt)
     if (cursor_left(c)) event_anomaly(e, "bacnet.bad_bvlc_length");
 }
 
-static void bacnet_datagram(struct cursor *c, const struct pdu_info *info, struct event_sink *sink)
+static void bacnet_datagram(struct bacnet_state *st, struct cursor *c, const struct pdu_info *info,
+                            struct event_sink *sink)
 {
     struct event *e =
         event_begin(sink, "bacnet", info->to_server ? EV_DIR_REQUEST : EV_DIR_RESPONSE);
-    struct bac_pdu m = {e, NULL, 0, 0, EV_DIR_NONE};
+    struct bac_pdu m = {e,
+                        NULL,
+                        0,
+                        0,
+                        EV_DIR_NONE,
+                        st,
+                        info->to_server ? 0 : 1,
+                        info->ts_us ? info->ts_us : sink->net.ts_us};
     size_t dlen = cursor_left(c);
     uint8_t type = cursor_u8(c);
     uint8_t func = cursor_u8(c);
@@ -1170,13 +1259,13 @@ static void bacnet_datagram(struct cursor *c, const struct pdu_info *info, struc
 static size_t bacnet_parse(void *state, struct cursor *c, const struct pdu_info *info,
                            struct event_sink *sink)
 {
-    (void)state;
     size_t n = cursor_left(c);
-    bacnet_datagram(c, info, sink);
+    bacnet_datagram(state, c, info, sink);
     return n;
 }
 
-/* BVLC for BACnet/IP, a known function, a length that can hold its header. */
+/* BVLC for BACnet/IP, a known function, a length that can hold its header,
+ * and NPDU version 1 where the function carries an NPDU. */
 static enum probe_result bacnet_probe(struct cursor *c, int to_server)
 {
     (void)to_server;
@@ -1188,19 +1277,22 @@ static enum probe_result bacnet_probe(struct cursor *c, int to_server)
     uint16_t len = cursor_peek_u16be(c, 2, &ok);
     if (!ok) return cursor_left(c) < 4 ? PROBE_NEED_MORE : PROBE_NO;
     if (!bvlc_func_name(func) || len < BVLC_HDR || len > BACNET_MAX_PDU) return PROBE_NO;
+    size_t npdu = func == 0x04 ? 10 : (func >= 0x09 && func <= 0x0B) ? 4 : 0;
+    if (npdu) {
+        uint8_t ver = cursor_peek_u8(c, npdu, &ok);
+        if (ok && ver != 1) return PROBE_NO;
+    }
     return PROBE_YES;
 }
 
 static void *bacnet_state_new(void)
 {
-    /* stateless: a non-NULL token so the engine counts the flow as dissected */
-    static char token;
-    return &token;
+    return calloc(1, sizeof(struct bacnet_state));
 }
 
 static void bacnet_state_free(void *state)
 {
-    (void)state;
+    free(state);
 }
 
 const struct dissector bacnet_dissector = {

@@ -51,6 +51,19 @@ static const struct event *feed(const char *hex)
     return &rec.ev[rec.n - 1];
 }
 
+/* One datagram in a given direction at a given time. */
+static const struct event *feed_at(const char *hex, int to_server, uint64_t ts)
+{
+    uint8_t buf[2048];
+    size_t n = hex_to_bytes(hex, buf, sizeof(buf));
+    struct cursor c = cursor_make(buf, n);
+    struct pdu_info info = {to_server, DISS_UDP, 0, ts};
+    int before = rec.n;
+    D->parse(st, &c, &info, &rec.sink);
+    ck_assert_int_eq(rec.n, before + 1);
+    return &rec.ev[rec.n - 1];
+}
+
 static const char *last_json(void)
 {
     return rec.json[rec.n - 1];
@@ -524,6 +537,33 @@ START_TEST(test_acks_and_errors)
 }
 END_TEST
 
+START_TEST(test_pairing)
+{
+    /* bacnet_example.pcap frames 1 and 2: readProperty invoke 1, its Complex-ACK 5 ms on */
+    feed_at("810a001101040005010c0c00000001194d", 1, 1000000);
+    const struct event *e =
+        feed_at("810a0021010030010c0c00000001194d3e750d0053656e736f725f34353331323f", 0, 1005000);
+    ck_assert_uint_eq(fu(e, "request_service"), 12);
+    ck_assert_uint_eq(fu(e, "latency_us"), 5000);
+    /* answered once: a repeated ACK matches nothing */
+    e = feed_at("810a0021010030010c0c00000001194d3e750d0053656e736f725f34353331323f", 0, 1006000);
+    absent(e, "request_service");
+    /* a reply in the request's own direction answers nothing */
+    feed_at("810a001101040005020c0c00000001194d", 1, 1007000);
+    e = feed_at("810a00110104200214", 1, 1008000);
+    absent(e, "request_service");
+    /* Reject (frame 44 of bacnet_error_reject_abort, invoke 58) after a request with
+     * invoke 58: the reject names the request's service */
+    feed_at("810a001101040005"
+            "3a"
+            "0c0c00000001194d",
+            1, 2000000);
+    e = feed_at("810a000e0120000d013dff603a09", 0, 2000100);
+    ck_assert_uint_eq(fu(e, "request_service"), 12);
+    ck_assert_uint_eq(fu(e, "latency_us"), 100);
+}
+END_TEST
+
 START_TEST(test_segmentation)
 {
     /* bacnet_segmented_data.pcap frame 16: Segment-ACK NAK 0 SRV 0 invoke 94 seq 0
@@ -829,6 +869,7 @@ static Suite *bacnet_suite(void)
     tcase_add_test(t, test_atomic_file);
     tcase_add_test(t, test_other_confirmed);
     tcase_add_test(t, test_acks_and_errors);
+    tcase_add_test(t, test_pairing);
     tcase_add_test(t, test_segmentation);
     tcase_add_test(t, test_network_messages);
     tcase_add_test(t, test_bvlc_functions);
