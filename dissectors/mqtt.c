@@ -639,29 +639,80 @@ static void mqtt_gap(void *state, int to_server)
     ds->mode = MQ_SCAN;
 }
 
-/* A client's CONNECT: type 1, a sane length, protocol name MQTT or MQIsdp. */
-static enum probe_result mqtt_probe(struct cursor *c, int to_server)
+/* CONNECT's protocol name: 1 MQTT/MQIsdp, 0 not, -1 not enough bytes yet. */
+static int mq_probe_connect(const struct cursor *c, size_t hlen)
 {
-    (void)to_server;
-    uint8_t b0;
-    uint32_t rem;
-    size_t hlen;
-    enum mq_hdr h = mq_header(c, &b0, &rem, &hlen);
-    if (h == MQ_HDR_SHORT) return cursor_left(c) == 0 || b0 == 0x10 ? PROBE_NEED_MORE : PROBE_NO;
-    if (h != MQ_HDR_OK || b0 != 0x10 || rem < 10 || rem > MQTT_MAX_PDU) return PROBE_NO;
     static const uint8_t v4[] = {0, 4, 'M', 'Q', 'T', 'T'};
     static const uint8_t v3[] = {0, 6, 'M', 'Q', 'I', 's', 'd', 'p'};
     int m4 = 1, m3 = 1;
     for (size_t i = 0; i < sizeof(v3); i++) {
         int ok = 1;
         uint8_t b = cursor_peek_u8(c, hlen + i, &ok);
-        if (!ok) return (m4 || m3) ? PROBE_NEED_MORE : PROBE_NO;
+        if (!ok) return (m4 || m3) ? -1 : 0;
         if (i < sizeof(v4) && b != v4[i]) m4 = 0;
         if (b != v3[i]) m3 = 0;
-        if (i + 1 == sizeof(v4) && m4) return PROBE_YES;
-        if (!m4 && !m3) return PROBE_NO;
+        if (i + 1 == sizeof(v4) && m4) return 1;
+        if (!m4 && !m3) return 0;
     }
-    return m3 ? PROBE_YES : PROBE_NO;
+    return m3;
+}
+
+/* A PUBLISH topic of printable ASCII: 1 yes, 0 no, -1 not enough bytes yet. */
+static int mq_probe_topic(const struct cursor *c, size_t at, uint32_t rem)
+{
+    int ok = 1;
+    uint16_t n = cursor_peek_u16be(c, at, &ok);
+    if (!ok) return -1;
+    if (n == 0 || n + 2u > rem) return 0;
+    for (size_t i = 0; i < n; i++) {
+        uint8_t b = cursor_peek_u8(c, at + 2 + i, &ok);
+        if (!ok) return -1;
+        if (b < 0x20 || b > 0x7E) return 0;
+    }
+    return 1;
+}
+
+/* A client's CONNECT (a new connection) or, mid-stream, bytes that tile into
+ * well-formed packets one of which is a PUBLISH with a printable topic. */
+static enum probe_result mqtt_probe(struct cursor *c, int to_server)
+{
+    (void)to_server;
+    size_t off = 0;
+    int seen = 0;
+    if (cursor_left(c) == 0) return PROBE_NEED_MORE;
+    for (int i = 0; i < 16; i++) {
+        struct cursor at = *c;
+        if (!cursor_skip(&at, off)) break;
+        uint8_t b0 = 0;
+        uint32_t rem = 0;
+        size_t hlen = 0;
+        enum mq_hdr h = mq_header(&at, &b0, &rem, &hlen);
+        if (h == MQ_HDR_SHORT) {
+            /* a header cut short: worth waiting for if its first byte is valid */
+            uint8_t t = b0 >> 4;
+            int req = mq_required_flags(t);
+            if (cursor_left(&at) > 0 && (t == 0 || (req >= 0 && (b0 & 15) != req))) return PROBE_NO;
+            return seen ? PROBE_YES : PROBE_NEED_MORE;
+        }
+        if (h != MQ_HDR_OK) return PROBE_NO;
+        if (b0 == 0x10 && off == 0) {
+            if (rem < 10 || rem > MQTT_MAX_PDU) return PROBE_NO;
+            int r = mq_probe_connect(&at, hlen);
+            return r > 0 ? PROBE_YES : r < 0 ? PROBE_NEED_MORE : PROBE_NO;
+        }
+        if (!mq_plausible(b0, rem) || b0 >> 4 == MQ_CONNECT || b0 >> 4 == MQ_AUTH) return PROBE_NO;
+        if (b0 >> 4 == MQ_PUBLISH) {
+            int r = mq_probe_topic(&at, hlen, rem);
+            if (r == 0) return PROBE_NO;
+            if (r < 0) return PROBE_NEED_MORE;
+            seen = 1;
+        }
+        size_t total = hlen + rem;
+        if (total > cursor_left(&at)) return seen ? PROBE_YES : PROBE_NEED_MORE;
+        off += total;
+        if (off == cursor_left(c)) return seen ? PROBE_YES : PROBE_NEED_MORE;
+    }
+    return seen ? PROBE_YES : PROBE_NO;
 }
 
 static void *mqtt_state_new(void)

@@ -136,9 +136,21 @@ START_TEST(test_probe)
         {CONNECT_311, PROBE_YES},
         {"104000064d5149736470", PROBE_YES}, /* MQIsdp (nDPI mqtt.pcap frame 2) */
         {"102b00044d515454", PROBE_YES},
-        {"102b00044d515458", PROBE_NO},       /* wrong protocol name */
-        {"20020000", PROBE_NO},               /* CONNACK first: not a client start */
-        {"e000", PROBE_NO},                   /* a 2-byte DISCONNECT could be anything */
+        {"102b00044d515458", PROBE_NO}, /* wrong protocol name */
+        /* mid-stream: well-formed packets without a PUBLISH are not enough yet */
+        {"20020000", PROBE_NEED_MORE},
+        {"e000", PROBE_NEED_MORE},
+        {"c000d000e0", PROBE_NEED_MORE},
+        /* mqtt311-pub-qos1 frame 8: a PUBLISH with a printable topic, exactly framed */
+        {"321a0006746f706963580001626161626161626c61636b7368656570", PROBE_YES},
+        {"c000321a0006746f706963580001626161626161626c61636b7368656570", PROBE_YES},
+        {"321a0006746f7069", PROBE_NEED_MORE},               /* topic still arriving */
+        {"321a0006746f706963580001626161626161", PROBE_YES}, /* payload still arriving */
+        {"30050003610062", PROBE_NO},                        /* NUL in the topic */
+        {"30050000616263", PROBE_NO},                        /* empty topic */
+        {"3605000161626364", PROBE_NO},                      /* QoS 3 */
+        {"00000000", PROBE_NO},
+        {"c001ff", PROBE_NO},                 /* PINGREQ with a body */
         {"1603010200010001fc0303", PROBE_NO}, /* TLS ClientHello (port 8883) */
         {"474554202f20485454502f312e310d0a", PROBE_NO},
         {"10ffffffff01", PROBE_NO}, /* overlong length */
