@@ -363,6 +363,17 @@ START_TEST(test_read_property_multiple)
     ck_assert_uint_eq(fu(e, "object_count"), 1);
     ck_assert_uint_eq(fu(e, "property_count"), 4);
     ck_assert_int_eq(e->nanom, 0);
+    /* its ACK (built, checked with tshark): Complex-ACK invoke 1 RPM, device,101
+     * {[1] 29 4d object-name {[4] "Dev1" }[4] 29 79 vendor-name {[4] 5 }[4] }[1] */
+    e = feed("810a0021010030010e0c020000651e294d4e750500446576314f29794e21054f1f");
+    code_op(e, 14, "read_property_multiple");
+    ck_assert_uint_eq(fu(e, "object.instance"), 101);
+    ck_assert_uint_eq(fu(e, "object_count"), 1);
+    ck_assert_uint_eq(fu(e, "property_count"), 2);
+    ck_assert_int_eq(e->nanom, 0);
+    /* the same with the closing tag 1f missing */
+    e = feed("810a0020010030010e0c020000651e294d4e750500446576314f29794e21054f");
+    ck_assert(event_has_anomaly(e, "bacnet.truncated_apdu"));
 }
 END_TEST
 

@@ -293,6 +293,22 @@ START_TEST(test_publish_qos1_pairing)
 }
 END_TEST
 
+START_TEST(test_mid_stream)
+{
+    /* no CONNECT seen: packets are read as v3.1.1 (mqtt311-pub-qos1 frames 8, 9) */
+    const struct event *e = feed1("321a0006746f706963580001626161626161626c61636b7368656570", 1);
+    code_op(e, 3, "publish");
+    fs(e, "topic", "topicX");
+    ck_assert_uint_eq(fu(e, "payload_size"), 16);
+    e = feed1("40020001", 0);
+    code_op(e, 4, "puback");
+    ck_assert_uint_eq(fu(e, "request_type"), 3);
+    /* a v5 PUBACK with a reason code is not called trailing data while the level is unknown */
+    e = feed1("4003000210", 0);
+    ck_assert_int_eq(e->nanom, 0);
+}
+END_TEST
+
 START_TEST(test_invalid_qos)
 {
     /* suricata-verify mqtt-events-invalid-qos frame 8: PUBLISH 0x36, QoS 3 */
@@ -735,6 +751,7 @@ static Suite *mqtt_suite(void)
     tcase_add_test(t, test_connect_azure_password_never_logged);
     tcase_add_test(t, test_connect_31_username_is_password);
     tcase_add_test(t, test_publish_qos1_pairing);
+    tcase_add_test(t, test_mid_stream);
     tcase_add_test(t, test_invalid_qos);
     tcase_add_test(t, test_v5);
     tcase_add_test(t, test_v5_every_other_type);
