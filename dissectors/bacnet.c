@@ -389,14 +389,6 @@ static void bac_skip_value(struct bac_svc *s)
     } while (depth > 0);
 }
 
-/* Expects opening tag n, skips what it encloses and its closing tag. */
-static int bac_skip_enclosed(struct bac_svc *s, uint32_t n)
-{
-    if (!bac_is_ctx(s, n, 1)) return 0;
-    bac_skip_value(s);
-    return 1;
-}
-
 static int bac_closing(struct bac_svc *s, uint32_t n)
 {
     struct bac_tag t;
@@ -528,6 +520,88 @@ static void bac_i_have(struct bac_svc *s)
 }
 
 /* ReadProperty request and ACK, WriteProperty request. */
+/* One primitive application value as a typed field (`value`, `value_type`). */
+static void bac_primitive(struct bac_svc *s, struct bac_tag *v)
+{
+    struct event *e = s->e;
+    switch (v->number) {
+    case 0: ev_cstr(e, "value_type", "null"); break;
+    case 1:
+        ev_cstr(e, "value_type", "boolean");
+        ev_bool(e, "value", v->lvt != 0);
+        break;
+    case 2:
+    case 9:
+        ev_cstr(e, "value_type", v->number == 2 ? "unsigned" : "enumerated");
+        if (v->len >= 1 && v->len <= 8) ev_uint(e, "value", bac_unsigned(v));
+        break;
+    case 3:
+        ev_cstr(e, "value_type", "signed");
+        if (v->len >= 1 && v->len <= 8) ev_int(e, "value", bac_signed(v));
+        break;
+    case 4: {
+        ev_cstr(e, "value_type", "real");
+        if (v->len != 4) break;
+        uint32_t bits = cursor_u32be(&v->val);
+        float f;
+        memcpy(&f, &bits, sizeof(f));
+        ev_double(e, "value", (double)f);
+        break;
+    }
+    case 5: {
+        ev_cstr(e, "value_type", "double");
+        if (v->len != 8) break;
+        uint64_t bits = cursor_u64be(&v->val);
+        double d;
+        memcpy(&d, &bits, sizeof(d));
+        ev_double(e, "value", d);
+        break;
+    }
+    case 7: bac_charstring(s, v, "value"); break;
+    case 12:
+        if (v->len == 4) bac_object_id(e, "value", (uint32_t)bac_unsigned(v));
+        break;
+    default: ev_uint(e, "value_tag", v->number); break;
+    }
+}
+
+/* The value enclosed in opening/closing tag n: a single primitive is reported,
+ * anything else (lists, constructed values) is skipped. */
+static int bac_enclosed_value(struct bac_svc *s, uint32_t n)
+{
+    struct bac_tag t;
+    if (!bac_is_ctx(s, n, 1) || !bac_next(s, &t)) return 0;
+    struct bac_tag v;
+    if (bac_peek(s, &v) && !v.ctx && v.kind == BT_VALUE) {
+        struct cursor before = *s->c;
+        bac_next(s, &v);
+        if (bac_closing(s, n)) {
+            bac_primitive(s, &v);
+            return 1;
+        }
+        *s->c = before;
+    }
+    /* skip to the closing tag that matches, nesting bounded */
+    int depth = 0;
+    for (;;) {
+        if (!bac_next(s, &t)) {
+            if (!s->bad) s->truncated = 1;
+            return 1;
+        }
+        if (t.kind == BT_OPEN && ++depth > BAC_MAX_DEPTH) {
+            s->bad = 1;
+            return 1;
+        }
+        if (t.kind == BT_CLOSE) {
+            if (depth == 0) {
+                if (t.number != n) s->bad = 1;
+                return 1;
+            }
+            depth--;
+        }
+    }
+}
+
 static void bac_rw_property(struct bac_svc *s, int with_value, int write)
 {
     if (!bac_ctx_object(s, 0, "object", NULL)) {
@@ -536,7 +610,7 @@ static void bac_rw_property(struct bac_svc *s, int with_value, int write)
     }
     bac_property(s, 1);
     if (!with_value) return;
-    if (!bac_skip_enclosed(s, 3)) {
+    if (!bac_enclosed_value(s, 3)) {
         s->bad = 1;
         return;
     }

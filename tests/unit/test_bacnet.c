@@ -317,6 +317,7 @@ START_TEST(test_read_property)
     ck_assert_uint_eq(fu(e, "apdu.type"), 3);
     ck_assert_uint_eq(fu(e, "apdu.invoke_id"), 1);
     ck_assert_uint_eq(fu(e, "property"), 77);
+    fs(e, "value", "Sensor_45312");
     ck_assert_int_eq(e->nanom, 0);
     /* bacnet_segmented_data.pcap frame 12: readProperty device,254 object-list
      * (76) array index 0 (29 00) */
@@ -340,6 +341,20 @@ START_TEST(test_write_property)
     ck_assert_uint_eq(fu(e, "object.instance"), 0);
     ck_assert_uint_eq(fu(e, "property"), 85);
     ck_assert_uint_eq(fu(e, "priority"), 5);
+    fs(e, "value_type", "real");
+    const struct ev_field *v = event_find(e, "value");
+    ck_assert_ptr_nonnull(v);
+    ck_assert_int_eq(v->type, EVF_DOUBLE);
+    ck_assert(v->v.d == 80.0); /* 42a00000 */
+    ck_assert_int_eq(e->nanom, 0);
+    /* built, checked with tshark: invoke 10, analog-input,0 out-of-service (81)
+     * {[3] 11 Boolean TRUE }[3], priority 1 (life safety) */
+    e = feed("810a0016010400050a0f0c0000000019513e113f4901");
+    code_op(e, 15, "write_property");
+    ck_assert_uint_eq(fu(e, "property"), 81);
+    fs(e, "value_type", "boolean");
+    ck_assert_uint_eq(fu(e, "value"), 1);
+    ck_assert_uint_eq(fu(e, "priority"), 1);
     ck_assert_int_eq(e->nanom, 0);
     /* frame 16: writePropertyMultiple (16): two objects, one property each */
     e = feed("810a002e0104000501100c010000001e09552e44000000002f39051f0c010000011e09552e4400000000"
