@@ -7,6 +7,8 @@ extern const struct dissector modbus_dissector;
 extern const struct dissector dnp3_dissector;
 extern const struct dissector iec104_dissector;
 extern const struct dissector enip_dissector;
+extern const struct dissector bacnet_dissector;
+extern const struct dissector mqtt_dissector;
 
 /* One row per protocol; order is the probe order on non-standard ports. One row
  * per line (formatting off), so adding a protocol is a one-line change. */
@@ -16,6 +18,8 @@ const struct dissector *const dissector_registry[] = {
     &dnp3_dissector,
     &iec104_dissector,
     &enip_dissector,
+    &bacnet_dissector,
+    &mqtt_dissector,
     NULL,
 };
 // clang-format on
