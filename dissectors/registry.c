@@ -7,6 +7,8 @@ extern const struct dissector modbus_dissector;
 extern const struct dissector dnp3_dissector;
 extern const struct dissector iec104_dissector;
 extern const struct dissector enip_dissector;
+extern const struct dissector bacnet_dissector;
+extern const struct dissector mqtt_dissector;
 extern const struct dissector goose_dissector;
 extern const struct dissector sv_dissector;
 extern const struct dissector mms_dissector;
@@ -19,6 +21,8 @@ const struct dissector *const dissector_registry[] = {
     &dnp3_dissector,
     &iec104_dissector,
     &enip_dissector,
+    &bacnet_dissector,
+    &mqtt_dissector,
     &goose_dissector,
     &sv_dissector,
     &mms_dissector,
