@@ -6,12 +6,14 @@
 extern const struct dissector modbus_dissector;
 extern const struct dissector opcua_dissector;
 extern const struct dissector profinet_dcp_dissector;
+extern const struct dissector hart_ip_dissector;
 
 /* One row per protocol; order is the probe order on non-standard ports. */
 const struct dissector *const dissector_registry[] = {
     &modbus_dissector,
     &opcua_dissector,
     &profinet_dcp_dissector,
+    &hart_ip_dissector,
     NULL,
 };
 
