@@ -7,6 +7,7 @@ extern const struct dissector modbus_dissector;
 extern const struct dissector opcua_dissector;
 extern const struct dissector profinet_dcp_dissector;
 extern const struct dissector hart_ip_dissector;
+extern const struct dissector fins_dissector;
 
 /* One row per protocol; order is the probe order on non-standard ports. */
 const struct dissector *const dissector_registry[] = {
@@ -14,6 +15,7 @@ const struct dissector *const dissector_registry[] = {
     &opcua_dissector,
     &profinet_dcp_dissector,
     &hart_ip_dissector,
+    &fins_dissector,
     NULL,
 };
 
