@@ -150,6 +150,33 @@ START_TEST(test_pass_through)
 }
 END_TEST
 
+/* Frame 3's header with a short-frame PDU (HCF_SPEC-081 token-passing
+ * layout): delimiter 0x02 (STX, short address), address 0x80 (primary
+ * master, polling address 0), command 0, byte count 0, checksum 0x82 (XOR). */
+START_TEST(test_short_frame)
+{
+    feed("010003000003000d"
+         "0280000082");
+    const struct event *e = ev(0);
+    check_code(e, 3, "token_passing_pdu", EV_DIR_REQUEST);
+    fs(e, "pdu.address_type", "short");
+    ck_assert_uint_eq(fu(e, "pdu.polling_address"), 0);
+    ck_assert_uint_eq(fu(e, "pdu.command"), 0);
+    /* the same with expanded command 31 carrying 0x0400 (1024) and a write
+     * command number 6 as a plain request: writes flagged */
+    feed("010003000004000f"
+         "02801f0204009b");
+    ck_assert_uint_eq(fu(ev(1), "pdu.command"), 1024);
+    ck_assert_uint_eq(fu(ev(1), "pdu.expanded"), 1);
+    feed("010003000005000e"
+         "0280060100"
+         "85");
+    ck_assert_uint_eq(fu(ev(2), "pdu.command"), 6);
+    ck_assert_uint_eq(fu(ev(2), "pdu.writes"), 1);
+    ck_assert_int_eq(ev(1)->nanom + ev(2)->nanom, 0);
+}
+END_TEST
+
 START_TEST(test_bad_checksum)
 {
     feed("010003000003001182264e0000d2000039"); /* frame 3, checksum + 1 */
@@ -226,6 +253,7 @@ static Suite *hip_suite(void)
     tcase_add_test(t, test_row_and_probe);
     tcase_add_test(t, test_session_initiate);
     tcase_add_test(t, test_pass_through);
+    tcase_add_test(t, test_short_frame);
     tcase_add_test(t, test_bad_checksum);
     tcase_add_test(t, test_several_per_segment);
     tcase_add_test(t, test_tcp_split_and_resync);

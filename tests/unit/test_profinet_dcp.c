@@ -185,6 +185,23 @@ START_TEST(test_set_variants)
 }
 END_TEST
 
+/* A Hello (FEFC, service 6) built on frame 2's blocks: name of station
+ * "X208-BORD" and device id, each with BlockInfo 0 (IEC 61158-6-10). */
+START_TEST(test_hello)
+{
+    feed("fefc0600010000010000"
+         "001a"
+         "0202000b0000583230382d424f524400"
+         "020300060000002a0a01");
+    const struct event *e = ev(0);
+    check_code(e, 6, "hello");
+    ck_assert_int_eq(e->dir, EV_DIR_INDICATION);
+    fs(e, "name_of_station", "X208-BORD");
+    ck_assert_uint_eq(fu(e, "vendor_id"), 0x002a);
+    ck_assert_uint_eq(fu(e, "device_id"), 0x0a01);
+}
+END_TEST
+
 START_TEST(test_ip_conflict)
 {
     /* frame 2's IP block alone with block info 0x0081 (IP set, conflict) */
@@ -251,6 +268,7 @@ static Suite *pn_suite(void)
     tcase_add_test(t, test_identify_response);
     tcase_add_test(t, test_set_ip_and_response);
     tcase_add_test(t, test_set_variants);
+    tcase_add_test(t, test_hello);
     tcase_add_test(t, test_ip_conflict);
     tcase_add_test(t, test_rt_summary);
     tcase_add_test(t, test_truncated_everywhere);
