@@ -376,6 +376,48 @@ START_TEST(test_resync)
 }
 END_TEST
 
+/* A MSG chunk announcing 200000 bytes (above what is buffered): reported from
+ * its header, its body skipped as it arrives, then the next chunk parses. */
+START_TEST(test_oversized_chunk)
+{
+    static uint8_t big[4096];
+    memset(big, 0xAB, sizeof(big));
+    memcpy(big, "MSGF", 4);
+    big[4] = 0x40; /* 200000 = 0x030d40, little-endian */
+    big[5] = 0x0d;
+    big[6] = 0x03;
+    big[7] = 0x00;
+    ck_assert_uint_eq(feed_bytes(big, sizeof(big), 1, 0), sizeof(big));
+    ck_assert_int_eq(rec.n, 1);
+    ck_assert_str_eq(ev(0)->op, "oversized_chunk");
+    ck_assert(event_has_anomaly(ev(0), "opcua.chunk_too_large"));
+    memset(big, 0xAB, sizeof(big));
+    size_t left = 200000 - 4096;
+    while (left) {
+        size_t n = left < sizeof(big) ? left : sizeof(big);
+        ck_assert_uint_eq(feed_bytes(big, n, 1, 0), n);
+        left -= n;
+    }
+    ck_assert_int_eq(rec.n, 1); /* the body made no event */
+    feed(O_READ, 1);
+    check_code(ev(1), 631, "read", EV_DIR_REQUEST);
+}
+END_TEST
+
+/* After a gap the data starts mid-chunk: one malformed event, then the next
+ * chunk header is found and decoded. */
+START_TEST(test_gap_resync)
+{
+    uint8_t b[512];
+    size_t n = hex_to_bytes(O_WRITE O_READ, b, sizeof(b));
+    D->gap(st, 1);
+    ck_assert_uint_eq(feed_bytes(b + 30, n - 30, 1, 1), n - 30);
+    ck_assert_int_eq(rec.n, 2);
+    ck_assert(event_has_anomaly(ev(0), "opcua.resync"));
+    check_code(ev(1), 631, "read", EV_DIR_REQUEST);
+}
+END_TEST
+
 /* Every prefix, as a short stream and as a chunk whose size says so. */
 START_TEST(test_truncated_everywhere)
 {
@@ -577,6 +619,8 @@ static Suite *opcua_suite(void)
     tcase_add_test(t, test_chunk_reassembly);
     tcase_add_test(t, test_abort_chunk);
     tcase_add_test(t, test_resync);
+    tcase_add_test(t, test_oversized_chunk);
+    tcase_add_test(t, test_gap_resync);
     tcase_add_test(t, test_truncated_everywhere);
     tcase_add_test(t, test_pcap_minimal);
     tcase_add_test(t, test_pcap_encrypted);
