@@ -784,7 +784,11 @@ static void ua_activate_req(struct ua_msg *m)
             ua_ev_string(&tok, e, "user_name");
             const uint8_t *pw = ua_bytes(&tok, &n); /* the password: never logged */
             ev_bool(e, "password_present", pw != NULL && n > 0);
-            ua_ev_string(&tok, e, "encryption_algorithm");
+            size_t an;
+            const uint8_t *alg = ua_bytes(&tok, &an);
+            if (alg) ev_str(e, "encryption_algorithm", alg, an);
+            /* no algorithm: the password travels as plain text inside the body */
+            if (!tok.err) ev_bool(e, "password_encrypted", alg != NULL && an > 0);
         } else if (ty.num == 327) {
             const uint8_t *cert = ua_bytes(&tok, &n);
             if (cert) ev_uint(e, "certificate_len", n);

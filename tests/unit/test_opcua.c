@@ -274,6 +274,7 @@ START_TEST(test_activate_username_password_never_logged)
     fs(e, "identity.policy_id", "username");
     fs(e, "identity.user_name", "operator");
     ck_assert_uint_eq(fu(e, "identity.password_present"), 1);
+    ck_assert_uint_eq(fu(e, "identity.password_encrypted"), 0); /* algorithm null */
     ck_assert(!event_has_anomaly(e, "opcua.malformed_body"));
     ck_assert_ptr_null(strstr(rec.json[0], "S3cret"));
     ck_assert_ptr_null(strstr(rec.json[0], "533363726574")); /* nor as hex */
