@@ -12,6 +12,10 @@ extern const struct dissector mqtt_dissector;
 extern const struct dissector goose_dissector;
 extern const struct dissector sv_dissector;
 extern const struct dissector mms_dissector;
+extern const struct dissector opcua_dissector;
+extern const struct dissector profinet_dcp_dissector;
+extern const struct dissector hart_ip_dissector;
+extern const struct dissector fins_dissector;
 
 /* One row per protocol; order is the probe order on non-standard ports. One row
  * per line (formatting off), so adding a protocol is a one-line change. */
@@ -26,6 +30,10 @@ const struct dissector *const dissector_registry[] = {
     &goose_dissector,
     &sv_dissector,
     &mms_dissector,
+    &opcua_dissector,
+    &profinet_dcp_dissector,
+    &hart_ip_dissector,
+    &fins_dissector,
     NULL,
 };
 // clang-format on
