@@ -1,6 +1,7 @@
 /* classify.c - see classify.h. */
 #include "classify.h"
 
+#include <pthread.h>
 #include <string.h>
 
 #include <ndpi/ndpi_api.h>
