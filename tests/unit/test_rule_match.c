@@ -729,6 +729,79 @@ START_TEST(default_modbus_ruleset)
 }
 END_TEST
 
+static void load_default(void)
+{
+    char rules[4096], cls[4096];
+    const char *root = getenv("OTS_SOURCE_DIR");
+    snprintf(rules, sizeof(rules), "%s/rules/otsensor", root ? root : ".");
+    snprintf(cls, sizeof(cls), "%s/rules/classification.config", root ? root : ".");
+    const char *paths[] = {rules};
+    rs = ruleset_load(paths, 1, cls, NULL, err, sizeof(err));
+    ck_assert_msg(rs != NULL, "%s", err);
+    ctx = rule_ctx_new(rs);
+    nalerts = 0;
+}
+
+/* The only alert is from this sid, with this severity and these FR and TC. */
+static void expect_one(struct event *e, const char *sid, int sev, const char *fr, const char *tc)
+{
+    nalerts = 0;
+    ck_assert_int_eq(run(e), 1);
+    char script[1024];
+    snprintf(script, sizeof(script),
+             "assert d[\"rule\"][\"id\"]==\"%s\", d[\"rule\"]\n"
+             "assert d[\"event\"][\"severity\"]==%d\n"
+             "assert d[\"iec62443\"][\"fr\"]==%s, d[\"iec62443\"]\n"
+             "assert d[\"iso27032\"][\"threat\"]==%s\n",
+             sid, sev, fr, tc);
+    py_check(alerts[0], script);
+}
+
+START_TEST(default_other_rulesets)
+{
+    /* events as the dnp3/iec104/s7comm/enip branches emit them (op = taxonomy id
+     * without its prefix); FR/TC/severity from the taxonomy tables */
+    load_default();
+    net_default();
+    struct event *e = event_begin(&rec.sink, "dnp3", EV_DIR_REQUEST);
+    event_code(e, 13, "cold_restart");
+    expect_one(e, "9101009", 3, "[\"FR2\",\"FR7\"]", "[\"TC.DOS.HALT\"]");
+    e = event_begin(&rec.sink, "s7comm", EV_DIR_REQUEST);
+    event_code(e, 0x29, "plc_stop");
+    ev_uint(e, "rosctr", 1);
+    expect_one(e, "9103012", 4, "[\"FR2\",\"FR7\"]", "[\"TC.DOS.HALT\"]");
+    e = event_begin(&rec.sink, "s7comm", EV_DIR_REQUEST);
+    event_op(e, "ud_password");
+    expect_one(e, "9103019", 2, "[\"FR1\",\"FR4\"]", "[\"TC.PRV.CRED\"]");
+    e = event_begin(&rec.sink, "cip", EV_DIR_REQUEST);
+    event_code(e, 7, "stop");
+    expect_one(e, "9105007", 4, "[\"FR2\",\"FR7\"]", "[\"TC.DOS.HALT\"]");
+    e = event_begin(&rec.sink, "iec104", EV_DIR_REQUEST);
+    event_op(e, "stopdt");
+    ev_cstr(e, "apci", "U");
+    ev_cstr(e, "u", "stopdt_act");
+    expect_one(e, "9102002", 2, "[\"FR7\"]", "[\"TC.DOS.HALT\"]");
+    /* the taxonomy gives iec104_read no FR: the classtype's (ot-inventory: FR7) */
+    e = event_begin(&rec.sink, "iec104", EV_DIR_REQUEST);
+    event_code(e, 102, "read");
+    expect_one(e, "9102011", 0, "[\"FR7\"]", "[\"TC.OBS.INV\"]");
+    swap_dir();
+    e = event_begin(&rec.sink, "dnp3", EV_DIR_RESPONSE);
+    event_code(e, 129, "response");
+    ev_uint(e, "iin", 0x8000);
+    expect_one(e, "9101027", 2, "[\"FR7\"]", "[\"TC.OBS.STATE\"]");
+    e = event_begin(&rec.sink, "cip", EV_DIR_RESPONSE);
+    event_code(e, 0x4d, "logix_write_tag");
+    ev_uint(e, "status", 15);
+    expect_one(e, "9105018", 1, "[\"FR1\",\"FR2\"]", "[\"TC.HCK.ACCESS\"]");
+    /* a write's response does not alert again (the command rules are flow:to_server) */
+    e = event_begin(&rec.sink, "dnp3", EV_DIR_RESPONSE);
+    event_code(e, 129, "write");
+    ck_assert_int_eq(run(e), 0);
+    unload();
+}
+END_TEST
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("rule_match");
@@ -751,6 +824,7 @@ static Suite *suite(void)
     tcase_add_test(tj, alert_tags_and_severity);
     tcase_add_test(tj, alert_json_hostile_bytes);
     tcase_add_test(tj, default_modbus_ruleset);
+    tcase_add_test(tj, default_other_rulesets);
     suite_add_tcase(s, tj);
     return s;
 }
