@@ -131,15 +131,23 @@ size_t alert_to_json(const struct rule *r, const struct event *ev, const char *s
     const char *proto = ev->proto ? ev->proto : "unknown";
     jbuf_init(j, buf, cap);
 
+    /* the packet time is written three times: format it once */
+    char tsb[48];
+    struct jbuf tj;
+    jbuf_init(&tj, tsb, sizeof(tsb));
+    jbuf_ts(&tj, n->ts_us);
     jbuf_puts(j, "{\"@timestamp\":");
-    jbuf_ts(j, n->ts_us);
+    jbuf_put(j, tsb, tj.len);
 
     jbuf_puts(j, ",\"event\":{\"kind\":\"alert\",\"dataset\":\"otsensor.alert\",\"severity\":");
     jbuf_u64(j, (uint64_t)r->eff_severity);
     kv(j, "start", 0);
-    jbuf_ts(j, start_us <= n->ts_us ? start_us : n->ts_us);
+    if (start_us < n->ts_us)
+        jbuf_ts(j, start_us);
+    else
+        jbuf_put(j, tsb, tj.len);
     kv(j, "end", 0);
-    jbuf_ts(j, n->ts_us);
+    jbuf_put(j, tsb, tj.len);
     jbuf_putc(j, '}');
 
     char sid[16];

@@ -15,6 +15,7 @@
 #define RULE_MAX_TC       8
 #define RULE_MAX_STRS     16 /* names in one op: list */
 #define RULE_MAX_PATH     4  /* components of a field path */
+#define RULE_MAX_KEYS     16 /* codes one rule is dispatched under */
 
 enum rule_action { RULE_ALERT = 0, RULE_PASS };
 /* What the header's protocol selects. */
@@ -143,8 +144,10 @@ struct rule {
     struct threshold thr, df;
     struct cond *conds;
     int nconds;
-    uint8_t has_code_key;
-    int64_t code_key; /* the one code this rule can match, for dispatch */
+    /* dispatch: when has_code_key, the rule can match only events whose code is one of
+     * codes[] (none: it can never match) */
+    uint8_t has_code_key, ncodes;
+    int64_t codes[RULE_MAX_KEYS];
     uint8_t fr;
     const char *sr[RULE_MAX_SR];
     int nsr;

@@ -37,7 +37,7 @@ int ruleset_compile(struct ruleset *rs)
         }
         struct proto_disp *d = &rs->protos[r->proto];
         if (r->has_code_key)
-            d->nbycode++;
+            d->nbycode += r->ncodes; /* none: it can never match */
         else
             d->nany++;
     }
@@ -59,9 +59,11 @@ int ruleset_compile(struct ruleset *rs)
         }
         struct proto_disp *d = &rs->protos[r->proto];
         if (r->has_code_key) {
-            d->bycode[d->nbycode].code = r->code_key;
-            d->bycode[d->nbycode].rule = (uint32_t)i;
-            d->nbycode++;
+            for (int k = 0; k < r->ncodes; k++) {
+                d->bycode[d->nbycode].code = r->codes[k];
+                d->bycode[d->nbycode].rule = (uint32_t)i;
+                d->nbycode++;
+            }
         } else {
             d->any[d->nany++] = (uint32_t)i;
         }

@@ -602,10 +602,43 @@ static int bind_proto(struct pctx *P, struct rtmp *t, size_t off, const char *kw
     return 0;
 }
 
+/* Narrows the codes the rule can match (keywords AND together: the sets intersect). */
+static void code_keys(struct rtmp *t, const int64_t *v, int n)
+{
+    if (n <= 0 || n > RULE_MAX_KEYS) return; /* too wide to be worth a key */
+    if (!t->r.has_code_key) {
+        t->r.has_code_key = 1;
+        t->r.ncodes = (uint8_t)n;
+        memcpy(t->r.codes, v, sizeof(*v) * (size_t)n);
+        return;
+    }
+    int k = 0;
+    for (int i = 0; i < t->r.ncodes; i++)
+        for (int j = 0; j < n; j++)
+            if (t->r.codes[i] == v[j]) {
+                t->r.codes[k++] = t->r.codes[i];
+                break;
+            }
+    t->r.ncodes = (uint8_t)k;
+}
+
 static void code_key(struct rtmp *t, int64_t code)
 {
-    t->r.has_code_key = 1;
-    t->r.code_key = code;
+    code_keys(t, &code, 1);
+}
+
+/* An integer match on the code: keys for N and for short ranges. */
+static void code_key_im(struct rtmp *t, const struct intmatch *im)
+{
+    if (im->op == IM_EQ) {
+        code_key(t, im->a);
+    } else if (im->op == IM_RANGE && im->b - im->a - 1 <= RULE_MAX_KEYS) {
+        int64_t v[RULE_MAX_KEYS];
+        int n = 0;
+        for (int64_t c = im->a + 1; c < im->b; c++)
+            v[n++] = c;
+        code_keys(t, v, n);
+    }
 }
 
 /* Suricata's unsigned integer forms. */
@@ -1285,7 +1318,22 @@ static int kw_modbus(struct pctx *P, struct rtmp *t, struct sv val, size_t kwoff
         name = sv_word(head, &arg);
     }
     if (sv_eq(name, "function")) return mb_function(P, t, arg, sv_trim(rest), m);
-    if (sv_eq(name, "access")) return mb_access(P, arg, sv_trim(rest), m);
+    if (sv_eq(name, "access")) {
+        if (mb_access(P, arg, sv_trim(rest), m)) return -1;
+        /* the function codes that read or write that table (as the matcher's table) */
+        static const int64_t rd[] = {1, 2, 3, 4, 20, 23, 24}, wr[] = {5, 6, 15, 16, 21, 22, 23};
+        static const int64_t coils_r[] = {1}, disc[] = {2}, input[] = {4}, hold_r[] = {3, 23, 24};
+        static const int64_t coils_w[] = {5, 15}, hold_w[] = {6, 16, 22, 23};
+        int rdw = m->access == MBA_READ;
+        switch (m->table) {
+        case MBT_COILS: rdw ? code_keys(t, coils_r, 1) : code_keys(t, coils_w, 2); break;
+        case MBT_DISCRETES: code_keys(t, disc, 1); break;
+        case MBT_INPUT: code_keys(t, input, 1); break;
+        case MBT_HOLDING: rdw ? code_keys(t, hold_r, 3) : code_keys(t, hold_w, 4); break;
+        default: rdw ? code_keys(t, rd, 7) : code_keys(t, wr, 7); break;
+        }
+        return 0;
+    }
     perr(P, name.off, "modbus needs function, access or unit");
     return -1;
 }
@@ -1448,7 +1496,7 @@ static int kw_enip_command(struct pctx *P, struct rtmp *t, struct sv val, size_t
         perr(P, val.off, "enip_command must be 0-65535");
         return -1;
     }
-    if (c->im.op == IM_EQ) code_key(t, c->im.a);
+    code_key_im(t, &c->im);
     return 0;
 }
 
@@ -1663,7 +1711,7 @@ static int kw_ot(struct pctx *P, struct rtmp *t, struct sv val, size_t kwoff, in
                 if (split_path(P, c, d->alt, name.off)) return -1;
             } else {
                 c->type = C_CODE;
-                if (c->im.op == IM_EQ) code_key(t, c->im.a);
+                if (!c->neg) code_key_im(t, &c->im);
             }
         } else if (split_path(P, c, d->path, name.off)) {
             return -1;
@@ -1757,7 +1805,7 @@ static int kw_code(struct pctx *P, struct rtmp *t, struct sv val, size_t kwoff, 
     struct cond *c = cond_add(P, t, kwoff, C_CODE);
     if (!c) return -1;
     if (parse_intmatch(P, val, "code", &c->im)) return -1;
-    if (c->im.op == IM_EQ) code_key(t, c->im.a);
+    code_key_im(t, &c->im);
     return 0;
 }
 
@@ -2395,6 +2443,11 @@ static struct pctx *pctx_new(char *err, size_t errlen)
 struct ruleset *ruleset_load(const char *const *paths, int n, const char *classification_path,
                              const char *zones_path, char *err, size_t errlen)
 {
+    char none[1];
+    if (!err || !errlen) { /* callers may not want the text; we still need a buffer */
+        err = none;
+        errlen = sizeof(none);
+    }
     struct pctx *P = pctx_new(err, errlen);
     if (!P) return NULL;
     if (classification_path) {

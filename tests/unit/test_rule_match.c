@@ -555,6 +555,46 @@ START_TEST(pass_and_dispatch)
 }
 END_TEST
 
+START_TEST(dispatch_scales)
+{
+    /* 10,000 rules for other protocols and other Modbus codes: a read is tested
+     * against none of them, a write of holding registers only against its own */
+    size_t cap = 10000 * 160, len = 0;
+    char *text = malloc(cap);
+    ck_assert_ptr_nonnull(text);
+    static const char *const protos[] = {"dnp3", "iec104", "s7comm", "cip", "modbus"};
+    for (int i = 0; i < 10000; i++) {
+        const char *p = protos[i % 5];
+        if (i % 5 == 4)
+            len += (size_t)snprintf(text + len, cap - len,
+                                    "alert modbus any any -> any any (modbus: access write "
+                                    "coils, address %d; sid:%d;)\n",
+                                    i, i + 1);
+        else
+            len += (size_t)snprintf(text + len, cap - len,
+                                    "alert %s any any -> any any (code:%d; sid:%d;)\n", p, i % 200,
+                                    i + 1);
+    }
+    len += (size_t)snprintf(text + len, cap - len,
+                            "alert modbus any any -> any any (modbus: access write holding, "
+                            "address 100; sid:20000;)\n");
+    rs = ruleset_load_text("big.rules", text, len, NULL, err, sizeof(err));
+    free(text);
+    ck_assert_msg(rs != NULL, "%s", err);
+    ctx = rule_ctx_new(rs);
+    nalerts = 0;
+    net_default();
+    ck_assert_int_eq(mb_read(3, 100, 1, 1), 0);
+    struct rule_stats st;
+    rule_ctx_stats(ctx, &st);
+    ck_assert_uint_eq(st.candidates, 0);
+    ck_assert_int_eq(mb_write_single(6, 100, 1), 1);
+    rule_ctx_stats(ctx, &st);
+    ck_assert_uint_eq(st.candidates, 1);
+    unload();
+}
+END_TEST
+
 /* ---- alert JSON, checked by Python's json module ---- */
 
 static void py_check(const char *json, const char *script)
@@ -818,6 +858,7 @@ static Suite *suite(void)
     tcase_add_test(tc, thresholds);
     tcase_add_test(tc, threshold_state_bounded);
     tcase_add_test(tc, pass_and_dispatch);
+    tcase_add_test(tc, dispatch_scales);
     suite_add_tcase(s, tc);
     TCase *tj = tcase_create("alerts");
     tcase_add_test(tj, alert_json_fields);

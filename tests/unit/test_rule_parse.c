@@ -441,8 +441,10 @@ START_TEST(dispatch_keys)
     struct ruleset *rs = load(t);
     ck_assert_msg(rs != NULL, "%s", err);
     ck_assert_int_eq(rs->rules[0].has_code_key, 1);
-    ck_assert_int_eq(rs->rules[0].code_key, 6);
-    ck_assert_int_eq(rs->rules[1].has_code_key, 0);
+    ck_assert_int_eq(rs->rules[0].ncodes, 1);
+    ck_assert_int_eq(rs->rules[0].codes[0], 6);
+    ck_assert_int_eq(rs->rules[1].has_code_key, 1); /* access write: the write codes */
+    ck_assert_int_eq(rs->rules[1].ncodes, 7);
     ck_assert_int_eq(rs->rules[2].has_code_key, 1);
     ck_assert_int_ge(rs->rules[2].proto, 0);
     ck_assert_str_eq(rs->protos[rs->rules[2].proto].name, "dnp3");
