@@ -122,8 +122,9 @@ static void reference(struct jbuf *j, const char *ref)
     jstr(j, b);
 }
 
-size_t alert_to_json(const struct rule *r, const struct event *ev, const char *sensor_name,
-                     uint32_t count, uint64_t start_us, char *buf, size_t cap)
+size_t alert_to_json(const struct ruleset *rs, const struct rule *r, const struct event *ev,
+                     const char *sensor_name, uint32_t count, uint64_t start_us, char *buf,
+                     size_t cap)
 {
     struct jbuf jb, *j = &jb;
     const struct ev_net *n = &ev->net;
@@ -139,8 +140,59 @@ size_t alert_to_json(const struct rule *r, const struct event *ev, const char *s
     jbuf_puts(j, "{\"@timestamp\":");
     jbuf_put(j, tsb, tj.len);
 
+    /* tags: the rule's own, else its classtype's, else the documented fallback */
+    uint8_t fr = r->fr;
+    const char *const *sr = r->sr;
+    int nsr = r->nsr;
+    const char *const *tc = r->tc;
+    int ntc = r->ntc;
+    if (!fr && !nsr && r->cls) {
+        fr = r->cls->fr;
+        sr = r->cls->sr;
+        nsr = r->cls->nsr;
+    }
+    if (!ntc && r->cls) {
+        tc = r->cls->tc;
+        ntc = r->cls->ntc;
+    }
+    static const char *const fb_sr[] = {FALLBACK_SR};
+    static const char *const fb_tc[] = {FALLBACK_TC};
+    if (!fr) {
+        fr = 1u << (FALLBACK_FR - 1);
+        if (!nsr) {
+            sr = fb_sr;
+            nsr = 1;
+        }
+    }
+    if (!ntc) {
+        tc = fb_tc;
+        ntc = 1;
+    }
+
+    /* zones, and the taxonomy's severity modifiers that need them */
+    int zs = -1, zd = -1;
+    int sev = r->eff_severity;
+    const struct conduit *cd = NULL;
+    if (rs && rs->nzones && n->ip_version) {
+        zs = zone_of(rs, &n->src);
+        zd = zone_of(rs, &n->dst);
+        if (zs >= 0 && zd >= 0 && zs != zd) {
+            sev++; /* crosses a zone boundary, even inside a conduit */
+            cd = conduit_between(rs, zs, zd);
+        }
+        if (zd >= 0) {
+            const struct zone *z = &rs->zones[zd];
+            if (z->type && !strcmp(z->type, "safety")) sev++;
+            int hi = 0;
+            for (int i = 0; i < 7; i++)
+                if ((fr & (1u << i)) && z->has_sl && z->sl_t[i] >= 3) hi = 1;
+            sev += hi;
+        }
+        if (sev > 4) sev = 4;
+    }
+
     jbuf_puts(j, ",\"event\":{\"kind\":\"alert\",\"dataset\":\"otsensor.alert\",\"severity\":");
-    jbuf_u64(j, (uint64_t)r->eff_severity);
+    jbuf_u64(j, (uint64_t)sev);
     kv(j, "start", 0);
     if (start_us < n->ts_us)
         jbuf_ts(j, start_us);
@@ -200,34 +252,6 @@ size_t alert_to_json(const struct rule *r, const struct event *ev, const char *s
     jstr(j, sensor_name ? sensor_name : "");
     jbuf_puts(j, ",\"type\":\"sensor\"}");
 
-    /* tags: the rule's own, else its classtype's, else the documented fallback */
-    uint8_t fr = r->fr;
-    const char *const *sr = r->sr;
-    int nsr = r->nsr;
-    const char *const *tc = r->tc;
-    int ntc = r->ntc;
-    if (!fr && !nsr && r->cls) {
-        fr = r->cls->fr;
-        sr = r->cls->sr;
-        nsr = r->cls->nsr;
-    }
-    if (!ntc && r->cls) {
-        tc = r->cls->tc;
-        ntc = r->cls->ntc;
-    }
-    static const char *const fb_sr[] = {FALLBACK_SR};
-    static const char *const fb_tc[] = {FALLBACK_TC};
-    if (!fr) {
-        fr = 1u << (FALLBACK_FR - 1);
-        if (!nsr) {
-            sr = fb_sr;
-            nsr = 1;
-        }
-    }
-    if (!ntc) {
-        tc = fb_tc;
-        ntc = 1;
-    }
     jbuf_puts(j, ",\"iec62443\":{\"fr\":[");
     int first = 1;
     for (int i = 0; i < 7; i++)
@@ -243,8 +267,34 @@ size_t alert_to_json(const struct rule *r, const struct event *ev, const char *s
         if (i) jbuf_putc(j, ',');
         jstr(j, sr[i]);
     }
-    /* zones and conduits: filled when a zone policy is loaded (not yet) */
-    jbuf_puts(j, "],\"zone\":{\"src\":null,\"dst\":null},\"conduit\":null,\"sl_t\":null}");
+    jbuf_puts(j, "],\"zone\":{\"src\":");
+    if (zs >= 0)
+        jstr(j, rs->zones[zs].name);
+    else
+        jbuf_puts(j, "null");
+    jbuf_puts(j, ",\"dst\":");
+    if (zd >= 0)
+        jstr(j, rs->zones[zd].name);
+    else
+        jbuf_puts(j, "null");
+    jbuf_puts(j, "},\"conduit\":");
+    if (cd)
+        jstr(j, cd->name);
+    else
+        jbuf_puts(j, "null");
+    jbuf_puts(j, ",\"sl_t\":");
+    if (zd >= 0 && rs->zones[zd].has_sl) {
+        jbuf_putc(j, '{');
+        for (int i = 0; i < 7; i++) {
+            char b[16];
+            snprintf(b, sizeof(b), "%s\"FR%d\":%u", i ? "," : "", i + 1, rs->zones[zd].sl_t[i]);
+            jbuf_puts(j, b);
+        }
+        jbuf_putc(j, '}');
+    } else {
+        jbuf_puts(j, "null");
+    }
+    jbuf_putc(j, '}');
 
     jbuf_puts(j, ",\"iso27032\":{\"threat\":[");
     for (int i = 0; i < ntc; i++) {

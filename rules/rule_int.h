@@ -168,7 +168,24 @@ struct proto_disp {
     int nbycode;
 };
 
-#define RS_MAX_PROTOS 64
+#define RS_MAX_PROTOS   64
+#define RS_MAX_ZONES    256
+#define RS_MAX_CONDUITS 1024
+#define ZONE_MAX_NETS   64
+
+struct zone {
+    const char *name, *type, *vartext;
+    struct net_item *nets;
+    int nnets;
+    uint8_t has_sl;
+    uint8_t sl_t[7]; /* target security level per FR */
+};
+
+struct conduit {
+    const char *name;            /* "A-B" */
+    int a, b;                    /* zone indexes */
+    const char *protocols, *ops; /* as written, comma-separated; NULL: not restricted */
+};
 
 struct arena;
 
@@ -182,6 +199,10 @@ struct ruleset {
     int nprotos;
     uint32_t *generic; /* rules not bound to an application protocol */
     int ngeneric;
+    struct zone *zones;
+    int nzones;
+    struct conduit *conduits;
+    int nconduits;
 };
 
 /* Arena: everything a ruleset owns, freed at once. */
@@ -193,8 +214,16 @@ int rs_proto_index(struct ruleset *rs, const char *name, int create);
 int ruleset_compile(struct ruleset *rs);
 
 /* alert_json.c */
-size_t alert_to_json(const struct rule *r, const struct event *ev, const char *sensor_name,
-                     uint32_t count, uint64_t start_us, char *buf, size_t cap);
+size_t alert_to_json(const struct ruleset *rs, const struct rule *r, const struct event *ev,
+                     const char *sensor_name, uint32_t count, uint64_t start_us, char *buf,
+                     size_t cap);
+
+/* zones.c */
+int zones_parse(struct ruleset *rs, const char *file, const char *text, size_t len, char *err,
+                size_t errlen);
+const struct zone *zone_find(const struct ruleset *rs, const char *name, size_t n);
+int zone_of(const struct ruleset *rs, const struct ev_addr *a);
+const struct conduit *conduit_between(const struct ruleset *rs, int za, int zb);
 
 /* Looks up a classification by name, or NULL. */
 const struct classification *ruleset_classification(const struct ruleset *rs, const char *name);

@@ -783,7 +783,7 @@ int rules_match_payload(struct rule_ctx *c, const struct event *ev, const uint8_
             continue;
         }
         if (!r->df.type && !r->thr.type) start = ev->net.ts_us;
-        size_t n = alert_to_json(r, ev, sensor_name, count, start, c->buf, sizeof(c->buf));
+        size_t n = alert_to_json(rs, r, ev, sensor_name, count, start, c->buf, sizeof(c->buf));
         if (!n) {
             c->st.json_overflow++;
             continue;

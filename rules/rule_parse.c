@@ -2425,6 +2425,20 @@ static struct ruleset *finish(struct pctx *P, int zones_err)
     return P->rs;
 }
 
+/* Zones first: their names are variables for the rules. */
+static void load_zones(struct pctx *P, const char *file, const char *text, size_t len)
+{
+    P->nerr += zones_parse(P->rs, file, text, len, P->err ? P->err + P->errused : NULL,
+                           P->errlen > P->errused ? P->errlen - P->errused : 0);
+    if (P->err) P->errused = strlen(P->err);
+    for (int i = 0; i < P->rs->nzones && P->nvars < MAX_VARS; i++) {
+        P->vars[P->nvars].name = P->rs->zones[i].name;
+        P->vars[P->nvars].value = P->rs->zones[i].vartext;
+        P->vars[P->nvars].is_port = 0;
+        P->nvars++;
+    }
+}
+
 static struct pctx *pctx_new(char *err, size_t errlen)
 {
     struct pctx *P = calloc(1, sizeof(*P));
@@ -2463,23 +2477,32 @@ struct ruleset *ruleset_load(const char *const *paths, int n, const char *classi
             free(text);
         }
     }
+    if (zones_path) {
+        size_t len = 0;
+        char *text = read_file(zones_path, &len, err, errlen, &P->errused);
+        if (!text) {
+            P->nerr++;
+        } else {
+            load_zones(P, zones_path, text, len);
+            free(text);
+        }
+    }
     for (int i = 0; i < n; i++)
         load_path(P, paths[i]);
-    int zerr = 0;
-    if (zones_path) {
-        /* zones are not implemented yet: say so rather than ignore the file */
-        int k = snprintf(err ? err + P->errused : NULL, err ? errlen - P->errused : 0,
-                         "%s:1:1: zone files are not supported yet\n", zones_path);
-        (void)k;
-        zerr = 1;
-    }
-    struct ruleset *rs = finish(P, zerr);
+    struct ruleset *rs = finish(P, 0);
     free(P);
     return rs;
 }
 
 struct ruleset *ruleset_load_text(const char *name, const char *text, size_t len,
                                   const char *classification_text, char *err, size_t errlen)
+{
+    return ruleset_load_texts(name, text, len, classification_text, NULL, err, errlen);
+}
+
+struct ruleset *ruleset_load_texts(const char *name, const char *text, size_t len,
+                                   const char *classification_text, const char *zones_text,
+                                   char *err, size_t errlen)
 {
     struct pctx *P = pctx_new(err, errlen);
     if (!P) return NULL;
@@ -2488,6 +2511,7 @@ struct ruleset *ruleset_load_text(const char *name, const char *text, size_t len
                                         strlen(classification_text), err, errlen);
         if (err) P->errused = strlen(err);
     }
+    if (zones_text) load_zones(P, "zones.conf", zones_text, strlen(zones_text));
     P->file = rs_strndup(P->rs, name, strlen(name));
     P->ruleset_name = ruleset_name_of(P->rs, name);
     set_buf(P, text, len);

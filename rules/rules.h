@@ -22,6 +22,10 @@ struct ruleset *ruleset_load(const char *const *paths, int n, const char *classi
 /* Same, from text in memory (name is used in error messages); for tests and fuzzing. */
 struct ruleset *ruleset_load_text(const char *name, const char *text, size_t len,
                                   const char *classification_text, char *err, size_t errlen);
+/* Same, with a zone file's text too (NULL: none). */
+struct ruleset *ruleset_load_texts(const char *name, const char *text, size_t len,
+                                   const char *classification_text, const char *zones_text,
+                                   char *err, size_t errlen);
 void ruleset_free(struct ruleset *rs);
 int ruleset_count(const struct ruleset *rs);
 

@@ -1,7 +1,7 @@
 /* fuzz_rule_parse.c - libFuzzer harness: the rule and classification parsers, then the
  * matcher on a few fixed events with whatever rules survived.
  *
- * Input: classification text, a NUL byte, rule text (no NUL: all rule text). Errors must
+ * Input: [classification text NUL [zones text NUL]] rule text (no NUL: all rule text). Errors must
  * come back as text (never a crash, never an unterminated buffer); a loaded ruleset is
  * matched against Modbus, DNP3 and engine events and every alert must be valid-sized. */
 #include <stddef.h>
@@ -76,7 +76,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     static char err[4096];
     const uint8_t *nul = memchr(data, 0, size);
-    char *cls = NULL;
+    char *cls = NULL, *zones = NULL;
     const char *rules = (const char *)data;
     size_t rlen = size;
     if (nul) {
@@ -87,16 +87,30 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         cls[cl] = 0;
         rules = (const char *)nul + 1;
         rlen = size - cl - 1;
+        const char *nul2 = memchr(rules, 0, rlen);
+        if (nul2) { /* a second NUL: zones text between the two */
+            size_t zl = (size_t)(nul2 - rules);
+            zones = malloc(zl + 1);
+            if (!zones) {
+                free(cls);
+                return 0;
+            }
+            memcpy(zones, rules, zl);
+            zones[zl] = 0;
+            rules = nul2 + 1;
+            rlen -= zl + 1;
+        }
     }
     /* the parser gets exactly the bytes, no terminator: it must respect len */
     char *text = malloc(rlen ? rlen : 1);
     if (!text) {
         free(cls);
+        free(zones);
         return 0;
     }
     memcpy(text, rules, rlen);
     err[sizeof(err) - 1] = 0x7f;
-    struct ruleset *rs = ruleset_load_text("fuzz.rules", text, rlen, cls, err, sizeof(err));
+    struct ruleset *rs = ruleset_load_texts("fuzz.rules", text, rlen, cls, zones, err, sizeof(err));
     if (strnlen(err, sizeof(err)) == sizeof(err)) abort(); /* always terminated */
     if (rs) {
         struct rule_ctx *ctx = rule_ctx_new(rs);
@@ -108,5 +122,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     free(text);
     free(cls);
+    free(zones);
     return 0;
 }

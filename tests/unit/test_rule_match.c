@@ -724,6 +724,53 @@ START_TEST(alert_json_hostile_bytes)
 }
 END_TEST
 
+START_TEST(zones_in_alerts)
+{
+    const char *zones = "zone ENG 10.0.0.0/24 sl 2\n"
+                        "zone PLC 10.0.1.0/24 sl FR1=3,FR2=1,FR3=0,FR4=0,FR5=0,FR6=0,FR7=4\n"
+                        "zone SIS 10.0.9.0/24 sl 1 type safety\n"
+                        "zone PLC_HOST 10.0.1.5 sl 0\n"
+                        "conduit ENG PLC protocols modbus ops read-only,write\n";
+    const char *rules = "alert modbus $ENG any -> $PLC any (code:6; iec62443: fr FR2; sid:1;)\n"
+                        "alert modbus any any -> any any (code:5; iec62443: fr FR1; sid:2;)\n";
+    rs = ruleset_load_texts("z.rules", rules, strlen(rules), cls_text, zones, err, sizeof(err));
+    ck_assert_msg(rs != NULL, "%s", err);
+    ctx = rule_ctx_new(rs);
+    nalerts = 0;
+    net_default();
+    set_v4(&rec.sink.net.src, "10.0.0.7");
+    set_v4(&rec.sink.net.dst, "10.0.1.7");
+    /* ENG -> PLC in a conduit: +1 for crossing; FR2's SL-T is 1: no more. base 2 */
+    ck_assert_int_eq(mb_write_single(6, 0, 0), 1);
+    py_check(alerts[0], "i=d[\"iec62443\"]\n"
+                        "assert i[\"zone\"]=={\"src\":\"ENG\",\"dst\":\"PLC\"}\n"
+                        "assert i[\"conduit\"]==\"ENG-PLC\"\n"
+                        "assert i[\"sl_t\"]=={\"FR1\":3,\"FR2\":1,\"FR3\":0,\"FR4\":0,\"FR5\":0,"
+                        "\"FR6\":0,\"FR7\":4}\n"
+                        "assert d[\"event\"][\"severity\"]==3\n");
+    /* FR1 with SL-T 3 at the destination: +1 more */
+    nalerts = 0;
+    ck_assert_int_eq(mb_write_single(5, 0, 0xFF00), 1);
+    py_check(alerts[0], "assert d[\"event\"][\"severity\"]==4\n");
+    /* the most specific zone wins; no conduit ENG-PLC_HOST */
+    nalerts = 0;
+    set_v4(&rec.sink.net.dst, "10.0.1.5");
+    ck_assert_int_eq(mb_write_single(5, 0, 0xFF00), 1);
+    py_check(alerts[0], "i=d[\"iec62443\"]\n"
+                        "assert i[\"zone\"][\"dst\"]==\"PLC_HOST\" and i[\"conduit\"] is None\n"
+                        "assert d[\"event\"][\"severity\"]==3\n");
+    /* into a safety zone from nowhere known: +1 for safety only */
+    nalerts = 0;
+    set_v4(&rec.sink.net.src, "192.168.1.1");
+    set_v4(&rec.sink.net.dst, "10.0.9.1");
+    ck_assert_int_eq(mb_write_single(5, 0, 0xFF00), 1);
+    py_check(alerts[0], "i=d[\"iec62443\"]\n"
+                        "assert i[\"zone\"]=={\"src\":None,\"dst\":\"SIS\"}\n"
+                        "assert d[\"event\"][\"severity\"]==3\n");
+    unload();
+}
+END_TEST
+
 START_TEST(default_modbus_ruleset)
 {
     /* the shipped Modbus rules raise the taxonomy's tags on the events modbus.c emits */
@@ -865,6 +912,7 @@ static Suite *suite(void)
     tcase_add_test(tj, alert_tags_and_severity);
     tcase_add_test(tj, alert_json_hostile_bytes);
     tcase_add_test(tj, default_modbus_ruleset);
+    tcase_add_test(tj, zones_in_alerts);
     tcase_add_test(tj, default_other_rulesets);
     suite_add_tcase(s, tj);
     return s;

@@ -324,6 +324,53 @@ START_TEST(classification_errors)
 }
 END_TEST
 
+START_TEST(zone_errors)
+{
+    struct ruleset *rs;
+    const char *r = "alert tcp $PLC any -> any any (sid:1;)";
+#define ZONE_ERR(text, want)                                                                       \
+    rs = ruleset_load_texts("t.rules", r, strlen(r), NULL, text, err, sizeof(err));                \
+    ck_assert_ptr_null(rs);                                                                        \
+    ck_assert_str_eq(err, want);
+    /* a zone that fails leaves its variable undefined: the rule's error follows */
+    ZONE_ERR("zone PLC 10.0.0.0/33\n", "zones.conf:1:10: bad zone address '10.0.0.0/33'\n"
+                                       "t.rules:1:11: unknown variable '$PLC'\n");
+    ZONE_ERR("zone PLC\n", "zones.conf:1:1: zone needs a name and addresses\n"
+                           "t.rules:1:11: unknown variable '$PLC'\n");
+    ZONE_ERR("zone P-1 10.0.0.1\n", "zones.conf:1:7: zone names are letters, digits and _\n"
+                                    "t.rules:1:11: unknown variable '$PLC'\n");
+    ZONE_ERR("zone PLC 10.0.0.1\nzone PLC 10.0.0.2\n", "zones.conf:2:6: duplicate zone 'PLC'\n");
+    ZONE_ERR("zone PLC 10.0.0.1 sl 5\n", "zones.conf:1:22: sl must be 0-4 or FRn=0-4[,...]\n"
+                                         "t.rules:1:11: unknown variable '$PLC'\n");
+    ZONE_ERR("zone PLC 10.0.0.1 sl FR1=2,FR8=1\n",
+             "zones.conf:1:28: sl must be 0-4 or FRn=0-4[,...]\n"
+             "t.rules:1:11: unknown variable '$PLC'\n");
+    ZONE_ERR("zone PLC 10.0.0.1 level 2\n", "zones.conf:1:19: unknown zone setting 'level'\n"
+                                            "t.rules:1:11: unknown variable '$PLC'\n");
+    ZONE_ERR("zone PLC 10.0.0.1 type\n", "zones.conf:1:19: 'type' needs a value\n"
+                                         "t.rules:1:11: unknown variable '$PLC'\n");
+    ZONE_ERR("zone PLC 10.0.0.1\nconduit PLC X\n", "zones.conf:2:13: unknown zone 'X'\n");
+    ZONE_ERR("zone PLC 10.0.0.1\nconduit PLC PLC ops read,write\n",
+             "zones.conf:2:21: unknown operation class 'read'\n");
+    ZONE_ERR("zone PLC 10.0.0.1\nconduit PLC PLC via x\n",
+             "zones.conf:2:17: unknown conduit setting 'via'\n");
+    ZONE_ERR("zones PLC 1.2.3.4\n", "zones.conf:1:1: expected 'zone' or 'conduit'\n"
+                                    "t.rules:1:11: unknown variable '$PLC'\n");
+    /* without the zone, $PLC is an unknown variable */
+    ZONE_ERR("# none\n", "t.rules:1:11: unknown variable '$PLC'\n");
+#undef ZONE_ERR
+    const char *z = "zone PLC [10.0.0.0/24,fd00::/8] sl 3 type safety # comment\n"
+                    "conduit PLC PLC protocols modbus ops read-only\n";
+    rs = ruleset_load_texts("t.rules", r, strlen(r), NULL, z, err, sizeof(err));
+    ck_assert_msg(rs != NULL, "%s", err);
+    ck_assert_int_eq(rs->nzones, 1);
+    ck_assert_int_eq(rs->zones[0].nnets, 2);
+    ck_assert_int_eq(rs->rules[0].src.n, 2); /* $PLC */
+    ck_assert_str_eq(rs->conduits[0].name, "PLC-PLC");
+    ruleset_free(rs);
+}
+END_TEST
+
 /* ---- what parses ---- */
 
 START_TEST(suricata_modbus_examples)
@@ -515,6 +562,7 @@ static Suite *suite(void)
     tcase_add_test(tc, tag_errors);
     tcase_add_test(tc, several_errors);
     tcase_add_test(tc, classification_errors);
+    tcase_add_test(tc, zone_errors);
     suite_add_tcase(s, tc);
     TCase *ok = tcase_create("ok");
     tcase_add_test(ok, suricata_modbus_examples);
