@@ -1603,6 +1603,8 @@ static const struct fdef f_mqtt[] = {{"type", F_CODE, NULL},
                                      {"retain", "retain", NULL},
                                      {"password_present", "password_present", NULL},
                                      {"username_present", "username_present", NULL},
+                                     {"wildcard", "wildcard", NULL},
+                                     {"topic_wildcard", "topic_wildcard", NULL},
                                      {"reason_code", "reason_code", NULL},
                                      {NULL, NULL, NULL}};
 static const struct fdef f_pndcp[] = {{"service", F_CODE, NULL},

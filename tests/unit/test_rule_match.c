@@ -881,7 +881,22 @@ START_TEST(default_other_rulesets)
     event_code(e, 0x4d, "logix_write_tag");
     ev_uint(e, "status", 15);
     expect_one(e, "9105018", 1, "[\"FR1\",\"FR2\"]", "[\"TC.HCK.ACCESS\"]");
+    net_default(); /* client to server again */
+    /* MQTT CONNECT with a password (the event exists only for cleartext sessions) */
+    e = event_begin(&rec.sink, "mqtt", EV_DIR_REQUEST);
+    event_code(e, 1, "connect");
+    ev_bool(e, "username_present", 1);
+    ev_bool(e, "password_present", 1);
+    expect_one(e, "9110002", 3, "[\"FR1\",\"FR4\"]", "[\"TC.PRV.CRED\"]");
+    e = event_begin(&rec.sink, "bacnet", EV_DIR_REQUEST);
+    event_code(e, 20, "reinitialize_device");
+    expect_one(e, "9106005", 3, "[\"FR2\",\"FR3\",\"FR7\"]", "[\"TC.DOS.HALT\"]");
+    /* an engine event the engine emits today */
+    e = event_begin(&rec.sink, "protocol", EV_DIR_NONE);
+    event_op(e, "nonstandard_port");
+    expect_one(e, "9190007", 2, "[\"FR5\",\"FR7\"]", "[\"TC.VUL.EXPOSED\"]");
     /* a write's response does not alert again (the command rules are flow:to_server) */
+    swap_dir();
     e = event_begin(&rec.sink, "dnp3", EV_DIR_RESPONSE);
     event_code(e, 129, "write");
     ck_assert_int_eq(run(e), 0);
