@@ -14,8 +14,8 @@
 
 #define THR_SLOTS 16384 /* per worker; a power of two */
 #define THR_PROBE 8
-#define MAX_HITS  64 /* rules matching one event */
-#define ALERT_BUF 16384
+#define MAX_HITS  64     /* rules matching one event */
+#define ALERT_BUF 131072 /* the largest event (8 KiB of text, all escaped) fits */
 
 /* ---- compile ---- */
 

@@ -21,7 +21,7 @@
 
 static struct recorder rec;
 static char err[8192];
-static char alerts[MAX_ALERTS][16384];
+static char alerts[MAX_ALERTS][131072];
 static int nalerts;
 
 static void emit(void *ctx, const char *json, size_t len)
@@ -771,6 +771,26 @@ START_TEST(zones_in_alerts)
 }
 END_TEST
 
+START_TEST(alert_json_largest_event)
+{
+    /* an event filled to its caps with bytes that all need escaping still alerts */
+    net_default();
+    load("alert s7comm any any -> any any (code:1; sid:1;)\n");
+    struct event *e = event_begin(&rec.sink, "s7comm", EV_DIR_REQUEST);
+    event_code(e, 1, "x");
+    uint8_t junk[EVENT_STR_CAP];
+    memset(junk, 0xff, sizeof(junk));
+    for (int i = 0; i < EVENT_STR_ARENA / EVENT_STR_CAP + 1; i++)
+        ev_str(e, "s", junk, sizeof(junk));
+    for (int i = 0; i < EVENT_MAX_FIELDS; i++)
+        ev_uint(e, "n", UINT64_MAX);
+    ck_assert_int_eq(run(e), 1);
+    ck_assert_uint_gt(strlen(alerts[0]), 8192 * 6);
+    py_check(alerts[0], "assert d[\"ot\"][\"code\"]==1\n");
+    unload();
+}
+END_TEST
+
 START_TEST(default_modbus_ruleset)
 {
     /* the shipped Modbus rules raise the taxonomy's tags on the events modbus.c emits */
@@ -926,6 +946,7 @@ static Suite *suite(void)
     tcase_add_test(tj, alert_json_fields);
     tcase_add_test(tj, alert_tags_and_severity);
     tcase_add_test(tj, alert_json_hostile_bytes);
+    tcase_add_test(tj, alert_json_largest_event);
     tcase_add_test(tj, default_modbus_ruleset);
     tcase_add_test(tj, zones_in_alerts);
     tcase_add_test(tj, default_other_rulesets);
