@@ -86,9 +86,15 @@ struct thr_ent {
     uint32_t total; /* matches merged into the current window */
 };
 
+/* per rule: how often it was tested, matched and alerted (for --rule-profile) */
+struct rule_prof {
+    uint64_t checks, matches, alerts;
+};
+
 struct rule_ctx {
     const struct ruleset *rs;
     struct thr_ent *thr;
+    struct rule_prof *prof;
     struct rule_stats st;
     char buf[ALERT_BUF];
 };
@@ -99,7 +105,10 @@ struct rule_ctx *rule_ctx_new(const struct ruleset *rs)
     if (!c) return NULL;
     c->rs = rs;
     c->thr = calloc(THR_SLOTS, sizeof(*c->thr));
-    if (!c->thr) {
+    c->prof = calloc(rs->nrules ? (size_t)rs->nrules : 1, sizeof(*c->prof));
+    if (!c->thr || !c->prof) {
+        free(c->thr);
+        free(c->prof);
         free(c);
         return NULL;
     }
@@ -109,6 +118,7 @@ struct rule_ctx *rule_ctx_new(const struct ruleset *rs)
 void rule_ctx_free(struct rule_ctx *c)
 {
     if (!c) return;
+    free(c->prof);
     free(c->thr);
     free(c);
 }
@@ -709,14 +719,29 @@ static int thr_apply(struct rule_ctx *c, uint32_t ri, const struct threshold *t,
 
 /* ---- matching ---- */
 
-static void collect(const struct ruleset *rs, const struct event *ev, uint32_t *hits, int *nh,
-                    const uint8_t *payload, size_t plen, struct rule_stats *st,
-                    const uint32_t *list, int n)
+static void test_rule(struct rule_ctx *c, uint32_t ri, const struct event *ev, uint32_t *hits,
+                      int *nh, const uint8_t *payload, size_t plen)
 {
-    for (int i = 0; i < n; i++) {
-        st->candidates++;
-        if (*nh < MAX_HITS && rule_match(&rs->rules[list[i]], ev, payload, plen))
-            hits[(*nh)++] = list[i];
+    c->st.candidates++;
+    c->prof[ri].checks++;
+    if (*nh < MAX_HITS && rule_match(&c->rs->rules[ri], ev, payload, plen)) {
+        hits[(*nh)++] = ri;
+        c->prof[ri].matches++;
+    }
+}
+
+static void collect(struct rule_ctx *c, const struct event *ev, uint32_t *hits, int *nh,
+                    const uint8_t *payload, size_t plen, const uint32_t *list, int n)
+{
+    for (int i = 0; i < n; i++)
+        test_rule(c, list[i], ev, hits, nh, payload, plen);
+}
+
+void rule_ctx_profile(const struct rule_ctx *c, rule_profile_fn fn, void *ctx)
+{
+    for (int i = 0; i < c->rs->nrules; i++) {
+        const struct rule *r = &c->rs->rules[i];
+        fn(ctx, r->gid, r->sid, r->msg, c->prof[i].checks, c->prof[i].matches, c->prof[i].alerts);
     }
 }
 
@@ -740,11 +765,11 @@ int rules_match_payload(struct rule_ctx *c, const struct event *ev, const uint8_
     uint32_t hits[MAX_HITS];
     int nh = 0;
     c->st.events++;
-    collect(rs, ev, hits, &nh, payload, plen, &c->st, rs->generic, rs->ngeneric);
+    collect(c, ev, hits, &nh, payload, plen, rs->generic, rs->ngeneric);
     int p = ev->proto ? proto_of(rs, ev->proto) : -1;
     if (p >= 0) {
         const struct proto_disp *d = &rs->protos[p];
-        collect(rs, ev, hits, &nh, payload, plen, &c->st, d->any, d->nany);
+        collect(c, ev, hits, &nh, payload, plen, d->any, d->nany);
         if (ev->has_code && d->nbycode) {
             int lo = 0, hi = d->nbycode;
             while (lo < hi) {
@@ -755,9 +780,7 @@ int rules_match_payload(struct rule_ctx *c, const struct event *ev, const uint8_
                     hi = mid;
             }
             for (int i = lo; i < d->nbycode && d->bycode[i].code == ev->code; i++) {
-                c->st.candidates++;
-                uint32_t ri = d->bycode[i].rule;
-                if (nh < MAX_HITS && rule_match(&rs->rules[ri], ev, payload, plen)) hits[nh++] = ri;
+                test_rule(c, d->bycode[i].rule, ev, hits, &nh, payload, plen);
             }
         }
     }
@@ -789,6 +812,7 @@ int rules_match_payload(struct rule_ctx *c, const struct event *ev, const uint8_
             continue;
         }
         c->st.alerts++;
+        c->prof[hits[i]].alerts++;
         alerts++;
         if (emit) emit(emit_ctx, c->buf, n);
     }

@@ -51,4 +51,10 @@ struct rule_stats {
 };
 void rule_ctx_stats(const struct rule_ctx *ctx, struct rule_stats *out);
 
+/* Per rule, in load order: times tested (dispatched to it), matched, alerted; the
+ * basis of a rule impact report (--rule-profile). Sum over workers. */
+typedef void (*rule_profile_fn)(void *ctx, uint32_t gid, uint32_t sid, const char *msg,
+                                uint64_t checks, uint64_t matches, uint64_t alerts);
+void rule_ctx_profile(const struct rule_ctx *ctx, rule_profile_fn fn, void *fn_ctx);
+
 #endif

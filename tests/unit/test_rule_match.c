@@ -534,6 +534,21 @@ START_TEST(threshold_state_bounded)
 }
 END_TEST
 
+static uint64_t prof[8][3];
+
+static void prof_cb(void *c, uint32_t gid, uint32_t sid, const char *msg, uint64_t checks,
+                    uint64_t matches, uint64_t nalert)
+{
+    (void)c;
+    (void)msg;
+    ck_assert_uint_eq(gid, 1);
+    if (sid < 8) {
+        prof[sid][0] = checks;
+        prof[sid][1] = matches;
+        prof[sid][2] = nalert;
+    }
+}
+
 START_TEST(pass_and_dispatch)
 {
     net_default();
@@ -551,6 +566,17 @@ START_TEST(pass_and_dispatch)
     ck_assert_uint_eq(st.events, 2);
     ck_assert_uint_eq(st.candidates, 4);
     ck_assert_uint_eq(st.suppressed, 2);
+    /* the per-rule profile: tested, matched, alerted */
+    memset(prof, 0, sizeof(prof));
+    rule_ctx_profile(ctx, prof_cb, NULL);
+    ck_assert_uint_eq(prof[1][0], 2);
+    ck_assert_uint_eq(prof[1][1], 2);
+    ck_assert_uint_eq(prof[1][2], 1);
+    ck_assert_uint_eq(prof[2][0], 2);
+    ck_assert_uint_eq(prof[2][1], 1); /* pass rule: only 10.0.0.1 */
+    ck_assert_uint_eq(prof[2][2], 0);
+    ck_assert_uint_eq(prof[3][0], 0); /* dnp3 rules never tested */
+    ck_assert_uint_eq(prof[5][0], 0);
     unload();
 }
 END_TEST
