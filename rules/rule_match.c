@@ -724,9 +724,12 @@ static void test_rule(struct rule_ctx *c, uint32_t ri, const struct event *ev, u
 {
     c->st.candidates++;
     c->prof[ri].checks++;
-    if (*nh < MAX_HITS && rule_match(&c->rs->rules[ri], ev, payload, plen)) {
-        hits[(*nh)++] = ri;
+    if (rule_match(&c->rs->rules[ri], ev, payload, plen)) {
         c->prof[ri].matches++;
+        if (*nh < MAX_HITS)
+            hits[(*nh)++] = ri;
+        else
+            c->st.hits_dropped++;
     }
 }
 

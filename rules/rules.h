@@ -47,7 +47,7 @@ int rules_match_payload(struct rule_ctx *ctx, const struct event *ev, const uint
 /* Counters of one rule_ctx. */
 struct rule_stats {
     uint64_t events, candidates, matches, alerts, suppressed, thresholded, state_evictions,
-        json_overflow;
+        json_overflow, hits_dropped /* matches beyond 64 rules on one event */;
 };
 void rule_ctx_stats(const struct rule_ctx *ctx, struct rule_stats *out);
 

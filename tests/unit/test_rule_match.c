@@ -581,6 +581,25 @@ START_TEST(pass_and_dispatch)
 }
 END_TEST
 
+START_TEST(many_matches_counted)
+{
+    /* more rules match one event than it can alert for: the rest is counted */
+    char text[70 * 64];
+    size_t len = 0;
+    for (int i = 0; i < 70; i++)
+        len += (size_t)snprintf(text + len, sizeof(text) - len,
+                                "alert modbus any any -> any any (code:6; sid:%d;)\n", i + 1);
+    net_default();
+    load(text);
+    ck_assert_int_eq(mb_write_single(6, 0, 0), 32); /* the recorder keeps MAX_ALERTS */
+    struct rule_stats st;
+    rule_ctx_stats(ctx, &st);
+    ck_assert_uint_eq(st.alerts, 64);
+    ck_assert_uint_eq(st.hits_dropped, 6);
+    unload();
+}
+END_TEST
+
 START_TEST(dispatch_scales)
 {
     /* 10,000 rules for other protocols and other Modbus codes: a read is tested
@@ -967,6 +986,7 @@ static Suite *suite(void)
     tcase_add_test(tc, threshold_state_bounded);
     tcase_add_test(tc, pass_and_dispatch);
     tcase_add_test(tc, dispatch_scales);
+    tcase_add_test(tc, many_matches_counted);
     suite_add_tcase(s, tc);
     TCase *tj = tcase_create("alerts");
     tcase_add_test(tj, alert_json_fields);
