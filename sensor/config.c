@@ -1,5 +1,6 @@
 /* config.c - defaults and the "key = value" configuration file. */
 #include "config.h"
+#include "redis_url.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -261,6 +262,9 @@ int config_validate(const struct config *c, char *err, size_t errlen)
                  "or a local replica (see docs/redis.md)");
         return -1;
     }
+    struct redis_url u;
+    if (redis_url_parse(c->redis_url, &u, err, errlen) != 0)
+        return -1;
     if (strcmp(c->spool_fsync, "always") && strcmp(c->spool_fsync, "batch") &&
         strcmp(c->spool_fsync, "never")) {
         snprintf(err, errlen, "'spool.fsync' wants always, batch or never, not '%s'",

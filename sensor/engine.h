@@ -19,6 +19,7 @@
 #include "decode.h"
 #include "event.h"
 #include "flow.h"
+#include "output_redis.h"
 #include "reassembly.h"
 #include "ring.h"
 
@@ -120,6 +121,8 @@ struct engine {
     atomic_int capture_failed;
     uint64_t start_wall_ms;
     char failure[1024];
+    struct oredis *redis;  /* alerts to Redis (NULL: --redis none); output thread only */
+    uint32_t inject_alerts; /* test only (--inject-alerts N): synthetic alerts at start */
 };
 
 uint64_t wall_ms(void);
@@ -137,5 +140,7 @@ void *capture_main(void *arg);
 void *output_main(void *arg);
 /* Writes the stats JSON object (one line) to f. */
 void stats_write(struct engine *e, FILE *f, int final);
+/* The few totals the Redis heartbeat hash shows (packets, drops, flows). */
+void stats_summary(struct engine *e, struct oredis_counters *c);
 
 #endif

@@ -452,9 +452,8 @@ void oredis_get_stats(const struct oredis *o, struct oredis_stats *st)
     spool_get_stats(o->sp, &st->spool);
 }
 
-void oredis_close(struct oredis *o, uint32_t budget_ms)
+void oredis_drain(struct oredis *o, uint32_t budget_ms)
 {
-    if (!o) return;
     uint64_t until = mono_ms() + budget_ms;
     spool_sync(o->sp, mono_ms());
     if (!o->c) try_connect(o);
@@ -466,6 +465,11 @@ void oredis_close(struct oredis *o, uint32_t budget_ms)
         log_warn("Redis %s: alerts it has not confirmed stay in the spool %s for the next "
                  "start",
                  o->where, o->spool_dir);
+}
+
+void oredis_close(struct oredis *o)
+{
+    if (!o) return;
     if (o->c) redisFree(o->c);
     spool_close(o->sp);
     free(o->inflight);

@@ -59,9 +59,11 @@ int oredis_alert(struct oredis *o, const char *json, size_t len, uint64_t now_ms
 void oredis_poll(struct oredis *o, uint64_t now_ms);
 void oredis_set_counters(struct oredis *o, const struct oredis_counters *c);
 void oredis_get_stats(const struct oredis *o, struct oredis_stats *st);
-/* Sends what is left for up to budget_ms (one connect attempt if disconnected),
- * writes a last heartbeat, syncs the spool and frees everything. What Redis has
- * not confirmed stays in the spool for the next start. */
-void oredis_close(struct oredis *o, uint32_t budget_ms);
+/* At exit: sends what is left for up to budget_ms (one connect attempt if
+ * disconnected) and writes a last heartbeat. What Redis has not confirmed stays in
+ * the spool for the next start (logged). */
+void oredis_drain(struct oredis *o, uint32_t budget_ms);
+/* Syncs the spool, disconnects, frees everything. */
+void oredis_close(struct oredis *o);
 
 #endif

@@ -287,7 +287,8 @@ START_TEST(stream_delivery)
     freeReplyObject(h);
     long long ttl = cmd_int(c, "TTL %s", "otsensor:sensor:t1");
     ck_assert(ttl > 0 && ttl <= 3);
-    oredis_close(o, 2000);
+    oredis_drain(o, 2000);
+    oredis_close(o);
     /* a second run with the same spool sends nothing twice, continues the ids */
     o = open_o(&cfg);
     pump(o, 100);
@@ -295,7 +296,8 @@ START_TEST(stream_delivery)
     pump_until_xlen(o, c, "otsensor:alerts:t1", 3010);
     pump(o, 100);
     check_stream(c, "otsensor:alerts:t1", 0, 3010);
-    oredis_close(o, 2000);
+    oredis_drain(o, 2000);
+    oredis_close(o);
     redisFree(c);
     rs_cleanup(&r);
 }
@@ -327,7 +329,8 @@ START_TEST(redis_down_at_start)
     oredis_get_stats(o, &st);
     ck_assert_uint_ge(st.replayed, 1000);
     ck_assert_uint_eq(st.duplicates, 0);
-    oredis_close(o, 2000);
+    oredis_drain(o, 2000);
+    oredis_close(o);
     redisFree(c);
     rs_cleanup(&r);
 }
@@ -362,7 +365,8 @@ START_TEST(redis_killed_mid_run)
     pump_until_xlen(o, c, "otsensor:alerts:t1", 5000);
     pump(o, 300);
     check_stream(c, "otsensor:alerts:t1", 0, 5000); /* no loss, no duplicate */
-    oredis_close(o, 2000);
+    oredis_drain(o, 2000);
+    oredis_close(o);
     redisFree(c);
     rs_cleanup(&r);
 }
@@ -394,7 +398,8 @@ START_TEST(redis_lost_confirmed_alerts)
     pump_until_xlen(o, c, "otsensor:alerts:t1", 900);
     pump(o, 300);
     check_stream(c, "otsensor:alerts:t1", 0, 900);
-    oredis_close(o, 2000);
+    oredis_drain(o, 2000);
+    oredis_close(o);
     redisFree(c);
     rs_cleanup(&r);
 }
@@ -463,7 +468,8 @@ START_TEST(writer_killed)
     pump_until_xlen(o, c, "otsensor:alerts:t1", 600);
     pump(o, 200);
     check_stream(c, "otsensor:alerts:t1", 0, 600);
-    oredis_close(o, 2000);
+    oredis_drain(o, 2000);
+    oredis_close(o);
     /* killed after Redis confirmed: the replay at the next start sends nothing twice */
     run_and_kill(&cfg, 600, 900, 1);
     ck_assert_int_eq(xlen(c, "otsensor:alerts:t1"), 900);
@@ -475,7 +481,8 @@ START_TEST(writer_killed)
     check_stream(c, "otsensor:alerts:t1", 0, 950);
     oredis_get_stats(o, &st);
     ck_assert_uint_eq(st.duplicates, 0);
-    oredis_close(o, 2000);
+    oredis_drain(o, 2000);
+    oredis_close(o);
     redisFree(c);
     rs_cleanup(&r);
 }
@@ -504,7 +511,8 @@ START_TEST(auth_password_unix_db)
     feed(o, 0, 100);
     pump_until_xlen(o, c, "otsensor:alerts:t1", 100);
     check_stream(c, "otsensor:alerts:t1", 0, 100);
-    oredis_close(o, 2000);
+    oredis_drain(o, 2000);
+    oredis_close(o);
     /* a wrong password in the URL wins over the file: refused, alerts wait */
     snprintf(url, sizeof(url), "redis://:wrong@127.0.0.1:%d/3", r.port);
     set(&cfg, "redis", url);
@@ -515,7 +523,8 @@ START_TEST(auth_password_unix_db)
     oredis_get_stats(o, &st);
     ck_assert_uint_eq(st.delivered, 0);
     ck_assert_uint_ge(st.errors, 1);
-    oredis_close(o, 500);
+    oredis_drain(o, 500);
+    oredis_close(o);
     /* the right one, TCP, database 3: the spool's backlog goes there */
     snprintf(url, sizeof(url), "redis://:s3cret@127.0.0.1:%d/3", r.port);
     set(&cfg, "redis", url);
@@ -526,7 +535,8 @@ START_TEST(auth_password_unix_db)
     /* db 3's stream starts empty, so the whole spool window is sent there */
     ck_assert_int_eq(xlen(c, "otsensor:alerts:t1"), 150);
     check_stream(c, "otsensor:alerts:t1", 0, 150);
-    oredis_close(o, 2000);
+    oredis_drain(o, 2000);
+    oredis_close(o);
     redisFree(c);
     rs_cleanup(&r);
 }
@@ -551,7 +561,8 @@ START_TEST(auth_acl_user)
     feed(o, 0, 200);
     pump_until_xlen(o, c, "otsensor:alerts:t1", 200);
     check_stream(c, "otsensor:alerts:t1", 0, 200);
-    oredis_close(o, 2000);
+    oredis_drain(o, 2000);
+    oredis_close(o);
     /* a user without a password anywhere is refused at open */
     snprintf(url, sizeof(url), "redis://alice@127.0.0.1:%d", r.port);
     set(&cfg, "redis", url);
@@ -604,7 +615,8 @@ START_TEST(list_and_channel)
         ck_assert(msg->element[2]->len == wn && !memcmp(msg->element[2]->str, want, wn));
         freeReplyObject(msg);
     }
-    oredis_close(o, 2000);
+    oredis_drain(o, 2000);
+    oredis_close(o);
     /* list mode alone (its own spool): at-least-once, and a clean close leaves
      * nothing to resend */
     char sp2[160];
@@ -616,11 +628,13 @@ START_TEST(list_and_channel)
     feed(o, 300, 310);
     for (int t = 0; t < 5000 && cmd_int(c, "LLEN %s", "plant7:alerts:list") < 310; t += 5)
         pump(o, 5);
-    oredis_close(o, 2000);
+    oredis_drain(o, 2000);
+    oredis_close(o);
     o = open_o(&cfg);
     pump(o, 200);
     ck_assert_int_eq(cmd_int(c, "LLEN %s", "plant7:alerts:list"), 310);
-    oredis_close(o, 2000);
+    oredis_drain(o, 2000);
+    oredis_close(o);
     redisFree(sub);
     redisFree(c);
     rs_cleanup(&r);
@@ -665,7 +679,8 @@ START_TEST(spool_full_reaches_stream)
     ck_assert_ptr_nonnull(
         strstr(rep->element[0]->element[1]->element[1]->str, "\"id\":\"sensor.spool_full\""));
     freeReplyObject(rep);
-    oredis_close(o, 2000);
+    oredis_drain(o, 2000);
+    oredis_close(o);
     redisFree(c);
     rs_cleanup(&r);
 }
