@@ -36,6 +36,7 @@ struct oredis {
     uint32_t unsent;
     uint64_t last_hb_ms;
     struct spool_id trim_cand; /* trimmed at trim_at_ms */
+    struct spool_id trimmed;   /* the spool was last trimmed up to here */
     uint64_t trim_at_ms;
     struct oredis_counters ctr;
     uint64_t start_ms;
@@ -144,6 +145,12 @@ int oredis_alert(struct oredis *o, const char *json, size_t len, uint64_t now_ms
     o->next = id;
     o->st.alerts++;
     if (!o->c) o->st.spooled++;
+    if (!spool_has_room(o->sp, len) && spool_id_cmp(o->acked, o->trimmed) > 0) {
+        /* full of alerts Redis confirmed: cut their keep window short, not new ones */
+        spool_trim(o->sp, o->acked);
+        o->trimmed = o->acked;
+        o->st.keep_cut++;
+    }
     int rc = spool_append(o->sp, id, json, len);
     if (rc == SPOOL_ERR) return -1;
     /* SPOOL_FULL may have stored the spool_full marker under this id */
@@ -434,6 +441,7 @@ void oredis_poll(struct oredis *o, uint64_t now_ms)
     /* trim what Redis confirmed at least keep_ms ago */
     if (now >= o->trim_at_ms) {
         spool_trim(o->sp, o->trim_cand);
+        if (spool_id_cmp(o->trim_cand, o->trimmed) > 0) o->trimmed = o->trim_cand;
         o->trim_cand = o->acked;
         o->trim_at_ms = now + o->keep_ms;
     }

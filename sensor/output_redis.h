@@ -12,9 +12,10 @@
  * it; an XADD refused as "equal or smaller than the target stream top item" counts as
  * already delivered. Alerts stay in the spool after Redis confirmed them for
  * `redis.keep_ms` more (so alerts a crashed Redis lost from its last second of AOF
- * are sent again), then the spool is trimmed. List and channel modes get the same
- * resends: at-least-once. XADD goes last so that an alert in the stream implies its
- * RPUSH was applied before it.
+ * are sent again), then the spool is trimmed; if the spool fills up with confirmed
+ * alerts first, they are dropped early (counted as keep_cut) rather than new ones.
+ * List and channel modes get the same resends: at-least-once. XADD goes last so
+ * that an alert in the stream implies its RPUSH was applied before it.
  *
  * Reconnects back off exponentially (100 ms doubling to `redis.backoff_max_ms`). A
  * stats/heartbeat hash <prefix>:sensor:<name> is written every
@@ -43,6 +44,8 @@ struct oredis_stats {
     uint64_t replayed;   /* sent after a (re)connect or start from the spool's backlog */
     uint64_t errors;     /* failed connects, I/O errors, error replies */
     uint64_t connects;   /* successful connections */
+    uint64_t keep_cut;   /* times the spool filled with confirmed alerts and dropped them
+                            before redis.keep_ms passed, to make room */
     int connected;
     struct spool_stats spool;
 };

@@ -510,7 +510,7 @@ int spool_append(struct spool *s, struct spool_id id, const char *data, size_t l
         s->st.io_errors++;
         return SPOOL_ERR;
     }
-    if (s->bytes + SPOOL_REC_HDR + len > s->max_bytes) {
+    if (!spool_has_room(s, len)) {
         s->st.dropped_full++;
         if (!s->full) {
             s->full = 1;
@@ -525,6 +525,11 @@ int spool_append(struct spool *s, struct spool_id id, const char *data, size_t l
         return SPOOL_FULL;
     }
     return append_raw(s, id, data, len);
+}
+
+int spool_has_room(const struct spool *s, size_t len)
+{
+    return s->bytes + SPOOL_REC_HDR + len <= s->max_bytes;
 }
 
 struct spool_id spool_last_id(const struct spool *s)

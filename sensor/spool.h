@@ -76,6 +76,8 @@ void spool_close(struct spool *s);
  * ends when the spool is back under half its size); SPOOL_ERR on an I/O error
  * (logged, counted; the record is lost) or a payload over SPOOL_MAX_PAYLOAD. */
 int spool_append(struct spool *s, struct spool_id id, const char *data, size_t len);
+/* Whether a payload of len bytes fits under the cap now. */
+int spool_has_room(const struct spool *s, size_t len);
 /* Writes buffered records to the file and applies the fsync policy (now_ms paces
  * the batch policy). */
 void spool_sync(struct spool *s, uint64_t now_ms);

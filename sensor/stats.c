@@ -172,6 +172,7 @@ void stats_write(struct engine *e, FILE *f, int final)
         KV(&j, "replayed", rs.replayed);
         KV(&j, "errors", rs.errors);
         KV(&j, "connects", rs.connects);
+        KV(&j, "keep_cut", rs.keep_cut);
         jbuf_puts(&j, ",\"spool\":{\"bytes\":");
         jbuf_u64(&j, rs.spool.bytes);
         KV(&j, "records", rs.spool.records);

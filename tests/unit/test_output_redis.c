@@ -686,6 +686,48 @@ START_TEST(spool_full_reaches_stream)
 }
 END_TEST
 
+/* Redis is up but the spool is small: alerts Redis confirmed are dropped from it
+ * before their keep window ends, so no new alert is refused. */
+START_TEST(small_spool_keeps_flowing)
+{
+    struct rsrv r;
+    rs_init(&r);
+    rs_start(&r, NULL);
+    static struct config cfg;
+    char sp[128];
+    spool_path(&r, sp, sizeof(sp));
+    base_config(&cfg, &r, sp);
+    set(&cfg, "spool.max_mb", "1");
+    redisContext *c = client(&r, NULL, NULL);
+    struct oredis *o = open_o(&cfg);
+    char b[1200];
+    for (int i = 0; i < 4000; i++) {
+        int n = snprintf(b, sizeof(b), "{\"n\":%d,\"pad\":\"", i);
+        memset(b + n, 'p', 1000);
+        memcpy(b + n + 1000, "\"}", 3);
+        int arc = oredis_alert(o, b, (size_t)n + 1002, now_wall_ms());
+        if (arc) {
+            struct oredis_stats x;
+            oredis_get_stats(o, &x);
+            ck_abort_msg("alert %d refused: spool %llu bytes %llu records, delivered %llu cut %llu",
+                         i, (unsigned long long)x.spool.bytes, (unsigned long long)x.spool.records,
+                         (unsigned long long)x.delivered, (unsigned long long)x.keep_cut);
+        }
+        if (i % 100 == 99) pump_until_xlen(o, c, "otsensor:alerts:t1", i + 1);
+    }
+    struct oredis_stats st;
+    oredis_get_stats(o, &st);
+    ck_assert_uint_eq(st.spool.dropped_full, 0);
+    ck_assert_uint_gt(st.keep_cut, 0);
+    ck_assert_uint_le(st.spool.bytes, 1u << 20);
+    ck_assert_int_eq(xlen(c, "otsensor:alerts:t1"), 4000);
+    oredis_drain(o, 2000);
+    oredis_close(o);
+    redisFree(c);
+    rs_cleanup(&r);
+}
+END_TEST
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("output_redis");
@@ -700,6 +742,7 @@ static Suite *suite(void)
     tcase_add_test(t, auth_acl_user);
     tcase_add_test(t, list_and_channel);
     tcase_add_test(t, spool_full_reaches_stream);
+    tcase_add_test(t, small_spool_keeps_flowing);
     suite_add_tcase(s, t);
     return s;
 }
