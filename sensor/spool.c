@@ -367,7 +367,7 @@ struct spool *spool_open(const char *dir, uint64_t max_bytes, enum spool_fsync f
     }
     closedir(d);
     d = NULL;
-    qsort(nos, nn, sizeof(*nos), cmp_u64);
+    if (nn) qsort(nos, nn, sizeof(*nos), cmp_u64);
     for (size_t i = 0; i < nn; i++) {
         seg_path(s, nos[i], p, sizeof(p));
         int fd = open(p, O_RDWR | O_CLOEXEC);
