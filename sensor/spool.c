@@ -52,7 +52,8 @@ struct spool {
     struct spool_stats st;
 };
 
-static uint32_t crc_table[256];
+/* CRC-32 slicing-by-8: eight bytes per step (a third of the spool's CPU otherwise) */
+static uint32_t crc_tab[8][256];
 
 static void crc_init(void)
 {
@@ -60,17 +61,31 @@ static void crc_init(void)
         uint32_t c = i;
         for (int k = 0; k < 8; k++)
             c = c & 1 ? 0xEDB88320u ^ (c >> 1) : c >> 1;
-        crc_table[i] = c;
+        crc_tab[0][i] = c;
     }
+    for (uint32_t i = 0; i < 256; i++)
+        for (int t = 1; t < 8; t++)
+            crc_tab[t][i] = (crc_tab[t - 1][i] >> 8) ^ crc_tab[0][crc_tab[t - 1][i] & 0xff];
 }
+
+static uint32_t get32(const uint8_t *p);
 
 uint32_t spool_crc32(uint32_t crc, const void *data, size_t len)
 {
-    if (!crc_table[1]) crc_init();
+    if (!crc_tab[0][1]) crc_init();
     const uint8_t *p = data;
     crc = ~crc;
+    while (len >= 8) {
+        uint32_t one = get32(p) ^ crc, two = get32(p + 4);
+        crc = crc_tab[7][one & 0xff] ^ crc_tab[6][(one >> 8) & 0xff] ^
+              crc_tab[5][(one >> 16) & 0xff] ^ crc_tab[4][one >> 24] ^ crc_tab[3][two & 0xff] ^
+              crc_tab[2][(two >> 8) & 0xff] ^ crc_tab[1][(two >> 16) & 0xff] ^
+              crc_tab[0][two >> 24];
+        p += 8;
+        len -= 8;
+    }
     while (len--)
-        crc = crc_table[(crc ^ *p++) & 0xff] ^ (crc >> 8);
+        crc = crc_tab[0][(crc ^ *p++) & 0xff] ^ (crc >> 8);
     return ~crc;
 }
 
@@ -342,6 +357,13 @@ struct spool *spool_open(const char *dir, uint64_t max_bytes, enum spool_fsync f
         snprintf(err, errlen, "spool: %s is in use by another otsensor (%s)", dir, strerror(errno));
         goto fail;
     }
+    /* the lock file remembers the last id when trimming emptied the spool */
+    char idtxt[64] = "";
+    ssize_t il = pread(s->lock_fd, idtxt, sizeof(idtxt) - 1, 0);
+    unsigned long long lms;
+    unsigned lseq;
+    if (il > 0 && (idtxt[il] = '\0', sscanf(idtxt, "%llu-%u", &lms, &lseq) == 2))
+        s->last_id = (struct spool_id){lms, lseq};
     d = opendir(dir);
     if (!d) {
         snprintf(err, errlen, "spool: cannot read %s: %s", dir, strerror(errno));
@@ -579,8 +601,20 @@ int spool_next(struct spool *s, struct spool_id *id, const char **data, size_t *
     }
 }
 
+/* Notes the last id in the lock file, so ids keep increasing across a restart even
+ * when every segment was trimmed. */
+static void save_last_id(struct spool *s)
+{
+    char t[64];
+    int n = snprintf(t, sizeof(t), "%llu-%u\n", (unsigned long long)s->last_id.ms, s->last_id.seq);
+    if (pwrite(s->lock_fd, t, (size_t)n, 0) != n || ftruncate(s->lock_fd, n) != 0)
+        io_error(s, "cannot write the lock file");
+}
+
 void spool_trim(struct spool *s, struct spool_id upto)
 {
+    if (s->nsegs && (s->segs[0].records == 0 || spool_id_cmp(s->segs[0].last, upto) <= 0))
+        save_last_id(s); /* something will be deleted */
     while (s->nsegs) {
         struct seg *g = &s->segs[0];
         if (g->records && spool_id_cmp(g->last, upto) > 0) break;

@@ -5,7 +5,8 @@
  * output_redis.h). So alerts wait here while Redis is away or slow, and a spool left
  * by a crash or kill -9 is replayed at the next start.
  *
- * On disk: a directory with a lock file and numbered segment files
+ * On disk: a directory with a lock file (which also notes the last id, written
+ * before segments are deleted) and numbered segment files
  * "alerts-<20 digits>.spool", each a sequence of records (little-endian):
  *
  *   0      4      8              16     20     24

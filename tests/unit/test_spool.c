@@ -114,6 +114,11 @@ START_TEST(crc32_vector)
     /* the standard check value of CRC-32/ISO-HDLC (zlib's crc32) */
     ck_assert_uint_eq(spool_crc32(0, "123456789", 9), 0xCBF43926u);
     ck_assert_uint_eq(spool_crc32(spool_crc32(0, "1234", 4), "56789", 5), 0xCBF43926u);
+    /* longer than one 8-byte step, and split at odd places */
+    const char *fox = "The quick brown fox jumps over the lazy dog";
+    ck_assert_uint_eq(spool_crc32(0, fox, 43), 0x414FA339u);
+    for (size_t cut = 0; cut <= 43; cut++)
+        ck_assert_uint_eq(spool_crc32(spool_crc32(0, fox, cut), fox + cut, 43 - cut), 0x414FA339u);
     enum spool_fsync f;
     ck_assert_int_eq(spool_fsync_parse("always", &f), 0);
     ck_assert_int_eq(f, SPOOL_FSYNC_ALWAYS);
@@ -319,6 +324,10 @@ START_TEST(trim_segments)
     spool_get_stats(s, &st);
     ck_assert_uint_eq(st.records, 0);
     ck_assert_uint_eq(spool_last_id(s).ms, 2999); /* remembered after the trim */
+    spool_close(s);
+    /* reopened empty, the last id is still known (from the lock file) */
+    s = open_sp(4u << 20);
+    ck_assert_uint_eq(spool_last_id(s).ms, 2999);
     append_range(s, 2000, 2010, 1000);
     spool_rewind(s);
     expect_range(s, 2000, 2010, 1000);
