@@ -112,9 +112,9 @@ int main(int argc, char **argv)
     for (int i = 0; i < n; i++) {
         size_t l = make_alert(b, sizeof(b), i);
         oredis_alert(o, b, l, wall());
-        if ((i & 255) == 255) oredis_poll(o, wall());
+        if ((i & 255) == 255) oredis_poll(o);
     }
-    oredis_poll(o, wall());
+    oredis_poll(o);
     double t1 = now_s();
     oredis_close(o);
     printf("down:   %d alerts spooled in %.3f s: %.0f alerts/s (%zu bytes each)\n", n, t1 - t0,
@@ -139,16 +139,16 @@ int main(int argc, char **argv)
         fprintf(stderr, "%s\n", err);
         return 1;
     }
-    oredis_poll(o, wall()); /* connect before timing */
+    oredis_poll(o); /* connect before timing */
     t0 = now_s();
     for (int i = 0; i < n; i++) {
         size_t l = make_alert(b, sizeof(b), i);
         oredis_alert(o, b, l, wall());
-        if ((i & 255) == 255) oredis_poll(o, wall());
+        if ((i & 255) == 255) oredis_poll(o);
     }
     struct oredis_stats st;
     for (;;) {
-        oredis_poll(o, wall());
+        oredis_poll(o);
         oredis_get_stats(o, &st);
         if (st.delivered >= (uint64_t)n || now_s() - t0 > 120) break;
     }

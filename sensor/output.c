@@ -66,7 +66,7 @@ static void inject_alerts(struct engine *e)
         if (jbuf_ok(&j) && e->redis)
             oredis_alert(e->redis, buf, j.len, wall_ms());
         if (e->redis && i % 256 == 255)
-            oredis_poll(e->redis, wall_ms());
+            oredis_poll(e->redis);
     }
 }
 
@@ -87,7 +87,7 @@ void *output_main(void *arg)
                 oredis_set_counters(e->redis, &c);
                 last_summary = wall_ms();
             }
-            oredis_poll(e->redis, wall_ms());
+            oredis_poll(e->redis);
         }
         if (interval_ms && wall_ms() - last_stats >= interval_ms) {
             last_stats = wall_ms();

@@ -428,7 +428,7 @@ static void send_due(struct oredis *o, int drain, uint64_t until)
     }
 }
 
-void oredis_poll(struct oredis *o, uint64_t now_ms)
+void oredis_poll(struct oredis *o)
 {
     uint64_t now = mono_ms();
     spool_sync(o->sp, now);
@@ -445,7 +445,6 @@ void oredis_poll(struct oredis *o, uint64_t now_ms)
         o->trim_cand = o->acked;
         o->trim_at_ms = now + o->keep_ms;
     }
-    (void)now_ms;
 }
 
 void oredis_set_counters(struct oredis *o, const struct oredis_counters *c)

@@ -59,7 +59,7 @@ int oredis_alert(struct oredis *o, const char *json, size_t len, uint64_t now_ms
 /* Connects when due, sends what waits, writes the heartbeat, trims the spool.
  * Call it every loop of the output thread; it returns within about 50 ms unless
  * Redis stalls (then within redis.timeout_ms). */
-void oredis_poll(struct oredis *o, uint64_t now_ms);
+void oredis_poll(struct oredis *o);
 void oredis_set_counters(struct oredis *o, const struct oredis_counters *c);
 void oredis_get_stats(const struct oredis *o, struct oredis_stats *st);
 /* At exit: sends what is left for up to budget_ms (one connect attempt if

@@ -193,14 +193,14 @@ static void feed(struct oredis *o, int from, int to)
     for (int i = from; i < to; i++) {
         size_t n = alert_json(i, b, sizeof(b));
         ck_assert_int_eq(oredis_alert(o, b, n, now_wall_ms()), 0);
-        if (i % 50 == 0) oredis_poll(o, now_wall_ms());
+        if (i % 50 == 0) oredis_poll(o);
     }
 }
 
 static void pump(struct oredis *o, int ms)
 {
     for (int t = 0; t < ms; t += 5) {
-        oredis_poll(o, now_wall_ms());
+        oredis_poll(o);
         sleep_ms(5);
     }
 }
@@ -214,7 +214,7 @@ static long long xlen(redisContext *c, const char *key)
 static void pump_until_xlen(struct oredis *o, redisContext *c, const char *key, long long n)
 {
     for (int t = 0; t < 10000 && xlen(c, key) < n; t += 5) {
-        oredis_poll(o, now_wall_ms());
+        oredis_poll(o);
         sleep_ms(5);
     }
 }
@@ -417,13 +417,13 @@ static void writer_child(const struct config *cfg, int from, int to, int want_de
         oredis_alert(o, b, n, now_wall_ms());
     }
     for (int t = 0; t < 10000; t += 5) {
-        oredis_poll(o, now_wall_ms());
+        oredis_poll(o);
         struct oredis_stats st;
         oredis_get_stats(o, &st);
         if (!want_delivered || st.delivered >= (uint64_t)(to - from)) break;
         sleep_ms(5);
     }
-    oredis_poll(o, now_wall_ms());
+    oredis_poll(o);
     if (write(fd, "k", 1) != 1) _exit(4);
     for (;;)
         pause();
