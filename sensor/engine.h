@@ -23,7 +23,7 @@
 #include "reassembly.h"
 #include "ring.h"
 
-#define MAX_WORKERS 256
+#define MAX_WORKERS     256
 #define MAX_PROTO_STATS 48
 
 enum pkt_rec_type { REC_PACKET = 0, REC_TICK = 1 };
@@ -74,7 +74,7 @@ struct worker {
     struct reasm_global reasm;
     struct classifier cls;
     struct event_sink sink;
-    uint64_t now_us;  /* latest packet time seen */
+    uint64_t now_us; /* latest packet time seen */
     uint64_t last_sweep_us;
     struct worker_stats st;
     /* current dissection context */
