@@ -728,6 +728,57 @@ START_TEST(small_spool_keeps_flowing)
 }
 END_TEST
 
+/* MAXLEN off and on; a lone alert waits redis.flush_ms for company, then goes. */
+START_TEST(maxlen_and_flush_interval)
+{
+    struct rsrv r;
+    rs_init(&r);
+    rs_start(&r, NULL);
+    static struct config cfg;
+    char sp[128];
+    spool_path(&r, sp, sizeof(sp));
+    base_config(&cfg, &r, sp);
+    set(&cfg, "redis.stream_maxlen", "0");
+    redisContext *c = client(&r, NULL, NULL);
+    struct oredis *o = open_o(&cfg);
+    feed(o, 0, 2000);
+    pump_until_xlen(o, c, "otsensor:alerts:t1", 2000);
+    check_stream(c, "otsensor:alerts:t1", 0, 2000);
+    oredis_drain(o, 2000);
+    oredis_close(o);
+    /* MAXLEN ~ 100: Redis trims whole nodes, so about 100 stay */
+    set(&cfg, "redis.stream_maxlen", "100");
+    set(&cfg, "sensor_name", "t2");
+    set(&cfg, "redis.flush_ms", "300");
+    char sp2[160];
+    snprintf(sp2, sizeof(sp2), "%s/spool2", r.dir);
+    set(&cfg, "spool", sp2);
+    o = open_o(&cfg);
+    oredis_poll(o); /* connected */
+    char b[256];
+    size_t n = alert_json(0, b, sizeof(b));
+    ck_assert_int_eq(oredis_alert(o, b, n, now_wall_ms()), 0);
+    oredis_poll(o);
+    ck_assert_int_eq(xlen(c, "otsensor:alerts:t2"), 0); /* waits for its batch */
+    sleep_ms(350);
+    oredis_poll(o);
+    ck_assert_int_eq(xlen(c, "otsensor:alerts:t2"), 1); /* flush_ms passed */
+    feed(o, 1, 3000);
+    for (int t = 0; t < 5000; t += 5) {
+        struct oredis_stats st;
+        oredis_get_stats(o, &st);
+        if (st.delivered >= 3000) break;
+        pump(o, 5);
+    }
+    long long len = xlen(c, "otsensor:alerts:t2");
+    ck_assert_msg(len >= 100 && len < 1000, "XLEN %lld with MAXLEN ~ 100", len);
+    oredis_drain(o, 2000);
+    oredis_close(o);
+    redisFree(c);
+    rs_cleanup(&r);
+}
+END_TEST
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("output_redis");
@@ -743,6 +794,7 @@ static Suite *suite(void)
     tcase_add_test(t, list_and_channel);
     tcase_add_test(t, spool_full_reaches_stream);
     tcase_add_test(t, small_spool_keeps_flowing);
+    tcase_add_test(t, maxlen_and_flush_interval);
     suite_add_tcase(s, t);
     return s;
 }
