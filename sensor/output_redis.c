@@ -2,7 +2,11 @@
 #include "output_redis.h"
 
 #include <hiredis/hiredis.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
+#include <poll.h>
+#include <sys/socket.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,6 +29,8 @@ struct oredis {
     char spool_dir[1024];
     struct spool *sp;
     redisContext *c;
+    int connecting; /* c exists, its TCP connect is still in progress */
+    uint64_t connect_deadline_ms;
     uint64_t next_try_ms, backoff_ms;
     int down_logged;
     char last_err[256];
@@ -49,6 +55,11 @@ static uint64_t mono_ms(void)
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+static int live(const struct oredis *o)
+{
+    return o->c && !o->connecting;
 }
 
 static struct timeval tv_ms(uint32_t ms)
@@ -144,7 +155,7 @@ int oredis_alert(struct oredis *o, const char *json, size_t len, uint64_t now_ms
         id = (struct spool_id){o->next.ms + 1, 0};
     o->next = id;
     o->st.alerts++;
-    if (!o->c) o->st.spooled++;
+    if (!live(o)) o->st.spooled++;
     if (!spool_has_room(o->sp, len) && spool_id_cmp(o->acked, o->trimmed) > 0) {
         /* full of alerts Redis confirmed: cut their keep window short, not new ones */
         spool_trim(o->sp, o->acked);
@@ -171,6 +182,7 @@ static void disconnect(struct oredis *o, const char *what, const char *detail)
     snprintf(o->last_err, sizeof(o->last_err), "%s", msg);
     if (o->c) redisFree(o->c);
     o->c = NULL;
+    o->connecting = 0;
     o->backoff_ms = o->backoff_ms ? o->backoff_ms * 2 : BACKOFF_START_MS;
     if (o->backoff_ms > o->backoff_max_ms) o->backoff_ms = o->backoff_max_ms;
     o->next_try_ms = mono_ms() + o->backoff_ms;
@@ -245,16 +257,62 @@ static int must(struct oredis *o, int argc, const char **argv, const char *what)
     return 0;
 }
 
-static void try_connect(struct oredis *o)
+static void setup_session(struct oredis *o);
+
+/* The TCP connect runs in the background (a Redis that drops SYNs must not stall
+ * the output thread for redis.connect_timeout_ms); check_connect() finishes it. */
+static void start_connect(struct oredis *o)
 {
     if (o->url.kind == REDIS_URL_UNIX)
-        o->c = redisConnectUnixWithTimeout(o->url.path, tv_ms(o->connect_ms));
+        o->c = redisConnectUnixNonBlock(o->url.path);
     else
-        o->c = redisConnectWithTimeout(o->url.host, o->url.port, tv_ms(o->connect_ms));
+        o->c = redisConnectNonBlock(o->url.host, o->url.port);
     if (!o->c || o->c->err) {
         disconnect(o, "cannot connect", o->c ? o->c->errstr : "out of memory");
         return;
     }
+    o->connecting = 1;
+    o->connect_deadline_ms = mono_ms() + o->connect_ms;
+}
+
+/* Waits up to wait_ms for the connect to complete; on success the context is
+ * made blocking (with redis.timeout_ms) and the session set up. */
+static void check_connect(struct oredis *o, int wait_ms)
+{
+    struct pollfd pfd = {.fd = o->c->fd, .events = POLLOUT};
+    int r = poll(&pfd, 1, wait_ms);
+    if (r < 0 && errno == EINTR) return;
+    if (r == 0) {
+        if (mono_ms() >= o->connect_deadline_ms)
+            disconnect(o, "cannot connect", "connect timed out");
+        return;
+    }
+    int soerr = 0;
+    socklen_t sl = sizeof(soerr);
+    if (r < 0 || getsockopt(o->c->fd, SOL_SOCKET, SO_ERROR, &soerr, &sl) != 0 || soerr) {
+        disconnect(o, "cannot connect", strerror(soerr ? soerr : errno));
+        return;
+    }
+    int fl = fcntl(o->c->fd, F_GETFL);
+    if (fl < 0 || fcntl(o->c->fd, F_SETFL, fl & ~O_NONBLOCK) != 0) {
+        disconnect(o, "cannot connect", strerror(errno));
+        return;
+    }
+    o->c->flags |= REDIS_BLOCK; /* hiredis reads and writes blocking from here on */
+    o->connecting = 0;
+    setup_session(o);
+}
+
+/* Connects now, waiting up to redis.connect_timeout_ms (at exit only). */
+static void connect_blocking(struct oredis *o)
+{
+    if (!o->c) start_connect(o);
+    while (o->c && o->connecting)
+        check_connect(o, 50);
+}
+
+static void setup_session(struct oredis *o)
+{
     redisSetTimeout(o->c, tv_ms(o->timeout_ms));
     if (o->url.kind == REDIS_URL_TCP) redisEnableKeepAlive(o->c);
     if (o->url.has_password) {
@@ -421,7 +479,7 @@ io:
 
 static void send_due(struct oredis *o, int drain, uint64_t until)
 {
-    while (o->c && o->oldest_unsent_ms) {
+    while (live(o) && o->oldest_unsent_ms) {
         uint64_t now = mono_ms();
         if (!drain && o->unsent < o->batch && now - o->oldest_unsent_ms < o->flush_ms) break;
         if (send_batch(o) <= 0 || now >= until) break;
@@ -432,9 +490,10 @@ void oredis_poll(struct oredis *o)
 {
     uint64_t now = mono_ms();
     spool_sync(o->sp, now);
-    if (!o->c && now >= o->next_try_ms) try_connect(o);
+    if (!o->c && now >= o->next_try_ms) start_connect(o);
+    if (o->c && o->connecting) check_connect(o, 0);
     send_due(o, 0, now + POLL_BUDGET_MS);
-    if (o->c && o->hb_ms && now - o->last_hb_ms >= o->hb_ms) {
+    if (live(o) && o->hb_ms && now - o->last_hb_ms >= o->hb_ms) {
         o->last_hb_ms = now;
         heartbeat(o);
     }
@@ -455,7 +514,7 @@ void oredis_set_counters(struct oredis *o, const struct oredis_counters *c)
 void oredis_get_stats(const struct oredis *o, struct oredis_stats *st)
 {
     *st = o->st;
-    st->connected = o->c != NULL;
+    st->connected = live(o);
     spool_get_stats(o->sp, &st->spool);
 }
 
@@ -463,10 +522,10 @@ void oredis_drain(struct oredis *o, uint32_t budget_ms)
 {
     uint64_t until = mono_ms() + budget_ms;
     spool_sync(o->sp, mono_ms());
-    if (!o->c) try_connect(o);
+    if (!live(o)) connect_blocking(o);
     send_due(o, 1, until);
-    if (o->c && o->hb_ms) heartbeat(o);
-    if (o->c && !o->oldest_unsent_ms && !o->m_stream)
+    if (live(o) && o->hb_ms) heartbeat(o);
+    if (live(o) && !o->oldest_unsent_ms && !o->m_stream)
         spool_trim(o->sp, o->acked); /* no stream top to dedupe against next time */
     if (o->oldest_unsent_ms)
         log_warn("Redis %s: alerts it has not confirmed stay in the spool %s for the next "

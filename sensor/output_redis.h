@@ -17,9 +17,10 @@
  * List and channel modes get the same resends: at-least-once. XADD goes last so
  * that an alert in the stream implies its RPUSH was applied before it.
  *
- * Reconnects back off exponentially (100 ms doubling to `redis.backoff_max_ms`). A
- * stats/heartbeat hash <prefix>:sensor:<name> is written every
- * `redis.heartbeat_interval` seconds with a TTL of three intervals. */
+ * Connects are non-blocking (finished by a later poll); reconnects back off
+ * exponentially (100 ms doubling to `redis.backoff_max_ms`). A stats/heartbeat hash
+ * <prefix>:sensor:<name> is written every `redis.heartbeat_interval` seconds with a
+ * TTL of three intervals. */
 #ifndef OTS_OUTPUT_REDIS_H
 #define OTS_OUTPUT_REDIS_H
 

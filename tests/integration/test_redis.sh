@@ -22,17 +22,20 @@ bad() { echo "FAIL: $*"; fails=$((fails + 1)); }
 PORT=$(/usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 SOCK="$T/redis.sock"
 mkdir -p "$T/data"
+NSTART=0
 start_redis() { # extra args...
+    NSTART=$((NSTART + 1))
+    local log="$T/redis.$NSTART.log"
     redis-server --port "$PORT" --bind 127.0.0.1 --unixsocket "$SOCK" --unixsocketperm 700 \
         --save "" --appendonly yes --appendfsync always --dir "$T/data" --daemonize no \
-        --logfile "$T/redis.log" "$@" &
+        --logfile "$log" "$@" &
     RPID=$!
-    for _ in $(seq 100); do
-        r=$(redis-cli -s "$SOCK" ping 2>/dev/null)
-        [ -n "$r" ] && [ "${r#LOADING}" = "$r" ] && return 0
+    # ready once the AOF is loaded (a PING may answer NOAUTH while still loading)
+    for _ in $(seq 200); do
+        grep -q "Ready to accept connections" "$log" 2>/dev/null && return 0
         sleep 0.05
     done
-    echo "redis-server did not start"; cat "$T/redis.log"; exit 1
+    echo "redis-server did not start"; cat "$log"; exit 1
 }
 stop_redis() { kill -9 "$RPID"; wait "$RPID" 2>/dev/null; RPID=""; rm -f "$SOCK"; }
 rcli() { redis-cli -s "$SOCK" --no-auth-warning "$@"; }
