@@ -784,6 +784,46 @@ START_TEST(maxlen_and_flush_interval)
 }
 END_TEST
 
+/* A server that takes the connection but never answers: the read timeout drops
+ * it, the poll comes back, and the alerts wait in the spool. */
+START_TEST(silent_server_times_out)
+{
+    int lfd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t l = sizeof(a);
+    ck_assert_int_eq(bind(lfd, (struct sockaddr *)&a, sizeof(a)), 0);
+    ck_assert_int_eq(listen(lfd, 16), 0); /* the kernel completes connects; nobody reads */
+    ck_assert_int_eq(getsockname(lfd, (struct sockaddr *)&a, &l), 0);
+    struct rsrv r;
+    rs_init(&r);
+    r.port = ntohs(a.sin_port);
+    static struct config cfg;
+    char sp[128];
+    spool_path(&r, sp, sizeof(sp));
+    base_config(&cfg, &r, sp);
+    set(&cfg, "redis.timeout_ms", "300");
+    set(&cfg, "redis.stream", "no"); /* no XINFO: the first command is the batch */
+    set(&cfg, "redis.list", "yes");
+    struct oredis *o = open_o(&cfg);
+    feed(o, 0, 10);
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    for (int i = 0; i < 5; i++) /* connect completes, SADD waits 300 ms, dropped */
+        oredis_poll(o);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    double el = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+    struct oredis_stats st;
+    oredis_get_stats(o, &st);
+    ck_assert_uint_ge(st.errors, 1);
+    ck_assert_int_eq(st.connected, 0);
+    ck_assert_uint_eq(st.spool.records, 10);
+    ck_assert_msg(el < 1.5, "polls took %.3f s", el);
+    oredis_close(o);
+    close(lfd);
+    rs_cleanup(&r);
+}
+END_TEST
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("output_redis");
@@ -800,6 +840,7 @@ static Suite *suite(void)
     tcase_add_test(t, spool_full_reaches_stream);
     tcase_add_test(t, small_spool_keeps_flowing);
     tcase_add_test(t, maxlen_and_flush_interval);
+    tcase_add_test(t, silent_server_times_out);
     suite_add_tcase(s, t);
     return s;
 }
