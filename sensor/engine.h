@@ -19,6 +19,7 @@
 #include "decode.h"
 #include "event.h"
 #include "flow.h"
+#include "output_redis.h"
 #include "reassembly.h"
 #include "ring.h"
 #include "rules.h"
@@ -130,6 +131,8 @@ struct engine {
      * next batch, the old set is freed once every worker has switched) */
     struct ruleset *_Atomic ruleset;
     atomic_uint rs_gen;
+    struct oredis *redis;  /* alerts to Redis (NULL: --redis none); output thread only */
+    uint32_t inject_alerts; /* test only (--inject-alerts N): synthetic alerts at start */
 };
 
 uint64_t wall_ms(void);
@@ -147,5 +150,7 @@ void *capture_main(void *arg);
 void *output_main(void *arg);
 /* Writes the stats JSON object (one line) to f. */
 void stats_write(struct engine *e, FILE *f, int final);
+/* The few totals the Redis heartbeat hash shows (packets, drops, flows). */
+void stats_summary(struct engine *e, struct oredis_counters *c);
 
 #endif

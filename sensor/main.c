@@ -72,6 +72,7 @@ enum {
     OPT_SNAPLEN,
     OPT_BUFFER_MB,
     OPT_NO_FLOW_EVENTS,
+    OPT_INJECT_ALERTS,
 };
 
 static const struct option long_opts[] = {
@@ -93,6 +94,8 @@ static const struct option long_opts[] = {
     {"snaplen", required_argument, NULL, OPT_SNAPLEN},
     {"buffer-mb", required_argument, NULL, OPT_BUFFER_MB},
     {"no-flow-events", no_argument, NULL, OPT_NO_FLOW_EVENTS},
+    /* test only, not in --help: N synthetic alerts at start (tests/integration/test_redis.sh) */
+    {"inject-alerts", required_argument, NULL, OPT_INJECT_ALERTS},
     {"check", no_argument, NULL, OPT_CHECK},
     {"version", no_argument, NULL, 'V'},
     {"help", no_argument, NULL, 'h'},
@@ -186,6 +189,7 @@ int main(int argc, char **argv)
     config_defaults(&cfg);
     struct cli_set sets[64];
     int nsets = 0, check_only = 0;
+    uint32_t inject_alerts = 0;
     const char *config_path = NULL;
     int opt;
     while ((opt = getopt_long(argc, argv, "r:i:c:w:R:Z:Y:f:Vh", long_opts, NULL)) != -1) {
@@ -230,6 +234,7 @@ int main(int argc, char **argv)
             sets[nsets++] = (struct cli_set){"flow.events", "no"};
             break;
         case OPT_CHECK: check_only = 1; break;
+        case OPT_INJECT_ALERTS: inject_alerts = (uint32_t)strtoul(optarg, NULL, 10); break;
         case 'V':
             printf("otsensor %s (libpcap: %s; nDPI %s)\n", OTS_VERSION, pcap_lib_version(),
                    ndpi_revision());
@@ -281,11 +286,17 @@ int main(int argc, char **argv)
         log_error("nothing to read: give -r FILE or -i INTERFACE (see --help)");
         return 1;
     }
-    if (strcmp(cfg.redis_url, "none") != 0 && cfg.redis_url[0])
-        log_warn("Redis output is not built yet; running without it (use --redis none to "
-                 "silence this)");
-
     static struct engine eng;
+    eng.inject_alerts = inject_alerts;
+    if (strcmp(cfg.redis_url, "none") != 0 && cfg.redis_url[0]) {
+        /* opens and recovers the spool; connecting is the output thread's job */
+        eng.redis = oredis_open(&cfg, err, sizeof(err));
+        if (!eng.redis) {
+            log_error("%s", err);
+            return 1;
+        }
+    }
+
     eng.cfg = &cfg;
     eng.n_workers = cfg.workers;
     eng.start_wall_ms = wall_ms();

@@ -161,10 +161,51 @@ void stats_write(struct engine *e, FILE *f, int final)
         KV(&j, "events", per[i].events);
         jbuf_putc(&j, '}');
     }
-    jbuf_puts(&j, "]}}");
+    jbuf_puts(&j, "]}");
+    if (e->redis) {
+        struct oredis_stats rs;
+        oredis_get_stats(e->redis, &rs);
+        jbuf_puts(&j, ",\"redis\":{\"connected\":");
+        jbuf_puts(&j, rs.connected ? "true" : "false");
+        KV(&j, "alerts", rs.alerts);
+        KV(&j, "delivered", rs.delivered);
+        KV(&j, "duplicates", rs.duplicates);
+        KV(&j, "spooled", rs.spooled);
+        KV(&j, "replayed", rs.replayed);
+        KV(&j, "errors", rs.errors);
+        KV(&j, "connects", rs.connects);
+        KV(&j, "keep_cut", rs.keep_cut);
+        jbuf_puts(&j, ",\"spool\":{\"bytes\":");
+        jbuf_u64(&j, rs.spool.bytes);
+        KV(&j, "records", rs.spool.records);
+        KV(&j, "found_at_open", rs.spool.found_at_open);
+        KV(&j, "torn_bytes", rs.spool.torn_bytes);
+        KV(&j, "dropped_full", rs.spool.dropped_full);
+        KV(&j, "full_episodes", rs.spool.full_episodes);
+        KV(&j, "io_errors", rs.spool.io_errors);
+        jbuf_puts(&j, "}}");
+    }
+    jbuf_putc(&j, '}');
     free(per);
     if (jbuf_ok(&j)) {
         fputs(buf, f);
         fputc('\n', f);
+    }
+}
+
+void stats_summary(struct engine *e, struct oredis_counters *c)
+{
+    memset(c, 0, sizeof(*c));
+    for (int i = 0; i < e->n_workers; i++) {
+        struct worker *w = &e->workers[i];
+        pthread_mutex_lock(&w->snap_lock);
+        c->flows += w->snap.flows.created;
+        pthread_mutex_unlock(&w->snap_lock);
+    }
+    for (int s = 0; s < e->n_sources; s++) {
+        struct capture_source *src = &e->sources[s];
+        c->packets += atomic_load(&src->packets);
+        c->drops += atomic_load(&src->ring_drops) + atomic_load(&src->kernel_drops) +
+                    atomic_load(&src->kernel_if_drops);
     }
 }
