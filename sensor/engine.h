@@ -135,7 +135,9 @@ struct engine {
     uint32_t inject_alerts; /* test only (--inject-alerts N): synthetic alerts at start */
 };
 
+/* Monotonic milliseconds (intervals), and the calendar time (stream ids, stamps). */
 uint64_t wall_ms(void);
+uint64_t realtime_ms(void);
 
 int worker_start(struct worker *w);
 /* Builds the worker's nDPI module (worker_main does it on its own thread). */

@@ -23,7 +23,7 @@ static int drain(struct engine *e)
                     fwrite(p + 1, 1, len - 1, e->alerts_out);
                     fputc('\n', e->alerts_out);
                 }
-                if (e->redis) oredis_alert(e->redis, (const char *)p + 1, len - 1, wall_ms());
+                if (e->redis) oredis_alert(e->redis, (const char *)p + 1, len - 1, realtime_ms());
             }
             ring_release(&w->out);
             got++;
@@ -59,7 +59,7 @@ static void inject_alerts(struct engine *e)
         struct jbuf j;
         jbuf_init(&j, buf, sizeof(buf));
         jbuf_puts(&j, "{\"@timestamp\":");
-        jbuf_ts(&j, wall_ms() * 1000);
+        jbuf_ts(&j, realtime_ms() * 1000);
         jbuf_puts(&j, ",\"event\":{\"kind\":\"alert\",\"dataset\":\"otsensor.alert\","
                       "\"severity\":0},\"rule\":{\"id\":\"otsensor.test_inject\",\"name\":"
                       "\"test alert (--inject-alerts)\"},\"observer\":{\"name\":");
@@ -68,7 +68,7 @@ static void inject_alerts(struct engine *e)
         jbuf_u64(&j, i);
         jbuf_puts(&j, "}}");
         if (jbuf_ok(&j) && e->redis)
-            oredis_alert(e->redis, buf, j.len, wall_ms());
+            oredis_alert(e->redis, buf, j.len, realtime_ms());
         if (e->redis && i % 256 == 255)
             oredis_poll(e->redis);
     }

@@ -13,6 +13,13 @@
 #define SWEEP_INTERVAL_US 1000000ULL
 #define WORKER_BATCH      32
 
+uint64_t realtime_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
 uint64_t wall_ms(void)
 {
     struct timespec ts;
