@@ -124,13 +124,11 @@ static const struct key keys[] = {
 
 static int parse_u64(const char *v, uint64_t *out)
 {
-    if (!isdigit((unsigned char)*v))
-        return -1;
+    if (!isdigit((unsigned char)*v)) return -1;
     errno = 0;
     char *end;
     unsigned long long x = strtoull(v, &end, 10);
-    if (errno || *end)
-        return -1;
+    if (errno || *end) return -1;
     *out = x;
     return 0;
 }
@@ -139,8 +137,7 @@ int config_set(struct config *c, const char *key, const char *value, char *err, 
 {
     for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
         const struct key *k = &keys[i];
-        if (strcmp(k->name, key) != 0)
-            continue;
+        if (strcmp(k->name, key) != 0) continue;
         char *base = (char *)c + k->off;
         if (k->kind == K_STR) {
             if (strlen(value) >= k->size) {
@@ -211,8 +208,7 @@ int config_load(struct config *c, const char *path, char *err, size_t errlen)
                 ch = fgetc(f);
         }
         char *s = trim(line);
-        if (!*s || *s == '#')
-            continue;
+        if (!*s || *s == '#') continue;
         if (overlong) {
             snprintf(err, errlen, "%s:%d:1: line longer than %zu bytes", path, lineno,
                      sizeof(line) - 2);
@@ -236,13 +232,11 @@ int config_load(struct config *c, const char *path, char *err, size_t errlen)
             value++;
         } else {
             char *hash = strstr(value, " #");
-            if (hash)
-                *hash = '\0', value = trim(value);
+            if (hash) *hash = '\0', value = trim(value);
         }
         char msg[512];
         if (config_set(c, key, value, msg, sizeof(msg)) != 0) {
-            if (strncmp(msg, "unknown key", 11) == 0)
-                col = (size_t)(key - line) + 1;
+            if (strncmp(msg, "unknown key", 11) == 0) col = (size_t)(key - line) + 1;
             snprintf(err, errlen, "%s:%d:%zu: %s", path, lineno, col, msg);
             rc = -1;
             break;
@@ -265,8 +259,7 @@ int config_validate(const struct config *c, char *err, size_t errlen)
         return -1;
     }
     struct redis_url u;
-    if (redis_url_parse(c->redis_url, &u, err, errlen) != 0)
-        return -1;
+    if (redis_url_parse(c->redis_url, &u, err, errlen) != 0) return -1;
     if (strcmp(c->spool_fsync, "always") && strcmp(c->spool_fsync, "batch") &&
         strcmp(c->spool_fsync, "never")) {
         snprintf(err, errlen, "'spool.fsync' wants always, batch or never, not '%s'",
@@ -278,8 +271,9 @@ int config_validate(const struct config *c, char *err, size_t errlen)
         return -1;
     }
     if (!c->redis_stream && !c->redis_list && !c->redis_channel) {
-        snprintf(err, errlen, "redis: no mode on: set redis.stream, redis.list or "
-                              "redis.channel to yes (or --redis none)");
+        snprintf(err, errlen,
+                 "redis: no mode on: set redis.stream, redis.list or "
+                 "redis.channel to yes (or --redis none)");
         return -1;
     }
     return 0;

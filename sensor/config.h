@@ -5,7 +5,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define CONFIG_MAX_SOURCES 8
+#define CONFIG_MAX_SOURCES    8
 #define CONFIG_MAX_RULE_PATHS 16
 
 struct config {

@@ -75,7 +75,7 @@ struct worker {
     struct flow_table flows;
     struct reasm_global reasm;
     struct classifier cls;
-    struct rule_ctx *rctx;  /* matching state for the rule set of generation rs_gen */
+    struct rule_ctx *rctx; /* matching state for the rule set of generation rs_gen */
     unsigned rs_gen;
     atomic_uint rs_gen_seen; /* published: the generation this worker now uses */
     struct event_sink sink;
@@ -131,7 +131,7 @@ struct engine {
      * next batch, the old set is freed once every worker has switched) */
     struct ruleset *_Atomic ruleset;
     atomic_uint rs_gen;
-    struct oredis *redis;  /* alerts to Redis (NULL: --redis none); output thread only */
+    struct oredis *redis;   /* alerts to Redis (NULL: --redis none); output thread only */
     uint32_t inject_alerts; /* test only (--inject-alerts N): synthetic alerts at start */
 };
 

@@ -34,8 +34,7 @@ static int drain(struct engine *e)
 
 static void write_stats(struct engine *e, int final)
 {
-    if (!e->stats_out)
-        return;
+    if (!e->stats_out) return;
     if (e->stats_out != stdout) {
         /* rewrite the file in place: it always holds the latest figures */
         FILE *f = freopen(NULL, "w", e->stats_out);
@@ -67,10 +66,8 @@ static void inject_alerts(struct engine *e)
         jbuf_puts(&j, ",\"type\":\"sensor\"},\"otsensor\":{\"count\":1,\"inject_seq\":");
         jbuf_u64(&j, i);
         jbuf_puts(&j, "}}");
-        if (jbuf_ok(&j) && e->redis)
-            oredis_alert(e->redis, buf, j.len, realtime_ms());
-        if (e->redis && i % 256 == 255)
-            oredis_poll(e->redis);
+        if (jbuf_ok(&j) && e->redis) oredis_alert(e->redis, buf, j.len, realtime_ms());
+        if (e->redis && i % 256 == 255) oredis_poll(e->redis);
     }
 }
 
@@ -80,8 +77,7 @@ void *output_main(void *arg)
     unsigned spins = 0;
     uint64_t last_stats = wall_ms(), last_summary = 0;
     uint32_t interval_ms = e->cfg->stats_interval * 1000u;
-    if (e->inject_alerts)
-        inject_alerts(e);
+    if (e->inject_alerts) inject_alerts(e);
     for (;;) {
         int got = drain(e);
         if (e->redis) {
@@ -103,11 +99,9 @@ void *output_main(void *arg)
         }
         int all_done = 1;
         for (int i = 0; i < e->n_workers; i++)
-            if (!atomic_load(&e->workers[i].done))
-                all_done = 0;
+            if (!atomic_load(&e->workers[i].done)) all_done = 0;
         if (all_done) {
-            if (drain(e))
-                continue;
+            if (drain(e)) continue;
             break;
         }
         if (spins == 100) {

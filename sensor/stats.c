@@ -20,8 +20,7 @@ void stats_write(struct engine *e, FILE *f, int final)
     struct worker_stats tot;
     memset(&tot, 0, sizeof(tot));
     struct worker_stats *per = calloc((size_t)e->n_workers, sizeof(*per));
-    if (!per)
-        return;
+    if (!per) return;
     for (int i = 0; i < e->n_workers; i++) {
         struct worker *w = &e->workers[i];
         pthread_mutex_lock(&w->snap_lock);
@@ -61,12 +60,10 @@ void stats_write(struct engine *e, FILE *f, int final)
         for (unsigned p = 0; p < s->nproto; p++) {
             unsigned k;
             for (k = 0; k < tot.nproto; k++)
-                if (strcmp(tot.proto[k].proto, s->proto[p].proto) == 0)
-                    break;
+                if (strcmp(tot.proto[k].proto, s->proto[p].proto) == 0) break;
             if (k == tot.nproto && tot.nproto < MAX_PROTO_STATS)
                 tot.proto[tot.nproto++] = (struct proto_count){s->proto[p].proto, 0};
-            if (k < MAX_PROTO_STATS)
-                tot.proto[k].pdus += s->proto[p].pdus;
+            if (k < MAX_PROTO_STATS) tot.proto[k].pdus += s->proto[p].pdus;
         }
     }
     uint64_t cap_pkts = 0, cap_bytes = 0, ring_drops = 0, kdrops = 0, kifdrops = 0;
@@ -118,8 +115,7 @@ void stats_write(struct engine *e, FILE *f, int final)
     KV(&j, "l2_dissected", tot.l2_dissected);
     KV(&j, "l2_other", tot.l2_other);
     for (int k = 1; k < DEC_ANOMALY_COUNT; k++) {
-        if (!tot.decode_anomalies[k])
-            continue;
+        if (!tot.decode_anomalies[k]) continue;
         const char *n = decode_anomaly_name(k);
         const char *dot = n ? strchr(n, '.') : NULL;
         jbuf_putc(&j, ',');
@@ -129,8 +125,7 @@ void stats_write(struct engine *e, FILE *f, int final)
     }
     jbuf_puts(&j, "},\"protocols\":{");
     for (unsigned p = 0; p < tot.nproto; p++) {
-        if (p)
-            jbuf_putc(&j, ',');
+        if (p) jbuf_putc(&j, ',');
         jbuf_str(&j, tot.proto[p].proto, strlen(tot.proto[p].proto));
         jbuf_putc(&j, ':');
         jbuf_u64(&j, tot.proto[p].pdus);
@@ -140,8 +135,7 @@ void stats_write(struct engine *e, FILE *f, int final)
     jbuf_puts(&j, ",\"threads\":{\"capture\":[");
     for (int s = 0; s < e->n_sources; s++) {
         struct capture_source *src = &e->sources[s];
-        if (s)
-            jbuf_putc(&j, ',');
+        if (s) jbuf_putc(&j, ',');
         jbuf_puts(&j, "{\"source\":");
         const char *nm = src->name ? src->name : "files";
         jbuf_str(&j, nm, strlen(nm));
@@ -152,8 +146,7 @@ void stats_write(struct engine *e, FILE *f, int final)
     }
     jbuf_puts(&j, "],\"workers\":[");
     for (int i = 0; i < e->n_workers; i++) {
-        if (i)
-            jbuf_putc(&j, ',');
+        if (i) jbuf_putc(&j, ',');
         jbuf_puts(&j, "{\"id\":");
         jbuf_u64(&j, (uint64_t)i);
         KV(&j, "packets", per[i].packets);
