@@ -6,8 +6,8 @@
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 bash "$ROOT/deploy/install-deps.sh"
-cmake -S "$ROOT" -B "$ROOT/build" -DCMAKE_BUILD_TYPE=Release -DOTS_TESTS=OFF >/dev/null
-cmake --build "$ROOT/build" -j"$(nproc)" >/dev/null
+cmake -S "$ROOT" -B "$ROOT/build" -DCMAKE_BUILD_TYPE=Release >/dev/null
+cmake --build "$ROOT/build" -j"$(nproc)" --target otsensor >/dev/null
 Q="$ROOT/build/quickstart"
 mkdir -p "$Q"
 PORT=6390

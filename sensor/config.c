@@ -1,5 +1,7 @@
 /* config.c - defaults and the "key = value" configuration file. */
 #include "config.h"
+
+#include "dissector.h"
 #include "redis_url.h"
 
 #include <ctype.h>
@@ -36,6 +38,8 @@ void config_defaults(struct config *c)
     c->frag_timeout = 30;
     c->ndpi_max_packets = 32;
     c->ndpi_enabled = 1;
+    strcpy(c->dissectors, "all");
+    c->dissector_mask = 0xffffffffu;
     c->stats_interval = 0;
     c->flow_events = 1;
     if (gethostname(c->sensor_name, sizeof(c->sensor_name) - 1) != 0 || !c->sensor_name[0])
@@ -91,6 +95,7 @@ static const struct key keys[] = {
     {"ipfrag.max_bytes", K_U32, F(frag_max_bytes), 0, 65536, 1u << 31},
     {"ipfrag.timeout", K_U32, F(frag_timeout), 0, 1, 3600},
     {"ndpi.enabled", K_BOOL, F(ndpi_enabled), 0, 0, 1},
+    {"dissectors", K_STR, F(dissectors), sizeof(((struct config *)0)->dissectors), 0, 0},
     {"ndpi.max_packets", K_U32, F(ndpi_max_packets), 0, 1, 1000},
     {"sensor_name", K_STR, F(sensor_name), sizeof(((struct config *)0)->sensor_name), 0, 0},
     {"events", K_STR, F(events_path), sizeof(((struct config *)0)->events_path), 0, 0},
@@ -133,6 +138,29 @@ static int parse_u64(const char *v, uint64_t *out)
     return 0;
 }
 
+/* "all" or "modbus,dnp3,...": which dissectors may claim flows. */
+static int set_dissectors(struct config *c, const char *value, char *err, size_t errlen)
+{
+    uint32_t mask = 0;
+    if (!strcmp(value, "all")) {
+        mask = 0xffffffffu;
+    } else {
+        char buf[512];
+        snprintf(buf, sizeof(buf), "%s", value);
+        for (char *save = NULL, *n = strtok_r(buf, ", ", &save); n; n = strtok_r(NULL, ", ", &save)) {
+            const struct dissector *d = dissector_by_name(n);
+            if (!d) {
+                snprintf(err, errlen, "'dissectors': no dissector named '%s'", n);
+                return -1;
+            }
+            mask |= 1u << (d->id & 31);
+        }
+    }
+    snprintf(c->dissectors, sizeof(c->dissectors), "%s", value);
+    c->dissector_mask = mask;
+    return 0;
+}
+
 int config_set(struct config *c, const char *key, const char *value, char *err, size_t errlen)
 {
     for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
@@ -144,6 +172,7 @@ int config_set(struct config *c, const char *key, const char *value, char *err, 
                 snprintf(err, errlen, "value of '%s' is longer than %zu bytes", key, k->size - 1);
                 return -1;
             }
+            if (!strcmp(key, "dissectors")) return set_dissectors(c, value, err, errlen);
             strcpy(base, value);
             return 0;
         }

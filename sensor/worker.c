@@ -218,12 +218,14 @@ static int select_dissector(struct worker *w, struct flow *f, int dir, const uin
 {
     int pending = 0;
     const struct dissector *const *reg = dissector_registry;
+    uint32_t enabled = w->eng->cfg->dissector_mask;
     /* by port: the server's port, as the flow is oriented, then the client's (a
      * capture that starts oddly, e.g. with the server's SYN-ACK lost, may orient a
      * flow backwards) */
     for (size_t i = 0; reg[i]; i++) {
         const struct dissector *d = reg[i];
-        if (!(d->transports & transport) || !(has_port(d, f->key.bp) || has_port(d, f->key.ap)))
+        if (!(d->transports & transport) || !(enabled & (1u << (d->id & 31))) ||
+            !(has_port(d, f->key.bp) || has_port(d, f->key.ap)))
             continue;
         if (!d->probe) {
             choose(w, f, d, 0);
@@ -240,8 +242,8 @@ static int select_dissector(struct worker *w, struct flow *f, int dir, const uin
     /* by probe on any port */
     for (size_t i = 0; reg[i]; i++) {
         const struct dissector *d = reg[i];
-        if (!(d->transports & transport) || !d->probe || has_port(d, f->key.bp) ||
-            has_port(d, f->key.ap))
+        if (!(d->transports & transport) || !d->probe || !(enabled & (1u << (d->id & 31))) ||
+            has_port(d, f->key.bp) || has_port(d, f->key.ap))
             continue;
         struct cursor c = cursor_make(data, len);
         int r = d->probe(&c, dir == 0);
@@ -603,7 +605,8 @@ static void l2_packet(struct worker *w, const struct pkt_rec *r)
     const struct dissector *diss = NULL;
     for (size_t i = 0; dissector_registry[i] && !diss; i++) {
         const struct dissector *x = dissector_registry[i];
-        if (!(x->transports & DISS_L2)) continue;
+        if (!(x->transports & DISS_L2) || !(w->eng->cfg->dissector_mask & (1u << (x->id & 31))))
+            continue;
         for (int k = 0; k < 3 && x->ethertypes[k]; k++)
             if (x->ethertypes[k] == d->ethertype) diss = x;
     }

@@ -301,6 +301,7 @@ static const char *all_keys[] = {
     "ipfrag.timeout",
     "ndpi.enabled",
     "ndpi.max_packets",
+    "dissectors",
     "sensor_name",
     "events",
     "stats",
