@@ -33,7 +33,7 @@
 #define S7_COTP_REASM_MAX 65536u /* COTP DT reassembly per direction */
 #define S7_UD_REASM_MAX   16384u /* userdata fragment reassembly per direction */
 #define S7_PENDING        8      /* jobs awaiting their ack, per flow */
-#define S7_MAX_ITEMS      20     /* read/write var items written into one event */
+#define S7_MAX_ITEMS      12     /* read/write var items written into one event */
 #define S7_VALUE_MAX      32     /* bytes of a written value kept in the event */
 
 static const char *const s7_anomalies[] = {
@@ -310,6 +310,15 @@ static const char *s7p_function_op(unsigned f)
     case 0x05b3: return "init_ssl";
     default: return "unknown_function";
     }
+}
+
+/* Error codes the taxonomy names (s7_auth_failure, s7_access_denied). */
+static void s7_error_kind(struct event *e, unsigned err)
+{
+    if (err == 0x0119 || err == 0xd602)
+        ev_cstr(e, "error_kind", "auth_failure");
+    else if (err == 0xd0a1 || err == 0xd241 || err == 0x8703)
+        ev_cstr(e, "error_kind", "access_denied");
 }
 
 /* ---------------------------------------------------------------- pending jobs */
@@ -701,6 +710,7 @@ static void s7_userdata(struct s7_dir *dir, struct event *e, struct cursor *par,
             ev_uint(e, "data_unit_ref", ref);
             ev_uint(e, "last_data_unit", last == 0);
             ev_uint(e, "error_code", err);
+            s7_error_kind(e, err);
         }
     }
     if (group == 0x0) ev_uint(e, "mode", sub);
@@ -790,6 +800,7 @@ static void s7_pdu(struct s7_state *st, int di, struct cursor *c, const struct p
         ev_uint(e, "error_class", ecl);
         ev_uint(e, "error_code", eco);
         ev_uint(e, "error", (unsigned)ecl << 8 | eco);
+        s7_error_kind(e, (unsigned)ecl << 8 | eco);
     }
     struct cursor par = cursor_sub(c, plen);
     struct cursor dat = cursor_sub(c, dlen);
