@@ -57,6 +57,7 @@ enum decode_anomaly {
     DEC_FRAG_OVERLAP,      /* overlapping fragment with different bytes */
     DEC_FRAG_CAP,          /* reassembly cap reached, datagram dropped */
     DEC_FRAG_TIMEOUT,      /* incomplete datagram expired */
+    DEC_PPPOE_TRUNCATED,
     DEC_ANOMALY_COUNT
 };
 

@@ -1,8 +1,346 @@
-/* main.c - placeholder until the engine lands. */
+/* main.c - command line, start-up checks, threads, signals, exit status. */
+#include <errno.h>
+#include <getopt.h>
+#include <pcap/pcap.h>
+#include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
 
-int main(void)
+#include <ndpi/ndpi_api.h>
+
+#include "config.h"
+#include "dissector.h"
+#include "engine.h"
+#include "log.h"
+
+static struct engine *g_engine;
+static volatile sig_atomic_t g_reload;
+
+static void usage(FILE *f)
 {
-    fputs("otsensor: engine not built yet\n", stderr);
-    return 1;
+    fputs("usage: otsensor [options]\n"
+          "  -r, --read FILE         read a pcap or pcapng file (repeatable, in order)\n"
+          "  -i, --interface IF      capture live (repeatable: a TAP's two feeds merge)\n"
+          "  -c, --config FILE       configuration file (default /etc/otsensor/otsensor.conf)\n"
+          "  -w, --workers N         worker threads (default: online CPUs - 1, at least 1)\n"
+          "  -R, --rules PATH        rule file or directory of *.rules (repeatable)\n"
+          "  -Z, --zones FILE        zone and conduit policy\n"
+          "  -Y, --yara PATH         YARA rule file or directory of *.yar\n"
+          "      --redis URL         redis://[user:password@]host[:port][/db] | unix:/path | none\n"
+          "      --alerts FILE|-     also write alerts as JSON lines\n"
+          "      --events FILE|-     write every protocol event (one per PDU) as JSON lines\n"
+          "      --stats FILE|-      write statistics as JSON (at exit, and every --stats-interval s)\n"
+          "      --stats-interval S  seconds between statistics (0: only at exit)\n"
+          "      --spool DIR         where alerts wait while Redis is unreachable\n"
+          "      --sensor-name NAME  this sensor's name (default: hostname)\n"
+          "  -f, --bpf EXPR          capture filter\n"
+          "      --snaplen N         bytes captured per packet (live)\n"
+          "      --buffer-mb N       kernel capture buffer in MiB (live)\n"
+          "      --no-flow-events    leave flow.new/flow.end out of --events\n"
+          "      --check             validate configuration, rules, zones and YARA rules; exit 0 or 1\n"
+          "  -V, --version\n"
+          "  -h, --help\n",
+          f);
+}
+
+static void on_stop(int sig)
+{
+    (void)sig;
+    if (g_engine)
+        atomic_store(&g_engine->stop, 1);
+}
+
+static void on_hup(int sig)
+{
+    (void)sig;
+    g_reload = 1;
+}
+
+enum {
+    OPT_REDIS = 256,
+    OPT_ALERTS,
+    OPT_EVENTS,
+    OPT_STATS,
+    OPT_STATS_INTERVAL,
+    OPT_SPOOL,
+    OPT_SENSOR_NAME,
+    OPT_CHECK,
+    OPT_SNAPLEN,
+    OPT_BUFFER_MB,
+    OPT_NO_FLOW_EVENTS,
+};
+
+static const struct option long_opts[] = {
+    {"read", required_argument, NULL, 'r'},
+    {"interface", required_argument, NULL, 'i'},
+    {"config", required_argument, NULL, 'c'},
+    {"workers", required_argument, NULL, 'w'},
+    {"rules", required_argument, NULL, 'R'},
+    {"zones", required_argument, NULL, 'Z'},
+    {"yara", required_argument, NULL, 'Y'},
+    {"redis", required_argument, NULL, OPT_REDIS},
+    {"alerts", required_argument, NULL, OPT_ALERTS},
+    {"events", required_argument, NULL, OPT_EVENTS},
+    {"stats", required_argument, NULL, OPT_STATS},
+    {"stats-interval", required_argument, NULL, OPT_STATS_INTERVAL},
+    {"spool", required_argument, NULL, OPT_SPOOL},
+    {"sensor-name", required_argument, NULL, OPT_SENSOR_NAME},
+    {"bpf", required_argument, NULL, 'f'},
+    {"snaplen", required_argument, NULL, OPT_SNAPLEN},
+    {"buffer-mb", required_argument, NULL, OPT_BUFFER_MB},
+    {"no-flow-events", no_argument, NULL, OPT_NO_FLOW_EVENTS},
+    {"check", no_argument, NULL, OPT_CHECK},
+    {"version", no_argument, NULL, 'V'},
+    {"help", no_argument, NULL, 'h'},
+    {NULL, 0, NULL, 0},
+};
+
+/* Command-line settings are applied after the config file, so they win. */
+struct cli_set {
+    const char *key;
+    const char *value;
+};
+
+static FILE *open_out(const char *path, const char *what)
+{
+    if (!strcmp(path, "-"))
+        return stdout;
+    FILE *f = fopen(path, "w");
+    if (!f)
+        log_error("%s: cannot open %s output: %s", path, what, strerror(errno));
+    return f;
+}
+
+static int check_paths(const struct config *c)
+{
+    int bad = 0;
+    for (int i = 0; i < c->n_rule_paths; i++)
+        if (access(c->rule_paths[i], R_OK) != 0) {
+            log_error("%s: cannot read rules: %s", c->rule_paths[i], strerror(errno));
+            bad = 1;
+        }
+    if (c->zones_path[0] && access(c->zones_path, R_OK) != 0) {
+        log_error("%s: cannot read zones: %s", c->zones_path, strerror(errno));
+        bad = 1;
+    }
+    if (c->yara_path[0] && access(c->yara_path, R_OK) != 0) {
+        log_error("%s: cannot read YARA rules: %s", c->yara_path, strerror(errno));
+        bad = 1;
+    }
+    return bad;
+}
+
+int main(int argc, char **argv)
+{
+    static struct config cfg;
+    config_defaults(&cfg);
+    struct cli_set sets[64];
+    int nsets = 0, check_only = 0;
+    const char *config_path = NULL;
+    int opt;
+    while ((opt = getopt_long(argc, argv, "r:i:c:w:R:Z:Y:f:Vh", long_opts, NULL)) != -1) {
+        const char *key = NULL;
+        switch (opt) {
+        case 'r':
+            if (cfg.n_read_files >= CONFIG_MAX_SOURCES) {
+                log_error("too many -r files (at most %d)", CONFIG_MAX_SOURCES);
+                return 1;
+            }
+            cfg.read_files[cfg.n_read_files++] = optarg;
+            break;
+        case 'i':
+            if (cfg.n_interfaces >= CONFIG_MAX_SOURCES) {
+                log_error("too many -i interfaces (at most %d)", CONFIG_MAX_SOURCES);
+                return 1;
+            }
+            cfg.interfaces[cfg.n_interfaces++] = optarg;
+            break;
+        case 'c': config_path = optarg; break;
+        case 'w': key = "workers"; break;
+        case 'R':
+            if (cfg.n_rule_paths >= CONFIG_MAX_RULE_PATHS) {
+                log_error("too many -R paths (at most %d)", CONFIG_MAX_RULE_PATHS);
+                return 1;
+            }
+            cfg.rule_paths[cfg.n_rule_paths++] = optarg;
+            break;
+        case 'Z': key = "zones"; break;
+        case 'Y': key = "yara"; break;
+        case 'f': key = "bpf"; break;
+        case OPT_REDIS: key = "redis"; break;
+        case OPT_ALERTS: key = "alerts"; break;
+        case OPT_EVENTS: key = "events"; break;
+        case OPT_STATS: key = "stats"; break;
+        case OPT_STATS_INTERVAL: key = "stats_interval"; break;
+        case OPT_SPOOL: key = "spool"; break;
+        case OPT_SENSOR_NAME: key = "sensor_name"; break;
+        case OPT_SNAPLEN: key = "snaplen"; break;
+        case OPT_BUFFER_MB: key = "buffer_mb"; break;
+        case OPT_NO_FLOW_EVENTS:
+            sets[nsets++] = (struct cli_set){"flow.events", "no"};
+            break;
+        case OPT_CHECK: check_only = 1; break;
+        case 'V':
+            printf("otsensor %s (libpcap: %s; nDPI %s)\n", OTS_VERSION, pcap_lib_version(),
+                   ndpi_revision());
+            return 0;
+        case 'h': usage(stdout); return 0;
+        default: usage(stderr); return 1;
+        }
+        if (key) {
+            if (nsets >= (int)(sizeof(sets) / sizeof(sets[0]))) {
+                log_error("too many options");
+                return 1;
+            }
+            sets[nsets++] = (struct cli_set){key, optarg};
+        }
+    }
+    if (optind < argc) {
+        log_error("unexpected argument '%s' (see --help)", argv[optind]);
+        return 1;
+    }
+    char err[1024];
+    if (!config_path && access("/etc/otsensor/otsensor.conf", R_OK) == 0)
+        config_path = "/etc/otsensor/otsensor.conf";
+    if (config_path && config_load(&cfg, config_path, err, sizeof(err)) != 0) {
+        log_error("%s", err);
+        return 1;
+    }
+    for (int i = 0; i < nsets; i++) {
+        if (config_set(&cfg, sets[i].key, sets[i].value, err, sizeof(err)) != 0) {
+            log_error("command line: %s", err);
+            return 1;
+        }
+    }
+    if (config_validate(&cfg, err, sizeof(err)) != 0) {
+        log_error("%s", err);
+        return 1;
+    }
+    if (check_paths(&cfg))
+        return 1;
+    if (check_only) {
+        printf("otsensor: configuration OK%s%s\n", config_path ? ": " : "",
+               config_path ? config_path : " (defaults)");
+        return 0;
+    }
+    if (!cfg.n_read_files && !cfg.n_interfaces) {
+        log_error("nothing to read: give -r FILE or -i INTERFACE (see --help)");
+        return 1;
+    }
+    if (strcmp(cfg.redis_url, "none") != 0 && cfg.redis_url[0])
+        log_warn("Redis output is not built yet; running without it (use --redis none to "
+                 "silence this)");
+
+    static struct engine eng;
+    eng.cfg = &cfg;
+    eng.n_workers = cfg.workers;
+    eng.start_wall_ms = wall_ms();
+    atomic_init(&eng.stop, 0);
+    atomic_init(&eng.capture_done, 0);
+    atomic_init(&eng.capture_failed, 0);
+    g_engine = &eng;
+
+    if (cfg.events_path[0] && !(eng.events_out = open_out(cfg.events_path, "events")))
+        return 1;
+    if (eng.events_out)
+        setvbuf(eng.events_out, NULL, _IOFBF, 1 << 20);
+    if (cfg.stats_path[0]) {
+        snprintf(eng.stats_path, sizeof(eng.stats_path), "%s", cfg.stats_path);
+        if (!(eng.stats_out = open_out(cfg.stats_path, "stats")))
+            return 1;
+    }
+
+    eng.workers = calloc((size_t)eng.n_workers, sizeof(struct worker));
+    if (!eng.workers) {
+        log_error("out of memory");
+        return 2;
+    }
+    if (capture_open_all(&eng, err, sizeof(err)) != 0) {
+        log_error("%s", err);
+        return 2;
+    }
+    for (int i = 0; i < eng.n_workers; i++) {
+        struct worker *w = &eng.workers[i];
+        w->eng = &eng;
+        w->id = i;
+        w->n_in = eng.n_sources;
+        w->in = calloc((size_t)eng.n_sources, sizeof(struct ring *));
+        if (!w->in || worker_start(w) != 0) {
+            log_error("worker %d: cannot start (out of memory, or nDPI failed to load)", i);
+            return 2;
+        }
+        for (int s = 0; s < eng.n_sources; s++)
+            w->in[s] = &eng.sources[s].rings[i];
+    }
+
+    struct sigaction sa;
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = on_stop;
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    sa.sa_handler = on_hup;
+    sigaction(SIGHUP, &sa, NULL);
+    signal(SIGPIPE, SIG_IGN);
+
+    pthread_create(&eng.output_thread, NULL, output_main, &eng);
+    for (int i = 0; i < eng.n_workers; i++)
+        pthread_create(&eng.workers[i].thread, NULL, worker_main, &eng.workers[i]);
+    for (int s = 0; s < eng.n_sources; s++)
+        pthread_create(&eng.sources[s].thread, NULL, capture_main, &eng.sources[s]);
+
+    for (;;) {
+        int done = 1;
+        for (int s = 0; s < eng.n_sources; s++)
+            if (!atomic_load(&eng.sources[s].done))
+                done = 0;
+        if (done)
+            break;
+        if (atomic_load(&eng.stop) && eng.live)
+            for (int s = 0; s < eng.n_sources; s++)
+                pcap_breakloop(eng.sources[s].pcap);
+        if (g_reload) {
+            g_reload = 0;
+            log_info("SIGHUP: nothing to reload yet (rules, zones and YARA arrive with their "
+                     "issues)");
+        }
+        struct timespec ts = {0, 50 * 1000000L};
+        nanosleep(&ts, NULL);
+    }
+    for (int s = 0; s < eng.n_sources; s++)
+        pthread_join(eng.sources[s].thread, NULL);
+    atomic_store(&eng.capture_done, 1);
+    for (int i = 0; i < eng.n_workers; i++)
+        pthread_join(eng.workers[i].thread, NULL);
+    pthread_join(eng.output_thread, NULL);
+
+    int rc = 0;
+    if (atomic_load(&eng.capture_failed)) {
+        log_error("%s", eng.failure);
+        rc = 2;
+    }
+    if (eng.events_out && eng.events_out != stdout)
+        fclose(eng.events_out);
+    else if (eng.events_out)
+        fflush(stdout);
+    if (eng.stats_out && eng.stats_out != stdout)
+        fclose(eng.stats_out);
+    for (int s = 0; s < eng.n_sources; s++) {
+        if (eng.sources[s].pcap)
+            pcap_close(eng.sources[s].pcap);
+        for (int i = 0; i < eng.n_workers; i++)
+            ring_destroy(&eng.sources[s].rings[i]);
+        free(eng.sources[s].rings);
+    }
+    for (int i = 0; i < eng.n_workers; i++) {
+        ring_destroy(&eng.workers[i].out);
+        free(eng.workers[i].in);
+        free(eng.workers[i].json);
+        pthread_mutex_destroy(&eng.workers[i].snap_lock);
+    }
+    free(eng.workers);
+    free(eng.sources);
+    return rc;
 }

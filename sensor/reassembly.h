@@ -21,9 +21,14 @@ struct reasm_config {
     uint32_t history;       /* delivered bytes kept per direction to check overlaps; 0 = off */
 };
 
+/* segments: calls with data. retransmissions: segments made only of bytes already
+ * delivered or held; overlaps: segments partly old, partly new; overlaps_changed: either
+ * of those whose old part differed from the first copy. out_of_order: segments of which
+ * some part was held. garbage: segments dropped as outside any plausible window. */
 struct reasm_stats {
     uint64_t segments, bytes_delivered, retransmissions, overlaps, overlaps_changed;
     uint64_t out_of_order, gaps, gap_bytes, cap_flushes, held_bytes;
+    uint64_t garbage;
 };
 
 /* Per worker: caps and counters shared by all of its streams. */
@@ -47,6 +52,9 @@ struct reasm_dir {
     struct reasm_seg *segs; /* held out-of-order data, sorted by seq */
     uint8_t *hist;          /* ring of the last cfg.history delivered bytes (lazy) */
     uint32_t hist_len;      /* valid bytes in hist (<= cfg.history) */
+    uint32_t hist_pos;      /* where the next delivered byte goes in hist */
+    uint32_t hist_cap;      /* size of hist as allocated */
+    struct reasm_seg *tail; /* last held segment (appending is the common out-of-order case) */
 };
 
 /* What happened while handling a segment (bitmask, for engine events). */
@@ -56,6 +64,7 @@ enum reasm_event {
     REASM_EV_GAP = 0x4,              /* bytes were declared lost */
     REASM_EV_CAP = 0x8,              /* a memory cap forced a flush */
     REASM_EV_OUT_OF_ORDER = 0x10,    /* a segment was held */
+    REASM_EV_GARBAGE = 0x20,         /* dropped: far outside any plausible window */
 };
 
 /* In-order output. data == NULL with gap_len > 0 means gap_len bytes are missing
@@ -81,5 +90,9 @@ unsigned reasm_ack(struct reasm_global *g, struct reasm_dir *d, uint32_t ack, re
 unsigned reasm_flush(struct reasm_global *g, struct reasm_dir *d, reasm_out_fn out, void *ctx);
 /* Frees held segments and history without delivering. */
 void reasm_dir_free(struct reasm_global *g, struct reasm_dir *d);
+
+/* Checks d's internal invariants (held list sorted, non-overlapping, after next_seq,
+ * counts and tail consistent). Returns 0 if sound. For tests and fuzzing. */
+int reasm_dir_check(const struct reasm_dir *d);
 
 #endif

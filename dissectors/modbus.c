@@ -1,0 +1,1011 @@
+/* modbus.c - Modbus/TCP dissector (MBAP framing, every public function, UMAS).
+ *
+ * One ADU per event. The MBAP header frames each ADU on the TCP stream:
+ *
+ *   0       2       4       6    7    8
+ *   +-------+-------+-------+----+----+------------------------+
+ *   |  tid  | proto | length|unit| fc | data (length - 2 bytes) |
+ *   +-------+-------+-------+----+----+------------------------+
+ *    tid: transaction id, echoed by the server; proto: always 0;
+ *    length: bytes that follow it (unit + PDU), 2..254 by the spec.
+ *    fc: function code; a response with bit 0x80 set is an exception and
+ *    carries one byte, the exception code.
+ *
+ *   UMAS (Schneider, fc 90 = 0x5A), from the public descriptions of the
+ *   protocol (lirasenlared.blogspot.com "The Unity (UMAS) protocol", 2017;
+ *   Kaspersky ICS CERT "The secrets of Schneider Electric's UMAS protocol", 2022):
+ *   +----+---------+-----------+--------+
+ *   | 5A | session | umas code | data   |   request
+ *   | 5A | session | FE ok/FD error | data   response (the code is the request's)
+ *
+ * Choices worth knowing:
+ * - `code` is the function code with the exception bit cleared (tshark's
+ *   modbus.func_code). An exception is a field (`exception`, `exception_name`),
+ *   not an anomaly: it is ordinary protocol behaviour, and bursts of them are a
+ *   correlation rule's business (modbus_exception_burst).
+ * - Lengths 2..255 are framed. 255 (a 254-byte PDU, one over the spec) is what
+ *   UMAS tools send in practice; such ADUs are parsed with modbus.pdu_too_large.
+ *   Other lengths are modbus.invalid_length and start a resync.
+ * - Resync: after a gap, the first byte is probably an ADU start, so it is
+ *   accepted on tshark's test (protocol id 0, sane length). Once that fails, or
+ *   after a bad header inside the stream, we scan one byte at a time and accept
+ *   a header only if the function code is also known (or an exception of a
+ *   known one): one modbus.resync event per episode, not one per byte.
+ * - Requests are remembered per flow (MODBUS_MAX_PENDING, oldest evicted and
+ *   counted) so a response carries the request's function and the latency. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "dissector.h"
+
+#define MBAP_LEN           7   /* header up to and including the unit id */
+#define MB_MIN_HEAD        8   /* MBAP + function code: what a header check needs */
+#define MB_MIN_LENGTH      2   /* unit + function code */
+#define MB_MAX_LENGTH      255 /* framed; above 254 is flagged pdu_too_large */
+#define MB_MAX_PDU         253 /* spec limit on the PDU (function code + data) */
+#define MB_MAX_ADU         (6 + MB_MAX_LENGTH)
+#define MODBUS_MAX_PENDING 32
+#define MB_MAX_VALUES      32 /* written/read values kept per event */
+#define MB_MAX_RECORDS     16 /* file records kept per event */
+#define MB_MAX_OBJECTS     16 /* device id objects kept per event */
+
+#define FC_UMAS 0x5A
+
+static const char *const modbus_anomalies[] = {
+    "modbus.invalid_protocol_id",
+    "modbus.invalid_length",
+    "modbus.pdu_too_large",
+    "modbus.unknown_function",
+    "modbus.unknown_subfunction",
+    "modbus.unknown_mei_type",
+    "modbus.umas_unknown_function",
+    "modbus.unmatched_response",
+    "modbus.func_mismatch",
+    "modbus.exception_in_request",
+    "modbus.unknown_exception",
+    "modbus.truncated_pdu",
+    "modbus.trailing_data",
+    "modbus.invalid_byte_count",
+    "modbus.invalid_quantity",
+    "modbus.invalid_value",
+    "modbus.resync",
+    NULL,
+};
+
+/* A request waiting for its response. seq 0 marks a free slot. */
+struct mb_pending {
+    uint64_t ts_us;
+    uint32_t seq;
+    uint16_t tid;
+    uint16_t sub; /* FC 8 sub-function, FC 43 MEI type, FC 90 UMAS code */
+    uint8_t unit;
+    uint8_t fc;
+    uint8_t has_sub;
+};
+
+enum mb_mode {
+    MB_SYNCED = 0, /* the head of the buffer is an ADU boundary */
+    MB_GUESS,      /* after a gap: the head is probably a boundary */
+    MB_SCAN,       /* lost: looking for a plausible header byte by byte */
+};
+
+struct mb_dir {
+    uint8_t mode;     /* enum mb_mode */
+    uint32_t skipped; /* bytes skipped in the current resync */
+};
+
+struct modbus_state {
+    struct mb_pending pend[MODBUS_MAX_PENDING];
+    uint32_t seq;
+    uint64_t evicted;   /* pending requests dropped for room */
+    uint64_t unmatched; /* responses with no pending request */
+    uint64_t resyncs;
+    struct mb_dir dir[2]; /* [0] to server, [1] to client */
+};
+
+/* ---- names ---- */
+
+/* Public function codes (Modbus Application Protocol v1.1b3 §6). NULL: unknown. */
+static const char *mb_func_op(uint8_t fc)
+{
+    switch (fc) {
+    case 1: return "read_coils";
+    case 2: return "read_discrete_inputs";
+    case 3: return "read_holding_registers";
+    case 4: return "read_input_registers";
+    case 5: return "write_single_coil";
+    case 6: return "write_single_register";
+    case 7: return "read_exception_status";
+    case 8: return "diag_other"; /* refined by sub-function */
+    case 11: return "get_comm_event_counter";
+    case 12: return "get_comm_event_log";
+    case 15: return "write_multiple_coils";
+    case 16: return "write_multiple_registers";
+    case 17: return "report_server_id";
+    case 20: return "read_file_record";
+    case 21: return "write_file_record";
+    case 22: return "mask_write_register";
+    case 23: return "read_write_multiple_registers";
+    case 24: return "read_fifo_queue";
+    case 43: return "encapsulated_interface_transport"; /* refined by MEI type */
+    case FC_UMAS: return "umas_response";               /* refined by UMAS code */
+    default: return NULL;
+    }
+}
+
+/* User-defined ranges (spec §5): named apart, still modbus.unknown_function. */
+static int mb_user_defined(uint8_t fc)
+{
+    return (fc >= 65 && fc <= 72) || (fc >= 100 && fc <= 110);
+}
+
+/* FC 8 sub-functions: taxonomy op and public name. */
+static const char *mb_diag_op(uint16_t sub, const char **name)
+{
+    static const char *const names[] = {
+        [0x00] = "return_query_data",
+        [0x01] = "restart_comm_option",
+        [0x02] = "return_diagnostic_register",
+        [0x03] = "change_ascii_input_delimiter",
+        [0x04] = "force_listen_only_mode",
+        [0x0A] = "clear_counters_and_diagnostic_register",
+        [0x0B] = "return_bus_message_count",
+        [0x0C] = "return_bus_comm_error_count",
+        [0x0D] = "return_bus_exception_error_count",
+        [0x0E] = "return_server_message_count",
+        [0x0F] = "return_server_no_response_count",
+        [0x10] = "return_server_nak_count",
+        [0x11] = "return_server_busy_count",
+        [0x12] = "return_bus_character_overrun_count",
+        [0x14] = "clear_overrun_counter_and_flag",
+    };
+    *name = sub < sizeof(names) / sizeof(names[0]) ? names[sub] : NULL;
+    switch (sub) {
+    case 0x01: return "diag_restart_comm";
+    case 0x04: return "diag_force_listen_only";
+    case 0x0A:
+    case 0x14: return "diag_clear_counters";
+    default: return "diag_other";
+    }
+}
+
+static const char *mb_mei_op(uint8_t mei)
+{
+    switch (mei) {
+    case 13: return "canopen_general_reference";
+    case 14: return "read_device_id";
+    default: return "encapsulated_interface_transport";
+    }
+}
+
+/* UMAS function codes: taxonomy op (modbus_umas_*) and public name. */
+static const char *mb_umas_op(uint8_t code, const char **name)
+{
+    const char *op;
+    switch (code) {
+    case 0x01:
+        *name = "INIT_COMM";
+        op = "umas_session";
+        break;
+    case 0x02:
+        *name = "READ_ID";
+        op = "umas_plc_info_read";
+        break;
+    case 0x03:
+        *name = "READ_PROJECT_INFO";
+        op = "umas_plc_info_read";
+        break;
+    case 0x04:
+        *name = "READ_PLC_INFO";
+        op = "umas_plc_info_read";
+        break;
+    case 0x06:
+        *name = "READ_CARD_INFO";
+        op = "umas_plc_info_read";
+        break;
+    case 0x0A:
+        *name = "REPEAT";
+        op = "umas_repeat";
+        break;
+    case 0x10:
+        *name = "TAKE_PLC_RESERVATION";
+        op = "umas_reservation";
+        break;
+    case 0x11:
+        *name = "RELEASE_PLC_RESERVATION";
+        op = "umas_reservation";
+        break;
+    case 0x12:
+        *name = "KEEP_ALIVE";
+        op = "umas_reservation";
+        break;
+    case 0x20:
+        *name = "READ_MEMORY_BLOCK";
+        op = "umas_read_memory";
+        break;
+    case 0x22:
+        *name = "READ_VARIABLES";
+        op = "umas_read_variables";
+        break;
+    case 0x23:
+        *name = "WRITE_VARIABLES";
+        op = "umas_write_variables";
+        break;
+    case 0x24:
+        *name = "READ_COILS_REGISTERS";
+        op = "umas_read_variables";
+        break;
+    case 0x25:
+        *name = "WRITE_COILS_REGISTERS";
+        op = "umas_write_variables";
+        break;
+    case 0x30:
+        *name = "INITIALIZE_UPLOAD";
+        op = "umas_program_upload";
+        break;
+    case 0x31:
+        *name = "UPLOAD_BLOCK";
+        op = "umas_program_upload";
+        break;
+    case 0x32:
+        *name = "END_STRATEGY_UPLOAD";
+        op = "umas_program_upload";
+        break;
+    case 0x33:
+        *name = "INITIALIZE_DOWNLOAD";
+        op = "umas_program_download";
+        break;
+    case 0x34:
+        *name = "DOWNLOAD_BLOCK";
+        op = "umas_program_download";
+        break;
+    case 0x35:
+        *name = "END_STRATEGY_DOWNLOAD";
+        op = "umas_program_download";
+        break;
+    case 0x39:
+        *name = "READ_ETH_MASTER_DATA";
+        op = "umas_plc_info_read";
+        break;
+    case 0x40:
+        *name = "START_PLC";
+        op = "umas_plc_start";
+        break;
+    case 0x41:
+        *name = "STOP_PLC";
+        op = "umas_plc_stop";
+        break;
+    case 0x50:
+        *name = "MONITOR_PLC";
+        op = "umas_monitor_plc";
+        break;
+    case 0x58:
+        *name = "CHECK_PLC";
+        op = "umas_check_plc";
+        break;
+    case 0x70:
+        *name = "READ_IO_OBJECT";
+        op = "umas_read_io_object";
+        break;
+    case 0x71:
+        *name = "WRITE_IO_OBJECT";
+        op = "umas_write_variables";
+        break;
+    case 0x73:
+        *name = "GET_STATUS_MODULE";
+        op = "umas_plc_info_read";
+        break;
+    default:
+        *name = NULL;
+        op = "umas_unknown";
+        break;
+    }
+    return op;
+}
+
+static const char *mb_exception_name(uint8_t x)
+{
+    switch (x) {
+    case 0x01: return "illegal_function";
+    case 0x02: return "illegal_data_address";
+    case 0x03: return "illegal_data_value";
+    case 0x04: return "server_device_failure";
+    case 0x05: return "acknowledge";
+    case 0x06: return "server_device_busy";
+    case 0x07: return "negative_acknowledge";
+    case 0x08: return "memory_parity_error";
+    case 0x0A: return "gateway_path_unavailable";
+    case 0x0B: return "gateway_target_failed_to_respond";
+    default: return NULL;
+    }
+}
+
+/* ---- framing ---- */
+
+enum mb_hdr { MB_HDR_OK, MB_HDR_SHORT, MB_HDR_BAD_PROTO, MB_HDR_BAD_LEN, MB_HDR_BAD_FUNC };
+
+/* Looks at the MBAP at the cursor without moving. strict also demands a function
+ * code we know (or an exception of one), for scanning inside unknown bytes. */
+static enum mb_hdr mb_check_header(const struct cursor *c, int strict, uint16_t *length)
+{
+    if (c->err != CURSOR_OK || cursor_left(c) < MB_MIN_HEAD) return MB_HDR_SHORT;
+    uint16_t proto = cursor_peek_u16be(c, 2, NULL);
+    uint16_t len = cursor_peek_u16be(c, 4, NULL);
+    uint8_t fc = cursor_peek_u8(c, 7, NULL);
+    if (length) *length = len;
+    if (proto != 0) return MB_HDR_BAD_PROTO;
+    if (len < MB_MIN_LENGTH || len > MB_MAX_LENGTH) return MB_HDR_BAD_LEN;
+    if (strict && !mb_func_op(fc & 0x7F)) return MB_HDR_BAD_FUNC;
+    return MB_HDR_OK;
+}
+
+/* ---- pending requests ---- */
+
+static void mb_pending_add(struct modbus_state *st, struct event *e, uint16_t tid, uint8_t unit,
+                           uint8_t fc, int has_sub, uint16_t sub, uint64_t ts)
+{
+    struct mb_pending *slot = NULL, *oldest = &st->pend[0];
+    for (size_t i = 0; i < MODBUS_MAX_PENDING; i++) {
+        struct mb_pending *p = &st->pend[i];
+        if (p->seq == 0) {
+            slot = p;
+            break;
+        }
+        if (p->seq < oldest->seq) oldest = p;
+    }
+    if (!slot) {
+        slot = oldest;
+        st->evicted++;
+        ev_uint(e, "pending_evicted", st->evicted);
+    }
+    if (st->seq == UINT32_MAX) { /* renumber by age so 0 stays "free" */
+        for (size_t i = 0; i < MODBUS_MAX_PENDING; i++)
+            if (st->pend[i].seq)
+                st->pend[i].seq = 1 + (uint32_t)(i); /* order lost, harmless once in 4e9 */
+        st->seq = MODBUS_MAX_PENDING;
+    }
+    slot->seq = ++st->seq;
+    slot->tid = tid;
+    slot->unit = unit;
+    slot->fc = fc;
+    slot->has_sub = (uint8_t)has_sub;
+    slot->sub = sub;
+    slot->ts_us = ts;
+}
+
+/* The oldest request with this tid and unit, preferring the same function (tid
+ * 0 is often reused for every request). The slot is freed; *out gets a copy. */
+static int mb_pending_take(struct modbus_state *st, uint16_t tid, uint8_t unit, uint8_t fc,
+                           struct mb_pending *out)
+{
+    struct mb_pending *best = NULL, *any = NULL;
+    for (size_t i = 0; i < MODBUS_MAX_PENDING; i++) {
+        struct mb_pending *p = &st->pend[i];
+        if (p->seq == 0 || p->tid != tid || p->unit != unit) continue;
+        if (p->fc == fc && (!best || p->seq < best->seq)) best = p;
+        if (!any || p->seq < any->seq) any = p;
+    }
+    if (!best) best = any;
+    if (!best) return 0;
+    *out = *best;
+    best->seq = 0;
+    return 1;
+}
+
+/* ---- PDU bodies ---- */
+
+/* What one PDU's decoder works with. */
+struct mb_pdu {
+    struct event *e;
+    struct cursor *p; /* after the function code */
+    int req;
+    uint8_t fc;
+    const struct mb_pending *rq; /* the matched request (responses), or NULL */
+    const char *op;
+    int has_sub;
+    uint16_t sub;
+    int strict; /* the layout fixes the length: leftover bytes are trailing data */
+};
+
+/* Bytes announced by a count field; fewer present marks the PDU truncated. */
+static struct cursor mb_counted(struct mb_pdu *m, size_t n)
+{
+    return cursor_sub(m->p, n);
+}
+
+static void mb_registers(struct mb_pdu *m, struct cursor *c, size_t count)
+{
+    size_t n = count < MB_MAX_VALUES ? count : MB_MAX_VALUES;
+    ev_arr_begin(m->e, "values");
+    for (size_t i = 0; i < n && cursor_has(c, 2); i++)
+        ev_uint(m->e, NULL, cursor_u16be(c));
+    ev_end(m->e);
+    if (count > MB_MAX_VALUES) ev_bool(m->e, "values_truncated", 1);
+}
+
+/* Coils are packed LSB first, eight to a byte. */
+static void mb_coils(struct mb_pdu *m, struct cursor *c, size_t count)
+{
+    size_t n = count < MB_MAX_VALUES ? count : MB_MAX_VALUES;
+    uint8_t byte = 0;
+    ev_arr_begin(m->e, "values");
+    for (size_t i = 0; i < n; i++) {
+        if (i % 8 == 0) {
+            if (!cursor_has(c, 1)) break;
+            byte = cursor_u8(c);
+        }
+        ev_uint(m->e, NULL, (byte >> (i % 8)) & 1u);
+    }
+    ev_end(m->e);
+    if (count > MB_MAX_VALUES) ev_bool(m->e, "values_truncated", 1);
+}
+
+static void mb_quantity(struct mb_pdu *m, const char *key, uint16_t q, uint16_t max)
+{
+    ev_uint(m->e, key, q);
+    if (q == 0 || q > max) event_anomaly(m->e, "modbus.invalid_quantity");
+}
+
+/* FC 1-4 */
+static void mb_read(struct mb_pdu *m)
+{
+    int bits = m->fc <= 2;
+    if (m->req) {
+        ev_uint(m->e, "address", cursor_u16be(m->p));
+        mb_quantity(m, "quantity", cursor_u16be(m->p), bits ? 2000 : 125);
+        return;
+    }
+    uint8_t bc = cursor_u8(m->p);
+    ev_uint(m->e, "byte_count", bc);
+    struct cursor d = mb_counted(m, bc);
+    if (bits) {
+        cursor_skip(&d, cursor_left(&d));
+        return;
+    }
+    if (bc % 2) event_anomaly(m->e, "modbus.invalid_byte_count");
+    mb_registers(m, &d, bc / 2u);
+}
+
+/* FC 5, 6: same layout in both directions (the response echoes). */
+static void mb_write_single(struct mb_pdu *m)
+{
+    ev_uint(m->e, "address", cursor_u16be(m->p));
+    uint16_t v = cursor_u16be(m->p);
+    if (m->p->err) return;
+    ev_uint(m->e, "value", v);
+    if (m->fc == 5 && v != 0x0000 && v != 0xFF00) event_anomaly(m->e, "modbus.invalid_value");
+}
+
+/* FC 8 */
+static void mb_diag(struct mb_pdu *m)
+{
+    uint16_t sub = cursor_u16be(m->p);
+    if (m->p->err) return;
+    const char *name;
+    m->op = mb_diag_op(sub, &name);
+    m->has_sub = 1;
+    m->sub = sub;
+    ev_uint(m->e, "sub_function", sub);
+    if (name)
+        ev_cstr(m->e, "sub_function_name", name);
+    else
+        event_anomaly(m->e, "modbus.unknown_subfunction");
+    size_t n = cursor_left(m->p);
+    ev_hex(m->e, "data", cursor_take(m->p, n), n);
+    m->strict = 0;
+}
+
+/* FC 11, 12 (requests have no data) */
+static void mb_comm_event(struct mb_pdu *m)
+{
+    if (m->req) return;
+    if (m->fc == 11) {
+        ev_uint(m->e, "status", cursor_u16be(m->p));
+        ev_uint(m->e, "event_count", cursor_u16be(m->p));
+        return;
+    }
+    uint8_t bc = cursor_u8(m->p);
+    ev_uint(m->e, "byte_count", bc);
+    struct cursor d = mb_counted(m, bc);
+    ev_uint(m->e, "status", cursor_u16be(&d));
+    ev_uint(m->e, "event_count", cursor_u16be(&d));
+    ev_uint(m->e, "message_count", cursor_u16be(&d));
+    if (d.err) {
+        event_anomaly(m->e, "modbus.invalid_byte_count");
+        return;
+    }
+    size_t n = cursor_left(&d);
+    ev_hex(m->e, "events", cursor_take(&d, n), n);
+}
+
+/* FC 15, 16: requests carry the values; responses echo address and quantity. */
+static void mb_write_multiple(struct mb_pdu *m)
+{
+    int coils = m->fc == 15;
+    ev_uint(m->e, "address", cursor_u16be(m->p));
+    uint16_t q = cursor_u16be(m->p);
+    mb_quantity(m, "quantity", q, coils ? 0x7B0 : 0x7B);
+    if (!m->req) return;
+    uint8_t bc = cursor_u8(m->p);
+    ev_uint(m->e, "byte_count", bc);
+    if (m->p->err) return;
+    size_t want = coils ? (q + 7u) / 8u : 2u * q;
+    if (bc != want) event_anomaly(m->e, "modbus.invalid_byte_count");
+    struct cursor d = mb_counted(m, bc);
+    if (coils)
+        mb_coils(m, &d, q < (size_t)bc * 8u ? q : (size_t)bc * 8u);
+    else
+        mb_registers(m, &d, q < bc / 2u ? q : bc / 2u);
+}
+
+/* FC 17: server id, run indicator, device-specific data. */
+static void mb_report_server_id(struct mb_pdu *m)
+{
+    if (m->req) return;
+    uint8_t bc = cursor_u8(m->p);
+    ev_uint(m->e, "byte_count", bc);
+    struct cursor d = mb_counted(m, bc);
+    uint8_t id = cursor_u8(&d);
+    uint8_t run = cursor_u8(&d);
+    if (d.err) {
+        event_anomaly(m->e, "modbus.invalid_byte_count");
+        return;
+    }
+    /* The server id is device specific and may be longer than a byte; the
+     * common layout is one byte, then the run indicator (0x00 off, 0xFF on). */
+    ev_uint(m->e, "server_id", id);
+    ev_uint(m->e, "run_indicator", run);
+    if (run == 0x00 || run == 0xFF) ev_bool(m->e, "running", run == 0xFF);
+    size_t n = cursor_left(&d);
+    if (n) ev_str(m->e, "data", cursor_take(&d, n), n);
+}
+
+/* FC 20, 21: a byte count, then sub-requests. 20 requests are 7 bytes
+ * (reference type 6, file, record, length); 21 requests and responses add the
+ * record data; 20 responses are (length, reference type 6, data). */
+static void mb_file_record(struct mb_pdu *m)
+{
+    uint8_t bc = cursor_u8(m->p);
+    ev_uint(m->e, "byte_count", bc);
+    struct cursor d = mb_counted(m, bc);
+    struct cursor span = d; /* for a second pass over the written values */
+    int read_resp = m->fc == 20 && !m->req;
+    int with_data = m->fc == 21;
+    size_t nrec = 0, nval = 0, total_vals = 0;
+    int bad_ref = 0;
+    ev_arr_begin(m->e, "records");
+    while (cursor_left(&d) > 0) {
+        if (read_resp) {
+            uint8_t flen = cursor_u8(&d);
+            uint8_t ref = cursor_u8(&d);
+            if (flen < 1 || !cursor_skip(&d, flen - 1u)) break;
+            bad_ref |= ref != 6;
+            if (nrec++ < MB_MAX_RECORDS) {
+                ev_obj_begin(m->e, NULL);
+                ev_uint(m->e, "length", (flen - 1u) / 2u);
+                ev_end(m->e);
+            }
+            continue;
+        }
+        uint8_t ref = cursor_u8(&d);
+        uint16_t file = cursor_u16be(&d);
+        uint16_t record = cursor_u16be(&d);
+        uint16_t len = cursor_u16be(&d);
+        if (d.err) break;
+        bad_ref |= ref != 6;
+        if (nrec++ < MB_MAX_RECORDS) {
+            ev_obj_begin(m->e, NULL);
+            ev_uint(m->e, "file", file);
+            ev_uint(m->e, "record", record);
+            ev_uint(m->e, "length", len);
+            ev_end(m->e);
+        }
+        if (with_data) {
+            if (!cursor_skip(&d, 2u * len)) break;
+            total_vals += len;
+        }
+    }
+    ev_end(m->e);
+    if (nrec > MB_MAX_RECORDS) ev_bool(m->e, "records_truncated", 1);
+    if (d.err) event_anomaly(m->e, "modbus.invalid_byte_count");
+    if (bad_ref) event_anomaly(m->e, "modbus.invalid_value");
+    if (with_data && !d.err) {
+        /* second pass over the verified span: the written registers, capped */
+        ev_arr_begin(m->e, "values");
+        while (cursor_left(&span) >= 7 && nval < MB_MAX_VALUES) {
+            cursor_skip(&span, 5); /* reference type, file, record */
+            uint16_t len = cursor_u16be(&span);
+            for (uint16_t i = 0; i < len && nval < MB_MAX_VALUES; i++, nval++)
+                ev_uint(m->e, NULL, cursor_u16be(&span));
+        }
+        ev_end(m->e);
+        if (total_vals > MB_MAX_VALUES) ev_bool(m->e, "values_truncated", 1);
+    }
+}
+
+/* FC 22: same layout both ways. */
+static void mb_mask_write(struct mb_pdu *m)
+{
+    ev_uint(m->e, "address", cursor_u16be(m->p));
+    ev_uint(m->e, "and_mask", cursor_u16be(m->p));
+    ev_uint(m->e, "or_mask", cursor_u16be(m->p));
+}
+
+/* FC 23 */
+static void mb_read_write(struct mb_pdu *m)
+{
+    if (!m->req) {
+        uint8_t bc = cursor_u8(m->p);
+        ev_uint(m->e, "byte_count", bc);
+        if (bc % 2) event_anomaly(m->e, "modbus.invalid_byte_count");
+        struct cursor d = mb_counted(m, bc);
+        mb_registers(m, &d, bc / 2u);
+        return;
+    }
+    ev_uint(m->e, "read_address", cursor_u16be(m->p));
+    mb_quantity(m, "read_quantity", cursor_u16be(m->p), 0x7D);
+    ev_uint(m->e, "write_address", cursor_u16be(m->p));
+    uint16_t q = cursor_u16be(m->p);
+    mb_quantity(m, "write_quantity", q, 0x79);
+    uint8_t bc = cursor_u8(m->p);
+    ev_uint(m->e, "byte_count", bc);
+    if (m->p->err) return;
+    if (bc != 2u * q) event_anomaly(m->e, "modbus.invalid_byte_count");
+    struct cursor d = mb_counted(m, bc);
+    mb_registers(m, &d, q < bc / 2u ? q : bc / 2u);
+}
+
+/* FC 24 */
+static void mb_fifo(struct mb_pdu *m)
+{
+    if (m->req) {
+        ev_uint(m->e, "address", cursor_u16be(m->p));
+        return;
+    }
+    uint16_t bc = cursor_u16be(m->p);
+    ev_uint(m->e, "byte_count", bc);
+    struct cursor d = mb_counted(m, bc);
+    uint16_t n = cursor_u16be(&d);
+    if (d.err) return;
+    ev_uint(m->e, "fifo_count", n);
+    if (n > 31 || bc != 2u + 2u * n) event_anomaly(m->e, "modbus.invalid_byte_count");
+    mb_registers(m, &d, n);
+}
+
+/* FC 43 / MEI 14 response objects: the basic and regular ones by name. */
+static const char *mb_devid_key(uint8_t id)
+{
+    switch (id) {
+    case 0: return "vendor";
+    case 1: return "product_code";
+    case 2: return "revision";
+    case 3: return "vendor_url";
+    case 4: return "product_name";
+    case 5: return "model_name";
+    case 6: return "user_application_name";
+    default: return NULL;
+    }
+}
+
+static void mb_device_id_objects(struct mb_pdu *m, struct cursor *c, uint8_t count)
+{
+    size_t other = 0;
+    ev_obj_begin(m->e, "device_id");
+    /* named objects first, then the rest in an array (keys must be static) */
+    struct cursor scan = *c;
+    for (unsigned i = 0; i < count; i++) {
+        uint8_t id = cursor_u8(&scan);
+        uint8_t len = cursor_u8(&scan);
+        const uint8_t *v = cursor_take(&scan, len);
+        if (!v) break;
+        const char *key = mb_devid_key(id);
+        if (key)
+            ev_str(m->e, key, v, len);
+        else
+            other++;
+    }
+    if (other) {
+        size_t kept = 0;
+        ev_arr_begin(m->e, "other");
+        for (unsigned i = 0; i < count && kept < MB_MAX_OBJECTS; i++) {
+            uint8_t id = cursor_u8(c);
+            uint8_t len = cursor_u8(c);
+            const uint8_t *v = cursor_take(c, len);
+            if (!v) break;
+            if (mb_devid_key(id)) continue;
+            ev_obj_begin(m->e, NULL);
+            ev_uint(m->e, "id", id);
+            ev_str(m->e, "value", v, len);
+            ev_end(m->e);
+            kept++;
+        }
+        ev_end(m->e);
+    }
+    ev_end(m->e);
+    /* the caller judges truncation on the scan, which walked every object */
+    *c = scan;
+}
+
+/* FC 43: MEI 14 read device identification, MEI 13 CANopen general reference. */
+static void mb_mei(struct mb_pdu *m)
+{
+    uint8_t mei = cursor_u8(m->p);
+    if (m->p->err) return;
+    m->op = mb_mei_op(mei);
+    m->has_sub = 1;
+    m->sub = mei;
+    ev_uint(m->e, "mei_type", mei);
+    if (mei == 13) {
+        /* CANopen: noted, body kept raw (CiA DSP 309-2) */
+        ev_bool(m->e, "canopen", 1);
+        size_t n = cursor_left(m->p);
+        ev_hex(m->e, "data", cursor_take(m->p, n), n);
+        m->strict = 0;
+        return;
+    }
+    if (mei != 14) {
+        event_anomaly(m->e, "modbus.unknown_mei_type");
+        size_t n = cursor_left(m->p);
+        ev_hex(m->e, "data", cursor_take(m->p, n), n);
+        m->strict = 0;
+        return;
+    }
+    uint8_t code = cursor_u8(m->p);
+    ev_uint(m->e, "read_device_id_code", code);
+    if (m->req) {
+        ev_uint(m->e, "object_id", cursor_u8(m->p));
+        if (!m->p->err && (code < 1 || code > 4)) event_anomaly(m->e, "modbus.invalid_value");
+        return;
+    }
+    ev_uint(m->e, "conformity_level", cursor_u8(m->p));
+    uint8_t more = cursor_u8(m->p);
+    ev_bool(m->e, "more_follows", more == 0xFF);
+    ev_uint(m->e, "next_object_id", cursor_u8(m->p));
+    uint8_t count = cursor_u8(m->p);
+    ev_uint(m->e, "object_count", count);
+    if (m->p->err) return;
+    mb_device_id_objects(m, m->p, count);
+}
+
+/* FC 90: Schneider UMAS. The response names no function: take the request's. */
+static void mb_umas(struct mb_pdu *m)
+{
+    uint8_t session = cursor_u8(m->p);
+    uint8_t code = cursor_u8(m->p);
+    if (m->p->err) return;
+    const char *name = NULL;
+    ev_obj_begin(m->e, "umas");
+    ev_uint(m->e, "session", session);
+    if (m->req) {
+        m->op = mb_umas_op(code, &name);
+        m->has_sub = 1;
+        m->sub = code;
+        ev_uint(m->e, "code", code);
+        if (name)
+            ev_cstr(m->e, "name", name);
+        else
+            event_anomaly(m->e, "modbus.umas_unknown_function");
+    } else {
+        ev_uint(m->e, "status", code);
+        ev_bool(m->e, "ok", code == 0xFE);
+        if (code != 0xFE && code != 0xFD) event_anomaly(m->e, "modbus.invalid_value");
+        if (m->rq && m->rq->fc == FC_UMAS && m->rq->has_sub) {
+            m->op = mb_umas_op((uint8_t)m->rq->sub, &name);
+            ev_uint(m->e, "code", m->rq->sub);
+            if (name) ev_cstr(m->e, "name", name);
+        }
+    }
+    ev_uint(m->e, "data_len", cursor_left(m->p));
+    ev_end(m->e);
+    cursor_skip(m->p, cursor_left(m->p));
+    m->strict = 0;
+}
+
+static void mb_body(struct mb_pdu *m)
+{
+    switch (m->fc) {
+    case 1:
+    case 2:
+    case 3:
+    case 4: mb_read(m); break;
+    case 5:
+    case 6: mb_write_single(m); break;
+    case 7:
+        if (!m->req) ev_uint(m->e, "status", cursor_u8(m->p));
+        break;
+    case 8: mb_diag(m); break;
+    case 11:
+    case 12: mb_comm_event(m); break;
+    case 15:
+    case 16: mb_write_multiple(m); break;
+    case 17: mb_report_server_id(m); break;
+    case 20:
+    case 21: mb_file_record(m); break;
+    case 22: mb_mask_write(m); break;
+    case 23: mb_read_write(m); break;
+    case 24: mb_fifo(m); break;
+    case 43: mb_mei(m); break;
+    case FC_UMAS: mb_umas(m); break;
+    default: {
+        size_t n = cursor_left(m->p);
+        ev_hex(m->e, "data", cursor_take(m->p, n), n);
+        m->strict = 0;
+        break;
+    }
+    }
+}
+
+/* An exception response names no sub-function: take the request's. */
+static void mb_exception(struct mb_pdu *m)
+{
+    uint8_t x = cursor_u8(m->p);
+    if (m->p->err) return;
+    ev_uint(m->e, "exception", x);
+    const char *xn = mb_exception_name(x);
+    if (xn)
+        ev_cstr(m->e, "exception_name", xn);
+    else
+        event_anomaly(m->e, "modbus.unknown_exception");
+    if (m->req) event_anomaly(m->e, "modbus.exception_in_request");
+    if (!m->rq || m->rq->fc != m->fc || !m->rq->has_sub) return;
+    const char *name;
+    if (m->fc == 8)
+        m->op = mb_diag_op(m->rq->sub, &name);
+    else if (m->fc == 43)
+        m->op = mb_mei_op((uint8_t)m->rq->sub);
+    else if (m->fc == FC_UMAS)
+        m->op = mb_umas_op((uint8_t)m->rq->sub, &name);
+}
+
+/* One complete ADU (adu covers exactly 6 + length bytes). */
+static void mb_adu(struct modbus_state *st, struct mb_dir *ds, struct cursor *adu,
+                   const struct pdu_info *info, struct event_sink *sink)
+{
+    uint16_t tid = cursor_u16be(adu);
+    cursor_skip(adu, 2); /* protocol id, checked by the caller */
+    uint16_t len = cursor_u16be(adu);
+    uint8_t unit = cursor_u8(adu);
+    struct cursor pdu = cursor_rest(adu);
+    uint8_t raw = cursor_u8(&pdu);
+    int req = info->to_server != 0;
+    struct mb_pending rq;
+    struct mb_pdu m = {
+        .e = event_begin(sink, "modbus", req ? EV_DIR_REQUEST : EV_DIR_RESPONSE),
+        .p = &pdu,
+        .req = req,
+        .fc = raw & 0x7F,
+        .rq = NULL,
+        .strict = 1,
+    };
+    struct event *e = m.e;
+    ev_uint(e, "tid", tid);
+    ev_uint(e, "unit", unit);
+    ev_uint(e, "func", m.fc);
+    if (ds->skipped) {
+        ev_uint(e, "resync_skipped", ds->skipped);
+        ds->skipped = 0;
+    }
+    if (len - 1u > MB_MAX_PDU) event_anomaly(e, "modbus.pdu_too_large");
+    m.op = mb_func_op(m.fc);
+    if (!m.op) {
+        m.op = mb_user_defined(m.fc) ? "user_defined_function" : "unknown_function";
+        event_anomaly(e, "modbus.unknown_function");
+    }
+    if (!req) {
+        if (mb_pending_take(st, tid, unit, m.fc, &rq)) {
+            m.rq = &rq;
+            ev_uint(e, "request_func", rq.fc);
+            uint64_t now = info->ts_us ? info->ts_us : sink->net.ts_us;
+            ev_uint(e, "latency_us", now > rq.ts_us ? now - rq.ts_us : 0);
+            if (rq.fc != m.fc) event_anomaly(e, "modbus.func_mismatch");
+        } else {
+            st->unmatched++;
+            event_anomaly(e, "modbus.unmatched_response");
+        }
+    }
+    if (raw & 0x80)
+        mb_exception(&m);
+    else
+        mb_body(&m);
+    if (pdu.err == CURSOR_TRUNCATED)
+        event_anomaly(e, "modbus.truncated_pdu");
+    else if (m.strict && cursor_left(&pdu) > 0)
+        event_anomaly(e, "modbus.trailing_data");
+    event_code(e, m.fc, m.op);
+    if (req)
+        mb_pending_add(st, e, tid, unit, m.fc, m.has_sub, m.sub,
+                       info->ts_us ? info->ts_us : sink->net.ts_us);
+    event_emit(sink, e);
+}
+
+/* A header that does not frame: one event for the episode, then scan. */
+static void mb_lost(struct modbus_state *st, struct mb_dir *ds, const struct cursor *c,
+                    enum mb_hdr why, const struct pdu_info *info, struct event_sink *sink)
+{
+    if (ds->mode == MB_SCAN) return;
+    st->resyncs++;
+    struct event *e =
+        event_begin(sink, "modbus", info->to_server ? EV_DIR_REQUEST : EV_DIR_RESPONSE);
+    if (ds->mode == MB_SYNCED) {
+        /* at a boundary: this was meant as a header */
+        event_op(e, "malformed");
+        ev_uint(e, "tid", cursor_peek_u16be(c, 0, NULL));
+        ev_uint(e, "proto_id", cursor_peek_u16be(c, 2, NULL));
+        ev_uint(e, "length", cursor_peek_u16be(c, 4, NULL));
+        ev_uint(e, "unit", cursor_peek_u8(c, 6, NULL));
+        event_anomaly(e, why == MB_HDR_BAD_PROTO ? "modbus.invalid_protocol_id"
+                                                 : "modbus.invalid_length");
+    } else {
+        event_op(e, "resync");
+    }
+    event_anomaly(e, "modbus.resync");
+    event_emit(sink, e);
+    ds->mode = MB_SCAN;
+}
+
+static size_t modbus_parse(void *state, struct cursor *c, const struct pdu_info *info,
+                           struct event_sink *sink)
+{
+    struct modbus_state *st = state;
+    struct mb_dir *ds = &st->dir[info->to_server ? 0 : 1];
+    size_t start = cursor_pos(c);
+    if (info->after_gap && ds->mode == MB_SYNCED) ds->mode = MB_GUESS;
+    for (;;) {
+        uint16_t len = 0;
+        enum mb_hdr h = mb_check_header(c, ds->mode == MB_SCAN, &len);
+        if (h == MB_HDR_SHORT) break;
+        if (h == MB_HDR_OK) {
+            if (cursor_left(c) < 6u + len) break; /* wait for the rest of the ADU */
+            struct cursor adu = cursor_sub(c, 6u + len);
+            mb_adu(st, ds, &adu, info, sink);
+            ds->mode = MB_SYNCED;
+            continue;
+        }
+        mb_lost(st, ds, c, h, info, sink);
+        cursor_skip(c, 1);
+        ds->skipped++;
+    }
+    return cursor_pos(c) - start;
+}
+
+static void modbus_gap(void *state, int to_server)
+{
+    struct modbus_state *st = state;
+    struct mb_dir *ds = &st->dir[to_server ? 0 : 1];
+    /* the engine dropped the buffer; what comes next probably starts an ADU */
+    if (ds->mode == MB_SYNCED) ds->mode = MB_GUESS;
+}
+
+static enum probe_result modbus_probe(struct cursor *c, int to_server)
+{
+    (void)to_server;
+    switch (mb_check_header(c, 1, NULL)) {
+    case MB_HDR_SHORT: return PROBE_NEED_MORE;
+    case MB_HDR_OK: return PROBE_YES;
+    default: return PROBE_NO;
+    }
+}
+
+static void *modbus_state_new(void)
+{
+    return calloc(1, sizeof(struct modbus_state));
+}
+
+static void modbus_state_free(void *state)
+{
+    free(state);
+}
+
+const struct dissector modbus_dissector = {
+    .id = DISS_MODBUS,
+    .name = "modbus",
+    .transports = DISS_TCP,
+    .ports = {502, 0},
+    .probe = modbus_probe,
+    .state_new = modbus_state_new,
+    .state_free = modbus_state_free,
+    .parse = modbus_parse,
+    .gap = modbus_gap,
+    .anomalies = modbus_anomalies,
+    .max_pdu = MB_MAX_ADU,
+};

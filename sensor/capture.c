@@ -1,0 +1,294 @@
+/* capture.c - capture threads: read with libpcap (never transmit), decode, reassemble
+ * IP fragments, hash each flow symmetrically and hand the packet to its worker. */
+#include <errno.h>
+#include <pcap/pcap.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "engine.h"
+#include "ipfrag.h"
+#include "log.h"
+
+#define TICK_US 1000000ULL
+
+static uint64_t packet_hash(const struct decoded *d)
+{
+    uint16_t vlan = d->vlan_count ? d->vlan[d->vlan_count - 1] : 0;
+    if (d->kind == DECODED_L2) {
+        struct ev_addr sa = {{0}}, da = {{0}};
+        memcpy(sa.b + 10, d->src_mac, 6);
+        memcpy(da.b + 10, d->dst_mac, 6);
+        return flow_hash(&sa, &da, d->ethertype, d->ethertype, 0, vlan);
+    }
+    if (d->kind == DECODED_IP)
+        return flow_hash(&d->src, &d->dst, d->sport, d->dport, d->l4proto, vlan);
+    return 0;
+}
+
+static int worker_of(uint64_t hash, int n)
+{
+    /* high bits pick the worker; low bits index the worker's table */
+    return (int)(((hash >> 32) * (uint64_t)n) >> 32);
+}
+
+/* Copies a packet into its worker's ring. Offline waits for room (no loss); live
+ * drops and counts (capture must not stall). */
+static void dispatch(struct capture_source *src, const struct decoded *d, uint64_t hash,
+                     uint64_t ts_us, const uint8_t *data, uint32_t caplen, uint32_t wirelen)
+{
+    struct engine *e = src->eng;
+    int wi = worker_of(hash, e->n_workers);
+    struct ring *r = &src->rings[wi];
+    size_t len = sizeof(struct pkt_rec) + caplen;
+    unsigned spins = 0;
+    struct pkt_rec *rec;
+    while (!(rec = ring_reserve(r, len))) {
+        if (e->live || atomic_load_explicit(&e->stop, memory_order_relaxed)) {
+            atomic_fetch_add_explicit(&src->ring_drops, 1, memory_order_relaxed);
+            return;
+        }
+        ring_backoff(&spins);
+    }
+    rec->ts_us = ts_us;
+    rec->hash = hash;
+    rec->caplen = caplen;
+    rec->wirelen = wirelen;
+    rec->type = REC_PACKET;
+    rec->iface = (uint8_t)src->index;
+    rec->pad = 0;
+    rec->d = *d;
+    memcpy(rec->data, data, caplen);
+    ring_commit(r);
+}
+
+static void tick_all(struct capture_source *src, uint64_t ts_us)
+{
+    for (int i = 0; i < src->eng->n_workers; i++) {
+        struct pkt_rec *rec = ring_reserve(&src->rings[i], sizeof(struct pkt_rec));
+        if (!rec)
+            continue; /* a full ring has packets to advance its clock anyway */
+        memset(rec, 0, sizeof(*rec));
+        rec->type = REC_TICK;
+        rec->ts_us = ts_us;
+        ring_commit(&src->rings[i]);
+        ring_publish(&src->rings[i]);
+    }
+}
+
+struct cap_state {
+    struct capture_source *src;
+    struct ipfrag_table *frags;
+    int linktype;
+    uint64_t next_tick;
+};
+
+static void on_packet(struct cap_state *cs, const struct pcap_pkthdr *h, const uint8_t *bytes)
+{
+    struct capture_source *src = cs->src;
+    uint64_t ts = (uint64_t)h->ts.tv_sec * 1000000ULL + (uint64_t)h->ts.tv_usec;
+    atomic_fetch_add_explicit(&src->packets, 1, memory_order_relaxed);
+    atomic_fetch_add_explicit(&src->bytes, h->len, memory_order_relaxed);
+    struct decoded d;
+    decode_frame(&d, cs->linktype, bytes, h->caplen);
+    if (d.kind == DECODED_FRAGMENT) {
+        const uint8_t *out;
+        uint32_t out_len;
+        int anomaly = 0;
+        int rc = ipfrag_add(cs->frags, &d, bytes, ts, &out, &out_len, &anomaly);
+        if (rc == 1) {
+            decode_ip(&d, out, out_len, 0);
+            dispatch(src, &d, packet_hash(&d), ts, out, out_len, out_len);
+        } else if (anomaly) {
+            /* report the fragment problem through the worker that owns the pair */
+            d.kind = DECODED_BAD;
+            d.anomaly = (uint8_t)anomaly;
+            dispatch(src, &d, flow_hash(&d.src, &d.dst, 0, 0, 0, 0), ts, bytes, h->caplen, h->len);
+        }
+    } else {
+        dispatch(src, &d, packet_hash(&d), ts, bytes, h->caplen, h->len);
+    }
+    if (ts >= cs->next_tick) {
+        if (cs->next_tick)
+            ipfrag_expire(cs->frags, ts);
+        cs->next_tick = ts + TICK_US;
+        tick_all(src, ts);
+    }
+}
+
+static void live_stats(struct capture_source *src)
+{
+    struct pcap_stat ps;
+    if (src->pcap && pcap_stats(src->pcap, &ps) == 0) {
+        atomic_store(&src->kernel_drops, ps.ps_drop);
+        atomic_store(&src->kernel_if_drops, ps.ps_ifdrop);
+    }
+}
+
+static void publish_all(struct capture_source *src)
+{
+    for (int i = 0; i < src->eng->n_workers; i++)
+        ring_publish(&src->rings[i]);
+}
+
+/* Reads the files in order. Returns 0, or -1 after recording a damaged file. */
+static int read_files(struct cap_state *cs)
+{
+    struct capture_source *src = cs->src;
+    struct engine *e = src->eng;
+    for (int i = 0; i < e->cfg->n_read_files && !atomic_load(&e->stop); i++) {
+        const char *path = e->cfg->read_files[i];
+        char errbuf[PCAP_ERRBUF_SIZE];
+        pcap_t *p = pcap_open_offline_with_tstamp_precision(path, PCAP_TSTAMP_PRECISION_MICRO, errbuf);
+        if (!p) {
+            snprintf(e->failure, sizeof(e->failure), "%s: cannot read capture: %s", path, errbuf);
+            return -1;
+        }
+        if (e->cfg->bpf[0]) {
+            struct bpf_program prog;
+            if (pcap_compile(p, &prog, e->cfg->bpf, 1, PCAP_NETMASK_UNKNOWN) != 0 ||
+                pcap_setfilter(p, &prog) != 0) {
+                snprintf(e->failure, sizeof(e->failure), "%s: bad capture filter: %s", path,
+                         pcap_geterr(p));
+                pcap_close(p);
+                return -1;
+            }
+            pcap_freecode(&prog);
+        }
+        cs->linktype = pcap_datalink(p);
+        struct pcap_pkthdr *h;
+        const u_char *bytes;
+        int rc;
+        while ((rc = pcap_next_ex(p, &h, &bytes)) == 1) {
+            on_packet(cs, h, bytes);
+            if ((atomic_load_explicit(&src->packets, memory_order_relaxed) & 1023) == 0 &&
+                atomic_load_explicit(&e->stop, memory_order_relaxed))
+                break;
+        }
+        if (rc == PCAP_ERROR) {
+            long off = -1;
+            FILE *fp = pcap_file(p);
+            if (fp)
+                off = ftell(fp);
+            snprintf(e->failure, sizeof(e->failure),
+                     "%s: capture damaged at byte offset %ld after %llu packets: %s", path, off,
+                     (unsigned long long)atomic_load(&src->packets), pcap_geterr(p));
+            pcap_close(p);
+            return -1;
+        }
+        pcap_close(p);
+    }
+    return 0;
+}
+
+static void live_handler(u_char *user, const struct pcap_pkthdr *h, const u_char *bytes)
+{
+    on_packet((struct cap_state *)(void *)user, h, bytes);
+}
+
+static int read_live(struct cap_state *cs)
+{
+    struct capture_source *src = cs->src;
+    struct engine *e = src->eng;
+    pcap_t *p = src->pcap;
+    cs->linktype = pcap_datalink(p);
+    uint64_t last_stats = 0;
+    while (!atomic_load(&e->stop)) {
+        int n = pcap_dispatch(p, 256, live_handler, (u_char *)cs);
+        if (n < 0 && n != PCAP_ERROR_BREAK) {
+            snprintf(e->failure, sizeof(e->failure), "%s: capture failed: %s", src->name,
+                     pcap_geterr(p));
+            return -1;
+        }
+        if (n == 0)
+            publish_all(src); /* idle: let workers see the partial batch */
+        uint64_t now = wall_ms();
+        if (now - last_stats >= 1000) {
+            last_stats = now;
+            live_stats(src);
+            publish_all(src);
+        }
+    }
+    live_stats(src);
+    return 0;
+}
+
+void *capture_main(void *arg)
+{
+    struct capture_source *src = arg;
+    struct engine *e = src->eng;
+    struct config *c = e->cfg;
+    struct cap_state cs = {src, NULL, 0, 0};
+    cs.frags = ipfrag_new(c->frag_max_datagrams, c->frag_max_bytes,
+                          (uint64_t)c->frag_timeout * 1000000ULL);
+    int rc = -1;
+    if (cs.frags)
+        rc = src->name ? read_live(&cs) : read_files(&cs);
+    else
+        snprintf(e->failure, sizeof(e->failure), "out of memory for fragment reassembly");
+    if (rc != 0)
+        atomic_store(&e->capture_failed, 1);
+    publish_all(src);
+    ipfrag_free(cs.frags);
+    atomic_store(&src->done, 1);
+    return NULL;
+}
+
+static pcap_t *open_live(const struct config *c, const char *ifname, char *err, size_t errlen)
+{
+    char errbuf[PCAP_ERRBUF_SIZE];
+    pcap_t *p = pcap_create(ifname, errbuf);
+    if (!p) {
+        snprintf(err, errlen, "%s: %s", ifname, errbuf);
+        return NULL;
+    }
+    pcap_set_snaplen(p, c->snaplen);
+    pcap_set_promisc(p, c->promiscuous);
+    pcap_set_buffer_size(p, c->buffer_mb << 20);
+    pcap_set_timeout(p, 100);
+    int rc = pcap_activate(p);
+    if (rc < 0) {
+        snprintf(err, errlen, "%s: cannot capture: %s", ifname, pcap_geterr(p));
+        pcap_close(p);
+        return NULL;
+    }
+    /* a passive sensor only listens: receive direction is all a TAP port has */
+    if (c->bpf[0]) {
+        struct bpf_program prog;
+        if (pcap_compile(p, &prog, c->bpf, 1, PCAP_NETMASK_UNKNOWN) != 0 ||
+            pcap_setfilter(p, &prog) != 0) {
+            snprintf(err, errlen, "%s: bad capture filter '%s': %s", ifname, c->bpf, pcap_geterr(p));
+            pcap_close(p);
+            return NULL;
+        }
+        pcap_freecode(&prog);
+    }
+    return p;
+}
+
+int capture_open_all(struct engine *e, char *err, size_t errlen)
+{
+    struct config *c = e->cfg;
+    e->live = c->n_interfaces > 0;
+    e->n_sources = e->live ? c->n_interfaces : 1;
+    e->sources = calloc((size_t)e->n_sources, sizeof(*e->sources));
+    if (!e->sources)
+        return -1;
+    for (int s = 0; s < e->n_sources; s++) {
+        struct capture_source *src = &e->sources[s];
+        src->eng = e;
+        src->index = s;
+        src->name = e->live ? c->interfaces[s] : NULL;
+        src->rings = calloc((size_t)e->n_workers, sizeof(struct ring));
+        if (!src->rings)
+            return -1;
+        for (int w = 0; w < e->n_workers; w++)
+            if (ring_init(&src->rings[w], (size_t)c->ring_mb << 20) != 0) {
+                snprintf(err, errlen, "out of memory for packet rings");
+                return -1;
+            }
+        if (e->live && !(src->pcap = open_live(c, src->name, err, errlen)))
+            return -1;
+    }
+    return 0;
+}

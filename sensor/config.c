@@ -1,0 +1,221 @@
+/* config.c - defaults and the "key = value" configuration file. */
+#include "config.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+void config_defaults(struct config *c)
+{
+    memset(c, 0, sizeof(*c));
+    c->snaplen = 65535;
+    c->buffer_mb = 64;
+    c->promiscuous = 1;
+    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+    c->workers = cpus > 1 ? (int)cpus - 1 : 1;
+    c->ring_mb = 16;
+    c->output_ring_mb = 8;
+    c->max_flows = 262144;
+    c->timeout_tcp_new = 30;
+    c->timeout_tcp_established = 3600;
+    c->timeout_tcp_closed = 10;
+    c->timeout_udp = 120;
+    c->timeout_other = 60;
+    c->reasm_per_dir_max = 256 * 1024;
+    c->reasm_max_segments = 512;
+    c->reasm_global_max = 256ull * 1024 * 1024;
+    c->reasm_history = 256;
+    c->stream_buffer_max = 256 * 1024;
+    c->frag_max_datagrams = 4096;
+    c->frag_max_bytes = 16 * 1024 * 1024;
+    c->frag_timeout = 30;
+    c->ndpi_max_packets = 32;
+    c->ndpi_enabled = 1;
+    c->stats_interval = 0;
+    c->flow_events = 1;
+    if (gethostname(c->sensor_name, sizeof(c->sensor_name) - 1) != 0 || !c->sensor_name[0])
+        strcpy(c->sensor_name, "sensor");
+    strcpy(c->redis_url, "redis://127.0.0.1:6379");
+    strcpy(c->spool_dir, "/var/lib/otsensor/spool");
+}
+
+enum kind { K_INT, K_U32, K_U64, K_BOOL, K_STR };
+
+struct key {
+    const char *name;
+    enum kind kind;
+    size_t off;
+    size_t size; /* K_STR: buffer size */
+    uint64_t min, max;
+};
+
+#define F(field) offsetof(struct config, field)
+static const struct key keys[] = {
+    {"snaplen", K_INT, F(snaplen), 0, 64, 262144},
+    {"buffer_mb", K_INT, F(buffer_mb), 0, 1, 65536},
+    {"promiscuous", K_BOOL, F(promiscuous), 0, 0, 1},
+    {"bpf", K_STR, F(bpf), sizeof(((struct config *)0)->bpf), 0, 0},
+    {"workers", K_INT, F(workers), 0, 1, 256},
+    {"ring_mb", K_INT, F(ring_mb), 0, 1, 4096},
+    {"output_ring_mb", K_INT, F(output_ring_mb), 0, 1, 4096},
+    {"flow.max_flows", K_U32, F(max_flows), 0, 1024, 100000000},
+    {"flow.timeout.tcp_new", K_U32, F(timeout_tcp_new), 0, 1, 4000000000u},
+    {"flow.timeout.tcp_established", K_U32, F(timeout_tcp_established), 0, 1, 4000000000u},
+    {"flow.timeout.tcp_closed", K_U32, F(timeout_tcp_closed), 0, 1, 4000000000u},
+    {"flow.timeout.udp", K_U32, F(timeout_udp), 0, 1, 4000000000u},
+    {"flow.timeout.other", K_U32, F(timeout_other), 0, 1, 4000000000u},
+    {"flow.events", K_BOOL, F(flow_events), 0, 0, 1},
+    {"reassembly.per_direction_max", K_U32, F(reasm_per_dir_max), 0, 0, 1u << 30},
+    {"reassembly.max_segments", K_U32, F(reasm_max_segments), 0, 1, 1u << 20},
+    {"reassembly.worker_max", K_U64, F(reasm_global_max), 0, 0, 1ull << 40},
+    {"reassembly.history", K_U32, F(reasm_history), 0, 0, 65536},
+    {"stream.buffer_max", K_U32, F(stream_buffer_max), 0, 1024, 1u << 26},
+    {"ipfrag.max_datagrams", K_U32, F(frag_max_datagrams), 0, 1, 1u << 24},
+    {"ipfrag.max_bytes", K_U32, F(frag_max_bytes), 0, 65536, 1u << 31},
+    {"ipfrag.timeout", K_U32, F(frag_timeout), 0, 1, 3600},
+    {"ndpi.enabled", K_BOOL, F(ndpi_enabled), 0, 0, 1},
+    {"ndpi.max_packets", K_U32, F(ndpi_max_packets), 0, 1, 1000},
+    {"sensor_name", K_STR, F(sensor_name), sizeof(((struct config *)0)->sensor_name), 0, 0},
+    {"events", K_STR, F(events_path), sizeof(((struct config *)0)->events_path), 0, 0},
+    {"stats", K_STR, F(stats_path), sizeof(((struct config *)0)->stats_path), 0, 0},
+    {"stats_interval", K_U32, F(stats_interval), 0, 0, 86400},
+    {"alerts", K_STR, F(alerts_path), sizeof(((struct config *)0)->alerts_path), 0, 0},
+    {"redis", K_STR, F(redis_url), sizeof(((struct config *)0)->redis_url), 0, 0},
+    {"spool", K_STR, F(spool_dir), sizeof(((struct config *)0)->spool_dir), 0, 0},
+    {"zones", K_STR, F(zones_path), sizeof(((struct config *)0)->zones_path), 0, 0},
+    {"yara", K_STR, F(yara_path), sizeof(((struct config *)0)->yara_path), 0, 0},
+};
+#undef F
+
+static int parse_u64(const char *v, uint64_t *out)
+{
+    if (!isdigit((unsigned char)*v))
+        return -1;
+    errno = 0;
+    char *end;
+    unsigned long long x = strtoull(v, &end, 10);
+    if (errno || *end)
+        return -1;
+    *out = x;
+    return 0;
+}
+
+int config_set(struct config *c, const char *key, const char *value, char *err, size_t errlen)
+{
+    for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+        const struct key *k = &keys[i];
+        if (strcmp(k->name, key) != 0)
+            continue;
+        char *base = (char *)c + k->off;
+        if (k->kind == K_STR) {
+            if (strlen(value) >= k->size) {
+                snprintf(err, errlen, "value of '%s' is longer than %zu bytes", key, k->size - 1);
+                return -1;
+            }
+            strcpy(base, value);
+            return 0;
+        }
+        uint64_t x;
+        if (k->kind == K_BOOL) {
+            if (!strcmp(value, "yes") || !strcmp(value, "true") || !strcmp(value, "1"))
+                x = 1;
+            else if (!strcmp(value, "no") || !strcmp(value, "false") || !strcmp(value, "0"))
+                x = 0;
+            else {
+                snprintf(err, errlen, "'%s' wants yes or no, not '%s'", key, value);
+                return -1;
+            }
+        } else if (parse_u64(value, &x) != 0 || x < k->min || x > k->max) {
+            snprintf(err, errlen, "'%s' wants a whole number from %llu to %llu, not '%s'", key,
+                     (unsigned long long)k->min, (unsigned long long)k->max, value);
+            return -1;
+        }
+        switch (k->kind) {
+        case K_INT: *(int *)(void *)base = (int)x; break;
+        case K_BOOL: *(int *)(void *)base = (int)x; break;
+        case K_U32: *(uint32_t *)(void *)base = (uint32_t)x; break;
+        case K_U64: *(uint64_t *)(void *)base = x; break;
+        default: break;
+        }
+        return 0;
+    }
+    snprintf(err, errlen, "unknown key '%s'", key);
+    return -1;
+}
+
+static char *trim(char *s)
+{
+    while (*s == ' ' || *s == '\t')
+        s++;
+    size_t n = strlen(s);
+    while (n && (s[n - 1] == ' ' || s[n - 1] == '\t' || s[n - 1] == '\r' || s[n - 1] == '\n'))
+        s[--n] = '\0';
+    return s;
+}
+
+int config_load(struct config *c, const char *path, char *err, size_t errlen)
+{
+    FILE *f = fopen(path, "r");
+    if (!f) {
+        snprintf(err, errlen, "%s: cannot open: %s", path, strerror(errno));
+        return -1;
+    }
+    snprintf(c->config_path, sizeof(c->config_path), "%s", path);
+    char line[2048];
+    int lineno = 0, rc = 0;
+    while (fgets(line, sizeof(line), f)) {
+        lineno++;
+        char *s = trim(line);
+        if (!*s || *s == '#')
+            continue;
+        char *eq = strchr(s, '=');
+        if (!eq) {
+            snprintf(err, errlen, "%s:%d:1: expected 'key = value'", path, lineno);
+            rc = -1;
+            break;
+        }
+        *eq = '\0';
+        char *key = trim(s);
+        char *value = trim(eq + 1);
+        size_t col = (size_t)(value - line) + 1;
+        /* a value may be quoted to keep spaces or a '#' */
+        size_t vl = strlen(value);
+        if (vl >= 2 && value[0] == '"' && value[vl - 1] == '"') {
+            value[vl - 1] = '\0';
+            value++;
+        } else {
+            char *hash = strstr(value, " #");
+            if (hash)
+                *hash = '\0', value = trim(value);
+        }
+        char msg[512];
+        if (config_set(c, key, value, msg, sizeof(msg)) != 0) {
+            if (strncmp(msg, "unknown key", 11) == 0)
+                col = (size_t)(key - line) + 1;
+            snprintf(err, errlen, "%s:%d:%zu: %s", path, lineno, col, msg);
+            rc = -1;
+            break;
+        }
+    }
+    fclose(f);
+    return rc;
+}
+
+int config_validate(const struct config *c, char *err, size_t errlen)
+{
+    if (c->n_read_files && c->n_interfaces) {
+        snprintf(err, errlen, "-r and -i cannot be combined");
+        return -1;
+    }
+    if (!strncmp(c->redis_url, "rediss://", 9)) {
+        snprintf(err, errlen,
+                 "redis: TLS (rediss://) is not supported by hiredis 0.14; use a local stunnel "
+                 "or a local replica (see docs/redis.md)");
+        return -1;
+    }
+    return 0;
+}

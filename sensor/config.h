@@ -1,0 +1,65 @@
+/* config.h - the sensor's configuration: defaults, the config file, and checks. */
+#ifndef OTS_CONFIG_H
+#define OTS_CONFIG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define CONFIG_MAX_SOURCES 8
+#define CONFIG_MAX_RULE_PATHS 16
+
+struct config {
+    /* sources */
+    const char *read_files[CONFIG_MAX_SOURCES];
+    int n_read_files;
+    const char *interfaces[CONFIG_MAX_SOURCES];
+    int n_interfaces;
+    char bpf[1024];
+    int snaplen;
+    int buffer_mb;
+    int promiscuous;
+    /* threads and queues */
+    int workers;
+    int ring_mb;        /* packet ring per (source, worker) */
+    int output_ring_mb; /* event ring per worker */
+    /* flows */
+    uint32_t max_flows; /* per worker */
+    uint32_t timeout_tcp_new, timeout_tcp_established, timeout_tcp_closed;
+    uint32_t timeout_udp, timeout_other; /* seconds */
+    /* reassembly */
+    uint32_t reasm_per_dir_max, reasm_max_segments, reasm_history;
+    uint64_t reasm_global_max;
+    uint32_t stream_buffer_max; /* dissector-side buffer per direction */
+    /* fragments */
+    uint32_t frag_max_datagrams, frag_max_bytes, frag_timeout;
+    /* nDPI */
+    uint32_t ndpi_max_packets;
+    int ndpi_enabled;
+    /* outputs */
+    char sensor_name[128];
+    char events_path[1024];
+    char stats_path[1024];
+    char alerts_path[1024];
+    char redis_url[1024];
+    char spool_dir[1024];
+    uint32_t stats_interval;
+    int flow_events; /* flow.new / flow.end in --events */
+    /* rules (later issues) */
+    const char *rule_paths[CONFIG_MAX_RULE_PATHS];
+    int n_rule_paths;
+    char zones_path[1024];
+    char yara_path[1024];
+    char config_path[1024];
+};
+
+void config_defaults(struct config *c);
+/* Reads "key = value" lines. On error fills err ("file:line:col: message") and
+ * returns -1. Keys already set on the command line win (see main.c). */
+int config_load(struct config *c, const char *path, char *err, size_t errlen);
+/* Sets one key from text (shared by the file parser and tests). Returns 0, or -1
+ * with a message in err and the column of the bad value in *col. */
+int config_set(struct config *c, const char *key, const char *value, char *err, size_t errlen);
+/* Cross-field checks after everything is read. */
+int config_validate(const struct config *c, char *err, size_t errlen);
+
+#endif

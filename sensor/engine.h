@@ -1,0 +1,135 @@
+/* engine.h - the threads and what passes between them.
+ *
+ *   capture thread (one per source) --ring per worker--> worker threads
+ *   worker --output ring--> the output thread (owns every file)
+ *
+ * A packet record carries the frame, its decode and the symmetric flow hash, so
+ * a worker never decodes twice. Workers own their flows, dissector state and nDPI
+ * module; nothing on the packet path takes a lock. */
+#ifndef OTS_ENGINE_H
+#define OTS_ENGINE_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "classify.h"
+#include "config.h"
+#include "decode.h"
+#include "event.h"
+#include "flow.h"
+#include "reassembly.h"
+#include "ring.h"
+
+#define MAX_WORKERS 256
+#define MAX_PROTO_STATS 48
+
+enum pkt_rec_type { REC_PACKET = 0, REC_TICK = 1 };
+
+struct pkt_rec {
+    uint64_t ts_us;
+    uint64_t hash;
+    uint32_t caplen, wirelen;
+    uint8_t type; /* enum pkt_rec_type */
+    uint8_t iface;
+    uint16_t pad;
+    struct decoded d;
+    uint8_t data[];
+};
+
+enum out_rec_type { OUT_EVENT = 1, OUT_ALERT = 2 };
+
+struct proto_count {
+    const char *proto;
+    uint64_t pdus;
+};
+
+/* Counters a worker keeps privately and publishes as a snapshot once a second. */
+struct worker_stats {
+    uint64_t packets, bytes;
+    uint64_t decode_bad, decode_anomalies[DEC_ANOMALY_COUNT];
+    uint64_t arp, l2_other, l2_dissected, ip_other;
+    uint64_t events, events_dropped, pdus;
+    uint64_t stream_overflow, stream_stuck, tcp_no_flow;
+    uint64_t nonstandard_port;
+    struct flow_stats flows;
+    struct reasm_stats reasm;
+    uint64_t ndpi_detected, ndpi_given_up;
+    unsigned nproto;
+    struct proto_count proto[MAX_PROTO_STATS];
+};
+
+struct engine;
+
+struct worker {
+    struct engine *eng;
+    int id;
+    pthread_t thread;
+    struct ring **in; /* one ring per capture source */
+    int n_in;
+    struct ring out;
+    struct flow_table flows;
+    struct reasm_global reasm;
+    struct classifier cls;
+    struct event_sink sink;
+    uint64_t now_us;  /* latest packet time seen */
+    uint64_t last_sweep_us;
+    struct worker_stats st;
+    /* current dissection context */
+    struct flow *cur_flow;
+    int cur_dir;
+    uint64_t cur_ts;
+    char *json; /* scratch for one JSON line */
+    size_t json_cap;
+    /* snapshot for the stats writer */
+    pthread_mutex_t snap_lock;
+    struct worker_stats snap;
+    uint64_t snap_wall_ms;
+    atomic_int done;
+};
+
+struct capture_source {
+    struct engine *eng;
+    int index;
+    const char *name; /* interface name, or NULL for the file list */
+    pthread_t thread;
+    struct ring *rings; /* one per worker */
+    void *pcap;
+    atomic_uint_fast64_t packets, bytes, ring_drops, kernel_drops, kernel_if_drops;
+    atomic_int done;
+};
+
+struct engine {
+    struct config *cfg;
+    int n_workers;
+    struct worker *workers;
+    int n_sources;
+    struct capture_source *sources;
+    int live;
+    pthread_t output_thread;
+    FILE *events_out;
+    FILE *stats_out;
+    char stats_path[1024];
+    atomic_int stop;         /* SIGINT/SIGTERM: drain and exit */
+    atomic_int capture_done; /* all sources finished */
+    atomic_int capture_failed;
+    uint64_t start_wall_ms;
+    char failure[1024];
+};
+
+uint64_t wall_ms(void);
+
+int worker_start(struct worker *w);
+/* Processes one record on the calling thread (the worker loop, and fuzzing). */
+void worker_handle(struct worker *w, const struct pkt_rec *r);
+/* Ends every flow and releases what worker_start() took (the loop does this at exit). */
+void worker_finish(struct worker *w);
+void *worker_main(void *arg);
+int capture_open_all(struct engine *e, char *err, size_t errlen);
+void *capture_main(void *arg);
+void *output_main(void *arg);
+/* Writes the stats JSON object (one line) to f. */
+void stats_write(struct engine *e, FILE *f, int final);
+
+#endif

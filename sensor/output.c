@@ -1,0 +1,79 @@
+/* output.c - the output thread: the only writer of event and stats files. */
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "engine.h"
+#include "log.h"
+
+static int drain(struct engine *e)
+{
+    int got = 0;
+    for (int i = 0; i < e->n_workers; i++) {
+        struct worker *w = &e->workers[i];
+        size_t len;
+        uint8_t *p;
+        for (int k = 0; k < 256 && (p = ring_peek(&w->out, &len)); k++) {
+            if (len > 1 && p[0] == OUT_EVENT && e->events_out) {
+                fwrite(p + 1, 1, len - 1, e->events_out);
+                fputc('\n', e->events_out);
+            }
+            ring_release(&w->out);
+            got++;
+        }
+    }
+    return got;
+}
+
+static void write_stats(struct engine *e, int final)
+{
+    if (!e->stats_out)
+        return;
+    if (e->stats_out != stdout) {
+        /* rewrite the file in place: it always holds the latest figures */
+        FILE *f = freopen(NULL, "w", e->stats_out);
+        if (!f) {
+            e->stats_out = NULL;
+            log_error("%s: cannot rewrite stats file", e->stats_path);
+            return;
+        }
+        e->stats_out = f;
+    }
+    stats_write(e, e->stats_out, final);
+    fflush(e->stats_out);
+}
+
+void *output_main(void *arg)
+{
+    struct engine *e = arg;
+    unsigned spins = 0;
+    uint64_t last_stats = wall_ms();
+    uint32_t interval_ms = e->cfg->stats_interval * 1000u;
+    for (;;) {
+        int got = drain(e);
+        if (interval_ms && wall_ms() - last_stats >= interval_ms) {
+            last_stats = wall_ms();
+            write_stats(e, 0);
+        }
+        if (got) {
+            spins = 0;
+            continue;
+        }
+        int all_done = 1;
+        for (int i = 0; i < e->n_workers; i++)
+            if (!atomic_load(&e->workers[i].done))
+                all_done = 0;
+        if (all_done) {
+            if (drain(e))
+                continue;
+            break;
+        }
+        if (e->events_out && spins == 100)
+            fflush(e->events_out);
+        ring_backoff(&spins);
+    }
+    if (e->events_out)
+        fflush(e->events_out);
+    write_stats(e, 1);
+    return NULL;
+}

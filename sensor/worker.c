@@ -1,0 +1,793 @@
+/* worker.c - one worker thread: flows, TCP state, reassembly, nDPI, dissectors, events. */
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "community_id.h"
+#include "dissector.h"
+#include "engine.h"
+#include "log.h"
+
+#define PROBE_BUFFER_MAX 4096
+#define PROBE_TRIES_MAX 8
+#define SWEEP_INTERVAL_US 1000000ULL
+
+uint64_t wall_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/* ---- events out ---------------------------------------------------------- */
+
+static void count_proto(struct worker_stats *st, const char *proto)
+{
+    for (unsigned i = 0; i < st->nproto; i++)
+        if (st->proto[i].proto == proto || strcmp(st->proto[i].proto, proto) == 0) {
+            st->proto[i].pdus++;
+            return;
+        }
+    if (st->nproto < MAX_PROTO_STATS) {
+        st->proto[st->nproto].proto = proto;
+        st->proto[st->nproto].pdus = 1;
+        st->nproto++;
+    }
+}
+
+/* Hands one line to the output thread. Offline we wait for room (no loss); live
+ * we wait too, but a bounded time, then drop and count, so capture never stalls
+ * behind a slow disk. */
+static void push_line(struct worker *w, uint8_t type, const char *line, size_t len)
+{
+    unsigned spins = 0;
+    for (;;) {
+        uint8_t *p = ring_reserve(&w->out, len + 1);
+        if (p) {
+            p[0] = type;
+            memcpy(p + 1, line, len);
+            ring_commit(&w->out);
+            return;
+        }
+        if (w->eng->live && spins > 200) {
+            w->st.events_dropped++;
+            return;
+        }
+        ring_backoff(&spins);
+    }
+}
+
+static void deliver(void *ctx, struct event *e)
+{
+    struct worker *w = ctx;
+    w->st.events++;
+    if (e->has_code) {
+        w->st.pdus++;
+        count_proto(&w->st, e->proto);
+    }
+    if (!w->eng->events_out)
+        return;
+    size_t n = event_to_json(e, NULL, w->json, w->json_cap);
+    if (!n) {
+        w->st.events_dropped++; /* cannot happen with the sizes below; counted anyway */
+        return;
+    }
+    push_line(w, OUT_EVENT, w->json, n);
+}
+
+/* The sink's context for a PDU travelling in direction dir of flow f. */
+static void set_context(struct worker *w, struct flow *f, int dir, uint64_t ts)
+{
+    struct ev_net *n = &w->sink.net;
+    n->ts_us = ts;
+    n->flow_id = f->flow_id;
+    memcpy(n->community_id, f->community_id, sizeof(n->community_id));
+    n->src = dir ? f->key.b : f->key.a;
+    n->dst = dir ? f->key.a : f->key.b;
+    n->src_port = dir ? f->key.bp : f->key.ap;
+    n->dst_port = dir ? f->key.ap : f->key.bp;
+    n->ip_version = f->key.ip_version;
+    n->transport = f->key.ip_version == 0 ? EV_TRANSPORT_L2
+                   : f->key.proto == 6    ? EV_TRANSPORT_TCP
+                   : f->key.proto == 17   ? EV_TRANSPORT_UDP
+                   : (f->key.proto == 1 || f->key.proto == 58) ? EV_TRANSPORT_ICMP
+                                                               : EV_TRANSPORT_OTHER;
+    n->has_mac = f->has_mac;
+    if (f->has_mac) {
+        memcpy(n->src_mac, f->mac[dir], 6);
+        memcpy(n->dst_mac, f->mac[!dir], 6);
+    }
+    n->vlan_count = f->key.vlan ? 1 : 0;
+    n->vlan[0] = f->key.vlan;
+    n->to_server = dir == 0;
+}
+
+static void emit_flow_event(struct worker *w, struct flow *f, const char *op, int reason)
+{
+    if (!w->eng->cfg->flow_events || !w->eng->events_out)
+        return;
+    set_context(w, f, 0, op[0] == 'n' ? f->first_us : f->last_us);
+    struct event *e = event_begin(&w->sink, "flow", EV_DIR_NONE);
+    event_op(e, op);
+    ev_uint(e, "ip_proto", f->key.proto);
+    if (op[0] == 'e') {
+        static const char *reasons[] = {"timeout", "evicted", "shutdown", "reused"};
+        ev_cstr(e, "reason", reasons[reason & 3]);
+        ev_uint(e, "pkts_toserver", f->pkts[0]);
+        ev_uint(e, "pkts_toclient", f->pkts[1]);
+        ev_uint(e, "bytes_toserver", f->bytes[0]);
+        ev_uint(e, "bytes_toclient", f->bytes[1]);
+        ev_uint(e, "start_us", f->first_us);
+        ev_uint(e, "end_us", f->last_us);
+        ev_uint(e, "duration_us", f->last_us - f->first_us);
+        if (f->key.ip_version) {
+            char buf[64];
+            ev_obj_begin(e, "ndpi");
+            ev_cstr(e, "protocol", classify_name(&w->cls, f, buf, sizeof(buf)));
+            ev_uint(e, "master_id", f->ndpi_master);
+            ev_uint(e, "app_id", f->ndpi_app);
+            ev_cstr(e, "category", classify_category(&w->cls, f));
+            ev_cstr(e, "confidence", classify_confidence(f));
+            ev_end(e);
+        }
+        if (f->diss)
+            ev_cstr(e, "app_proto", f->diss->name);
+        ev_uint(e, "pdus", f->pdus);
+    }
+    event_emit(&w->sink, e);
+}
+
+static void emit_engine_event(struct worker *w, const char *proto, const char *op,
+                              const char *anomaly)
+{
+    if (!w->eng->events_out) {
+        w->st.events++;
+        return;
+    }
+    struct event *e = event_begin(&w->sink, proto, EV_DIR_NONE);
+    event_op(e, op);
+    if (anomaly)
+        event_anomaly(e, anomaly);
+    event_emit(&w->sink, e);
+}
+
+/* ---- dissector selection and feeding ------------------------------------- */
+
+static int has_port(const struct dissector *d, uint16_t port)
+{
+    for (int i = 0; i < 4 && d->ports[i]; i++)
+        if (d->ports[i] == port)
+            return 1;
+    return 0;
+}
+
+static void choose(struct worker *w, struct flow *f, const struct dissector *d, int nonstandard)
+{
+    f->diss_decided = 1;
+    f->diss = d;
+    if (d && d->state_new) {
+        f->diss_state = d->state_new();
+        if (!f->diss_state)
+            f->diss = NULL; /* out of memory: counted as undissected */
+    }
+    if (f->diss && nonstandard) {
+        f->nonstandard_port = 1;
+        w->st.nonstandard_port++;
+        struct event *e = event_begin(&w->sink, "protocol", EV_DIR_NONE);
+        event_op(e, "nonstandard_port");
+        ev_cstr(e, "detected", d->name);
+        ev_uint(e, "port", f->key.bp);
+        event_emit(&w->sink, e);
+    }
+}
+
+/* Decides which dissector owns the flow from its ports and the first bytes of a
+ * direction. Returns 1 when decided (f->diss may be NULL), 0 to wait for more. */
+static int select_dissector(struct worker *w, struct flow *f, int dir, const uint8_t *data,
+                            uint32_t len, int transport)
+{
+    int pending = 0;
+    const struct dissector *const *reg = dissector_registry;
+    /* by port: the server's port, as the flow is oriented */
+    for (size_t i = 0; reg[i]; i++) {
+        const struct dissector *d = reg[i];
+        if (!(d->transports & transport) || !has_port(d, f->key.bp))
+            continue;
+        if (!d->probe) {
+            choose(w, f, d, 0);
+            return 1;
+        }
+        struct cursor c = cursor_make(data, len);
+        int r = d->probe(&c, dir == 0);
+        if (r == PROBE_YES) {
+            choose(w, f, d, 0);
+            return 1;
+        }
+        pending |= r == PROBE_NEED_MORE;
+    }
+    /* by probe on any port */
+    for (size_t i = 0; reg[i]; i++) {
+        const struct dissector *d = reg[i];
+        if (!(d->transports & transport) || !d->probe || has_port(d, f->key.bp))
+            continue;
+        struct cursor c = cursor_make(data, len);
+        int r = d->probe(&c, dir == 0);
+        if (r == PROBE_YES) {
+            choose(w, f, d, 1);
+            return 1;
+        }
+        pending |= r == PROBE_NEED_MORE;
+    }
+    if (!pending || ++f->probe_tries >= PROBE_TRIES_MAX || len >= PROBE_BUFFER_MAX) {
+        choose(w, f, NULL, 0);
+        return 1;
+    }
+    return 0;
+}
+
+static int sbuf_append(struct stream_buf *b, const uint8_t *data, uint32_t len, uint32_t max)
+{
+    if ((uint64_t)b->len + len > max)
+        return -1;
+    if (b->len + len > b->cap) {
+        uint32_t cap = b->cap ? b->cap : 512;
+        while (cap < b->len + len)
+            cap *= 2;
+        if (cap > max)
+            cap = max;
+        uint8_t *n = realloc(b->data, cap);
+        if (!n)
+            return -1;
+        b->data = n;
+        b->cap = cap;
+    }
+    memcpy(b->data + b->len, data, len);
+    b->len += len;
+    return 0;
+}
+
+static void sbuf_free(struct stream_buf *b)
+{
+    free(b->data);
+    b->data = NULL;
+    b->len = b->cap = 0;
+}
+
+/* Runs the dissector over data until it needs more; returns bytes consumed. */
+static uint32_t parse_run(struct worker *w, struct flow *f, int dir, const uint8_t *data,
+                          uint32_t len)
+{
+    uint32_t off = 0;
+    const struct dissector *d = f->diss;
+    while (off < len) {
+        struct cursor c = cursor_make(data + off, len - off);
+        struct pdu_info info = {dir == 0, DISS_TCP, f->after_gap[dir], w->cur_ts};
+        uint64_t before = w->sink.emitted;
+        size_t n = d->parse(f->diss_state, &c, &info, &w->sink);
+        f->pdus += w->sink.emitted - before;
+        if (n == 0) {
+            if (len - off >= d->max_pdu && d->max_pdu) {
+                /* the dissector waits for more than it may buffer: skip a byte */
+                w->st.stream_stuck++;
+                n = 1;
+            } else {
+                break;
+            }
+        }
+        f->after_gap[dir] = 0;
+        if (n > len - off)
+            n = len - off;
+        off += (uint32_t)n;
+    }
+    return off;
+}
+
+static void stream_gap(struct worker *w, struct flow *f, int dir)
+{
+    f->sbuf[dir].len = 0;
+    f->after_gap[dir] = 1;
+    if (f->diss && f->diss->gap)
+        f->diss->gap(f->diss_state, dir == 0);
+}
+
+/* In-order TCP bytes of direction dir (or a gap) for the flow's dissector. */
+static void stream_feed(struct worker *w, struct flow *f, int dir, const uint8_t *data,
+                        uint32_t len)
+{
+    struct stream_buf *b = &f->sbuf[dir];
+    uint32_t max = w->eng->cfg->stream_buffer_max;
+    if (f->diss && f->diss->max_pdu && f->diss->max_pdu * 2u < max)
+        max = f->diss->max_pdu * 2u;
+    if (b->len == 0) {
+        uint32_t used = parse_run(w, f, dir, data, len);
+        if (used < len && sbuf_append(b, data + used, len - used, max) != 0) {
+            w->st.stream_overflow++;
+            stream_gap(w, f, dir);
+        }
+        return;
+    }
+    if (sbuf_append(b, data, len, max) != 0) {
+        /* the dissector has not found a PDU end within its cap: drop and resync */
+        w->st.stream_overflow++;
+        stream_gap(w, f, dir);
+        uint32_t used = parse_run(w, f, dir, data, len);
+        if (used < len && sbuf_append(b, data + used, len - used, max) != 0)
+            b->len = 0;
+        return;
+    }
+    uint32_t used = parse_run(w, f, dir, b->data, b->len);
+    if (used) {
+        memmove(b->data, b->data + used, b->len - used);
+        b->len -= used;
+    }
+}
+
+/* Reassembly output for the flow and direction in w->cur_*. */
+static void on_stream_data(void *ctx, const uint8_t *data, uint32_t len, uint32_t gap_len)
+{
+    struct worker *w = ctx;
+    struct flow *f = w->cur_flow;
+    int dir = w->cur_dir;
+    if (!data) {
+        if (f->diss_decided && f->diss)
+            stream_gap(w, f, dir);
+        else if (!f->diss_decided)
+            f->sbuf[dir].len = 0;
+        return;
+    }
+    if (len == 0)
+        return;
+    set_context(w, f, dir, w->cur_ts);
+    if (!f->diss_decided) {
+        struct stream_buf *b = &f->sbuf[dir];
+        if (b->len == 0) {
+            if (select_dissector(w, f, dir, data, len, DISS_TCP)) {
+                if (f->diss)
+                    stream_feed(w, f, dir, data, len);
+                return;
+            }
+            sbuf_append(b, data, len, PROBE_BUFFER_MAX);
+            return;
+        }
+        if (sbuf_append(b, data, len, PROBE_BUFFER_MAX) != 0) {
+            choose(w, f, NULL, 0);
+            sbuf_free(&f->sbuf[0]);
+            sbuf_free(&f->sbuf[1]);
+            return;
+        }
+        if (!select_dissector(w, f, dir, b->data, b->len, DISS_TCP))
+            return;
+        if (!f->diss) {
+            sbuf_free(&f->sbuf[0]);
+            sbuf_free(&f->sbuf[1]);
+            return;
+        }
+        /* replay what each direction buffered while undecided, this one last */
+        int other = !dir;
+        if (f->sbuf[other].len) {
+            struct stream_buf held = f->sbuf[other];
+            f->sbuf[other] = (struct stream_buf){0};
+            set_context(w, f, other, w->cur_ts);
+            stream_feed(w, f, other, held.data, held.len);
+            free(held.data);
+            set_context(w, f, dir, w->cur_ts);
+        }
+        struct stream_buf held = *b;
+        *b = (struct stream_buf){0};
+        stream_feed(w, f, dir, held.data, held.len);
+        free(held.data);
+        return;
+    }
+    if (f->diss)
+        stream_feed(w, f, dir, data, len);
+}
+
+static void dissect_datagram(struct worker *w, struct flow *f, int dir, const uint8_t *data,
+                             uint32_t len, int transport)
+{
+    if (len == 0)
+        return;
+    set_context(w, f, dir, w->cur_ts);
+    if (!f->diss_decided && !select_dissector(w, f, dir, data, len, transport))
+        return;
+    if (!f->diss)
+        return;
+    struct cursor c = cursor_make(data, len);
+    struct pdu_info info = {dir == 0, transport, 0, w->cur_ts};
+    uint64_t before = w->sink.emitted;
+    f->diss->parse(f->diss_state, &c, &info, &w->sink);
+    f->pdus += w->sink.emitted - before;
+}
+
+/* ---- flows --------------------------------------------------------------- */
+
+static void flow_release(struct worker *w, struct flow *f)
+{
+    w->cur_flow = f;
+    for (int dir = 0; dir < 2; dir++) {
+        if (f->key.proto == 6 && f->key.ip_version) {
+            w->cur_dir = dir;
+            w->cur_ts = f->last_us;
+            unsigned ev = reasm_flush(&w->reasm, &f->reasm[dir], on_stream_data, w);
+            (void)ev;
+        }
+    }
+    for (int dir = 0; dir < 2; dir++)
+        sbuf_free(&f->sbuf[dir]);
+    if (f->diss && f->diss->state_free && f->diss_state)
+        f->diss->state_free(f->diss_state);
+    f->diss_state = NULL;
+    classify_finish(&w->cls, f);
+    w->cur_flow = NULL;
+}
+
+static void on_flow_end(void *ctx, struct flow *f, int reason)
+{
+    struct worker *w = ctx;
+    flow_release(w, f);
+    emit_flow_event(w, f, "end", reason);
+}
+
+static int is_dissector_port(uint16_t port, int transport)
+{
+    for (size_t i = 0; dissector_registry[i]; i++)
+        if ((dissector_registry[i]->transports & transport) && has_port(dissector_registry[i], port))
+            return 1;
+    return 0;
+}
+
+/* Orients a new flow: a = client. SYN says who; otherwise ports do (mid-stream). */
+static int client_is_dst(const struct decoded *d)
+{
+    if (d->l4proto == 6) {
+        int syn = d->tcp_flags & 0x02, ack = d->tcp_flags & 0x10;
+        if (syn && !ack)
+            return 0;
+        if (syn && ack)
+            return 1;
+    }
+    int t = d->l4proto == 6 ? DISS_TCP : DISS_UDP;
+    if (d->l4proto == 6 || d->l4proto == 17) {
+        int sk = is_dissector_port(d->sport, t), dk = is_dissector_port(d->dport, t);
+        if (sk != dk)
+            return sk; /* the known service port is the server's */
+        if (d->l4proto == 17)
+            return 0; /* first sender is the client */
+        if (d->sport < 1024 && d->dport >= 1024)
+            return 1;
+    }
+    return 0;
+}
+
+static struct flow *new_flow(struct worker *w, const struct pkt_rec *r, int *dir)
+{
+    const struct decoded *d = &r->d;
+    struct flow_key k;
+    int swap = client_is_dst(d);
+    k.a = swap ? d->dst : d->src;
+    k.b = swap ? d->src : d->dst;
+    k.ap = swap ? d->dport : d->sport;
+    k.bp = swap ? d->sport : d->dport;
+    k.vlan = d->vlan_count ? d->vlan[d->vlan_count - 1] : 0;
+    k.proto = d->l4proto;
+    k.ip_version = d->ip_version;
+    struct flow *f = flow_create(&w->flows, r->hash, &k, r->ts_us);
+    if (!f)
+        return NULL;
+    *dir = swap;
+    if (d->has_mac) {
+        f->has_mac = 1;
+        memcpy(f->mac[swap], d->src_mac, 6);
+        memcpy(f->mac[!swap], d->dst_mac, 6);
+    }
+    if (d->ip_version) {
+        uint16_t sp = k.ap, dp = k.bp;
+        if (k.proto == 1 || k.proto == 58) {
+            /* ICMP: type and code stand in for ports */
+            sp = d->icmp_type;
+            dp = d->icmp_code;
+        }
+        community_id_v1(&k.a, &k.b, sp, dp, k.proto, 0, f->community_id);
+    }
+    emit_flow_event(w, f, "new", 0);
+    return f;
+}
+
+static void tcp_packet(struct worker *w, struct flow *f, int dir, const struct pkt_rec *r)
+{
+    const struct decoded *d = &r->d;
+    uint8_t fl = d->tcp_flags;
+    f->tcp_flags_seen[dir] |= fl;
+    int cls = f->cls;
+    if (fl & 0x04) {
+        f->rst = 1;
+        cls = FLOW_TCP_CLOSED;
+    } else if (fl & 0x01) {
+        f->closed_dirs |= (uint8_t)(1u << dir);
+        if (f->closed_dirs == 3)
+            cls = FLOW_TCP_CLOSED;
+    } else if (cls == FLOW_TCP_NEW && (d->payload_len || ((f->tcp_flags_seen[0] & 0x10) &&
+                                                          (f->tcp_flags_seen[1] & 0x10)))) {
+        cls = FLOW_TCP_ESTABLISHED;
+    }
+    if (cls == FLOW_TCP_NEW && !(fl & 0x02))
+        cls = FLOW_TCP_ESTABLISHED; /* mid-stream pick-up */
+    flow_touch(&w->flows, f, r->ts_us, cls);
+
+    w->cur_flow = f;
+    w->cur_ts = r->ts_us;
+    if (fl & 0x02)
+        reasm_syn(&f->reasm[dir], d->seq);
+    if (d->payload_len) {
+        w->cur_dir = dir;
+        unsigned ev = reasm_data(&w->reasm, &f->reasm[dir], d->seq, r->data + d->payload_off,
+                                 d->payload_len, on_stream_data, w);
+        if (ev & REASM_EV_OVERLAP_CHANGED) {
+            set_context(w, f, dir, r->ts_us);
+            emit_engine_event(w, "stream", "overlap_changed", "stream.overlap_changed");
+        }
+    }
+    if ((fl & 0x10) && f->reasm[!dir].nsegs) {
+        /* the peer acknowledged bytes we never saw: they are lost, move on */
+        w->cur_dir = !dir;
+        reasm_ack(&w->reasm, &f->reasm[!dir], d->ack, on_stream_data, w);
+    }
+    if (fl & 0x01)
+        reasm_fin(&f->reasm[dir], d->seq + d->payload_len);
+    w->cur_flow = NULL;
+}
+
+static void ip_packet(struct worker *w, const struct pkt_rec *r)
+{
+    const struct decoded *d = &r->d;
+    int dir = 0;
+    uint16_t vlan = d->vlan_count ? d->vlan[d->vlan_count - 1] : 0;
+    uint16_t sp = d->sport, dp = d->dport;
+    struct flow *f = flow_find(&w->flows, r->hash, &d->src, &d->dst, sp, dp, d->l4proto, vlan, &dir);
+    if (f && flow_is_expired(&w->flows, f, r->ts_us)) {
+        flow_end(&w->flows, f, FLOW_END_TIMEOUT);
+        f = NULL;
+    }
+    if (f && d->l4proto == 6 && (d->tcp_flags & 0x12) == 0x02 && (f->rst || f->closed_dirs == 3)) {
+        /* a new SYN on a closed connection: the 5-tuple is reused */
+        flow_end(&w->flows, f, FLOW_END_REUSED);
+        f = NULL;
+    }
+    if (!f) {
+        f = new_flow(w, r, &dir);
+        if (!f)
+            return;
+    }
+    f->pkts[dir]++;
+    f->bytes[dir] += r->wirelen;
+    if (!f->ndpi_done && w->eng->cfg->ndpi_enabled)
+        classify_packet(&w->cls, f, r->data + d->l3_off, d->l3_len, r->ts_us);
+    else if (!f->ndpi_done)
+        f->ndpi_done = 1;
+
+    w->cur_ts = r->ts_us;
+    if (d->l4proto == 6) {
+        tcp_packet(w, f, dir, r);
+    } else {
+        flow_touch(&w->flows, f, r->ts_us, f->cls);
+        if (d->l4proto == 17) {
+            w->cur_flow = f;
+            dissect_datagram(w, f, dir, r->data + d->payload_off, d->payload_len, DISS_UDP);
+            w->cur_flow = NULL;
+        }
+    }
+}
+
+/* Layer-2 protocols get a flow per (source MAC, destination MAC, ethertype, VLAN),
+ * which gives publisher state (GOOSE stNum/sqNum) a home. */
+static void l2_packet(struct worker *w, const struct pkt_rec *r)
+{
+    const struct decoded *d = &r->d;
+    const struct dissector *diss = NULL;
+    for (size_t i = 0; dissector_registry[i] && !diss; i++) {
+        const struct dissector *x = dissector_registry[i];
+        if (!(x->transports & DISS_L2))
+            continue;
+        for (int k = 0; k < 3 && x->ethertypes[k]; k++)
+            if (x->ethertypes[k] == d->ethertype)
+                diss = x;
+    }
+    if (!diss) {
+        w->st.l2_other++;
+        return;
+    }
+    w->st.l2_dissected++;
+    struct ev_addr sa = {{0}}, da = {{0}};
+    memcpy(sa.b + 10, d->src_mac, 6);
+    memcpy(da.b + 10, d->dst_mac, 6);
+    uint16_t vlan = d->vlan_count ? d->vlan[d->vlan_count - 1] : 0;
+    int dir = 0;
+    struct flow *f = flow_find(&w->flows, r->hash, &sa, &da, d->ethertype, d->ethertype, 0, vlan, &dir);
+    if (f && flow_is_expired(&w->flows, f, r->ts_us)) {
+        flow_end(&w->flows, f, FLOW_END_TIMEOUT);
+        f = NULL;
+    }
+    if (!f) {
+        struct flow_key k = {sa, da, d->ethertype, d->ethertype, vlan, 0, 0};
+        f = flow_create(&w->flows, r->hash, &k, r->ts_us);
+        if (!f)
+            return;
+        f->has_mac = 1;
+        memcpy(f->mac[0], d->src_mac, 6);
+        memcpy(f->mac[1], d->dst_mac, 6);
+        f->ndpi_done = 1;
+        choose(w, f, diss, 0);
+        dir = 0;
+    }
+    f->pkts[dir]++;
+    f->bytes[dir] += r->wirelen;
+    flow_touch(&w->flows, f, r->ts_us, FLOW_OTHER);
+    w->cur_ts = r->ts_us;
+    set_context(w, f, dir, r->ts_us);
+    if (!f->diss)
+        return;
+    struct cursor c = cursor_make(r->data + d->payload_off, d->payload_len);
+    struct pdu_info info = {1, DISS_L2, 0, r->ts_us};
+    uint64_t before = w->sink.emitted;
+    f->diss->parse(f->diss_state, &c, &info, &w->sink);
+    f->pdus += w->sink.emitted - before;
+}
+
+static void decoder_event(struct worker *w, const struct pkt_rec *r)
+{
+    const struct decoded *d = &r->d;
+    if (d->anomaly < DEC_ANOMALY_COUNT)
+        w->st.decode_anomalies[d->anomaly]++;
+    const char *name = decode_anomaly_name(d->anomaly);
+    if (!name || !w->eng->events_out)
+        return;
+    struct ev_net *n = &w->sink.net;
+    memset(n, 0, sizeof(*n));
+    n->ts_us = r->ts_us;
+    if (d->ip_version) {
+        n->ip_version = d->ip_version;
+        n->src = d->src;
+        n->dst = d->dst;
+    }
+    n->transport = EV_TRANSPORT_OTHER;
+    n->has_mac = d->has_mac;
+    memcpy(n->src_mac, d->src_mac, 6);
+    memcpy(n->dst_mac, d->dst_mac, 6);
+    const char *op = strchr(name, '.');
+    emit_engine_event(w, "decoder", op ? op + 1 : name, name);
+}
+
+void worker_handle(struct worker *w, const struct pkt_rec *r)
+{
+    if (r->ts_us > w->now_us)
+        w->now_us = r->ts_us;
+    if (r->type == REC_TICK)
+        return;
+    w->st.packets++;
+    w->st.bytes += r->wirelen;
+    switch (r->d.kind) {
+    case DECODED_IP:
+        if (r->d.anomaly)
+            decoder_event(w, r);
+        ip_packet(w, r);
+        break;
+    case DECODED_L2: l2_packet(w, r); break;
+    case DECODED_ARP: w->st.arp++; break;
+    case DECODED_OTHER: w->st.l2_other++; break;
+    case DECODED_FRAGMENT: break; /* a fragment the capture thread could not keep */
+    default:
+        w->st.decode_bad++;
+        decoder_event(w, r);
+        break;
+    }
+}
+
+static void publish_snapshot(struct worker *w)
+{
+    w->st.flows = w->flows.stats;
+    w->st.reasm = w->reasm.stats;
+    w->st.ndpi_detected = w->cls.flows_detected;
+    w->st.ndpi_given_up = w->cls.flows_given_up;
+    pthread_mutex_lock(&w->snap_lock);
+    w->snap = w->st;
+    pthread_mutex_unlock(&w->snap_lock);
+}
+
+static void sweep(struct worker *w)
+{
+    if (w->now_us - w->last_sweep_us < SWEEP_INTERVAL_US)
+        return;
+    w->last_sweep_us = w->now_us;
+    flow_expire(&w->flows, w->now_us);
+}
+
+void *worker_main(void *arg)
+{
+    struct worker *w = arg;
+    struct engine *e = w->eng;
+    unsigned spins = 0;
+    uint64_t since_snap = 0;
+    for (;;) {
+        int got = 0;
+        for (int s = 0; s < w->n_in; s++) {
+            size_t len;
+            /* take a batch from each source in turn */
+            for (int k = 0; k < 64; k++) {
+                struct pkt_rec *r = ring_peek(w->in[s], &len);
+                if (!r)
+                    break;
+                worker_handle(w, r);
+                ring_release(w->in[s]);
+                got++;
+            }
+        }
+        if (got) {
+            spins = 0;
+            since_snap += (uint64_t)got;
+            sweep(w);
+            if (since_snap >= 65536) {
+                since_snap = 0;
+                uint64_t now = wall_ms();
+                if (now - w->snap_wall_ms >= 1000) {
+                    w->snap_wall_ms = now;
+                    publish_snapshot(w);
+                }
+            }
+            continue;
+        }
+        ring_publish(&w->out);
+        if (atomic_load(&e->capture_done)) {
+            /* the sources are finished; one last look at each ring, then stop */
+            int more = 0;
+            for (int s = 0; s < w->n_in; s++) {
+                size_t len;
+                if (ring_peek(w->in[s], &len))
+                    more = 1;
+            }
+            if (!more)
+                break;
+            continue;
+        }
+        uint64_t now = wall_ms();
+        if (now - w->snap_wall_ms >= 1000) {
+            w->snap_wall_ms = now;
+            publish_snapshot(w);
+        }
+        ring_backoff(&spins);
+    }
+    worker_finish(w);
+    ring_publish(&w->out);
+    publish_snapshot(w);
+    atomic_store(&w->done, 1);
+    return NULL;
+}
+
+void worker_finish(struct worker *w)
+{
+    flow_table_destroy(&w->flows);
+    classify_destroy(&w->cls);
+}
+
+int worker_start(struct worker *w)
+{
+    struct config *c = w->eng->cfg;
+    pthread_mutex_init(&w->snap_lock, NULL);
+    if (ring_init(&w->out, (size_t)c->output_ring_mb << 20) != 0)
+        return -1;
+    uint32_t timeouts[FLOW_CLASSES] = {c->timeout_tcp_new, c->timeout_tcp_established,
+                                       c->timeout_tcp_closed, c->timeout_udp, c->timeout_other};
+    if (flow_table_init(&w->flows, c->max_flows, timeouts, on_flow_end, w) != 0)
+        return -1;
+    struct reasm_config rc = {c->reasm_per_dir_max, c->reasm_max_segments, c->reasm_global_max,
+                              c->reasm_history};
+    reasm_global_init(&w->reasm, &rc);
+    if (c->ndpi_enabled && classify_init(&w->cls, c->ndpi_max_packets) != 0)
+        return -1;
+    event_sink_init(&w->sink, deliver, w);
+    w->json_cap = 64 * 1024;
+    w->json = malloc(w->json_cap);
+    if (!w->json)
+        return -1;
+    w->snap_wall_ms = wall_ms();
+    return 0;
+}
