@@ -660,6 +660,10 @@ static void s7_ud_data(struct event *e, struct cursor *d, uint8_t type, uint8_t 
     int req = type == 0x4, res = type == 0x8;
     if (group == 0x4 && sub == 0x01) {
         s7_szl(e, d, res);
+    } else if (group == 0x4 && sub == 0x03 && type == 0x0) {
+        /* diagnostic message push: event id | priority | OB | ... (diagnostic buffer entry) */
+        uint16_t id = cursor_u16be(d);
+        if (!d->err) ev_uint(e, "diag_event_id", id);
     } else if (group == 0x7 &&
                ((res && (sub == 0x01 || sub == 0x03)) || (req && (sub == 0x02 || sub == 0x04)))) {
         s7_clock(e, d);
@@ -713,7 +717,15 @@ static void s7_userdata(struct s7_dir *dir, struct event *e, struct cursor *par,
             s7_error_kind(e, err);
         }
     }
-    if (group == 0x0) ev_uint(e, "mode", sub);
+    if (group == 0x0) {
+        /* mode-transition push: the sub-function is the CPU's new mode */
+        static const char *const modes[] = {"stop", "warm_restart", "run",   "hot_restart", "hold",
+                                            NULL,   "cold_restart", NULL,    NULL,          "run_r",
+                                            NULL,   "link_up",      "update"};
+        ev_uint(e, "mode", sub);
+        if (sub < sizeof(modes) / sizeof(modes[0]) && modes[sub])
+            ev_cstr(e, "mode_name", modes[sub]);
+    }
 
     /* data: return code | transport size | length | bytes */
     uint8_t rc = cursor_u8(dat);

@@ -374,6 +374,27 @@ START_TEST(userdata_set_clock)
 }
 END_TEST
 
+/* step7_s300_stop.pcapng frames 3-4: the CPU pushes a diagnostic message (event
+ * 0x4304, STOP by PG) and a mode transition to STOP (group 0, sub-function = mode). */
+START_TEST(userdata_push_stop)
+{
+    feed("03 00 00 31 02 f0 80 32 07 00 00 00 00 00 08 00 18"
+         "00 01 12 04 11 04 03 00" /* push (type 0), CPU functions, diagnostic message */
+         "ff 09 00 14 43 04 ff 84 00 00 00 00 00 00 00 00 94 01 09 21 53 42 15 21",
+         0);
+    feed("03 00 00 19 02 f0 80 32 07 00 00 00 00 00 08 00 00"
+         "01 00 10 10 00 00 00 00", /* mode-transition head 010010, group 0, mode 0 STOP */
+         0);
+    ck_assert_int_eq(rec.n, 2);
+    ck_assert_int_eq(rec.ev[0].dir, EV_DIR_INDICATION);
+    ck_assert_str_eq(rec.ev[0].op, "ud_diagnostic_message");
+    ck_assert_uint_eq(u(0, "diag_event_id"), 0x4304);
+    ck_assert_str_eq(rec.ev[1].op, "ud_mode_transition");
+    ck_assert_uint_eq(u(1, "group"), 0);
+    str_is(1, "mode_name", "stop");
+}
+END_TEST
+
 /* S7comm-plus: S7-1200-Uploading-OB1-TIAV12.pcap frames 11, 14 (V2 responses) and
  * icsnpp s7comm_plus.pcap frame 7 (V3 request with a 32-byte integrity digest). */
 START_TEST(s7commplus)
@@ -635,6 +656,7 @@ static Suite *s7comm_suite(void)
     tcase_add_test(tc, szl_module_identification);
     tcase_add_test(tc, szl_component_identification_fragmented);
     tcase_add_test(tc, userdata_set_clock);
+    tcase_add_test(tc, userdata_push_stop);
     tcase_add_test(tc, s7commplus);
     tcase_add_test(tc, s7commplus_notification);
     tcase_add_test(tc, tpkt_split_across_calls);
