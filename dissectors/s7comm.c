@@ -88,6 +88,15 @@ static void buf_free(struct s7_buf *b)
     memset(b, 0, sizeof(*b));
 }
 
+/* A unit is complete: keep a small buffer for the next one, give back a big one. */
+static void buf_done(struct s7_buf *b)
+{
+    if (b->cap > 8192)
+        buf_free(b);
+    else
+        buf_reset(b);
+}
+
 /* Appends n verified bytes; returns 0 if the cap is hit (the buffer then drops). */
 static int buf_append(struct s7_buf *b, const uint8_t *src, size_t n, uint32_t max)
 {
@@ -768,7 +777,7 @@ static void s7_userdata(struct s7_dir *dir, struct event *e, struct cursor *par,
         } else {
             event_anomaly(e, "s7comm.reassembly_overflow");
         }
-        buf_reset(b);
+        buf_done(b);
         return;
     }
     s7_ud_data(e, &body, type, group, sub);
@@ -968,7 +977,7 @@ static void cotp_dt(struct s7_state *st, int di, struct cursor *hdr, struct curs
         return;
     }
     if (b->dropping) {
-        buf_reset(b);
+        buf_done(b);
         return;
     }
     if (b->len == 0) {
@@ -983,12 +992,12 @@ static void cotp_dt(struct s7_state *st, int di, struct cursor *hdr, struct curs
         event_op(e, "cotp_dt");
         event_anomaly(e, "s7comm.reassembly_overflow");
         event_emit(sink, e);
-        buf_reset(b);
+        buf_done(b);
         return;
     }
     struct cursor pc = cursor_make(b->p, b->len);
     s7_payload(st, di, &pc, b->parts, info, sink);
-    buf_reset(b);
+    buf_done(b);
 }
 
 /* CR/CC: dst ref | src ref | class | params (code | len | value): c0 TPDU size,
@@ -1111,12 +1120,21 @@ static size_t s7_parse(void *state, struct cursor *c, const struct pdu_info *inf
         buf_reset(&d->cotp);
         buf_reset(&d->ud);
         d->s7p_more = 0;
+        d->desync = 1;
     }
     while (cursor_left(c) >= 4 && c->err == CURSOR_OK) {
         uint8_t ver = cursor_peek_u8(c, 0, NULL);
         uint8_t res = cursor_peek_u8(c, 1, NULL);
         uint16_t len = cursor_peek_u16be(c, 2, NULL);
-        if (ver != 3 || res != 0 || len < 7) {
+        int bad = ver != 3 || res != 0 || len < 7;
+        if (!bad && d->desync && cursor_left(c) >= 6) {
+            /* resynchronising: "03 00" may be data, so want a plausible COTP header too */
+            uint8_t li = cursor_peek_u8(c, 4, NULL);
+            uint8_t type = cursor_peek_u8(c, 5, NULL) & 0xf0;
+            bad = li < 2 || li > len - 5 ||
+                  !(type == 0xf0 || type == 0xe0 || type == 0xd0 || type == 0x80 || type == 0xc0);
+        }
+        if (bad) {
             if (!d->desync) {
                 struct event *e = event_begin(sink, "s7comm", EV_DIR_NONE);
                 event_op(e, "tpkt_invalid");

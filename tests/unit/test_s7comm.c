@@ -621,6 +621,20 @@ START_TEST(gap_resets_reassembly)
 }
 END_TEST
 
+/* After a gap, "03 00" inside data must not be taken for a TPKT that would make the
+ * dissector wait for 64 KiB: while resynchronising the COTP header must fit too. */
+START_TEST(gap_false_tpkt)
+{
+    static uint8_t b[64];
+    size_t n = hex_to_bytes("03 00 ff ff 41 41 42 43" SETUP_JOB, b, sizeof(b));
+    struct cursor c = cursor_make(b, n);
+    struct pdu_info info = {.to_server = 1, .transport = DISS_TCP, .after_gap = 1};
+    ck_assert_uint_eq(s7comm_dissector.parse(st, &c, &info, &rec.sink), n);
+    ck_assert_int_eq(rec.n, 1);
+    ck_assert_int_eq(rec.ev[0].code, 0xf0);
+}
+END_TEST
+
 START_TEST(registry_row)
 {
     ck_assert_int_eq(s7comm_dissector.id, DISS_S7COMM);
@@ -668,6 +682,7 @@ static Suite *s7comm_suite(void)
     tcase_add_test(tc, probe);
     tcase_add_test(tc, truncation_at_every_length);
     tcase_add_test(tc, gap_resets_reassembly);
+    tcase_add_test(tc, gap_false_tpkt);
     tcase_add_test(tc, registry_row);
     suite_add_tcase(s, tc);
     return s;
