@@ -676,6 +676,16 @@ static void s7_ud_data(struct event *e, struct cursor *d, uint8_t type, uint8_t 
     } else if (group == 0x7 &&
                ((res && (sub == 0x01 || sub == 0x03)) || (req && (sub == 0x02 || sub == 0x04)))) {
         s7_clock(e, d);
+    } else if (group == 0x3 && res && sub == 0x01) {
+        /* list blocks: per type "0" type-char | count(2) */
+        ev_obj_begin(e, "block_counts");
+        while (cursor_left(d) >= 4) {
+            const uint8_t *t = cursor_take(d, 2);
+            uint16_t n = cursor_u16be(d);
+            const char *bt = t ? s7_block_type_name(t) : NULL;
+            if (bt && !d->err) ev_uint(e, bt, n);
+        }
+        ev_end(e);
     } else if (group == 0x3 && req && sub == 0x02) {
         const uint8_t *t = cursor_take(d, 2);
         const char *bt = t ? s7_block_type_name(t) : NULL;

@@ -374,6 +374,26 @@ START_TEST(userdata_set_clock)
 }
 END_TEST
 
+/* snap7.pcap frame 16: list blocks response, counts per block type (tshark agrees) */
+START_TEST(userdata_list_blocks)
+{
+    feed("03 00 00 3d 02 f0 80 32 07 00 00 07 00 00 0c 00 20"
+         "00 01 12 08 12 83 01 00 00 00 00 00" /* response, block functions, list blocks */
+         "ff 09 00 1c"                         /* 7 x ("0" type, count) */
+         "30 38 00 01 30 45 00 01 30 43 00 00 30 41 00 02 30 42 00 08 30 44 00 4d 30 46 00 0f",
+         0);
+    ck_assert_int_eq(rec.n, 1);
+    ck_assert_str_eq(rec.ev[0].op, "ud_block_list");
+    ck_assert_uint_eq(u(0, "block_counts.OB"), 1);
+    ck_assert_uint_eq(u(0, "block_counts.FB"), 1);
+    ck_assert_uint_eq(u(0, "block_counts.FC"), 0);
+    ck_assert_uint_eq(u(0, "block_counts.DB"), 2);
+    ck_assert_uint_eq(u(0, "block_counts.SDB"), 8);
+    ck_assert_uint_eq(u(0, "block_counts.SFC"), 77);
+    ck_assert_uint_eq(u(0, "block_counts.SFB"), 15);
+}
+END_TEST
+
 /* step7_s300_stop.pcapng frames 3-4: the CPU pushes a diagnostic message (event
  * 0x4304, STOP by PG) and a mode transition to STOP (group 0, sub-function = mode). */
 START_TEST(userdata_push_stop)
@@ -671,6 +691,7 @@ static Suite *s7comm_suite(void)
     tcase_add_test(tc, szl_component_identification_fragmented);
     tcase_add_test(tc, userdata_set_clock);
     tcase_add_test(tc, userdata_push_stop);
+    tcase_add_test(tc, userdata_list_blocks);
     tcase_add_test(tc, s7commplus);
     tcase_add_test(tc, s7commplus_notification);
     tcase_add_test(tc, tpkt_split_across_calls);
