@@ -104,6 +104,23 @@ START_TEST(cotp_connect)
 }
 END_TEST
 
+/* No COTP DR in the corpus: a disconnect request built by hand (ISO 8073 13.5). */
+START_TEST(cotp_disconnect)
+{
+    feed("03 00 00 0b"     /* TPKT length 11 */
+         "06 80"           /* COTP LI 6, DR */
+         "00 07 00 03 80", /* dst ref 7, src ref 3, reason 128 (normal disconnect) */
+         1);
+    ck_assert_int_eq(rec.n, 1);
+    ck_assert_str_eq(rec.ev[0].op, "cotp_dr");
+    ck_assert(!rec.ev[0].has_code);
+    ck_assert_uint_eq(u(0, "dst_ref"), 7);
+    ck_assert_uint_eq(u(0, "src_ref"), 3);
+    ck_assert_uint_eq(u(0, "reason"), 128);
+    ck_assert_int_eq(rec.ev[0].nanom, 0);
+}
+END_TEST
+
 START_TEST(setup_communication)
 {
     feed(SETUP_JOB, 1);
@@ -679,6 +696,7 @@ static Suite *s7comm_suite(void)
     TCase *tc = tcase_create("core");
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_add_test(tc, cotp_connect);
+    tcase_add_test(tc, cotp_disconnect);
     tcase_add_test(tc, setup_communication);
     tcase_add_test(tc, read_var);
     tcase_add_test(tc, read_var_errors);
