@@ -3,12 +3,12 @@
 
 #include "dissector.h"
 
-//TMP extern const struct dissector modbus_dissector;
+extern const struct dissector modbus_dissector;
 extern const struct dissector s7comm_dissector;
 
 /* One row per protocol; order is the probe order on non-standard ports. */
 const struct dissector *const dissector_registry[] = {
-//TMP    &modbus_dissector,
+    &modbus_dissector,
     &s7comm_dissector,
     NULL,
 };

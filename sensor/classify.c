@@ -64,7 +64,11 @@ void classify_packet(struct classifier *c, struct flow *f, const uint8_t *l3, ui
     f->ndpi_pkts++;
     settle(c, f, p);
     int known = p.app_protocol != NDPI_PROTOCOL_UNKNOWN || p.master_protocol != NDPI_PROTOCOL_UNKNOWN;
-    if (known && !ndpi_extra_dissection_possible(c->ndpi, f->ndpi)) {
+    /* We want the protocol and category, not nDPI's metadata (certificates, JA3):
+     * stop at the first decision unless the master protocol is still open (e.g. TLS
+     * before the SNI names the application). */
+    if (known && (p.app_protocol != NDPI_PROTOCOL_UNKNOWN ||
+                  !ndpi_extra_dissection_possible(c->ndpi, f->ndpi))) {
         c->flows_detected++;
         release(f);
     } else if (f->ndpi_pkts >= c->max_packets) {

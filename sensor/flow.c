@@ -152,7 +152,7 @@ static struct flow *oldest(struct flow_table *t)
 {
     struct flow *o = NULL;
     for (int c = 0; c < FLOW_CLASSES; c++)
-        if (t->head[c] && (!o || t->head[c]->last_us < o->last_us))
+        if (t->head[c] && (!o || t->head[c]->lru_us < o->lru_us))
             o = t->head[c];
     return o;
 }
@@ -173,7 +173,7 @@ struct flow *flow_create(struct flow_table *t, uint64_t hash, const struct flow_
     memset(f, 0, sizeof(*f));
     f->hash = hash;
     f->key = *key;
-    f->first_us = f->last_us = ts_us;
+    f->first_us = f->last_us = f->lru_us = ts_us;
     f->flow_id = flow_make_id(key, ts_us);
     f->cls = key->proto == 6 ? FLOW_TCP_NEW : key->proto == 17 ? FLOW_UDP : FLOW_OTHER;
     struct flow **b = &t->buckets[hash & t->mask];
@@ -186,14 +186,20 @@ struct flow *flow_create(struct flow_table *t, uint64_t hash, const struct flow_
     return f;
 }
 
+/* Moving a flow to its list's tail touches two neighbours (cache misses), so a
+ * flow is moved at most once per LRU_SLACK_US of packet time; flow_expire()
+ * re-files a head flow that was touched since it was placed. */
+#define LRU_SLACK_US 1000000ULL
+
 void flow_touch(struct flow_table *t, struct flow *f, uint64_t ts_us, int cls)
 {
     if (ts_us > f->last_us)
         f->last_us = ts_us;
-    if (f->cls == cls && t->tail[cls] == f)
+    if (f->cls == cls && (t->tail[cls] == f || f->last_us - f->lru_us < LRU_SLACK_US))
         return;
     list_remove(t, f);
     f->cls = (uint8_t)cls;
+    f->lru_us = f->last_us;
     list_append(t, f);
 }
 
@@ -206,9 +212,19 @@ uint32_t flow_expire(struct flow_table *t, uint64_t now_us)
 {
     uint32_t n = 0;
     for (int c = 0; c < FLOW_CLASSES; c++) {
-        while (t->head[c] && flow_is_expired(t, t->head[c], now_us)) {
-            flow_end(t, t->head[c], FLOW_END_TIMEOUT);
-            n++;
+        struct flow *f;
+        while ((f = t->head[c]) != NULL) {
+            if (flow_is_expired(t, f, now_us)) {
+                flow_end(t, f, FLOW_END_TIMEOUT);
+                n++;
+            } else if (f->last_us != f->lru_us && f != t->tail[c]) {
+                /* seen since it was filed: move it to where its time belongs */
+                list_remove(t, f);
+                f->lru_us = f->last_us;
+                list_append(t, f);
+            } else {
+                break;
+            }
         }
     }
     return n;

@@ -40,12 +40,16 @@ struct dissector;
 struct ndpi_flow_struct;
 
 struct flow {
+    /* first cache line: what a lookup reads */
     struct flow *hnext;
-    struct flow *prev, *next; /* LRU list of its class */
     uint64_t hash;
     struct flow_key key;
+    uint64_t last_us;
+    /* second: what every packet updates */
+    struct flow *prev, *next; /* LRU list of its class */
+    uint64_t lru_us;          /* last_us when last moved to its list's tail */
     uint64_t flow_id;
-    uint64_t first_us, last_us;
+    uint64_t first_us;
     uint64_t pkts[2], bytes[2]; /* [0] client->server, [1] server->client */
     uint8_t cls;                /* enum flow_class */
     uint8_t tcp_flags_seen[2];

@@ -7,6 +7,12 @@
  * into one malloc'd segment. Everything kept stays within REASM_WINDOW of next_seq,
  * so serial comparisons (RFC 1982 style) are never ambiguous.
  *
+ * At a cap (or when malloc fails) nothing more is held for the rest of the call: the
+ * held data and the rest of the new segment are delivered in sequence order, with
+ * gaps for the holes, so a new segment that falls before held data is not lost.
+ * Bytes arriving behind next_seq after a gap was declared are dropped (and counted as
+ * retransmissions: there is nothing left to compare them with).
+ *
  * Not re-entrant: the output callback must not call back into the same direction. */
 #include "reassembly.h"
 
@@ -303,6 +309,7 @@ unsigned reasm_data(struct reasm_global *g, struct reasm_dir *d, uint32_t seq, c
     g->stats.segments++;
     /* The common case: the next bytes, nothing held. No copy but into the history. */
     if (seq == d->next_seq && d->state == REASM_STARTED && !d->segs) {
+        d->data_seen = 1;
         emit_data(g, d, data, len, out, ctx);
         return 0;
     }
@@ -315,7 +322,20 @@ unsigned reasm_data(struct reasm_global *g, struct reasm_dir *d, uint32_t seq, c
         d->next_seq = seq;
     }
     rel = seq_diff(seq, d->next_seq);
-    if (rel + len > (int64_t)REASM_WINDOW || rel < -(int64_t)REASM_WINDOW) {
+    if (!d->data_seen) {
+        /* Only a SYN so far. Data before its ISN + 1, or beyond any window of it, means
+         * the SYN was not this stream's (stale, or forged to blind us): start from the
+         * data, as in a mid-stream pick-up. A keepalive's junk byte is not data. */
+        if (len == 1 && rel == -1) {
+            g->stats.retransmissions++;
+            return REASM_EV_RETRANSMIT;
+        }
+        if (rel < 0 || rel + len > (int64_t)REASM_WINDOW) {
+            d->next_seq = seq;
+            rel = 0;
+        }
+        d->data_seen = 1;
+    } else if (rel + len > (int64_t)REASM_WINDOW || rel < -(int64_t)REASM_WINDOW) {
         g->stats.garbage++;
         return REASM_EV_GARBAGE;
     }
@@ -353,7 +373,8 @@ unsigned reasm_ack(struct reasm_global *g, struct reasm_dir *d, uint32_t ack, re
     int32_t rel;
     unsigned ev;
 
-    if (d->state != REASM_STARTED) return 0;
+    /* Before any data the ISN alone is too weak a reason to declare bytes lost. */
+    if (d->state != REASM_STARTED || !d->data_seen) return 0;
     rel = seq_diff(ack, d->next_seq);
     if (rel <= 0 || (uint32_t)rel > REASM_WINDOW) return 0;
     /* The FIN takes one sequence number: acknowledging it loses no data. */
@@ -370,7 +391,7 @@ unsigned reasm_flush(struct reasm_global *g, struct reasm_dir *d, reasm_out_fn o
     int32_t rel = seq_diff(d->fin_seq, d->next_seq);
 
     /* data missing before a FIN we saw */
-    if (d->state == REASM_STARTED && d->fin_seen && rel > 0 && (uint32_t)rel <= REASM_WINDOW)
+    if (d->data_seen && d->fin_seen && rel > 0 && (uint32_t)rel <= REASM_WINDOW)
         ev |= emit_gap_to(g, d, d->fin_seq, out, ctx);
     free(d->hist);
     d->hist = NULL;

@@ -46,6 +46,7 @@ struct reasm_dir {
     uint32_t next_seq; /* next byte to deliver */
     uint8_t state;     /* enum reasm_state */
     uint8_t fin_seen;
+    uint8_t data_seen; /* a data segment has arrived (not just a SYN) */
     uint32_t fin_seq;
     uint32_t held_bytes;
     uint32_t nsegs;

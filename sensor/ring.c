@@ -98,6 +98,38 @@ void *ring_peek(struct ring *r, size_t *len)
     }
 }
 
+uint64_t ring_read_pos(const struct ring *r)
+{
+    return r->c_tail;
+}
+
+void *ring_peek_at(struct ring *r, uint64_t *pos, size_t *len)
+{
+    for (;;) {
+        if (*pos == r->c_head_cache) {
+            r->c_head_cache = atomic_load_explicit(&r->head, memory_order_acquire);
+            if (*pos == r->c_head_cache)
+                return NULL;
+        }
+        uint64_t off = *pos & (r->size - 1);
+        uint32_t l;
+        memcpy(&l, r->buf + off, 4);
+        if (l == SKIP) {
+            *pos += r->size - off;
+            continue;
+        }
+        *len = l;
+        *pos += align8(HDR + l);
+        return r->buf + off + HDR;
+    }
+}
+
+void ring_release_to(struct ring *r, uint64_t pos)
+{
+    r->c_tail = pos;
+    ring_release_publish(r);
+}
+
 void ring_release(struct ring *r)
 {
     uint32_t l;

@@ -45,6 +45,12 @@ void ring_publish(struct ring *r);
 void *ring_peek(struct ring *r, size_t *len);
 /* Consumer: done with the record returned by ring_peek. */
 void ring_release(struct ring *r);
+/* Consumer: reads ahead without releasing. *pos starts at ring_read_pos(); each
+ * call returns the record at *pos and moves *pos past it, or NULL. */
+uint64_t ring_read_pos(const struct ring *r);
+void *ring_peek_at(struct ring *r, uint64_t *pos, size_t *len);
+/* Consumer: everything before pos (from ring_peek_at) is consumed. */
+void ring_release_to(struct ring *r, uint64_t pos);
 /* Consumer: return consumed space to the producer now. */
 void ring_release_publish(struct ring *r);
 

@@ -11,6 +11,7 @@
 #define PROBE_BUFFER_MAX 4096
 #define PROBE_TRIES_MAX 8
 #define SWEEP_INTERVAL_US 1000000ULL
+#define WORKER_BATCH 32
 
 uint64_t wall_ms(void)
 {
@@ -520,7 +521,9 @@ static void tcp_packet(struct worker *w, struct flow *f, int dir, const struct p
         reasm_syn(&f->reasm[dir], d->seq);
     if (d->payload_len) {
         w->cur_dir = dir;
-        unsigned ev = reasm_data(&w->reasm, &f->reasm[dir], d->seq, r->data + d->payload_off,
+        /* a SYN's own sequence number is consumed by the SYN: its data follows */
+        uint32_t seq = (fl & 0x02) ? d->seq + 1 : d->seq;
+        unsigned ev = reasm_data(&w->reasm, &f->reasm[dir], seq, r->data + d->payload_off,
                                  d->payload_len, on_stream_data, w);
         if (ev & REASM_EV_OVERLAP_CHANGED) {
             set_context(w, f, dir, r->ts_us);
@@ -528,7 +531,9 @@ static void tcp_packet(struct worker *w, struct flow *f, int dir, const struct p
         }
     }
     if ((fl & 0x10) && f->reasm[!dir].nsegs) {
-        /* the peer acknowledged bytes we never saw: they are lost, move on */
+        /* the peer acknowledged bytes we never saw: they are lost, move on. Only
+         * when data is held behind a hole: with a TAP's two feeds merged, an ACK
+         * can arrive before the data it acknowledges, and must not discard it. */
         w->cur_dir = !dir;
         reasm_ack(&w->reasm, &f->reasm[!dir], d->ack, on_stream_data, w);
     }
@@ -710,16 +715,27 @@ void *worker_main(void *arg)
     for (;;) {
         int got = 0;
         for (int s = 0; s < w->n_in; s++) {
+            /* take a batch from each source in turn; look up every packet's bucket
+             * first, so the flow table's cache misses overlap */
+            struct pkt_rec *batch[WORKER_BATCH];
             size_t len;
-            /* take a batch from each source in turn */
-            for (int k = 0; k < 64; k++) {
-                struct pkt_rec *r = ring_peek(w->in[s], &len);
-                if (!r)
-                    break;
-                worker_handle(w, r);
-                ring_release(w->in[s]);
-                got++;
+            int n = 0;
+            uint64_t pos = ring_read_pos(w->in[s]);
+            while (n < WORKER_BATCH && (batch[n] = ring_peek_at(w->in[s], &pos, &len)))
+                n++;
+            for (int k = 0; k < n; k++)
+                __builtin_prefetch(&w->flows.buckets[batch[k]->hash & w->flows.mask]);
+            for (int k = 0; k < n; k++) {
+                if (k + 4 < n) {
+                    struct flow *pf = w->flows.buckets[batch[k + 4]->hash & w->flows.mask];
+                    if (pf)
+                        __builtin_prefetch(pf);
+                }
+                worker_handle(w, batch[k]);
             }
+            if (n)
+                ring_release_to(w->in[s], pos);
+            got += n;
         }
         if (got) {
             spins = 0;

@@ -10,10 +10,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* The dissector is compiled into the harness so that it gets libFuzzer's coverage
- * instrumentation (the otscore library is built without it); its copy in otscore
- * is then never linked in. */
-#include "../../dissectors/s7comm.c"
+#include "dissector.h"
+
+extern const struct dissector s7comm_dissector;
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -454,8 +454,12 @@ static const struct want want_dns_qinq[] = {
      0u,
      0,
      0},
-    {4, DECODED_OTHER, 0x8864, 2, {421, 785}, "", "", 0, 0, 0, 0, 69, 0x00, 0u, 0u, 0, 0},
-    {5, DECODED_OTHER, 0x8864, 2, {421, 785}, "", "", 0, 0, 0, 0, 197, 0x00, 0u, 0u, 0, 0},
+    /* PPPoE session frames (ethertype 0x8864, PPP protocol 0x0021) carrying IPv4/UDP;
+     * values from tshark: ip.src/dst, udp ports, ip.ttl, udp.length - 8 */
+    {4, DECODED_IP, 0x8864, 2, {421, 785}, "82.178.113.245", "82.178.158.181", 17, 47255, 53, 64, 33,
+     0x00, 0u, 0u, 0, 0},
+    {5, DECODED_IP, 0x8864, 2, {421, 785}, "82.178.158.181", "82.178.113.245", 17, 53, 47255, 58, 161,
+     0x00, 0u, 0u, 0, 0},
 };
 
 static const struct want want_fins_ipv4[] = {

@@ -363,6 +363,8 @@ START_TEST(test_gap_via_ack)
     init_default();
     reasm_syn(&A, 0);
     ck_assert_uint_eq(ack(&A, 1), 0); /* acks the SYN */
+    ck_assert_uint_eq(ack(&A, 5), 0); /* no data seen yet: no gap */
+    ck_assert_uint_eq(A.next_seq, 1);
     put(&A, 1, "abc");                /* 1..3 */
     put(&A, 7, "ghi");                /* 7..9 held */
     ck_assert_uint_eq(ack(&A, 3), 0); /* behind next_seq */
@@ -440,6 +442,17 @@ START_TEST(test_cap_per_dir_bytes)
     put(&A, 14, "gggg");
     ck_assert_uint_eq(put(&A, 5, "dd"), REASM_EV_CAP | REASM_EV_GAP);
     ck_assert_str_eq(TA.s, "ab[2]dd[3]ffffgggg");
+    finish();
+
+    /* ... and one that falls between held segments, in its place too */
+    init(8, 100, 1000, 64);
+    reasm_syn(&A, 0);
+    put(&A, 1, "ab");
+    put(&A, 10, "ff");
+    put(&A, 20, "gg");
+    ck_assert_uint_eq(put(&A, 14, "hhhhh"), REASM_EV_CAP | REASM_EV_GAP); /* 4 + 5 > 8 */
+    ck_assert_str_eq(TA.s, "ab[7]ff[2]hhhhh[1]gg");
+    ck_assert_uint_eq(A.next_seq, 22);
     finish();
 
     /* a single segment larger than the cap is delivered, never held */
@@ -593,6 +606,45 @@ START_TEST(test_garbage)
 }
 END_TEST
 
+/* A SYN whose ISN is nowhere near the data (stale, or forged before the real one) must
+ * not blind the direction: the first data re-anchors the stream. Once data has been
+ * seen, far segments are garbage. */
+START_TEST(test_bogus_syn_reanchors)
+{
+    init_default();
+    reasm_syn(&A, 0x80000000u);
+    reasm_syn(&A, 99); /* the real SYN is ignored, as any SYN once started */
+    ck_assert_uint_eq(A.next_seq, 0x80000001u);
+    ck_assert_uint_eq(put(&A, 100, "abc"), 0);
+    ck_assert_uint_eq(put(&A, 103, "def"), 0);
+    ck_assert_str_eq(TA.s, "abcdef");
+    ck_assert_uint_eq(G.stats.garbage, 0);
+    ck_assert_uint_eq(put(&A, 0x80000001u, "xyz"), REASM_EV_GARBAGE);
+    ck_assert_uint_eq(G.stats.garbage, 1);
+    ck_assert_str_eq(TA.s, "abcdef");
+    finish();
+
+    /* a SYN a little ahead of the real one: data before ISN + 1 cannot follow it */
+    init_default();
+    reasm_syn(&A, 5000);
+    ck_assert_uint_eq(put(&A, 4000, "abc"), 0);
+    ck_assert_uint_eq(put(&A, 4003, "d"), 0);
+    ck_assert_str_eq(TA.s, "abcd");
+    ck_assert_uint_eq(put(&A, 3990, "zz"), REASM_EV_RETRANSMIT); /* once started: old */
+    ck_assert_str_eq(TA.s, "abcd");
+    finish();
+
+    /* but a keepalive byte at ISN (nothing sent yet) is not data */
+    init_default();
+    reasm_syn(&A, 5000);
+    ck_assert_uint_eq(put(&A, 5000, "!"), REASM_EV_RETRANSMIT);
+    ck_assert_uint_eq(A.data_seen, 0);
+    ck_assert_uint_eq(put(&A, 5001, "a"), 0);
+    ck_assert_str_eq(TA.s, "a");
+    finish();
+}
+END_TEST
+
 START_TEST(test_free_returns_held)
 {
     init_default();
@@ -642,6 +694,7 @@ static Suite *reassembly_suite(void)
     tcase_add_test(tc, test_fin);
     tcase_add_test(tc, test_zero_length);
     tcase_add_test(tc, test_garbage);
+    tcase_add_test(tc, test_bogus_syn_reanchors);
     tcase_add_test(tc, test_free_returns_held);
     suite_add_tcase(s, tc);
     return s;
