@@ -22,6 +22,14 @@
  *  S7comm-plus: 72 | version | data len(2) | [V3: 20 + 32-byte digest]
  *    | opcode (31 req, 32 res, 33 notification) | 0000 | function(2) | 0000
  *    | seq(2) | [req: session id(4)] ... | trailer 72 version 0000 (last fragment)
+ *
+ * Events (DESIGN §2): one per S7 PDU, after COTP reassembly. Job and Ack_Data carry
+ * code = parameter function (tshark s7comm.param.func); Ack and Userdata have code
+ * null, Userdata with group/subfunc. Connection management (COTP CR, CC, DR, DC, ER)
+ * gives an event too, op "cotp_cr" etc. with code null: the TSAPs name rack/slot
+ * and the S7comm-plus peer. Empty DT fragments give none. S7comm-plus: one event per
+ * PDU (not per fragment), proto "s7commplus", code = function of requests and
+ * responses, null for notifications.
  */
 #include <stdio.h>
 #include <stdlib.h>
