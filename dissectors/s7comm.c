@@ -69,16 +69,18 @@ struct s7_dir {
 };
 
 struct s7_pending {
-    uint8_t used, job_dir, func;
+    uint8_t used, job_dir;
+    uint16_t func;
     uint16_t ref;
     uint64_t ts;
     const char *op;
 };
 
 struct s7_state {
-    struct s7_dir dir[2]; /* [0] to client, [1] to server */
-    struct s7_pending pend[S7_PENDING];
-    unsigned pend_next;
+    struct s7_dir dir[2];                   /* [0] to client, [1] to server */
+    struct s7_pending pend[S7_PENDING];     /* S7 jobs by PDU reference */
+    struct s7_pending s7p_pend[S7_PENDING]; /* S7comm-plus requests by sequence number */
+    unsigned pend_next, s7p_pend_next;
 };
 
 /* ---------------------------------------------------------------- helpers */
@@ -891,8 +893,10 @@ static void s7_pdu(struct s7_state *st, int di, struct cursor *c, const struct p
 
 /* ---------------------------------------------------------------- S7comm-plus */
 
-static void s7p_pdu(struct s7_dir *dir, struct cursor *c, struct event_sink *sink)
+static void s7p_pdu(struct s7_state *st, int di, struct cursor *c, uint64_t ts,
+                    struct event_sink *sink)
 {
+    struct s7_dir *dir = &st->dir[di];
     cursor_skip(c, 1);
     uint8_t ver = cursor_u8(c);
     uint16_t len = cursor_u16be(c);
@@ -929,19 +933,43 @@ static void s7p_pdu(struct s7_dir *dir, struct cursor *c, struct event_sink *sin
         e->dir = opcode == 0x31 ? EV_DIR_REQUEST : EV_DIR_RESPONSE;
         cursor_skip(&body, 2);
         uint16_t func = cursor_u16be(&body);
-        cursor_skip(&body, 2);
-        uint16_t seq = cursor_u16be(&body);
-        if (body.err && cursor_pos(&body) < 6) {
+        if (body.err) {
             event_op(e, "identified");
             event_anomaly(e, "s7commplus.bad_header");
-        } else {
-            event_code(e, func, s7p_function_op(func));
-            ev_uint(e, "function", func);
-            if (!body.err) ev_uint(e, "seq", seq);
+            event_emit(sink, e);
+            return;
+        }
+        event_code(e, func, s7p_function_op(func));
+        ev_uint(e, "function", func);
+        cursor_skip(&body, 2);
+        uint16_t seq = cursor_u16be(&body);
+        if (!body.err) {
+            ev_uint(e, "seq", seq);
+            /* a response answers the request with its sequence number */
+            struct s7_pending *p = NULL;
+            for (unsigned i = 0; i < S7_PENDING && !p; i++)
+                if (st->s7p_pend[i].used && st->s7p_pend[i].ref == seq &&
+                    (st->s7p_pend[i].job_dir == di) == (opcode == 0x31))
+                    p = &st->s7p_pend[i];
             if (opcode == 0x31) {
-                uint32_t sid = cursor_u32be(&body);
-                if (!body.err) ev_uint(e, "session_id", sid);
+                if (!p) {
+                    p = &st->s7p_pend[st->s7p_pend_next];
+                    st->s7p_pend_next = (st->s7p_pend_next + 1) % S7_PENDING;
+                }
+                p->used = 1;
+                p->ref = seq;
+                p->job_dir = (uint8_t)di;
+                p->func = func;
+                p->ts = ts;
+            } else if (p) {
+                ev_uint(e, "request_function", p->func);
+                if (ts >= p->ts) ev_uint(e, "latency_us", ts - p->ts);
+                p->used = 0;
             }
+        }
+        if (opcode == 0x31) {
+            uint32_t sid = cursor_u32be(&body);
+            if (!body.err) ev_uint(e, "session_id", sid);
         }
     } else if (opcode == 0x33) {
         e->dir = EV_DIR_INDICATION;
@@ -964,7 +992,7 @@ static void s7_payload(struct s7_state *st, int di, struct cursor *c, unsigned p
         (void)parts;
         s7_pdu(st, di, c, info, sink);
     } else if (id == 0x72) {
-        s7p_pdu(&st->dir[di], c, sink);
+        s7p_pdu(st, di, c, info->ts_us, sink);
     } else {
         struct event *e = event_begin(sink, "s7comm", EV_DIR_NONE);
         event_op(e, "cotp_dt");

@@ -442,12 +442,16 @@ START_TEST(s7commplus)
          "34 00 00 00 00 00 00"
          "72 02 00 00", /* trailer */
          0);
+    feed(
+        "0300004302f08072020034310000058600000003000003c034000000322004019a7b000004e889690012000000"
+        "00896a001300896b0004000000010000000072020000",
+        1); /* frame 13: GetVarSubStreamed request, seq 3 */
     feed("0300002202f080720200133200000586000000033400000008010000000072020000", 0);
     feed("0300006802f0807203005920e969a95a852ab0e288480ccecb618e48779f4b68a1ce9a9c42cd6aa5368006"
          "8331000004f20000831a70000e4d7470000e5101881d000700ce000004e88969001200000000896a00"
          "1300896b000400000084eb270000000072030000",
          1);
-    ck_assert_int_eq(rec.n, 3);
+    ck_assert_int_eq(rec.n, 4);
     ck_assert_str_eq(rec.ev[0].proto, "s7commplus");
     ck_assert_int_eq(rec.ev[0].code, 0x0542);
     ck_assert_str_eq(rec.ev[0].op, "set_variable");
@@ -455,17 +459,22 @@ START_TEST(s7commplus)
     ck_assert_uint_eq(u(0, "version"), 2);
     ck_assert_uint_eq(u(0, "opcode"), 0x32);
     ck_assert_uint_eq(u(0, "seq"), 2);
+    ck_assert(event_find(&rec.ev[0], "request_function") == NULL); /* request not seen */
     ck_assert_int_eq(rec.ev[1].code, 0x0586);
-    ck_assert_str_eq(rec.ev[1].op, "read_variables");
-    ck_assert_uint_eq(u(1, "seq"), 3);
+    ck_assert_int_eq(rec.ev[1].dir, EV_DIR_REQUEST);
+    ck_assert_uint_eq(u(1, "session_id"), 0x3c0);
+    ck_assert_int_eq(rec.ev[2].code, 0x0586);
+    ck_assert_str_eq(rec.ev[2].op, "read_variables");
+    ck_assert_uint_eq(u(2, "seq"), 3);
+    ck_assert_uint_eq(u(2, "request_function"), 0x0586); /* matched by sequence number */
     /* V3: opcode after the digest (the oracle's fixed offsets read 0x20 there) */
-    ck_assert_int_eq(rec.ev[2].code, 0x04f2);
-    ck_assert_str_eq(rec.ev[2].op, "set_variable");
-    ck_assert_int_eq(rec.ev[2].dir, EV_DIR_REQUEST);
-    ck_assert_uint_eq(u(2, "version"), 3);
-    ck_assert_uint_eq(u(2, "opcode"), 0x31);
-    has(2, "\"integrity\":true");
-    for (int i = 0; i < 3; i++)
+    ck_assert_int_eq(rec.ev[3].code, 0x04f2);
+    ck_assert_str_eq(rec.ev[3].op, "set_variable");
+    ck_assert_int_eq(rec.ev[3].dir, EV_DIR_REQUEST);
+    ck_assert_uint_eq(u(3, "version"), 3);
+    ck_assert_uint_eq(u(3, "opcode"), 0x31);
+    has(3, "\"integrity\":true");
+    for (int i = 0; i < 4; i++)
         ck_assert_int_eq(rec.ev[i].nanom, 0);
 }
 END_TEST
