@@ -457,16 +457,19 @@ static void s7_data_items(struct event *e, struct cursor *dat, unsigned count, i
 static void s7_block_name(struct event *e, const uint8_t *p, size_t n)
 {
     ev_str(e, "filename", p, n);
-    if (n != 9 || p[0] != '_') return;
-    const char *bt = s7_block_type_name(p + 1);
+    if (n != 9) return;
+    uint8_t f[9]; /* a local copy: the parts below are indexed, not the packet */
+    memcpy(f, p, sizeof(f));
+    if (f[0] != '_') return;
+    const char *bt = s7_block_type_name(f + 1);
     if (bt) ev_cstr(e, "block_type", bt);
     unsigned num = 0;
     for (size_t i = 3; i < 8; i++) {
-        if (p[i] < '0' || p[i] > '9') return;
-        num = num * 10 + (unsigned)(p[i] - '0');
+        if (f[i] < '0' || f[i] > '9') return;
+        num = num * 10 + (unsigned)(f[i] - '0');
     }
     ev_uint(e, "block_number", num);
-    ev_str(e, "filesystem", p + 8, 1);
+    ev_str(e, "filesystem", f + 8, 1);
 }
 
 /* 0x1a..0x1f: function | status | 2 unknown | 4 bytes (upload id) | [name len | name]. */
