@@ -14,9 +14,10 @@
  *   UMAS (Schneider, fc 90 = 0x5A), from the public descriptions of the
  *   protocol (lirasenlared.blogspot.com "The Unity (UMAS) protocol", 2017;
  *   Kaspersky ICS CERT "The secrets of Schneider Electric's UMAS protocol", 2022):
- *   +----+---------+-----------+--------+
- *   | 5A | session | umas code | data   |   request
- *   | 5A | session | FE ok/FD error | data   response (the code is the request's)
+ *   +----+---------+----------------+------+
+ *   | 5A | session | UMAS code      | data |  request
+ *   | 5A | session | FE ok/FD error | data |  response (the code is the request's)
+ *   +----+---------+----------------+------+
  *
  * Choices worth knowing:
  * - `code` is the function code with the exception bit cleared (tshark's
@@ -25,20 +26,25 @@
  *   correlation rule's business (modbus_exception_burst).
  * - Lengths 2..255 are framed. 255 (a 254-byte PDU, one over the spec) is what
  *   UMAS tools send in practice; such ADUs are parsed with modbus.pdu_too_large.
- *   Other lengths are modbus.invalid_length and start a resync.
+ *   Other lengths are modbus.invalid_length and start a resync. Hence max_pdu
+ *   is 261 (6 + 255), not the spec's 260.
  * - Resync: after a gap, the first byte is probably an ADU start, so it is
  *   accepted on tshark's test (protocol id 0, sane length). Once that fails, or
  *   after a bad header inside the stream, we scan one byte at a time and accept
  *   a header only if the function code is also known (or an exception of a
- *   known one): one modbus.resync event per episode, not one per byte.
+ *   known one), except at the start of data that arrives later (a new segment,
+ *   see modbus_parse). One modbus.resync event per episode, not one per byte.
  * - Requests are remembered per flow (MODBUS_MAX_PENDING, oldest evicted and
- *   counted) so a response carries the request's function and the latency. */
+ *   counted) so a response carries the request's function and the latency.
+ * - Direction: the side on port 502 is the server when only one side uses it
+ *   (as tshark decides); otherwise info->to_server. See mb_is_request().
+ * - The probe takes a known function, or else whole ADUs back to back (the
+ *   engine probes on port 502 too; see modbus_probe()). */
 #include <stdlib.h>
 #include <string.h>
 
 #include "dissector.h"
 
-#define MBAP_LEN           7   /* header up to and including the unit id */
 #define MB_MIN_HEAD        8   /* MBAP + function code: what a header check needs */
 #define MB_MIN_LENGTH      2   /* unit + function code */
 #define MB_MAX_LENGTH      255 /* framed; above 254 is flagged pdu_too_large */
@@ -49,7 +55,8 @@
 #define MB_MAX_RECORDS     16 /* file records kept per event */
 #define MB_MAX_OBJECTS     16 /* device id objects kept per event */
 
-#define FC_UMAS 0x5A
+#define FC_UMAS     0x5A
+#define MODBUS_PORT 502
 
 static const char *const modbus_anomalies[] = {
     "modbus.invalid_protocol_id",
@@ -75,7 +82,7 @@ static const char *const modbus_anomalies[] = {
 /* A request waiting for its response. seq 0 marks a free slot. */
 struct mb_pending {
     uint64_t ts_us;
-    uint32_t seq;
+    uint64_t seq; /* age, never wraps */
     uint16_t tid;
     uint16_t sub; /* FC 8 sub-function, FC 43 MEI type, FC 90 UMAS code */
     uint8_t unit;
@@ -92,11 +99,12 @@ enum mb_mode {
 struct mb_dir {
     uint8_t mode;     /* enum mb_mode */
     uint32_t skipped; /* bytes skipped in the current resync */
+    uint32_t kept;    /* bytes left unconsumed by the last parse(): new data starts there */
 };
 
 struct modbus_state {
     struct mb_pending pend[MODBUS_MAX_PENDING];
-    uint32_t seq;
+    uint64_t seq;
     uint64_t evicted;   /* pending requests dropped for room */
     uint64_t unmatched; /* responses with no pending request */
     uint64_t resyncs;
@@ -178,129 +186,53 @@ static const char *mb_mei_op(uint8_t mei)
     }
 }
 
-/* UMAS function codes: taxonomy op (modbus_umas_*) and public name. */
+/* UMAS function codes, public name and op: the taxonomy's modbus_umas_* ids
+ * where one exists, else umas_ + the name. */
+static const struct {
+    uint8_t code;
+    const char *name;
+    const char *op;
+} mb_umas_codes[] = {
+    {0x01, "INIT_COMM", "umas_session"},
+    {0x02, "READ_ID", "umas_plc_info_read"},
+    {0x03, "READ_PROJECT_INFO", "umas_plc_info_read"},
+    {0x04, "READ_PLC_INFO", "umas_plc_info_read"},
+    {0x06, "READ_CARD_INFO", "umas_plc_info_read"},
+    {0x0A, "REPEAT", "umas_repeat"},
+    {0x10, "TAKE_PLC_RESERVATION", "umas_reservation"},
+    {0x11, "RELEASE_PLC_RESERVATION", "umas_reservation"},
+    {0x12, "KEEP_ALIVE", "umas_reservation"},
+    {0x20, "READ_MEMORY_BLOCK", "umas_read_memory"},
+    {0x22, "READ_VARIABLES", "umas_read_variables"},
+    {0x23, "WRITE_VARIABLES", "umas_write_variables"},
+    {0x24, "READ_COILS_REGISTERS", "umas_read_coils_registers"},
+    {0x25, "WRITE_COILS_REGISTERS", "umas_write_variables"},
+    {0x30, "INITIALIZE_UPLOAD", "umas_program_upload"},
+    {0x31, "UPLOAD_BLOCK", "umas_program_upload"},
+    {0x32, "END_STRATEGY_UPLOAD", "umas_program_upload"},
+    {0x33, "INITIALIZE_DOWNLOAD", "umas_program_download"},
+    {0x34, "DOWNLOAD_BLOCK", "umas_program_download"},
+    {0x35, "END_STRATEGY_DOWNLOAD", "umas_program_download"},
+    {0x39, "READ_ETH_MASTER_DATA", "umas_read_eth_master_data"},
+    {0x40, "START_PLC", "umas_plc_start"},
+    {0x41, "STOP_PLC", "umas_plc_stop"},
+    {0x50, "MONITOR_PLC", "umas_monitor_plc"},
+    {0x58, "CHECK_PLC", "umas_check_plc"},
+    {0x70, "READ_IO_OBJECT", "umas_read_io_object"},
+    {0x71, "WRITE_IO_OBJECT", "umas_write_variables"},
+    {0x73, "GET_STATUS_MODULE", "umas_get_status_module"},
+};
+
 static const char *mb_umas_op(uint8_t code, const char **name)
 {
-    const char *op;
-    switch (code) {
-    case 0x01:
-        *name = "INIT_COMM";
-        op = "umas_session";
-        break;
-    case 0x02:
-        *name = "READ_ID";
-        op = "umas_plc_info_read";
-        break;
-    case 0x03:
-        *name = "READ_PROJECT_INFO";
-        op = "umas_plc_info_read";
-        break;
-    case 0x04:
-        *name = "READ_PLC_INFO";
-        op = "umas_plc_info_read";
-        break;
-    case 0x06:
-        *name = "READ_CARD_INFO";
-        op = "umas_plc_info_read";
-        break;
-    case 0x0A:
-        *name = "REPEAT";
-        op = "umas_repeat";
-        break;
-    case 0x10:
-        *name = "TAKE_PLC_RESERVATION";
-        op = "umas_reservation";
-        break;
-    case 0x11:
-        *name = "RELEASE_PLC_RESERVATION";
-        op = "umas_reservation";
-        break;
-    case 0x12:
-        *name = "KEEP_ALIVE";
-        op = "umas_reservation";
-        break;
-    case 0x20:
-        *name = "READ_MEMORY_BLOCK";
-        op = "umas_read_memory";
-        break;
-    case 0x22:
-        *name = "READ_VARIABLES";
-        op = "umas_read_variables";
-        break;
-    case 0x23:
-        *name = "WRITE_VARIABLES";
-        op = "umas_write_variables";
-        break;
-    case 0x24:
-        *name = "READ_COILS_REGISTERS";
-        op = "umas_read_variables";
-        break;
-    case 0x25:
-        *name = "WRITE_COILS_REGISTERS";
-        op = "umas_write_variables";
-        break;
-    case 0x30:
-        *name = "INITIALIZE_UPLOAD";
-        op = "umas_program_upload";
-        break;
-    case 0x31:
-        *name = "UPLOAD_BLOCK";
-        op = "umas_program_upload";
-        break;
-    case 0x32:
-        *name = "END_STRATEGY_UPLOAD";
-        op = "umas_program_upload";
-        break;
-    case 0x33:
-        *name = "INITIALIZE_DOWNLOAD";
-        op = "umas_program_download";
-        break;
-    case 0x34:
-        *name = "DOWNLOAD_BLOCK";
-        op = "umas_program_download";
-        break;
-    case 0x35:
-        *name = "END_STRATEGY_DOWNLOAD";
-        op = "umas_program_download";
-        break;
-    case 0x39:
-        *name = "READ_ETH_MASTER_DATA";
-        op = "umas_plc_info_read";
-        break;
-    case 0x40:
-        *name = "START_PLC";
-        op = "umas_plc_start";
-        break;
-    case 0x41:
-        *name = "STOP_PLC";
-        op = "umas_plc_stop";
-        break;
-    case 0x50:
-        *name = "MONITOR_PLC";
-        op = "umas_monitor_plc";
-        break;
-    case 0x58:
-        *name = "CHECK_PLC";
-        op = "umas_check_plc";
-        break;
-    case 0x70:
-        *name = "READ_IO_OBJECT";
-        op = "umas_read_io_object";
-        break;
-    case 0x71:
-        *name = "WRITE_IO_OBJECT";
-        op = "umas_write_variables";
-        break;
-    case 0x73:
-        *name = "GET_STATUS_MODULE";
-        op = "umas_plc_info_read";
-        break;
-    default:
-        *name = NULL;
-        op = "umas_unknown";
-        break;
+    for (size_t i = 0; i < sizeof(mb_umas_codes) / sizeof(mb_umas_codes[0]); i++) {
+        if (mb_umas_codes[i].code == code) {
+            *name = mb_umas_codes[i].name;
+            return mb_umas_codes[i].op;
+        }
     }
-    return op;
+    *name = NULL;
+    return "umas_unknown";
 }
 
 static const char *mb_exception_name(uint8_t x)
@@ -357,12 +289,6 @@ static void mb_pending_add(struct modbus_state *st, struct event *e, uint16_t ti
         slot = oldest;
         st->evicted++;
         ev_uint(e, "pending_evicted", st->evicted);
-    }
-    if (st->seq == UINT32_MAX) { /* renumber by age so 0 stays "free" */
-        for (size_t i = 0; i < MODBUS_MAX_PENDING; i++)
-            if (st->pend[i].seq)
-                st->pend[i].seq = 1 + (uint32_t)(i); /* order lost, harmless once in 4e9 */
-        st->seq = MODBUS_MAX_PENDING;
     }
     slot->seq = ++st->seq;
     slot->tid = tid;
@@ -451,11 +377,15 @@ static void mb_read(struct mb_pdu *m)
 {
     int bits = m->fc <= 2;
     if (m->req) {
-        ev_uint(m->e, "address", cursor_u16be(m->p));
-        mb_quantity(m, "quantity", cursor_u16be(m->p), bits ? 2000 : 125);
+        uint16_t addr = cursor_u16be(m->p);
+        uint16_t q = cursor_u16be(m->p);
+        if (m->p->err) return;
+        ev_uint(m->e, "address", addr);
+        mb_quantity(m, "quantity", q, bits ? 2000 : 125);
         return;
     }
     uint8_t bc = cursor_u8(m->p);
+    if (m->p->err) return;
     ev_uint(m->e, "byte_count", bc);
     struct cursor d = mb_counted(m, bc);
     if (bits) {
@@ -469,9 +399,10 @@ static void mb_read(struct mb_pdu *m)
 /* FC 5, 6: same layout in both directions (the response echoes). */
 static void mb_write_single(struct mb_pdu *m)
 {
-    ev_uint(m->e, "address", cursor_u16be(m->p));
+    uint16_t addr = cursor_u16be(m->p);
     uint16_t v = cursor_u16be(m->p);
     if (m->p->err) return;
+    ev_uint(m->e, "address", addr);
     ev_uint(m->e, "value", v);
     if (m->fc == 5 && v != 0x0000 && v != 0xFF00) event_anomaly(m->e, "modbus.invalid_value");
 }
@@ -500,20 +431,27 @@ static void mb_comm_event(struct mb_pdu *m)
 {
     if (m->req) return;
     if (m->fc == 11) {
-        ev_uint(m->e, "status", cursor_u16be(m->p));
-        ev_uint(m->e, "event_count", cursor_u16be(m->p));
+        uint16_t status = cursor_u16be(m->p);
+        uint16_t count = cursor_u16be(m->p);
+        if (m->p->err) return;
+        ev_uint(m->e, "status", status);
+        ev_uint(m->e, "event_count", count);
         return;
     }
     uint8_t bc = cursor_u8(m->p);
+    if (m->p->err) return;
     ev_uint(m->e, "byte_count", bc);
     struct cursor d = mb_counted(m, bc);
-    ev_uint(m->e, "status", cursor_u16be(&d));
-    ev_uint(m->e, "event_count", cursor_u16be(&d));
-    ev_uint(m->e, "message_count", cursor_u16be(&d));
+    uint16_t status = cursor_u16be(&d);
+    uint16_t events = cursor_u16be(&d);
+    uint16_t messages = cursor_u16be(&d);
     if (d.err) {
         event_anomaly(m->e, "modbus.invalid_byte_count");
         return;
     }
+    ev_uint(m->e, "status", status);
+    ev_uint(m->e, "event_count", events);
+    ev_uint(m->e, "message_count", messages);
     size_t n = cursor_left(&d);
     ev_hex(m->e, "events", cursor_take(&d, n), n);
 }
@@ -522,13 +460,15 @@ static void mb_comm_event(struct mb_pdu *m)
 static void mb_write_multiple(struct mb_pdu *m)
 {
     int coils = m->fc == 15;
-    ev_uint(m->e, "address", cursor_u16be(m->p));
+    uint16_t addr = cursor_u16be(m->p);
     uint16_t q = cursor_u16be(m->p);
+    if (m->p->err) return;
+    ev_uint(m->e, "address", addr);
     mb_quantity(m, "quantity", q, coils ? 0x7B0 : 0x7B);
     if (!m->req) return;
     uint8_t bc = cursor_u8(m->p);
-    ev_uint(m->e, "byte_count", bc);
     if (m->p->err) return;
+    ev_uint(m->e, "byte_count", bc);
     size_t want = coils ? (q + 7u) / 8u : 2u * q;
     if (bc != want) event_anomaly(m->e, "modbus.invalid_byte_count");
     struct cursor d = mb_counted(m, bc);
@@ -543,6 +483,7 @@ static void mb_report_server_id(struct mb_pdu *m)
 {
     if (m->req) return;
     uint8_t bc = cursor_u8(m->p);
+    if (m->p->err) return;
     ev_uint(m->e, "byte_count", bc);
     struct cursor d = mb_counted(m, bc);
     uint8_t id = cursor_u8(&d);
@@ -566,6 +507,7 @@ static void mb_report_server_id(struct mb_pdu *m)
 static void mb_file_record(struct mb_pdu *m)
 {
     uint8_t bc = cursor_u8(m->p);
+    if (m->p->err) return;
     ev_uint(m->e, "byte_count", bc);
     struct cursor d = mb_counted(m, bc);
     struct cursor span = d; /* for a second pass over the written values */
@@ -626,9 +568,13 @@ static void mb_file_record(struct mb_pdu *m)
 /* FC 22: same layout both ways. */
 static void mb_mask_write(struct mb_pdu *m)
 {
-    ev_uint(m->e, "address", cursor_u16be(m->p));
-    ev_uint(m->e, "and_mask", cursor_u16be(m->p));
-    ev_uint(m->e, "or_mask", cursor_u16be(m->p));
+    uint16_t addr = cursor_u16be(m->p);
+    uint16_t and_mask = cursor_u16be(m->p);
+    uint16_t or_mask = cursor_u16be(m->p);
+    if (m->p->err) return;
+    ev_uint(m->e, "address", addr);
+    ev_uint(m->e, "and_mask", and_mask);
+    ev_uint(m->e, "or_mask", or_mask);
 }
 
 /* FC 23 */
@@ -636,20 +582,24 @@ static void mb_read_write(struct mb_pdu *m)
 {
     if (!m->req) {
         uint8_t bc = cursor_u8(m->p);
+        if (m->p->err) return;
         ev_uint(m->e, "byte_count", bc);
         if (bc % 2) event_anomaly(m->e, "modbus.invalid_byte_count");
         struct cursor d = mb_counted(m, bc);
         mb_registers(m, &d, bc / 2u);
         return;
     }
-    ev_uint(m->e, "read_address", cursor_u16be(m->p));
-    mb_quantity(m, "read_quantity", cursor_u16be(m->p), 0x7D);
-    ev_uint(m->e, "write_address", cursor_u16be(m->p));
+    uint16_t raddr = cursor_u16be(m->p);
+    uint16_t rq = cursor_u16be(m->p);
+    uint16_t waddr = cursor_u16be(m->p);
     uint16_t q = cursor_u16be(m->p);
-    mb_quantity(m, "write_quantity", q, 0x79);
     uint8_t bc = cursor_u8(m->p);
-    ev_uint(m->e, "byte_count", bc);
     if (m->p->err) return;
+    ev_uint(m->e, "read_address", raddr);
+    mb_quantity(m, "read_quantity", rq, 0x7D);
+    ev_uint(m->e, "write_address", waddr);
+    mb_quantity(m, "write_quantity", q, 0x79);
+    ev_uint(m->e, "byte_count", bc);
     if (bc != 2u * q) event_anomaly(m->e, "modbus.invalid_byte_count");
     struct cursor d = mb_counted(m, bc);
     mb_registers(m, &d, q < bc / 2u ? q : bc / 2u);
@@ -659,10 +609,12 @@ static void mb_read_write(struct mb_pdu *m)
 static void mb_fifo(struct mb_pdu *m)
 {
     if (m->req) {
-        ev_uint(m->e, "address", cursor_u16be(m->p));
+        uint16_t addr = cursor_u16be(m->p);
+        if (!m->p->err) ev_uint(m->e, "address", addr);
         return;
     }
     uint16_t bc = cursor_u16be(m->p);
+    if (m->p->err) return;
     ev_uint(m->e, "byte_count", bc);
     struct cursor d = mb_counted(m, bc);
     uint16_t n = cursor_u16be(&d);
@@ -693,16 +645,18 @@ static void mb_device_id_objects(struct mb_pdu *m, struct cursor *c, uint8_t cou
     ev_obj_begin(m->e, "device_id");
     /* named objects first, then the rest in an array (keys must be static) */
     struct cursor scan = *c;
+    unsigned seen = 0; /* a repeated object keeps its first value: no duplicate keys */
     for (unsigned i = 0; i < count; i++) {
         uint8_t id = cursor_u8(&scan);
         uint8_t len = cursor_u8(&scan);
         const uint8_t *v = cursor_take(&scan, len);
         if (!v) break;
         const char *key = mb_devid_key(id);
-        if (key)
-            ev_str(m->e, key, v, len);
-        else
+        if (!key)
             other++;
+        else if (!(seen & 1u << id))
+            ev_str(m->e, key, v, len);
+        seen |= key ? 1u << id : 0;
     }
     if (other) {
         size_t kept = 0;
@@ -751,19 +705,24 @@ static void mb_mei(struct mb_pdu *m)
         return;
     }
     uint8_t code = cursor_u8(m->p);
-    ev_uint(m->e, "read_device_id_code", code);
     if (m->req) {
-        ev_uint(m->e, "object_id", cursor_u8(m->p));
-        if (!m->p->err && (code < 1 || code > 4)) event_anomaly(m->e, "modbus.invalid_value");
+        uint8_t object = cursor_u8(m->p);
+        if (m->p->err) return;
+        ev_uint(m->e, "read_device_id_code", code);
+        ev_uint(m->e, "object_id", object);
+        if (code < 1 || code > 4) event_anomaly(m->e, "modbus.invalid_value");
         return;
     }
-    ev_uint(m->e, "conformity_level", cursor_u8(m->p));
+    uint8_t conformity = cursor_u8(m->p);
     uint8_t more = cursor_u8(m->p);
-    ev_bool(m->e, "more_follows", more == 0xFF);
-    ev_uint(m->e, "next_object_id", cursor_u8(m->p));
+    uint8_t next = cursor_u8(m->p);
     uint8_t count = cursor_u8(m->p);
-    ev_uint(m->e, "object_count", count);
     if (m->p->err) return;
+    ev_uint(m->e, "read_device_id_code", code);
+    ev_uint(m->e, "conformity_level", conformity);
+    ev_bool(m->e, "more_follows", more == 0xFF);
+    ev_uint(m->e, "next_object_id", next);
+    ev_uint(m->e, "object_count", count);
     mb_device_id_objects(m, m->p, count);
 }
 
@@ -793,6 +752,9 @@ static void mb_umas(struct mb_pdu *m)
             m->op = mb_umas_op((uint8_t)m->rq->sub, &name);
             ev_uint(m->e, "code", m->rq->sub);
             if (name) ev_cstr(m->e, "name", name);
+            /* a granted reservation returns the session byte to use from now on */
+            if (m->rq->sub == 0x10 && code == 0xFE && cursor_left(m->p) >= 1)
+                ev_uint(m->e, "reserved_session", cursor_peek_u8(m->p, 0, NULL));
         }
     }
     ev_uint(m->e, "data_len", cursor_left(m->p));
@@ -811,7 +773,10 @@ static void mb_body(struct mb_pdu *m)
     case 5:
     case 6: mb_write_single(m); break;
     case 7:
-        if (!m->req) ev_uint(m->e, "status", cursor_u8(m->p));
+        if (!m->req) {
+            uint8_t status = cursor_u8(m->p);
+            if (!m->p->err) ev_uint(m->e, "status", status);
+        }
         break;
     case 8: mb_diag(m); break;
     case 11:
@@ -857,6 +822,17 @@ static void mb_exception(struct mb_pdu *m)
         m->op = mb_umas_op((uint8_t)m->rq->sub, &name);
 }
 
+/* Requests go to the server. When exactly one side uses port 502, that side is
+ * the server, as tshark decides; otherwise (both or neither) the engine's view.
+ * This keeps requests and responses apart on flows the engine had to orient
+ * by guess (capture started mid-stream, odd handshakes). */
+static int mb_is_request(const struct pdu_info *info, const struct ev_net *net)
+{
+    int to_502 = net->dst_port == MODBUS_PORT, from_502 = net->src_port == MODBUS_PORT;
+    if (to_502 != from_502) return to_502;
+    return info->to_server != 0;
+}
+
 /* One complete ADU (adu covers exactly 6 + length bytes). */
 static void mb_adu(struct modbus_state *st, struct mb_dir *ds, struct cursor *adu,
                    const struct pdu_info *info, struct event_sink *sink)
@@ -867,7 +843,7 @@ static void mb_adu(struct modbus_state *st, struct mb_dir *ds, struct cursor *ad
     uint8_t unit = cursor_u8(adu);
     struct cursor pdu = cursor_rest(adu);
     uint8_t raw = cursor_u8(&pdu);
-    int req = info->to_server != 0;
+    int req = mb_is_request(info, &sink->net);
     struct mb_pending rq;
     struct mb_pdu m = {
         .e = event_begin(sink, "modbus", req ? EV_DIR_REQUEST : EV_DIR_RESPONSE),
@@ -924,8 +900,8 @@ static void mb_lost(struct modbus_state *st, struct mb_dir *ds, const struct cur
 {
     if (ds->mode == MB_SCAN) return;
     st->resyncs++;
-    struct event *e =
-        event_begin(sink, "modbus", info->to_server ? EV_DIR_REQUEST : EV_DIR_RESPONSE);
+    struct event *e = event_begin(
+        sink, "modbus", mb_is_request(info, &sink->net) ? EV_DIR_REQUEST : EV_DIR_RESPONSE);
     if (ds->mode == MB_SYNCED) {
         /* at a boundary: this was meant as a header */
         event_op(e, "malformed");
@@ -943,28 +919,46 @@ static void mb_lost(struct modbus_state *st, struct mb_dir *ds, const struct cur
     ds->mode = MB_SCAN;
 }
 
+/* Framing. While scanning, bytes that were buffered when sync was lost are
+ * suspect (the rest of a broken message), so a header there must also name a
+ * known function. Data that arrives in a later call starts a new segment, which
+ * usually starts an ADU: its first byte gets the relaxed test, as after a gap.
+ * This is also where tshark picks a stream up again, so counts stay comparable. */
 static size_t modbus_parse(void *state, struct cursor *c, const struct pdu_info *info,
                            struct event_sink *sink)
 {
     struct modbus_state *st = state;
     struct mb_dir *ds = &st->dir[info->to_server ? 0 : 1];
     size_t start = cursor_pos(c);
-    if (info->after_gap && ds->mode == MB_SYNCED) ds->mode = MB_GUESS;
+    size_t fresh = ds->kept; /* the engine appends after what we left */
+    int lost_now = 0;
+    if (info->after_gap) {
+        fresh = 0;
+        ds->skipped = 0; /* what was skipped went with the gap */
+        if (ds->mode == MB_SYNCED) ds->mode = MB_GUESS;
+    }
     for (;;) {
         uint16_t len = 0;
-        enum mb_hdr h = mb_check_header(c, ds->mode == MB_SCAN, &len);
+        int strict = ds->mode == MB_SCAN && (lost_now || cursor_pos(c) - start != fresh);
+        enum mb_hdr h = mb_check_header(c, strict, &len);
         if (h == MB_HDR_SHORT) break;
         if (h == MB_HDR_OK) {
-            if (cursor_left(c) < 6u + len) break; /* wait for the rest of the ADU */
+            if (cursor_left(c) < 6u + len) {
+                /* wait for the rest; the head is now a presumed boundary */
+                if (ds->mode == MB_SCAN) ds->mode = MB_GUESS;
+                break;
+            }
             struct cursor adu = cursor_sub(c, 6u + len);
             mb_adu(st, ds, &adu, info, sink);
             ds->mode = MB_SYNCED;
             continue;
         }
+        lost_now |= ds->mode != MB_SCAN;
         mb_lost(st, ds, c, h, info, sink);
         cursor_skip(c, 1);
         ds->skipped++;
     }
+    ds->kept = (uint32_t)cursor_left(c);
     return cursor_pos(c) - start;
 }
 
@@ -973,17 +967,32 @@ static void modbus_gap(void *state, int to_server)
     struct modbus_state *st = state;
     struct mb_dir *ds = &st->dir[to_server ? 0 : 1];
     /* the engine dropped the buffer; what comes next probably starts an ADU */
+    ds->kept = 0;
+    ds->skipped = 0;
     if (ds->mode == MB_SYNCED) ds->mode = MB_GUESS;
 }
+
+/* The engine probes even on port 502, so the probe must not refuse real Modbus
+ * with a function we do not know (user-defined codes, vendor extensions): a
+ * header naming a known function is enough, otherwise the first bytes must be
+ * whole ADUs back to back, which chance rarely produces. */
+#define MB_PROBE_ADUS 4
 
 static enum probe_result modbus_probe(struct cursor *c, int to_server)
 {
     (void)to_server;
-    switch (mb_check_header(c, 1, NULL)) {
-    case MB_HDR_SHORT: return PROBE_NEED_MORE;
-    case MB_HDR_OK: return PROBE_YES;
-    default: return PROBE_NO;
+    struct cursor walk = *c;
+    for (int n = 0; n < MB_PROBE_ADUS; n++) {
+        uint16_t len = 0;
+        enum mb_hdr h = mb_check_header(&walk, 1, &len);
+        if (h == MB_HDR_SHORT) return PROBE_NEED_MORE;
+        if (h == MB_HDR_OK && n == 0) return PROBE_YES;
+        if (h != MB_HDR_OK && h != MB_HDR_BAD_FUNC) return PROBE_NO;
+        if (cursor_left(&walk) < 6u + len) return PROBE_NEED_MORE;
+        cursor_skip(&walk, 6u + len);
+        if (cursor_left(&walk) == 0) return PROBE_YES;
     }
+    return PROBE_YES;
 }
 
 static void *modbus_state_new(void)
@@ -1000,7 +1009,7 @@ const struct dissector modbus_dissector = {
     .id = DISS_MODBUS,
     .name = "modbus",
     .transports = DISS_TCP,
-    .ports = {502, 0},
+    .ports = {MODBUS_PORT, 0},
     .probe = modbus_probe,
     .state_new = modbus_state_new,
     .state_free = modbus_state_free,

@@ -5,26 +5,26 @@
 
 extern const struct dissector modbus_dissector;
 extern const struct dissector s7comm_dissector;
+extern const struct dissector enip_dissector;
 
 /* One row per protocol; order is the probe order on non-standard ports. */
 const struct dissector *const dissector_registry[] = {
     &modbus_dissector,
     &s7comm_dissector,
+    &enip_dissector,
     NULL,
 };
 
 const struct dissector *dissector_by_id(unsigned id)
 {
     for (size_t i = 0; dissector_registry[i]; i++)
-        if (dissector_registry[i]->id == id)
-            return dissector_registry[i];
+        if (dissector_registry[i]->id == id) return dissector_registry[i];
     return NULL;
 }
 
 const struct dissector *dissector_by_name(const char *name)
 {
     for (size_t i = 0; dissector_registry[i]; i++)
-        if (strcmp(dissector_registry[i]->name, name) == 0)
-            return dissector_registry[i];
+        if (strcmp(dissector_registry[i]->name, name) == 0) return dissector_registry[i];
     return NULL;
 }

@@ -42,6 +42,11 @@ static void dispatch(struct capture_source *src, const struct decoded *d, uint64
     struct ring *r = &src->rings[wi];
     size_t len = sizeof(struct pkt_rec) + caplen;
     unsigned spins = 0;
+    if (len + 16 > r->size / 2) {
+        /* can never fit (ring_mb far below snaplen): count it rather than wait forever */
+        atomic_fetch_add_explicit(&src->ring_drops, 1, memory_order_relaxed);
+        return;
+    }
     struct pkt_rec *rec;
     while (!(rec = ring_reserve(r, len))) {
         if (e->live || atomic_load_explicit(&e->stop, memory_order_relaxed)) {

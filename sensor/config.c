@@ -169,9 +169,25 @@ int config_load(struct config *c, const char *path, char *err, size_t errlen)
     int lineno = 0, rc = 0;
     while (fgets(line, sizeof(line), f)) {
         lineno++;
+        /* a line longer than the buffer: drop its rest rather than read it as a
+         * line of its own (fine for a comment, an error otherwise) */
+        int overlong = 0;
+        size_t ll = strlen(line);
+        if (ll == sizeof(line) - 1 && line[ll - 1] != '\n') {
+            int ch = fgetc(f);
+            overlong = ch != EOF && ch != '\n';
+            while (ch != EOF && ch != '\n')
+                ch = fgetc(f);
+        }
         char *s = trim(line);
         if (!*s || *s == '#')
             continue;
+        if (overlong) {
+            snprintf(err, errlen, "%s:%d:1: line longer than %zu bytes", path, lineno,
+                     sizeof(line) - 2);
+            rc = -1;
+            break;
+        }
         char *eq = strchr(s, '=');
         if (!eq) {
             snprintf(err, errlen, "%s:%d:1: expected 'key = value'", path, lineno);

@@ -57,7 +57,7 @@ void config_defaults(struct config *c);
  * returns -1. Keys already set on the command line win (see main.c). */
 int config_load(struct config *c, const char *path, char *err, size_t errlen);
 /* Sets one key from text (shared by the file parser and tests). Returns 0, or -1
- * with a message in err and the column of the bad value in *col. */
+ * with a message in err. */
 int config_set(struct config *c, const char *key, const char *value, char *err, size_t errlen);
 /* Cross-field checks after everything is read. */
 int config_validate(const struct config *c, char *err, size_t errlen);

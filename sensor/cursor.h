@@ -123,16 +123,23 @@ static inline uint32_t cursor_u32le(struct cursor *c)
     return p ? (uint32_t)p[3] << 24 | (uint32_t)p[2] << 16 | (uint32_t)p[1] << 8 | p[0] : 0;
 }
 
+/* One take of 8 bytes, so a short read returns 0 rather than a half-read value. */
 static inline uint64_t cursor_u64be(struct cursor *c)
 {
-    uint64_t hi = cursor_u32be(c);
-    return hi << 32 | cursor_u32be(c);
+    const uint8_t *p = cursor_take(c, 8);
+    uint64_t v = 0;
+    for (int i = 0; p && i < 8; i++)
+        v = v << 8 | p[i];
+    return v;
 }
 
 static inline uint64_t cursor_u64le(struct cursor *c)
 {
-    uint64_t lo = cursor_u32le(c);
-    return (uint64_t)cursor_u32le(c) << 32 | lo;
+    const uint8_t *p = cursor_take(c, 8);
+    uint64_t v = 0;
+    for (int i = 7; p && i >= 0; i--)
+        v = v << 8 | p[i];
+    return v;
 }
 
 /* Peeks without moving; out of range reads 0 and sets *ok = 0 (ok may be NULL). */

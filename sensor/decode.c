@@ -17,25 +17,42 @@
  * (ethertype 0 when the link has none); src_mac/dst_mac when has_mac; vlan[i]
  * for i < vlan_count; src, dst, ttl, l3_off, l3_len once ip_version is non-zero
  * (it is set only after the addresses were read); the rest is zero unless the
- * layer that sets it was reached. */
+ * layer that sets it was reached.
+ *
+ * payload_off/len by kind: TCP/UDP data; ICMP/ICMPv6: after type, code and
+ * checksum; other IP protocols: everything after the IP (extension) headers;
+ * FRAGMENT: the fragment's data (= frag_data_off); L2 and OTHER: after the
+ * innermost ethertype; ARP: the ARP message (8 + 2 * (hlen + plen) bytes).
+ * An 802.3 frame (LLC: STP, ...) is DECODED_OTHER with its length field
+ * (< 0x0600) in ethertype.
+ * All bounded by the IP length, so link padding is never payload.
+ *
+ * Judgement calls: an IP length beyond the captured bytes is a snap-length cut,
+ * not an anomaly (the captured part is decoded); a TCP header longer than the
+ * IP length says is DEC_TCP_BAD_HLEN, one cut by the capture DEC_TCP_TRUNCATED.
+ * A UDP length under 8 or over the IP length is DEC_UDP_BAD_LEN, soft: the
+ * packet still decodes, its payload bounded by the IP length. An empty raw-IP
+ * frame is DEC_IPV4_TRUNCATED. PPPoE sessions carrying IPv4/IPv6 are opened;
+ * MPLS, GRE and IP-in-IP are not (DECODED_OTHER, or DECODED_IP with l4proto
+ * 47/4/41). */
 #include "decode.h"
 
 #include <string.h>
 
 #include "cursor.h"
 
-#define ETH_P_IPV4     0x0800
-#define ETH_P_ARP      0x0806
-#define ETH_P_8021Q    0x8100
-#define ETH_P_IPV6     0x86dd
-#define ETH_P_PROFINET 0x8892
-#define ETH_P_8021AD   0x88a8
-#define ETH_P_GOOSE    0x88b8
-#define ETH_P_SV       0x88ba
-#define ETH_P_QINQ_OLD 0x9100
+#define ETH_P_IPV4          0x0800
+#define ETH_P_ARP           0x0806
+#define ETH_P_8021Q         0x8100
+#define ETH_P_IPV6          0x86dd
+#define ETH_P_PROFINET      0x8892
+#define ETH_P_8021AD        0x88a8
+#define ETH_P_GOOSE         0x88b8
+#define ETH_P_SV            0x88ba
+#define ETH_P_QINQ_OLD      0x9100
 #define ETH_P_PPPOE_SESSION 0x8864
-#define PPP_IPV4 0x0021
-#define PPP_IPV6 0x0057
+#define PPP_IPV4            0x0021
+#define PPP_IPV6            0x0057
 
 #define DEC_MAX_EXTHDRS 16
 
@@ -121,6 +138,17 @@ static inline void dec_reset_l3(struct decoded *d)
     d->frag_data_off = 0;
 }
 
+/* A cursor over the next n bytes of c, which must all be there (c does not
+ * move). Its bounds are constants, so once inlined its reads need no checks:
+ * a fixed header is tested once, then read field by field through the cursor. */
+static inline int dec_view(const struct cursor *c, size_t n, struct cursor *v)
+{
+    const uint8_t *p = cursor_peek_ptr(c, n);
+    if (!p) return 0;
+    *v = cursor_make(p, n);
+    return 1;
+}
+
 static inline void dec_payload(struct decoded *d, const struct cursor *c)
 {
     d->payload_off = (uint32_t)cursor_pos(c);
@@ -137,27 +165,36 @@ static inline int dec_l4(struct decoded *d, struct cursor *c, uint8_t proto, siz
     switch (proto) {
     case 6: { /* TCP */
         /* | sport | dport | seq | ack | doff:4 rsv:3 flags:9 | window | csum | urg | opts */
-        d->sport = cursor_u16be(c);
-        d->dport = cursor_u16be(c);
-        d->seq = cursor_u32be(c);
-        d->ack = cursor_u32be(c);
-        uint8_t doff = cursor_u8(c);
-        d->tcp_flags = cursor_u8(c);
-        d->window = cursor_u16be(c);
-        cursor_skip(c, 4);
-        if (c->err) return dec_bad(d, DEC_TCP_TRUNCATED);
+        struct cursor h;
+        if (!dec_view(c, 20, &h)) {
+            d->sport = cursor_u16be(c); /* what is there, for the anomaly event */
+            d->dport = cursor_u16be(c);
+            return dec_bad(d, DEC_TCP_TRUNCATED);
+        }
+        d->sport = cursor_u16be(&h);
+        d->dport = cursor_u16be(&h);
+        d->seq = cursor_u32be(&h);
+        d->ack = cursor_u32be(&h);
+        uint8_t doff = cursor_u8(&h);
+        d->tcp_flags = cursor_u8(&h);
+        d->window = cursor_u16be(&h);
         size_t thl = (size_t)(doff >> 4) * 4;
         if (thl < 20 || thl > declared) return dec_bad(d, DEC_TCP_BAD_HLEN);
-        if (!cursor_skip(c, thl - 20)) return dec_bad(d, DEC_TCP_TRUNCATED);
+        if (!cursor_skip(c, thl)) return dec_bad(d, DEC_TCP_TRUNCATED);
         dec_payload(d, c);
         return dec_done(d, DECODED_IP);
     }
     case 17: { /* UDP: | sport | dport | length | csum | */
-        d->sport = cursor_u16be(c);
-        d->dport = cursor_u16be(c);
-        size_t ulen = cursor_u16be(c);
-        cursor_skip(c, 2);
-        if (c->err) return dec_bad(d, DEC_UDP_TRUNCATED);
+        struct cursor h;
+        if (!dec_view(c, 8, &h)) {
+            d->sport = cursor_u16be(c);
+            d->dport = cursor_u16be(c);
+            return dec_bad(d, DEC_UDP_TRUNCATED);
+        }
+        d->sport = cursor_u16be(&h);
+        d->dport = cursor_u16be(&h);
+        size_t ulen = cursor_u16be(&h);
+        cursor_skip(c, 8);
         d->payload_off = (uint32_t)cursor_pos(c);
         size_t left = cursor_left(c);
         if (ulen < 8 || ulen > declared) {
@@ -169,10 +206,11 @@ static inline int dec_l4(struct decoded *d, struct cursor *c, uint8_t proto, siz
     }
     case 1:    /* ICMP */
     case 58: { /* ICMPv6: | type | code | csum | */
-        d->icmp_type = cursor_u8(c);
-        d->icmp_code = cursor_u8(c);
-        cursor_skip(c, 2);
-        if (c->err) return dec_bad(d, DEC_ICMP_TRUNCATED);
+        struct cursor h;
+        if (!dec_view(c, 4, &h)) return dec_bad(d, DEC_ICMP_TRUNCATED);
+        d->icmp_type = cursor_u8(&h);
+        d->icmp_code = cursor_u8(&h);
+        cursor_skip(c, 4);
         dec_payload(d, c);
         return dec_done(d, DECODED_IP);
     }
@@ -185,9 +223,15 @@ static int dec_ipv4(struct decoded *d, struct cursor *c)
 {
     size_t l3_off = cursor_pos(c);
     size_t avail = cursor_left(c);
-    struct cursor h = *c; /* reads the header; `c` is cut to the IP length below */
+    struct cursor h; /* the fixed header; `c` is cut to the IP length below */
+    if (!dec_view(c, 20, &h)) {
+        int ok;
+        uint8_t v = cursor_peek_u8(c, 0, &ok);
+        if (ok && v >> 4 != 4) return dec_bad(d, DEC_IPV4_BAD_VERSION);
+        if (ok && (v & 0x0f) < 5) return dec_bad(d, DEC_IPV4_BAD_HLEN);
+        return dec_bad(d, DEC_IPV4_TRUNCATED);
+    }
     uint8_t vihl = cursor_u8(&h);
-    if (h.err) return dec_bad(d, DEC_IPV4_TRUNCATED);
     if (vihl >> 4 != 4) return dec_bad(d, DEC_IPV4_BAD_VERSION);
     size_t hlen = (size_t)(vihl & 0x0f) * 4;
     if (hlen < 20) return dec_bad(d, DEC_IPV4_BAD_HLEN);
@@ -200,7 +244,7 @@ static int dec_ipv4(struct decoded *d, struct cursor *c)
     cursor_skip(&h, 2);
     cursor_copy(&h, d->src.b + 12, 4);
     cursor_copy(&h, d->dst.b + 12, 4);
-    if (h.err || avail < hlen) return dec_bad(d, DEC_IPV4_TRUNCATED);
+    if (avail < hlen) return dec_bad(d, DEC_IPV4_TRUNCATED);
     memcpy(d->src.b, dec_v4mapped, 12);
     memcpy(d->dst.b, dec_v4mapped, 12);
     d->ip_version = 4;
@@ -232,9 +276,13 @@ static int dec_ipv4(struct decoded *d, struct cursor *c)
 static int dec_ipv6(struct decoded *d, struct cursor *c)
 {
     size_t l3_off = cursor_pos(c);
-    struct cursor h = *c;
+    struct cursor h;
+    if (!dec_view(c, 40, &h)) {
+        int ok;
+        uint8_t v = cursor_peek_u8(c, 0, &ok);
+        return dec_bad(d, ok && v >> 4 != 6 ? DEC_IPV6_BAD_VERSION : DEC_IPV6_TRUNCATED);
+    }
     uint8_t v = cursor_u8(&h);
-    if (h.err) return dec_bad(d, DEC_IPV6_TRUNCATED);
     if (v >> 4 != 6) return dec_bad(d, DEC_IPV6_BAD_VERSION);
     cursor_skip(&h, 3);
     size_t plen = cursor_u16be(&h);
@@ -242,11 +290,10 @@ static int dec_ipv6(struct decoded *d, struct cursor *c)
     uint8_t hlim = cursor_u8(&h);
     cursor_copy(&h, d->src.b, 16);
     cursor_copy(&h, d->dst.b, 16);
-    if (h.err) return dec_bad(d, DEC_IPV6_TRUNCATED);
     d->ip_version = 6;
     d->ttl = hlim;
     d->l3_off = (uint32_t)l3_off;
-    size_t avail = cursor_left(&h);
+    size_t avail = cursor_left(c) - 40;
     size_t l3_len = 40 + (plen < avail ? plen : avail);
     d->l3_len = (uint32_t)l3_len;
     struct cursor ip = cursor_sub(c, l3_len);
@@ -313,9 +360,11 @@ static int dec_arp(struct decoded *d, struct cursor *c)
 static inline int dec_ethertype(struct decoded *d, struct cursor *c, uint16_t type)
 {
     while (type == ETH_P_8021Q || type == ETH_P_8021AD || type == ETH_P_QINQ_OLD) {
-        uint16_t tci = cursor_u16be(c);
-        type = cursor_u16be(c);
-        if (c->err) return dec_bad(d, DEC_VLAN_TRUNCATED);
+        struct cursor h;
+        if (!dec_view(c, 4, &h)) return dec_bad(d, DEC_VLAN_TRUNCATED);
+        uint16_t tci = cursor_u16be(&h);
+        type = cursor_u16be(&h);
+        cursor_skip(c, 4);
         if (d->vlan_count < 2)
             d->vlan[d->vlan_count++] = tci & 0x0fff;
         else
@@ -328,14 +377,13 @@ static inline int dec_ethertype(struct decoded *d, struct cursor *c, uint16_t ty
     case ETH_P_ARP: return dec_arp(d, c);
     case ETH_P_PPPOE_SESSION: {
         /* | ver/type(1) | code(1) | session(2) | length(2) | PPP protocol(2) | */
-        cursor_skip(c, 6);
-        uint16_t ppp = cursor_u16be(c);
-        if (c->err)
-            return dec_bad(d, DEC_PPPOE_TRUNCATED);
-        if (ppp == PPP_IPV4)
-            return dec_ipv4(d, c);
-        if (ppp == PPP_IPV6)
-            return dec_ipv6(d, c);
+        struct cursor h;
+        if (!dec_view(c, 8, &h)) return dec_bad(d, DEC_PPPOE_TRUNCATED);
+        cursor_skip(&h, 6);
+        uint16_t ppp = cursor_u16be(&h);
+        cursor_skip(c, 8);
+        if (ppp == PPP_IPV4) return dec_ipv4(d, c);
+        if (ppp == PPP_IPV6) return dec_ipv6(d, c);
         dec_payload(d, c);
         return dec_done(d, DECODED_OTHER);
     }
@@ -378,10 +426,12 @@ int decode_frame(struct decoded *d, int linktype, const uint8_t *data, uint32_t 
     dec_reset_l3(d);
     switch (linktype) {
     case LINK_EN10MB: {
-        cursor_copy(&c, d->dst_mac, 6);
-        cursor_copy(&c, d->src_mac, 6);
-        uint16_t type = cursor_u16be(&c);
-        if (c.err) return dec_bad(d, DEC_ETH_TRUNCATED);
+        struct cursor h;
+        if (!dec_view(&c, 14, &h)) return dec_bad(d, DEC_ETH_TRUNCATED);
+        cursor_copy(&h, d->dst_mac, 6);
+        cursor_copy(&h, d->src_mac, 6);
+        uint16_t type = cursor_u16be(&h);
+        cursor_skip(&c, 14);
         d->has_mac = 1;
         return dec_ethertype(d, &c, type);
     }

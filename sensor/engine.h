@@ -121,6 +121,8 @@ struct engine {
 uint64_t wall_ms(void);
 
 int worker_start(struct worker *w);
+/* Builds the worker's nDPI module (worker_main does it on its own thread). */
+int worker_init_classifier(struct worker *w);
 /* Processes one record on the calling thread (the worker loop, and fuzzing). */
 void worker_handle(struct worker *w, const struct pkt_rec *r);
 /* Ends every flow and releases what worker_start() took (the loop does this at exit). */

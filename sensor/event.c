@@ -86,6 +86,13 @@ void event_discard(struct event_sink *s, struct event *e)
 /* Reserves a field; keeps room for closing every open container. */
 static struct ev_field *add(struct event *e, const char *key, uint8_t type)
 {
+    /* a member of a container that was not written goes with it, rather than
+     * landing in the parent (a wrong path for rules, a keyless member in an object) */
+    if (type != EVF_END && e->depth > 0 &&
+        (e->depth > 32 || !(e->realmask & (1u << (e->depth - 1))))) {
+        e->overflow = 1;
+        return NULL;
+    }
     unsigned reserve = type == EVF_END ? 0 : e->depth + (type == EVF_OBJ || type == EVF_ARR);
     if (e->nfields + 1u + reserve > EVENT_MAX_FIELDS) {
         e->overflow = 1;

@@ -42,6 +42,10 @@ static void count_proto(struct worker_stats *st, const char *proto)
 static void push_line(struct worker *w, uint8_t type, const char *line, size_t len)
 {
     unsigned spins = 0;
+    if (len + 17 > w->out.size / 2) {
+        w->st.events_dropped++;
+        return;
+    }
     for (;;) {
         uint8_t *p = ring_reserve(&w->out, len + 1);
         if (p) {
@@ -189,10 +193,12 @@ static int select_dissector(struct worker *w, struct flow *f, int dir, const uin
 {
     int pending = 0;
     const struct dissector *const *reg = dissector_registry;
-    /* by port: the server's port, as the flow is oriented */
+    /* by port: the server's port, as the flow is oriented, then the client's (a
+     * capture that starts oddly, e.g. with the server's SYN-ACK lost, may orient a
+     * flow backwards) */
     for (size_t i = 0; reg[i]; i++) {
         const struct dissector *d = reg[i];
-        if (!(d->transports & transport) || !has_port(d, f->key.bp))
+        if (!(d->transports & transport) || !(has_port(d, f->key.bp) || has_port(d, f->key.ap)))
             continue;
         if (!d->probe) {
             choose(w, f, d, 0);
@@ -209,7 +215,8 @@ static int select_dissector(struct worker *w, struct flow *f, int dir, const uin
     /* by probe on any port */
     for (size_t i = 0; reg[i]; i++) {
         const struct dissector *d = reg[i];
-        if (!(d->transports & transport) || !d->probe || has_port(d, f->key.bp))
+        if (!(d->transports & transport) || !d->probe || has_port(d, f->key.bp) ||
+            has_port(d, f->key.ap))
             continue;
         struct cursor c = cursor_make(data, len);
         int r = d->probe(&c, dir == 0);
@@ -706,10 +713,22 @@ static void sweep(struct worker *w)
     flow_expire(&w->flows, w->now_us);
 }
 
+int worker_init_classifier(struct worker *w)
+{
+    struct config *c = w->eng->cfg;
+    if (!c->ndpi_enabled || w->cls.ndpi)
+        return 0;
+    return classify_init(&w->cls, c->ndpi_max_packets);
+}
+
 void *worker_main(void *arg)
 {
     struct worker *w = arg;
     struct engine *e = w->eng;
+    if (worker_init_classifier(w) != 0) {
+        /* without nDPI the flows still run; flow.end says "Unknown" */
+        w->eng->cfg->ndpi_enabled = 0;
+    }
     unsigned spins = 0;
     uint64_t since_snap = 0;
     for (;;) {
@@ -721,8 +740,14 @@ void *worker_main(void *arg)
             size_t len;
             int n = 0;
             uint64_t pos = ring_read_pos(w->in[s]);
-            while (n < WORKER_BATCH && (batch[n] = ring_peek_at(w->in[s], &pos, &len)))
+            while (n < WORKER_BATCH && (batch[n] = ring_peek_at(w->in[s], &pos, &len))) {
+                /* records are contiguous: fetch ahead of the length chain, which
+                 * otherwise takes one cross-core miss per record */
+                const uint8_t *ahead = (const uint8_t *)batch[n] + len;
+                __builtin_prefetch(ahead + 256);
+                __builtin_prefetch(ahead + 512);
                 n++;
+            }
             for (int k = 0; k < n; k++)
                 __builtin_prefetch(&w->flows.buckets[batch[k]->hash & w->flows.mask]);
             for (int k = 0; k < n; k++) {
@@ -797,8 +822,8 @@ int worker_start(struct worker *w)
     struct reasm_config rc = {c->reasm_per_dir_max, c->reasm_max_segments, c->reasm_global_max,
                               c->reasm_history};
     reasm_global_init(&w->reasm, &rc);
-    if (c->ndpi_enabled && classify_init(&w->cls, c->ndpi_max_packets) != 0)
-        return -1;
+    /* nDPI's module takes tens of milliseconds to build: done by the worker
+     * thread itself (worker_main), so workers start in parallel with capture */
     event_sink_init(&w->sink, deliver, w);
     w->json_cap = 64 * 1024;
     w->json = malloc(w->json_cap);

@@ -45,7 +45,7 @@ static void init_once(void)
     eng.n_workers = 1;
     eng.events_out = fopen("/dev/null", "w");
     wk.eng = &eng;
-    if (worker_start(&wk) != 0)
+    if (worker_start(&wk) != 0 || worker_init_classifier(&wk) != 0)
         abort();
     rec_buf = malloc(sizeof(struct pkt_rec) + 70000);
 }

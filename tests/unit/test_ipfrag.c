@@ -18,87 +18,58 @@
 #include "ipfrag.h"
 #include "testutil.h"
 
-/* 45 00 0044 | id 1234 | 0000 | ttl 40 udp | csum e506 | src | dst | UDP | "A".."h" */
+// clang-format off
 static const char *const V4_ORIG =
-    "45000044"
-    "12340000"
-    "4011e506"
-    "c0a8010a"
-    "c0a80114"
-    "4e2001f6"
-    "0030955e" /* UDP 20000 -> 502, length 48, checksum */
+    "45" "00" "0044"       /* v4 IHL 5; TOS; total length 68 */
+    "1234" "0000"          /* id 0x1234; no flags, offset 0 */
+    "40" "11" "e506"       /* TTL 64; UDP; header checksum */
+    "c0a8010a" "c0a80114"  /* 192.168.1.10 -> 192.168.1.20 */
+    "4e20" "01f6" "0030" "955e" /* UDP 20000 -> 502, length 48, checksum */
     "4142434445464748494a4b4c4d4e4f505152535455565758595a5b5c5d5e5f606162636465666768";
-static const char *const V4_F1 = "45000024"
-                                 "1234"
-                                 "2000" /* total 36; id; MF, offset 0 */
-                                 "4011c526"
-                                 "c0a8010a"
-                                 "c0a80114"
-                                 "4e2001f60030955e"
-                                 "4142434445464748"; /* UDP header + "ABCDEFGH" */
-static const char *const V4_F2 = "45000024"
-                                 "1234"
-                                 "2002" /* MF, offset 2 (16 bytes) */
-                                 "4011c524"
-                                 "c0a8010a"
-                                 "c0a80114"
-                                 "494a4b4c4d4e4f505152535455565758";
-static const char *const V4_F3 = "45000024"
-                                 "1234"
-                                 "0004" /* last, offset 4 (32 bytes) */
-                                 "4011e522"
-                                 "c0a8010a"
-                                 "c0a80114"
-                                 "595a5b5c5d5e5f606162636465666768";
+static const char *const V4_F1 =
+    "45" "00" "0024"       /* total length 36 */
+    "1234" "2000"          /* id; MF, offset 0 */
+    "40" "11" "c526" "c0a8010a" "c0a80114"
+    "4e2001f60030955e"     /* the UDP header... */
+    "4142434445464748";    /* ...and "ABCDEFGH" */
+static const char *const V4_F2 =
+    "45" "00" "0024"
+    "1234" "2002"          /* MF, offset 2 (16 bytes) */
+    "40" "11" "c524" "c0a8010a" "c0a80114"
+    "494a4b4c4d4e4f505152535455565758"; /* "IJKLMNOPQRSTUVWX" */
+static const char *const V4_F3 =
+    "45" "00" "0024"
+    "1234" "0004"          /* last, offset 4 (32 bytes) */
+    "40" "11" "e522" "c0a8010a" "c0a80114"
+    "595a5b5c5d5e5f606162636465666768"; /* "YZ[\\]^_`abcdefgh" */
 /* offset 1 (8 bytes), MF: straddles F1 and F2 with the same bytes "ABCDEFGHIJKLMNOP" */
-static const char *const V4_MID = "45000024"
-                                  "1234"
-                                  "2001"
-                                  "40110000"
-                                  "c0a8010a"
-                                  "c0a80114"
-                                  "4142434445464748"
-                                  "494a4b4c4d4e4f50";
+static const char *const V4_MID =
+    "45" "00" "0024"
+    "1234" "2001"          /* MF, offset 1 (8 bytes) */
+    "40" "11" "0000" "c0a8010a" "c0a80114"
+    "4142434445464748" "494a4b4c4d4e4f50";
 
 static const char *const V6_ORIG =
-    "60000000"
-    "0038"
-    "00"
-    "40" /* payload 56; next HBH; hop limit 64 */
-    "fd000000000000000000000000000001"
-    "fd000000000000000000000000000002"
-    "11"
-    "00"
-    "010400000000" /* HBH: next UDP; PadN */
-    "4e2001f6"
-    "00301ec9" /* UDP 20000 -> 502, length 48, checksum */
+    "60000000"             /* v6, TC 0, flow 0 */
+    "0038" "00" "40"       /* payload 56; next HBH; hop limit 64 */
+    "fd000000000000000000000000000001" "fd000000000000000000000000000002"
+    "11" "00" "010400000000" /* HBH: next UDP; len 0; PadN 4 */
+    "4e20" "01f6" "0030" "1ec9" /* UDP 20000 -> 502, length 48, checksum */
     "4142434445464748494a4b4c4d4e4f505152535455565758595a5b5c5d5e5f606162636465666768";
-#define V6_HDR                                                                                     \
-    "60000000"                                                                                     \
-    "0020"                                                                                         \
-    "00"                                                                                           \
-    "40" /* payload 32; next HBH */                                                                \
-    "fd000000000000000000000000000001"                                                             \
-    "fd000000000000000000000000000002"                                                             \
-    "2c"                                                                                           \
-    "00"                                                                                           \
-    "010400000000" /* HBH: next fragment */
-static const char *const V6_F1 = V6_HDR "11"
-                                        "00"
-                                        "0001"
-                                        "abcdef01" /* offset 0, M */
-                                        "4e2001f600301ec9"
-                                        "4142434445464748";
-static const char *const V6_F2 = V6_HDR "11"
-                                        "00"
-                                        "0011"
-                                        "abcdef01" /* offset 2 (16), M */
-                                        "494a4b4c4d4e4f505152535455565758";
-static const char *const V6_F3 = V6_HDR "11"
-                                        "00"
-                                        "0020"
-                                        "abcdef01" /* offset 4 (32), last */
-                                        "595a5b5c5d5e5f606162636465666768";
+#define V6_HDR                                                                      \
+    "60000000" "0020" "00" "40" /* payload 32; next HBH */                         \
+    "fd000000000000000000000000000001" "fd000000000000000000000000000002"          \
+    "2c" "00" "010400000000"    /* HBH: next fragment */
+static const char *const V6_F1 = V6_HDR
+    "11" "00" "0001" "abcdef01" /* fragment: next UDP; offset 0, M; id */
+    "4e2001f600301ec9" "4142434445464748";
+static const char *const V6_F2 = V6_HDR
+    "11" "00" "0011" "abcdef01" /* offset 2 (16 bytes), M */
+    "494a4b4c4d4e4f505152535455565758";
+static const char *const V6_F3 = V6_HDR
+    "11" "00" "0020" "abcdef01" /* offset 4 (32 bytes), last */
+    "595a5b5c5d5e5f606162636465666768";
+// clang-format on
 
 struct feed {
     const uint8_t *out;
@@ -269,6 +240,35 @@ START_TEST(test_cap_bytes)
 }
 END_TEST
 
+START_TEST(test_cap_holes)
+{
+    /* 8-byte fragments at every other 8-byte slot: each leaves a hole, and after
+     * 64 of them the datagram is given up rather than tracked further */
+    struct ipfrag_table *t = table();
+    struct feed r;
+    uint8_t f[64];
+    size_t n = hex_to_bytes(V4_F2, f, sizeof(f)) - 8; /* header + 8 data bytes */
+    f[3] = (uint8_t)n;                                /* total length 28 */
+    struct decoded d;
+    int ret = 0;
+    for (uint16_t i = 0; i < 65; i++) {
+        uint16_t units = (uint16_t)(2 * i + 1); /* offsets 8, 24, 40, ... */
+        f[6] = (uint8_t)(0x20 | units >> 8);    /* MF */
+        f[7] = (uint8_t)units;
+        ck_assert_int_eq(decode_frame(&d, LINK_RAW, f, (uint32_t)n), DECODED_FRAGMENT);
+        ret = ipfrag_add(t, &d, f, 1, &r.out, &r.out_len, &r.anomaly);
+        if (i < 64) {
+            ck_assert_int_eq(ret, 0);
+            ck_assert_int_eq(r.anomaly, DEC_NONE);
+        }
+    }
+    ck_assert_int_eq(ret, -1);
+    ck_assert_int_eq(r.anomaly, DEC_FRAG_CAP);
+    ck_assert_uint_eq(ipfrag_stats(t)->dropped_cap, 1);
+    ipfrag_free(t);
+}
+END_TEST
+
 START_TEST(test_timeout)
 {
     struct ipfrag_table *t = ipfrag_new(64, 1 << 20, 1000000);
@@ -367,6 +367,7 @@ static Suite *ipfrag_suite(void)
     tcase_add_test(tc, test_v4_overlap_first_wins);
     tcase_add_test(tc, test_cap_datagrams);
     tcase_add_test(tc, test_cap_bytes);
+    tcase_add_test(tc, test_cap_holes);
     tcase_add_test(tc, test_timeout);
     tcase_add_test(tc, test_too_large);
     tcase_add_test(tc, test_truncated_fragment);

@@ -92,14 +92,12 @@ static int arr(const struct event *e, const char *path, uint64_t *out, int max)
     int n = 0, depth = 0;
     for (const struct ev_field *m = f + 1; m < e->fields + e->nfields; m++) {
         if (m->type == EVF_END) {
-            if (depth-- == 0)
-                break;
+            if (depth-- == 0) break;
             continue;
         }
         int box = m->type == EVF_OBJ || m->type == EVF_ARR;
         if (depth == 0) {
-            if (n < max)
-                out[n] = box ? 0 : m->v.u;
+            if (n < max) out[n] = box ? 0 : m->v.u;
             n++;
         }
         depth += box;
@@ -166,8 +164,16 @@ START_TEST(test_probe)
     /* length 1 (no room for a function code) and length 0x0300 */
     ck_assert_int_eq(probe_hex("000100000001040100010001"), PROBE_NO);
     ck_assert_int_eq(probe_hex("000100000300040100010001"), PROBE_NO);
-    /* function 29, not a public code (fuzz-72.pcap frame 3) */
-    ck_assert_int_eq(probe_hex("000000000006011d00000000"), PROBE_NO);
+    /* function 29, not a public code (fuzz-72.pcap frame 3): taken only because
+     * the bytes are exactly one whole ADU */
+    ck_assert_int_eq(probe_hex("000000000006011d00000000"), PROBE_YES);
+    ck_assert_int_eq(probe_hex("000000000006011d0000"), PROBE_NEED_MORE);
+    /* ... followed by a second header with protocol id 0x2300 */
+    ck_assert_int_eq(probe_hex("000000000006011d00000000 0101230000050a2a"), PROBE_NO);
+    /* ... followed by the start of a second ADU */
+    ck_assert_int_eq(probe_hex("000000000006011d00000000 000100"), PROBE_NEED_MORE);
+    /* ASCII (an HTTP request line) */
+    ck_assert_int_eq(probe_hex("474554202f20485454502f312e310d0a"), PROBE_NO);
     /* exception of read holding registers (modbus_example frame 100) */
     ck_assert_int_eq(probe_hex("000100000003008302"), PROBE_YES);
     /* UMAS request (umas.pcap frame 4) */
@@ -520,9 +526,17 @@ START_TEST(test_device_id_private_objects)
     ck_assert_int_eq(f[3].len, 2);     /* value "xy" */
     ck_assert_int_eq(e->nanom, 1);     /* only: no request fed */
     ck_assert(event_has_anomaly(e, "modbus.unmatched_response"));
+    /* hand-built: VendorName twice; the first is kept, the key appears once */
+    ck_assert_uint_eq(feed(st, "0003 0000 000e 01 2b 0e 01 01 00 00 02 00 01 41 00 01 42", 0, T0),
+                      20);
+    fs(ev(1), "device_id.vendor", "A");
+    ck_assert(strstr(rec.json[1], "\"vendor\":\"B\"") == NULL);
+    D->state_free(st);
+    st = D->state_new();
+    recorder_init(&rec);
     /* an object whose length runs past the PDU */
     ck_assert_uint_eq(feed(st, "0002 0000 000b 01 2b 0e 01 83 00 00 01 00 09 41", 0, T0), 17);
-    ck_assert(event_has_anomaly(ev(1), "modbus.truncated_pdu"));
+    ck_assert(event_has_anomaly(ev(0), "modbus.truncated_pdu"));
 }
 END_TEST
 
@@ -622,6 +636,7 @@ START_TEST(test_umas)
     check_code(ev(2), 90, "umas_reservation", EV_DIR_REQUEST);
     feed(st, "001600000005005a00fe01", 0, 11);
     check_code(ev(3), 90, "umas_reservation", EV_DIR_RESPONSE);
+    ck_assert_uint_eq(fu(ev(3), "umas.reserved_session"), 1); /* later requests use 01 */
     /* frame 76: session 1, 0x33 INITIALIZE_DOWNLOAD (program download) */
     feed(st, "002300000008005a01330001fb00", 1, 12);
     check_code(ev(4), 90, "umas_program_download", EV_DIR_REQUEST);
@@ -841,12 +856,55 @@ START_TEST(test_scan_needs_known_function)
 }
 END_TEST
 
+START_TEST(test_new_segment_after_loss)
+{
+    /* fuzz-72.pcap, client -> server, frames 6, 7 and 9. Frame 6 declares
+     * length 4 (function 33) and leaves 2 bytes; with frame 7 they make a
+     * header of length 0: sync is lost, and frame 7's own ADU (function 34)
+     * sits in bytes buffered with the bad header, so it needs a known
+     * function. Frame 9 arrives later, a new segment: its first byte gets the
+     * relaxed test (function 35 accepted). tshark counts 33 and 35, not 34 */
+    ck_assert_uint_eq(feed(st, "000000000004012100000000", 1, T0), 10);
+    check_code(ev(0), 33, "unknown_function", EV_DIR_REQUEST);
+    ck_assert_uint_eq(feed(st, "0000 000000000006012200000000", 1, T0), 14 - 7);
+    ck_assert_int_eq(rec.n, 2);
+    ck_assert(event_has_anomaly(ev(1), "modbus.invalid_length"));
+    /* the engine hands back the 7 unconsumed bytes with frame 9 appended */
+    ck_assert_uint_eq(feed(st, "06012200000000 540000000006012300000000", 1, T0), 19);
+    ck_assert_int_eq(rec.n, 3);
+    check_code(ev(2), 35, "unknown_function", EV_DIR_REQUEST);
+    ck_assert_uint_eq(fu(ev(2), "tid"), 0x5400);
+    ck_assert_uint_eq(fu(ev(2), "resync_skipped"), 14);
+    /* a relaxed candidate split across calls is still taken when complete */
+    ck_assert_uint_eq(feed(st, "0001 0001 0006 01 01 00", 1, T0), 2); /* protocol id 1 */
+    ck_assert(event_has_anomaly(ev(3), "modbus.invalid_protocol_id"));
+    /* the 7 kept bytes, then the first 8 of a 12-byte ADU (function 37) */
+    ck_assert_uint_eq(feed(st, "00010006010100 0002000000060125", 1, T0), 7);
+    ck_assert_uint_eq(feed(st, "0002000000060125 00000000", 1, T0), 12);
+    ck_assert_int_eq(rec.n, 5);
+    check_code(ev(4), 37, "unknown_function", EV_DIR_REQUEST);
+}
+END_TEST
+
 START_TEST(test_exception_in_request)
 {
     /* hand-built: the exception bit in the request direction */
     feed(st, "000100000003008302", 1, T0);
     check_code(ev(0), 3, "read_holding_registers", EV_DIR_REQUEST);
     ck_assert(event_has_anomaly(ev(0), "modbus.exception_in_request"));
+    /* modbus_testdata_part1.pcap stream 5: the side on port 502 opened the
+     * connection, so the engine calls its bytes "to server"; frame 91 is an
+     * exception response (read coils, 6 server busy). Port 502 names the server */
+    rec.sink.net.src_port = 502;
+    rec.sink.net.dst_port = 4446;
+    feed(st, "0001000000040a810600", 1, T0);
+    check_code(ev(1), 1, "read_coils", EV_DIR_RESPONSE);
+    ck_assert_uint_eq(fu(ev(1), "exception"), 6);
+    ck_assert(!event_has_anomaly(ev(1), "modbus.exception_in_request"));
+    /* both sides on 502: the engine's view stands */
+    rec.sink.net.dst_port = 502;
+    feed(st, "000200000006010100000001", 1, T0);
+    ck_assert_int_eq(ev(2)->dir, EV_DIR_REQUEST);
 }
 END_TEST
 
@@ -1077,6 +1135,7 @@ static Suite *modbus_suite(void)
     tcase_add_test(t, test_resync_after_gap);
     tcase_add_test(t, test_gap_then_unknown_function);
     tcase_add_test(t, test_scan_needs_known_function);
+    tcase_add_test(t, test_new_segment_after_loss);
     tcase_add_test(t, test_exception_in_request);
     tcase_add_test(t, test_bad_values);
     tcase_add_test(t, test_truncated_everywhere);
