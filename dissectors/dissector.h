@@ -42,7 +42,7 @@ enum dissector_id {
 
 #define DISS_TCP 0x1
 #define DISS_UDP 0x2
-#define DISS_L2 0x4
+#define DISS_L2  0x4
 
 enum probe_result { PROBE_NO = 0, PROBE_YES = 1, PROBE_NEED_MORE = 2 };
 
@@ -56,8 +56,8 @@ struct pdu_info {
 struct dissector {
     uint16_t id; /* enum dissector_id */
     const char *name;
-    uint8_t transports;  /* DISS_TCP | DISS_UDP | DISS_L2 */
-    uint16_t ports[4];   /* default server ports, 0-terminated */
+    uint8_t transports;     /* DISS_TCP | DISS_UDP | DISS_L2 */
+    uint16_t ports[4];      /* default server ports, 0-terminated */
     uint16_t ethertypes[3]; /* for DISS_L2, 0-terminated */
     /* Looks at the first bytes of a direction; NULL means port-only. */
     enum probe_result (*probe)(struct cursor *c, int to_server);

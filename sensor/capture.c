@@ -5,12 +5,16 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "engine.h"
 #include "ipfrag.h"
 #include "log.h"
 
 #define TICK_US 1000000ULL
+/* libpcap's read timeout: also how long a packet may wait in the kernel's buffer,
+ * hence the margin of a live source's watermark */
+#define LIVE_TIMEOUT_MS 20
 
 static uint64_t packet_hash(const struct decoded *d)
 {
@@ -71,8 +75,7 @@ static void tick_all(struct capture_source *src, uint64_t ts_us)
 {
     for (int i = 0; i < src->eng->n_workers; i++) {
         struct pkt_rec *rec = ring_reserve(&src->rings[i], sizeof(struct pkt_rec));
-        if (!rec)
-            continue; /* a full ring has packets to advance its clock anyway */
+        if (!rec) continue; /* a full ring has packets to advance its clock anyway */
         memset(rec, 0, sizeof(*rec));
         rec->type = REC_TICK;
         rec->ts_us = ts_us;
@@ -114,8 +117,7 @@ static void on_packet(struct cap_state *cs, const struct pcap_pkthdr *h, const u
         dispatch(src, &d, packet_hash(&d), ts, bytes, h->caplen, h->len);
     }
     if (ts >= cs->next_tick) {
-        if (cs->next_tick)
-            ipfrag_expire(cs->frags, ts);
+        if (cs->next_tick) ipfrag_expire(cs->frags, ts);
         cs->next_tick = ts + TICK_US;
         tick_all(src, ts);
     }
@@ -152,11 +154,11 @@ static int read_files(struct cap_state *cs)
             return -1;
         }
         setvbuf(fp, NULL, _IOFBF, 1 << 20);
-        pcap_t *p = pcap_fopen_offline_with_tstamp_precision(fp, PCAP_TSTAMP_PRECISION_MICRO, errbuf);
+        pcap_t *p =
+            pcap_fopen_offline_with_tstamp_precision(fp, PCAP_TSTAMP_PRECISION_MICRO, errbuf);
         if (!p) {
             snprintf(e->failure, sizeof(e->failure), "%s: cannot read capture: %s", path, errbuf);
-            if (fp != stdin)
-                fclose(fp);
+            if (fp != stdin) fclose(fp);
             return -1;
         }
         if (e->cfg->bpf[0]) {
@@ -183,8 +185,7 @@ static int read_files(struct cap_state *cs)
         if (rc == PCAP_ERROR) {
             long off = -1;
             FILE *pf = pcap_file(p);
-            if (pf)
-                off = ftell(pf);
+            if (pf) off = ftell(pf);
             snprintf(e->failure, sizeof(e->failure),
                      "%s: capture damaged at byte offset %ld after %llu packets: %s", path, off,
                      (unsigned long long)atomic_load(&src->packets), pcap_geterr(p));
@@ -215,8 +216,15 @@ static int read_live(struct cap_state *cs)
                      pcap_geterr(p));
             return -1;
         }
-        if (n == 0)
-            publish_all(src); /* idle: let workers see the partial batch */
+        /* live: make what arrived visible now (no waiting for a full batch), so
+         * the two feeds of a TAP reach the workers with little skew */
+        if (n >= 0) publish_all(src);
+        struct timespec rt;
+        clock_gettime(CLOCK_REALTIME, &rt);
+        uint64_t now_us = (uint64_t)rt.tv_sec * 1000000ULL + (uint64_t)rt.tv_nsec / 1000;
+        uint64_t mark = now_us - 2ULL * LIVE_TIMEOUT_MS * 1000ULL;
+        if (mark > atomic_load_explicit(&src->watermark_us, memory_order_relaxed))
+            atomic_store_explicit(&src->watermark_us, mark, memory_order_release);
         uint64_t now = wall_ms();
         if (now - last_stats >= 1000) {
             last_stats = now;
@@ -241,8 +249,7 @@ void *capture_main(void *arg)
         rc = src->name ? read_live(&cs) : read_files(&cs);
     else
         snprintf(e->failure, sizeof(e->failure), "out of memory for fragment reassembly");
-    if (rc != 0)
-        atomic_store(&e->capture_failed, 1);
+    if (rc != 0) atomic_store(&e->capture_failed, 1);
     publish_all(src);
     ipfrag_free(cs.frags);
     atomic_store(&src->done, 1);
@@ -260,7 +267,7 @@ static pcap_t *open_live(const struct config *c, const char *ifname, char *err, 
     pcap_set_snaplen(p, c->snaplen);
     pcap_set_promisc(p, c->promiscuous);
     pcap_set_buffer_size(p, c->buffer_mb << 20);
-    pcap_set_timeout(p, 100);
+    pcap_set_timeout(p, LIVE_TIMEOUT_MS);
     int rc = pcap_activate(p);
     if (rc < 0) {
         snprintf(err, errlen, "%s: cannot capture: %s", ifname, pcap_geterr(p));
@@ -272,7 +279,8 @@ static pcap_t *open_live(const struct config *c, const char *ifname, char *err, 
         struct bpf_program prog;
         if (pcap_compile(p, &prog, c->bpf, 1, PCAP_NETMASK_UNKNOWN) != 0 ||
             pcap_setfilter(p, &prog) != 0) {
-            snprintf(err, errlen, "%s: bad capture filter '%s': %s", ifname, c->bpf, pcap_geterr(p));
+            snprintf(err, errlen, "%s: bad capture filter '%s': %s", ifname, c->bpf,
+                     pcap_geterr(p));
             pcap_close(p);
             return NULL;
         }
@@ -287,23 +295,20 @@ int capture_open_all(struct engine *e, char *err, size_t errlen)
     e->live = c->n_interfaces > 0;
     e->n_sources = e->live ? c->n_interfaces : 1;
     e->sources = calloc((size_t)e->n_sources, sizeof(*e->sources));
-    if (!e->sources)
-        return -1;
+    if (!e->sources) return -1;
     for (int s = 0; s < e->n_sources; s++) {
         struct capture_source *src = &e->sources[s];
         src->eng = e;
         src->index = s;
         src->name = e->live ? c->interfaces[s] : NULL;
         src->rings = calloc((size_t)e->n_workers, sizeof(struct ring));
-        if (!src->rings)
-            return -1;
+        if (!src->rings) return -1;
         for (int w = 0; w < e->n_workers; w++)
             if (ring_init(&src->rings[w], (size_t)c->ring_mb << 20) != 0) {
                 snprintf(err, errlen, "out of memory for packet rings");
                 return -1;
             }
-        if (e->live && !(src->pcap = open_live(c, src->name, err, errlen)))
-            return -1;
+        if (e->live && !(src->pcap = open_live(c, src->name, err, errlen))) return -1;
     }
     return 0;
 }

@@ -10,8 +10,7 @@ int classify_init(struct classifier *c, uint32_t max_packets)
     memset(c, 0, sizeof(*c));
     c->max_packets = max_packets;
     c->ndpi = ndpi_init_detection_module(ndpi_no_prefs);
-    if (!c->ndpi)
-        return -1;
+    if (!c->ndpi) return -1;
     NDPI_PROTOCOL_BITMASK all;
     NDPI_BITMASK_SET_ALL(all);
     ndpi_set_protocol_detection_bitmask2(c->ndpi, &all);
@@ -21,8 +20,7 @@ int classify_init(struct classifier *c, uint32_t max_packets)
 
 void classify_destroy(struct classifier *c)
 {
-    if (c->ndpi)
-        ndpi_exit_detection_module(c->ndpi);
+    if (c->ndpi) ndpi_exit_detection_module(c->ndpi);
     c->ndpi = NULL;
 }
 
@@ -31,8 +29,7 @@ static void settle(struct classifier *c, struct flow *f, ndpi_protocol p)
     f->ndpi_master = p.master_protocol;
     f->ndpi_app = p.app_protocol;
     f->ndpi_category = (uint16_t)p.category;
-    if (f->ndpi)
-        f->ndpi_confidence = (uint8_t)f->ndpi->confidence;
+    if (f->ndpi) f->ndpi_confidence = (uint8_t)f->ndpi->confidence;
 }
 
 static void release(struct flow *f)
@@ -47,8 +44,7 @@ static void release(struct flow *f)
 void classify_packet(struct classifier *c, struct flow *f, const uint8_t *l3, uint32_t l3_len,
                      uint64_t ts_us)
 {
-    if (f->ndpi_done || !c->ndpi)
-        return;
+    if (f->ndpi_done || !c->ndpi) return;
     if (!f->ndpi) {
         f->ndpi = ndpi_flow_malloc(SIZEOF_FLOW_STRUCT);
         if (!f->ndpi) {
@@ -57,13 +53,13 @@ void classify_packet(struct classifier *c, struct flow *f, const uint8_t *l3, ui
         }
         memset(f->ndpi, 0, SIZEOF_FLOW_STRUCT);
     }
-    if (l3_len > 0xffff)
-        l3_len = 0xffff;
-    ndpi_protocol p = ndpi_detection_process_packet(c->ndpi, f->ndpi, l3, (unsigned short)l3_len,
-                                                    ts_us / 1000);
+    if (l3_len > 0xffff) l3_len = 0xffff;
+    ndpi_protocol p =
+        ndpi_detection_process_packet(c->ndpi, f->ndpi, l3, (unsigned short)l3_len, ts_us / 1000);
     f->ndpi_pkts++;
     settle(c, f, p);
-    int known = p.app_protocol != NDPI_PROTOCOL_UNKNOWN || p.master_protocol != NDPI_PROTOCOL_UNKNOWN;
+    int known =
+        p.app_protocol != NDPI_PROTOCOL_UNKNOWN || p.master_protocol != NDPI_PROTOCOL_UNKNOWN;
     /* We want the protocol and category, not nDPI's metadata (certificates, JA3):
      * stop at the first decision unless the master protocol is still open (e.g. TLS
      * before the SNI names the application). */
@@ -78,8 +74,7 @@ void classify_packet(struct classifier *c, struct flow *f, const uint8_t *l3, ui
 
 void classify_finish(struct classifier *c, struct flow *f)
 {
-    if (f->ndpi_done)
-        return;
+    if (f->ndpi_done) return;
     if (f->ndpi && c->ndpi) {
         uint8_t guessed = 0;
         ndpi_protocol p = ndpi_detection_giveup(c->ndpi, f->ndpi, 1, &guessed);
@@ -95,15 +90,13 @@ void classify_finish(struct classifier *c, struct flow *f)
 const char *classify_name(struct classifier *c, const struct flow *f, char *buf, size_t len)
 {
     ndpi_protocol p = {f->ndpi_master, f->ndpi_app, (ndpi_protocol_category_t)f->ndpi_category};
-    if (!c->ndpi)
-        return "Unknown";
+    if (!c->ndpi) return "Unknown";
     return ndpi_protocol2name(c->ndpi, p, buf, (u_int)len);
 }
 
 const char *classify_category(struct classifier *c, const struct flow *f)
 {
-    if (!c->ndpi)
-        return "Unspecified";
+    if (!c->ndpi) return "Unspecified";
     return ndpi_category_get_name(c->ndpi, (ndpi_protocol_category_t)f->ndpi_category);
 }
 

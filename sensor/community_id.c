@@ -10,8 +10,8 @@ static const uint8_t v4pfx[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
 /* ICMP types with a reverse type, so both directions hash alike (spec table). */
 static int icmp_counterpart(uint8_t proto, uint8_t type, uint8_t *other)
 {
-    static const uint8_t v4[][2] = {{8, 0}, {0, 8}, {13, 14}, {14, 13}, {15, 16}, {16, 15},
-                                    {10, 9}, {9, 10}, {17, 18}, {18, 17}};
+    static const uint8_t v4[][2] = {{8, 0},   {0, 8},  {13, 14}, {14, 13}, {15, 16},
+                                    {16, 15}, {10, 9}, {9, 10},  {17, 18}, {18, 17}};
     static const uint8_t v6[][2] = {{128, 129}, {129, 128}, {133, 134}, {134, 133}, {135, 136},
                                     {136, 135}, {130, 131}, {131, 130}, {144, 145}, {145, 144}};
     const uint8_t(*t)[2] = proto == 1 ? v4 : v6;

@@ -45,8 +45,7 @@ static inline int cursor_has(const struct cursor *c, size_t n)
 /* Marks the cursor failed; the first error sticks. */
 static inline void cursor_fail(struct cursor *c, int err)
 {
-    if (c->err == CURSOR_OK)
-        c->err = err;
+    if (c->err == CURSOR_OK) c->err = err;
     c->off = c->end;
 }
 
@@ -75,8 +74,7 @@ static inline int cursor_skip(struct cursor *c, size_t n)
 static inline int cursor_copy(struct cursor *c, void *dst, size_t n)
 {
     const uint8_t *p = cursor_take(c, n);
-    if (!p)
-        return 0;
+    if (!p) return 0;
     memcpy(dst, p, n);
     return 1;
 }
@@ -146,12 +144,10 @@ static inline uint64_t cursor_u64le(struct cursor *c)
 static inline uint8_t cursor_peek_u8(const struct cursor *c, size_t at, int *ok)
 {
     if (c->err != CURSOR_OK || at >= c->end - c->off) {
-        if (ok)
-            *ok = 0;
+        if (ok) *ok = 0;
         return 0;
     }
-    if (ok)
-        *ok = 1;
+    if (ok) *ok = 1;
     return c->base[c->off + at];
 }
 
@@ -159,8 +155,7 @@ static inline uint16_t cursor_peek_u16be(const struct cursor *c, size_t at, int 
 {
     int a = 1, b = 1;
     uint16_t v = (uint16_t)(cursor_peek_u8(c, at, &a) << 8 | cursor_peek_u8(c, at + 1, &b));
-    if (ok)
-        *ok = a && b;
+    if (ok) *ok = a && b;
     return v;
 }
 
@@ -171,8 +166,7 @@ static inline uint16_t cursor_peek_u16be(const struct cursor *c, size_t at, int 
 static inline struct cursor cursor_sub(struct cursor *c, size_t n)
 {
     struct cursor s = {c->base, c->off, c->off, c->err};
-    if (c->err != CURSOR_OK)
-        return s;
+    if (c->err != CURSOR_OK) return s;
     if (c->end - c->off >= n) {
         s.end = c->off + n;
         c->off += n;
@@ -193,8 +187,7 @@ static inline struct cursor cursor_rest(struct cursor *c)
 /* A view of the remaining bytes (for copying strings into events). */
 static inline const uint8_t *cursor_peek_ptr(const struct cursor *c, size_t n)
 {
-    if (!cursor_has(c, n))
-        return NULL;
+    if (!cursor_has(c, n)) return NULL;
     return c->base + c->off;
 }
 

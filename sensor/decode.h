@@ -12,14 +12,14 @@
 #include "event.h"
 
 /* libpcap link types we accept (values of DLT_* / LINKTYPE_*). */
-#define LINK_NULL 0
+#define LINK_NULL   0
 #define LINK_EN10MB 1
-#define LINK_RAW 101 /* LINKTYPE_RAW; DLT_RAW is 12 or 14 on some systems */
-#define LINK_LOOP 108
-#define LINK_SLL 113
-#define LINK_IPV4 228
-#define LINK_IPV6 229
-#define LINK_SLL2 276
+#define LINK_RAW    101 /* LINKTYPE_RAW; DLT_RAW is 12 or 14 on some systems */
+#define LINK_LOOP   108
+#define LINK_SLL    113
+#define LINK_IPV4   228
+#define LINK_IPV6   229
+#define LINK_SLL2   276
 
 enum decoded_kind {
     DECODED_BAD = 0,  /* malformed: see anomaly */
@@ -53,10 +53,10 @@ enum decode_anomaly {
     DEC_UDP_TRUNCATED,
     DEC_UDP_BAD_LEN,
     DEC_ICMP_TRUNCATED,
-    DEC_FRAG_TOO_LARGE,    /* reassembled size over 65535 */
-    DEC_FRAG_OVERLAP,      /* overlapping fragment with different bytes */
-    DEC_FRAG_CAP,          /* reassembly cap reached, datagram dropped */
-    DEC_FRAG_TIMEOUT,      /* incomplete datagram expired */
+    DEC_FRAG_TOO_LARGE, /* reassembled size over 65535 */
+    DEC_FRAG_OVERLAP,   /* overlapping fragment with different bytes */
+    DEC_FRAG_CAP,       /* reassembly cap reached, datagram dropped */
+    DEC_FRAG_TIMEOUT,   /* incomplete datagram expired */
     DEC_PPPOE_TRUNCATED,
     DEC_ANOMALY_COUNT
 };
@@ -70,8 +70,8 @@ struct decoded {
     uint8_t has_mac;
     uint8_t vlan_count;
     uint8_t src_mac[6], dst_mac[6];
-    uint16_t vlan[2]; /* outer first; QinQ keeps two, deeper tags are counted as anomaly */
-    uint16_t ethertype; /* innermost */
+    uint16_t vlan[2];        /* outer first; QinQ keeps two, deeper tags are counted as anomaly */
+    uint16_t ethertype;      /* innermost */
     uint32_t l3_off, l3_len; /* IP header start and IP length (bounded by caplen) */
     uint8_t ip_version;      /* 4 or 6 */
     uint8_t l4proto;         /* IPPROTO_* (after IPv6 extension headers) */

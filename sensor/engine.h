@@ -22,7 +22,7 @@
 #include "reassembly.h"
 #include "ring.h"
 
-#define MAX_WORKERS 256
+#define MAX_WORKERS     256
 #define MAX_PROTO_STATS 48
 
 enum pkt_rec_type { REC_PACKET = 0, REC_TICK = 1 };
@@ -73,7 +73,7 @@ struct worker {
     struct reasm_global reasm;
     struct classifier cls;
     struct event_sink sink;
-    uint64_t now_us;  /* latest packet time seen */
+    uint64_t now_us; /* latest packet time seen */
     uint64_t last_sweep_us;
     struct worker_stats st;
     /* current dissection context */
@@ -97,6 +97,10 @@ struct capture_source {
     struct ring *rings; /* one per worker */
     void *pcap;
     atomic_uint_fast64_t packets, bytes, ring_drops, kernel_drops, kernel_if_drops;
+    /* live: every packet this source will still deliver has a timestamp after this
+     * (its watermark, in packet-time microseconds); workers merging several
+     * sources hold a packet until every source has passed its time */
+    atomic_uint_fast64_t watermark_us;
     atomic_int done;
 };
 

@@ -16,8 +16,7 @@ struct event *event_begin(struct event_sink *s, const char *proto, enum ev_dir d
 {
     /* Our own invariant, not wire-driven: dissectors nest at most EVENT_STACK deep.
      * If one leaks events we recycle the top slot rather than overrun. */
-    if (s->top >= EVENT_STACK)
-        s->top = EVENT_STACK - 1;
+    if (s->top >= EVENT_STACK) s->top = EVENT_STACK - 1;
     struct event *e = &s->stack[s->top++];
     e->net = s->net;
     e->proto = proto;
@@ -49,8 +48,7 @@ void event_op(struct event *e, const char *op)
 void event_anomaly(struct event *e, const char *name)
 {
     for (unsigned i = 0; i < e->nanom; i++)
-        if (strcmp(e->anomalies[i], name) == 0)
-            return;
+        if (strcmp(e->anomalies[i], name) == 0) return;
     if (e->nanom < EVENT_MAX_ANOMALIES)
         e->anomalies[e->nanom++] = name;
     else
@@ -73,8 +71,7 @@ void event_emit(struct event_sink *s, struct event *e)
     while (e->depth > 0)
         ev_end(e);
     s->emitted++;
-    if (s->deliver)
-        s->deliver(s->ctx, e);
+    if (s->deliver) s->deliver(s->ctx, e);
     pop(s, e);
 }
 
@@ -109,29 +106,25 @@ static struct ev_field *add(struct event *e, const char *key, uint8_t type)
 void ev_uint(struct event *e, const char *key, uint64_t v)
 {
     struct ev_field *f = add(e, key, EVF_UINT);
-    if (f)
-        f->v.u = v;
+    if (f) f->v.u = v;
 }
 
 void ev_int(struct event *e, const char *key, int64_t v)
 {
     struct ev_field *f = add(e, key, EVF_INT);
-    if (f)
-        f->v.i = v;
+    if (f) f->v.i = v;
 }
 
 void ev_bool(struct event *e, const char *key, int v)
 {
     struct ev_field *f = add(e, key, EVF_BOOL);
-    if (f)
-        f->v.u = v != 0;
+    if (f) f->v.u = v != 0;
 }
 
 void ev_double(struct event *e, const char *key, double v)
 {
     struct ev_field *f = add(e, key, EVF_DOUBLE);
-    if (f)
-        f->v.d = v;
+    if (f) f->v.d = v;
 }
 
 void ev_null(struct event *e, const char *key)
@@ -150,10 +143,8 @@ static void add_bytes(struct event *e, const char *key, uint8_t type, const void
         return;
     }
     struct ev_field *f = add(e, key, type);
-    if (!f)
-        return;
-    if (len)
-        memcpy(e->str + e->str_used, s, len);
+    if (!f) return;
+    if (len) memcpy(e->str + e->str_used, s, len);
     f->v.off = e->str_used;
     f->len = (uint32_t)len;
     e->str_used += (uint32_t)len;
@@ -179,16 +170,14 @@ void ev_hex(struct event *e, const char *key, const void *b, size_t len)
 static void open_container(struct event *e, const char *key, uint8_t type)
 {
     int real = e->depth < EVENT_MAX_DEPTH && add(e, key, type) != NULL;
-    if (!real)
-        e->overflow = 1;
+    if (!real) e->overflow = 1;
     if (e->depth < 32) {
         if (real)
             e->realmask |= 1u << e->depth;
         else
             e->realmask &= ~(1u << e->depth);
     }
-    if (e->depth < 255)
-        e->depth++;
+    if (e->depth < 255) e->depth++;
 }
 
 void ev_obj_begin(struct event *e, const char *key)
@@ -203,11 +192,9 @@ void ev_arr_begin(struct event *e, const char *key)
 
 void ev_end(struct event *e)
 {
-    if (e->depth == 0)
-        return;
+    if (e->depth == 0) return;
     e->depth--;
-    if (e->depth < 32 && (e->realmask & (1u << e->depth)))
-        add(e, NULL, EVF_END);
+    if (e->depth < 32 && (e->realmask & (1u << e->depth))) add(e, NULL, EVF_END);
 }
 
 const char *event_field_text(const struct event *e, const struct ev_field *f)
@@ -218,8 +205,7 @@ const char *event_field_text(const struct event *e, const struct ev_field *f)
 int event_has_anomaly(const struct event *e, const char *name)
 {
     for (unsigned i = 0; i < e->nanom; i++)
-        if (strcmp(e->anomalies[i], name) == 0)
-            return 1;
+        if (strcmp(e->anomalies[i], name) == 0) return 1;
     return 0;
 }
 
@@ -248,8 +234,7 @@ const struct ev_field *event_find(const struct event *e, const char *path)
         unsigned hit_i = 0;
         while (i < end) {
             const struct ev_field *f = &e->fields[i];
-            if (f->type == EVF_END)
-                break; /* end of the container we are searching */
+            if (f->type == EVF_END) break; /* end of the container we are searching */
             if (f->key && strlen(f->key) == n && memcmp(f->key, seg, n) == 0) {
                 hit = f;
                 hit_i = i;
@@ -257,12 +242,9 @@ const struct ev_field *event_find(const struct event *e, const char *path)
             }
             i = (f->type == EVF_OBJ || f->type == EVF_ARR) ? skip_container(e, i) : i + 1;
         }
-        if (!hit)
-            return NULL;
-        if (!dot)
-            return hit;
-        if (hit->type != EVF_OBJ)
-            return NULL;
+        if (!hit) return NULL;
+        if (!dot) return hit;
+        if (hit->type != EVF_OBJ) return NULL;
         i = hit_i + 1;
         seg = dot + 1;
     }

@@ -10,17 +10,23 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define EVENT_MAX_FIELDS 256
-#define EVENT_STR_ARENA 8192
+#define EVENT_MAX_FIELDS    256
+#define EVENT_STR_ARENA     8192
 #define EVENT_MAX_ANOMALIES 8
-#define EVENT_STACK 4
-#define EVENT_MAX_DEPTH 8
-#define EVENT_STR_CAP 256 /* longest string value kept; longer ones are cut */
+#define EVENT_STACK         4
+#define EVENT_MAX_DEPTH     8
+#define EVENT_STR_CAP       256 /* longest string value kept; longer ones are cut */
 
 enum ev_dir { EV_DIR_NONE = 0, EV_DIR_REQUEST, EV_DIR_RESPONSE, EV_DIR_INDICATION };
 
-enum ev_transport { EV_TRANSPORT_NONE = 0, EV_TRANSPORT_TCP, EV_TRANSPORT_UDP, EV_TRANSPORT_L2,
-                    EV_TRANSPORT_ICMP, EV_TRANSPORT_OTHER };
+enum ev_transport {
+    EV_TRANSPORT_NONE = 0,
+    EV_TRANSPORT_TCP,
+    EV_TRANSPORT_UDP,
+    EV_TRANSPORT_L2,
+    EV_TRANSPORT_ICMP,
+    EV_TRANSPORT_OTHER
+};
 
 enum evf_type {
     EVF_UINT,
@@ -77,7 +83,7 @@ struct event {
     uint8_t has_code;
     uint8_t depth;
     uint8_t nanom;
-    uint8_t overflow; /* fields or text were dropped for lack of room */
+    uint8_t overflow;  /* fields or text were dropped for lack of room */
     uint32_t realmask; /* which open container levels were written */
     int64_t code;
     const char *anomalies[EVENT_MAX_ANOMALIES];

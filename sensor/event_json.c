@@ -37,14 +37,12 @@ static void put_fields(struct jbuf *j, const struct event *e)
     for (unsigned i = 0; i < e->nfields; i++) {
         const struct ev_field *f = &e->fields[i];
         if (f->type == EVF_END) {
-            if (d == 0)
-                break;
+            if (d == 0) break;
             jbuf_putc(j, is_arr[d] ? ']' : '}');
             d--;
             continue;
         }
-        if (!first[d])
-            jbuf_putc(j, ',');
+        if (!first[d]) jbuf_putc(j, ',');
         first[d] = 0;
         if (!is_arr[d]) {
             jbuf_str(j, f->key ? f->key : "", f->key ? strlen(f->key) : 0);
@@ -60,8 +58,7 @@ static void put_fields(struct jbuf *j, const struct event *e)
         case EVF_HEX: jbuf_hex(j, (const uint8_t *)e->str + f->v.off, f->len); break;
         case EVF_OBJ:
         case EVF_ARR:
-            if (d + 1 >= EVENT_MAX_DEPTH + 2)
-                return; /* cannot happen: event_* caps depth */
+            if (d + 1 >= EVENT_MAX_DEPTH + 2) return; /* cannot happen: event_* caps depth */
             d++;
             first[d] = 1;
             is_arr[d] = f->type == EVF_ARR;
@@ -121,14 +118,12 @@ void jbuf_ip(struct jbuf *j, const struct ev_addr *a)
     for (int i = 0; i < 8; i++) {
         if (i == best) {
             b[n++] = ':';
-            if (i == 0)
-                b[n++] = ':';
+            if (i == 0) b[n++] = ':';
             i += bestlen - 1;
             continue;
         }
         n += snprintf(b + n, sizeof(b) - (size_t)n, "%x", g[i]);
-        if (i < 7)
-            b[n++] = ':';
+        if (i < 7) b[n++] = ':';
     }
     b[n++] = '"';
     jbuf_put(j, b, (size_t)n);
@@ -217,13 +212,11 @@ size_t event_to_json(const struct event *e, const char *sensor_name, char *buf, 
     put_fields(&j, e);
     jbuf_puts(&j, "},\"anomalies\":[");
     for (unsigned i = 0; i < e->nanom; i++) {
-        if (i)
-            jbuf_putc(&j, ',');
+        if (i) jbuf_putc(&j, ',');
         jbuf_str(&j, e->anomalies[i], strlen(e->anomalies[i]));
     }
     jbuf_putc(&j, ']');
-    if (e->overflow)
-        jbuf_puts(&j, ",\"truncated\":true");
+    if (e->overflow) jbuf_puts(&j, ",\"truncated\":true");
     if (sensor_name && *sensor_name) {
         jbuf_puts(&j, ",\"sensor\":");
         jbuf_str(&j, sensor_name, strlen(sensor_name));

@@ -39,16 +39,15 @@ uint64_t flow_make_id(const struct flow_key *k, uint64_t first_us)
     return h & ((1ULL << 53) - 1);
 }
 
-int flow_table_init(struct flow_table *t, uint32_t max_flows, const uint32_t timeouts_s[FLOW_CLASSES],
-                    flow_end_fn on_end, void *ctx)
+int flow_table_init(struct flow_table *t, uint32_t max_flows,
+                    const uint32_t timeouts_s[FLOW_CLASSES], flow_end_fn on_end, void *ctx)
 {
     memset(t, 0, sizeof(*t));
     uint64_t n = 1024;
     while (n < (uint64_t)max_flows)
         n <<= 1;
     t->buckets = calloc(n, sizeof(*t->buckets));
-    if (!t->buckets)
-        return -1;
+    if (!t->buckets) return -1;
     t->mask = n - 1;
     t->max_flows = max_flows;
     for (int i = 0; i < FLOW_CLASSES; i++)
@@ -87,15 +86,13 @@ static void hash_remove(struct flow_table *t, struct flow *f)
     struct flow **pp = &t->buckets[f->hash & t->mask];
     while (*pp && *pp != f)
         pp = &(*pp)->hnext;
-    if (*pp)
-        *pp = f->hnext;
+    if (*pp) *pp = f->hnext;
 }
 
 void flow_end(struct flow_table *t, struct flow *f, int reason)
 {
     f->end_reason = (uint8_t)reason;
-    if (t->on_end)
-        t->on_end(t->ctx, f, reason);
+    if (t->on_end) t->on_end(t->ctx, f, reason);
     hash_remove(t, f);
     list_remove(t, f);
     t->stats.ended++;
@@ -132,8 +129,7 @@ struct flow *flow_find(struct flow_table *t, uint64_t hash, const struct ev_addr
                        uint16_t vlan, int *dir)
 {
     for (struct flow *f = t->buckets[hash & t->mask]; f; f = f->hnext) {
-        if (f->hash != hash || f->key.proto != proto || f->key.vlan != vlan)
-            continue;
+        if (f->hash != hash || f->key.proto != proto || f->key.vlan != vlan) continue;
         if (f->key.ap == sport && f->key.bp == dport && addr_eq(&f->key.a, src) &&
             addr_eq(&f->key.b, dst)) {
             *dir = 0;
@@ -152,8 +148,7 @@ static struct flow *oldest(struct flow_table *t)
 {
     struct flow *o = NULL;
     for (int c = 0; c < FLOW_CLASSES; c++)
-        if (t->head[c] && (!o || t->head[c]->lru_us < o->lru_us))
-            o = t->head[c];
+        if (t->head[c] && (!o || t->head[c]->lru_us < o->lru_us)) o = t->head[c];
     return o;
 }
 
@@ -162,8 +157,7 @@ struct flow *flow_create(struct flow_table *t, uint64_t hash, const struct flow_
 {
     if (t->stats.active >= t->max_flows) {
         struct flow *o = oldest(t);
-        if (o)
-            flow_end(t, o, FLOW_END_EVICTED);
+        if (o) flow_end(t, o, FLOW_END_EVICTED);
     }
     struct flow *f = t->free_list;
     if (f)
@@ -181,8 +175,7 @@ struct flow *flow_create(struct flow_table *t, uint64_t hash, const struct flow_
     *b = f;
     list_append(t, f);
     t->stats.created++;
-    if (++t->stats.active > t->stats.max_active)
-        t->stats.max_active = t->stats.active;
+    if (++t->stats.active > t->stats.max_active) t->stats.max_active = t->stats.active;
     return f;
 }
 
@@ -193,10 +186,8 @@ struct flow *flow_create(struct flow_table *t, uint64_t hash, const struct flow_
 
 void flow_touch(struct flow_table *t, struct flow *f, uint64_t ts_us, int cls)
 {
-    if (ts_us > f->last_us)
-        f->last_us = ts_us;
-    if (f->cls == cls && (t->tail[cls] == f || f->last_us - f->lru_us < LRU_SLACK_US))
-        return;
+    if (ts_us > f->last_us) f->last_us = ts_us;
+    if (f->cls == cls && (t->tail[cls] == f || f->last_us - f->lru_us < LRU_SLACK_US)) return;
     list_remove(t, f);
     f->cls = (uint8_t)cls;
     f->lru_us = f->last_us;

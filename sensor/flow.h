@@ -53,7 +53,7 @@ struct flow {
     uint64_t pkts[2], bytes[2]; /* [0] client->server, [1] server->client */
     uint8_t cls;                /* enum flow_class */
     uint8_t tcp_flags_seen[2];
-    uint8_t closed_dirs;        /* bit per direction: FIN seen */
+    uint8_t closed_dirs; /* bit per direction: FIN seen */
     uint8_t rst;
     uint8_t end_reason;
     uint8_t has_mac;
@@ -104,8 +104,8 @@ uint64_t flow_hash(const struct ev_addr *src, const struct ev_addr *dst, uint16_
 /* Stable id from the key and first packet time, below 2^53. */
 uint64_t flow_make_id(const struct flow_key *k, uint64_t first_us);
 
-int flow_table_init(struct flow_table *t, uint32_t max_flows, const uint32_t timeouts_s[FLOW_CLASSES],
-                    flow_end_fn on_end, void *ctx);
+int flow_table_init(struct flow_table *t, uint32_t max_flows,
+                    const uint32_t timeouts_s[FLOW_CLASSES], flow_end_fn on_end, void *ctx);
 /* Ends every flow (reason SHUTDOWN) and frees the table. */
 void flow_table_destroy(struct flow_table *t);
 

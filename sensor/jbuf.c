@@ -66,8 +66,7 @@ static size_t utf8_len(const uint8_t *s, size_t n)
     uint8_t c = s[0];
     size_t len;
     uint32_t cp;
-    if (c < 0x80)
-        return 1;
+    if (c < 0x80) return 1;
     if (c >= 0xc2 && c <= 0xdf)
         len = 2, cp = c & 0x1f;
     else if (c >= 0xe0 && c <= 0xef)
@@ -76,11 +75,9 @@ static size_t utf8_len(const uint8_t *s, size_t n)
         len = 4, cp = c & 0x07;
     else
         return 0;
-    if (n < len)
-        return 0;
+    if (n < len) return 0;
     for (size_t i = 1; i < len; i++) {
-        if ((s[i] & 0xc0) != 0x80)
-            return 0;
+        if ((s[i] & 0xc0) != 0x80) return 0;
         cp = cp << 6 | (s[i] & 0x3f);
     }
     if ((len == 3 && cp < 0x800) || (len == 4 && (cp < 0x10000 || cp > 0x10ffff)) ||

@@ -16,14 +16,11 @@ OTS_PRINTF(2, 0) static void emit(const char *level, const char *fmt, va_list ap
 {
     char buf[1024];
     int n = snprintf(buf, sizeof(buf), "otsensor: %s", level);
-    if (n < 0)
-        return;
+    if (n < 0) return;
     int m = vsnprintf(buf + n, sizeof(buf) - (size_t)n - 1, fmt, ap);
-    if (m < 0)
-        return;
+    if (m < 0) return;
     size_t len = (size_t)n + (size_t)m;
-    if (len > sizeof(buf) - 2)
-        len = sizeof(buf) - 2;
+    if (len > sizeof(buf) - 2) len = sizeof(buf) - 2;
     buf[len++] = '\n';
     ssize_t w = write(STDERR_FILENO, buf, len);
     (void)w;
@@ -47,8 +44,7 @@ void log_warn(const char *fmt, ...)
 
 void log_info(const char *fmt, ...)
 {
-    if (quiet)
-        return;
+    if (quiet) return;
     va_list ap;
     va_start(ap, fmt);
     emit("", fmt, ap);

@@ -15,10 +15,10 @@
 #include <stdint.h>
 
 struct reasm_config {
-    uint32_t per_dir_max;   /* out-of-order bytes held per direction */
-    uint32_t max_segments;  /* out-of-order segments held per direction */
-    uint64_t global_max;    /* out-of-order bytes held per worker (all flows) */
-    uint32_t history;       /* delivered bytes kept per direction to check overlaps; 0 = off */
+    uint32_t per_dir_max;  /* out-of-order bytes held per direction */
+    uint32_t max_segments; /* out-of-order segments held per direction */
+    uint64_t global_max;   /* out-of-order bytes held per worker (all flows) */
+    uint32_t history;      /* delivered bytes kept per direction to check overlaps; 0 = off */
 };
 
 /* segments: calls with data. retransmissions: segments made only of bytes already
@@ -60,12 +60,12 @@ struct reasm_dir {
 
 /* What happened while handling a segment (bitmask, for engine events). */
 enum reasm_event {
-    REASM_EV_RETRANSMIT = 0x1,       /* bytes already delivered or held, identical */
-    REASM_EV_OVERLAP_CHANGED = 0x2,  /* an overlapping copy had different bytes */
-    REASM_EV_GAP = 0x4,              /* bytes were declared lost */
-    REASM_EV_CAP = 0x8,              /* a memory cap forced a flush */
-    REASM_EV_OUT_OF_ORDER = 0x10,    /* a segment was held */
-    REASM_EV_GARBAGE = 0x20,         /* dropped: far outside any plausible window */
+    REASM_EV_RETRANSMIT = 0x1,      /* bytes already delivered or held, identical */
+    REASM_EV_OVERLAP_CHANGED = 0x2, /* an overlapping copy had different bytes */
+    REASM_EV_GAP = 0x4,             /* bytes were declared lost */
+    REASM_EV_CAP = 0x8,             /* a memory cap forced a flush */
+    REASM_EV_OUT_OF_ORDER = 0x10,   /* a segment was held */
+    REASM_EV_GARBAGE = 0x20,        /* dropped: far outside any plausible window */
 };
 
 /* In-order output. data == NULL with gap_len > 0 means gap_len bytes are missing
@@ -77,8 +77,8 @@ void reasm_global_init(struct reasm_global *g, const struct reasm_config *cfg);
 /* A SYN (or SYN-ACK) with this sequence number: data starts at isn + 1. */
 void reasm_syn(struct reasm_dir *d, uint32_t isn);
 /* A segment carrying data (len > 0). Returns a mask of enum reasm_event. */
-unsigned reasm_data(struct reasm_global *g, struct reasm_dir *d, uint32_t seq,
-                    const uint8_t *data, uint32_t len, reasm_out_fn out, void *ctx);
+unsigned reasm_data(struct reasm_global *g, struct reasm_dir *d, uint32_t seq, const uint8_t *data,
+                    uint32_t len, reasm_out_fn out, void *ctx);
 /* FIN at seq (after any data in the same segment): remembered so flush knows the end. */
 void reasm_fin(struct reasm_dir *d, uint32_t seq);
 /* The peer acknowledged everything before `ack`. If this direction holds data

@@ -6,7 +6,7 @@
 #include <string.h>
 #include <time.h>
 
-#define HDR 8
+#define HDR  8
 #define SKIP 0xffffffffu
 
 static inline uint64_t align8(uint64_t v)
@@ -21,8 +21,7 @@ int ring_init(struct ring *r, size_t size)
         s <<= 1;
     memset(r, 0, sizeof(*r));
     r->buf = aligned_alloc(64, s);
-    if (!r->buf)
-        return -1;
+    if (!r->buf) return -1;
     r->size = s;
     atomic_init(&r->head, 0);
     atomic_init(&r->tail, 0);
@@ -38,8 +37,7 @@ void ring_destroy(struct ring *r)
 void *ring_reserve(struct ring *r, size_t len)
 {
     uint64_t need = align8(HDR + len);
-    if (need > r->size / 2)
-        return NULL; /* a record never exceeds half the ring */
+    if (need > r->size / 2) return NULL; /* a record never exceeds half the ring */
     uint64_t off = r->p_head & (r->size - 1);
     uint64_t pad = (off + need > r->size) ? r->size - off : 0;
     uint64_t want = r->p_head + pad + need;
@@ -66,8 +64,7 @@ void ring_commit(struct ring *r)
     uint32_t l;
     memcpy(&l, r->buf + (r->p_head & (r->size - 1)), 4);
     r->p_head += align8(HDR + l);
-    if (++r->p_pending >= RING_BATCH)
-        ring_publish(r);
+    if (++r->p_pending >= RING_BATCH) ring_publish(r);
 }
 
 void ring_publish(struct ring *r)
@@ -108,8 +105,7 @@ void *ring_peek_at(struct ring *r, uint64_t *pos, size_t *len)
     for (;;) {
         if (*pos == r->c_head_cache) {
             r->c_head_cache = atomic_load_explicit(&r->head, memory_order_acquire);
-            if (*pos == r->c_head_cache)
-                return NULL;
+            if (*pos == r->c_head_cache) return NULL;
         }
         uint64_t off = *pos & (r->size - 1);
         uint32_t l;
@@ -135,8 +131,7 @@ void ring_release(struct ring *r)
     uint32_t l;
     memcpy(&l, r->buf + (r->c_tail & (r->size - 1)), 4);
     r->c_tail += align8(HDR + l);
-    if (++r->c_pending >= RING_BATCH)
-        ring_release_publish(r);
+    if (++r->c_pending >= RING_BATCH) ring_release_publish(r);
 }
 
 void ring_release_publish(struct ring *r)

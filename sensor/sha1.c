@@ -12,8 +12,8 @@ static void block(uint32_t h[5], const uint8_t *p)
 {
     uint32_t w[80];
     for (int i = 0; i < 16; i++)
-        w[i] = (uint32_t)p[4 * i] << 24 | (uint32_t)p[4 * i + 1] << 16 | (uint32_t)p[4 * i + 2] << 8 |
-               p[4 * i + 3];
+        w[i] = (uint32_t)p[4 * i] << 24 | (uint32_t)p[4 * i + 1] << 16 |
+               (uint32_t)p[4 * i + 2] << 8 | p[4 * i + 3];
     for (int i = 16; i < 80; i++)
         w[i] = rol(w[i - 3] ^ w[i - 8] ^ w[i - 14] ^ w[i - 16], 1);
     uint32_t a = h[0], b = h[1], c = h[2], d = h[3], e = h[4];
@@ -59,8 +59,7 @@ void sha1(const void *data, size_t len, uint8_t out[20])
     for (int i = 0; i < 8; i++)
         tail[tl - 1 - i] = (uint8_t)(bits >> (8 * i));
     block(h, tail);
-    if (tl == 128)
-        block(h, tail + 64);
+    if (tl == 128) block(h, tail + 64);
     for (int i = 0; i < 5; i++) {
         out[4 * i] = (uint8_t)(h[i] >> 24);
         out[4 * i + 1] = (uint8_t)(h[i] >> 16);

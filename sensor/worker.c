@@ -8,10 +8,10 @@
 #include "engine.h"
 #include "log.h"
 
-#define PROBE_BUFFER_MAX 4096
-#define PROBE_TRIES_MAX 8
+#define PROBE_BUFFER_MAX  4096
+#define PROBE_TRIES_MAX   8
 #define SWEEP_INTERVAL_US 1000000ULL
-#define WORKER_BATCH 32
+#define WORKER_BATCH      32
 
 uint64_t wall_ms(void)
 {
@@ -70,8 +70,7 @@ static void deliver(void *ctx, struct event *e)
         w->st.pdus++;
         count_proto(&w->st, e->proto);
     }
-    if (!w->eng->events_out)
-        return;
+    if (!w->eng->events_out) return;
     size_t n = event_to_json(e, NULL, w->json, w->json_cap);
     if (!n) {
         w->st.events_dropped++; /* cannot happen with the sizes below; counted anyway */
@@ -92,9 +91,9 @@ static void set_context(struct worker *w, struct flow *f, int dir, uint64_t ts)
     n->src_port = dir ? f->key.bp : f->key.ap;
     n->dst_port = dir ? f->key.ap : f->key.bp;
     n->ip_version = f->key.ip_version;
-    n->transport = f->key.ip_version == 0 ? EV_TRANSPORT_L2
-                   : f->key.proto == 6    ? EV_TRANSPORT_TCP
-                   : f->key.proto == 17   ? EV_TRANSPORT_UDP
+    n->transport = f->key.ip_version == 0                      ? EV_TRANSPORT_L2
+                   : f->key.proto == 6                         ? EV_TRANSPORT_TCP
+                   : f->key.proto == 17                        ? EV_TRANSPORT_UDP
                    : (f->key.proto == 1 || f->key.proto == 58) ? EV_TRANSPORT_ICMP
                                                                : EV_TRANSPORT_OTHER;
     n->has_mac = f->has_mac;
@@ -109,8 +108,7 @@ static void set_context(struct worker *w, struct flow *f, int dir, uint64_t ts)
 
 static void emit_flow_event(struct worker *w, struct flow *f, const char *op, int reason)
 {
-    if (!w->eng->cfg->flow_events || !w->eng->events_out)
-        return;
+    if (!w->eng->cfg->flow_events || !w->eng->events_out) return;
     set_context(w, f, 0, op[0] == 'n' ? f->first_us : f->last_us);
     struct event *e = event_begin(&w->sink, "flow", EV_DIR_NONE);
     event_op(e, op);
@@ -135,8 +133,7 @@ static void emit_flow_event(struct worker *w, struct flow *f, const char *op, in
             ev_cstr(e, "confidence", classify_confidence(f));
             ev_end(e);
         }
-        if (f->diss)
-            ev_cstr(e, "app_proto", f->diss->name);
+        if (f->diss) ev_cstr(e, "app_proto", f->diss->name);
         ev_uint(e, "pdus", f->pdus);
     }
     event_emit(&w->sink, e);
@@ -151,8 +148,7 @@ static void emit_engine_event(struct worker *w, const char *proto, const char *o
     }
     struct event *e = event_begin(&w->sink, proto, EV_DIR_NONE);
     event_op(e, op);
-    if (anomaly)
-        event_anomaly(e, anomaly);
+    if (anomaly) event_anomaly(e, anomaly);
     event_emit(&w->sink, e);
 }
 
@@ -161,8 +157,7 @@ static void emit_engine_event(struct worker *w, const char *proto, const char *o
 static int has_port(const struct dissector *d, uint16_t port)
 {
     for (int i = 0; i < 4 && d->ports[i]; i++)
-        if (d->ports[i] == port)
-            return 1;
+        if (d->ports[i] == port) return 1;
     return 0;
 }
 
@@ -172,8 +167,7 @@ static void choose(struct worker *w, struct flow *f, const struct dissector *d, 
     f->diss = d;
     if (d && d->state_new) {
         f->diss_state = d->state_new();
-        if (!f->diss_state)
-            f->diss = NULL; /* out of memory: counted as undissected */
+        if (!f->diss_state) f->diss = NULL; /* out of memory: counted as undissected */
     }
     if (f->diss && nonstandard) {
         f->nonstandard_port = 1;
@@ -235,17 +229,14 @@ static int select_dissector(struct worker *w, struct flow *f, int dir, const uin
 
 static int sbuf_append(struct stream_buf *b, const uint8_t *data, uint32_t len, uint32_t max)
 {
-    if ((uint64_t)b->len + len > max)
-        return -1;
+    if ((uint64_t)b->len + len > max) return -1;
     if (b->len + len > b->cap) {
         uint32_t cap = b->cap ? b->cap : 512;
         while (cap < b->len + len)
             cap *= 2;
-        if (cap > max)
-            cap = max;
+        if (cap > max) cap = max;
         uint8_t *n = realloc(b->data, cap);
-        if (!n)
-            return -1;
+        if (!n) return -1;
         b->data = n;
         b->cap = cap;
     }
@@ -283,8 +274,7 @@ static uint32_t parse_run(struct worker *w, struct flow *f, int dir, const uint8
             }
         }
         f->after_gap[dir] = 0;
-        if (n > len - off)
-            n = len - off;
+        if (n > len - off) n = len - off;
         off += (uint32_t)n;
     }
     return off;
@@ -294,8 +284,7 @@ static void stream_gap(struct worker *w, struct flow *f, int dir)
 {
     f->sbuf[dir].len = 0;
     f->after_gap[dir] = 1;
-    if (f->diss && f->diss->gap)
-        f->diss->gap(f->diss_state, dir == 0);
+    if (f->diss && f->diss->gap) f->diss->gap(f->diss_state, dir == 0);
 }
 
 /* In-order TCP bytes of direction dir (or a gap) for the flow's dissector. */
@@ -304,8 +293,7 @@ static void stream_feed(struct worker *w, struct flow *f, int dir, const uint8_t
 {
     struct stream_buf *b = &f->sbuf[dir];
     uint32_t max = w->eng->cfg->stream_buffer_max;
-    if (f->diss && f->diss->max_pdu && f->diss->max_pdu * 2u < max)
-        max = f->diss->max_pdu * 2u;
+    if (f->diss && f->diss->max_pdu && f->diss->max_pdu * 2u < max) max = f->diss->max_pdu * 2u;
     if (b->len == 0) {
         uint32_t used = parse_run(w, f, dir, data, len);
         if (used < len && sbuf_append(b, data + used, len - used, max) != 0) {
@@ -314,19 +302,22 @@ static void stream_feed(struct worker *w, struct flow *f, int dir, const uint8_t
         }
         return;
     }
-    if (sbuf_append(b, data, len, max) != 0) {
-        /* the dissector has not found a PDU end within its cap: drop and resync */
+    /* the held tail plus this segment are parsed together; the cap applies to
+     * what is still unparsed afterwards */
+    if (sbuf_append(b, data, len, max + len) != 0) {
         w->st.stream_overflow++;
         stream_gap(w, f, dir);
-        uint32_t used = parse_run(w, f, dir, data, len);
-        if (used < len && sbuf_append(b, data + used, len - used, max) != 0)
-            b->len = 0;
         return;
     }
     uint32_t used = parse_run(w, f, dir, b->data, b->len);
     if (used) {
         memmove(b->data, b->data + used, b->len - used);
         b->len -= used;
+    }
+    if (b->len > max) {
+        /* the dissector has not found a PDU end within its cap: drop and resync */
+        w->st.stream_overflow++;
+        stream_gap(w, f, dir);
     }
 }
 
@@ -343,15 +334,13 @@ static void on_stream_data(void *ctx, const uint8_t *data, uint32_t len, uint32_
             f->sbuf[dir].len = 0;
         return;
     }
-    if (len == 0)
-        return;
+    if (len == 0) return;
     set_context(w, f, dir, w->cur_ts);
     if (!f->diss_decided) {
         struct stream_buf *b = &f->sbuf[dir];
         if (b->len == 0) {
             if (select_dissector(w, f, dir, data, len, DISS_TCP)) {
-                if (f->diss)
-                    stream_feed(w, f, dir, data, len);
+                if (f->diss) stream_feed(w, f, dir, data, len);
                 return;
             }
             sbuf_append(b, data, len, PROBE_BUFFER_MAX);
@@ -363,8 +352,7 @@ static void on_stream_data(void *ctx, const uint8_t *data, uint32_t len, uint32_
             sbuf_free(&f->sbuf[1]);
             return;
         }
-        if (!select_dissector(w, f, dir, b->data, b->len, DISS_TCP))
-            return;
+        if (!select_dissector(w, f, dir, b->data, b->len, DISS_TCP)) return;
         if (!f->diss) {
             sbuf_free(&f->sbuf[0]);
             sbuf_free(&f->sbuf[1]);
@@ -386,20 +374,16 @@ static void on_stream_data(void *ctx, const uint8_t *data, uint32_t len, uint32_
         free(held.data);
         return;
     }
-    if (f->diss)
-        stream_feed(w, f, dir, data, len);
+    if (f->diss) stream_feed(w, f, dir, data, len);
 }
 
 static void dissect_datagram(struct worker *w, struct flow *f, int dir, const uint8_t *data,
                              uint32_t len, int transport)
 {
-    if (len == 0)
-        return;
+    if (len == 0) return;
     set_context(w, f, dir, w->cur_ts);
-    if (!f->diss_decided && !select_dissector(w, f, dir, data, len, transport))
-        return;
-    if (!f->diss)
-        return;
+    if (!f->diss_decided && !select_dissector(w, f, dir, data, len, transport)) return;
+    if (!f->diss) return;
     struct cursor c = cursor_make(data, len);
     struct pdu_info info = {dir == 0, transport, 0, w->cur_ts};
     uint64_t before = w->sink.emitted;
@@ -422,8 +406,7 @@ static void flow_release(struct worker *w, struct flow *f)
     }
     for (int dir = 0; dir < 2; dir++)
         sbuf_free(&f->sbuf[dir]);
-    if (f->diss && f->diss->state_free && f->diss_state)
-        f->diss->state_free(f->diss_state);
+    if (f->diss && f->diss->state_free && f->diss_state) f->diss->state_free(f->diss_state);
     f->diss_state = NULL;
     classify_finish(&w->cls, f);
     w->cur_flow = NULL;
@@ -439,7 +422,8 @@ static void on_flow_end(void *ctx, struct flow *f, int reason)
 static int is_dissector_port(uint16_t port, int transport)
 {
     for (size_t i = 0; dissector_registry[i]; i++)
-        if ((dissector_registry[i]->transports & transport) && has_port(dissector_registry[i], port))
+        if ((dissector_registry[i]->transports & transport) &&
+            has_port(dissector_registry[i], port))
             return 1;
     return 0;
 }
@@ -449,20 +433,15 @@ static int client_is_dst(const struct decoded *d)
 {
     if (d->l4proto == 6) {
         int syn = d->tcp_flags & 0x02, ack = d->tcp_flags & 0x10;
-        if (syn && !ack)
-            return 0;
-        if (syn && ack)
-            return 1;
+        if (syn && !ack) return 0;
+        if (syn && ack) return 1;
     }
     int t = d->l4proto == 6 ? DISS_TCP : DISS_UDP;
     if (d->l4proto == 6 || d->l4proto == 17) {
         int sk = is_dissector_port(d->sport, t), dk = is_dissector_port(d->dport, t);
-        if (sk != dk)
-            return sk; /* the known service port is the server's */
-        if (d->l4proto == 17)
-            return 0; /* first sender is the client */
-        if (d->sport < 1024 && d->dport >= 1024)
-            return 1;
+        if (sk != dk) return sk;        /* the known service port is the server's */
+        if (d->l4proto == 17) return 0; /* first sender is the client */
+        if (d->sport < 1024 && d->dport >= 1024) return 1;
     }
     return 0;
 }
@@ -480,8 +459,7 @@ static struct flow *new_flow(struct worker *w, const struct pkt_rec *r, int *dir
     k.proto = d->l4proto;
     k.ip_version = d->ip_version;
     struct flow *f = flow_create(&w->flows, r->hash, &k, r->ts_us);
-    if (!f)
-        return NULL;
+    if (!f) return NULL;
     *dir = swap;
     if (d->has_mac) {
         f->has_mac = 1;
@@ -512,20 +490,17 @@ static void tcp_packet(struct worker *w, struct flow *f, int dir, const struct p
         cls = FLOW_TCP_CLOSED;
     } else if (fl & 0x01) {
         f->closed_dirs |= (uint8_t)(1u << dir);
-        if (f->closed_dirs == 3)
-            cls = FLOW_TCP_CLOSED;
+        if (f->closed_dirs == 3) cls = FLOW_TCP_CLOSED;
     } else if (cls == FLOW_TCP_NEW && (d->payload_len || ((f->tcp_flags_seen[0] & 0x10) &&
                                                           (f->tcp_flags_seen[1] & 0x10)))) {
         cls = FLOW_TCP_ESTABLISHED;
     }
-    if (cls == FLOW_TCP_NEW && !(fl & 0x02))
-        cls = FLOW_TCP_ESTABLISHED; /* mid-stream pick-up */
+    if (cls == FLOW_TCP_NEW && !(fl & 0x02)) cls = FLOW_TCP_ESTABLISHED; /* mid-stream pick-up */
     flow_touch(&w->flows, f, r->ts_us, cls);
 
     w->cur_flow = f;
     w->cur_ts = r->ts_us;
-    if (fl & 0x02)
-        reasm_syn(&f->reasm[dir], d->seq);
+    if (fl & 0x02) reasm_syn(&f->reasm[dir], d->seq);
     if (d->payload_len) {
         w->cur_dir = dir;
         /* a SYN's own sequence number is consumed by the SYN: its data follows */
@@ -544,8 +519,7 @@ static void tcp_packet(struct worker *w, struct flow *f, int dir, const struct p
         w->cur_dir = !dir;
         reasm_ack(&w->reasm, &f->reasm[!dir], d->ack, on_stream_data, w);
     }
-    if (fl & 0x01)
-        reasm_fin(&f->reasm[dir], d->seq + d->payload_len);
+    if (fl & 0x01) reasm_fin(&f->reasm[dir], d->seq + d->payload_len);
     w->cur_flow = NULL;
 }
 
@@ -555,7 +529,8 @@ static void ip_packet(struct worker *w, const struct pkt_rec *r)
     int dir = 0;
     uint16_t vlan = d->vlan_count ? d->vlan[d->vlan_count - 1] : 0;
     uint16_t sp = d->sport, dp = d->dport;
-    struct flow *f = flow_find(&w->flows, r->hash, &d->src, &d->dst, sp, dp, d->l4proto, vlan, &dir);
+    struct flow *f =
+        flow_find(&w->flows, r->hash, &d->src, &d->dst, sp, dp, d->l4proto, vlan, &dir);
     if (f && flow_is_expired(&w->flows, f, r->ts_us)) {
         flow_end(&w->flows, f, FLOW_END_TIMEOUT);
         f = NULL;
@@ -567,8 +542,7 @@ static void ip_packet(struct worker *w, const struct pkt_rec *r)
     }
     if (!f) {
         f = new_flow(w, r, &dir);
-        if (!f)
-            return;
+        if (!f) return;
     }
     f->pkts[dir]++;
     f->bytes[dir] += r->wirelen;
@@ -598,11 +572,9 @@ static void l2_packet(struct worker *w, const struct pkt_rec *r)
     const struct dissector *diss = NULL;
     for (size_t i = 0; dissector_registry[i] && !diss; i++) {
         const struct dissector *x = dissector_registry[i];
-        if (!(x->transports & DISS_L2))
-            continue;
+        if (!(x->transports & DISS_L2)) continue;
         for (int k = 0; k < 3 && x->ethertypes[k]; k++)
-            if (x->ethertypes[k] == d->ethertype)
-                diss = x;
+            if (x->ethertypes[k] == d->ethertype) diss = x;
     }
     if (!diss) {
         w->st.l2_other++;
@@ -614,7 +586,8 @@ static void l2_packet(struct worker *w, const struct pkt_rec *r)
     memcpy(da.b + 10, d->dst_mac, 6);
     uint16_t vlan = d->vlan_count ? d->vlan[d->vlan_count - 1] : 0;
     int dir = 0;
-    struct flow *f = flow_find(&w->flows, r->hash, &sa, &da, d->ethertype, d->ethertype, 0, vlan, &dir);
+    struct flow *f =
+        flow_find(&w->flows, r->hash, &sa, &da, d->ethertype, d->ethertype, 0, vlan, &dir);
     if (f && flow_is_expired(&w->flows, f, r->ts_us)) {
         flow_end(&w->flows, f, FLOW_END_TIMEOUT);
         f = NULL;
@@ -622,8 +595,7 @@ static void l2_packet(struct worker *w, const struct pkt_rec *r)
     if (!f) {
         struct flow_key k = {sa, da, d->ethertype, d->ethertype, vlan, 0, 0};
         f = flow_create(&w->flows, r->hash, &k, r->ts_us);
-        if (!f)
-            return;
+        if (!f) return;
         f->has_mac = 1;
         memcpy(f->mac[0], d->src_mac, 6);
         memcpy(f->mac[1], d->dst_mac, 6);
@@ -636,8 +608,7 @@ static void l2_packet(struct worker *w, const struct pkt_rec *r)
     flow_touch(&w->flows, f, r->ts_us, FLOW_OTHER);
     w->cur_ts = r->ts_us;
     set_context(w, f, dir, r->ts_us);
-    if (!f->diss)
-        return;
+    if (!f->diss) return;
     struct cursor c = cursor_make(r->data + d->payload_off, d->payload_len);
     struct pdu_info info = {1, DISS_L2, 0, r->ts_us};
     uint64_t before = w->sink.emitted;
@@ -648,11 +619,9 @@ static void l2_packet(struct worker *w, const struct pkt_rec *r)
 static void decoder_event(struct worker *w, const struct pkt_rec *r)
 {
     const struct decoded *d = &r->d;
-    if (d->anomaly < DEC_ANOMALY_COUNT)
-        w->st.decode_anomalies[d->anomaly]++;
+    if (d->anomaly < DEC_ANOMALY_COUNT) w->st.decode_anomalies[d->anomaly]++;
     const char *name = decode_anomaly_name(d->anomaly);
-    if (!name || !w->eng->events_out)
-        return;
+    if (!name || !w->eng->events_out) return;
     struct ev_net *n = &w->sink.net;
     memset(n, 0, sizeof(*n));
     n->ts_us = r->ts_us;
@@ -671,16 +640,13 @@ static void decoder_event(struct worker *w, const struct pkt_rec *r)
 
 void worker_handle(struct worker *w, const struct pkt_rec *r)
 {
-    if (r->ts_us > w->now_us)
-        w->now_us = r->ts_us;
-    if (r->type == REC_TICK)
-        return;
+    if (r->ts_us > w->now_us) w->now_us = r->ts_us;
+    if (r->type == REC_TICK) return;
     w->st.packets++;
     w->st.bytes += r->wirelen;
     switch (r->d.kind) {
     case DECODED_IP:
-        if (r->d.anomaly)
-            decoder_event(w, r);
+        if (r->d.anomaly) decoder_event(w, r);
         ip_packet(w, r);
         break;
     case DECODED_L2: l2_packet(w, r); break;
@@ -707,8 +673,7 @@ static void publish_snapshot(struct worker *w)
 
 static void sweep(struct worker *w)
 {
-    if (w->now_us - w->last_sweep_us < SWEEP_INTERVAL_US)
-        return;
+    if (w->now_us - w->last_sweep_us < SWEEP_INTERVAL_US) return;
     w->last_sweep_us = w->now_us;
     flow_expire(&w->flows, w->now_us);
 }
@@ -716,8 +681,7 @@ static void sweep(struct worker *w)
 int worker_init_classifier(struct worker *w)
 {
     struct config *c = w->eng->cfg;
-    if (!c->ndpi_enabled || w->cls.ndpi)
-        return 0;
+    if (!c->ndpi_enabled || w->cls.ndpi) return 0;
     return classify_init(&w->cls, c->ndpi_max_packets);
 }
 
@@ -733,7 +697,38 @@ void *worker_main(void *arg)
     uint64_t since_snap = 0;
     for (;;) {
         int got = 0;
-        for (int s = 0; s < w->n_in; s++) {
+        if (w->n_in > 1) {
+            /* several sources (a TAP's two feeds): take packets in timestamp order,
+             * and only once every source has passed that time (its watermark), so
+             * a response does not overtake its request from the other feed */
+            uint64_t mark = UINT64_MAX;
+            int finishing = atomic_load(&e->capture_done);
+            for (int s = 0; s < w->n_in; s++) {
+                uint64_t m =
+                    atomic_load_explicit(&e->sources[s].watermark_us, memory_order_acquire);
+                if (m < mark) mark = m;
+            }
+            for (int k = 0; k < 64; k++) {
+                int best = -1;
+                uint64_t best_ts = 0;
+                for (int s = 0; s < w->n_in; s++) {
+                    size_t len;
+                    struct pkt_rec *r = ring_peek(w->in[s], &len);
+                    if (r && (best < 0 || r->ts_us < best_ts)) {
+                        best = s;
+                        best_ts = r->ts_us;
+                    }
+                }
+                if (best < 0 || (best_ts > mark && !finishing)) break;
+                size_t len;
+                worker_handle(w, ring_peek(w->in[best], &len));
+                ring_release(w->in[best]);
+                got++;
+            }
+            for (int s = 0; s < w->n_in; s++)
+                ring_release_publish(w->in[s]);
+        }
+        for (int s = 0; s < w->n_in && w->n_in == 1; s++) {
             /* take a batch from each source in turn; look up every packet's bucket
              * first, so the flow table's cache misses overlap */
             struct pkt_rec *batch[WORKER_BATCH];
@@ -753,13 +748,11 @@ void *worker_main(void *arg)
             for (int k = 0; k < n; k++) {
                 if (k + 4 < n) {
                     struct flow *pf = w->flows.buckets[batch[k + 4]->hash & w->flows.mask];
-                    if (pf)
-                        __builtin_prefetch(pf);
+                    if (pf) __builtin_prefetch(pf);
                 }
                 worker_handle(w, batch[k]);
             }
-            if (n)
-                ring_release_to(w->in[s], pos);
+            if (n) ring_release_to(w->in[s], pos);
             got += n;
         }
         if (got) {
@@ -782,11 +775,9 @@ void *worker_main(void *arg)
             int more = 0;
             for (int s = 0; s < w->n_in; s++) {
                 size_t len;
-                if (ring_peek(w->in[s], &len))
-                    more = 1;
+                if (ring_peek(w->in[s], &len)) more = 1;
             }
-            if (!more)
-                break;
+            if (!more) break;
             continue;
         }
         uint64_t now = wall_ms();
@@ -813,12 +804,10 @@ int worker_start(struct worker *w)
 {
     struct config *c = w->eng->cfg;
     pthread_mutex_init(&w->snap_lock, NULL);
-    if (ring_init(&w->out, (size_t)c->output_ring_mb << 20) != 0)
-        return -1;
+    if (ring_init(&w->out, (size_t)c->output_ring_mb << 20) != 0) return -1;
     uint32_t timeouts[FLOW_CLASSES] = {c->timeout_tcp_new, c->timeout_tcp_established,
                                        c->timeout_tcp_closed, c->timeout_udp, c->timeout_other};
-    if (flow_table_init(&w->flows, c->max_flows, timeouts, on_flow_end, w) != 0)
-        return -1;
+    if (flow_table_init(&w->flows, c->max_flows, timeouts, on_flow_end, w) != 0) return -1;
     struct reasm_config rc = {c->reasm_per_dir_max, c->reasm_max_segments, c->reasm_global_max,
                               c->reasm_history};
     reasm_global_init(&w->reasm, &rc);
@@ -827,8 +816,7 @@ int worker_start(struct worker *w)
     event_sink_init(&w->sink, deliver, w);
     w->json_cap = 64 * 1024;
     w->json = malloc(w->json_cap);
-    if (!w->json)
-        return -1;
+    if (!w->json) return -1;
     w->snap_wall_ms = wall_ms();
     return 0;
 }

@@ -18,8 +18,8 @@ static struct engine eng;
 static struct worker wk;
 static uint8_t *rec_buf;
 
-static const int links[] = {LINK_EN10MB, LINK_RAW, LINK_NULL, LINK_SLL, LINK_SLL2, LINK_IPV4,
-                            LINK_IPV6, LINK_LOOP};
+static const int links[] = {LINK_EN10MB, LINK_RAW,  LINK_NULL, LINK_SLL,
+                            LINK_SLL2,   LINK_IPV4, LINK_IPV6, LINK_LOOP};
 
 static void drain(void)
 {
@@ -45,8 +45,7 @@ static void init_once(void)
     eng.n_workers = 1;
     eng.events_out = fopen("/dev/null", "w");
     wk.eng = &eng;
-    if (worker_start(&wk) != 0 || worker_init_classifier(&wk) != 0)
-        abort();
+    if (worker_start(&wk) != 0 || worker_init_classifier(&wk) != 0) abort();
     rec_buf = malloc(sizeof(struct pkt_rec) + 70000);
 }
 
@@ -74,8 +73,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         ts += (uint64_t)data[off + 1] * 250000ULL;
         uint32_t len = (uint32_t)data[off + 2] << 8 | data[off + 3];
         off += 4;
-        if (len > size - off)
-            len = (uint32_t)(size - off);
+        if (len > size - off) len = (uint32_t)(size - off);
         const uint8_t *frame = data + off;
         off += len;
         memset(r, 0, sizeof(*r));

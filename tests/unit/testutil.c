@@ -9,8 +9,7 @@
 static void record(void *ctx, struct event *e)
 {
     struct recorder *r = ctx;
-    if (r->n >= REC_MAX)
-        return;
+    if (r->n >= REC_MAX) return;
     r->ev[r->n] = *e;
     if (!event_to_json(e, NULL, r->json[r->n], sizeof(r->json[0])))
         strcpy(r->json[r->n], "{\"error\":\"json overflow\"}");
@@ -31,14 +30,12 @@ size_t hex_to_bytes(const char *hex, uint8_t *out, size_t cap)
     size_t n = 0;
     int hi = -1;
     for (const char *p = hex; *p; p++) {
-        if (!isxdigit((unsigned char)*p))
-            continue;
+        if (!isxdigit((unsigned char)*p)) continue;
         int v = isdigit((unsigned char)*p) ? *p - '0' : (tolower((unsigned char)*p) - 'a' + 10);
         if (hi < 0) {
             hi = v;
         } else {
-            if (n < cap)
-                out[n++] = (uint8_t)(hi << 4 | v);
+            if (n < cap) out[n++] = (uint8_t)(hi << 4 | v);
             hi = -1;
         }
     }

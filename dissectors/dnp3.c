@@ -1,0 +1,1002 @@
+/* dnp3.c - DNP3 (IEEE 1815) over TCP and UDP: link layer with CRCs, transport
+ * reassembly of application fragments, application header and object headers.
+ *
+ * Link frame (all multi-byte fields little-endian):
+ *
+ *   +------+------+-----+------+---------+---------+---------+
+ *   | 0x05 | 0x64 | LEN | CTRL | DST (2) | SRC (2) | CRC (2) |   header block, CRC over 8 bytes
+ *   +------+------+-----+------+---------+---------+---------+
+ *   | up to 16 bytes of user data | CRC (2) | ...               LEN - 5 user bytes in blocks
+ *   +-----------------------------+---------+
+ *   CTRL: DIR 0x80 | PRM 0x40 | FCB 0x20 | FCV/DFC 0x10 | function 0x0F
+ *
+ * User data of a primary (UN)CONFIRMED_USER_DATA frame is one transport segment:
+ *
+ *   +---------------------------+------------------------------+
+ *   | FIN 0x80 | FIR 0x40 | SEQ | up to 249 bytes of fragment  |
+ *   +---------------------------+------------------------------+
+ *
+ * Segments FIR..FIN with consecutive SEQ (mod 64) make one application fragment:
+ *
+ *   +---------------------------------------+------+------------+-----------------+
+ *   | FIR 0x80 FIN 0x40 CON 0x20 UNS 0x10 SEQ | FUNC | IIN (2)*   | object headers  |
+ *   +---------------------------------------+------+------------+-----------------+
+ *   * responses (0x81, 0x82, 0x83) only
+ *   object header: GROUP | VARIATION | QUALIFIER (prefix code << 4 | range code) | range
+ *
+ * One event per reassembled fragment, code = application function (tshark
+ * dnp3.al.func). Link-only frames (link status, ACK, ...) give an event with a
+ * null code and op "link_<function>". Frames that fail their CRC, segments out
+ * of sequence and oversized fragments give a "malformed" event with a null code.
+ *
+ * Fields of the "dnp3" object:
+ *   src, dst               link addresses (of the last frame of the fragment)
+ *   link {ctrl, func, dir, prm, len}
+ *   frames, len            link frames and bytes of the reassembled fragment
+ *   al {fir, fin, con, uns, seq}, func, func_name (precise name, e.g. "freeze_clear")
+ *   iin, iin_flags         responses: IIN1 << 8 | IIN2, and the names of the set bits
+ *   request_func, latency_us   responses: the request with the same AL sequence
+ *   objects [{group, variation, qualifier, start/stop | count, items [...]}]
+ *     items: g12v1/2 CROB {index, code, op, tcc, queue, clear, count, on_ms, off_ms,
+ *     status}; g41 {index, value, status}; g50 {time_ms, interval, units}; g70 file
+ *     {name, size, mode, handle, block, last, status, ...}; g120 SA {csq|ksq, user,
+ *     mac_alg, reason, key_status, error, ...}
+ *   objects_partial        an object of unknown size stopped the walk
+ *
+ * Ops: the taxonomy's dnp3_* ids without the prefix (freeze for 7..12,
+ * direct_operate for 5 and 6, time_set for 23, 24 and writes of g50,
+ * clear_restart_iin for writes of g80, file_transfer, sa_exchange / sa_key_change /
+ * sa_error by the g120 variation), else func_name. */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "dissector.h"
+
+/* Largest application fragment reassembled (bytes); IEEE 1815 suggests 2048. */
+#ifndef DNP3_MAX_FRAGMENT
+#define DNP3_MAX_FRAGMENT 2048
+#endif
+#define DNP3_HDR_LEN     10
+#define DNP3_MAX_FRAME   292 /* LEN 255: 10 + 250 user bytes + 16 block CRCs */
+#define DNP3_MAX_HEADERS 32  /* object headers listed per event */
+#define DNP3_MAX_ITEMS   16  /* decoded objects (CROB, time, file, SA) per header */
+
+static const char A_BAD_CRC[] = "dnp3.bad_crc";
+static const char A_BAD_LENGTH[] = "dnp3.bad_length";
+static const char A_GARBAGE[] = "dnp3.garbage";
+static const char A_OUT_OF_SEQ[] = "dnp3.out_of_sequence";
+static const char A_TOO_LONG[] = "dnp3.fragment_too_long";
+static const char A_TRUNCATED[] = "dnp3.truncated";
+static const char A_BAD_QUALIFIER[] = "dnp3.bad_qualifier";
+static const char A_BAD_RANGE[] = "dnp3.bad_range";
+static const char A_UNKNOWN_FUNC[] = "dnp3.unknown_function";
+static const char A_ABANDONED[] = "dnp3.fragment_abandoned";
+
+static const char *const dnp3_anomalies[] = {
+    A_BAD_CRC,       A_BAD_LENGTH, A_GARBAGE,      A_OUT_OF_SEQ, A_TOO_LONG, A_TRUNCATED,
+    A_BAD_QUALIFIER, A_BAD_RANGE,  A_UNKNOWN_FUNC, A_ABANDONED,  NULL,
+};
+
+/* One direction's fragment under reassembly. */
+struct dnp3_frag {
+    uint8_t active;
+    uint8_t seq; /* transport sequence of the last segment added */
+    uint16_t src, dst;
+    uint16_t frames;
+    uint16_t len;
+    uint8_t buf[DNP3_MAX_FRAGMENT];
+};
+
+/* The master's last request, so that its response can name it (DESIGN §2). */
+struct dnp3_pending {
+    uint8_t valid, func, seq;
+    uint64_t ts_us;
+};
+
+struct dnp3_state {
+    struct dnp3_frag frag[2]; /* [1] from the master (to_server), [0] from the outstation */
+    struct dnp3_pending req;
+};
+
+/* Link header fields of the frame being handled. */
+struct dnp3_link {
+    uint8_t len, ctrl;
+    uint16_t dst, src;
+};
+
+/* ---- CRC: polynomial 0x3D65, reflected (0xA6BC), result inverted ---- */
+
+static uint16_t dnp3_crc(const uint8_t *p, size_t n)
+{
+    uint16_t crc = 0;
+    for (size_t i = 0; i < n; i++) {
+        crc ^= p[i];
+        for (int b = 0; b < 8; b++)
+            crc = (crc & 1) ? (uint16_t)((crc >> 1) ^ 0xA6BC) : (uint16_t)(crc >> 1);
+    }
+    return (uint16_t)~crc;
+}
+
+/* Total bytes on the wire of a frame whose LEN octet is len (>= 5). */
+static size_t dnp3_frame_size(uint8_t len)
+{
+    size_t n = (size_t)len - 5;
+    return DNP3_HDR_LEN + n + 2 * ((n + 15) / 16);
+}
+
+/* ---- names ---- */
+
+static const char *dnp3_link_op(uint8_t ctrl)
+{
+    unsigned f = ctrl & 0x0F;
+    if (ctrl & 0x40) {
+        switch (f) {
+        case 0: return "link_reset_link_states";
+        case 1: return "link_reset_user_process";
+        case 2: return "link_test_link_states";
+        case 3: return "link_confirmed_user_data";
+        case 4: return "link_unconfirmed_user_data";
+        case 9: return "link_request_link_status";
+        default: return "link_unknown";
+        }
+    }
+    switch (f) {
+    case 0: return "link_ack";
+    case 1: return "link_nack";
+    case 11: return "link_status";
+    case 14: return "link_not_functioning";
+    case 15: return "link_not_supported";
+    default: return "link_unknown";
+    }
+}
+
+/* The precise function name (field "func_name"); NULL for an unknown code. */
+static const char *dnp3_func_name(unsigned f)
+{
+    static const char *const n[] = {
+        "confirm",
+        "read",
+        "write",
+        "select",
+        "operate",
+        "direct_operate",
+        "direct_operate_no_ack",
+        "immediate_freeze",
+        "immediate_freeze_no_ack",
+        "freeze_clear",
+        "freeze_clear_no_ack",
+        "freeze_at_time",
+        "freeze_at_time_no_ack",
+        "cold_restart",
+        "warm_restart",
+        "initialize_data",
+        "initialize_application",
+        "start_application",
+        "stop_application",
+        "save_configuration",
+        "enable_unsolicited",
+        "disable_unsolicited",
+        "assign_class",
+        "delay_measure",
+        "record_current_time",
+        "open_file",
+        "close_file",
+        "delete_file",
+        "get_file_info",
+        "authenticate_file",
+        "abort_file",
+        "activate_config",
+        "authenticate_request",
+        "authenticate_error",
+    };
+    if (f < sizeof(n) / sizeof(n[0])) return n[f];
+    switch (f) {
+    case 129: return "response";
+    case 130: return "unsolicited_response";
+    case 131: return "authenticate_response";
+    default: return NULL;
+    }
+}
+
+/* Event op: the taxonomy's dnp3_* ids without the prefix (several codes share
+ * one id, e.g. all freezes); refined by the objects for write and SA. */
+static const char *dnp3_func_op(unsigned f)
+{
+    if (f >= 7 && f <= 12) return "freeze";
+    switch (f) {
+    case 5:
+    case 6: return "direct_operate";
+    case 23:
+    case 24: return "time_set";
+    case 25:
+    case 26:
+    case 28:
+    case 29:
+    case 30: return "file_transfer";
+    case 27: return "file_delete";
+    case 32:
+    case 131: return "sa_exchange";
+    case 33: return "sa_error";
+    default: return dnp3_func_name(f);
+    }
+}
+
+static const char *const dnp3_iin_names[16] = {
+    /* IIN2 bits 0..7 */
+    "no_func_code_support",
+    "object_unknown",
+    "parameter_error",
+    "event_buffer_overflow",
+    "already_executing",
+    "config_corrupt",
+    "reserved_2",
+    "reserved_1",
+    /* IIN1 bits 0..7 */
+    "all_stations",
+    "class_1_events",
+    "class_2_events",
+    "class_3_events",
+    "need_time",
+    "local_control",
+    "device_trouble",
+    "device_restart",
+};
+
+static const char *dnp3_crob_op(unsigned code)
+{
+    switch (code & 0x0F) {
+    case 0: return "nul";
+    case 1: return "pulse_on";
+    case 2: return "pulse_off";
+    case 3: return "latch_on";
+    case 4: return "latch_off";
+    default: return "undefined";
+    }
+}
+
+static const char *dnp3_crob_tcc(unsigned code)
+{
+    static const char *const t[] = {"nul", "close", "trip", "reserved"};
+    return t[(code >> 6) & 3];
+}
+
+/* ---- object sizes ---- */
+
+/* Size of one object of group g variation v: > 0 bytes, < 0 bits (packed
+ * bit strings), 0 unknown or variable (the walk stops unless the qualifier
+ * carries a size prefix). */
+static int dnp3_obj_size(unsigned g, unsigned v)
+{
+    static const signed char g20[] = {0, 5, 3, 5, 3, 4, 2, 4, 2};
+    static const signed char g21[] = {0, 5, 3, 5, 3, 11, 9, 11, 9, 4, 2, 4, 2};
+    static const signed char g22[] = {0, 5, 3, 5, 3, 11, 9, 11, 9};
+    static const signed char g30[] = {0, 5, 3, 4, 2, 5, 9};
+    static const signed char g31[] = {0, 5, 3, 11, 9, 4, 2, 5, 9};
+    static const signed char g32[] = {0, 5, 3, 11, 9, 5, 9, 11, 15};
+    static const signed char g40[] = {0, 5, 3, 5, 9};
+    static const signed char g43[] = {0, 6, 4, 12, 10, 6, 10, 12, 16};
+    static const signed char g50[] = {0, 6, 10, 6, 11};
+#define PICK(tab) return v < sizeof(tab) ? tab[v] : 0
+    switch (g) {
+    case 1: return v == 1 ? -1 : v == 2 ? 1 : 0;
+    case 2: return v == 1 ? 1 : v == 2 ? 7 : v == 3 ? 3 : 0;
+    case 3: return v == 1 ? -2 : v == 2 ? 1 : 0;
+    case 4: return v == 1 ? 1 : v == 2 ? 7 : v == 3 ? 3 : 0;
+    case 10: return v == 1 ? -1 : v == 2 ? 1 : 0;
+    case 11: return v == 1 ? 1 : v == 2 ? 7 : 0;
+    case 12: return (v == 1 || v == 2) ? 11 : v == 3 ? -1 : 0;
+    case 13: return v == 1 ? 1 : v == 2 ? 7 : 0;
+    case 20: PICK(g20);
+    case 21: PICK(g21);
+    case 22:
+    case 23: PICK(g22);
+    case 30: PICK(g30);
+    case 31: PICK(g31);
+    case 32:
+    case 33:
+    case 42: PICK(g32);
+    case 34: return v == 1 ? 2 : (v == 2 || v == 3) ? 4 : 0;
+    case 40:
+    case 41: PICK(g40);
+    case 43: PICK(g43);
+    case 50: PICK(g50);
+    case 51: return (v == 1 || v == 2) ? 6 : 0;
+    case 52: return (v == 1 || v == 2) ? 2 : 0;
+    case 80: return v == 1 ? -1 : 0;
+    case 102: return v == 1 ? 1 : 0;
+    case 120: return v == 3 ? 6 : v == 4 ? 2 : 0; /* aggressive mode, key status request */
+    case 110:
+    case 111:
+    case 112:
+    case 113: return (int)v; /* octet strings: the variation is the length */
+    default: return 0;
+    }
+#undef PICK
+}
+
+/* Functions whose requests name objects without carrying their values. */
+static int dnp3_func_no_data(unsigned f)
+{
+    return f == 1 || (f >= 7 && f <= 12) || f == 20 || f == 21 || f == 22;
+}
+
+/* ---- decoded objects ---- */
+
+static uint64_t dnp3_u48le(struct cursor *c)
+{
+    uint64_t lo = cursor_u32le(c);
+    return lo | (uint64_t)cursor_u16le(c) << 32;
+}
+
+static void dnp3_crob(struct event *e, struct cursor *o)
+{
+    uint8_t code = cursor_u8(o);
+    uint8_t count = cursor_u8(o);
+    uint32_t on = cursor_u32le(o);
+    uint32_t off = cursor_u32le(o);
+    uint8_t status = cursor_u8(o);
+    if (o->err) return;
+    ev_uint(e, "code", code);
+    ev_cstr(e, "op", dnp3_crob_op(code));
+    ev_cstr(e, "tcc", dnp3_crob_tcc(code));
+    ev_bool(e, "queue", code & 0x10);
+    ev_bool(e, "clear", code & 0x20);
+    ev_uint(e, "count", count);
+    ev_uint(e, "on_ms", on);
+    ev_uint(e, "off_ms", off);
+    ev_uint(e, "status", status);
+}
+
+static void dnp3_analog_output(struct event *e, struct cursor *o, unsigned v)
+{
+    switch (v) {
+    case 1: ev_int(e, "value", (int32_t)cursor_u32le(o)); break;
+    case 2: ev_int(e, "value", (int16_t)cursor_u16le(o)); break;
+    case 3: {
+        uint32_t b = cursor_u32le(o);
+        float f;
+        memcpy(&f, &b, sizeof(f));
+        ev_double(e, "value", f);
+        break;
+    }
+    case 4: {
+        uint64_t b = cursor_u64le(o);
+        double d;
+        memcpy(&d, &b, sizeof(d));
+        ev_double(e, "value", d);
+        break;
+    }
+    default: return;
+    }
+    ev_uint(e, "status", cursor_u8(o));
+}
+
+static void dnp3_time(struct event *e, struct cursor *o, unsigned v)
+{
+    uint64_t ms = dnp3_u48le(o);
+    if (o->err) return;
+    ev_uint(e, "time_ms", ms);
+    if (v == 2 || v == 4) {
+        uint32_t interval = cursor_u32le(o);
+        if (!o->err) ev_uint(e, "interval", interval);
+    }
+    if (v == 4) {
+        uint8_t units = cursor_u8(o);
+        if (!o->err) ev_uint(e, "units", units);
+    }
+}
+
+/* A string at (offset, size) counted from the object's first byte. */
+static void dnp3_obj_string(struct event *e, const char *key, struct cursor obj, uint16_t at,
+                            uint16_t size)
+{
+    if (!cursor_skip(&obj, at)) return;
+    size_t n = size < cursor_left(&obj) ? size : cursor_left(&obj);
+    const uint8_t *p = cursor_take(&obj, n);
+    if (p) ev_str(e, key, p, n);
+}
+
+static void dnp3_file(struct event *e, struct cursor *o, unsigned v)
+{
+    const struct cursor whole = *o;
+    switch (v) {
+    case 3: { /* file command */
+        uint16_t name_off = cursor_u16le(o), name_len = cursor_u16le(o);
+        uint64_t created = dnp3_u48le(o);
+        uint16_t perm = cursor_u16le(o);
+        cursor_u32le(o); /* authentication key */
+        uint32_t size = cursor_u32le(o);
+        uint16_t mode = cursor_u16le(o), block = cursor_u16le(o), req = cursor_u16le(o);
+        if (o->err) return;
+        ev_uint(e, "created_ms", created);
+        ev_uint(e, "permissions", perm);
+        ev_uint(e, "size", size);
+        ev_uint(e, "mode", mode);
+        ev_uint(e, "max_block", block);
+        ev_uint(e, "request_id", req);
+        dnp3_obj_string(e, "name", whole, name_off, name_len);
+        break;
+    }
+    case 4: { /* file command status */
+        uint32_t handle = cursor_u32le(o), size = cursor_u32le(o);
+        uint16_t block = cursor_u16le(o), req = cursor_u16le(o);
+        uint8_t status = cursor_u8(o);
+        if (o->err) return;
+        ev_uint(e, "handle", handle);
+        ev_uint(e, "size", size);
+        ev_uint(e, "max_block", block);
+        ev_uint(e, "request_id", req);
+        ev_uint(e, "status", status);
+        break;
+    }
+    case 5:   /* file transport */
+    case 6: { /* file transport status */
+        uint32_t handle = cursor_u32le(o), block = cursor_u32le(o);
+        if (o->err) return;
+        ev_uint(e, "handle", handle);
+        ev_uint(e, "block", block & 0x7FFFFFFF);
+        ev_bool(e, "last", block >> 31);
+        if (v == 5) {
+            ev_uint(e, "data_len", cursor_left(o));
+        } else {
+            uint8_t status = cursor_u8(o);
+            if (!o->err) ev_uint(e, "status", status);
+        }
+        break;
+    }
+    case 7: { /* file descriptor */
+        uint16_t name_off = cursor_u16le(o), name_len = cursor_u16le(o);
+        uint16_t type = cursor_u16le(o);
+        uint32_t size = cursor_u32le(o);
+        uint64_t created = dnp3_u48le(o);
+        uint16_t perm = cursor_u16le(o), req = cursor_u16le(o);
+        if (o->err) return;
+        ev_uint(e, "type", type);
+        ev_uint(e, "size", size);
+        ev_uint(e, "created_ms", created);
+        ev_uint(e, "permissions", perm);
+        ev_uint(e, "request_id", req);
+        dnp3_obj_string(e, "name", whole, name_off, name_len);
+        break;
+    }
+    case 8: { /* file specification string */
+        size_t n = cursor_left(o);
+        const uint8_t *p = cursor_take(o, n);
+        if (p) ev_str(e, "name", p, n);
+        break;
+    }
+    default: break;
+    }
+}
+
+/* Secure Authentication (g120): the sequence numbers, user and error code. */
+static void dnp3_sa(struct event *e, struct cursor *o, unsigned v)
+{
+    switch (v) {
+    case 1:   /* challenge */
+    case 2:   /* reply */
+    case 3:   /* aggressive mode request */
+    case 7: { /* error */
+        uint32_t csq = cursor_u32le(o);
+        uint16_t user = cursor_u16le(o);
+        if (o->err) return;
+        ev_uint(e, "csq", csq);
+        ev_uint(e, "user", user);
+        if (v == 1) {
+            uint8_t mac = cursor_u8(o), reason = cursor_u8(o);
+            if (!o->err) {
+                ev_uint(e, "mac_alg", mac);
+                ev_uint(e, "reason", reason);
+            }
+        } else if (v == 7) {
+            uint16_t assoc = cursor_u16le(o);
+            uint8_t err = cursor_u8(o);
+            if (!o->err) {
+                ev_uint(e, "assoc", assoc);
+                ev_uint(e, "error", err);
+            }
+        }
+        break;
+    }
+    case 4: { /* session key status request */
+        uint16_t user = cursor_u16le(o);
+        if (!o->err) ev_uint(e, "user", user);
+        break;
+    }
+    case 5:   /* session key status */
+    case 6: { /* session key change */
+        uint32_t ksq = cursor_u32le(o);
+        uint16_t user = cursor_u16le(o);
+        if (o->err) return;
+        ev_uint(e, "ksq", ksq);
+        ev_uint(e, "user", user);
+        if (v == 5) {
+            uint8_t wrap = cursor_u8(o), status = cursor_u8(o), mac = cursor_u8(o);
+            if (!o->err) {
+                ev_uint(e, "keywrap_alg", wrap);
+                ev_uint(e, "key_status", status);
+                ev_uint(e, "mac_alg", mac);
+            }
+        }
+        break;
+    }
+    default: break;
+    }
+}
+
+/* Whether objects of (g, v) are decoded one by one. */
+static int dnp3_decoded(unsigned g, unsigned v)
+{
+    return (g == 12 && (v == 1 || v == 2)) || (g == 41 && v >= 1 && v <= 4) ||
+           (g == 50 && v >= 1 && v <= 4) || g == 70 || g == 120;
+}
+
+static void dnp3_decode_obj(struct event *e, struct cursor *o, unsigned g, unsigned v)
+{
+    switch (g) {
+    case 12: dnp3_crob(e, o); break;
+    case 41: dnp3_analog_output(e, o, v); break;
+    case 50: dnp3_time(e, o, v); break;
+    case 70: dnp3_file(e, o, v); break;
+    case 120: dnp3_sa(e, o, v); break;
+    default: break;
+    }
+}
+
+/* What the object walk found, for choosing the op. */
+struct dnp3_seen {
+    int g50, g80, g120_kc, g120_err, g120;
+};
+
+/* Reads an index or size prefix of the given code (1..6). */
+static uint32_t dnp3_prefix(struct cursor *c, unsigned code)
+{
+    switch (code) {
+    case 1:
+    case 4: return cursor_u8(c);
+    case 2:
+    case 5: return cursor_u16le(c);
+    case 3:
+    case 6: return cursor_u32le(c);
+    default: return 0;
+    }
+}
+
+/* Walks the object headers of a fragment; returns 0 when it stopped early. */
+static int dnp3_objects(struct event *e, struct cursor *c, unsigned func, struct dnp3_seen *seen)
+{
+    int data = !dnp3_func_no_data(func);
+    unsigned nhdr = 0;
+    ev_arr_begin(e, "objects");
+    while (cursor_left(c) > 0) {
+        uint8_t g = cursor_u8(c), v = cursor_u8(c), q = cursor_u8(c);
+        if (c->err) {
+            event_anomaly(e, A_TRUNCATED);
+            break;
+        }
+        unsigned prefix = (q >> 4) & 7, range = q & 0x0F;
+        uint64_t count = 0, start = 0;
+        int has_start = 0;
+        switch (range) {
+        case 0:
+        case 3:
+            start = cursor_u8(c);
+            count = cursor_u8(c);
+            has_start = 1;
+            break;
+        case 1:
+        case 4:
+            start = cursor_u16le(c);
+            count = cursor_u16le(c);
+            has_start = 1;
+            break;
+        case 2:
+        case 5:
+            start = cursor_u32le(c);
+            count = cursor_u32le(c);
+            has_start = 1;
+            break;
+        case 6: break;
+        case 7:
+        case 0x0B: count = cursor_u8(c); break;
+        case 8: count = cursor_u16le(c); break;
+        case 9: count = cursor_u32le(c); break;
+        default: event_anomaly(e, A_BAD_QUALIFIER); goto stop;
+        }
+        if (c->err) {
+            event_anomaly(e, A_TRUNCATED);
+            goto stop;
+        }
+        if (has_start) { /* count held the stop index */
+            if (count < start) {
+                event_anomaly(e, A_BAD_RANGE);
+                goto stop;
+            }
+            count = count - start + 1;
+        }
+        if (prefix == 7 || (range == 0x0B && prefix < 4)) {
+            event_anomaly(e, A_BAD_QUALIFIER);
+            goto stop;
+        }
+        if (g == 50) seen->g50 = 1;
+        if (g == 80) seen->g80 = 1;
+        if (g == 120) {
+            seen->g120 = 1;
+            if (v == 7)
+                seen->g120_err = 1;
+            else if (v == 4 || v == 5 || v == 6 || (v >= 10 && v <= 15))
+                seen->g120_kc = 1;
+        }
+        int listed = nhdr < DNP3_MAX_HEADERS;
+        nhdr++;
+        if (listed) {
+            ev_obj_begin(e, NULL);
+            ev_uint(e, "group", g);
+            ev_uint(e, "variation", v);
+            ev_uint(e, "qualifier", q);
+            if (has_start) {
+                ev_uint(e, "start", start);
+                ev_uint(e, "stop", start + count - 1);
+            } else if (range != 6) {
+                ev_uint(e, "count", count);
+            }
+        }
+        /* Class objects and "all objects" ranges carry no values, nor do the
+         * objects a read names, unless each object says its own size (a read of
+         * g70 file transport carries the handle and block). */
+        if ((!data && prefix < 4) || range == 6 || g == 60) {
+            if (listed) ev_end(e);
+            continue;
+        }
+        int size = dnp3_obj_size(g, v);
+        int decode = listed && dnp3_decoded(g, v);
+        if (prefix == 0 && size < 0) { /* packed bits */
+            uint64_t bytes = (count * (uint64_t)(-size) + 7) / 8;
+            if (bytes > cursor_left(c)) {
+                event_anomaly(e, A_TRUNCATED);
+                goto stop_obj;
+            }
+            cursor_skip(c, (size_t)bytes);
+        } else if (prefix <= 3) {
+            if (size <= 0) goto partial; /* unknown size: the rest cannot be located */
+            uint64_t each = (uint64_t)size + (prefix == 3 ? 4 : prefix);
+            if (count * each > cursor_left(c)) {
+                event_anomaly(e, A_TRUNCATED);
+                goto stop_obj;
+            }
+            if (decode) ev_arr_begin(e, "items");
+            for (uint64_t i = 0; i < count; i++) {
+                uint32_t index = prefix ? dnp3_prefix(c, prefix) : (uint32_t)(start + i);
+                struct cursor o = cursor_sub(c, (size_t)size);
+                if (decode && i < DNP3_MAX_ITEMS) {
+                    ev_obj_begin(e, NULL);
+                    ev_uint(e, "index", index);
+                    dnp3_decode_obj(e, &o, g, v);
+                    ev_end(e);
+                }
+            }
+            if (decode) ev_end(e);
+        } else { /* size prefix: each object says how long it is */
+            if (decode) ev_arr_begin(e, "items");
+            for (uint64_t i = 0; i < count; i++) {
+                uint32_t len = dnp3_prefix(c, prefix - 3);
+                if (c->err || len > cursor_left(c)) {
+                    event_anomaly(e, A_TRUNCATED);
+                    if (decode) ev_end(e);
+                    goto stop_obj;
+                }
+                struct cursor o = cursor_sub(c, len);
+                if (decode && i < DNP3_MAX_ITEMS) {
+                    ev_obj_begin(e, NULL);
+                    dnp3_decode_obj(e, &o, g, v);
+                    ev_end(e);
+                }
+            }
+            if (decode) ev_end(e);
+        }
+        if (listed) ev_end(e);
+        continue;
+    partial:
+        if (listed) ev_end(e);
+        ev_end(e);
+        ev_bool(e, "objects_partial", 1);
+        return 0;
+    stop_obj:
+        if (listed) ev_end(e);
+        goto stop;
+    }
+    ev_end(e);
+    if (nhdr > DNP3_MAX_HEADERS) ev_uint(e, "objects_total", nhdr);
+    return 1;
+stop:
+    ev_end(e);
+    return 0;
+}
+
+/* ---- events ---- */
+
+static void dnp3_link_fields(struct event *e, const struct dnp3_link *l)
+{
+    ev_uint(e, "src", l->src);
+    ev_uint(e, "dst", l->dst);
+    ev_obj_begin(e, "link");
+    ev_uint(e, "ctrl", l->ctrl);
+    ev_uint(e, "func", l->ctrl & 0x0F);
+    ev_bool(e, "dir", l->ctrl & 0x80);
+    ev_bool(e, "prm", l->ctrl & 0x40);
+    ev_uint(e, "len", l->len);
+    ev_end(e);
+}
+
+/* A "malformed" event for something that never reached the application layer. */
+static void dnp3_malformed(struct event_sink *sink, const struct pdu_info *info,
+                           const struct dnp3_link *l, const char *anomaly)
+{
+    struct event *e = event_begin(sink, "dnp3", info->to_server ? EV_DIR_REQUEST : EV_DIR_RESPONSE);
+    event_op(e, "malformed");
+    if (l) dnp3_link_fields(e, l);
+    event_anomaly(e, anomaly);
+    event_emit(sink, e);
+}
+
+/* One event for a reassembled application fragment. */
+static void dnp3_app(struct dnp3_state *st, struct event_sink *sink, const struct pdu_info *info,
+                     const struct dnp3_link *l, const struct dnp3_frag *f)
+{
+    struct cursor c = cursor_make(f->buf, f->len);
+    uint8_t ac = cursor_u8(&c);
+    uint8_t func = cursor_u8(&c);
+    enum ev_dir dir = func == 130                    ? EV_DIR_INDICATION
+                      : (func == 129 || func == 131) ? EV_DIR_RESPONSE
+                                                     : EV_DIR_REQUEST;
+    struct event *e = event_begin(sink, "dnp3", dir);
+    dnp3_link_fields(e, l);
+    ev_uint(e, "frames", f->frames);
+    ev_uint(e, "len", f->len);
+    if (c.err) {
+        event_op(e, "malformed");
+        event_anomaly(e, A_TRUNCATED);
+        event_emit(sink, e);
+        return;
+    }
+    const char *name = dnp3_func_name(func);
+    ev_obj_begin(e, "al");
+    ev_bool(e, "fir", ac & 0x80);
+    ev_bool(e, "fin", ac & 0x40);
+    ev_bool(e, "con", ac & 0x20);
+    ev_bool(e, "uns", ac & 0x10);
+    ev_uint(e, "seq", ac & 0x0F);
+    ev_end(e);
+    ev_uint(e, "func", func);
+    /* A response carries the request it answers (same application sequence). */
+    if ((func == 129 || func == 131) && st->req.valid && st->req.seq == (ac & 0x0F)) {
+        ev_uint(e, "request_func", st->req.func);
+        if (info->ts_us >= st->req.ts_us) ev_uint(e, "latency_us", info->ts_us - st->req.ts_us);
+        st->req.valid = 0;
+    } else if (dir == EV_DIR_REQUEST && func != 0) {
+        st->req.valid = 1;
+        st->req.func = func;
+        st->req.seq = ac & 0x0F;
+        st->req.ts_us = info->ts_us;
+    }
+    if (name)
+        ev_cstr(e, "func_name", name);
+    else
+        event_anomaly(e, A_UNKNOWN_FUNC);
+    if (func >= 129 && func <= 131) {
+        uint16_t iin = cursor_u16be(&c); /* IIN1 then IIN2 */
+        if (c.err) {
+            event_anomaly(e, A_TRUNCATED);
+        } else {
+            ev_uint(e, "iin", iin);
+            ev_arr_begin(e, "iin_flags");
+            for (int b = 15; b >= 0; b--)
+                if (iin & (1u << b)) ev_cstr(e, NULL, dnp3_iin_names[b]);
+            ev_end(e);
+        }
+    }
+    struct dnp3_seen seen = {0, 0, 0, 0, 0};
+    if (!c.err) dnp3_objects(e, &c, func, &seen);
+    const char *op = name ? dnp3_func_op(func) : "unknown_function";
+    if (func == 2 && seen.g50)
+        op = "time_set";
+    else if (func == 2 && seen.g80)
+        op = "clear_restart_iin";
+    else if ((func == 32 || func == 131) && seen.g120_err)
+        op = "sa_error";
+    else if ((func == 32 || func == 131) && seen.g120_kc)
+        op = "sa_key_change";
+    event_code(e, func, op);
+    event_emit(sink, e);
+}
+
+/* Adds a transport segment to this direction's fragment; emits on FIN. */
+static void dnp3_transport(struct dnp3_state *st, const struct pdu_info *info,
+                           struct event_sink *sink, const struct dnp3_link *l, const uint8_t *data,
+                           size_t n)
+{
+    struct dnp3_frag *f = &st->frag[info->to_server ? 1 : 0];
+    uint8_t th = data[0];
+    int fin = th & 0x80, fir = th & 0x40;
+    uint8_t seq = th & 0x3F;
+    size_t plen = n - 1;
+    if (fir) {
+        if (f->active) dnp3_malformed(sink, info, l, A_ABANDONED);
+        f->active = 1;
+        f->len = 0;
+        f->frames = 0;
+        f->src = l->src;
+        f->dst = l->dst;
+    } else if (f->active && seq == f->seq && f->src == l->src && f->dst == l->dst) {
+        return; /* a repeated segment (link-layer retry): already added */
+    } else if (!f->active || seq != ((f->seq + 1) & 0x3F) || f->src != l->src || f->dst != l->dst) {
+        f->active = 0;
+        dnp3_malformed(sink, info, l, A_OUT_OF_SEQ);
+        return;
+    }
+    f->seq = seq;
+    if (plen > DNP3_MAX_FRAGMENT - (size_t)f->len) {
+        f->active = 0;
+        dnp3_malformed(sink, info, l, A_TOO_LONG);
+        return;
+    }
+    if (plen) memcpy(f->buf + f->len, data + 1, plen);
+    f->len = (uint16_t)(f->len + plen);
+    f->frames++;
+    if (fin) {
+        f->active = 0;
+        dnp3_app(st, sink, info, l, f);
+    }
+}
+
+/* One complete link frame: c covers exactly its bytes, header CRC verified. */
+static void dnp3_frame(struct dnp3_state *st, struct cursor *c, const struct pdu_info *info,
+                       struct event_sink *sink)
+{
+    struct dnp3_link l;
+    cursor_skip(c, 2); /* 0x05 0x64 */
+    l.len = cursor_u8(c);
+    l.ctrl = cursor_u8(c);
+    l.dst = cursor_u16le(c);
+    l.src = cursor_u16le(c);
+    cursor_skip(c, 2); /* header CRC, checked by the caller */
+    uint8_t data[250];
+    size_t n = 0, want = (size_t)l.len - 5;
+    int bad = 0;
+    while (n < want && !c->err) {
+        size_t blk = want - n < 16 ? want - n : 16;
+        const uint8_t *p = cursor_take(c, blk);
+        uint16_t crc = cursor_u16le(c);
+        if (c->err) break;
+        if (dnp3_crc(p, blk) != crc) bad = 1;
+        memcpy(data + n, p, blk);
+        n += blk;
+    }
+    if (c->err) {
+        dnp3_malformed(sink, info, &l, A_TRUNCATED);
+        return;
+    }
+    if (bad) {
+        dnp3_malformed(sink, info, &l, A_BAD_CRC);
+        return;
+    }
+    unsigned func = l.ctrl & 0x0F;
+    if ((l.ctrl & 0x40) && (func == 3 || func == 4) && n > 0) {
+        dnp3_transport(st, info, sink, &l, data, n);
+        return;
+    }
+    struct event *e = event_begin(sink, "dnp3", (l.ctrl & 0x40) ? EV_DIR_REQUEST : EV_DIR_RESPONSE);
+    event_op(e, dnp3_link_op(l.ctrl));
+    dnp3_link_fields(e, &l);
+    event_emit(sink, e);
+}
+
+/* ---- dissector entry points ---- */
+
+static enum probe_result dnp3_probe(struct cursor *c, int to_server)
+{
+    int ok0, ok1, ok2;
+    uint8_t b0 = cursor_peek_u8(c, 0, &ok0), b1 = cursor_peek_u8(c, 1, &ok1);
+    uint8_t len = cursor_peek_u8(c, 2, &ok2);
+    if (!ok0) return PROBE_NEED_MORE;
+    if (b0 != 0x05) return PROBE_NO;
+    if (!ok1) return PROBE_NEED_MORE;
+    if (b1 != 0x64) return PROBE_NO;
+    if (!ok2) return PROBE_NEED_MORE;
+    if (len < 5) return PROBE_NO;
+    /* the header CRC makes the answer sure on any port */
+    struct cursor hc = *c;
+    const uint8_t *h = cursor_take(&hc, 8);
+    uint16_t crc = cursor_u16le(&hc);
+    if (!h || hc.err) return PROBE_NEED_MORE;
+    return dnp3_crc(h, 8) == crc ? PROBE_YES : PROBE_NO;
+}
+
+static void *dnp3_state_new(void)
+{
+    return calloc(1, sizeof(struct dnp3_state));
+}
+
+static void dnp3_state_free(void *state)
+{
+    free(state);
+}
+
+static void dnp3_gap(void *state, int to_server)
+{
+    struct dnp3_state *st = state;
+    if (st) st->frag[to_server ? 1 : 0].active = 0;
+}
+
+/* Offset of the next 0x05 0x64 at or after `from`, or where a lone trailing
+ * 0x05 starts, or the end. */
+static size_t dnp3_find_start(const struct cursor *c, size_t from)
+{
+    size_t left = cursor_left(c);
+    for (size_t i = from; i < left; i++) {
+        int ok;
+        if (cursor_peek_u8(c, i, NULL) != 0x05) continue;
+        uint8_t next = cursor_peek_u8(c, i + 1, &ok);
+        if (!ok || next == 0x64) return i;
+    }
+    return left;
+}
+
+static size_t dnp3_parse(void *state, struct cursor *c, const struct pdu_info *info,
+                         struct event_sink *sink)
+{
+    struct dnp3_state *st = state;
+    size_t start = cursor_pos(c);
+    int udp = info->transport != DISS_TCP;
+    if (info->after_gap && st) st->frag[info->to_server ? 1 : 0].active = 0;
+    while (cursor_left(c) > 0 && !c->err) {
+        size_t skip = dnp3_find_start(c, 0);
+        if (skip > 0) {
+            dnp3_malformed(sink, info, NULL, A_GARBAGE);
+            cursor_skip(c, skip);
+            continue;
+        }
+        if (cursor_left(c) < DNP3_HDR_LEN) break;
+        /* Header fields through a copy of the cursor: nothing is consumed yet. */
+        struct cursor hc = *c;
+        const uint8_t *h = cursor_peek_ptr(&hc, 8);
+        cursor_skip(&hc, 2);
+        struct dnp3_link l;
+        l.len = cursor_u8(&hc);
+        l.ctrl = cursor_u8(&hc);
+        l.dst = cursor_u16le(&hc);
+        l.src = cursor_u16le(&hc);
+        uint16_t hcrc = cursor_u16le(&hc);
+        if (!h || hc.err) break;
+        uint8_t len = l.len;
+        if (len < 5 || dnp3_crc(h, 8) != hcrc) {
+            dnp3_malformed(sink, info, &l, len < 5 ? A_BAD_LENGTH : A_BAD_CRC);
+            cursor_skip(c, 2); /* resynchronise on the next start octets */
+            continue;
+        }
+        size_t size = dnp3_frame_size(len);
+        if (cursor_left(c) < size) break;
+        struct cursor f = cursor_sub(c, size);
+        if (st) dnp3_frame(st, &f, info, sink);
+    }
+    if (udp && cursor_left(c) > 0) { /* a datagram ends mid-frame */
+        dnp3_malformed(sink, info, NULL, A_TRUNCATED);
+        cursor_skip(c, cursor_left(c));
+    }
+    return cursor_pos(c) - start;
+}
+
+const struct dissector dnp3_dissector = {
+    .id = DISS_DNP3,
+    .name = "dnp3",
+    .transports = DISS_TCP | DISS_UDP,
+    .ports = {20000, 0},
+    .probe = dnp3_probe,
+    .state_new = dnp3_state_new,
+    .state_free = dnp3_state_free,
+    .parse = dnp3_parse,
+    .gap = dnp3_gap,
+    .anomalies = dnp3_anomalies,
+    .max_pdu = DNP3_MAX_FRAME,
+};
