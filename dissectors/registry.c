@@ -8,6 +8,15 @@ extern const struct dissector dnp3_dissector;
 extern const struct dissector iec104_dissector;
 extern const struct dissector s7comm_dissector;
 extern const struct dissector enip_dissector;
+extern const struct dissector bacnet_dissector;
+extern const struct dissector mqtt_dissector;
+extern const struct dissector goose_dissector;
+extern const struct dissector sv_dissector;
+extern const struct dissector mms_dissector;
+extern const struct dissector opcua_dissector;
+extern const struct dissector profinet_dcp_dissector;
+extern const struct dissector hart_ip_dissector;
+extern const struct dissector fins_dissector;
 
 /* One row per protocol; order is the probe order on non-standard ports. One row
  * per line (formatting off), so adding a protocol is a one-line change. */
@@ -18,6 +27,15 @@ const struct dissector *const dissector_registry[] = {
     &iec104_dissector,
     &s7comm_dissector,
     &enip_dissector,
+    &bacnet_dissector,
+    &mqtt_dissector,
+    &goose_dissector,
+    &sv_dissector,
+    &mms_dissector,
+    &opcua_dissector,
+    &profinet_dcp_dissector,
+    &hart_ip_dissector,
+    &fins_dissector,
     NULL,
 };
 // clang-format on

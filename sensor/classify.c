@@ -1,26 +1,37 @@
 /* classify.c - see classify.h. */
 #include "classify.h"
 
+#include <pthread.h>
 #include <string.h>
 
 #include <ndpi/ndpi_api.h>
+
+/* nDPI's set-up and tear-down touch process-wide state (libgcrypt's first
+ * initialisation among it) and are not documented as thread-safe: workers build
+ * their modules one at a time. Packet processing needs no lock. */
+static pthread_mutex_t ndpi_setup_lock = PTHREAD_MUTEX_INITIALIZER;
 
 int classify_init(struct classifier *c, uint32_t max_packets)
 {
     memset(c, 0, sizeof(*c));
     c->max_packets = max_packets;
+    pthread_mutex_lock(&ndpi_setup_lock);
     c->ndpi = ndpi_init_detection_module(ndpi_no_prefs);
-    if (!c->ndpi) return -1;
-    NDPI_PROTOCOL_BITMASK all;
-    NDPI_BITMASK_SET_ALL(all);
-    ndpi_set_protocol_detection_bitmask2(c->ndpi, &all);
-    ndpi_finalize_initialization(c->ndpi);
-    return 0;
+    if (c->ndpi) {
+        NDPI_PROTOCOL_BITMASK all;
+        NDPI_BITMASK_SET_ALL(all);
+        ndpi_set_protocol_detection_bitmask2(c->ndpi, &all);
+        ndpi_finalize_initialization(c->ndpi);
+    }
+    pthread_mutex_unlock(&ndpi_setup_lock);
+    return c->ndpi ? 0 : -1;
 }
 
 void classify_destroy(struct classifier *c)
 {
+    pthread_mutex_lock(&ndpi_setup_lock);
     if (c->ndpi) ndpi_exit_detection_module(c->ndpi);
+    pthread_mutex_unlock(&ndpi_setup_lock);
     c->ndpi = NULL;
 }
 

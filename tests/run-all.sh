@@ -5,7 +5,7 @@
 #   tests/run-all.sh --long     10-minute fuzz pass per harness (FUZZ_SECONDS overrides)
 set -uo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
-FUZZ_SECONDS=${FUZZ_SECONDS:-45}
+FUZZ_SECONDS=${FUZZ_SECONDS:-30}
 [ "${1:-}" = "--long" ] && FUZZ_SECONDS=${FUZZ_SECONDS_LONG:-600}
 JOBS=$(nproc)
 passed=0
