@@ -87,6 +87,8 @@ static const struct key keys[] = {
     {"redis", K_STR, F(redis_url), sizeof(((struct config *)0)->redis_url), 0, 0},
     {"spool", K_STR, F(spool_dir), sizeof(((struct config *)0)->spool_dir), 0, 0},
     {"zones", K_STR, F(zones_path), sizeof(((struct config *)0)->zones_path), 0, 0},
+    {"classification", K_STR, F(classification_path),
+     sizeof(((struct config *)0)->classification_path), 0, 0},
     {"yara", K_STR, F(yara_path), sizeof(((struct config *)0)->yara_path), 0, 0},
 };
 #undef F

@@ -48,6 +48,7 @@ struct config {
     const char *rule_paths[CONFIG_MAX_RULE_PATHS];
     int n_rule_paths;
     char zones_path[1024];
+    char classification_path[1024];
     char yara_path[1024];
     char config_path[1024];
 };

@@ -21,6 +21,7 @@
 #include "flow.h"
 #include "reassembly.h"
 #include "ring.h"
+#include "rules.h"
 
 #define MAX_WORKERS     256
 #define MAX_PROTO_STATS 48
@@ -56,6 +57,7 @@ struct worker_stats {
     struct flow_stats flows;
     struct reasm_stats reasm;
     uint64_t ndpi_detected, ndpi_given_up;
+    uint64_t alerts, alerts_dropped;
     unsigned nproto;
     struct proto_count proto[MAX_PROTO_STATS];
 };
@@ -72,6 +74,9 @@ struct worker {
     struct flow_table flows;
     struct reasm_global reasm;
     struct classifier cls;
+    struct rule_ctx *rctx;  /* matching state for the rule set of generation rs_gen */
+    unsigned rs_gen;
+    atomic_uint rs_gen_seen; /* published: the generation this worker now uses */
     struct event_sink sink;
     uint64_t now_us; /* latest packet time seen */
     uint64_t last_sweep_us;
@@ -120,6 +125,11 @@ struct engine {
     atomic_int capture_failed;
     uint64_t start_wall_ms;
     char failure[1024];
+    FILE *alerts_out;
+    /* the rule set in force; replaced whole on SIGHUP (workers switch at their
+     * next batch, the old set is freed once every worker has switched) */
+    struct ruleset *_Atomic ruleset;
+    atomic_uint rs_gen;
 };
 
 uint64_t wall_ms(void);

@@ -15,6 +15,7 @@
 #include "dissector.h"
 #include "engine.h"
 #include "log.h"
+#include "rules.h"
 
 static struct engine *g_engine;
 static volatile sig_atomic_t g_reload;
@@ -133,6 +134,52 @@ static int check_paths(const struct config *c)
     return bad;
 }
 
+/* The classification file: the configured one, else /etc/otsensor's, else the
+ * one in the source tree beside the binary (build/otsensor -> rules/). */
+static const char *find_classification(const struct config *c, char *buf, size_t len)
+{
+    if (c->classification_path[0]) return c->classification_path;
+    if (access("/etc/otsensor/classification.config", R_OK) == 0)
+        return "/etc/otsensor/classification.config";
+    char exe[2048];
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+    if (n > 0) {
+        exe[n] = '\0';
+        char *slash = strrchr(exe, '/');
+        if (slash) *slash = '\0';
+        const char *cands[] = {"/../rules/classification.config",
+                               "/../share/otsensor/classification.config"};
+        for (size_t i = 0; i < sizeof(cands) / sizeof(cands[0]); i++) {
+            snprintf(buf, len, "%s%s", exe, cands[i]);
+            if (access(buf, R_OK) == 0) return buf;
+        }
+    }
+    return NULL;
+}
+
+/* Loads rules, classification and zones; prints every error. NULL on error or
+ * when no rules are configured (*failed tells which). */
+static struct ruleset *load_rules(const struct config *c, int *failed)
+{
+    *failed = 0;
+    if (!c->n_rule_paths) return NULL;
+    char cbuf[4096];
+    const char *cls = find_classification(c, cbuf, sizeof(cbuf));
+    if (!cls)
+        log_warn("no classification.config found: rules without iec62443/iso27032 tags get "
+                 "the fallback FR6/TC.HCK");
+    static char err[64 * 1024];
+    err[0] = '\0';
+    struct ruleset *rs = ruleset_load(c->rule_paths, c->n_rule_paths, cls,
+                                      c->zones_path[0] ? c->zones_path : NULL, err, sizeof(err));
+    if (!rs) {
+        *failed = 1;
+        for (char *line = strtok(err, "\n"); line; line = strtok(NULL, "\n"))
+            log_error("%s", line);
+    }
+    return rs;
+}
+
 int main(int argc, char **argv)
 {
     static struct config cfg;
@@ -221,9 +268,13 @@ int main(int argc, char **argv)
     }
     if (check_paths(&cfg))
         return 1;
+    int rules_failed;
+    struct ruleset *rules = load_rules(&cfg, &rules_failed);
+    if (rules_failed) return 1;
     if (check_only) {
-        printf("otsensor: configuration OK%s%s\n", config_path ? ": " : "",
-               config_path ? config_path : " (defaults)");
+        printf("otsensor: configuration OK%s%s; %d rules\n", config_path ? ": " : "",
+               config_path ? config_path : " (defaults)", rules ? ruleset_count(rules) : 0);
+        ruleset_free(rules);
         return 0;
     }
     if (!cfg.n_read_files && !cfg.n_interfaces) {
@@ -241,7 +292,11 @@ int main(int argc, char **argv)
     atomic_init(&eng.stop, 0);
     atomic_init(&eng.capture_done, 0);
     atomic_init(&eng.capture_failed, 0);
+    atomic_init(&eng.ruleset, rules);
+    atomic_init(&eng.rs_gen, 1);
     g_engine = &eng;
+    if (cfg.alerts_path[0] && !(eng.alerts_out = open_out(cfg.alerts_path, "alerts")))
+        return 1;
 
     if (cfg.events_path[0] && !(eng.events_out = open_out(cfg.events_path, "events")))
         return 1;
@@ -291,6 +346,7 @@ int main(int argc, char **argv)
     for (int s = 0; s < eng.n_sources; s++)
         pthread_create(&eng.sources[s].thread, NULL, capture_main, &eng.sources[s]);
 
+    struct ruleset *retired = NULL;
     for (;;) {
         int done = 1;
         for (int s = 0; s < eng.n_sources; s++)
@@ -301,10 +357,30 @@ int main(int argc, char **argv)
         if (atomic_load(&eng.stop) && eng.live)
             for (int s = 0; s < eng.n_sources; s++)
                 pcap_breakloop(eng.sources[s].pcap);
-        if (g_reload) {
+        if (retired) {
+            /* free the replaced rule set once every worker uses the new one */
+            unsigned gen = atomic_load(&eng.rs_gen);
+            int all = 1;
+            for (int i = 0; i < eng.n_workers; i++)
+                if (atomic_load(&eng.workers[i].rs_gen_seen) != gen &&
+                    !atomic_load(&eng.workers[i].done))
+                    all = 0;
+            if (all) {
+                ruleset_free(retired);
+                retired = NULL;
+            }
+        }
+        if (g_reload && !retired) {
             g_reload = 0;
-            log_info("SIGHUP: nothing to reload yet (rules, zones and YARA arrive with their "
-                     "issues)");
+            int failed;
+            struct ruleset *fresh = load_rules(&cfg, &failed);
+            if (failed) {
+                log_error("SIGHUP: reload failed; the running rules stay in force");
+            } else {
+                retired = atomic_exchange(&eng.ruleset, fresh);
+                atomic_fetch_add(&eng.rs_gen, 1);
+                log_info("SIGHUP: %d rules loaded", fresh ? ruleset_count(fresh) : 0);
+            }
         }
         struct timespec ts = {0, 50 * 1000000L};
         nanosleep(&ts, NULL);
@@ -327,6 +403,12 @@ int main(int argc, char **argv)
         fflush(stdout);
     if (eng.stats_out && eng.stats_out != stdout)
         fclose(eng.stats_out);
+    if (eng.alerts_out && eng.alerts_out != stdout)
+        fclose(eng.alerts_out);
+    else if (eng.alerts_out)
+        fflush(stdout);
+    ruleset_free(retired);
+    ruleset_free(atomic_load(&eng.ruleset));
     for (int s = 0; s < eng.n_sources; s++) {
         if (eng.sources[s].pcap)
             pcap_close(eng.sources[s].pcap);

@@ -17,6 +17,9 @@ static int drain(struct engine *e)
             if (len > 1 && p[0] == OUT_EVENT && e->events_out) {
                 fwrite(p + 1, 1, len - 1, e->events_out);
                 fputc('\n', e->events_out);
+            } else if (len > 1 && p[0] == OUT_ALERT && e->alerts_out) {
+                fwrite(p + 1, 1, len - 1, e->alerts_out);
+                fputc('\n', e->alerts_out);
             }
             ring_release(&w->out);
             got++;
@@ -68,12 +71,15 @@ void *output_main(void *arg)
                 continue;
             break;
         }
-        if (e->events_out && spins == 100)
-            fflush(e->events_out);
+        if (spins == 100) {
+            /* idle: what is written reaches readers of the files now */
+            if (e->events_out) fflush(e->events_out);
+            if (e->alerts_out) fflush(e->alerts_out);
+        }
         ring_backoff(&spins);
     }
-    if (e->events_out)
-        fflush(e->events_out);
+    if (e->events_out) fflush(e->events_out);
+    if (e->alerts_out) fflush(e->alerts_out);
     write_stats(e, 1);
     return NULL;
 }

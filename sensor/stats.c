@@ -38,6 +38,7 @@ void stats_write(struct engine *e, FILE *f, int final)
         tot.l2_dissected += s->l2_dissected;
         tot.events += s->events;
         tot.events_dropped += s->events_dropped;
+        tot.alerts += s->alerts;
         tot.pdus += s->pdus;
         tot.stream_overflow += s->stream_overflow;
         tot.stream_stuck += s->stream_stuck;
@@ -91,6 +92,7 @@ void stats_write(struct engine *e, FILE *f, int final)
     KV(&j, "events", tot.events);
     KV(&j, "events_dropped", tot.events_dropped);
     KV(&j, "pdus", tot.pdus);
+    KV(&j, "alerts", tot.alerts);
     jbuf_puts(&j, ",\"flows\":{\"created\":");
     jbuf_u64(&j, tot.flows.created);
     KV(&j, "ended", tot.flows.ended);

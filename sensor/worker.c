@@ -62,6 +62,28 @@ static void push_line(struct worker *w, uint8_t type, const char *line, size_t l
     }
 }
 
+static void alert_out(void *ctx, const char *json, size_t len)
+{
+    struct worker *w = ctx;
+    w->st.alerts++;
+    push_line(w, OUT_ALERT, json, len);
+}
+
+/* Takes up a new rule set if one was published (SIGHUP). Between batches only,
+ * so a packet's events all meet the same rules. */
+static void rules_refresh(struct worker *w)
+{
+    unsigned gen = atomic_load_explicit(&w->eng->rs_gen, memory_order_acquire);
+    if (gen == w->rs_gen && (w->rctx || !atomic_load(&w->eng->ruleset))) return;
+    struct ruleset *rs = atomic_load_explicit(&w->eng->ruleset, memory_order_acquire);
+    struct rule_ctx *fresh = rs ? rule_ctx_new(rs) : NULL;
+    if (rs && !fresh) return; /* out of memory: keep matching with the old set */
+    if (w->rctx) rule_ctx_free(w->rctx);
+    w->rctx = fresh;
+    w->rs_gen = gen;
+    atomic_store_explicit(&w->rs_gen_seen, gen, memory_order_release);
+}
+
 static void deliver(void *ctx, struct event *e)
 {
     struct worker *w = ctx;
@@ -70,6 +92,7 @@ static void deliver(void *ctx, struct event *e)
         w->st.pdus++;
         count_proto(&w->st, e->proto);
     }
+    if (w->rctx) rules_match(w->rctx, e, w->eng->cfg->sensor_name, alert_out, w);
     if (!w->eng->events_out) return;
     size_t n = event_to_json(e, NULL, w->json, w->json_cap);
     if (!n) {
@@ -689,6 +712,7 @@ void *worker_main(void *arg)
 {
     struct worker *w = arg;
     struct engine *e = w->eng;
+    rules_refresh(w);
     if (worker_init_classifier(w) != 0) {
         /* without nDPI the flows still run; flow.end says "Unknown" */
         w->eng->cfg->ndpi_enabled = 0;
@@ -755,6 +779,7 @@ void *worker_main(void *arg)
             if (n) ring_release_to(w->in[s], pos);
             got += n;
         }
+        rules_refresh(w);
         if (got) {
             spins = 0;
             since_snap += (uint64_t)got;
@@ -798,6 +823,8 @@ void worker_finish(struct worker *w)
 {
     flow_table_destroy(&w->flows);
     classify_destroy(&w->cls);
+    if (w->rctx) rule_ctx_free(w->rctx);
+    w->rctx = NULL;
 }
 
 int worker_start(struct worker *w)

@@ -279,6 +279,7 @@ static const char *all_keys[] = {
     "redis",
     "spool",
     "zones",
+    "classification",
     "yara",
 };
 

@@ -1,0 +1,358 @@
+/* alert_json.c - one alert as the DESIGN §3 JSON object: nested ECS objects, never dotted
+ * keys. Every string goes through jbuf_str, so the text is valid UTF-8 JSON whatever
+ * bytes the wire carried. */
+#include <stdio.h>
+#include <string.h>
+
+#include "jbuf.h"
+#include "rule_int.h"
+
+/* When neither the rule nor its classtype names an FR or a TC: every alert is evidence
+ * for FR6 (timely response to events: SR 6.2 continuous monitoring), and a rule that
+ * fires on unknown intent is filed under the top-level hacking category. */
+#define FALLBACK_FR 6
+#define FALLBACK_SR "SR 6.2"
+#define FALLBACK_TC "TC.HCK"
+
+static const char *transport_name(uint8_t t)
+{
+    switch (t) {
+    case EV_TRANSPORT_TCP: return "tcp";
+    case EV_TRANSPORT_UDP: return "udp";
+    case EV_TRANSPORT_L2: return "l2";
+    case EV_TRANSPORT_ICMP: return "icmp";
+    default: return "other";
+    }
+}
+
+static void kv(struct jbuf *j, const char *key, int first)
+{
+    if (!first) jbuf_putc(j, ',');
+    jbuf_putc(j, '"');
+    jbuf_puts(j, key);
+    jbuf_puts(j, "\":");
+}
+
+static void jstr(struct jbuf *j, const char *s)
+{
+    jbuf_str(j, s, strlen(s));
+}
+
+/* The event's protocol fields as one JSON object body (what event_to_json writes). */
+static void put_fields(struct jbuf *j, const struct event *e)
+{
+    int first[EVENT_MAX_DEPTH + 2] = {1};
+    int is_arr[EVENT_MAX_DEPTH + 2] = {0};
+    int d = 0;
+    for (unsigned i = 0; i < e->nfields; i++) {
+        const struct ev_field *f = &e->fields[i];
+        if (f->type == EVF_END) {
+            if (d == 0) break;
+            jbuf_putc(j, is_arr[d] ? ']' : '}');
+            d--;
+            continue;
+        }
+        if (!first[d]) jbuf_putc(j, ',');
+        first[d] = 0;
+        if (!is_arr[d]) {
+            jbuf_str(j, f->key ? f->key : "", f->key ? strlen(f->key) : 0);
+            jbuf_putc(j, ':');
+        }
+        switch (f->type) {
+        case EVF_UINT: jbuf_u64(j, f->v.u); break;
+        case EVF_INT: jbuf_i64(j, f->v.i); break;
+        case EVF_BOOL: jbuf_puts(j, f->v.u ? "true" : "false"); break;
+        case EVF_DOUBLE: jbuf_double(j, f->v.d); break;
+        case EVF_STR: jbuf_str(j, e->str + f->v.off, f->len); break;
+        case EVF_HEX: jbuf_hex(j, (const uint8_t *)e->str + f->v.off, f->len); break;
+        case EVF_OBJ:
+        case EVF_ARR:
+            if (d + 1 >= EVENT_MAX_DEPTH + 2) {
+                jbuf_puts(j, "null");
+                return;
+            }
+            d++;
+            first[d] = 1;
+            is_arr[d] = f->type == EVF_ARR;
+            jbuf_putc(j, is_arr[d] ? '[' : '{');
+            break;
+        default: jbuf_puts(j, "null"); break;
+        }
+    }
+    while (d > 0) {
+        jbuf_putc(j, is_arr[d] ? ']' : '}');
+        d--;
+    }
+}
+
+static void endpoint(struct jbuf *j, const struct ev_net *n, const struct ev_addr *a, uint16_t port,
+                     const uint8_t *mac)
+{
+    jbuf_putc(j, '{');
+    int first = 1;
+    if (n->ip_version) {
+        kv(j, "ip", 1);
+        jbuf_ip(j, a);
+        kv(j, "port", 0);
+        jbuf_u64(j, port);
+        first = 0;
+    }
+    if (n->has_mac) {
+        kv(j, "mac", first);
+        jbuf_mac(j, mac);
+    }
+    jbuf_putc(j, '}');
+}
+
+/* "url,example.com" -> "http://example.com" (Suricata's reference.config), others as given */
+static void reference(struct jbuf *j, const char *ref)
+{
+    char b[600];
+    if (!strncmp(ref, "url,", 4)) {
+        const char *u = ref + 4;
+        if (strstr(u, "://"))
+            snprintf(b, sizeof(b), "%s", u);
+        else
+            snprintf(b, sizeof(b), "http://%s", u);
+    } else if (!strncmp(ref, "cve,", 4)) {
+        snprintf(b, sizeof(b), "https://cve.mitre.org/cgi-bin/cvename.cgi?name=%s", ref + 4);
+    } else {
+        snprintf(b, sizeof(b), "%s", ref);
+    }
+    jstr(j, b);
+}
+
+size_t alert_to_json(const struct ruleset *rs, const struct rule *r, const struct event *ev,
+                     const char *sensor_name, uint32_t count, uint64_t start_us, char *buf,
+                     size_t cap)
+{
+    struct jbuf jb, *j = &jb;
+    const struct ev_net *n = &ev->net;
+    const char *op = ev->op ? ev->op : "unknown";
+    const char *proto = ev->proto ? ev->proto : "unknown";
+    jbuf_init(j, buf, cap);
+
+    /* the packet time is written three times: format it once */
+    char tsb[48];
+    struct jbuf tj;
+    jbuf_init(&tj, tsb, sizeof(tsb));
+    jbuf_ts(&tj, n->ts_us);
+    jbuf_puts(j, "{\"@timestamp\":");
+    jbuf_put(j, tsb, tj.len);
+
+    /* tags: the rule's own, else its classtype's, else the documented fallback */
+    uint8_t fr = r->fr;
+    const char *const *sr = r->sr;
+    int nsr = r->nsr;
+    const char *const *tc = r->tc;
+    int ntc = r->ntc;
+    if (!fr && !nsr && r->cls) {
+        fr = r->cls->fr;
+        sr = r->cls->sr;
+        nsr = r->cls->nsr;
+    }
+    if (!ntc && r->cls) {
+        tc = r->cls->tc;
+        ntc = r->cls->ntc;
+    }
+    static const char *const fb_sr[] = {FALLBACK_SR};
+    static const char *const fb_tc[] = {FALLBACK_TC};
+    if (!fr) {
+        fr = 1u << (FALLBACK_FR - 1);
+        if (!nsr) {
+            sr = fb_sr;
+            nsr = 1;
+        }
+    }
+    if (!ntc) {
+        tc = fb_tc;
+        ntc = 1;
+    }
+
+    /* zones, and the taxonomy's severity modifiers that need them */
+    int zs = -1, zd = -1;
+    int sev = r->eff_severity;
+    const struct conduit *cd = NULL;
+    if (rs && rs->nzones && n->ip_version) {
+        zs = zone_of(rs, &n->src);
+        zd = zone_of(rs, &n->dst);
+        if (zs >= 0 && zd >= 0 && zs != zd) {
+            sev++; /* crosses a zone boundary, even inside a conduit */
+            cd = conduit_between(rs, zs, zd);
+        }
+        if (zd >= 0) {
+            const struct zone *z = &rs->zones[zd];
+            if (z->type && !strcmp(z->type, "safety")) sev++;
+            int hi = 0;
+            for (int i = 0; i < 7; i++)
+                if ((fr & (1u << i)) && z->has_sl && z->sl_t[i] >= 3) hi = 1;
+            sev += hi;
+        }
+        if (sev > 4) sev = 4;
+    }
+
+    jbuf_puts(j, ",\"event\":{\"kind\":\"alert\",\"dataset\":\"otsensor.alert\",\"severity\":");
+    jbuf_u64(j, (uint64_t)sev);
+    kv(j, "start", 0);
+    if (start_us < n->ts_us)
+        jbuf_ts(j, start_us);
+    else
+        jbuf_put(j, tsb, tj.len);
+    kv(j, "end", 0);
+    jbuf_put(j, tsb, tj.len);
+    jbuf_putc(j, '}');
+
+    char sid[16];
+    snprintf(sid, sizeof(sid), "%u", r->sid);
+    jbuf_puts(j, ",\"rule\":{\"id\":");
+    jstr(j, sid);
+    kv(j, "name", 0);
+    jstr(j, r->msg ? r->msg : "");
+    kv(j, "ruleset", 0);
+    jstr(j, r->ruleset ? r->ruleset : "");
+    if (r->nrefs) {
+        kv(j, "reference", 0);
+        reference(j, r->refs[0]);
+    }
+    if (r->classtype) {
+        kv(j, "category", 0);
+        jstr(j, r->classtype);
+    }
+    if (r->cls && r->cls->desc) {
+        kv(j, "description", 0);
+        jstr(j, r->cls->desc);
+    }
+    kv(j, "version", 0);
+    snprintf(sid, sizeof(sid), "%u", r->rev);
+    jstr(j, sid);
+    jbuf_putc(j, '}');
+
+    jbuf_puts(j, ",\"source\":");
+    endpoint(j, n, &n->src, n->src_port, n->src_mac);
+    jbuf_puts(j, ",\"destination\":");
+    endpoint(j, n, &n->dst, n->dst_port, n->dst_mac);
+
+    jbuf_puts(j, ",\"network\":{\"transport\":");
+    jstr(j, transport_name(n->transport));
+    kv(j, "protocol", 0);
+    jstr(j, proto);
+    if (n->community_id[0]) {
+        kv(j, "community_id", 0);
+        jbuf_str(j, n->community_id, strnlen(n->community_id, sizeof(n->community_id)));
+    }
+    if (n->vlan_count) {
+        kv(j, "vlan", 0);
+        jbuf_puts(j, "{\"id\":");
+        jbuf_u64(j, n->vlan[0]);
+        jbuf_putc(j, '}');
+    }
+    jbuf_putc(j, '}');
+
+    jbuf_puts(j, ",\"observer\":{\"name\":");
+    jstr(j, sensor_name ? sensor_name : "");
+    jbuf_puts(j, ",\"type\":\"sensor\"}");
+
+    jbuf_puts(j, ",\"iec62443\":{\"fr\":[");
+    int first = 1;
+    for (int i = 0; i < 7; i++)
+        if (fr & (1u << i)) {
+            if (!first) jbuf_putc(j, ',');
+            first = 0;
+            char b[8];
+            snprintf(b, sizeof(b), "\"FR%d\"", i + 1);
+            jbuf_puts(j, b);
+        }
+    jbuf_puts(j, "],\"sr\":[");
+    for (int i = 0; i < nsr; i++) {
+        if (i) jbuf_putc(j, ',');
+        jstr(j, sr[i]);
+    }
+    jbuf_puts(j, "],\"zone\":{\"src\":");
+    if (zs >= 0)
+        jstr(j, rs->zones[zs].name);
+    else
+        jbuf_puts(j, "null");
+    jbuf_puts(j, ",\"dst\":");
+    if (zd >= 0)
+        jstr(j, rs->zones[zd].name);
+    else
+        jbuf_puts(j, "null");
+    jbuf_puts(j, "},\"conduit\":");
+    if (cd)
+        jstr(j, cd->name);
+    else
+        jbuf_puts(j, "null");
+    jbuf_puts(j, ",\"sl_t\":");
+    if (zd >= 0 && rs->zones[zd].has_sl) {
+        jbuf_putc(j, '{');
+        for (int i = 0; i < 7; i++) {
+            char b[16];
+            snprintf(b, sizeof(b), "%s\"FR%d\":%u", i ? "," : "", i + 1, rs->zones[zd].sl_t[i]);
+            jbuf_puts(j, b);
+        }
+        jbuf_putc(j, '}');
+    } else {
+        jbuf_puts(j, "null");
+    }
+    jbuf_putc(j, '}');
+
+    jbuf_puts(j, ",\"iso27032\":{\"threat\":[");
+    for (int i = 0; i < ntc; i++) {
+        if (i) jbuf_putc(j, ',');
+        jstr(j, tc[i]);
+    }
+    jbuf_puts(j, "]}");
+
+    jbuf_puts(j, ",\"ot\":{");
+    jstr(j, proto);
+    jbuf_puts(j, ":{");
+    put_fields(j, ev);
+    jbuf_puts(j, "},\"event\":");
+    char name[160];
+    snprintf(name, sizeof(name), "%s.%s", proto, op);
+    jstr(j, name);
+    kv(j, "op", 0);
+    jstr(j, op);
+    kv(j, "code", 0);
+    if (ev->has_code)
+        jbuf_i64(j, ev->code);
+    else
+        jbuf_puts(j, "null");
+    static const char *const dirs[] = {NULL, "request", "response", "indication"};
+    if (ev->dir && ev->dir < 4) {
+        kv(j, "dir", 0);
+        jstr(j, dirs[ev->dir]);
+    }
+    kv(j, "anomalies", 0);
+    jbuf_putc(j, '[');
+    for (unsigned i = 0; i < ev->nanom; i++) {
+        if (i) jbuf_putc(j, ',');
+        jstr(j, ev->anomalies[i]);
+    }
+    jbuf_puts(j, "]}");
+
+    jbuf_puts(j, ",\"otsensor\":{\"count\":");
+    jbuf_u64(j, count ? count : 1);
+    kv(j, "sensor", 0);
+    jstr(j, sensor_name ? sensor_name : "");
+    kv(j, "gid", 0);
+    jbuf_u64(j, r->gid);
+    kv(j, "flow_id", 0);
+    jbuf_u64(j, n->flow_id);
+    jbuf_putc(j, '}');
+
+    kv(j, "message", 0);
+    jstr(j, r->msg ? r->msg : "");
+
+    if (n->ip_version) {
+        jbuf_puts(j, ",\"related\":{\"ip\":[");
+        jbuf_ip(j, &n->src);
+        if (memcmp(&n->src, &n->dst, sizeof(n->src))) {
+            jbuf_putc(j, ',');
+            jbuf_ip(j, &n->dst);
+        }
+        jbuf_puts(j, "]}");
+    }
+    jbuf_putc(j, '}');
+    return jbuf_ok(j) ? j->len : 0;
+}

@@ -1,0 +1,60 @@
+/* rules.h - the rule engine's API: load a rule set, match events, write alerts.
+ *
+ * A ruleset is immutable once loaded and may be shared by every worker (swap the
+ * pointer on reload). Each worker owns one rule_ctx: threshold state, bounded. */
+#ifndef OTS_RULES_H
+#define OTS_RULES_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "event.h"
+
+struct ruleset;
+struct rule_ctx;
+
+/* Loads rule files (a path may be a directory: its *.rules files, sorted), the
+ * classification file (may be NULL: no classtype inheritance) and the zone file
+ * (may be NULL). On any error returns NULL and fills err with one
+ * "file:line:col: message" line per error. */
+struct ruleset *ruleset_load(const char *const *paths, int n, const char *classification_path,
+                             const char *zones_path, char *err, size_t errlen);
+/* Same, from text in memory (name is used in error messages); for tests and fuzzing. */
+struct ruleset *ruleset_load_text(const char *name, const char *text, size_t len,
+                                  const char *classification_text, char *err, size_t errlen);
+/* Same, with a zone file's text too (NULL: none). */
+struct ruleset *ruleset_load_texts(const char *name, const char *text, size_t len,
+                                   const char *classification_text, const char *zones_text,
+                                   char *err, size_t errlen);
+void ruleset_free(struct ruleset *rs);
+int ruleset_count(const struct ruleset *rs);
+
+/* Per-worker matching state (thresholds, detection filters), bounded. */
+struct rule_ctx *rule_ctx_new(const struct ruleset *rs);
+void rule_ctx_free(struct rule_ctx *ctx);
+
+typedef void (*rule_emit_fn)(void *ctx, const char *json, size_t len);
+
+/* Matches one event; for each alert calls emit(emit_ctx, json, len) with the
+ * DESIGN §3 alert JSON (one object, no newline). Returns the number of alerts. */
+int rules_match(struct rule_ctx *ctx, const struct event *ev, const char *sensor_name,
+                rule_emit_fn emit, void *emit_ctx);
+/* As rules_match, with the PDU's payload bytes for `content` (NULL: content never matches). */
+int rules_match_payload(struct rule_ctx *ctx, const struct event *ev, const uint8_t *payload,
+                        size_t payload_len, const char *sensor_name, rule_emit_fn emit,
+                        void *emit_ctx);
+
+/* Counters of one rule_ctx. */
+struct rule_stats {
+    uint64_t events, candidates, matches, alerts, suppressed, thresholded, state_evictions,
+        json_overflow, hits_dropped /* matches beyond 64 rules on one event */;
+};
+void rule_ctx_stats(const struct rule_ctx *ctx, struct rule_stats *out);
+
+/* Per rule, in load order: times tested (dispatched to it), matched, alerted; the
+ * basis of a rule impact report (--rule-profile). Sum over workers. */
+typedef void (*rule_profile_fn)(void *ctx, uint32_t gid, uint32_t sid, const char *msg,
+                                uint64_t checks, uint64_t matches, uint64_t alerts);
+void rule_ctx_profile(const struct rule_ctx *ctx, rule_profile_fn fn, void *fn_ctx);
+
+#endif
