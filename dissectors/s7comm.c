@@ -331,13 +331,22 @@ static const char *s7p_function_op(unsigned f)
     }
 }
 
-/* Error codes the taxonomy names (s7_auth_failure, s7_access_denied). */
-static void s7_error_kind(struct event *e, unsigned err)
+/* Error codes the taxonomy names as events of their own (s7_auth_failure,
+ * s7_access_denied): such a response takes that op, the one it answers goes to
+ * "failed_op". */
+static const char *s7_error_kind(unsigned err)
 {
-    if (err == 0x0119 || err == 0xd602)
-        ev_cstr(e, "error_kind", "auth_failure");
-    else if (err == 0xd0a1 || err == 0xd241 || err == 0x8703)
-        ev_cstr(e, "error_kind", "access_denied");
+    if (err == 0x0119 || err == 0xd602) return "auth_failure";
+    if (err == 0xd0a1 || err == 0xd241 || err == 0x8703) return "access_denied";
+    return NULL;
+}
+
+static void s7_error_op(struct event *e, const char *kind)
+{
+    if (!kind) return;
+    ev_cstr(e, "error_kind", kind);
+    if (e->op) ev_cstr(e, "failed_op", e->op);
+    event_op(e, kind);
 }
 
 /* ---------------------------------------------------------------- pending jobs */
@@ -713,7 +722,8 @@ static void s7_ud_data(struct event *e, struct cursor *d, uint8_t type, uint8_t 
     }
 }
 
-static void s7_userdata(struct s7_dir *dir, struct event *e, struct cursor *par, struct cursor *dat)
+static void s7_userdata(struct s7_dir *dir, struct event *e, struct cursor *par, struct cursor *dat,
+                        const char **kind)
 {
     cursor_skip(par, 3); /* 00 01 12 */
     uint8_t plen = cursor_u8(par);
@@ -746,7 +756,7 @@ static void s7_userdata(struct s7_dir *dir, struct event *e, struct cursor *par,
             ev_uint(e, "data_unit_ref", ref);
             ev_uint(e, "last_data_unit", last == 0);
             ev_uint(e, "error_code", err);
-            s7_error_kind(e, err);
+            *kind = s7_error_kind(err);
         }
     }
     if (group == 0x0) {
@@ -812,6 +822,7 @@ static void s7_pdu(struct s7_state *st, int di, struct cursor *c, const struct p
                    struct event_sink *sink)
 {
     struct s7_dir *dir = &st->dir[di];
+    const char *kind = NULL;
     struct event *e =
         event_begin(sink, "s7comm", info->to_server ? EV_DIR_REQUEST : EV_DIR_RESPONSE);
     /* Wireshark's heuristic: 10 bytes at least, ROSCTR 1..7. */
@@ -844,7 +855,7 @@ static void s7_pdu(struct s7_state *st, int di, struct cursor *c, const struct p
         ev_uint(e, "error_class", ecl);
         ev_uint(e, "error_code", eco);
         ev_uint(e, "error", (unsigned)ecl << 8 | eco);
-        s7_error_kind(e, (unsigned)ecl << 8 | eco);
+        kind = s7_error_kind((unsigned)ecl << 8 | eco);
     }
     struct cursor par = cursor_sub(c, plen);
     struct cursor dat = cursor_sub(c, dlen);
@@ -885,12 +896,13 @@ static void s7_pdu(struct s7_state *st, int di, struct cursor *c, const struct p
         }
         break;
     }
-    case 7: s7_userdata(dir, e, &par, &dat); break;
+    case 7: s7_userdata(dir, e, &par, &dat, &kind); break;
     default:
         event_op(e, "unknown_rosctr");
         event_anomaly(e, "s7comm.bad_header");
         break;
     }
+    s7_error_op(e, kind);
     event_emit(sink, e);
 }
 

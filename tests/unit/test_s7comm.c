@@ -391,6 +391,23 @@ START_TEST(userdata_set_clock)
 }
 END_TEST
 
+/* The PLC stop of step7_s300_stop.pcapng frame 1 refused: an Ack shaped like snap7.pcap
+ * frame 44 carrying 0xD0A1 (not permitted at the current protection level). */
+START_TEST(access_denied)
+{
+    feed("03 00 00 21 02 f0 80 32 01 00 00 35 00 00 10 00 00"
+         "29 00 00 00 00 00 09 50 5f 50 52 4f 47 52 41 4d",
+         1);
+    feed("03 00 00 13 02 f0 80 32 02 00 00 35 00 00 00 00 00 d0 a1", 0);
+    ck_assert_int_eq(rec.n, 2);
+    ck_assert(!rec.ev[1].has_code); /* Ack: code null */
+    ck_assert_str_eq(rec.ev[1].op, "access_denied");
+    str_is(1, "failed_op", "plc_stop");
+    ck_assert_uint_eq(u(1, "error"), 0xd0a1);
+    ck_assert_uint_eq(u(1, "request_function"), 0x29);
+}
+END_TEST
+
 /* snap7.pcap frame 16: list blocks response, counts per block type (tshark agrees) */
 START_TEST(userdata_list_blocks)
 {
@@ -718,6 +735,7 @@ static Suite *s7comm_suite(void)
     tcase_add_test(tc, szl_component_identification_fragmented);
     tcase_add_test(tc, userdata_set_clock);
     tcase_add_test(tc, userdata_push_stop);
+    tcase_add_test(tc, access_denied);
     tcase_add_test(tc, userdata_list_blocks);
     tcase_add_test(tc, s7commplus);
     tcase_add_test(tc, s7commplus_notification);
