@@ -1,5 +1,6 @@
 /* config.c - defaults and the "key = value" configuration file. */
 #include "config.h"
+#include "redis_url.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -41,6 +42,18 @@ void config_defaults(struct config *c)
         strcpy(c->sensor_name, "sensor");
     strcpy(c->redis_url, "redis://127.0.0.1:6379");
     strcpy(c->spool_dir, "/var/lib/otsensor/spool");
+    strcpy(c->redis_prefix, "otsensor");
+    c->redis_stream = 1;
+    c->redis_stream_maxlen = 1000000;
+    c->redis_batch = 512;
+    c->redis_flush_ms = 5;
+    c->redis_connect_timeout_ms = 1000;
+    c->redis_timeout_ms = 2000;
+    c->redis_backoff_max_ms = 30000;
+    c->redis_heartbeat_interval = 5;
+    c->redis_keep_ms = 10000;
+    c->spool_max_mb = 1024;
+    strcpy(c->spool_fsync, "batch");
 }
 
 enum kind { K_INT, K_U32, K_U64, K_BOOL, K_STR };
@@ -86,6 +99,22 @@ static const struct key keys[] = {
     {"alerts", K_STR, F(alerts_path), sizeof(((struct config *)0)->alerts_path), 0, 0},
     {"redis", K_STR, F(redis_url), sizeof(((struct config *)0)->redis_url), 0, 0},
     {"spool", K_STR, F(spool_dir), sizeof(((struct config *)0)->spool_dir), 0, 0},
+    {"redis.password_file", K_STR, F(redis_password_file),
+     sizeof(((struct config *)0)->redis_password_file), 0, 0},
+    {"redis.prefix", K_STR, F(redis_prefix), sizeof(((struct config *)0)->redis_prefix), 0, 0},
+    {"redis.stream", K_BOOL, F(redis_stream), 0, 0, 1},
+    {"redis.list", K_BOOL, F(redis_list), 0, 0, 1},
+    {"redis.channel", K_BOOL, F(redis_channel), 0, 0, 1},
+    {"redis.stream_maxlen", K_U32, F(redis_stream_maxlen), 0, 0, 4000000000u},
+    {"redis.batch", K_U32, F(redis_batch), 0, 1, 100000},
+    {"redis.flush_ms", K_U32, F(redis_flush_ms), 0, 0, 10000},
+    {"redis.connect_timeout_ms", K_U32, F(redis_connect_timeout_ms), 0, 1, 600000},
+    {"redis.timeout_ms", K_U32, F(redis_timeout_ms), 0, 1, 600000},
+    {"redis.backoff_max_ms", K_U32, F(redis_backoff_max_ms), 0, 100, 3600000},
+    {"redis.heartbeat_interval", K_U32, F(redis_heartbeat_interval), 0, 0, 3600},
+    {"redis.keep_ms", K_U32, F(redis_keep_ms), 0, 0, 3600000},
+    {"spool.max_mb", K_U32, F(spool_max_mb), 0, 1, 1048576},
+    {"spool.fsync", K_STR, F(spool_fsync), sizeof(((struct config *)0)->spool_fsync), 0, 0},
     {"zones", K_STR, F(zones_path), sizeof(((struct config *)0)->zones_path), 0, 0},
     {"classification", K_STR, F(classification_path),
      sizeof(((struct config *)0)->classification_path), 0, 0},
@@ -95,13 +124,11 @@ static const struct key keys[] = {
 
 static int parse_u64(const char *v, uint64_t *out)
 {
-    if (!isdigit((unsigned char)*v))
-        return -1;
+    if (!isdigit((unsigned char)*v)) return -1;
     errno = 0;
     char *end;
     unsigned long long x = strtoull(v, &end, 10);
-    if (errno || *end)
-        return -1;
+    if (errno || *end) return -1;
     *out = x;
     return 0;
 }
@@ -110,8 +137,7 @@ int config_set(struct config *c, const char *key, const char *value, char *err, 
 {
     for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
         const struct key *k = &keys[i];
-        if (strcmp(k->name, key) != 0)
-            continue;
+        if (strcmp(k->name, key) != 0) continue;
         char *base = (char *)c + k->off;
         if (k->kind == K_STR) {
             if (strlen(value) >= k->size) {
@@ -182,8 +208,7 @@ int config_load(struct config *c, const char *path, char *err, size_t errlen)
                 ch = fgetc(f);
         }
         char *s = trim(line);
-        if (!*s || *s == '#')
-            continue;
+        if (!*s || *s == '#') continue;
         if (overlong) {
             snprintf(err, errlen, "%s:%d:1: line longer than %zu bytes", path, lineno,
                      sizeof(line) - 2);
@@ -207,13 +232,11 @@ int config_load(struct config *c, const char *path, char *err, size_t errlen)
             value++;
         } else {
             char *hash = strstr(value, " #");
-            if (hash)
-                *hash = '\0', value = trim(value);
+            if (hash) *hash = '\0', value = trim(value);
         }
         char msg[512];
         if (config_set(c, key, value, msg, sizeof(msg)) != 0) {
-            if (strncmp(msg, "unknown key", 11) == 0)
-                col = (size_t)(key - line) + 1;
+            if (strncmp(msg, "unknown key", 11) == 0) col = (size_t)(key - line) + 1;
             snprintf(err, errlen, "%s:%d:%zu: %s", path, lineno, col, msg);
             rc = -1;
             break;
@@ -233,6 +256,24 @@ int config_validate(const struct config *c, char *err, size_t errlen)
         snprintf(err, errlen,
                  "redis: TLS (rediss://) is not supported by hiredis 0.14; use a local stunnel "
                  "or a local replica (see docs/redis.md)");
+        return -1;
+    }
+    struct redis_url u;
+    if (redis_url_parse(c->redis_url, &u, err, errlen) != 0) return -1;
+    if (strcmp(c->spool_fsync, "always") && strcmp(c->spool_fsync, "batch") &&
+        strcmp(c->spool_fsync, "never")) {
+        snprintf(err, errlen, "'spool.fsync' wants always, batch or never, not '%s'",
+                 c->spool_fsync);
+        return -1;
+    }
+    if (!c->redis_prefix[0]) {
+        snprintf(err, errlen, "'redis.prefix' must not be empty");
+        return -1;
+    }
+    if (!c->redis_stream && !c->redis_list && !c->redis_channel) {
+        snprintf(err, errlen,
+                 "redis: no mode on: set redis.stream, redis.list or "
+                 "redis.channel to yes (or --redis none)");
         return -1;
     }
     return 0;

@@ -5,7 +5,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define CONFIG_MAX_SOURCES 8
+#define CONFIG_MAX_SOURCES    8
 #define CONFIG_MAX_RULE_PATHS 16
 
 struct config {
@@ -44,6 +44,18 @@ struct config {
     char spool_dir[1024];
     uint32_t stats_interval;
     int flow_events; /* flow.new / flow.end in --events */
+    /* Redis output and alert spool (docs/redis.md) */
+    char redis_password_file[1024];
+    char redis_prefix[64];
+    int redis_stream, redis_list, redis_channel; /* modes */
+    uint32_t redis_stream_maxlen;                /* XADD MAXLEN ~ N; 0: no trimming */
+    uint32_t redis_batch;                        /* alerts per pipelined batch */
+    uint32_t redis_flush_ms;                     /* longest wait before a batch is sent */
+    uint32_t redis_connect_timeout_ms, redis_timeout_ms, redis_backoff_max_ms;
+    uint32_t redis_heartbeat_interval; /* seconds; 0: no heartbeat hash */
+    uint32_t redis_keep_ms;            /* confirmed alerts kept in the spool this long */
+    uint32_t spool_max_mb;
+    char spool_fsync[16]; /* always | batch | never */
     /* rules (later issues) */
     const char *rule_paths[CONFIG_MAX_RULE_PATHS];
     int n_rule_paths;

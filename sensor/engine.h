@@ -19,6 +19,7 @@
 #include "decode.h"
 #include "event.h"
 #include "flow.h"
+#include "output_redis.h"
 #include "reassembly.h"
 #include "ring.h"
 #include "rules.h"
@@ -74,7 +75,7 @@ struct worker {
     struct flow_table flows;
     struct reasm_global reasm;
     struct classifier cls;
-    struct rule_ctx *rctx;  /* matching state for the rule set of generation rs_gen */
+    struct rule_ctx *rctx; /* matching state for the rule set of generation rs_gen */
     unsigned rs_gen;
     atomic_uint rs_gen_seen; /* published: the generation this worker now uses */
     struct event_sink sink;
@@ -130,9 +131,13 @@ struct engine {
      * next batch, the old set is freed once every worker has switched) */
     struct ruleset *_Atomic ruleset;
     atomic_uint rs_gen;
+    struct oredis *redis;   /* alerts to Redis (NULL: --redis none); output thread only */
+    uint32_t inject_alerts; /* test only (--inject-alerts N): synthetic alerts at start */
 };
 
+/* Monotonic milliseconds (intervals), and the calendar time (stream ids, stamps). */
 uint64_t wall_ms(void);
+uint64_t realtime_ms(void);
 
 int worker_start(struct worker *w);
 /* Builds the worker's nDPI module (worker_main does it on its own thread). */
@@ -147,5 +152,7 @@ void *capture_main(void *arg);
 void *output_main(void *arg);
 /* Writes the stats JSON object (one line) to f. */
 void stats_write(struct engine *e, FILE *f, int final);
+/* The few totals the Redis heartbeat hash shows (packets, drops, flows). */
+void stats_summary(struct engine *e, struct oredis_counters *c);
 
 #endif

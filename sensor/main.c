@@ -33,7 +33,8 @@ static void usage(FILE *f)
           "      --redis URL         redis://[user:password@]host[:port][/db] | unix:/path | none\n"
           "      --alerts FILE|-     also write alerts as JSON lines\n"
           "      --events FILE|-     write every protocol event (one per PDU) as JSON lines\n"
-          "      --stats FILE|-      write statistics as JSON (at exit, and every --stats-interval s)\n"
+          "      --stats FILE|-      write statistics as JSON (at exit, and every --stats-interval "
+          "s)\n"
           "      --stats-interval S  seconds between statistics (0: only at exit)\n"
           "      --spool DIR         where alerts wait while Redis is unreachable\n"
           "      --sensor-name NAME  this sensor's name (default: hostname)\n"
@@ -41,7 +42,8 @@ static void usage(FILE *f)
           "      --snaplen N         bytes captured per packet (live)\n"
           "      --buffer-mb N       kernel capture buffer in MiB (live)\n"
           "      --no-flow-events    leave flow.new/flow.end out of --events\n"
-          "      --check             validate configuration, rules, zones and YARA rules; exit 0 or 1\n"
+          "      --check             validate configuration, rules, zones and YARA rules; exit 0 "
+          "or 1\n"
           "  -V, --version\n"
           "  -h, --help\n",
           f);
@@ -50,8 +52,7 @@ static void usage(FILE *f)
 static void on_stop(int sig)
 {
     (void)sig;
-    if (g_engine)
-        atomic_store(&g_engine->stop, 1);
+    if (g_engine) atomic_store(&g_engine->stop, 1);
 }
 
 static void on_hup(int sig)
@@ -72,6 +73,7 @@ enum {
     OPT_SNAPLEN,
     OPT_BUFFER_MB,
     OPT_NO_FLOW_EVENTS,
+    OPT_INJECT_ALERTS,
 };
 
 static const struct option long_opts[] = {
@@ -93,6 +95,8 @@ static const struct option long_opts[] = {
     {"snaplen", required_argument, NULL, OPT_SNAPLEN},
     {"buffer-mb", required_argument, NULL, OPT_BUFFER_MB},
     {"no-flow-events", no_argument, NULL, OPT_NO_FLOW_EVENTS},
+    /* test only, not in --help: N synthetic alerts at start (tests/integration/test_redis.sh) */
+    {"inject-alerts", required_argument, NULL, OPT_INJECT_ALERTS},
     {"check", no_argument, NULL, OPT_CHECK},
     {"version", no_argument, NULL, 'V'},
     {"help", no_argument, NULL, 'h'},
@@ -107,11 +111,9 @@ struct cli_set {
 
 static FILE *open_out(const char *path, const char *what)
 {
-    if (!strcmp(path, "-"))
-        return stdout;
+    if (!strcmp(path, "-")) return stdout;
     FILE *f = fopen(path, "w");
-    if (!f)
-        log_error("%s: cannot open %s output: %s", path, what, strerror(errno));
+    if (!f) log_error("%s: cannot open %s output: %s", path, what, strerror(errno));
     return f;
 }
 
@@ -186,6 +188,7 @@ int main(int argc, char **argv)
     config_defaults(&cfg);
     struct cli_set sets[64];
     int nsets = 0, check_only = 0;
+    uint32_t inject_alerts = 0;
     const char *config_path = NULL;
     int opt;
     while ((opt = getopt_long(argc, argv, "r:i:c:w:R:Z:Y:f:Vh", long_opts, NULL)) != -1) {
@@ -226,10 +229,9 @@ int main(int argc, char **argv)
         case OPT_SENSOR_NAME: key = "sensor_name"; break;
         case OPT_SNAPLEN: key = "snaplen"; break;
         case OPT_BUFFER_MB: key = "buffer_mb"; break;
-        case OPT_NO_FLOW_EVENTS:
-            sets[nsets++] = (struct cli_set){"flow.events", "no"};
-            break;
+        case OPT_NO_FLOW_EVENTS: sets[nsets++] = (struct cli_set){"flow.events", "no"}; break;
         case OPT_CHECK: check_only = 1; break;
+        case OPT_INJECT_ALERTS: inject_alerts = (uint32_t)strtoul(optarg, NULL, 10); break;
         case 'V':
             printf("otsensor %s (libpcap: %s; nDPI %s)\n", OTS_VERSION, pcap_lib_version(),
                    ndpi_revision());
@@ -266,8 +268,7 @@ int main(int argc, char **argv)
         log_error("%s", err);
         return 1;
     }
-    if (check_paths(&cfg))
-        return 1;
+    if (check_paths(&cfg)) return 1;
     int rules_failed;
     struct ruleset *rules = load_rules(&cfg, &rules_failed);
     if (rules_failed) return 1;
@@ -281,11 +282,17 @@ int main(int argc, char **argv)
         log_error("nothing to read: give -r FILE or -i INTERFACE (see --help)");
         return 1;
     }
-    if (strcmp(cfg.redis_url, "none") != 0 && cfg.redis_url[0])
-        log_warn("Redis output is not built yet; running without it (use --redis none to "
-                 "silence this)");
-
     static struct engine eng;
+    eng.inject_alerts = inject_alerts;
+    if (strcmp(cfg.redis_url, "none") != 0 && cfg.redis_url[0]) {
+        /* opens and recovers the spool; connecting is the output thread's job */
+        eng.redis = oredis_open(&cfg, err, sizeof(err));
+        if (!eng.redis) {
+            log_error("%s", err);
+            return 1;
+        }
+    }
+
     eng.cfg = &cfg;
     eng.n_workers = cfg.workers;
     eng.start_wall_ms = wall_ms();
@@ -295,17 +302,13 @@ int main(int argc, char **argv)
     atomic_init(&eng.ruleset, rules);
     atomic_init(&eng.rs_gen, 1);
     g_engine = &eng;
-    if (cfg.alerts_path[0] && !(eng.alerts_out = open_out(cfg.alerts_path, "alerts")))
-        return 1;
+    if (cfg.alerts_path[0] && !(eng.alerts_out = open_out(cfg.alerts_path, "alerts"))) return 1;
 
-    if (cfg.events_path[0] && !(eng.events_out = open_out(cfg.events_path, "events")))
-        return 1;
-    if (eng.events_out)
-        setvbuf(eng.events_out, NULL, _IOFBF, 1 << 20);
+    if (cfg.events_path[0] && !(eng.events_out = open_out(cfg.events_path, "events"))) return 1;
+    if (eng.events_out) setvbuf(eng.events_out, NULL, _IOFBF, 1 << 20);
     if (cfg.stats_path[0]) {
         snprintf(eng.stats_path, sizeof(eng.stats_path), "%s", cfg.stats_path);
-        if (!(eng.stats_out = open_out(cfg.stats_path, "stats")))
-            return 1;
+        if (!(eng.stats_out = open_out(cfg.stats_path, "stats"))) return 1;
     }
 
     eng.workers = calloc((size_t)eng.n_workers, sizeof(struct worker));
@@ -350,10 +353,8 @@ int main(int argc, char **argv)
     for (;;) {
         int done = 1;
         for (int s = 0; s < eng.n_sources; s++)
-            if (!atomic_load(&eng.sources[s].done))
-                done = 0;
-        if (done)
-            break;
+            if (!atomic_load(&eng.sources[s].done)) done = 0;
+        if (done) break;
         if (atomic_load(&eng.stop) && eng.live)
             for (int s = 0; s < eng.n_sources; s++)
                 pcap_breakloop(eng.sources[s].pcap);
@@ -401,8 +402,7 @@ int main(int argc, char **argv)
         fclose(eng.events_out);
     else if (eng.events_out)
         fflush(stdout);
-    if (eng.stats_out && eng.stats_out != stdout)
-        fclose(eng.stats_out);
+    if (eng.stats_out && eng.stats_out != stdout) fclose(eng.stats_out);
     if (eng.alerts_out && eng.alerts_out != stdout)
         fclose(eng.alerts_out);
     else if (eng.alerts_out)
@@ -410,8 +410,7 @@ int main(int argc, char **argv)
     ruleset_free(retired);
     ruleset_free(atomic_load(&eng.ruleset));
     for (int s = 0; s < eng.n_sources; s++) {
-        if (eng.sources[s].pcap)
-            pcap_close(eng.sources[s].pcap);
+        if (eng.sources[s].pcap) pcap_close(eng.sources[s].pcap);
         for (int i = 0; i < eng.n_workers; i++)
             ring_destroy(&eng.sources[s].rings[i]);
         free(eng.sources[s].rings);

@@ -4,6 +4,7 @@
 #include <time.h>
 
 #include "engine.h"
+#include "jbuf.h"
 #include "log.h"
 
 static int drain(struct engine *e)
@@ -17,9 +18,12 @@ static int drain(struct engine *e)
             if (len > 1 && p[0] == OUT_EVENT && e->events_out) {
                 fwrite(p + 1, 1, len - 1, e->events_out);
                 fputc('\n', e->events_out);
-            } else if (len > 1 && p[0] == OUT_ALERT && e->alerts_out) {
-                fwrite(p + 1, 1, len - 1, e->alerts_out);
-                fputc('\n', e->alerts_out);
+            } else if (len > 1 && p[0] == OUT_ALERT) {
+                if (e->alerts_out) {
+                    fwrite(p + 1, 1, len - 1, e->alerts_out);
+                    fputc('\n', e->alerts_out);
+                }
+                if (e->redis) oredis_alert(e->redis, (const char *)p + 1, len - 1, realtime_ms());
             }
             ring_release(&w->out);
             got++;
@@ -30,8 +34,7 @@ static int drain(struct engine *e)
 
 static void write_stats(struct engine *e, int final)
 {
-    if (!e->stats_out)
-        return;
+    if (!e->stats_out) return;
     if (e->stats_out != stdout) {
         /* rewrite the file in place: it always holds the latest figures */
         FILE *f = freopen(NULL, "w", e->stats_out);
@@ -46,14 +49,46 @@ static void write_stats(struct engine *e, int final)
     fflush(e->stats_out);
 }
 
+/* Test only (--inject-alerts N): N synthetic alerts, as if from the rule engine,
+ * so the Redis path can be tested end to end before rules exist. */
+static void inject_alerts(struct engine *e)
+{
+    char buf[512];
+    for (uint32_t i = 0; i < e->inject_alerts; i++) {
+        struct jbuf j;
+        jbuf_init(&j, buf, sizeof(buf));
+        jbuf_puts(&j, "{\"@timestamp\":");
+        jbuf_ts(&j, realtime_ms() * 1000);
+        jbuf_puts(&j, ",\"event\":{\"kind\":\"alert\",\"dataset\":\"otsensor.alert\","
+                      "\"severity\":0},\"rule\":{\"id\":\"otsensor.test_inject\",\"name\":"
+                      "\"test alert (--inject-alerts)\"},\"observer\":{\"name\":");
+        jbuf_str(&j, e->cfg->sensor_name, strlen(e->cfg->sensor_name));
+        jbuf_puts(&j, ",\"type\":\"sensor\"},\"otsensor\":{\"count\":1,\"inject_seq\":");
+        jbuf_u64(&j, i);
+        jbuf_puts(&j, "}}");
+        if (jbuf_ok(&j) && e->redis) oredis_alert(e->redis, buf, j.len, realtime_ms());
+        if (e->redis && i % 256 == 255) oredis_poll(e->redis);
+    }
+}
+
 void *output_main(void *arg)
 {
     struct engine *e = arg;
     unsigned spins = 0;
-    uint64_t last_stats = wall_ms();
+    uint64_t last_stats = wall_ms(), last_summary = 0;
     uint32_t interval_ms = e->cfg->stats_interval * 1000u;
+    if (e->inject_alerts) inject_alerts(e);
     for (;;) {
         int got = drain(e);
+        if (e->redis) {
+            if (wall_ms() - last_summary >= 1000) {
+                struct oredis_counters c;
+                stats_summary(e, &c);
+                oredis_set_counters(e->redis, &c);
+                last_summary = wall_ms();
+            }
+            oredis_poll(e->redis);
+        }
         if (interval_ms && wall_ms() - last_stats >= interval_ms) {
             last_stats = wall_ms();
             write_stats(e, 0);
@@ -64,11 +99,9 @@ void *output_main(void *arg)
         }
         int all_done = 1;
         for (int i = 0; i < e->n_workers; i++)
-            if (!atomic_load(&e->workers[i].done))
-                all_done = 0;
+            if (!atomic_load(&e->workers[i].done)) all_done = 0;
         if (all_done) {
-            if (drain(e))
-                continue;
+            if (drain(e)) continue;
             break;
         }
         if (spins == 100) {
@@ -80,6 +113,14 @@ void *output_main(void *arg)
     }
     if (e->events_out) fflush(e->events_out);
     if (e->alerts_out) fflush(e->alerts_out);
+    if (e->redis) {
+        struct oredis_counters c;
+        stats_summary(e, &c);
+        oredis_set_counters(e->redis, &c);
+        oredis_drain(e->redis, e->cfg->redis_timeout_ms + 3000);
+    }
     write_stats(e, 1);
+    oredis_close(e->redis);
+    e->redis = NULL;
     return NULL;
 }

@@ -20,8 +20,7 @@ void stats_write(struct engine *e, FILE *f, int final)
     struct worker_stats tot;
     memset(&tot, 0, sizeof(tot));
     struct worker_stats *per = calloc((size_t)e->n_workers, sizeof(*per));
-    if (!per)
-        return;
+    if (!per) return;
     for (int i = 0; i < e->n_workers; i++) {
         struct worker *w = &e->workers[i];
         pthread_mutex_lock(&w->snap_lock);
@@ -61,12 +60,10 @@ void stats_write(struct engine *e, FILE *f, int final)
         for (unsigned p = 0; p < s->nproto; p++) {
             unsigned k;
             for (k = 0; k < tot.nproto; k++)
-                if (strcmp(tot.proto[k].proto, s->proto[p].proto) == 0)
-                    break;
+                if (strcmp(tot.proto[k].proto, s->proto[p].proto) == 0) break;
             if (k == tot.nproto && tot.nproto < MAX_PROTO_STATS)
                 tot.proto[tot.nproto++] = (struct proto_count){s->proto[p].proto, 0};
-            if (k < MAX_PROTO_STATS)
-                tot.proto[k].pdus += s->proto[p].pdus;
+            if (k < MAX_PROTO_STATS) tot.proto[k].pdus += s->proto[p].pdus;
         }
     }
     uint64_t cap_pkts = 0, cap_bytes = 0, ring_drops = 0, kdrops = 0, kifdrops = 0;
@@ -118,8 +115,7 @@ void stats_write(struct engine *e, FILE *f, int final)
     KV(&j, "l2_dissected", tot.l2_dissected);
     KV(&j, "l2_other", tot.l2_other);
     for (int k = 1; k < DEC_ANOMALY_COUNT; k++) {
-        if (!tot.decode_anomalies[k])
-            continue;
+        if (!tot.decode_anomalies[k]) continue;
         const char *n = decode_anomaly_name(k);
         const char *dot = n ? strchr(n, '.') : NULL;
         jbuf_putc(&j, ',');
@@ -129,8 +125,7 @@ void stats_write(struct engine *e, FILE *f, int final)
     }
     jbuf_puts(&j, "},\"protocols\":{");
     for (unsigned p = 0; p < tot.nproto; p++) {
-        if (p)
-            jbuf_putc(&j, ',');
+        if (p) jbuf_putc(&j, ',');
         jbuf_str(&j, tot.proto[p].proto, strlen(tot.proto[p].proto));
         jbuf_putc(&j, ':');
         jbuf_u64(&j, tot.proto[p].pdus);
@@ -140,8 +135,7 @@ void stats_write(struct engine *e, FILE *f, int final)
     jbuf_puts(&j, ",\"threads\":{\"capture\":[");
     for (int s = 0; s < e->n_sources; s++) {
         struct capture_source *src = &e->sources[s];
-        if (s)
-            jbuf_putc(&j, ',');
+        if (s) jbuf_putc(&j, ',');
         jbuf_puts(&j, "{\"source\":");
         const char *nm = src->name ? src->name : "files";
         jbuf_str(&j, nm, strlen(nm));
@@ -152,8 +146,7 @@ void stats_write(struct engine *e, FILE *f, int final)
     }
     jbuf_puts(&j, "],\"workers\":[");
     for (int i = 0; i < e->n_workers; i++) {
-        if (i)
-            jbuf_putc(&j, ',');
+        if (i) jbuf_putc(&j, ',');
         jbuf_puts(&j, "{\"id\":");
         jbuf_u64(&j, (uint64_t)i);
         KV(&j, "packets", per[i].packets);
@@ -161,10 +154,51 @@ void stats_write(struct engine *e, FILE *f, int final)
         KV(&j, "events", per[i].events);
         jbuf_putc(&j, '}');
     }
-    jbuf_puts(&j, "]}}");
+    jbuf_puts(&j, "]}");
+    if (e->redis) {
+        struct oredis_stats rs;
+        oredis_get_stats(e->redis, &rs);
+        jbuf_puts(&j, ",\"redis\":{\"connected\":");
+        jbuf_puts(&j, rs.connected ? "true" : "false");
+        KV(&j, "alerts", rs.alerts);
+        KV(&j, "delivered", rs.delivered);
+        KV(&j, "duplicates", rs.duplicates);
+        KV(&j, "spooled", rs.spooled);
+        KV(&j, "replayed", rs.replayed);
+        KV(&j, "errors", rs.errors);
+        KV(&j, "connects", rs.connects);
+        KV(&j, "keep_cut", rs.keep_cut);
+        jbuf_puts(&j, ",\"spool\":{\"bytes\":");
+        jbuf_u64(&j, rs.spool.bytes);
+        KV(&j, "records", rs.spool.records);
+        KV(&j, "found_at_open", rs.spool.found_at_open);
+        KV(&j, "torn_bytes", rs.spool.torn_bytes);
+        KV(&j, "dropped_full", rs.spool.dropped_full);
+        KV(&j, "full_episodes", rs.spool.full_episodes);
+        KV(&j, "io_errors", rs.spool.io_errors);
+        jbuf_puts(&j, "}}");
+    }
+    jbuf_putc(&j, '}');
     free(per);
     if (jbuf_ok(&j)) {
         fputs(buf, f);
         fputc('\n', f);
+    }
+}
+
+void stats_summary(struct engine *e, struct oredis_counters *c)
+{
+    memset(c, 0, sizeof(*c));
+    for (int i = 0; i < e->n_workers; i++) {
+        struct worker *w = &e->workers[i];
+        pthread_mutex_lock(&w->snap_lock);
+        c->flows += w->snap.flows.created;
+        pthread_mutex_unlock(&w->snap_lock);
+    }
+    for (int s = 0; s < e->n_sources; s++) {
+        struct capture_source *src = &e->sources[s];
+        c->packets += atomic_load(&src->packets);
+        c->drops += atomic_load(&src->ring_drops) + atomic_load(&src->kernel_drops) +
+                    atomic_load(&src->kernel_if_drops);
     }
 }

@@ -13,6 +13,13 @@
 #define SWEEP_INTERVAL_US 1000000ULL
 #define WORKER_BATCH      32
 
+uint64_t realtime_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
 uint64_t wall_ms(void)
 {
     struct timespec ts;
@@ -36,9 +43,10 @@ static void count_proto(struct worker_stats *st, const char *proto)
     }
 }
 
-/* Hands one line to the output thread. Offline we wait for room (no loss); live
- * we wait too, but a bounded time, then drop and count, so capture never stalls
- * behind a slow disk. */
+/* Hands one line to the output thread. Offline we wait for room (no loss). Live,
+ * an event line waits a bounded time, then is dropped and counted, so capture
+ * never stalls behind a slow disk; an alert always waits (alerts are never
+ * dropped: Redis trouble is absorbed by the spool behind the output thread). */
 static void push_line(struct worker *w, uint8_t type, const char *line, size_t len)
 {
     unsigned spins = 0;
@@ -54,7 +62,7 @@ static void push_line(struct worker *w, uint8_t type, const char *line, size_t l
             ring_commit(&w->out);
             return;
         }
-        if (w->eng->live && spins > 200) {
+        if (w->eng->live && type == OUT_EVENT && spins > 200) {
             w->st.events_dropped++;
             return;
         }

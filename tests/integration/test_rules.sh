@@ -45,5 +45,23 @@ import json,sys
 hi=[a['rule']['name'] for a in map(json.loads, open('$T/b.json')) if a['event']['severity']>=3]
 sys.exit(1 if hi else 0)" && ok || bad "benign Modbus polling raised high/critical alerts"
 
+# alerts from rules reach a real Redis stream, one entry per alert, ids increasing
+if command -v redis-server >/dev/null; then
+    PORT=$(/usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+    redis-server --port "$PORT" --bind 127.0.0.1 --dir "$T" --save "" --appendonly yes \
+        --appendfsync always --daemonize yes --logfile "$T/redis.log" --pidfile "$T/redis.pid"
+    for _ in $(seq 50); do redis-cli -p "$PORT" ping >/dev/null 2>&1 && break; sleep 0.1; done
+    "$BIN" -r "$D/icsnpp-modbus/modbus_example.pcap" -R "$R" --alerts "$T/c.json" -w 2 \
+        --sensor-name e2e --redis "redis://127.0.0.1:$PORT" --spool "$T/spool" 2>"$T/err"
+    n_file=$(wc -l <"$T/c.json")
+    n_redis=$(redis-cli -p "$PORT" XLEN otsensor:alerts:e2e)
+    [ "$n_file" -gt 0 ] && [ "$n_file" = "$n_redis" ] && ok ||
+        bad "alerts to Redis: $n_file in --alerts, $n_redis in the stream $(cat "$T/err")"
+    redis-cli -p "$PORT" SISMEMBER otsensor:sensors e2e | grep -q 1 && ok || bad "sensor not in otsensor:sensors"
+    redis-cli -p "$PORT" shutdown nosave >/dev/null 2>&1
+else
+    bad "redis-server is not installed"
+fi
+
 echo "$pass passed, $fails failed"
 [ $fails -eq 0 ]

@@ -76,6 +76,21 @@ START_TEST(defaults)
     ck_assert_uint_gt(strlen(cfg.sensor_name), 0);
     ck_assert_str_eq(cfg.redis_url, "redis://127.0.0.1:6379");
     ck_assert_str_eq(cfg.spool_dir, "/var/lib/otsensor/spool");
+    ck_assert_str_eq(cfg.redis_password_file, "");
+    ck_assert_str_eq(cfg.redis_prefix, "otsensor");
+    ck_assert_int_eq(cfg.redis_stream, 1);
+    ck_assert_int_eq(cfg.redis_list, 0);
+    ck_assert_int_eq(cfg.redis_channel, 0);
+    ck_assert_uint_eq(cfg.redis_stream_maxlen, 1000000);
+    ck_assert_uint_eq(cfg.redis_batch, 512);
+    ck_assert_uint_eq(cfg.redis_flush_ms, 5);
+    ck_assert_uint_eq(cfg.redis_connect_timeout_ms, 1000);
+    ck_assert_uint_eq(cfg.redis_timeout_ms, 2000);
+    ck_assert_uint_eq(cfg.redis_backoff_max_ms, 30000);
+    ck_assert_uint_eq(cfg.redis_heartbeat_interval, 5);
+    ck_assert_uint_eq(cfg.redis_keep_ms, 10000);
+    ck_assert_uint_eq(cfg.spool_max_mb, 1024);
+    ck_assert_str_eq(cfg.spool_fsync, "batch");
     ck_assert_str_eq(cfg.events_path, "");
     ck_assert_int_eq(cfg.n_read_files, 0);
     ck_assert_int_eq(cfg.n_interfaces, 0);
@@ -231,6 +246,21 @@ START_TEST(validate)
     ck_assert_int_eq(config_validate(&cfg, err, sizeof(err)), 0);
     ck_assert_int_eq(config_set(&cfg, "redis", "none", err, sizeof(err)), 0);
     ck_assert_int_eq(config_validate(&cfg, err, sizeof(err)), 0);
+    /* spool.fsync takes three words */
+    ck_assert_int_eq(config_set(&cfg, "spool.fsync", "sometimes", err, sizeof(err)), 0);
+    ck_assert_int_eq(config_validate(&cfg, err, sizeof(err)), -1);
+    ck_assert_str_eq(err, "'spool.fsync' wants always, batch or never, not 'sometimes'");
+    ck_assert_int_eq(config_set(&cfg, "spool.fsync", "always", err, sizeof(err)), 0);
+    ck_assert_int_eq(config_validate(&cfg, err, sizeof(err)), 0);
+    /* at least one Redis mode */
+    ck_assert_int_eq(config_set(&cfg, "redis.stream", "no", err, sizeof(err)), 0);
+    ck_assert_int_eq(config_validate(&cfg, err, sizeof(err)), -1);
+    ck_assert_ptr_nonnull(strstr(err, "no mode"));
+    ck_assert_int_eq(config_set(&cfg, "redis.list", "yes", err, sizeof(err)), 0);
+    ck_assert_int_eq(config_validate(&cfg, err, sizeof(err)), 0);
+    ck_assert_int_eq(config_set(&cfg, "redis.prefix", "", err, sizeof(err)), 0);
+    ck_assert_int_eq(config_validate(&cfg, err, sizeof(err)), -1);
+    config_defaults(&cfg);
     /* -r and -i together */
     cfg.read_files[cfg.n_read_files++] = "a.pcap";
     ck_assert_int_eq(config_validate(&cfg, err, sizeof(err)), 0);
@@ -278,6 +308,21 @@ static const char *all_keys[] = {
     "alerts",
     "redis",
     "spool",
+    "redis.password_file",
+    "redis.prefix",
+    "redis.stream",
+    "redis.list",
+    "redis.channel",
+    "redis.stream_maxlen",
+    "redis.batch",
+    "redis.flush_ms",
+    "redis.connect_timeout_ms",
+    "redis.timeout_ms",
+    "redis.backoff_max_ms",
+    "redis.heartbeat_interval",
+    "redis.keep_ms",
+    "spool.max_mb",
+    "spool.fsync",
     "zones",
     "classification",
     "yara",

@@ -1,0 +1,311 @@
+#!/usr/bin/env bash
+# bench/run.sh: the otsensor benchmark (DESIGN §6), every configuration on the same capture.
+#
+# Builds the tree (Release) and bench tools, writes bench/out/bench.pcap with otgen if it is
+# absent, warms the page cache, then runs each named configuration BENCH_RUNS times (best
+# wall time kept, peak RSS = max over the runs) and prints a markdown table, also written
+# to bench/out/results.md. Exits non-zero if any configuration failed.
+#
+# Environment:
+#   OTS_BUILD_DIR   use this existing build directory instead of configuring bench/out/build
+#   BENCH_RUNS      runs per configuration (default 3)
+#   BENCH_PACKETS   packets in the generated capture (default 2000000)
+#   BENCH_SEED      otgen seed (default 20260105)
+#   BENCH_PCAP      capture to use (default bench/out/bench.pcap; generated if absent)
+#   BENCH_ONLY      extended regex: run only the configurations whose name matches
+#   BENCH_OUT       output directory (default bench/out)
+#
+# To add a configuration (YARA, rules, ...), add one add_config line in define_configs.
+set -uo pipefail
+
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+ROOT=$(dirname "$HERE")
+OUT=${BENCH_OUT:-$HERE/out}
+RUNS=${BENCH_RUNS:-3}
+PACKETS=${BENCH_PACKETS:-2000000}
+SEED=${BENCH_SEED:-20260105}
+PCAP=${BENCH_PCAP:-$OUT/bench.pcap}
+ONLY=${BENCH_ONLY:-}
+
+log() { echo "bench: $*" >&2; }
+die() {
+    log "$*"
+    exit 1
+}
+
+# ---- dependencies: a fresh Debian bookworm has none of these ----
+PKGS=(cmake build-essential pkg-config libpcap-dev libndpi-dev libhiredis-dev libyara-dev
+    check libndpi-bin time)
+
+missing_pkgs() {
+    local p
+    for p in "${PKGS[@]}"; do
+        dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null | grep -q '^install ok installed' ||
+            echo "$p"
+    done
+}
+
+ensure_deps() {
+    local missing
+    missing=$(missing_pkgs)
+    [ -z "$missing" ] && return 0
+    if [ "$(id -u)" != 0 ]; then
+        die "missing packages: ${missing//$'\n'/ }; run as root or install them"
+    fi
+    if [ -x "$ROOT/deploy/install-deps.sh" ]; then
+        log "installing dependencies with deploy/install-deps.sh"
+        "$ROOT/deploy/install-deps.sh" || log "deploy/install-deps.sh failed; trying apt-get"
+        missing=$(missing_pkgs)
+        [ -z "$missing" ] && return 0
+    fi
+    log "installing: ${missing//$'\n'/ }"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq || die "apt-get update failed"
+    # shellcheck disable=SC2086
+    apt-get install -y -qq $missing >/dev/null || die "apt-get install failed: $missing"
+}
+
+# ---- build ----
+OTSENSOR_BUILD_ERR=""
+build() {
+    local jobs
+    jobs=$(nproc)
+    if [ -n "${OTS_BUILD_DIR:-}" ]; then
+        BUILD=$OTS_BUILD_DIR
+        [ -f "$BUILD/CMakeCache.txt" ] || die "OTS_BUILD_DIR=$BUILD is not a configured build"
+    else
+        BUILD=$OUT/build
+        log "configuring Release build in $BUILD"
+        cmake -S "$ROOT" -B "$BUILD" -DCMAKE_BUILD_TYPE=Release -DOTS_TESTS=OFF \
+            -DOTS_WERROR=OFF >"$OUT/cmake.log" 2>&1 ||
+            die "cmake configure failed, see $OUT/cmake.log"
+    fi
+    cmake --build "$BUILD" -j "$jobs" --target otgen floor >"$OUT/build-bench.log" 2>&1 ||
+        die "building otgen/floor failed, see $OUT/build-bench.log"
+    # the engine may not build yet: the other rows still run, its rows report the failure
+    if ! cmake --build "$BUILD" -j "$jobs" --target otsensor >"$OUT/build-otsensor.log" 2>&1; then
+        OTSENSOR_BUILD_ERR="otsensor did not build, see $OUT/build-otsensor.log"
+        log "$OTSENSOR_BUILD_ERR"
+    fi
+    BUILD_TYPE=$(sed -n 's/^CMAKE_BUILD_TYPE:[A-Z]*=//p' "$BUILD/CMakeCache.txt")
+    [ "$BUILD_TYPE" = Release ] || log "warning: $BUILD is a '${BUILD_TYPE:-default}' build, not Release"
+    OTGEN=$BUILD/bench/otgen
+    FLOOR=$BUILD/bench/floor
+    OTSENSOR=$BUILD/otsensor
+}
+
+# ---- capture ----
+summary_get() { sed -n "s/^$1: *//p" "$SUMMARY" | head -n1; }
+
+make_capture() {
+    SUMMARY=${PCAP%.pcap}.summary
+    if [ -f "$PCAP" ] && [ -f "$SUMMARY" ] && [ "$(summary_get packets)" = "$PACKETS" ] &&
+        { [ -n "${BENCH_PCAP:-}" ] || [ "$(summary_get seed)" = "$SEED" ]; }; then
+        log "using existing $PCAP"
+    elif [ -f "$PCAP" ] && [ -n "${BENCH_PCAP:-}" ]; then
+        # a capture we did not write: count it ourselves
+        log "summarising $PCAP (no otgen summary)"
+        {
+            "$FLOOR" "$PCAP" | grep -E '^(packets|bytes):'
+            if command -v tshark >/dev/null; then
+                echo "flows: $(tshark -r "$PCAP" -q -z conv,tcp -z conv,udp 2>/dev/null |
+                    grep -cE '^[0-9a-fA-F.:]+ +<->')"
+            else
+                echo "flows: ? (no tshark to count them)"
+            fi
+        } >"$SUMMARY" || die "cannot summarise $PCAP"
+        PACKETS=$(summary_get packets)
+    else
+        log "writing $PCAP ($PACKETS packets, seed $SEED)"
+        "$OTGEN" -o "$PCAP.tmp" -n "$PACKETS" -s "$SEED" >"$SUMMARY.tmp" ||
+            die "otgen failed"
+        sed -i "s|^file: .*|file: $PCAP|" "$SUMMARY.tmp"
+        mv "$PCAP.tmp" "$PCAP" && mv "$SUMMARY.tmp" "$SUMMARY"
+    fi
+    CAP_PACKETS=$(summary_get packets)
+    CAP_FLOWS=$(summary_get flows)
+    CAP_BYTES=$(summary_get bytes)
+    if [ -z "$CAP_PACKETS" ] || [ -z "$CAP_BYTES" ]; then die "bad summary $SUMMARY"; fi
+    log "warming the page cache"
+    cat "$PCAP" >/dev/null
+}
+
+# ---- configurations: a name and a command line each ----
+# add_config NAME PRE CHECK CMD...: PRE, if not empty, is why the row cannot run; CHECK, if
+# not empty, is a function called after each run with the row's file prefix: it prints a
+# note for the report and returns non-zero if the run's output shows it did not do the work.
+CONFIG_NAMES=()
+CONFIG_CMDS=()
+CONFIG_PRE=()
+CONFIG_CHECK=()
+add_config() {
+    local name=$1 pre=$2 check=$3
+    shift 3
+    CONFIG_NAMES+=("$name")
+    CONFIG_PRE+=("$pre")
+    CONFIG_CHECK+=("$check")
+    CONFIG_CMDS+=("$(printf '%q ' "$@")")
+}
+
+slug_of() { echo "$1" | tr -c 'A-Za-z0-9\n' '_'; }
+
+json_u64() { # json_u64 FILE KEY: the last "KEY":N in FILE
+    grep -o "\"$2\":[0-9]*" "$1" 2>/dev/null | tail -n1 | cut -d: -f2
+}
+
+# otsensor must have processed every packet of the file (offline reading is lossless)
+check_otsensor() {
+    local st=$1.stats.json p fl det
+    p=$(json_u64 "$st" packets_processed)
+    fl=$(json_u64 "$st" created)
+    det=$(json_u64 "$st" ndpi_detected)
+    if [ -z "$p" ]; then
+        echo "no packets_processed in $st: not checked"
+        return 0
+    fi
+    echo "processed $p packets, ${fl:-?} flows, nDPI detected ${det:-?}"
+    [ "$p" = "$CAP_PACKETS" ]
+}
+
+define_configs() {
+    local st
+    add_config floor "" "" "$FLOOR" "$PCAP"
+    for w in 1 2; do
+        st="$OUT/$(slug_of "otsensor -w $w").stats.json"
+        add_config "otsensor -w $w" "$OTSENSOR_BUILD_ERR" check_otsensor \
+            "$OTSENSOR" -r "$PCAP" -w "$w" --redis none --stats "$st"
+    done
+    # -q: no per-flow report; one thread (a pcap file is always read by one thread)
+    add_config ndpiReader "" "" ndpiReader -i "$PCAP" -q
+}
+
+# ---- measurement ----
+declare -A WALL RSS CPU STATUS NOTE
+run_config() {
+    local i=$1 name=${CONFIG_NAMES[$1]} best="" maxrss=0 r t0 t1 rc wall rss cpu note
+    local slug
+    slug=$(slug_of "$name")
+    if [ -n "${CONFIG_PRE[$i]}" ]; then
+        STATUS[$name]="FAILED: ${CONFIG_PRE[$i]}"
+        log "$name: ${STATUS[$name]}"
+        return
+    fi
+    eval "set -- ${CONFIG_CMDS[$i]}"
+    for ((r = 1; r <= RUNS; r++)); do
+        rm -f "$OUT/$slug".*
+        t0=$(date +%s%N)
+        /usr/bin/time -f '%M %U %S' -o "$OUT/$slug.time" "$@" >"$OUT/$slug.out" 2>"$OUT/$slug.err"
+        rc=$?
+        t1=$(date +%s%N)
+        if [ "$rc" != 0 ]; then
+            STATUS[$name]="FAILED: exit $rc: $(grep -v '^Command exited' "$OUT/$slug.err" |
+                tail -n 3 | tr '\n' ' ' | cut -c1-200) (see $OUT/$slug.err)"
+            log "$name: ${STATUS[$name]}"
+            return
+        fi
+        if [ -n "${CONFIG_CHECK[$i]}" ]; then
+            if ! note=$("${CONFIG_CHECK[$i]}" "$OUT/$slug"); then
+                STATUS[$name]="FAILED: check: $note"
+                log "$name: ${STATUS[$name]}"
+                return
+            fi
+            NOTE[$name]=$note
+        fi
+        wall=$((t1 - t0))
+        read -r rss cpu < <(tail -n1 "$OUT/$slug.time" | awk '{print $1, $2 + $3}')
+        log "$name: run $r: $(awk -v w="$wall" 'BEGIN{printf "%.3f", w/1e9}') s wall," \
+            "$cpu s CPU, ${rss} KiB"
+        if [ -z "$best" ] || [ "$wall" -lt "$best" ]; then
+            best=$wall
+            CPU[$name]=$cpu
+        fi
+        if [ "$rss" -gt "$maxrss" ]; then maxrss=$rss; fi
+    done
+    WALL[$name]=$best
+    RSS[$name]=$maxrss
+    STATUS[$name]=ok
+}
+
+ratio() { # throughput of $2 relative to $1: wall($1) / wall($2)
+    if [ -n "${WALL[$1]:-}" ] && [ -n "${WALL[$2]:-}" ]; then
+        awk -v a="${WALL[$1]}" -v b="${WALL[$2]}" 'BEGIN{printf "%.2f", a/b}'
+    else
+        echo "n/a"
+    fi
+}
+
+report() {
+    local name cpu failed=0
+    cpu=$(sed -n 's/^model name[[:space:]]*: *//p' /proc/cpuinfo | head -n1)
+    {
+        echo "## otsensor benchmark"
+        echo
+        echo "- date: $(date -u '+%Y-%m-%d %H:%M UTC'); commit $(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)"
+        echo "- build: ${BUILD_TYPE:-default} ($BUILD)"
+        echo "- machine: $(nproc) cores, ${cpu:-unknown CPU}, $(uname -r); load average" \
+            "before the runs: $LOAD_BEFORE"
+        echo "- capture: $PCAP: $CAP_PACKETS packets, $CAP_FLOWS flows, $CAP_BYTES frame bytes$(
+            s=$(summary_get it_pct); [ -n "$s" ] && echo ", IT ${s}% of packets")"
+        echo "- best of $RUNS runs (wall clock; CPU s = user+sys of that run), peak RSS = max" \
+            "over the runs; ratios are throughput ratios (higher = faster)"
+        echo
+        echo "| config | packets | flows | wall s | CPU s | Mpps | Gbit/s | peak RSS MiB | × ndpiReader | × floor |"
+        echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+        for name in "${CONFIG_NAMES[@]}"; do
+            if [ "${STATUS[$name]:-}" != ok ]; then
+                echo "| $name | $CAP_PACKETS | $CAP_FLOWS | ${STATUS[$name]:-not run} | | | | | | |"
+                continue
+            fi
+            awk -v w="${WALL[$name]}" -v p="$CAP_PACKETS" -v b="$CAP_BYTES" \
+                -v r="${RSS[$name]}" -v n="$name" -v f="$CAP_FLOWS" -v c="${CPU[$name]}" \
+                -v rn="$(ratio ndpiReader "$name")" -v rf="$(ratio floor "$name")" \
+                'BEGIN{s=w/1e9; printf "| %s | %d | %d | %.3f | %.2f | %.2f | %.2f | %.1f | %s | %s |\n",
+                       n, p, f, s, c, p/s/1e6, b*8/s/1e9, r/1024, rn, rf}'
+        done
+        for name in "${CONFIG_NAMES[@]}"; do
+            if [ -n "${NOTE[$name]:-}" ]; then echo "- $name: ${NOTE[$name]}"; fi
+        done | sed '1s/^/\n/'
+        # on a busy machine CPU time says more than wall time (threaded rows: total CPU)
+        if [ -n "${CPU[ndpiReader]:-}" ]; then
+            echo
+            echo -n "- CPU-time ratio to ndpiReader (its CPU s / the row's):"
+            for name in "${CONFIG_NAMES[@]}"; do
+                if [ "$name" = ndpiReader ] || [ -z "${CPU[$name]:-}" ]; then continue; fi
+                awk -v a="${CPU[ndpiReader]}" -v b="${CPU[$name]}" -v n="$name" \
+                    'BEGIN{printf " %s %.2f;", n, (b > 0 ? a/b : 0)}'
+            done
+            echo
+        fi
+    } >"$OUT/results.md"
+    cat "$OUT/results.md"
+    for name in "${CONFIG_NAMES[@]}"; do
+        case ${STATUS[$name]:-} in FAILED*) failed=1 ;; esac
+    done
+    return $failed
+}
+
+main() {
+    mkdir -p "$OUT" || die "cannot create $OUT"
+    case $RUNS in '' | *[!0-9]* | 0) die "BENCH_RUNS must be a positive integer" ;; esac
+    ensure_deps
+    build
+    make_capture
+    define_configs
+    LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
+    local i
+    for i in "${!CONFIG_NAMES[@]}"; do
+        if [ -n "$ONLY" ] && ! [[ ${CONFIG_NAMES[$i]} =~ $ONLY ]]; then
+            STATUS[${CONFIG_NAMES[$i]}]="skipped (BENCH_ONLY)"
+            continue
+        fi
+        run_config "$i"
+    done
+    if report; then
+        log "all configurations ran"
+    else
+        log "some configurations FAILED"
+        exit 1
+    fi
+}
+
+main "$@"
