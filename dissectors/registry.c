@@ -6,6 +6,7 @@
 extern const struct dissector modbus_dissector;
 extern const struct dissector dnp3_dissector;
 extern const struct dissector iec104_dissector;
+extern const struct dissector s7comm_dissector;
 extern const struct dissector enip_dissector;
 extern const struct dissector bacnet_dissector;
 extern const struct dissector mqtt_dissector;
@@ -24,6 +25,7 @@ const struct dissector *const dissector_registry[] = {
     &modbus_dissector,
     &dnp3_dissector,
     &iec104_dissector,
+    &s7comm_dissector,
     &enip_dissector,
     &bacnet_dissector,
     &mqtt_dissector,
