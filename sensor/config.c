@@ -147,7 +147,8 @@ static int set_dissectors(struct config *c, const char *value, char *err, size_t
     } else {
         char buf[512];
         snprintf(buf, sizeof(buf), "%s", value);
-        for (char *save = NULL, *n = strtok_r(buf, ", ", &save); n; n = strtok_r(NULL, ", ", &save)) {
+        for (char *save = NULL, *n = strtok_r(buf, ", ", &save); n;
+             n = strtok_r(NULL, ", ", &save)) {
             const struct dissector *d = dissector_by_name(n);
             if (!d) {
                 snprintf(err, errlen, "'dissectors': no dissector named '%s'", n);

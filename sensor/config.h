@@ -34,7 +34,7 @@ struct config {
     uint32_t frag_max_datagrams, frag_max_bytes, frag_timeout;
     /* nDPI */
     uint32_t ndpi_max_packets;
-    char dissectors[512];   /* "all", or a comma list of dissector names */
+    char dissectors[512];    /* "all", or a comma list of dissector names */
     uint32_t dissector_mask; /* bit per dissector id, from `dissectors` */
     int ndpi_enabled;
     /* outputs */
