@@ -175,6 +175,16 @@ define_configs() {
         add_config "otsensor -w $w" "$OTSENSOR_BUILD_ERR" check_otsensor \
             "$OTSENSOR" -r "$PCAP" -w "$w" --redis none --stats "$st"
     done
+    # the engine issue's figure: decode + flows + reassembly + nDPI + Modbus only
+    printf 'dissectors = "modbus"\n' >"$OUT/modbus-only.conf"
+    st="$OUT/$(slug_of "otsensor -w 2, Modbus dissector only").stats.json"
+    add_config "otsensor -w 2, Modbus dissector only" "$OTSENSOR_BUILD_ERR" check_otsensor \
+        "$OTSENSOR" -r "$PCAP" -w 2 --redis none -c "$OUT/modbus-only.conf" --stats "$st"
+    # the full pipeline with the shipped rules (alerts to a file)
+    st="$OUT/$(slug_of "otsensor -w 2 + shipped rules").stats.json"
+    add_config "otsensor -w 2 + shipped rules" "$OTSENSOR_BUILD_ERR" check_otsensor \
+        "$OTSENSOR" -r "$PCAP" -w 2 --redis none -R "$ROOT/rules/otsensor" \
+        --alerts "$OUT/alerts.json" --stats "$st"
     # -q: no per-flow report; one thread (a pcap file is always read by one thread)
     add_config ndpiReader "" "" ndpiReader -i "$PCAP" -q
 }
