@@ -160,12 +160,18 @@ struct code_ent {
     int64_t code;
     uint32_t rule;
 };
+struct op_ent {
+    uint64_t hash; /* of the op name */
+    uint32_t rule;
+};
 struct proto_disp {
     const char *name;
     uint32_t *any; /* rules for this proto that match any code */
     int nany;
     struct code_ent *bycode; /* sorted by code */
     int nbycode;
+    struct op_ent *byop; /* rules fixed to op names (no code), sorted by hash */
+    int nbyop;
 };
 
 #define RS_MAX_PROTOS   64

@@ -26,6 +26,31 @@ static int cmp_code(const void *a, const void *b)
     return x->rule < y->rule ? -1 : x->rule > y->rule;
 }
 
+static uint64_t op_hash(const char *s)
+{
+    uint64_t h = 1469598103934665603ULL; /* FNV-1a */
+    for (; *s; s++)
+        h = (h ^ (uint8_t)*s) * 1099511628211ULL;
+    return h;
+}
+
+/* The op: condition that fixes a rule to op names, if any (then the rule is only
+ * tested against events with one of those ops). */
+static const struct cond *op_key(const struct rule *r)
+{
+    for (int k = 0; k < r->nconds; k++)
+        if (r->conds[k].type == C_OP && !r->conds[k].neg && r->conds[k].nstrs > 0)
+            return &r->conds[k];
+    return NULL;
+}
+
+static int cmp_op(const void *a, const void *b)
+{
+    const struct op_ent *x = a, *y = b;
+    if (x->hash != y->hash) return x->hash < y->hash ? -1 : 1;
+    return x->rule < y->rule ? -1 : x->rule > y->rule;
+}
+
 int ruleset_compile(struct ruleset *rs)
 {
     int ngen = 0;
@@ -36,8 +61,11 @@ int ruleset_compile(struct ruleset *rs)
             continue;
         }
         struct proto_disp *d = &rs->protos[r->proto];
+        const struct cond *ok = op_key(r);
         if (r->has_code_key)
             d->nbycode += r->ncodes; /* none: it can never match */
+        else if (ok)
+            d->nbyop += ok->nstrs;
         else
             d->nany++;
     }
@@ -47,8 +75,9 @@ int ruleset_compile(struct ruleset *rs)
         struct proto_disp *d = &rs->protos[p];
         d->any = d->nany ? malloc(sizeof(uint32_t) * (size_t)d->nany) : NULL;
         d->bycode = d->nbycode ? malloc(sizeof(struct code_ent) * (size_t)d->nbycode) : NULL;
-        if ((d->nany && !d->any) || (d->nbycode && !d->bycode)) return -1;
-        d->nany = d->nbycode = 0;
+        d->byop = d->nbyop ? malloc(sizeof(struct op_ent) * (size_t)d->nbyop) : NULL;
+        if ((d->nany && !d->any) || (d->nbycode && !d->bycode) || (d->nbyop && !d->byop)) return -1;
+        d->nany = d->nbycode = d->nbyop = 0;
     }
     rs->ngeneric = 0;
     for (int i = 0; i < rs->nrules; i++) {
@@ -64,14 +93,24 @@ int ruleset_compile(struct ruleset *rs)
                 d->bycode[d->nbycode].rule = (uint32_t)i;
                 d->nbycode++;
             }
+        } else if (op_key(r)) {
+            const struct cond *ok = op_key(r);
+            for (int k = 0; k < ok->nstrs; k++) {
+                d->byop[d->nbyop].hash = op_hash(ok->strs[k]);
+                d->byop[d->nbyop].rule = (uint32_t)i;
+                d->nbyop++;
+            }
         } else {
             d->any[d->nany++] = (uint32_t)i;
         }
     }
-    for (int p = 0; p < rs->nprotos; p++)
+    for (int p = 0; p < rs->nprotos; p++) {
         if (rs->protos[p].nbycode)
             qsort(rs->protos[p].bycode, (size_t)rs->protos[p].nbycode, sizeof(struct code_ent),
                   cmp_code);
+        if (rs->protos[p].nbyop)
+            qsort(rs->protos[p].byop, (size_t)rs->protos[p].nbyop, sizeof(struct op_ent), cmp_op);
+    }
     return 0;
 }
 
@@ -784,6 +823,24 @@ int rules_match_payload(struct rule_ctx *c, const struct event *ev, const uint8_
             }
             for (int i = lo; i < d->nbycode && d->bycode[i].code == ev->code; i++) {
                 test_rule(c, d->bycode[i].rule, ev, hits, &nh, payload, plen);
+            }
+        }
+        if (ev->op && d->nbyop) {
+            uint64_t h = op_hash(ev->op);
+            int lo = 0, hi = d->nbyop;
+            while (lo < hi) {
+                int mid = (lo + hi) / 2;
+                if (d->byop[mid].hash < h)
+                    lo = mid + 1;
+                else
+                    hi = mid;
+            }
+            /* a rule listing several ops that hash alike appears once per op: skip repeats */
+            uint32_t last = UINT32_MAX;
+            for (int i = lo; i < d->nbyop && d->byop[i].hash == h; i++) {
+                if (d->byop[i].rule == last) continue;
+                last = d->byop[i].rule;
+                test_rule(c, d->byop[i].rule, ev, hits, &nh, payload, plen);
             }
         }
     }

@@ -2531,6 +2531,7 @@ void ruleset_free(struct ruleset *rs)
     for (int i = 0; i < rs->nprotos; i++) {
         free(rs->protos[i].any);
         free(rs->protos[i].bycode);
+        free(rs->protos[i].byop);
     }
     free(rs->generic);
     struct arena *a = rs->arena;
