@@ -91,10 +91,30 @@ int siem_out_open(struct siem_out *o, char *err, size_t errlen)
         o->f = stdout;
         return 0;
     }
-    o->f = fopen(o->path, "ae");
+    o->f = fopen(o->path, "a+e");
     if (!o->f) {
         snprintf(err, errlen, "%s: %s", o->path, strerror(errno));
         return -1;
+    }
+    /* a batch normally reaches the file in one write(), at the flush */
+    setvbuf(o->f, NULL, _IOFBF, 1 << 20);
+    /* A crash mid-write can leave a torn last line; its alerts were not acknowledged and
+     * come again, so end the torn line here rather than glue the next record to it. */
+    if (fseek(o->f, -1, SEEK_END) == 0) {
+        int last = fgetc(o->f);
+        fseek(o->f, 0, SEEK_END);
+        if (last != '\n' && last != EOF) {
+            fprintf(stderr,
+                    "otsensor-siem: %s did not end with a newline (a record torn by a "
+                    "crash; it is sent again): ended it\n",
+                    o->path);
+            if (fputc('\n', o->f) == EOF || fflush(o->f) != 0) {
+                snprintf(err, errlen, "%s: write: %s", o->path, strerror(errno));
+                fclose(o->f);
+                o->f = NULL;
+                return -1;
+            }
+        }
     }
     return 0;
 }
