@@ -325,6 +325,9 @@ BG=""
 "$SIEM" --output udp://h 2>"$T/eb"; [ $? -eq 1 ] && ok || bad "bad output"
 "$SIEM" --help | grep -q -- "--consumer" && ok || bad "help"
 "$SIEM" --version | grep -q "otsensor-siem" && ok || bad "version"
+"$SIEM" -c "$SRC/deploy/siem/otsensor-siem.conf" --version >/dev/null && ok || bad "shipped config"
+printf 'format = xml\n' >"$T/bad.conf"
+"$SIEM" -c "$T/bad.conf" 2>"$T/eb"; [ $? -eq 1 ] && grep -q "bad.conf:1" "$T/eb" && ok || bad "bad config line"
 
 echo "test_siem: $pass passed, $fails failed"
 [ $fails -eq 0 ]
