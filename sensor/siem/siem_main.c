@@ -22,7 +22,7 @@
 #include "sjson.h"
 
 #define MAX_STREAMS 256
-#define TOK_MAX     4096
+#define TOK_MAX     65536 /* a 128 KiB alert cannot hold more */
 
 struct siem_cfg {
     char redis[1024];

@@ -96,8 +96,6 @@ int siem_out_open(struct siem_out *o, char *err, size_t errlen)
         snprintf(err, errlen, "%s: %s", o->path, strerror(errno));
         return -1;
     }
-    /* a batch normally reaches the file in one write(), at the flush */
-    setvbuf(o->f, NULL, _IOFBF, 1 << 20);
     /* A crash mid-write can leave a torn last line; its alerts were not acknowledged and
      * come again, so end the torn line here rather than glue the next record to it. */
     if (fseek(o->f, -1, SEEK_END) == 0) {
@@ -139,22 +137,27 @@ int siem_out_write(struct siem_out *o, const char *rec, size_t n, char *err, siz
 {
     switch (o->kind) {
     case SIEM_OUT_FILE:
-        if (fwrite(rec, 1, n, o->f) != n || fputc('\n', o->f) == EOF) {
-            snprintf(err, errlen, "%s: write: %s", o->path, strerror(errno));
+        /* the batch goes to the file in one fwrite at the flush, so a crash seldom
+         * leaves half of it (stdio alone would write every 4 KiB) */
+        sbuf_put(&o->pend, rec, n);
+        sbuf_putc(&o->pend, '\n');
+        if (o->pend.oom) {
+            snprintf(err, errlen, "out of memory");
             return -1;
         }
+        if (o->pend.len >= 256 * 1024) return siem_out_flush(o, err, errlen);
         return 0;
     case SIEM_OUT_UDP:
         if (n > UDP_MAX) {
             n = UDP_MAX;
             o->truncated++;
         }
-        for (;;) {
+        for (int tries = 0;; tries++) {
             ssize_t w = send(o->fd, rec, n, MSG_NOSIGNAL);
             if (w >= 0) return 0;
             /* a port-unreachable from an earlier datagram: UDP syslog has no receipt, so
              * it does not make this one fail */
-            if (errno == ECONNREFUSED || errno == EINTR) continue;
+            if ((errno == ECONNREFUSED || errno == EINTR) && tries < 3) continue;
             snprintf(err, errlen, "%s:%s: send: %s", o->host, o->port, strerror(errno));
             return -1;
         }
@@ -176,12 +179,16 @@ int siem_out_write(struct siem_out *o, const char *rec, size_t n, char *err, siz
 int siem_out_flush(struct siem_out *o, char *err, size_t errlen)
 {
     switch (o->kind) {
-    case SIEM_OUT_FILE:
-        if (fflush(o->f) != 0) {
+    case SIEM_OUT_FILE: {
+        size_t n = o->pend.len;
+        int bad = n && fwrite(o->pend.buf, 1, n, o->f) != n;
+        sbuf_reset(&o->pend);
+        if (bad || fflush(o->f) != 0) {
             snprintf(err, errlen, "%s: write: %s", o->path, strerror(errno));
             return -1;
         }
         return 0;
+    }
     case SIEM_OUT_UDP: return 0;
     case SIEM_OUT_TCP: {
         int rc = send_all(o, o->pend.buf, o->pend.len, err, errlen);

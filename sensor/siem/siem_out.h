@@ -21,16 +21,16 @@ struct siem_out {
     int octet_count; /* TCP: RFC 6587 octet counting instead of newlines */
     FILE *f;
     int fd;
-    struct sbuf pend;        /* TCP: records of the batch not yet sent */
+    struct sbuf pend;        /* file, TCP: records of the batch not yet written */
     unsigned long truncated; /* UDP datagrams cut to the maximum size */
 };
 
 /* "-", "FILE", "udp://host:port" or "tcp://host:port" ([v6] in brackets). 0 or -1 + err. */
 int siem_out_parse(struct siem_out *o, const char *spec, char *err, size_t errlen);
 int siem_out_open(struct siem_out *o, char *err, size_t errlen);
-/* Queues (TCP), writes (file) or sends (UDP) one record. 0 or -1 + err. */
+/* Queues (file, TCP) or sends (UDP) one record. 0 or -1 + err. */
 int siem_out_write(struct siem_out *o, const char *rec, size_t n, char *err, size_t errlen);
-/* Makes everything written so far accepted: fflush, or the TCP send. 0 or -1 + err. */
+/* Makes everything written so far accepted: fwrite + fflush, or the TCP send. 0 or -1. */
 int siem_out_flush(struct siem_out *o, char *err, size_t errlen);
 void siem_out_close(struct siem_out *o);
 
