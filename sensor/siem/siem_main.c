@@ -132,7 +132,7 @@ static int set_opt(const char *name, const char *v)
     long x;
     if (!strcmp(name, "redis")) return set_str(name, v, cfg.redis, sizeof(cfg.redis));
     if (!strcmp(name, "password")) return set_str(name, v, cfg.password, sizeof(cfg.password));
-    if (!strcmp(name, "password_file"))
+    if (!strcmp(name, "password_file") || !strcmp(name, "password-file"))
         return set_str(name, v, cfg.password_file, sizeof(cfg.password_file));
     if (!strcmp(name, "prefix")) return set_str(name, v, cfg.prefix, sizeof(cfg.prefix));
     if (!strcmp(name, "sensor")) return set_str(name, v, cfg.sensors, sizeof(cfg.sensors));
@@ -468,16 +468,26 @@ static int drain_own_pending(redisContext *c)
 }
 
 /* Entries another member read and left idle for min-idle-ms: that member is gone. */
+static int no_autoclaim;
+
 static int autoclaim(redisContext *c)
 {
+    if (no_autoclaim) return OK;
     for (int k = 0; k < nkeys && !stop_flag; k++) {
         char cursor[64] = "0-0";
         do {
             redisReply *r =
-                cmd_check(c,
-                          redisCommand(c, "XAUTOCLAIM %s %s %s %ld %s COUNT %ld", keys[k],
-                                       cfg.group, cfg.consumer, cfg.min_idle_ms, cursor, cfg.count),
-                          "XAUTOCLAIM");
+                redisCommand(c, "XAUTOCLAIM %s %s %s %ld %s COUNT %ld", keys[k], cfg.group,
+                             cfg.consumer, cfg.min_idle_ms, cursor, cfg.count);
+            /* Redis before 6.2: no XAUTOCLAIM; say so once and live without takeover */
+            if (r && r->type == REDIS_REPLY_ERROR && strstr(r->str, "unknown command")) {
+                logmsg("redis has no XAUTOCLAIM (Redis < 6.2): entries of dead consumers "
+                       "are not taken over");
+                freeReplyObject(r);
+                no_autoclaim = 1;
+                return OK;
+            }
+            r = cmd_check(c, r, "XAUTOCLAIM");
             if (!r) return ERR_REDIS;
             int rc = OK;
             if (r->type == REDIS_REPLY_ARRAY && r->elements >= 2 &&
@@ -511,7 +521,7 @@ static int autoclaim(redisContext *c)
 /* One XREADGROUP of new entries on every stream. 1 if something came, 0 if not. */
 static int read_new(redisContext *c)
 {
-    const char *argv[8 + 2 * MAX_STREAMS];
+    const char *argv[9 + 2 * MAX_STREAMS]; /* 9 fixed words, then keys and ids */
     char count[24], block[24];
     int a = 0;
     snprintf(count, sizeof(count), "%ld", cfg.count);
@@ -553,18 +563,23 @@ static int run(void)
     redisContext *c = NULL;
     int out_open = 0, recover = 1, exit_rc = 0;
     long backoff = 100, last_claim = 0;
-    char err[512], where[600];
+    char err[512], where[600], lasterr[512] = "";
     redis_url_describe(&url, where, sizeof(where));
     while (!stop_flag) {
         if (!c) {
             c = rc_connect(err, sizeof(err));
             if (!c) {
                 st.redis_errors++;
-                logmsg("redis %s: %s (retry in %ld ms)", where, err, backoff);
+                /* once per kind of failure, not at every retry */
+                if (strcmp(err, lasterr) != 0)
+                    logmsg("redis %s: %s (retrying, backoff up to %ld ms)", where, err,
+                           cfg.backoff_max_ms);
+                snprintf(lasterr, sizeof(lasterr), "%s", err);
                 if (cfg.once) return 2;
                 goto backoff;
             }
             logmsg("connected to redis %s as %s/%s", where, cfg.group, cfg.consumer);
+            lasterr[0] = '\0';
             recover = 1;
         }
         if (!out_open) {

@@ -212,6 +212,18 @@ grep -q "took over" "$T/ec" && ok || bad "no XAUTOCLAIM takeover logged: $(cat "
 check_seqs "$T/claim.json" $N >/dev/null && ok || bad "alerts lost after the takeover"
 [ "$(pending otsensor:alerts:kill gc)" = 0 ] && ok || bad "pending after the takeover"
 
+# 4b. two members of one group share the stream: together they forward every alert,
+# and no alert twice (no crash here, so nothing is redelivered)
+siem --once --sensor kill --group gs --consumer m1 --delay-us 200 -o "$T/m1.json" 2>/dev/null &
+M1=$!
+siem --once --sensor kill --group gs --consumer m2 --delay-us 200 -o "$T/m2.json" 2>/dev/null &
+M2=$!
+wait $M1 && wait $M2 && ok || bad "two members rc"
+cat "$T/m1.json" "$T/m2.json" >"$T/m12.json"
+[ "$(check_seqs "$T/m12.json" $N)" = 0 ] && ok || bad "two members: lost or doubled alerts"
+echo "two members of one group: $(wc -l <"$T/m1.json") + $(wc -l <"$T/m2.json") alerts"
+[ "$(pending otsensor:alerts:kill gs)" = 0 ] && ok || bad "two members left pending"
+
 # 5. RFC 5424 over UDP (one message per datagram) and over TCP with octet counting
 # (RFC 6587), received by small python servers
 cat >"$T/recv.py" <<'PY'
