@@ -193,6 +193,14 @@ dup=$(check_seqs "$T/kill.json" $N) && ok || bad "alerts lost after kill -9: $du
 echo "kill -9 + restart: $dup duplicate(s) (at most one read batch expected)"
 [ "${dup:-999}" -le 50 ] && ok || bad "more duplicates ($dup) than one batch"
 
+# a file left with a torn last line (as a crash mid-write leaves it) is ended with a
+# newline before new records, so each of them stays one whole line
+printf '{"torn":' >"$T/torn.json"
+siem --once --sensor kill --group gtorn -o "$T/torn.json" 2>"$T/etorn" && ok || bad "torn rc"
+grep -q "did not end with a newline" "$T/etorn" && ok || bad "torn line not reported"
+[ "$(head -1 "$T/torn.json")" = '{"torn":' ] && [ "$(check_seqs <(tail -n +2 "$T/torn.json") $N)" = 0 ] &&
+    ok || bad "records after a torn line"
+
 # 4. the killed consumer never comes back: another member takes its entries over with
 # XAUTOCLAIM (min-idle 0 here)
 "$SIEM" -c "$T/siem.conf" --redis "$URL" --sensor kill --group gc --consumer dead --count 50 \
