@@ -30,7 +30,7 @@ bash "$ROOT/deploy/install-deps.sh" --test || { echo "otsensor: dependency insta
 
 format_check() {
     local files
-    files=$(cd "$ROOT" && ls sensor/*.[ch] dissectors/*.[ch] rules/*.[ch] tests/unit/*.[ch] \
+    files=$(cd "$ROOT" && ls sensor/*.[ch] sensor/siem/*.[ch] dissectors/*.[ch] rules/*.[ch] tests/unit/*.[ch] \
         tests/fuzz/*.c bench/*.c 2>/dev/null)
     (cd "$ROOT" && clang-format --dry-run --Werror $files)
 }
