@@ -787,6 +787,29 @@ void rule_ctx_profile(const struct rule_ctx *c, rule_profile_fn fn, void *ctx)
     }
 }
 
+static int supp_one(const struct suppress *s, const struct rule *r, const struct event *ev)
+{
+    if (s->gid && s->gid != r->gid) return 0;
+    const struct ev_net *n = &ev->net;
+    switch (s->track) {
+    case SUPP_SRC: return s->ips.n ? addr_match(&s->ips, n, &n->src) : 1;
+    case SUPP_DST: return s->ips.n ? addr_match(&s->ips, n, &n->dst) : 1;
+    case SUPP_EITHER:
+        return s->ips.n ? addr_match(&s->ips, n, &n->src) || addr_match(&s->ips, n, &n->dst) : 1;
+    default: return 1;
+    }
+}
+
+/* The suppression file drops this alert (before thresholds count it). */
+static int suppressed(const struct ruleset *rs, const struct rule *r, const struct event *ev)
+{
+    for (const struct suppress *s = r->supp; s; s = s->next)
+        if (supp_one(s, r, ev)) return 1;
+    for (const struct suppress *s = rs->supp_all; s; s = s->next)
+        if (supp_one(s, r, ev)) return 1;
+    return 0;
+}
+
 static int cmp_u32(const void *a, const void *b)
 {
     uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
@@ -857,6 +880,10 @@ int rules_match_payload(struct rule_ctx *c, const struct event *ev, const uint8_
         const struct rule *r = &rs->rules[hits[i]];
         uint32_t count = 1;
         uint64_t start = ev->net.ts_us;
+        if ((r->supp || rs->supp_all) && suppressed(rs, r, ev)) {
+            c->st.suppressed++;
+            continue;
+        }
         if (r->df.type && !thr_apply(c, hits[i], &r->df, 1, ev, &count, &start)) {
             c->st.thresholded++;
             continue;

@@ -137,6 +137,27 @@ __attribute__((format(printf, 3, 4))) static void perr(struct pctx *P, size_t of
     if (P->errused >= P->errlen) P->errused = P->errlen - 1;
 }
 
+void rp_begin(struct pctx *P, const char *file, const char *text, size_t len)
+{
+    P->file = rs_strndup(P->rs, file, strlen(file));
+    set_buf(P, text, len);
+}
+
+void rp_error(struct pctx *P, size_t off, const char *fmt, ...)
+{
+    char msg[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    perr(P, off, "%s", msg);
+}
+
+struct ruleset *rp_ruleset(struct pctx *P)
+{
+    return P->rs;
+}
+
 /* A slice of the file: text and where it starts. */
 struct sv {
     const char *p;
@@ -438,6 +459,12 @@ static int addr_set_build(struct pctx *P, struct sv s, struct addr_set *as)
         memcpy(as->v, b.v, sizeof(*as->v) * (size_t)k);
     }
     return 0;
+}
+
+int rp_addr_set(struct pctx *P, const char *p, size_t n, size_t off, struct addr_set *out)
+{
+    struct sv s = {p, n, off};
+    return addr_set_build(P, s, out);
 }
 
 /* ---- ports ---- */
@@ -2456,8 +2483,22 @@ static struct pctx *pctx_new(char *err, size_t errlen)
     return P;
 }
 
-struct ruleset *ruleset_load(const char *const *paths, int n, const char *classification_path,
-                             const char *zones_path, char *err, size_t errlen)
+/* Reads path into P's error-reporting load; NULL (counted as an error) when it cannot. */
+static char *load_text(struct pctx *P, const char *path, size_t *len)
+{
+    char *text = read_file(path, len, P->err, P->errlen, &P->errused);
+    if (!text) P->nerr++;
+    return text;
+}
+
+static void load_classification(struct pctx *P, const char *file, const char *text, size_t len)
+{
+    P->nerr +=
+        classification_parse(P->rs, file, text, len, P->err + P->errused, P->errlen - P->errused);
+    P->errused = strlen(P->err);
+}
+
+struct ruleset *ruleset_load_files(const struct ruleset_files *f, char *err, size_t errlen)
 {
     char none[1];
     if (!err || !errlen) { /* callers may not want the text; we still need a buffer */
@@ -2466,31 +2507,52 @@ struct ruleset *ruleset_load(const char *const *paths, int n, const char *classi
     }
     struct pctx *P = pctx_new(err, errlen);
     if (!P) return NULL;
-    if (classification_path) {
-        size_t len = 0;
-        char *text = read_file(classification_path, &len, err, errlen, &P->errused);
-        if (!text) {
-            P->nerr++;
-        } else {
-            P->nerr += classification_parse(P->rs, classification_path, text, len,
-                                            err ? err + P->errused : NULL,
-                                            errlen > P->errused ? errlen - P->errused : 0);
-            if (err) P->errused = strlen(err);
-            free(text);
-        }
+    size_t len = 0;
+    char *text;
+    if (f->classification && (text = load_text(P, f->classification, &len))) {
+        load_classification(P, f->classification, text, len);
+        free(text);
     }
-    if (zones_path) {
-        size_t len = 0;
-        char *text = read_file(zones_path, &len, err, errlen, &P->errused);
-        if (!text) {
-            P->nerr++;
-        } else {
-            load_zones(P, zones_path, text, len);
-            free(text);
-        }
+    if (f->zones && (text = load_text(P, f->zones, &len))) {
+        load_zones(P, f->zones, text, len);
+        free(text);
     }
-    for (int i = 0; i < n; i++)
-        load_path(P, paths[i]);
+    for (int i = 0; i < f->nrules; i++)
+        load_path(P, f->rules[i]);
+    if (f->suppress && (text = load_text(P, f->suppress, &len))) {
+        suppress_parse(P, f->suppress, text, len);
+        free(text);
+    }
+    struct ruleset *rs = finish(P, 0);
+    free(P);
+    return rs;
+}
+
+struct ruleset *ruleset_load(const char *const *paths, int n, const char *classification_path,
+                             const char *zones_path, char *err, size_t errlen)
+{
+    struct ruleset_files f = {paths, n, classification_path, zones_path, NULL};
+    return ruleset_load_files(&f, err, errlen);
+}
+
+struct ruleset *ruleset_load_mem(const struct ruleset_texts *t, char *err, size_t errlen)
+{
+    char none[1];
+    if (!err || !errlen) {
+        err = none;
+        errlen = sizeof(none);
+    }
+    struct pctx *P = pctx_new(err, errlen);
+    if (!P) return NULL;
+    if (t->classification)
+        load_classification(P, "classification.config", t->classification,
+                            strlen(t->classification));
+    if (t->zones) load_zones(P, "zones.conf", t->zones, strlen(t->zones));
+    P->file = rs_strndup(P->rs, t->rules_name, strlen(t->rules_name));
+    P->ruleset_name = ruleset_name_of(P->rs, t->rules_name);
+    set_buf(P, t->rules, t->rules_len);
+    parse_text(P);
+    if (t->suppress) suppress_parse(P, "threshold.config", t->suppress, strlen(t->suppress));
     struct ruleset *rs = finish(P, 0);
     free(P);
     return rs;
@@ -2506,21 +2568,8 @@ struct ruleset *ruleset_load_texts(const char *name, const char *text, size_t le
                                    const char *classification_text, const char *zones_text,
                                    char *err, size_t errlen)
 {
-    struct pctx *P = pctx_new(err, errlen);
-    if (!P) return NULL;
-    if (classification_text) {
-        P->nerr += classification_parse(P->rs, "classification.config", classification_text,
-                                        strlen(classification_text), err, errlen);
-        if (err) P->errused = strlen(err);
-    }
-    if (zones_text) load_zones(P, "zones.conf", zones_text, strlen(zones_text));
-    P->file = rs_strndup(P->rs, name, strlen(name));
-    P->ruleset_name = ruleset_name_of(P->rs, name);
-    set_buf(P, text, len);
-    parse_text(P);
-    struct ruleset *rs = finish(P, 0);
-    free(P);
-    return rs;
+    struct ruleset_texts t = {name, text, len, classification_text, zones_text, NULL};
+    return ruleset_load_mem(&t, err, errlen);
 }
 
 void ruleset_free(struct ruleset *rs)

@@ -26,6 +26,22 @@ struct ruleset *ruleset_load_text(const char *name, const char *text, size_t len
 struct ruleset *ruleset_load_texts(const char *name, const char *text, size_t len,
                                    const char *classification_text, const char *zones_text,
                                    char *err, size_t errlen);
+/* Everything a load reads; NULL members: none. suppress is the suppression file
+ * (threshold.config style, docs/rules.md), parsed after the rules. */
+struct ruleset_files {
+    const char *const *rules;
+    int nrules;
+    const char *classification, *zones, *suppress;
+};
+struct ruleset *ruleset_load_files(const struct ruleset_files *f, char *err, size_t errlen);
+/* Same from texts (NUL-terminated; rules_len bytes of rules); names appear in errors
+ * as rules_name, "classification.config", "zones.conf" and "threshold.config". */
+struct ruleset_texts {
+    const char *rules_name, *rules;
+    size_t rules_len;
+    const char *classification, *zones, *suppress;
+};
+struct ruleset *ruleset_load_mem(const struct ruleset_texts *t, char *err, size_t errlen);
 void ruleset_free(struct ruleset *rs);
 int ruleset_count(const struct ruleset *rs);
 

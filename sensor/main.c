@@ -29,6 +29,7 @@ static void usage(FILE *f)
           "  -w, --workers N         worker threads (default: online CPUs - 1, at least 1)\n"
           "  -R, --rules PATH        rule file or directory of *.rules (repeatable)\n"
           "  -Z, --zones FILE        zone and conduit policy\n"
+          "      --suppress FILE     suppression file (threshold.config style)\n"
           "  -Y, --yara PATH         YARA rule file or directory of *.yar\n"
           "      --redis URL         redis://[user:password@]host[:port][/db] | unix:/path | none\n"
           "      --alerts FILE|-     also write alerts as JSON lines\n"
@@ -74,6 +75,7 @@ enum {
     OPT_BUFFER_MB,
     OPT_NO_FLOW_EVENTS,
     OPT_INJECT_ALERTS,
+    OPT_SUPPRESS,
 };
 
 static const struct option long_opts[] = {
@@ -83,6 +85,7 @@ static const struct option long_opts[] = {
     {"workers", required_argument, NULL, 'w'},
     {"rules", required_argument, NULL, 'R'},
     {"zones", required_argument, NULL, 'Z'},
+    {"suppress", required_argument, NULL, OPT_SUPPRESS},
     {"yara", required_argument, NULL, 'Y'},
     {"redis", required_argument, NULL, OPT_REDIS},
     {"alerts", required_argument, NULL, OPT_ALERTS},
@@ -129,6 +132,10 @@ static int check_paths(const struct config *c)
         log_error("%s: cannot read zones: %s", c->zones_path, strerror(errno));
         bad = 1;
     }
+    if (c->suppress_path[0] && access(c->suppress_path, R_OK) != 0) {
+        log_error("%s: cannot read suppression file: %s", c->suppress_path, strerror(errno));
+        bad = 1;
+    }
     if (c->yara_path[0] && access(c->yara_path, R_OK) != 0) {
         log_error("%s: cannot read YARA rules: %s", c->yara_path, strerror(errno));
         bad = 1;
@@ -172,8 +179,10 @@ static struct ruleset *load_rules(const struct config *c, int *failed)
                  "the fallback FR6/TC.HCK");
     static char err[64 * 1024];
     err[0] = '\0';
-    struct ruleset *rs = ruleset_load(c->rule_paths, c->n_rule_paths, cls,
-                                      c->zones_path[0] ? c->zones_path : NULL, err, sizeof(err));
+    struct ruleset_files files = {c->rule_paths, c->n_rule_paths, cls,
+                                  c->zones_path[0] ? c->zones_path : NULL,
+                                  c->suppress_path[0] ? c->suppress_path : NULL};
+    struct ruleset *rs = ruleset_load_files(&files, err, sizeof(err));
     if (!rs) {
         *failed = 1;
         for (char *line = strtok(err, "\n"); line; line = strtok(NULL, "\n"))
@@ -218,6 +227,7 @@ int main(int argc, char **argv)
             cfg.rule_paths[cfg.n_rule_paths++] = optarg;
             break;
         case 'Z': key = "zones"; break;
+        case OPT_SUPPRESS: key = "suppress"; break;
         case 'Y': key = "yara"; break;
         case 'f': key = "bpf"; break;
         case OPT_REDIS: key = "redis"; break;

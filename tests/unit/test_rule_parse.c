@@ -371,6 +371,113 @@ START_TEST(zone_errors)
 }
 END_TEST
 
+/* The suppression file: every error with its column (counted by hand). */
+static void supp_err(const char *text, const char *want)
+{
+    const char *r = "var SRV 10.0.0.2\n" H "sid:1;)\n" H "sid:2; gid:3;)\n";
+    struct ruleset_texts t = {"t.rules", r, strlen(r), NULL, NULL, text};
+    struct ruleset *rs = ruleset_load_mem(&t, err, sizeof(err));
+    ck_assert_msg(rs == NULL, "loaded: %s", text);
+    ck_assert_str_eq(err, want);
+}
+
+START_TEST(suppress_errors)
+{
+    supp_err("supress gen_id 1, sig_id 1\n",
+             "threshold.config:1:1: unknown directive 'supress' (expected suppress or "
+             "threshold)\n");
+    supp_err("rate_filter gen_id 1, sig_id 1, track by_src, count 1, seconds 1, new_action "
+             "drop, timeout 5\n",
+             "threshold.config:1:1: rate_filter is not supported (use suppress or threshold)\n");
+    supp_err("event_filter gen_id 1, sig_id 1\n",
+             "threshold.config:1:1: event_filter is not supported (use suppress or threshold)\n");
+    supp_err("suppress\n", "threshold.config:1:1: suppress needs gen_id and sig_id\n");
+    supp_err("# c\n  suppress gen_id 1\n",
+             "threshold.config:2:3: suppress needs gen_id and sig_id\n");
+    supp_err("suppress gen_id 1, sid 1\n",
+             "threshold.config:1:20: unknown suppress setting 'sid'\n");
+    supp_err("suppress gen_id 1, sig_id 1, count 2\n",
+             "threshold.config:1:30: unknown suppress setting 'count'\n");
+    supp_err("threshold gen_id 1, sig_id 1, ip 1.2.3.4\n",
+             "threshold.config:1:31: unknown threshold setting 'ip'\n");
+    supp_err("suppress gen_id 1, sig_id x1\n",
+             "threshold.config:1:27: sig_id must be a number from 0 to 4294967295\n");
+    supp_err("suppress gen_id 4294967296, sig_id 1\n",
+             "threshold.config:1:17: gen_id must be a number from 0 to 4294967295\n");
+    supp_err("suppress gen_id, sig_id 1\n", "threshold.config:1:10: gen_id needs a value\n");
+    supp_err("suppress gen_id 1, sig_id 1, sig_id 2\n",
+             "threshold.config:1:30: sig_id given twice\n");
+    supp_err("suppress gen_id 1, , sig_id 1\n", "threshold.config:1:20: empty setting\n");
+    supp_err("suppress gen_id 1, sig_id 1,\n", "threshold.config:1:29: empty setting\n");
+    supp_err("suppress gen_id 1, sig_id 1, a 1, b 2, c 3, d 4, e 5, f 6, g 7\n",
+             "threshold.config:1:60: too many settings (at most 8)\n");
+    supp_err("suppress gen_id 1, sig_id 1, track by_source, ip 1.2.3.4\n",
+             "threshold.config:1:36: track must be by_src, by_dst or by_either\n");
+    supp_err("suppress gen_id 1, sig_id 1, track by_src\n",
+             "threshold.config:1:1: suppress: track and ip go together\n");
+    supp_err("suppress gen_id 1, sig_id 1, ip 1.2.3.4\n",
+             "threshold.config:1:1: suppress: track and ip go together\n");
+    supp_err("suppress gen_id 1, sig_id 1, track by_src, ip\n",
+             "threshold.config:1:44: ip needs an address, CIDR, list or $VAR\n");
+    supp_err("suppress gen_id 1, sig_id 1, track by_src, ip 1.2.3.400\n",
+             "threshold.config:1:47: bad address '1.2.3.400'\n");
+    supp_err("suppress gen_id 1, sig_id 1, track by_src, ip [1.2.3.4,10.0.0.0/40]\n",
+             "threshold.config:1:56: prefix length 40 is longer than 32\n");
+    supp_err("suppress gen_id 1, sig_id 1, track by_src, ip $NOPE\n",
+             "threshold.config:1:47: unknown variable '$NOPE'\n");
+    supp_err("suppress gen_id 1, sig_id 7\n",
+             "threshold.config:1:1: no loaded rule has gen_id 1, sig_id 7\n");
+    supp_err("suppress gen_id 1, sig_id 2\n",
+             "threshold.config:1:1: no loaded rule has gen_id 1, sig_id 2\n"); /* sid 2 is gid 3 */
+    supp_err("threshold gen_id 1, sig_id 1, type limit, track by_src, count 1\n",
+             "threshold.config:1:1: threshold needs type, track, count and seconds\n");
+    supp_err("threshold gen_id 1, sig_id 1, type rate, track by_src, count 1, seconds 1\n",
+             "threshold.config:1:36: threshold type must be limit, threshold or both\n");
+    supp_err("threshold gen_id 1, sig_id 1, type limit, track by_either, count 1, seconds 1\n",
+             "threshold.config:1:49: track must be by_src, by_dst, by_rule or by_both\n");
+    supp_err("threshold gen_id 1, sig_id 1, type limit, track by_src, count 0, seconds 1\n",
+             "threshold.config:1:1: threshold count and seconds must be at least 1\n");
+    /* several lines: every error, in order */
+    supp_err("suppress gen_id 1, sig_id 1\nfoo\nsuppress gen_id 3, sig_id 9\n",
+             "threshold.config:2:1: unknown directive 'foo' (expected suppress or threshold)\n"
+             "threshold.config:3:1: no loaded rule has gen_id 3, sig_id 9\n");
+    /* the file itself must exist */
+    const char *paths[] = {"/nonexistent/r.rules"};
+    struct ruleset_files f = {paths, 0, NULL, NULL, "/nonexistent/threshold.config"};
+    ck_assert_ptr_null(ruleset_load_files(&f, err, sizeof(err)));
+    ck_assert_str_eq(err,
+                     "/nonexistent/threshold.config:0:0: cannot open: No such file or directory\n");
+}
+END_TEST
+
+START_TEST(suppress_ok)
+{
+    const char *r = "var SRV 10.0.0.2\n" H "sid:1;)\n" H "sid:2; gid:3;)\n";
+    const char *text = "# comment\n\n"
+                       "suppress gen_id 1, sig_id 1\n"
+                       "suppress gen_id 3, sig_id 2, track by_either, ip [$SRV, 10.1.0.0/16]\n"
+                       "suppress gen_id 0, sig_id 0, track by_dst, ip fd00::1\n"
+                       "threshold gen_id 3, sig_id 2, type both, track by_rule, count 5, "
+                       "seconds 9\n";
+    struct ruleset_texts t = {"t.rules", r, strlen(r), NULL, NULL, text};
+    struct ruleset *rs = ruleset_load_mem(&t, err, sizeof(err));
+    ck_assert_msg(rs != NULL, "%s", err);
+    ck_assert_ptr_nonnull(rs->rules[0].supp);
+    ck_assert_int_eq(rs->rules[0].supp->track, SUPP_ALL);
+    ck_assert_ptr_null(rs->rules[0].supp->next);
+    ck_assert_int_eq(rs->rules[1].supp->track, SUPP_EITHER);
+    ck_assert_int_eq(rs->rules[1].supp->ips.n, 2);
+    ck_assert_ptr_nonnull(rs->supp_all);
+    ck_assert_int_eq(rs->supp_all->ips.n, 1);
+    ck_assert_int_eq(rs->rules[1].thr.type, THR_BOTH);
+    ck_assert_int_eq(rs->rules[1].thr.track, TRACK_RULE);
+    ck_assert_int_eq(rs->rules[1].thr.count, 5);
+    ck_assert_int_eq(rs->rules[1].thr.seconds, 9);
+    ck_assert_int_eq(rs->rules[0].thr.type, THR_NONE);
+    ruleset_free(rs);
+}
+END_TEST
+
 /* ---- what parses ---- */
 
 START_TEST(suricata_modbus_examples)
@@ -564,6 +671,7 @@ static Suite *suite(void)
     tcase_add_test(tc, several_errors);
     tcase_add_test(tc, classification_errors);
     tcase_add_test(tc, zone_errors);
+    tcase_add_test(tc, suppress_errors);
     suite_add_tcase(s, tc);
     TCase *ok = tcase_create("ok");
     tcase_add_test(ok, suricata_modbus_examples);
@@ -572,6 +680,7 @@ static Suite *suite(void)
     tcase_add_test(ok, dispatch_keys);
     tcase_add_test(ok, classification_ok);
     tcase_add_test(ok, shipped_files);
+    tcase_add_test(ok, suppress_ok);
     suite_add_tcase(s, ok);
     return s;
 }
