@@ -45,6 +45,9 @@ static void usage(FILE *f)
           "      --no-flow-events    leave flow.new/flow.end out of --events\n"
           "      --check             validate configuration, rules, zones and YARA rules; exit 0 "
           "or 1\n"
+          "      --rule-profile      with -R and -r: run the capture and print per rule its "
+          "checks,\n"
+          "                          matches, alerts and matching time (with --check: no Redis)\n"
           "  -V, --version\n"
           "  -h, --help\n",
           f);
@@ -76,6 +79,7 @@ enum {
     OPT_NO_FLOW_EVENTS,
     OPT_INJECT_ALERTS,
     OPT_SUPPRESS,
+    OPT_RULE_PROFILE,
 };
 
 static const struct option long_opts[] = {
@@ -101,6 +105,7 @@ static const struct option long_opts[] = {
     /* test only, not in --help: N synthetic alerts at start (tests/integration/test_redis.sh) */
     {"inject-alerts", required_argument, NULL, OPT_INJECT_ALERTS},
     {"check", no_argument, NULL, OPT_CHECK},
+    {"rule-profile", no_argument, NULL, OPT_RULE_PROFILE},
     {"version", no_argument, NULL, 'V'},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
@@ -196,7 +201,7 @@ int main(int argc, char **argv)
     static struct config cfg;
     config_defaults(&cfg);
     struct cli_set sets[64];
-    int nsets = 0, check_only = 0;
+    int nsets = 0, check_only = 0, rule_profile = 0;
     uint32_t inject_alerts = 0;
     const char *config_path = NULL;
     int opt;
@@ -241,6 +246,7 @@ int main(int argc, char **argv)
         case OPT_BUFFER_MB: key = "buffer_mb"; break;
         case OPT_NO_FLOW_EVENTS: sets[nsets++] = (struct cli_set){"flow.events", "no"}; break;
         case OPT_CHECK: check_only = 1; break;
+        case OPT_RULE_PROFILE: rule_profile = 1; break;
         case OPT_INJECT_ALERTS: inject_alerts = (uint32_t)strtoul(optarg, NULL, 10); break;
         case 'V':
             printf("otsensor %s (libpcap: %s; nDPI %s)\n", OTS_VERSION, pcap_lib_version(),
@@ -282,7 +288,14 @@ int main(int argc, char **argv)
     int rules_failed;
     struct ruleset *rules = load_rules(&cfg, &rules_failed);
     if (rules_failed) return 1;
-    if (check_only) {
+    if (rule_profile && (!rules || !cfg.n_read_files)) {
+        log_error("--rule-profile needs rules (-R) and a capture (-r)");
+        ruleset_free(rules);
+        return 1;
+    }
+    /* a check with a capture (rule impact report) writes only where asked, never to Redis */
+    if (check_only && rule_profile) snprintf(cfg.redis_url, sizeof(cfg.redis_url), "none");
+    if (check_only && !rule_profile) {
         printf("otsensor: configuration OK%s%s; %d rules\n", config_path ? ": " : "",
                config_path ? config_path : " (defaults)", rules ? ruleset_count(rules) : 0);
         ruleset_free(rules);
@@ -294,6 +307,13 @@ int main(int argc, char **argv)
     }
     static struct engine eng;
     eng.inject_alerts = inject_alerts;
+    if (rule_profile) {
+        pthread_mutex_init(&eng.rule_profile_lock, NULL);
+        if (!(eng.rule_profile = rule_ctx_new(rules))) {
+            log_error("out of memory");
+            return 2;
+        }
+    }
     if (strcmp(cfg.redis_url, "none") != 0 && cfg.redis_url[0]) {
         /* opens and recovers the spool; connecting is the output thread's job */
         eng.redis = oredis_open(&cfg, err, sizeof(err));
@@ -402,6 +422,13 @@ int main(int argc, char **argv)
     for (int i = 0; i < eng.n_workers; i++)
         pthread_join(eng.workers[i].thread, NULL);
     pthread_join(eng.output_thread, NULL);
+    if (eng.rule_profile) {
+        fflush(stdout);
+        rule_ctx_profile_print(eng.rule_profile, stdout);
+        fflush(stdout);
+        rule_ctx_free(eng.rule_profile);
+        eng.rule_profile = NULL;
+    }
 
     int rc = 0;
     if (atomic_load(&eng.capture_failed)) {

@@ -86,6 +86,7 @@ static void rules_refresh(struct worker *w)
     struct ruleset *rs = atomic_load_explicit(&w->eng->ruleset, memory_order_acquire);
     struct rule_ctx *fresh = rs ? rule_ctx_new(rs) : NULL;
     if (rs && !fresh) return; /* out of memory: keep matching with the old set */
+    if (fresh && w->eng->rule_profile) rule_ctx_set_timing(fresh, 1);
     if (w->rctx) rule_ctx_free(w->rctx);
     w->rctx = fresh;
     w->rs_gen = gen;
@@ -843,6 +844,11 @@ void worker_finish(struct worker *w)
 {
     flow_table_destroy(&w->flows);
     classify_destroy(&w->cls);
+    if (w->rctx && w->eng && w->eng->rule_profile) {
+        pthread_mutex_lock(&w->eng->rule_profile_lock);
+        rule_ctx_profile_merge(w->eng->rule_profile, w->rctx);
+        pthread_mutex_unlock(&w->eng->rule_profile_lock);
+    }
     if (w->rctx) rule_ctx_free(w->rctx);
     w->rctx = NULL;
 }
