@@ -1640,6 +1640,19 @@ static const struct fdef f_pndcp[] = {{"service", F_CODE, NULL},
                                       {"suboption", "suboption", NULL},
                                       {"service_type", "service_type", NULL},
                                       {NULL, NULL, NULL}};
+static const struct fdef f_sv[] = {{"appid", "appid", NULL},         {"sv_id", "sv_id", NULL},
+                                   {"conf_rev", "conf_rev", NULL},   {"smp_cnt", "smp_cnt", NULL},
+                                   {"smp_synch", "smp_synch", NULL}, {NULL, NULL, NULL}};
+static const struct fdef f_hart_ip[] = {{"message_id", F_CODE, NULL},
+                                        {"message_type", "message_type", NULL},
+                                        {"command", "command", NULL},
+                                        {"writes", "writes", NULL},
+                                        {"frame_type", "frame_type", NULL},
+                                        {"status", "status", NULL},
+                                        {NULL, NULL, NULL}};
+static const struct fdef f_fins[] = {{"command", F_CODE, NULL},        {"area", "area", NULL},
+                                     {"area_name", "area_name", NULL}, {"address", "address", NULL},
+                                     {"response", "response", NULL},   {NULL, NULL, NULL}};
 static const struct fdef f_cip[] = {{"service", F_CODE, NULL},
                                     {"class", "class", NULL},
                                     {"instance", "instance", NULL},
@@ -1765,6 +1778,9 @@ OT_KW(kw_mms, "mms", "mms", f_mms)
 OT_KW(kw_goose, "goose", "goose", f_goose)
 OT_KW(kw_mqtt, "mqtt", "mqtt", f_mqtt)
 OT_KW(kw_pndcp, "profinet_dcp", "profinet_dcp", f_pndcp)
+OT_KW(kw_sv, "sv", "sv", f_sv)
+OT_KW(kw_hart_ip, "hart_ip", "hart_ip", f_hart_ip)
+OT_KW(kw_fins, "fins", "fins", f_fins)
 OT_KW(kw_cip, "cip", "cip", f_cip)
 OT_KW(kw_enip, "enip", "enip", f_enip)
 OT_KW(kw_dnp3, "dnp3", "dnp3", f_dnp3)
@@ -1986,6 +2002,9 @@ static const struct {
     {"goose", kw_goose},
     {"mqtt", kw_mqtt},
     {"profinet_dcp", kw_pndcp},
+    {"sv", kw_sv},
+    {"hart_ip", kw_hart_ip},
+    {"fins", kw_fins},
     {"cip", kw_cip},
     {"enip", kw_enip},
     {"dnp3", kw_dnp3},

@@ -37,13 +37,30 @@ PY
 }
 expect ICS-Security-Tools/EthernetIP/cip_stop_plc.pcap 9105007 FR2 TC.DOS.HALT
 expect icsnpp-modbus/modbus_example.pcap 9100002 FR2 TC.HCK.CMD
+# protocols added with opcua/iec61850/profinet_dcp/hart_fins.rules (checked with tshark:
+# MMS stop (41) and start (40), DCP Set IP, FINS Stop, OPC UA Basic128Rsa15 policy)
+expect "ICS-Security-Tools/IEC61850/MMS - Specific Commands/mms-stopRequest.pcap" 9108008 FR2 TC.DOS.HALT
+expect "ICS-Security-Tools/IEC61850/MMS - Specific Commands/mms-stopRequest.pcap" 9108009 FR2 TC.HCK.CMD
+expect "ICS-Security-Tools/IEC61850/MMS - Specific Commands/mms-initiateDownloadSequence.pcap" 9108005 FR3 TC.HCK.MODIFY
+expect ICS-Security-Tools/profinet/PROFINET-RT-DCP/ChangeIPUsingDCP.pcap 9109004 FR3 TC.HCK.MODIFY
+expect icsnpp-opcua-binary/open62541_client-server_mainloop.pcap 9107012 FR3 TC.HCK.MODIFY
+expect icsnpp-opcua-binary/open62541_client-server_mainloop.pcap 9107010 FR2 TC.HCK.CMD
+expect icsnpp-opcua-binary/open62541_client-server_encrypted.pcap 9107002 FR4 TC.VUL.WEAKSEC
+expect icsnpp-omron-fins/omron.pcap 9112002 FR2 TC.DOS.HALT
+expect icsnpp-hart-ip/hart-ip_all_types_and_commands_sent.pcapng 9111001 FR2 TC.HCK.CMD
+expect icsnpp-iec61850-goose/GOOSE.pcap 9108103 FR3 TC.HCK.SPOOF
 
-# benign polling: no high or critical alert
-"$BIN" -r "$D/nDPI/modbus.pcap" -R "$R" --alerts "$T/b.json" --redis none -w 2 2>/dev/null
-/usr/bin/python3 -c "
+# benign polling and normal operation: no high or critical alert
+for b in nDPI/modbus.pcap icsnpp-iec61850-sv/SV_Normal_Traffic.pcap \
+    icsnpp-opcua-binary/python_opcua-client-server_minimal.pcap \
+    ICS-Security-Tools/profinet/PROFINET-RT-DCP/PROFINET-RT.pcap icsnpp-hart-ip/hart-ip.pcap \
+    "ICS-Security-Tools/IEC61850/MMS - Specific Commands/iec61850_read.pcap"; do
+    "$BIN" -r "$D/$b" -R "$R" --alerts "$T/b.json" --redis none -w 2 2>/dev/null
+    /usr/bin/python3 -c "
 import json,sys
-hi=[a['rule']['name'] for a in map(json.loads, open('$T/b.json')) if a['event']['severity']>=3]
-sys.exit(1 if hi else 0)" && ok || bad "benign Modbus polling raised high/critical alerts"
+hi=[a['rule']['name'] for a in map(json.loads, open(sys.argv[1])) if a['event']['severity']>=3]
+sys.exit(1 if hi else 0)" "$T/b.json" && ok || bad "benign $b raised high/critical alerts"
+done
 
 # alerts from rules reach a real Redis stream, one entry per alert, ids increasing
 if command -v redis-server >/dev/null; then

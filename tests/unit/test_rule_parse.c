@@ -636,8 +636,9 @@ START_TEST(shipped_files)
     const char *paths[] = {rules};
     struct ruleset *rs = ruleset_load(paths, 1, cls, NULL, err, sizeof(err));
     ck_assert_msg(rs != NULL, "%s", err);
-    /* modbus 25, dnp3 29, iec104 23, s7 22 + 8, enip/cip 20, bacnet 16, mqtt 7, cross 10 */
-    ck_assert_int_eq(rs->nrules, 160);
+    /* modbus 25, dnp3 29, iec104 23, s7 22 + 8, enip/cip 20, bacnet 16, mqtt 7, cross 10,
+     * opcua 16, mms 14 + goose 9 + sv 1, profinet_dcp 9, hart_ip 5 + fins 14 */
+    ck_assert_int_eq(rs->nrules, 228);
     for (int i = 0; i < rs->nrules; i++) {
         const struct rule *r = &rs->rules[i];
         /* FR from the rule or its classtype; TC and severity always the rule's own */
