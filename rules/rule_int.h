@@ -2,6 +2,7 @@
 #ifndef OTS_RULE_INT_H
 #define OTS_RULE_INT_H
 
+#include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -235,6 +236,11 @@ int ruleset_compile(struct ruleset *rs);
 size_t alert_to_json(const struct ruleset *rs, const struct rule *r, const struct event *ev,
                      const char *sensor_name, uint32_t count, uint64_t start_us, char *buf,
                      size_t cap);
+
+/* Appends "file:line:col: message\n" to err (NUL-terminated, errlen bytes; a full buffer
+ * drops the line): the error format of every parser of rules/. */
+void rule_err_vappend(char *err, size_t errlen, const char *file, int line, int col,
+                      const char *fmt, va_list ap) __attribute__((format(printf, 6, 0)));
 
 /* rule_parse.c, for the suppression parser: the parse context reports errors as
  * "file:line:col: message" for the text set by rp_begin and knows the variables. */

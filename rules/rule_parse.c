@@ -117,6 +117,17 @@ static void set_buf(struct pctx *P, const char *buf, size_t len)
     P->lc_ls = 0;
 }
 
+void rule_err_vappend(char *err, size_t errlen, const char *file, int line, int col,
+                      const char *fmt, va_list ap)
+{
+    if (!err || !errlen) return;
+    size_t used = strnlen(err, errlen);
+    if (used + 1 >= errlen) return;
+    char msg[512];
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    snprintf(err + used, errlen - used, "%s:%d:%d: %s\n", file, line, col, msg);
+}
+
 __attribute__((format(printf, 3, 4))) static void perr(struct pctx *P, size_t off, const char *fmt,
                                                        ...)
 {
@@ -125,16 +136,11 @@ __attribute__((format(printf, 3, 4))) static void perr(struct pctx *P, size_t of
     if (P->in_var) off = P->var_off;
     int line, col;
     line_col(P, off, &line, &col);
-    char msg[512];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(msg, sizeof(msg), fmt, ap);
+    rule_err_vappend(P->err, P->errlen, P->file, line, col, fmt, ap);
     va_end(ap);
-    int n = snprintf(P->err + P->errused, P->errlen - P->errused, "%s:%d:%d: %s\n", P->file, line,
-                     col, msg);
-    if (n < 0) return;
-    P->errused += (size_t)n;
-    if (P->errused >= P->errlen) P->errused = P->errlen - 1;
+    P->errused = strnlen(P->err, P->errlen);
 }
 
 void rp_begin(struct pctx *P, const char *file, const char *text, size_t len)
@@ -329,59 +335,70 @@ struct net_buf {
     int n;
 };
 
-static int parse_addr(struct pctx *P, struct sv s, int neg, struct net_buf *out);
+/* An address or port parser: one item (or compound) into out (a net_buf or port_buf). */
+typedef int (*item_fn)(struct pctx *P, struct sv s, int neg, void *out);
 
-static int parse_addr_var(struct pctx *P, struct sv s, int neg, struct net_buf *out)
+/* The forms addresses and ports share: "!x", "$VAR" (expanded in place, errors at the
+ * variable's name), "[a, b, ...]". Trims *s; returns 1 when *s is a plain item left to
+ * the caller, else the compound's result (0 or -1). what: "address" or "port". */
+static int parse_compound(struct pctx *P, struct sv *sp, int neg, void *out, item_fn self,
+                          const char *what)
 {
-    const char *val = var_get(P, s.p + 1, s.n - 1);
-    if (!val) {
-        perr(P, s.off, "unknown variable '%.*s'", (int)s.n, s.p);
-        return -1;
-    }
-    if (P->depth >= MAX_VAR_DEPTH) {
-        perr(P, s.off, "variable '%.*s' nests too deep", (int)s.n, s.p);
-        return -1;
-    }
-    int outer = !P->in_var;
-    if (outer) {
-        P->in_var = 1;
-        P->var_off = s.off;
-    }
-    P->depth++;
-    struct sv vs = {val, strlen(val), s.off};
-    int rc = parse_addr(P, vs, neg, out);
-    P->depth--;
-    if (outer) P->in_var = 0;
-    return rc;
-}
-
-static int parse_addr(struct pctx *P, struct sv s, int neg, struct net_buf *out)
-{
-    s = sv_trim(s);
+    struct sv s = sv_trim(*sp);
+    *sp = s;
     if (!s.n) {
-        perr(P, s.off, "empty address");
+        perr(P, s.off, "empty %s", what);
         return -1;
     }
-    if (s.p[0] == '!') return parse_addr(P, sv_sub(s, 1, s.n - 1), !neg, out);
-    if (s.p[0] == '$') return parse_addr_var(P, s, neg, out);
+    if (s.p[0] == '!') return self(P, sv_sub(s, 1, s.n - 1), !neg, out);
+    if (s.p[0] == '$') {
+        const char *val = var_get(P, s.p + 1, s.n - 1);
+        if (!val) {
+            perr(P, s.off, "unknown variable '%.*s'", (int)s.n, s.p);
+            return -1;
+        }
+        if (P->depth >= MAX_VAR_DEPTH) {
+            perr(P, s.off, "variable '%.*s' nests too deep", (int)s.n, s.p);
+            return -1;
+        }
+        int outer = !P->in_var;
+        if (outer) {
+            P->in_var = 1;
+            P->var_off = s.off;
+        }
+        P->depth++;
+        struct sv vs = {val, strlen(val), s.off};
+        int rc = self(P, vs, neg, out);
+        P->depth--;
+        if (outer) P->in_var = 0;
+        return rc;
+    }
     if (s.p[0] == '[') {
         if (s.p[s.n - 1] != ']') {
-            perr(P, s.off, "unterminated address list");
+            perr(P, s.off, "unterminated %s list", what);
             return -1;
         }
         struct sv in = sv_sub(s, 1, s.n - 2), head, rest;
         if (!sv_trim(in).n) {
-            perr(P, s.off, "empty address list");
+            perr(P, s.off, "empty %s list", what);
             return -1;
         }
         for (;;) {
             int more = sv_split(in, ',', &head, &rest);
-            if (parse_addr(P, head, neg, out) < 0) return -1;
+            if (self(P, head, neg, out) < 0) return -1;
             if (!more) break;
             in = rest;
         }
         return 0;
     }
+    return 1;
+}
+
+static int parse_addr(struct pctx *P, struct sv s, int neg, void *outv)
+{
+    struct net_buf *out = outv;
+    int rc = parse_compound(P, &s, neg, out, parse_addr, "address");
+    if (rc != 1) return rc;
     if (sv_eq(s, "any")) {
         if (neg) {
             perr(P, s.off, "'!any' matches nothing");
@@ -474,54 +491,11 @@ struct port_buf {
     int n;
 };
 
-static int parse_port(struct pctx *P, struct sv s, int neg, struct port_buf *out)
+static int parse_port(struct pctx *P, struct sv s, int neg, void *outv)
 {
-    s = sv_trim(s);
-    if (!s.n) {
-        perr(P, s.off, "empty port");
-        return -1;
-    }
-    if (s.p[0] == '!') return parse_port(P, sv_sub(s, 1, s.n - 1), !neg, out);
-    if (s.p[0] == '$') {
-        const char *val = var_get(P, s.p + 1, s.n - 1);
-        if (!val) {
-            perr(P, s.off, "unknown variable '%.*s'", (int)s.n, s.p);
-            return -1;
-        }
-        if (P->depth >= MAX_VAR_DEPTH) {
-            perr(P, s.off, "variable '%.*s' nests too deep", (int)s.n, s.p);
-            return -1;
-        }
-        int outer = !P->in_var;
-        if (outer) {
-            P->in_var = 1;
-            P->var_off = s.off;
-        }
-        P->depth++;
-        struct sv vs = {val, strlen(val), s.off};
-        int rc = parse_port(P, vs, neg, out);
-        P->depth--;
-        if (outer) P->in_var = 0;
-        return rc;
-    }
-    if (s.p[0] == '[') {
-        if (s.p[s.n - 1] != ']') {
-            perr(P, s.off, "unterminated port list");
-            return -1;
-        }
-        struct sv in = sv_sub(s, 1, s.n - 2), head, rest;
-        if (!sv_trim(in).n) {
-            perr(P, s.off, "empty port list");
-            return -1;
-        }
-        for (;;) {
-            int more = sv_split(in, ',', &head, &rest);
-            if (parse_port(P, head, neg, out) < 0) return -1;
-            if (!more) break;
-            in = rest;
-        }
-        return 0;
-    }
+    struct port_buf *out = outv;
+    int rc = parse_compound(P, &s, neg, out, parse_port, "port");
+    if (rc != 1) return rc;
     struct port_item it = {0, 65535, (uint8_t)neg};
     if (sv_eq(s, "any")) {
         if (neg) {

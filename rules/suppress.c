@@ -33,6 +33,15 @@ static int is_sp(char c)
     return c == ' ' || c == '\t' || c == '\r';
 }
 
+/* Narrows [*a, *b) of t to its text without surrounding blanks. */
+static void trim(const char *t, size_t *a, size_t *b)
+{
+    while (*a < *b && is_sp(t[*a]))
+        (*a)++;
+    while (*b > *a && is_sp(t[*b - 1]))
+        (*b)--;
+}
+
 /* Splits [from, to) at commas outside [...] into settings; returns -1 on error. */
 static int split_settings(struct pctx *P, struct sline *L, size_t from, size_t to)
 {
@@ -48,10 +57,7 @@ static int split_settings(struct pctx *P, struct sline *L, size_t from, size_t t
             i++;
         }
         size_t a = start, b = i;
-        while (a < b && is_sp(t[a]))
-            a++;
-        while (b > a && is_sp(t[b - 1]))
-            b--;
+        trim(t, &a, &b);
         if (a == b) {
             rp_error(P, a, "empty setting");
             return -1;
@@ -286,10 +292,7 @@ void suppress_parse(struct pctx *P, const char *file, const char *text, size_t l
         while (le < len && text[le] != '\n')
             le++;
         size_t a = i, b = le;
-        while (a < b && is_sp(text[a]))
-            a++;
-        while (b > a && is_sp(text[b - 1]))
-            b--;
+        trim(text, &a, &b);
         if (a < b && text[a] != '#') parse_line(P, text, a, b);
         i = le + 1;
     }
