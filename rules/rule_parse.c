@@ -1582,11 +1582,9 @@ static const struct fdef f_opcua[] = {{"service", F_CODE, NULL},
                                       {"token_type", "token_type", NULL},
                                       {"msg_type", "msg_type", NULL},
                                       {NULL, NULL, NULL}};
-static const struct fdef f_mms[] = {{"service", F_CODE, NULL},
-                                    {"domain", "domain", NULL},
-                                    {"item", "item", NULL},
-                                    {"file", "file", NULL},
-                                    {NULL, NULL, NULL}};
+static const struct fdef f_mms[] = {{"service", F_CODE, "service"}, {"domain", "domain", NULL},
+                                    {"item", "item", NULL},         {"vmd", "vmd", NULL},
+                                    {"file", "file_name", NULL},    {NULL, NULL, NULL}};
 static const struct fdef f_goose[] = {{"gocb_ref", "gocb_ref", NULL},
                                       {"appid", "appid", NULL},
                                       {"st_num", "st_num", NULL},

@@ -50,6 +50,26 @@ expect icsnpp-omron-fins/omron.pcap 9112002 FR2 TC.DOS.HALT
 expect icsnpp-hart-ip/hart-ip_all_types_and_commands_sent.pcapng 9111001 FR2 TC.HCK.CMD
 expect icsnpp-iec61850-goose/GOOSE.pcap 9108103 FR3 TC.HCK.SPOOF
 
+# the mms:/fins:/sv: keywords on real captures (fields as dissectors/mms.c, fins.c, sv.c
+# write them; tshark shows the MMS write to VMD item "mu", two FINS Stop commands and the
+# SV stream svID "4001")
+cat >"$T/kw.rules" <<'RULES'
+alert mms any any -> any any (msg:"by name"; mms: service write; sid:1;)
+alert mms any any -> any any (msg:"by code"; mms: service 5; sid:2;)
+alert mms any any -> any any (msg:"vmd"; mms: vmd "mu"; sid:3;)
+alert mms any any -> any any (msg:"other vmd"; mms: vmd "mx"; sid:4;)
+alert fins any any -> any any (msg:"stop"; fins: command 0x0402; flow:to_server; sid:5;)
+alert fins any any -> any any (msg:"run"; fins: command 0x0401, response false; sid:6;)
+alert sv any any -> any any (msg:"sv"; sv: sv_id "4001", conf_rev 1; sid:7;)
+alert sv any any -> any any (msg:"sv other"; sv: sv_id "4002"; sid:8;)
+RULES
+for c in "ICS-Security-Tools/IEC61850/MMS - Specific Commands/iec61850_write.pcap" \
+    icsnpp-omron-fins/omron.pcap icsnpp-iec61850-sv/SV_Normal_Traffic.pcap; do
+    "$BIN" -r "$D/$c" -R "$T/kw.rules" --alerts - --redis none 2>/dev/null
+done | grep -o '"rule":{"id":"[0-9]*"' | sort | uniq -c | awk '{print $2}' | tr '\n' ' ' >"$T/kw.txt"
+[ "$(cat "$T/kw.txt")" = '"rule":{"id":"1" "rule":{"id":"2" "rule":{"id":"3" "rule":{"id":"5" "rule":{"id":"6" "rule":{"id":"7" ' ] &&
+    ok || bad "protocol keywords: $(cat "$T/kw.txt")"
+
 # benign polling and normal operation: no high or critical alert
 for b in nDPI/modbus.pcap icsnpp-iec61850-sv/SV_Normal_Traffic.pcap \
     icsnpp-opcua-binary/python_opcua-client-server_minimal.pcap \
