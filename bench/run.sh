@@ -87,11 +87,14 @@ build() {
         OTSENSOR_BUILD_ERR="otsensor did not build, see $OUT/build-otsensor.log"
         log "$OTSENSOR_BUILD_ERR"
     fi
+    cmake --build "$BUILD" -j "$jobs" --target bench_rules >"$OUT/build-bench-rules.log" 2>&1 ||
+        log "bench_rules did not build, see $OUT/build-bench-rules.log"
     BUILD_TYPE=$(sed -n 's/^CMAKE_BUILD_TYPE:[A-Z]*=//p' "$BUILD/CMakeCache.txt")
     [ "$BUILD_TYPE" = Release ] || log "warning: $BUILD is a '${BUILD_TYPE:-default}' build, not Release"
     OTGEN=$BUILD/bench/otgen
     FLOOR=$BUILD/bench/floor
     OTSENSOR=$BUILD/otsensor
+    BENCH_RULES=$BUILD/bench/bench_rules
 }
 
 # ---- capture ----
@@ -236,6 +239,41 @@ run_config() {
     STATUS[$name]=ok
 }
 
+# ---- the rule matcher alone (bench_rules): the default ruleset, and with 10,000 synthetic
+# rules added (unrelated to the events; or 1% on the same protocol and code) ----
+RULES_STATUS=""
+run_rules_bench() {
+    if [ -n "$ONLY" ] && ! [[ "rule matcher" =~ $ONLY ]]; then
+        RULES_STATUS="skipped (BENCH_ONLY)"
+        return
+    fi
+    if [ ! -x "$BENCH_RULES" ]; then
+        RULES_STATUS="FAILED: bench_rules did not build"
+        return
+    fi
+    log "rule matcher: bench_rules 10000"
+    if (cd "$ROOT" && "$BENCH_RULES" 10000 rules/otsensor rules/classification.config) \
+        >"$OUT/bench_rules.out" 2>"$OUT/bench_rules.err"; then
+        RULES_STATUS=ok
+    else
+        RULES_STATUS="FAILED: see $OUT/bench_rules.err"
+    fi
+}
+
+rules_report() {
+    echo
+    echo "### Rule matcher (bench/bench_rules: 2,000,000 Modbus requests, 90% FC 3, 10% FC 16)"
+    echo
+    if [ "$RULES_STATUS" != ok ]; then
+        echo "${RULES_STATUS:-not run}"
+        return
+    fi
+    echo "| rule set | rules | events/s | candidates/event | alerts |"
+    echo "|---|---:|---:|---:|---:|"
+    sed -n 's/^ruleset=\([^ ]*\) rules=\([0-9]*\) .*events\/s=\([0-9]*\) candidates\/event=\([0-9.]*\) alerts=\([0-9]*\)$/| \1 | \2 | \3 | \4 | \5 |/p' \
+        "$OUT/bench_rules.out" | tr '_' ' '
+}
+
 ratio() { # throughput of $2 relative to $1: wall($1) / wall($2)
     if [ -n "${WALL[$1]:-}" ] && [ -n "${WALL[$2]:-}" ]; then
         awk -v a="${WALL[$1]}" -v b="${WALL[$2]}" 'BEGIN{printf "%.2f", a/b}'
@@ -286,11 +324,13 @@ report() {
             done
             echo
         fi
+        rules_report
     } >"$OUT/results.md"
     cat "$OUT/results.md"
     for name in "${CONFIG_NAMES[@]}"; do
         case ${STATUS[$name]:-} in FAILED*) failed=1 ;; esac
     done
+    case $RULES_STATUS in FAILED*) failed=1 ;; esac
     return $failed
 }
 
@@ -310,6 +350,7 @@ main() {
         fi
         run_config "$i"
     done
+    run_rules_bench
     if report; then
         log "all configurations ran"
     else

@@ -23,15 +23,10 @@ __attribute__((format(printf, 4, 5))) static void cerr(struct cctx *C, int line,
                                                        const char *fmt, ...)
 {
     C->nerr++;
-    if (!C->err || !C->errlen) return;
-    size_t used = strlen(C->err);
-    if (used + 1 >= C->errlen) return;
-    char msg[300];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(msg, sizeof(msg), fmt, ap);
+    rule_err_vappend(C->err, C->errlen, C->file, line, col, fmt, ap);
     va_end(ap);
-    snprintf(C->err + used, C->errlen - used, "%s:%d:%d: %s\n", C->file, line, col, msg);
 }
 
 const struct classification *ruleset_classification(const struct ruleset *rs, const char *name)

@@ -2,6 +2,7 @@
 #ifndef OTS_RULE_INT_H
 #define OTS_RULE_INT_H
 
+#include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -125,6 +126,16 @@ struct classification {
     int ntc;
 };
 
+/* A line of the suppression file (threshold.config style): alerts of the rule
+ * (gid, sid; 0 = any) are dropped, all or only for the listed addresses. */
+enum supp_track { SUPP_ALL = 0, SUPP_SRC, SUPP_DST, SUPP_EITHER };
+struct suppress {
+    uint32_t gid, sid;
+    uint8_t track;
+    struct addr_set ips;
+    const struct suppress *next; /* the next entry for the same rule */
+};
+
 struct rule {
     const char *file, *ruleset; /* ruleset: file name without directory and ".rules" */
     int line;
@@ -153,7 +164,8 @@ struct rule {
     int nsr;
     const char *tc[RULE_MAX_TC];
     int ntc;
-    int eff_severity; /* resolved at load */
+    int eff_severity;            /* resolved at load */
+    const struct suppress *supp; /* suppression entries naming this rule */
 };
 
 struct code_ent {
@@ -209,6 +221,7 @@ struct ruleset {
     int nzones;
     struct conduit *conduits;
     int nconduits;
+    const struct suppress *supp_all; /* entries with sig_id 0: every rule */
 };
 
 /* Arena: everything a ruleset owns, freed at once. */
@@ -223,6 +236,24 @@ int ruleset_compile(struct ruleset *rs);
 size_t alert_to_json(const struct ruleset *rs, const struct rule *r, const struct event *ev,
                      const char *sensor_name, uint32_t count, uint64_t start_us, char *buf,
                      size_t cap);
+
+/* Appends "file:line:col: message\n" to err (NUL-terminated, errlen bytes; a full buffer
+ * drops the line): the error format of every parser of rules/. */
+void rule_err_vappend(char *err, size_t errlen, const char *file, int line, int col,
+                      const char *fmt, va_list ap) __attribute__((format(printf, 6, 0)));
+
+/* rule_parse.c, for the suppression parser: the parse context reports errors as
+ * "file:line:col: message" for the text set by rp_begin and knows the variables. */
+struct pctx;
+void rp_begin(struct pctx *P, const char *file, const char *text, size_t len);
+__attribute__((format(printf, 3, 4))) void rp_error(struct pctx *P, size_t off, const char *fmt,
+                                                    ...);
+int rp_addr_set(struct pctx *P, const char *s, size_t n, size_t off, struct addr_set *out);
+struct ruleset *rp_ruleset(struct pctx *P);
+
+/* suppress.c: parses a suppression file's text after the rules; binds its entries to
+ * the rules (suppress) or replaces their threshold (threshold). */
+void suppress_parse(struct pctx *P, const char *file, const char *text, size_t len);
 
 /* zones.c */
 int zones_parse(struct ruleset *rs, const char *file, const char *text, size_t len, char *err,

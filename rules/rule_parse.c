@@ -117,6 +117,17 @@ static void set_buf(struct pctx *P, const char *buf, size_t len)
     P->lc_ls = 0;
 }
 
+void rule_err_vappend(char *err, size_t errlen, const char *file, int line, int col,
+                      const char *fmt, va_list ap)
+{
+    if (!err || !errlen) return;
+    size_t used = strnlen(err, errlen);
+    if (used + 1 >= errlen) return;
+    char msg[512];
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    snprintf(err + used, errlen - used, "%s:%d:%d: %s\n", file, line, col, msg);
+}
+
 __attribute__((format(printf, 3, 4))) static void perr(struct pctx *P, size_t off, const char *fmt,
                                                        ...)
 {
@@ -125,16 +136,32 @@ __attribute__((format(printf, 3, 4))) static void perr(struct pctx *P, size_t of
     if (P->in_var) off = P->var_off;
     int line, col;
     line_col(P, off, &line, &col);
+    va_list ap;
+    va_start(ap, fmt);
+    rule_err_vappend(P->err, P->errlen, P->file, line, col, fmt, ap);
+    va_end(ap);
+    P->errused = strnlen(P->err, P->errlen);
+}
+
+void rp_begin(struct pctx *P, const char *file, const char *text, size_t len)
+{
+    P->file = rs_strndup(P->rs, file, strlen(file));
+    set_buf(P, text, len);
+}
+
+void rp_error(struct pctx *P, size_t off, const char *fmt, ...)
+{
     char msg[512];
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(msg, sizeof(msg), fmt, ap);
     va_end(ap);
-    int n = snprintf(P->err + P->errused, P->errlen - P->errused, "%s:%d:%d: %s\n", P->file, line,
-                     col, msg);
-    if (n < 0) return;
-    P->errused += (size_t)n;
-    if (P->errused >= P->errlen) P->errused = P->errlen - 1;
+    perr(P, off, "%s", msg);
+}
+
+struct ruleset *rp_ruleset(struct pctx *P)
+{
+    return P->rs;
 }
 
 /* A slice of the file: text and where it starts. */
@@ -308,59 +335,70 @@ struct net_buf {
     int n;
 };
 
-static int parse_addr(struct pctx *P, struct sv s, int neg, struct net_buf *out);
+/* An address or port parser: one item (or compound) into out (a net_buf or port_buf). */
+typedef int (*item_fn)(struct pctx *P, struct sv s, int neg, void *out);
 
-static int parse_addr_var(struct pctx *P, struct sv s, int neg, struct net_buf *out)
+/* The forms addresses and ports share: "!x", "$VAR" (expanded in place, errors at the
+ * variable's name), "[a, b, ...]". Trims *s; returns 1 when *s is a plain item left to
+ * the caller, else the compound's result (0 or -1). what: "address" or "port". */
+static int parse_compound(struct pctx *P, struct sv *sp, int neg, void *out, item_fn self,
+                          const char *what)
 {
-    const char *val = var_get(P, s.p + 1, s.n - 1);
-    if (!val) {
-        perr(P, s.off, "unknown variable '%.*s'", (int)s.n, s.p);
-        return -1;
-    }
-    if (P->depth >= MAX_VAR_DEPTH) {
-        perr(P, s.off, "variable '%.*s' nests too deep", (int)s.n, s.p);
-        return -1;
-    }
-    int outer = !P->in_var;
-    if (outer) {
-        P->in_var = 1;
-        P->var_off = s.off;
-    }
-    P->depth++;
-    struct sv vs = {val, strlen(val), s.off};
-    int rc = parse_addr(P, vs, neg, out);
-    P->depth--;
-    if (outer) P->in_var = 0;
-    return rc;
-}
-
-static int parse_addr(struct pctx *P, struct sv s, int neg, struct net_buf *out)
-{
-    s = sv_trim(s);
+    struct sv s = sv_trim(*sp);
+    *sp = s;
     if (!s.n) {
-        perr(P, s.off, "empty address");
+        perr(P, s.off, "empty %s", what);
         return -1;
     }
-    if (s.p[0] == '!') return parse_addr(P, sv_sub(s, 1, s.n - 1), !neg, out);
-    if (s.p[0] == '$') return parse_addr_var(P, s, neg, out);
+    if (s.p[0] == '!') return self(P, sv_sub(s, 1, s.n - 1), !neg, out);
+    if (s.p[0] == '$') {
+        const char *val = var_get(P, s.p + 1, s.n - 1);
+        if (!val) {
+            perr(P, s.off, "unknown variable '%.*s'", (int)s.n, s.p);
+            return -1;
+        }
+        if (P->depth >= MAX_VAR_DEPTH) {
+            perr(P, s.off, "variable '%.*s' nests too deep", (int)s.n, s.p);
+            return -1;
+        }
+        int outer = !P->in_var;
+        if (outer) {
+            P->in_var = 1;
+            P->var_off = s.off;
+        }
+        P->depth++;
+        struct sv vs = {val, strlen(val), s.off};
+        int rc = self(P, vs, neg, out);
+        P->depth--;
+        if (outer) P->in_var = 0;
+        return rc;
+    }
     if (s.p[0] == '[') {
         if (s.p[s.n - 1] != ']') {
-            perr(P, s.off, "unterminated address list");
+            perr(P, s.off, "unterminated %s list", what);
             return -1;
         }
         struct sv in = sv_sub(s, 1, s.n - 2), head, rest;
         if (!sv_trim(in).n) {
-            perr(P, s.off, "empty address list");
+            perr(P, s.off, "empty %s list", what);
             return -1;
         }
         for (;;) {
             int more = sv_split(in, ',', &head, &rest);
-            if (parse_addr(P, head, neg, out) < 0) return -1;
+            if (self(P, head, neg, out) < 0) return -1;
             if (!more) break;
             in = rest;
         }
         return 0;
     }
+    return 1;
+}
+
+static int parse_addr(struct pctx *P, struct sv s, int neg, void *outv)
+{
+    struct net_buf *out = outv;
+    int rc = parse_compound(P, &s, neg, out, parse_addr, "address");
+    if (rc != 1) return rc;
     if (sv_eq(s, "any")) {
         if (neg) {
             perr(P, s.off, "'!any' matches nothing");
@@ -440,6 +478,12 @@ static int addr_set_build(struct pctx *P, struct sv s, struct addr_set *as)
     return 0;
 }
 
+int rp_addr_set(struct pctx *P, const char *p, size_t n, size_t off, struct addr_set *out)
+{
+    struct sv s = {p, n, off};
+    return addr_set_build(P, s, out);
+}
+
 /* ---- ports ---- */
 
 struct port_buf {
@@ -447,54 +491,11 @@ struct port_buf {
     int n;
 };
 
-static int parse_port(struct pctx *P, struct sv s, int neg, struct port_buf *out)
+static int parse_port(struct pctx *P, struct sv s, int neg, void *outv)
 {
-    s = sv_trim(s);
-    if (!s.n) {
-        perr(P, s.off, "empty port");
-        return -1;
-    }
-    if (s.p[0] == '!') return parse_port(P, sv_sub(s, 1, s.n - 1), !neg, out);
-    if (s.p[0] == '$') {
-        const char *val = var_get(P, s.p + 1, s.n - 1);
-        if (!val) {
-            perr(P, s.off, "unknown variable '%.*s'", (int)s.n, s.p);
-            return -1;
-        }
-        if (P->depth >= MAX_VAR_DEPTH) {
-            perr(P, s.off, "variable '%.*s' nests too deep", (int)s.n, s.p);
-            return -1;
-        }
-        int outer = !P->in_var;
-        if (outer) {
-            P->in_var = 1;
-            P->var_off = s.off;
-        }
-        P->depth++;
-        struct sv vs = {val, strlen(val), s.off};
-        int rc = parse_port(P, vs, neg, out);
-        P->depth--;
-        if (outer) P->in_var = 0;
-        return rc;
-    }
-    if (s.p[0] == '[') {
-        if (s.p[s.n - 1] != ']') {
-            perr(P, s.off, "unterminated port list");
-            return -1;
-        }
-        struct sv in = sv_sub(s, 1, s.n - 2), head, rest;
-        if (!sv_trim(in).n) {
-            perr(P, s.off, "empty port list");
-            return -1;
-        }
-        for (;;) {
-            int more = sv_split(in, ',', &head, &rest);
-            if (parse_port(P, head, neg, out) < 0) return -1;
-            if (!more) break;
-            in = rest;
-        }
-        return 0;
-    }
+    struct port_buf *out = outv;
+    int rc = parse_compound(P, &s, neg, out, parse_port, "port");
+    if (rc != 1) return rc;
     struct port_item it = {0, 65535, (uint8_t)neg};
     if (sv_eq(s, "any")) {
         if (neg) {
@@ -1581,11 +1582,9 @@ static const struct fdef f_opcua[] = {{"service", F_CODE, NULL},
                                       {"token_type", "token_type", NULL},
                                       {"msg_type", "msg_type", NULL},
                                       {NULL, NULL, NULL}};
-static const struct fdef f_mms[] = {{"service", F_CODE, NULL},
-                                    {"domain", "domain", NULL},
-                                    {"item", "item", NULL},
-                                    {"file", "file", NULL},
-                                    {NULL, NULL, NULL}};
+static const struct fdef f_mms[] = {{"service", F_CODE, "service"}, {"domain", "domain", NULL},
+                                    {"item", "item", NULL},         {"vmd", "vmd", NULL},
+                                    {"file", "file_name", NULL},    {NULL, NULL, NULL}};
 static const struct fdef f_goose[] = {{"gocb_ref", "gocb_ref", NULL},
                                       {"appid", "appid", NULL},
                                       {"st_num", "st_num", NULL},
@@ -1613,6 +1612,19 @@ static const struct fdef f_pndcp[] = {{"service", F_CODE, NULL},
                                       {"suboption", "suboption", NULL},
                                       {"service_type", "service_type", NULL},
                                       {NULL, NULL, NULL}};
+static const struct fdef f_sv[] = {{"appid", "appid", NULL},         {"sv_id", "sv_id", NULL},
+                                   {"conf_rev", "conf_rev", NULL},   {"smp_cnt", "smp_cnt", NULL},
+                                   {"smp_synch", "smp_synch", NULL}, {NULL, NULL, NULL}};
+static const struct fdef f_hart_ip[] = {{"message_id", F_CODE, NULL},
+                                        {"message_type", "message_type", NULL},
+                                        {"command", "command", NULL},
+                                        {"writes", "writes", NULL},
+                                        {"frame_type", "frame_type", NULL},
+                                        {"status", "status", NULL},
+                                        {NULL, NULL, NULL}};
+static const struct fdef f_fins[] = {{"command", F_CODE, NULL},        {"area", "area", NULL},
+                                     {"area_name", "area_name", NULL}, {"address", "address", NULL},
+                                     {"response", "response", NULL},   {NULL, NULL, NULL}};
 static const struct fdef f_cip[] = {{"service", F_CODE, NULL},
                                     {"class", "class", NULL},
                                     {"instance", "instance", NULL},
@@ -1738,6 +1750,9 @@ OT_KW(kw_mms, "mms", "mms", f_mms)
 OT_KW(kw_goose, "goose", "goose", f_goose)
 OT_KW(kw_mqtt, "mqtt", "mqtt", f_mqtt)
 OT_KW(kw_pndcp, "profinet_dcp", "profinet_dcp", f_pndcp)
+OT_KW(kw_sv, "sv", "sv", f_sv)
+OT_KW(kw_hart_ip, "hart_ip", "hart_ip", f_hart_ip)
+OT_KW(kw_fins, "fins", "fins", f_fins)
 OT_KW(kw_cip, "cip", "cip", f_cip)
 OT_KW(kw_enip, "enip", "enip", f_enip)
 OT_KW(kw_dnp3, "dnp3", "dnp3", f_dnp3)
@@ -1959,6 +1974,9 @@ static const struct {
     {"goose", kw_goose},
     {"mqtt", kw_mqtt},
     {"profinet_dcp", kw_pndcp},
+    {"sv", kw_sv},
+    {"hart_ip", kw_hart_ip},
+    {"fins", kw_fins},
     {"cip", kw_cip},
     {"enip", kw_enip},
     {"dnp3", kw_dnp3},
@@ -2456,8 +2474,22 @@ static struct pctx *pctx_new(char *err, size_t errlen)
     return P;
 }
 
-struct ruleset *ruleset_load(const char *const *paths, int n, const char *classification_path,
-                             const char *zones_path, char *err, size_t errlen)
+/* Reads path into P's error-reporting load; NULL (counted as an error) when it cannot. */
+static char *load_text(struct pctx *P, const char *path, size_t *len)
+{
+    char *text = read_file(path, len, P->err, P->errlen, &P->errused);
+    if (!text) P->nerr++;
+    return text;
+}
+
+static void load_classification(struct pctx *P, const char *file, const char *text, size_t len)
+{
+    P->nerr +=
+        classification_parse(P->rs, file, text, len, P->err + P->errused, P->errlen - P->errused);
+    P->errused = strlen(P->err);
+}
+
+struct ruleset *ruleset_load_files(const struct ruleset_files *f, char *err, size_t errlen)
 {
     char none[1];
     if (!err || !errlen) { /* callers may not want the text; we still need a buffer */
@@ -2466,31 +2498,52 @@ struct ruleset *ruleset_load(const char *const *paths, int n, const char *classi
     }
     struct pctx *P = pctx_new(err, errlen);
     if (!P) return NULL;
-    if (classification_path) {
-        size_t len = 0;
-        char *text = read_file(classification_path, &len, err, errlen, &P->errused);
-        if (!text) {
-            P->nerr++;
-        } else {
-            P->nerr += classification_parse(P->rs, classification_path, text, len,
-                                            err ? err + P->errused : NULL,
-                                            errlen > P->errused ? errlen - P->errused : 0);
-            if (err) P->errused = strlen(err);
-            free(text);
-        }
+    size_t len = 0;
+    char *text;
+    if (f->classification && (text = load_text(P, f->classification, &len))) {
+        load_classification(P, f->classification, text, len);
+        free(text);
     }
-    if (zones_path) {
-        size_t len = 0;
-        char *text = read_file(zones_path, &len, err, errlen, &P->errused);
-        if (!text) {
-            P->nerr++;
-        } else {
-            load_zones(P, zones_path, text, len);
-            free(text);
-        }
+    if (f->zones && (text = load_text(P, f->zones, &len))) {
+        load_zones(P, f->zones, text, len);
+        free(text);
     }
-    for (int i = 0; i < n; i++)
-        load_path(P, paths[i]);
+    for (int i = 0; i < f->nrules; i++)
+        load_path(P, f->rules[i]);
+    if (f->suppress && (text = load_text(P, f->suppress, &len))) {
+        suppress_parse(P, f->suppress, text, len);
+        free(text);
+    }
+    struct ruleset *rs = finish(P, 0);
+    free(P);
+    return rs;
+}
+
+struct ruleset *ruleset_load(const char *const *paths, int n, const char *classification_path,
+                             const char *zones_path, char *err, size_t errlen)
+{
+    struct ruleset_files f = {paths, n, classification_path, zones_path, NULL};
+    return ruleset_load_files(&f, err, errlen);
+}
+
+struct ruleset *ruleset_load_mem(const struct ruleset_texts *t, char *err, size_t errlen)
+{
+    char none[1];
+    if (!err || !errlen) {
+        err = none;
+        errlen = sizeof(none);
+    }
+    struct pctx *P = pctx_new(err, errlen);
+    if (!P) return NULL;
+    if (t->classification)
+        load_classification(P, "classification.config", t->classification,
+                            strlen(t->classification));
+    if (t->zones) load_zones(P, "zones.conf", t->zones, strlen(t->zones));
+    P->file = rs_strndup(P->rs, t->rules_name, strlen(t->rules_name));
+    P->ruleset_name = ruleset_name_of(P->rs, t->rules_name);
+    set_buf(P, t->rules, t->rules_len);
+    parse_text(P);
+    if (t->suppress) suppress_parse(P, "threshold.config", t->suppress, strlen(t->suppress));
     struct ruleset *rs = finish(P, 0);
     free(P);
     return rs;
@@ -2506,21 +2559,8 @@ struct ruleset *ruleset_load_texts(const char *name, const char *text, size_t le
                                    const char *classification_text, const char *zones_text,
                                    char *err, size_t errlen)
 {
-    struct pctx *P = pctx_new(err, errlen);
-    if (!P) return NULL;
-    if (classification_text) {
-        P->nerr += classification_parse(P->rs, "classification.config", classification_text,
-                                        strlen(classification_text), err, errlen);
-        if (err) P->errused = strlen(err);
-    }
-    if (zones_text) load_zones(P, "zones.conf", zones_text, strlen(zones_text));
-    P->file = rs_strndup(P->rs, name, strlen(name));
-    P->ruleset_name = ruleset_name_of(P->rs, name);
-    set_buf(P, text, len);
-    parse_text(P);
-    struct ruleset *rs = finish(P, 0);
-    free(P);
-    return rs;
+    struct ruleset_texts t = {name, text, len, classification_text, zones_text, NULL};
+    return ruleset_load_mem(&t, err, errlen);
 }
 
 void ruleset_free(struct ruleset *rs)

@@ -7,6 +7,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "event.h"
 
@@ -26,6 +27,22 @@ struct ruleset *ruleset_load_text(const char *name, const char *text, size_t len
 struct ruleset *ruleset_load_texts(const char *name, const char *text, size_t len,
                                    const char *classification_text, const char *zones_text,
                                    char *err, size_t errlen);
+/* Everything a load reads; NULL members: none. suppress is the suppression file
+ * (threshold.config style, docs/rules.md), parsed after the rules. */
+struct ruleset_files {
+    const char *const *rules;
+    int nrules;
+    const char *classification, *zones, *suppress;
+};
+struct ruleset *ruleset_load_files(const struct ruleset_files *f, char *err, size_t errlen);
+/* Same from texts (NUL-terminated; rules_len bytes of rules); names appear in errors
+ * as rules_name, "classification.config", "zones.conf" and "threshold.config". */
+struct ruleset_texts {
+    const char *rules_name, *rules;
+    size_t rules_len;
+    const char *classification, *zones, *suppress;
+};
+struct ruleset *ruleset_load_mem(const struct ruleset_texts *t, char *err, size_t errlen);
 void ruleset_free(struct ruleset *rs);
 int ruleset_count(const struct ruleset *rs);
 
@@ -56,5 +73,14 @@ void rule_ctx_stats(const struct rule_ctx *ctx, struct rule_stats *out);
 typedef void (*rule_profile_fn)(void *ctx, uint32_t gid, uint32_t sid, const char *msg,
                                 uint64_t checks, uint64_t matches, uint64_t alerts);
 void rule_ctx_profile(const struct rule_ctx *ctx, rule_profile_fn fn, void *fn_ctx);
+
+/* Rule impact report (--rule-profile): with timing on, each rule test is timed with a
+ * monotonic clock (only then: it costs ~20 ns a test). merge adds from's per-rule and
+ * total counters to into's (both of the same rule set; -1 otherwise); print writes one
+ * line per rule, the costliest first: gid:sid, checks, matches, alerts, cost_ns,
+ * ns/check, msg, after a "# rule profile:" line of totals. */
+void rule_ctx_set_timing(struct rule_ctx *ctx, int on);
+int rule_ctx_profile_merge(struct rule_ctx *into, const struct rule_ctx *from);
+int rule_ctx_profile_print(const struct rule_ctx *ctx, FILE *f);
 
 #endif

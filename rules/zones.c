@@ -27,15 +27,10 @@ __attribute__((format(printf, 4, 5))) static void zerr(struct zctx *Z, int line,
                                                        const char *fmt, ...)
 {
     Z->nerr++;
-    if (!Z->err || !Z->errlen) return;
-    size_t used = strlen(Z->err);
-    if (used + 1 >= Z->errlen) return;
-    char msg[300];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(msg, sizeof(msg), fmt, ap);
+    rule_err_vappend(Z->err, Z->errlen, Z->file, line, col, fmt, ap);
     va_end(ap);
-    snprintf(Z->err + used, Z->errlen - used, "%s:%d:%d: %s\n", Z->file, line, col, msg);
 }
 
 /* words of a line: [b, e) pairs */

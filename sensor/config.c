@@ -123,6 +123,7 @@ static const struct key keys[] = {
     {"zones", K_STR, F(zones_path), sizeof(((struct config *)0)->zones_path), 0, 0},
     {"classification", K_STR, F(classification_path),
      sizeof(((struct config *)0)->classification_path), 0, 0},
+    {"suppress", K_STR, F(suppress_path), sizeof(((struct config *)0)->suppress_path), 0, 0},
     {"yara", K_STR, F(yara_path), sizeof(((struct config *)0)->yara_path), 0, 0},
 };
 #undef F

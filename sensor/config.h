@@ -63,6 +63,7 @@ struct config {
     int n_rule_paths;
     char zones_path[1024];
     char classification_path[1024];
+    char suppress_path[1024];
     char yara_path[1024];
     char config_path[1024];
 };

@@ -133,6 +133,9 @@ struct engine {
     atomic_uint rs_gen;
     struct oredis *redis;   /* alerts to Redis (NULL: --redis none); output thread only */
     uint32_t inject_alerts; /* test only (--inject-alerts N): synthetic alerts at start */
+    /* --rule-profile: timed matching; workers add their counts here at exit */
+    struct rule_ctx *rule_profile;
+    pthread_mutex_t rule_profile_lock;
 };
 
 /* Monotonic milliseconds (intervals), and the calendar time (stream ids, stamps). */

@@ -8,6 +8,8 @@ void event_sink_init(struct event_sink *s, event_deliver_fn deliver, void *ctx)
     memset(&s->net, 0, sizeof(s->net));
     s->deliver = deliver;
     s->ctx = ctx;
+    s->payload = NULL;
+    s->payload_len = 0;
     s->top = 0;
     s->emitted = 0;
 }

@@ -101,6 +101,10 @@ struct event_sink {
     event_deliver_fn deliver;
     void *ctx;
     struct ev_net net;
+    /* the bytes the dissector is parsing, from the current PDU's first byte (rules'
+     * `content`); set by the engine around each parse() call, NULL otherwise */
+    const uint8_t *payload;
+    size_t payload_len;
     int top;
     uint64_t emitted;
     struct event stack[EVENT_STACK];

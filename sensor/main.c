@@ -29,6 +29,7 @@ static void usage(FILE *f)
           "  -w, --workers N         worker threads (default: online CPUs - 1, at least 1)\n"
           "  -R, --rules PATH        rule file or directory of *.rules (repeatable)\n"
           "  -Z, --zones FILE        zone and conduit policy\n"
+          "      --suppress FILE     suppression file (threshold.config style)\n"
           "  -Y, --yara PATH         YARA rule file or directory of *.yar\n"
           "      --redis URL         redis://[user:password@]host[:port][/db] | unix:/path | none\n"
           "      --alerts FILE|-     also write alerts as JSON lines\n"
@@ -44,6 +45,9 @@ static void usage(FILE *f)
           "      --no-flow-events    leave flow.new/flow.end out of --events\n"
           "      --check             validate configuration, rules, zones and YARA rules; exit 0 "
           "or 1\n"
+          "      --rule-profile      with -R and -r: run the capture and print per rule its "
+          "checks,\n"
+          "                          matches, alerts and matching time (with --check: no Redis)\n"
           "  -V, --version\n"
           "  -h, --help\n",
           f);
@@ -74,6 +78,8 @@ enum {
     OPT_BUFFER_MB,
     OPT_NO_FLOW_EVENTS,
     OPT_INJECT_ALERTS,
+    OPT_SUPPRESS,
+    OPT_RULE_PROFILE,
 };
 
 static const struct option long_opts[] = {
@@ -83,6 +89,7 @@ static const struct option long_opts[] = {
     {"workers", required_argument, NULL, 'w'},
     {"rules", required_argument, NULL, 'R'},
     {"zones", required_argument, NULL, 'Z'},
+    {"suppress", required_argument, NULL, OPT_SUPPRESS},
     {"yara", required_argument, NULL, 'Y'},
     {"redis", required_argument, NULL, OPT_REDIS},
     {"alerts", required_argument, NULL, OPT_ALERTS},
@@ -98,6 +105,7 @@ static const struct option long_opts[] = {
     /* test only, not in --help: N synthetic alerts at start (tests/integration/test_redis.sh) */
     {"inject-alerts", required_argument, NULL, OPT_INJECT_ALERTS},
     {"check", no_argument, NULL, OPT_CHECK},
+    {"rule-profile", no_argument, NULL, OPT_RULE_PROFILE},
     {"version", no_argument, NULL, 'V'},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
@@ -127,6 +135,10 @@ static int check_paths(const struct config *c)
         }
     if (c->zones_path[0] && access(c->zones_path, R_OK) != 0) {
         log_error("%s: cannot read zones: %s", c->zones_path, strerror(errno));
+        bad = 1;
+    }
+    if (c->suppress_path[0] && access(c->suppress_path, R_OK) != 0) {
+        log_error("%s: cannot read suppression file: %s", c->suppress_path, strerror(errno));
         bad = 1;
     }
     if (c->yara_path[0] && access(c->yara_path, R_OK) != 0) {
@@ -172,8 +184,10 @@ static struct ruleset *load_rules(const struct config *c, int *failed)
                  "the fallback FR6/TC.HCK");
     static char err[64 * 1024];
     err[0] = '\0';
-    struct ruleset *rs = ruleset_load(c->rule_paths, c->n_rule_paths, cls,
-                                      c->zones_path[0] ? c->zones_path : NULL, err, sizeof(err));
+    struct ruleset_files files = {c->rule_paths, c->n_rule_paths, cls,
+                                  c->zones_path[0] ? c->zones_path : NULL,
+                                  c->suppress_path[0] ? c->suppress_path : NULL};
+    struct ruleset *rs = ruleset_load_files(&files, err, sizeof(err));
     if (!rs) {
         *failed = 1;
         for (char *line = strtok(err, "\n"); line; line = strtok(NULL, "\n"))
@@ -187,7 +201,7 @@ int main(int argc, char **argv)
     static struct config cfg;
     config_defaults(&cfg);
     struct cli_set sets[64];
-    int nsets = 0, check_only = 0;
+    int nsets = 0, check_only = 0, rule_profile = 0;
     uint32_t inject_alerts = 0;
     const char *config_path = NULL;
     int opt;
@@ -218,6 +232,7 @@ int main(int argc, char **argv)
             cfg.rule_paths[cfg.n_rule_paths++] = optarg;
             break;
         case 'Z': key = "zones"; break;
+        case OPT_SUPPRESS: key = "suppress"; break;
         case 'Y': key = "yara"; break;
         case 'f': key = "bpf"; break;
         case OPT_REDIS: key = "redis"; break;
@@ -231,6 +246,7 @@ int main(int argc, char **argv)
         case OPT_BUFFER_MB: key = "buffer_mb"; break;
         case OPT_NO_FLOW_EVENTS: sets[nsets++] = (struct cli_set){"flow.events", "no"}; break;
         case OPT_CHECK: check_only = 1; break;
+        case OPT_RULE_PROFILE: rule_profile = 1; break;
         case OPT_INJECT_ALERTS: inject_alerts = (uint32_t)strtoul(optarg, NULL, 10); break;
         case 'V':
             printf("otsensor %s (libpcap: %s; nDPI %s)\n", OTS_VERSION, pcap_lib_version(),
@@ -272,7 +288,14 @@ int main(int argc, char **argv)
     int rules_failed;
     struct ruleset *rules = load_rules(&cfg, &rules_failed);
     if (rules_failed) return 1;
-    if (check_only) {
+    if (rule_profile && (!rules || !cfg.n_read_files)) {
+        log_error("--rule-profile needs rules (-R) and a capture (-r)");
+        ruleset_free(rules);
+        return 1;
+    }
+    /* a check with a capture (rule impact report) writes only where asked, never to Redis */
+    if (check_only && rule_profile) snprintf(cfg.redis_url, sizeof(cfg.redis_url), "none");
+    if (check_only && !rule_profile) {
         printf("otsensor: configuration OK%s%s; %d rules\n", config_path ? ": " : "",
                config_path ? config_path : " (defaults)", rules ? ruleset_count(rules) : 0);
         ruleset_free(rules);
@@ -284,6 +307,13 @@ int main(int argc, char **argv)
     }
     static struct engine eng;
     eng.inject_alerts = inject_alerts;
+    if (rule_profile) {
+        pthread_mutex_init(&eng.rule_profile_lock, NULL);
+        if (!(eng.rule_profile = rule_ctx_new(rules))) {
+            log_error("out of memory");
+            return 2;
+        }
+    }
     if (strcmp(cfg.redis_url, "none") != 0 && cfg.redis_url[0]) {
         /* opens and recovers the spool; connecting is the output thread's job */
         eng.redis = oredis_open(&cfg, err, sizeof(err));
@@ -392,6 +422,13 @@ int main(int argc, char **argv)
     for (int i = 0; i < eng.n_workers; i++)
         pthread_join(eng.workers[i].thread, NULL);
     pthread_join(eng.output_thread, NULL);
+    if (eng.rule_profile) {
+        fflush(stdout);
+        rule_ctx_profile_print(eng.rule_profile, stdout);
+        fflush(stdout);
+        rule_ctx_free(eng.rule_profile);
+        eng.rule_profile = NULL;
+    }
 
     int rc = 0;
     if (atomic_load(&eng.capture_failed)) {

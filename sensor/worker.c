@@ -86,6 +86,7 @@ static void rules_refresh(struct worker *w)
     struct ruleset *rs = atomic_load_explicit(&w->eng->ruleset, memory_order_acquire);
     struct rule_ctx *fresh = rs ? rule_ctx_new(rs) : NULL;
     if (rs && !fresh) return; /* out of memory: keep matching with the old set */
+    if (fresh && w->eng->rule_profile) rule_ctx_set_timing(fresh, 1);
     if (w->rctx) rule_ctx_free(w->rctx);
     w->rctx = fresh;
     w->rs_gen = gen;
@@ -100,7 +101,9 @@ static void deliver(void *ctx, struct event *e)
         w->st.pdus++;
         count_proto(&w->st, e->proto);
     }
-    if (w->rctx) rules_match(w->rctx, e, w->eng->cfg->sensor_name, alert_out, w);
+    if (w->rctx)
+        rules_match_payload(w->rctx, e, w->sink.payload, w->sink.payload_len,
+                            w->eng->cfg->sensor_name, alert_out, w);
     if (!w->eng->events_out) return;
     size_t n = event_to_json(e, NULL, w->json, w->json_cap);
     if (!n) {
@@ -285,6 +288,22 @@ static void sbuf_free(struct stream_buf *b)
     b->len = b->cap = 0;
 }
 
+/* One dissector call over data; the bytes are the payload `content` rules see for
+ * the events it emits. Returns what parse() returned. */
+static size_t diss_parse(struct worker *w, struct flow *f, const uint8_t *data, uint32_t len,
+                         const struct pdu_info *info)
+{
+    struct cursor c = cursor_make(data, len);
+    uint64_t before = w->sink.emitted;
+    w->sink.payload = data;
+    w->sink.payload_len = len;
+    size_t n = f->diss->parse(f->diss_state, &c, info, &w->sink);
+    w->sink.payload = NULL;
+    w->sink.payload_len = 0;
+    f->pdus += w->sink.emitted - before;
+    return n;
+}
+
 /* Runs the dissector over data until it needs more; returns bytes consumed. */
 static uint32_t parse_run(struct worker *w, struct flow *f, int dir, const uint8_t *data,
                           uint32_t len)
@@ -292,11 +311,8 @@ static uint32_t parse_run(struct worker *w, struct flow *f, int dir, const uint8
     uint32_t off = 0;
     const struct dissector *d = f->diss;
     while (off < len) {
-        struct cursor c = cursor_make(data + off, len - off);
         struct pdu_info info = {dir == 0, DISS_TCP, f->after_gap[dir], w->cur_ts};
-        uint64_t before = w->sink.emitted;
-        size_t n = d->parse(f->diss_state, &c, &info, &w->sink);
-        f->pdus += w->sink.emitted - before;
+        size_t n = diss_parse(w, f, data + off, len - off, &info);
         if (n == 0) {
             if (len - off >= d->max_pdu && d->max_pdu) {
                 /* the dissector waits for more than it may buffer: skip a byte */
@@ -417,11 +433,8 @@ static void dissect_datagram(struct worker *w, struct flow *f, int dir, const ui
     set_context(w, f, dir, w->cur_ts);
     if (!f->diss_decided && !select_dissector(w, f, dir, data, len, transport)) return;
     if (!f->diss) return;
-    struct cursor c = cursor_make(data, len);
     struct pdu_info info = {dir == 0, transport, 0, w->cur_ts};
-    uint64_t before = w->sink.emitted;
-    f->diss->parse(f->diss_state, &c, &info, &w->sink);
-    f->pdus += w->sink.emitted - before;
+    diss_parse(w, f, data, len, &info);
 }
 
 /* ---- flows --------------------------------------------------------------- */
@@ -643,11 +656,8 @@ static void l2_packet(struct worker *w, const struct pkt_rec *r)
     w->cur_ts = r->ts_us;
     set_context(w, f, dir, r->ts_us);
     if (!f->diss) return;
-    struct cursor c = cursor_make(r->data + d->payload_off, d->payload_len);
     struct pdu_info info = {1, DISS_L2, 0, r->ts_us};
-    uint64_t before = w->sink.emitted;
-    f->diss->parse(f->diss_state, &c, &info, &w->sink);
-    f->pdus += w->sink.emitted - before;
+    diss_parse(w, f, r->data + d->payload_off, d->payload_len, &info);
 }
 
 static void decoder_event(struct worker *w, const struct pkt_rec *r)
@@ -834,6 +844,11 @@ void worker_finish(struct worker *w)
 {
     flow_table_destroy(&w->flows);
     classify_destroy(&w->cls);
+    if (w->rctx && w->eng && w->eng->rule_profile) {
+        pthread_mutex_lock(&w->eng->rule_profile_lock);
+        rule_ctx_profile_merge(w->eng->rule_profile, w->rctx);
+        pthread_mutex_unlock(&w->eng->rule_profile_lock);
+    }
     if (w->rctx) rule_ctx_free(w->rctx);
     w->rctx = NULL;
 }

@@ -37,13 +37,50 @@ PY
 }
 expect ICS-Security-Tools/EthernetIP/cip_stop_plc.pcap 9105007 FR2 TC.DOS.HALT
 expect icsnpp-modbus/modbus_example.pcap 9100002 FR2 TC.HCK.CMD
+# protocols added with opcua/iec61850/profinet_dcp/hart_fins.rules (checked with tshark:
+# MMS stop (41) and start (40), DCP Set IP, FINS Stop, OPC UA Basic128Rsa15 policy)
+expect "ICS-Security-Tools/IEC61850/MMS - Specific Commands/mms-stopRequest.pcap" 9108008 FR2 TC.DOS.HALT
+expect "ICS-Security-Tools/IEC61850/MMS - Specific Commands/mms-stopRequest.pcap" 9108009 FR2 TC.HCK.CMD
+expect "ICS-Security-Tools/IEC61850/MMS - Specific Commands/mms-initiateDownloadSequence.pcap" 9108005 FR3 TC.HCK.MODIFY
+expect ICS-Security-Tools/profinet/PROFINET-RT-DCP/ChangeIPUsingDCP.pcap 9109004 FR3 TC.HCK.MODIFY
+expect icsnpp-opcua-binary/open62541_client-server_mainloop.pcap 9107012 FR3 TC.HCK.MODIFY
+expect icsnpp-opcua-binary/open62541_client-server_mainloop.pcap 9107010 FR2 TC.HCK.CMD
+expect icsnpp-opcua-binary/open62541_client-server_encrypted.pcap 9107002 FR4 TC.VUL.WEAKSEC
+expect icsnpp-omron-fins/omron.pcap 9112002 FR2 TC.DOS.HALT
+expect icsnpp-hart-ip/hart-ip_all_types_and_commands_sent.pcapng 9111001 FR2 TC.HCK.CMD
+expect icsnpp-iec61850-goose/GOOSE.pcap 9108103 FR3 TC.HCK.SPOOF
 
-# benign polling: no high or critical alert
-"$BIN" -r "$D/nDPI/modbus.pcap" -R "$R" --alerts "$T/b.json" --redis none -w 2 2>/dev/null
-/usr/bin/python3 -c "
+# the mms:/fins:/sv: keywords on real captures (fields as dissectors/mms.c, fins.c, sv.c
+# write them; tshark shows the MMS write to VMD item "mu", two FINS Stop commands and the
+# SV stream svID "4001")
+cat >"$T/kw.rules" <<'RULES'
+alert mms any any -> any any (msg:"by name"; mms: service write; sid:1;)
+alert mms any any -> any any (msg:"by code"; mms: service 5; sid:2;)
+alert mms any any -> any any (msg:"vmd"; mms: vmd "mu"; sid:3;)
+alert mms any any -> any any (msg:"other vmd"; mms: vmd "mx"; sid:4;)
+alert fins any any -> any any (msg:"stop"; fins: command 0x0402; flow:to_server; sid:5;)
+alert fins any any -> any any (msg:"run"; fins: command 0x0401, response false; sid:6;)
+alert sv any any -> any any (msg:"sv"; sv: sv_id "4001", conf_rev 1; sid:7;)
+alert sv any any -> any any (msg:"sv other"; sv: sv_id "4002"; sid:8;)
+RULES
+for c in "ICS-Security-Tools/IEC61850/MMS - Specific Commands/iec61850_write.pcap" \
+    icsnpp-omron-fins/omron.pcap icsnpp-iec61850-sv/SV_Normal_Traffic.pcap; do
+    "$BIN" -r "$D/$c" -R "$T/kw.rules" --alerts - --redis none 2>/dev/null
+done | grep -o '"rule":{"id":"[0-9]*"' | sort | uniq -c | awk '{print $2}' | tr '\n' ' ' >"$T/kw.txt"
+[ "$(cat "$T/kw.txt")" = '"rule":{"id":"1" "rule":{"id":"2" "rule":{"id":"3" "rule":{"id":"5" "rule":{"id":"6" "rule":{"id":"7" ' ] &&
+    ok || bad "protocol keywords: $(cat "$T/kw.txt")"
+
+# benign polling and normal operation: no high or critical alert
+for b in nDPI/modbus.pcap icsnpp-iec61850-sv/SV_Normal_Traffic.pcap \
+    icsnpp-opcua-binary/python_opcua-client-server_minimal.pcap \
+    ICS-Security-Tools/profinet/PROFINET-RT-DCP/PROFINET-RT.pcap icsnpp-hart-ip/hart-ip.pcap \
+    "ICS-Security-Tools/IEC61850/MMS - Specific Commands/iec61850_read.pcap"; do
+    "$BIN" -r "$D/$b" -R "$R" --alerts "$T/b.json" --redis none -w 2 2>/dev/null
+    /usr/bin/python3 -c "
 import json,sys
-hi=[a['rule']['name'] for a in map(json.loads, open('$T/b.json')) if a['event']['severity']>=3]
-sys.exit(1 if hi else 0)" && ok || bad "benign Modbus polling raised high/critical alerts"
+hi=[a['rule']['name'] for a in map(json.loads, open(sys.argv[1])) if a['event']['severity']>=3]
+sys.exit(1 if hi else 0)" "$T/b.json" && ok || bad "benign $b raised high/critical alerts"
+done
 
 # alerts from rules reach a real Redis stream, one entry per alert, ids increasing
 if command -v redis-server >/dev/null; then

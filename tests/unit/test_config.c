@@ -326,6 +326,7 @@ static const char *all_keys[] = {
     "spool.fsync",
     "zones",
     "classification",
+    "suppress",
     "yara",
 };
 

@@ -514,6 +514,60 @@ START_TEST(thresholds)
 }
 END_TEST
 
+static int alerted(const char *sid)
+{
+    char key[64];
+    snprintf(key, sizeof(key), "\"id\":\"%s\"", sid);
+    for (int i = 0; i < nalerts; i++)
+        if (strstr(alerts[i], key)) return 1;
+    return 0;
+}
+
+START_TEST(suppression)
+{
+    net_default();
+    const char *r = "alert modbus any any -> any any (code:6; sid:1;)\n"
+                    "alert modbus any any -> any any (code:6; sid:2;)\n"
+                    "alert modbus any any -> any any (code:6; sid:3;)\n"
+                    "alert modbus any any -> any any (code:6; sid:4;)\n"
+                    "alert modbus any any -> any any (code:6; sid:5; gid:7;)\n";
+    const char *sup = "suppress gen_id 1, sig_id 1\n"
+                      "suppress gen_id 1, sig_id 2, track by_src, ip 10.0.0.0/24\n"
+                      "suppress gen_id 1, sig_id 3, track by_dst, ip [10.0.0.9,10.0.0.2]\n"
+                      "threshold gen_id 1, sig_id 4, type limit, track by_src, count 1, "
+                      "seconds 60\n"
+                      "suppress gen_id 7, sig_id 0, track by_either, ip 10.5.5.5\n";
+    struct ruleset_texts t = {"ot.rules", r, strlen(r), cls_text, NULL, sup};
+    rs = ruleset_load_mem(&t, err, sizeof(err));
+    ck_assert_msg(rs != NULL, "%s", err);
+    ctx = rule_ctx_new(rs);
+    nalerts = 0;
+    /* 10.0.0.1 -> 10.0.0.2: 1 always, 2 by source, 3 by destination suppressed */
+    ck_assert_int_eq(write_at(T0, "10.0.0.1"), 2);
+    ck_assert(alerted("4") && alerted("5"));
+    nalerts = 0;
+    ck_assert_int_eq(write_at(T0 + S, "10.9.0.1"), 3); /* 2 alerts for this source */
+    ck_assert(alerted("2") && alerted("4") && alerted("5") && !alerted("3"));
+    nalerts = 0;
+    /* the file's threshold limits sid 4 to 1 alert per source and minute */
+    ck_assert_int_eq(write_at(T0 + 2 * S, "10.9.0.1"), 2);
+    ck_assert(!alerted("4"));
+    nalerts = 0;
+    /* by_either with sig_id 0 of gen_id 7: either end 10.5.5.5 */
+    ck_assert_int_eq(write_at(T0 + 3 * S, "10.5.5.5"), 2);
+    ck_assert(alerted("2") && alerted("4") && !alerted("5"));
+    nalerts = 0;
+    swap_dir(); /* 10.0.0.2 -> 10.5.5.5 */
+    ck_assert_int_eq(mb_write_single(6, 0, 0), 2);
+    ck_assert(alerted("3") && alerted("4") && !alerted("2") && !alerted("5"));
+    struct rule_stats st;
+    rule_ctx_stats(ctx, &st);
+    /* sid 1 x5, sid 2 x2 (sources 10.0.0.1, 10.0.0.2), sid 3 x4, sid 5 x2 */
+    ck_assert_uint_eq(st.suppressed, 13);
+    unload();
+}
+END_TEST
+
 START_TEST(threshold_state_bounded)
 {
     net_default();
@@ -984,6 +1038,7 @@ static Suite *suite(void)
     tcase_add_test(tc, content_payload);
     tcase_add_test(tc, thresholds);
     tcase_add_test(tc, threshold_state_bounded);
+    tcase_add_test(tc, suppression);
     tcase_add_test(tc, pass_and_dispatch);
     tcase_add_test(tc, dispatch_scales);
     tcase_add_test(tc, many_matches_counted);

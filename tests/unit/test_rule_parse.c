@@ -2,9 +2,14 @@
  * message, the Suricata-documented examples of the OT keywords, variables, lists,
  * multi-line rules and the classification file.
  *
+ * Every error message of rule_parse.c, zones.c, classification.c and suppress.c is asserted
+ * here except those no input can reach: "out of memory", "too many protocols" (17 names
+ * exist, 64 fit) and "empty field path" (an empty value is refused before).
+ *
  * Columns were counted by hand on each rule text (1-based bytes); the Suricata examples
  * are those of Suricata's modbus-keyword, dnp3-keywords and enip-keyword pages. */
 #include <check.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -371,6 +376,337 @@ START_TEST(zone_errors)
 }
 END_TEST
 
+/* ---- limits and rarer paths: texts built in code; the expected column is where the
+ * offending item was written (recorded while building), not taken from the output ---- */
+
+static char big[1 << 20];
+static size_t blen;
+
+static size_t put(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static size_t put(const char *fmt, ...)
+{
+    size_t at = blen;
+    va_list ap;
+    va_start(ap, fmt);
+    blen += (size_t)vsnprintf(big + blen, sizeof(big) - blen, fmt, ap);
+    va_end(ap);
+    return at; /* offset where this piece starts */
+}
+
+/* Column (1-based) of byte offset at on its line of big. */
+static int col_at(size_t at)
+{
+    size_t ls = at;
+    while (ls > 0 && big[ls - 1] != '\n')
+        ls--;
+    return (int)(at - ls) + 1;
+}
+
+static char wantbuf[1024];
+#define WANT(...) (snprintf(wantbuf, sizeof(wantbuf), __VA_ARGS__), wantbuf)
+
+START_TEST(limit_errors)
+{
+    size_t at = 0;
+    /* 65 addresses, 65 "any", 65 ports: lists hold 64 */
+    blen = 0;
+    put("alert tcp [");
+    for (int i = 0; i < 65; i++) {
+        size_t o = put("10.0.%d.1%s", i, i < 64 ? "," : "");
+        if (i == 64) at = o;
+    }
+    put("] any -> any any (sid:1;)");
+    expect_err(big, WANT("t.rules:1:%d: address list longer than 64\n", col_at(at)));
+    blen = 0;
+    put("alert tcp [");
+    for (int i = 0; i < 65; i++) {
+        size_t o = put("any%s", i < 64 ? "," : "");
+        if (i == 64) at = o;
+    }
+    put("] any -> any any (sid:1;)");
+    expect_err(big, WANT("t.rules:1:%d: address list longer than 64\n", col_at(at)));
+    blen = 0;
+    put("alert tcp any [");
+    for (int i = 0; i < 65; i++) {
+        size_t o = put("%d%s", 1000 + i, i < 64 ? "," : "");
+        if (i == 64) at = o;
+    }
+    put("] -> any any (sid:1;)");
+    expect_err(big, WANT("t.rules:1:%d: port list longer than 64\n", col_at(at)));
+    /* 25 conditions (24 kept), 9 references (8), 9 contents (8), 17 op names (16) */
+    blen = 0;
+    put(H);
+    for (int i = 0; i < 25; i++) {
+        size_t o = put("op:a; ");
+        if (i == 24) at = o;
+    }
+    put("sid:1;)");
+    expect_err(big, WANT("t.rules:1:%d: too many conditions (at most 24)\n", col_at(at)));
+    blen = 0;
+    put(H);
+    for (int i = 0; i < 9; i++) {
+        size_t o = put("reference:url,x%d; ", i);
+        if (i == 8) at = o;
+    }
+    put("sid:1;)");
+    expect_err(big, WANT("t.rules:1:%d: too many references (at most 8)\n", col_at(at)));
+    blen = 0;
+    put(H);
+    for (int i = 0; i < 9; i++) {
+        size_t o = put("content:\"a\"; ");
+        if (i == 8) at = o;
+    }
+    put("sid:1;)");
+    expect_err(big, WANT("t.rules:1:%d: too many content keywords (at most 8)\n", col_at(at)));
+    blen = 0;
+    put(H "op:");
+    for (int i = 0; i < 17; i++) {
+        size_t o = put("%c%s", 'a' + i, i < 16 ? "," : "");
+        if (i == 16) at = o;
+    }
+    put("; sid:1;)");
+    expect_err(big, WANT("t.rules:1:%d: too many op names (at most 16)\n", col_at(at)));
+    /* 17 SRs (16), 9 threat codes (8) */
+    blen = 0;
+    put(H "iec62443: ");
+    for (int i = 0; i < 17; i++) {
+        size_t o = put("%ssr ", i ? ", " : "");
+        o = put("\"SR 1.%d\"", i + 1);
+        if (i == 16) at = o;
+    }
+    put("; sid:1;)");
+    expect_err(big, WANT("t.rules:1:%d: too many SRs (at most 16)\n", col_at(at)));
+    static const char *const tcs[] = {"TC.SOC", "TC.ZDE", "TC.PRV", "TC.HCK",    "TC.MAL",
+                                      "TC.DOS", "TC.VUL", "TC.OBS", "TC.HCK.CMD"};
+    blen = 0;
+    put(H "iso27032: ");
+    for (int i = 0; i < 9; i++) {
+        size_t o = put("%s%s", tcs[i], i < 8 ? ", " : "");
+        if (i == 8) at = o;
+    }
+    put("; sid:1;)");
+    expect_err(big, WANT("t.rules:1:%d: too many threat codes (at most 8)\n", col_at(at)));
+    /* 257 variables (256) */
+    blen = 0;
+    for (int i = 0; i < 257; i++)
+        put("var V%d 1\n", i);
+    put(H "sid:1;)");
+    expect_err(big, "t.rules:257:1: too many variables (at most 256)\n");
+    /* single rules, columns counted by hand: H is 30 bytes */
+    expect_err(H "content:\"a;b\"; sid:1;)", "t.rules:1:41: ';' in content must be escaped\n");
+    expect_err(H "detection_filter: track by_src, count 1, seconds 1; "
+                 "detection_filter: track by_src, count 2, seconds 1; sid:1;)",
+               "t.rules:1:83: only one detection_filter per rule\n");
+    expect_err(H "field:a..b 1; sid:1;)", "t.rules:1:37: bad field path 'a..b'\n");
+    expect_err(H "field:a.b.c.d.e 1; sid:1;)", "t.rules:1:37: bad field path 'a.b.c.d.e'\n");
+    expect_err(H ":x; sid:1;)", "t.rules:1:31: expected a keyword\n");
+    expect_err("(sid:1;)", "t.rules:1:1: empty rule header\n");
+    expect_err(H "sid:1;)\n \\\n(sid:2;)", "t.rules:2:2: empty rule header\n");
+    expect_err(H "msg:\"a\"b\"c\"; sid:1;)", "t.rules:1:37: unescaped '\"' inside a string\n");
+}
+END_TEST
+
+START_TEST(zone_limit_errors)
+{
+    const char *r = "alert tcp $PLC any -> any any (sid:1;)";
+    struct ruleset *rs;
+    size_t at = 0;
+    /* 65 addresses in one zone (64 kept), an address of 64 bytes or more */
+    blen = 0;
+    put("zone PLC ");
+    for (int i = 0; i < 65; i++) {
+        size_t o = put("10.0.%d.1%s", i, i < 64 ? "," : "");
+        if (i == 64) at = o;
+    }
+    put("\n");
+    rs = ruleset_load_texts("t.rules", r, strlen(r), NULL, big, err, sizeof(err));
+    ck_assert_ptr_null(rs);
+    ck_assert_str_eq(err, WANT("zones.conf:1:%d: too many or too long addresses\n"
+                               "t.rules:1:11: unknown variable '$PLC'\n",
+                               col_at(at)));
+    blen = 0;
+    put("zone PLC 10.0.0.1,");
+    at = put("1111:2222:3333:4444:5555:6666:7777:8888:9999:aaaa:bbbb:cccc:dddd\n");
+    rs = ruleset_load_texts("t.rules", r, strlen(r), NULL, big, err, sizeof(err));
+    ck_assert_ptr_null(rs);
+    ck_assert_str_eq(err, WANT("zones.conf:1:%d: too many or too long addresses\n"
+                               "t.rules:1:11: unknown variable '$PLC'\n",
+                               col_at(at)));
+    /* 257 zones (256), 1025 conduits (1024) */
+    blen = 0;
+    for (int i = 0; i < 257; i++)
+        put("zone Z%d 10.%d.%d.0/24\n", i, i / 256, i % 256);
+    put("zone PLC 10.255.0.1\n");
+    rs = ruleset_load_texts("t.rules", r, strlen(r), NULL, big, err, sizeof(err));
+    ck_assert_ptr_null(rs);
+    ck_assert_str_eq(err, "zones.conf:257:1: too many zones (at most 256)\n"
+                          "zones.conf:258:1: too many zones (at most 256)\n"
+                          "t.rules:1:11: unknown variable '$PLC'\n");
+    blen = 0;
+    put("zone PLC 10.0.0.1\n");
+    for (int i = 0; i < 1025; i++)
+        put("conduit PLC PLC\n");
+    rs = ruleset_load_texts("t.rules", r, strlen(r), NULL, big, err, sizeof(err));
+    ck_assert_ptr_null(rs);
+    ck_assert_str_eq(err, "zones.conf:1026:1: too many conduits (at most 1024)\n");
+    /* single lines */
+#define ZONE_ERR(text, want)                                                                       \
+    rs = ruleset_load_texts("t.rules", r, strlen(r), NULL, text, err, sizeof(err));                \
+    ck_assert_ptr_null(rs);                                                                        \
+    ck_assert_str_eq(err, want);
+    ZONE_ERR("zone PLC []\n", "zones.conf:1:10: zone needs at least one address\n"
+                              "t.rules:1:11: unknown variable '$PLC'\n");
+    ZONE_ERR("zone PLC 1.2.3.4\nconduit PLC\n", "zones.conf:2:1: conduit needs two zones\n");
+    ZONE_ERR("zone PLC 1.2.3.4 a b c d e f g h i j k l m n\n",
+             "zones.conf:1:1: too many words\n"
+             "t.rules:1:11: unknown variable '$PLC'\n");
+#undef ZONE_ERR
+}
+END_TEST
+
+START_TEST(classification_limit_errors)
+{
+    const char *r = H "sid:1;)";
+    struct ruleset *rs;
+    size_t at = 0;
+    blen = 0;
+    put("config classification: a,b,1,FR1,");
+    for (int i = 0; i < 17; i++) {
+        size_t o = put("SR 1.%d%s", i + 1, i < 16 ? "|" : "");
+        if (i == 16) at = o;
+    }
+    put("\n");
+    rs = ruleset_load_text("t.rules", r, strlen(r), big, err, sizeof(err));
+    ck_assert_ptr_null(rs);
+    ck_assert_str_eq(err,
+                     WANT("classification.config:1:%d: too many SRs (at most 16)\n", col_at(at)));
+    static const char *const tcs[] = {"TC.SOC", "TC.ZDE", "TC.PRV", "TC.HCK",    "TC.MAL",
+                                      "TC.DOS", "TC.VUL", "TC.OBS", "TC.HCK.CMD"};
+    blen = 0;
+    put("config classification: a,b,1,FR1,-,");
+    for (int i = 0; i < 9; i++) {
+        size_t o = put("%s%s", tcs[i], i < 8 ? "|" : "");
+        if (i == 8) at = o;
+    }
+    put("\n");
+    rs = ruleset_load_text("t.rules", r, strlen(r), big, err, sizeof(err));
+    ck_assert_ptr_null(rs);
+    ck_assert_str_eq(
+        err, WANT("classification.config:1:%d: too many threat codes (at most 8)\n", col_at(at)));
+    rs = ruleset_load_text("t.rules", r, strlen(r), "config classification: ,b,1\n", err,
+                           sizeof(err));
+    ck_assert_ptr_null(rs);
+    ck_assert_str_eq(err, "classification.config:1:23: empty classtype name\n");
+}
+END_TEST
+
+/* The suppression file: every error with its column (counted by hand). */
+static void supp_err(const char *text, const char *want)
+{
+    const char *r = "var SRV 10.0.0.2\n" H "sid:1;)\n" H "sid:2; gid:3;)\n";
+    struct ruleset_texts t = {"t.rules", r, strlen(r), NULL, NULL, text};
+    struct ruleset *rs = ruleset_load_mem(&t, err, sizeof(err));
+    ck_assert_msg(rs == NULL, "loaded: %s", text);
+    ck_assert_str_eq(err, want);
+}
+
+START_TEST(suppress_errors)
+{
+    supp_err("supress gen_id 1, sig_id 1\n",
+             "threshold.config:1:1: unknown directive 'supress' (expected suppress or "
+             "threshold)\n");
+    supp_err("rate_filter gen_id 1, sig_id 1, track by_src, count 1, seconds 1, new_action "
+             "drop, timeout 5\n",
+             "threshold.config:1:1: rate_filter is not supported (use suppress or threshold)\n");
+    supp_err("event_filter gen_id 1, sig_id 1\n",
+             "threshold.config:1:1: event_filter is not supported (use suppress or threshold)\n");
+    supp_err("suppress\n", "threshold.config:1:1: suppress needs gen_id and sig_id\n");
+    supp_err("# c\n  suppress gen_id 1\n",
+             "threshold.config:2:3: suppress needs gen_id and sig_id\n");
+    supp_err("suppress gen_id 1, sid 1\n",
+             "threshold.config:1:20: unknown suppress setting 'sid'\n");
+    supp_err("suppress gen_id 1, sig_id 1, count 2\n",
+             "threshold.config:1:30: unknown suppress setting 'count'\n");
+    supp_err("threshold gen_id 1, sig_id 1, ip 1.2.3.4\n",
+             "threshold.config:1:31: unknown threshold setting 'ip'\n");
+    supp_err("suppress gen_id 1, sig_id x1\n",
+             "threshold.config:1:27: sig_id must be a number from 0 to 4294967295\n");
+    supp_err("suppress gen_id 4294967296, sig_id 1\n",
+             "threshold.config:1:17: gen_id must be a number from 0 to 4294967295\n");
+    supp_err("suppress gen_id, sig_id 1\n", "threshold.config:1:10: gen_id needs a value\n");
+    supp_err("suppress gen_id 1, sig_id 1, sig_id 2\n",
+             "threshold.config:1:30: sig_id given twice\n");
+    supp_err("suppress gen_id 1, , sig_id 1\n", "threshold.config:1:20: empty setting\n");
+    supp_err("suppress gen_id 1, sig_id 1,\n", "threshold.config:1:29: empty setting\n");
+    supp_err("suppress gen_id 1, sig_id 1, a 1, b 2, c 3, d 4, e 5, f 6, g 7\n",
+             "threshold.config:1:60: too many settings (at most 8)\n");
+    supp_err("suppress gen_id 1, sig_id 1, track by_source, ip 1.2.3.4\n",
+             "threshold.config:1:36: track must be by_src, by_dst or by_either\n");
+    supp_err("suppress gen_id 1, sig_id 1, track by_src\n",
+             "threshold.config:1:1: suppress: track and ip go together\n");
+    supp_err("suppress gen_id 1, sig_id 1, ip 1.2.3.4\n",
+             "threshold.config:1:1: suppress: track and ip go together\n");
+    supp_err("suppress gen_id 1, sig_id 1, track by_src, ip\n",
+             "threshold.config:1:44: ip needs an address, CIDR, list or $VAR\n");
+    supp_err("suppress gen_id 1, sig_id 1, track by_src, ip 1.2.3.400\n",
+             "threshold.config:1:47: bad address '1.2.3.400'\n");
+    supp_err("suppress gen_id 1, sig_id 1, track by_src, ip [1.2.3.4,10.0.0.0/40]\n",
+             "threshold.config:1:56: prefix length 40 is longer than 32\n");
+    supp_err("suppress gen_id 1, sig_id 1, track by_src, ip $NOPE\n",
+             "threshold.config:1:47: unknown variable '$NOPE'\n");
+    supp_err("suppress gen_id 1, sig_id 7\n",
+             "threshold.config:1:1: no loaded rule has gen_id 1, sig_id 7\n");
+    supp_err("suppress gen_id 1, sig_id 2\n",
+             "threshold.config:1:1: no loaded rule has gen_id 1, sig_id 2\n"); /* sid 2 is gid 3 */
+    supp_err("threshold gen_id 1, sig_id 1, type limit, track by_src, count 1\n",
+             "threshold.config:1:1: threshold needs type, track, count and seconds\n");
+    supp_err("threshold gen_id 1, sig_id 1, type rate, track by_src, count 1, seconds 1\n",
+             "threshold.config:1:36: threshold type must be limit, threshold or both\n");
+    supp_err("threshold gen_id 1, sig_id 1, type limit, track by_either, count 1, seconds 1\n",
+             "threshold.config:1:49: track must be by_src, by_dst, by_rule or by_both\n");
+    supp_err("threshold gen_id 1, sig_id 1, type limit, track by_src, count 0, seconds 1\n",
+             "threshold.config:1:1: threshold count and seconds must be at least 1\n");
+    /* several lines: every error, in order */
+    supp_err("suppress gen_id 1, sig_id 1\nfoo\nsuppress gen_id 3, sig_id 9\n",
+             "threshold.config:2:1: unknown directive 'foo' (expected suppress or threshold)\n"
+             "threshold.config:3:1: no loaded rule has gen_id 3, sig_id 9\n");
+    /* the file itself must exist */
+    const char *paths[] = {"/nonexistent/r.rules"};
+    struct ruleset_files f = {paths, 0, NULL, NULL, "/nonexistent/threshold.config"};
+    ck_assert_ptr_null(ruleset_load_files(&f, err, sizeof(err)));
+    ck_assert_str_eq(err,
+                     "/nonexistent/threshold.config:0:0: cannot open: No such file or directory\n");
+}
+END_TEST
+
+START_TEST(suppress_ok)
+{
+    const char *r = "var SRV 10.0.0.2\n" H "sid:1;)\n" H "sid:2; gid:3;)\n";
+    const char *text = "# comment\n\n"
+                       "suppress gen_id 1, sig_id 1\n"
+                       "suppress gen_id 3, sig_id 2, track by_either, ip [$SRV, 10.1.0.0/16]\n"
+                       "suppress gen_id 0, sig_id 0, track by_dst, ip fd00::1\n"
+                       "threshold gen_id 3, sig_id 2, type both, track by_rule, count 5, "
+                       "seconds 9\n";
+    struct ruleset_texts t = {"t.rules", r, strlen(r), NULL, NULL, text};
+    struct ruleset *rs = ruleset_load_mem(&t, err, sizeof(err));
+    ck_assert_msg(rs != NULL, "%s", err);
+    ck_assert_ptr_nonnull(rs->rules[0].supp);
+    ck_assert_int_eq(rs->rules[0].supp->track, SUPP_ALL);
+    ck_assert_ptr_null(rs->rules[0].supp->next);
+    ck_assert_int_eq(rs->rules[1].supp->track, SUPP_EITHER);
+    ck_assert_int_eq(rs->rules[1].supp->ips.n, 2);
+    ck_assert_ptr_nonnull(rs->supp_all);
+    ck_assert_int_eq(rs->supp_all->ips.n, 1);
+    ck_assert_int_eq(rs->rules[1].thr.type, THR_BOTH);
+    ck_assert_int_eq(rs->rules[1].thr.track, TRACK_RULE);
+    ck_assert_int_eq(rs->rules[1].thr.count, 5);
+    ck_assert_int_eq(rs->rules[1].thr.seconds, 9);
+    ck_assert_int_eq(rs->rules[0].thr.type, THR_NONE);
+    ruleset_free(rs);
+}
+END_TEST
+
 /* ---- what parses ---- */
 
 START_TEST(suricata_modbus_examples)
@@ -529,8 +865,9 @@ START_TEST(shipped_files)
     const char *paths[] = {rules};
     struct ruleset *rs = ruleset_load(paths, 1, cls, NULL, err, sizeof(err));
     ck_assert_msg(rs != NULL, "%s", err);
-    /* modbus 25, dnp3 29, iec104 23, s7 22 + 8, enip/cip 20, bacnet 16, mqtt 7, cross 10 */
-    ck_assert_int_eq(rs->nrules, 160);
+    /* modbus 25, dnp3 29, iec104 23, s7 22 + 8, enip/cip 20, bacnet 16, mqtt 7, cross 10,
+     * opcua 16, mms 14 + goose 9 + sv 1, profinet_dcp 9, hart_ip 5 + fins 14 */
+    ck_assert_int_eq(rs->nrules, 228);
     for (int i = 0; i < rs->nrules; i++) {
         const struct rule *r = &rs->rules[i];
         /* FR from the rule or its classtype; TC and severity always the rule's own */
@@ -564,6 +901,10 @@ static Suite *suite(void)
     tcase_add_test(tc, several_errors);
     tcase_add_test(tc, classification_errors);
     tcase_add_test(tc, zone_errors);
+    tcase_add_test(tc, suppress_errors);
+    tcase_add_test(tc, limit_errors);
+    tcase_add_test(tc, zone_limit_errors);
+    tcase_add_test(tc, classification_limit_errors);
     suite_add_tcase(s, tc);
     TCase *ok = tcase_create("ok");
     tcase_add_test(ok, suricata_modbus_examples);
@@ -572,6 +913,7 @@ static Suite *suite(void)
     tcase_add_test(ok, dispatch_keys);
     tcase_add_test(ok, classification_ok);
     tcase_add_test(ok, shipped_files);
+    tcase_add_test(ok, suppress_ok);
     suite_add_tcase(s, ok);
     return s;
 }
