@@ -101,6 +101,7 @@ static void deliver(void *ctx, struct event *e)
         count_proto(&w->st, e->proto);
     }
     if (w->rctx) rules_match(w->rctx, e, w->eng->cfg->sensor_name, alert_out, w);
+    if (w->eng->corr) worker_corr_event(w, e);
     if (!w->eng->events_out) return;
     size_t n = event_to_json(e, NULL, w->json, w->json_cap);
     if (!n) {
@@ -509,6 +510,10 @@ static struct flow *new_flow(struct worker *w, const struct pkt_rec *r, int *dir
         community_id_v1(&k.a, &k.b, sp, dp, k.proto, 0, f->community_id);
     }
     emit_flow_event(w, f, "new", 0);
+    if (w->eng->corr && d->ip_version) {
+        set_context(w, f, 0, f->first_us);
+        worker_corr_flow(w, &w->sink.net, k.proto == 6 && (d->tcp_flags & 0x12) == 0x02);
+    }
     return f;
 }
 
@@ -646,7 +651,9 @@ static void l2_packet(struct worker *w, const struct pkt_rec *r)
     struct cursor c = cursor_make(r->data + d->payload_off, d->payload_len);
     struct pdu_info info = {1, DISS_L2, 0, r->ts_us};
     uint64_t before = w->sink.emitted;
+    w->cur_flow = f;
     f->diss->parse(f->diss_state, &c, &info, &w->sink);
+    w->cur_flow = NULL;
     f->pdus += w->sink.emitted - before;
 }
 
@@ -790,6 +797,7 @@ void *worker_main(void *arg)
             if (n) ring_release_to(w->in[s], pos);
             got += n;
         }
+        if (w->eng->corr) worker_corr_mark(w);
         rules_refresh(w);
         if (got) {
             spins = 0;
