@@ -66,6 +66,7 @@ void config_defaults(struct config *c)
     c->corr_max_assets = 65536;
     c->corr_conduit_window = 300;
     c->corr_asset_refresh = 60;
+    c->corr_syn_timeout_ms = 3000;
 }
 
 enum kind { K_INT, K_U32, K_U64, K_BOOL, K_STR };
@@ -136,6 +137,7 @@ static const struct key keys[] = {
     {"correlate.max_assets", K_U32, F(corr_max_assets), 0, 16, 100000000},
     {"correlate.conduit_window", K_U32, F(corr_conduit_window), 0, 1, 86400},
     {"correlate.asset_refresh", K_U32, F(corr_asset_refresh), 0, 0, 86400},
+    {"correlate.syn_timeout_ms", K_U32, F(corr_syn_timeout_ms), 0, 1, 600000},
     {"zones", K_STR, F(zones_path), sizeof(((struct config *)0)->zones_path), 0, 0},
     {"classification", K_STR, F(classification_path),
      sizeof(((struct config *)0)->classification_path), 0, 0},

@@ -63,6 +63,7 @@ struct config {
     uint32_t corr_scan_window, corr_scan_hosts, corr_scan_ports; /* seconds, counts */
     uint32_t corr_max_entries, corr_max_assets;                  /* table caps */
     uint32_t corr_conduit_window, corr_asset_refresh;            /* seconds */
+    uint32_t corr_syn_timeout_ms;
     /* rules (later issues) */
     const char *rule_paths[CONFIG_MAX_RULE_PATHS];
     int n_rule_paths;

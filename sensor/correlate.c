@@ -198,7 +198,7 @@ struct ctab {
     uint32_t free_head;
     uint32_t oldest, newest; /* LRU list */
     uint64_t evictions;
-    void (*on_evict)(void *ctx, union cval *v);
+    void (*on_evict)(void *ctx, struct centry *x);
     void *ctx;
 };
 
@@ -226,7 +226,7 @@ static void ctab_destroy(struct ctab *t)
 {
     if (t->on_evict)
         for (uint32_t i = 0; i < t->cap; i++)
-            if (t->e[i].used) t->on_evict(t->ctx, &t->e[i].v);
+            if (t->e[i].used) t->on_evict(t->ctx, &t->e[i]);
     free(t->e);
     free(t->buckets);
 }
@@ -277,7 +277,7 @@ static void ctab_remove(struct ctab *t, uint32_t i)
         pp = &t->e[*pp].hnext;
     *pp = x->hnext;
     lru_unlink(t, i);
-    if (t->on_evict) t->on_evict(t->ctx, &x->v);
+    if (t->on_evict) t->on_evict(t->ctx, x);
     x->used = 0;
     x->hnext = t->free_head;
     t->free_head = i;
@@ -339,6 +339,8 @@ struct correlator {
     struct event_sink sink;
     const struct ruleset *rs;
     struct ctab scans, conduits, assets;
+    struct ctab pending; /* SYNs not answered yet: (src, dst, port) -> time */
+    int closing;         /* corr_free: evicted pending attempts are not counted */
     struct asset *dirty_head, *dirty_tail;
     char protos[MAX_PROTOS][CORR_PROTO_MAX];
     int nprotos;
@@ -374,15 +376,17 @@ static void dirty_mark(struct correlator *c, struct asset *a)
     c->dirty_tail = a;
 }
 
-static void asset_evict(void *ctx, union cval *v)
+static void asset_evict(void *ctx, struct centry *x)
 {
     struct correlator *c = ctx;
-    struct asset *a = v->asset;
+    struct asset *a = x->v.asset;
     if (!a) return;
     dirty_unlink(c, a);
     free(a->ident);
     free(a);
 }
+
+static void pending_evict(void *ctx, struct centry *x);
 
 struct correlator *corr_new(const struct corr_config *cfg, event_deliver_fn deliver, void *ctx)
 {
@@ -391,20 +395,25 @@ struct correlator *corr_new(const struct corr_config *cfg, event_deliver_fn deli
     c->cfg = *cfg;
     if (!c->cfg.scan_window_s) c->cfg.scan_window_s = 60;
     if (!c->cfg.conduit_window_s) c->cfg.conduit_window_s = 300;
+    if (!c->cfg.syn_timeout_ms) c->cfg.syn_timeout_ms = 3000;
     event_sink_init(&c->sink, deliver, ctx);
     if (ctab_init(&c->scans, cfg->max_entries) || ctab_init(&c->conduits, cfg->max_entries) ||
-        ctab_init(&c->assets, cfg->max_assets)) {
+        ctab_init(&c->assets, cfg->max_assets) || ctab_init(&c->pending, cfg->max_entries)) {
         corr_free(c);
         return NULL;
     }
     c->assets.on_evict = asset_evict;
     c->assets.ctx = c;
+    c->pending.on_evict = pending_evict;
+    c->pending.ctx = c;
     return c;
 }
 
 void corr_free(struct correlator *c)
 {
     if (!c) return;
+    c->closing = 1;
+    ctab_destroy(&c->pending);
     ctab_destroy(&c->scans);
     ctab_destroy(&c->conduits);
     ctab_destroy(&c->assets);
@@ -422,6 +431,7 @@ void corr_get_stats(const struct correlator *c, struct corr_stats *st)
     st->assets = c->assets.n;
     st->scan_entries = c->scans.n;
     st->conduit_entries = c->conduits.n;
+    st->pending_syns = c->pending.n;
     st->asset_evictions = c->assets.evictions;
     st->scan_evictions = c->scans.evictions;
     st->conduit_evictions = c->conduits.evictions;
@@ -595,44 +605,115 @@ static int scan_count(struct correlator *c, const struct ckey *k, uint64_t ts, u
     return 0;
 }
 
-static void scans(struct correlator *c, const struct corr_rec *r)
+/* A failed connection attempt (answered by RST, or not at all): counts towards
+ * scan.horizontal (distinct hosts on a port) and scan.vertical (distinct ports on
+ * a host), each distinct (source, host, port) once per window. */
+static void scan_attempt(struct correlator *c, const struct ev_net *net)
 {
-    /* a TCP connection attempt: a bare SYN (UDP cannot tell a scan from fan-out) */
-    if (r->net.transport != EV_TRANSPORT_TCP || !(r->flags & CORR_F_SYN)) return;
-    uint64_t ts = r->net.ts_us, win = (uint64_t)c->cfg.scan_window_s * 1000000ull;
+    uint64_t ts = net->ts_us, win = (uint64_t)c->cfg.scan_window_s * 1000000ull;
     struct ckey k;
     memset(&k, 0, sizeof(k));
     k.tag = 'C';
-    k.a = r->net.src;
-    k.b = r->net.dst;
-    k.port = r->net.dst_port;
-    /* a contact counts once per window */
+    k.a = net->src;
+    k.b = net->dst;
+    k.port = net->dst_port;
     struct centry *x = ctab_get(&c->scans, &k, 1, NULL);
     if (x->v.last && ts - x->v.last < win) return;
     x->v.last = ts ? ts : 1;
     uint32_t n;
     memset(&k, 0, sizeof(k));
     k.tag = 'H';
-    k.a = r->net.src;
-    k.port = r->net.dst_port;
+    k.a = net->src;
+    k.port = net->dst_port;
     if (scan_count(c, &k, ts, c->cfg.scan_hosts, &n)) {
         c->st.scan_horizontal++;
-        struct event *e = ev_start(c, &r->net, "scan", "horizontal");
-        ev_uint(e, "port", r->net.dst_port);
+        struct event *e = ev_start(c, net, "scan", "horizontal");
+        ev_uint(e, "port", net->dst_port);
         ev_uint(e, "hosts", n);
         ev_uint(e, "window_s", c->cfg.scan_window_s);
         ev_emit(c, e);
     }
     memset(&k, 0, sizeof(k));
     k.tag = 'V';
-    k.a = r->net.src;
-    k.b = r->net.dst;
+    k.a = net->src;
+    k.b = net->dst;
     if (scan_count(c, &k, ts, c->cfg.scan_ports, &n)) {
         c->st.scan_vertical++;
-        struct event *e = ev_start(c, &r->net, "scan", "vertical");
+        struct event *e = ev_start(c, net, "scan", "vertical");
         ev_uint(e, "ports", n);
         ev_uint(e, "window_s", c->cfg.scan_window_s);
         ev_emit(c, e);
+    }
+}
+
+/* The attempt a pending entry stands for, as an event context. */
+static void pending_failed(struct correlator *c, const struct centry *x)
+{
+    struct ev_net n;
+    memset(&n, 0, sizeof(n));
+    n.ts_us = x->v.win.start;
+    n.src = x->k.a;
+    n.dst = x->k.b;
+    n.dst_port = x->k.port;
+    n.src_port = (uint16_t)x->v.win.count;
+    n.ip_version = addr_is_v4(&x->k.a) ? 4 : 6;
+    n.transport = EV_TRANSPORT_TCP;
+    n.to_server = 1;
+    scan_attempt(c, &n);
+}
+
+static void pending_evict(void *ctx, struct centry *x)
+{
+    struct correlator *c = ctx;
+    if (!c->closing) pending_failed(c, x); /* no room to wait: counts as unanswered */
+}
+
+/* Attempts unanswered for syn_timeout (packet time) have failed. */
+static void pending_expire(struct correlator *c, uint64_t now)
+{
+    uint64_t to = (uint64_t)c->cfg.syn_timeout_ms * 1000ull;
+    while (c->pending.oldest != NIL) {
+        struct centry *x = &c->pending.e[c->pending.oldest];
+        if (now != UINT64_MAX && x->v.win.start + to > now) break;
+        ctab_remove(&c->pending, c->pending.oldest); /* counts it (pending_evict) */
+    }
+}
+
+/* A TCP connection attempt (a bare SYN) waits for its answer; UDP cannot tell a
+ * scan from fan-out, and answered attempts (SYN-ACK) are ordinary connections. */
+static void scans(struct correlator *c, const struct corr_rec *r)
+{
+    if (r->net.transport != EV_TRANSPORT_TCP || !(r->flags & CORR_F_SYN)) return;
+    struct ckey k;
+    memset(&k, 0, sizeof(k));
+    k.tag = 'P';
+    k.a = r->net.src;
+    k.b = r->net.dst;
+    k.port = r->net.dst_port;
+    int fresh;
+    struct centry *x = ctab_get(&c->pending, &k, 1, &fresh);
+    if (fresh) {
+        x->v.win.start = r->net.ts_us;
+        x->v.win.count = r->net.src_port; /* for the event's context */
+    }
+}
+
+static void answer(struct correlator *c, const struct corr_rec *r)
+{
+    struct ckey k;
+    memset(&k, 0, sizeof(k));
+    k.tag = 'P';
+    k.a = r->net.src;
+    k.b = r->net.dst;
+    k.port = r->net.dst_port;
+    struct centry *x = ctab_get(&c->pending, &k, 0, NULL);
+    if (!x) return;
+    if (r->flags & CORR_F_RST) {
+        ctab_remove(&c->pending, (uint32_t)(x - c->pending.e)); /* refused: counts */
+    } else {
+        c->closing = 1; /* answered: remove without counting */
+        ctab_remove(&c->pending, (uint32_t)(x - c->pending.e));
+        c->closing = 0;
     }
 }
 
@@ -793,7 +874,9 @@ void corr_process(struct correlator *c, const struct corr_rec *r)
 {
     c->st.records++;
     if (r->net.ts_us > c->now_us) c->now_us = r->net.ts_us;
+    pending_expire(c, c->now_us);
     switch (r->kind) {
+    case CORR_ANSWER: answer(c, r); break;
     case CORR_FLOW:
         if (!r->net.ip_version) return;
         asset_touch(c, r, 1);
@@ -817,6 +900,11 @@ void corr_process(struct correlator *c, const struct corr_rec *r)
     }
     default: break;
     }
+}
+
+void corr_finish(struct correlator *c)
+{
+    pending_expire(c, UINT64_MAX);
 }
 
 /* ---- Redis view of assets ---------------------------------------------------- */

@@ -18,12 +18,14 @@
 
 struct ruleset;
 
-enum corr_kind { CORR_FLOW = 1, CORR_OP = 2, CORR_IDENT = 3 };
+enum corr_kind { CORR_FLOW = 1, CORR_OP = 2, CORR_IDENT = 3, CORR_ANSWER = 4 };
 
 /* Operation classes, as zones.conf names them (conduit ... ops read-only,...). */
 enum corr_opclass { OPC_READ = 0, OPC_WRITE, OPC_PROGRAM, OPC_DIAG, OPC_COUNT };
 
 #define CORR_F_SYN      0x01 /* flow: TCP, opened by a bare SYN */
+#define CORR_F_SYNACK   0x02 /* answer: the responder's first reply was a SYN-ACK */
+#define CORR_F_RST      0x04 /* answer: ... was a RST */
 #define CORR_PROTO_MAX  16
 #define CORR_OP_MAX     40
 #define CORR_IDENT_MAX  480 /* identity: entries [key index][len][bytes] */
@@ -31,7 +33,8 @@ enum corr_opclass { OPC_READ = 0, OPC_WRITE, OPC_PROGRAM, OPC_DIAG, OPC_COUNT };
 
 /* One fact for the correlator. FLOW: net as seen from the initiator. OP: net of the
  * request (src = client). IDENT: net of the PDU (src = the device that described
- * itself). Only the first corr_rec_len() bytes travel. */
+ * itself). ANSWER: net of the flow as seen from its initiator, at the responder's
+ * first reply to a bare SYN. Only the first corr_rec_len() bytes travel. */
 struct corr_rec {
     struct ev_net net;
     uint8_t kind; /* enum corr_kind */
@@ -67,13 +70,14 @@ struct corr_config {
     uint32_t max_assets;       /* assets kept */
     uint32_t conduit_window_s; /* one conduit event per key per window */
     uint32_t asset_refresh_s;  /* an asset's last_seen is written again after this */
+    uint32_t syn_timeout_ms;   /* a SYN unanswered this long is a failed attempt */
 };
 
 struct corr_stats {
     uint64_t records, forced, events;
     uint64_t asset_new, identity_changed, unknown_zone, scan_horizontal, scan_vertical,
         conduit_unlisted, conduit_operation;
-    uint64_t assets, scan_entries, conduit_entries;
+    uint64_t assets, scan_entries, conduit_entries, pending_syns;
     uint64_t asset_evictions, scan_evictions, conduit_evictions;
     uint64_t asset_writes, asset_write_fails;
 };
@@ -102,6 +106,8 @@ void corr_free(struct correlator *c);
 void corr_set_ruleset(struct correlator *c, const struct ruleset *rs);
 /* One record, in packet-time order. Emits events through the deliver callback. */
 void corr_process(struct correlator *c, const struct corr_rec *r);
+/* At the end of input: attempts still waiting for an answer have failed. */
+void corr_finish(struct correlator *c);
 /* Hands changed assets (new, changed, or last_seen older than asset_refresh_s in the
  * last write) to fn; those fn refuses stay pending. all: every pending one, else at
  * most a few hundred. */

@@ -163,6 +163,8 @@ void *output_main(void *arg);
 /* The worker's side of the correlation stage (worker_corr.c). */
 void worker_corr_flow(struct worker *w, const struct ev_net *n, int syn);
 void worker_corr_event(struct worker *w, const struct event *e);
+/* The responder's first reply (SYN-ACK or RST) to a flow opened by a bare SYN. */
+void worker_corr_answer(struct worker *w, const struct ev_net *n, uint8_t tcp_flags);
 /* After a batch: publishes the output ring, then the worker's watermark. */
 void worker_corr_mark(struct worker *w);
 

@@ -55,9 +55,10 @@ struct corr_out *corr_out_new(struct engine *e)
     struct corr_out *co = calloc(1, sizeof(*co));
     if (!co) return NULL;
     co->e = e;
-    struct corr_config cc = {cf->corr_scan_window,  cf->corr_scan_hosts, cf->corr_scan_ports,
-                             cf->corr_max_entries,  cf->corr_max_assets, cf->corr_conduit_window,
-                             cf->corr_asset_refresh};
+    struct corr_config cc = {cf->corr_scan_window,   cf->corr_scan_hosts,
+                             cf->corr_scan_ports,    cf->corr_max_entries,
+                             cf->corr_max_assets,    cf->corr_conduit_window,
+                             cf->corr_asset_refresh, cf->corr_syn_timeout_ms};
     size_t n = (size_t)e->n_workers;
     co->c = corr_new(&cc, corr_deliver, co);
     co->m = corr_merge_new(MERGE_MAX);
@@ -131,8 +132,8 @@ static void rfc3339(uint64_t us, char *buf, size_t n)
     time_t s = (time_t)(us / 1000000);
     struct tm tm;
     gmtime_r(&s, &tm);
-    snprintf(buf, n, "%04d-%02d-%02dT%02d:%02d:%02d.%06uZ", tm.tm_year + 1900, tm.tm_mon + 1,
-             tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (unsigned)(us % 1000000));
+    size_t l = strftime(buf, n, "%Y-%m-%dT%H:%M:%S", &tm);
+    snprintf(buf + l, n - l, ".%06uZ", (unsigned)(us % 1000000));
 }
 
 static int asset_write(void *ctx, const struct corr_asset_view *a)
@@ -156,6 +157,7 @@ void corr_out_step(struct corr_out *co, int final)
         for (int i = 0; i < co->e->n_workers; i++)
             if (!co->finished[i] && co->safe_mark[i] < limit) limit = co->safe_mark[i];
     corr_merge_run(co->m, co->c, limit);
+    if (final) corr_finish(co->c);
     if (co->e->redis) {
         uint64_t now = wall_ms();
         if (final || now - co->last_flush_ms >= 1000) {
@@ -192,6 +194,7 @@ void corr_out_stats_json(struct corr_out *co, struct jbuf *j)
     KV(j, "assets", s.assets);
     KV(j, "scan_entries", s.scan_entries);
     KV(j, "conduit_entries", s.conduit_entries);
+    KV(j, "pending_syns", s.pending_syns);
     KV(j, "asset_evictions", s.asset_evictions);
     KV(j, "scan_evictions", s.scan_evictions);
     KV(j, "conduit_evictions", s.conduit_evictions);

@@ -512,7 +512,8 @@ static struct flow *new_flow(struct worker *w, const struct pkt_rec *r, int *dir
     emit_flow_event(w, f, "new", 0);
     if (w->eng->corr && d->ip_version) {
         set_context(w, f, 0, f->first_us);
-        worker_corr_flow(w, &w->sink.net, k.proto == 6 && (d->tcp_flags & 0x12) == 0x02);
+        f->corr_wait = k.proto == 6 && (d->tcp_flags & 0x12) == 0x02;
+        worker_corr_flow(w, &w->sink.net, f->corr_wait);
     }
     return f;
 }
@@ -535,6 +536,12 @@ static void tcp_packet(struct worker *w, struct flow *f, int dir, const struct p
     }
     if (cls == FLOW_TCP_NEW && !(fl & 0x02)) cls = FLOW_TCP_ESTABLISHED; /* mid-stream pick-up */
     flow_touch(&w->flows, f, r->ts_us, cls);
+    if (f->corr_wait && dir == 1 && (fl & 0x06)) {
+        /* the responder's first SYN-ACK or RST: was the attempt answered? */
+        f->corr_wait = 0;
+        set_context(w, f, 0, r->ts_us);
+        worker_corr_answer(w, &w->sink.net, fl);
+    }
 
     w->cur_flow = f;
     w->cur_ts = r->ts_us;

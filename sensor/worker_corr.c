@@ -33,6 +33,16 @@ void worker_corr_flow(struct worker *w, const struct ev_net *n, int syn)
     corr_push(w, &r);
 }
 
+void worker_corr_answer(struct worker *w, const struct ev_net *n, uint8_t tcp_flags)
+{
+    struct corr_rec r;
+    memset(&r, 0, offsetof(struct corr_rec, ident));
+    r.net = *n;
+    r.kind = CORR_ANSWER;
+    r.flags = (tcp_flags & 0x04) ? CORR_F_RST : CORR_F_SYNACK;
+    corr_push(w, &r);
+}
+
 static void copy_name(char *dst, size_t cap, const char *s)
 {
     size_t n = strlen(s);

@@ -332,6 +332,7 @@ static const char *all_keys[] = {
     "correlate.max_assets",
     "correlate.conduit_window",
     "correlate.asset_refresh",
+    "correlate.syn_timeout_ms",
     "zones",
     "classification",
     "yara",

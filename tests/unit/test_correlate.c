@@ -19,7 +19,7 @@ static struct ruleset *RS;
 
 static struct corr_config cfg_default(void)
 {
-    struct corr_config c = {60, 5, 4, 4096, 4096, 300, 60};
+    struct corr_config c = {60, 5, 4, 4096, 4096, 300, 60, 3000};
     return c;
 }
 
@@ -117,22 +117,39 @@ static void feed(struct corr_rec r)
     corr_process(C, &r);
 }
 
+/* The responder's answer to a SYN: a RST (refused) or a SYN-ACK. */
+static void answer(uint64_t ts, const char *src, const char *dst, uint16_t dport, int rst)
+{
+    struct corr_rec r = flow(ts, src, dst, dport, 0);
+    r.kind = CORR_ANSWER;
+    r.flags = rst ? CORR_F_RST : CORR_F_SYNACK;
+    corr_process(C, &r);
+}
+
+/* A refused connection attempt. */
+static void refused(uint64_t ts, const char *src, const char *dst, uint16_t dport)
+{
+    feed(flow(ts, src, dst, dport, 1));
+    answer(ts + 100, src, dst, dport, 1);
+}
+
 START_TEST(vertical_scan_threshold_and_window)
 {
-    /* threshold 4 ports: the 4th distinct port raises it, once per window */
+    /* threshold 4 ports: the 4th refused port raises it, once per window */
     for (int p = 1; p <= 3; p++)
-        feed(flow(T0 + (uint64_t)p, "10.0.0.1", "10.0.0.2", (uint16_t)p, 1));
+        refused(T0 + (uint64_t)p * 1000, "10.0.0.1", "10.0.0.2", (uint16_t)p);
     ck_assert_int_eq(count("scan.vertical"), 0);
-    feed(flow(T0 + 4, "10.0.0.1", "10.0.0.2", 4, 1));
+    refused(T0 + 4000, "10.0.0.1", "10.0.0.2", 4);
     ck_assert_int_eq(count("scan.vertical"), 1);
     const struct event *e = last("scan.vertical");
     ck_assert_uint_eq(event_find(e, "ports")->v.u, 4);
+    ck_assert_uint_eq(e->net.ts_us, T0 + 4000); /* the attempt's time */
     for (int p = 5; p <= 30; p++)
-        feed(flow(T0 + (uint64_t)p, "10.0.0.1", "10.0.0.2", (uint16_t)p, 1));
+        refused(T0 + (uint64_t)p * 1000, "10.0.0.1", "10.0.0.2", (uint16_t)p);
     ck_assert_int_eq(count("scan.vertical"), 1);
     /* a new window: counting starts again */
     for (int p = 1; p <= 4; p++)
-        feed(flow(T0 + 61 * SEC + (uint64_t)p, "10.0.0.1", "10.0.0.2", (uint16_t)(100 + p), 1));
+        refused(T0 + 61 * SEC + (uint64_t)p * 1000, "10.0.0.1", "10.0.0.2", (uint16_t)(100 + p));
     ck_assert_int_eq(count("scan.vertical"), 2);
     ck_assert_int_eq(count("scan.horizontal"), 0);
 }
@@ -142,36 +159,71 @@ START_TEST(repeats_and_non_syn_do_not_count)
 {
     /* the same (host, port) again, and mid-stream flows (no SYN) */
     for (int i = 0; i < 50; i++)
-        feed(flow(T0 + (uint64_t)i, "10.0.0.1", "10.0.0.2", 502, 1));
+        refused(T0 + (uint64_t)i * 1000, "10.0.0.1", "10.0.0.2", 502);
     for (int p = 1; p <= 50; p++)
-        feed(flow(T0 + 100 + (uint64_t)p, "10.0.0.1", "10.0.0.2", (uint16_t)p, 0));
+        feed(flow(T0 + 100000 + (uint64_t)p, "10.0.0.1", "10.0.0.2", (uint16_t)p, 0));
+    corr_finish(C);
     ck_assert_int_eq(count("scan.vertical"), 0);
     /* spread over windows: 3 ports per window never reach 4 */
     for (int w = 0; w < 5; w++)
         for (int p = 0; p < 3; p++)
-            feed(flow(T0 + (uint64_t)w * 61 * SEC + (uint64_t)p, "10.0.0.9", "10.0.0.2",
-                      (uint16_t)(1000 + w * 3 + p), 1));
+            refused(T0 + (uint64_t)w * 61 * SEC + (uint64_t)p * 1000, "10.0.0.9", "10.0.0.2",
+                    (uint16_t)(1000 + w * 3 + p));
     ck_assert_int_eq(count("scan.vertical"), 0);
 }
 END_TEST
 
-START_TEST(horizontal_scan)
+START_TEST(horizontal_scan_unanswered)
 {
     char dst[32];
     for (int h = 1; h <= 5; h++) {
         snprintf(dst, sizeof(dst), "10.1.0.%d", h);
         feed(flow(T0 + (uint64_t)h, "10.0.0.1", dst, 502, 1));
     }
+    /* not yet: the SYNs may still be answered */
+    ck_assert_int_eq(count("scan.horizontal"), 0);
+    feed(flow(T0 + 2 * SEC, "10.0.0.50", "10.0.0.51", 80, 0));
+    ck_assert_int_eq(count("scan.horizontal"), 0);
+    /* 3 s of packet time later they have failed */
+    feed(flow(T0 + 4 * SEC, "10.0.0.50", "10.0.0.51", 80, 0));
     ck_assert_int_eq(count("scan.horizontal"), 1);
     const struct event *e = last("scan.horizontal");
     ck_assert_uint_eq(event_find(e, "port")->v.u, 502);
     ck_assert_uint_eq(event_find(e, "hosts")->v.u, 5);
     ck_assert_uint_eq(e->net.dst_port, 502);
+    ck_assert_uint_eq(e->net.ts_us, T0 + 5);
     /* another source, fewer hosts: nothing */
     for (int h = 1; h <= 4; h++) {
         snprintf(dst, sizeof(dst), "10.1.0.%d", h);
-        feed(flow(T0 + 10 + (uint64_t)h, "10.0.0.7", dst, 502, 1));
+        feed(flow(T0 + 10 * SEC + (uint64_t)h, "10.0.0.7", dst, 502, 1));
     }
+    corr_finish(C);
+    ck_assert_int_eq(count("scan.horizontal"), 1);
+}
+END_TEST
+
+START_TEST(answered_attempts_are_no_scan)
+{
+    /* a master connecting to 30 PLCs at once: every SYN is answered */
+    char dst[32];
+    for (int h = 1; h <= 30; h++) {
+        snprintf(dst, sizeof(dst), "10.1.0.%d", h);
+        feed(flow(T0 + (uint64_t)h, "10.0.0.1", dst, 502, 1));
+        answer(T0 + 500 + (uint64_t)h, "10.0.0.1", dst, 502, 0);
+    }
+    feed(flow(T0 + 10 * SEC, "10.0.0.50", "10.0.0.51", 80, 0));
+    corr_finish(C);
+    ck_assert_int_eq(count("scan.horizontal"), 0);
+    struct corr_stats st;
+    corr_get_stats(C, &st);
+    ck_assert_uint_eq(st.pending_syns, 0);
+    /* the same without answers, seen only at the end of input */
+    for (int h = 1; h <= 5; h++) {
+        snprintf(dst, sizeof(dst), "10.2.0.%d", h);
+        feed(flow(T0 + 20 * SEC + (uint64_t)h, "10.0.0.1", dst, 502, 1));
+    }
+    ck_assert_int_eq(count("scan.horizontal"), 0);
+    corr_finish(C);
     ck_assert_int_eq(count("scan.horizontal"), 1);
 }
 END_TEST
@@ -186,7 +238,7 @@ START_TEST(table_cap_evicts_and_counts)
     /* 40 ports: more scan entries than the cap; the scanner's own counter is the
      * most recently used and survives, so the scan is still seen */
     for (int p = 1; p <= 40; p++)
-        feed(flow(T0 + (uint64_t)p, "10.0.0.1", "10.0.0.2", (uint16_t)p, 1));
+        refused(T0 + (uint64_t)p * 1000, "10.0.0.1", "10.0.0.2", (uint16_t)p);
     ck_assert_int_eq(count("scan.vertical"), 1);
     struct corr_stats st;
     corr_get_stats(C, &st);
@@ -196,7 +248,7 @@ START_TEST(table_cap_evicts_and_counts)
     char dst[32];
     for (int h = 1; h <= 40; h++) {
         snprintf(dst, sizeof(dst), "10.2.0.%d", h);
-        feed(flow(T0 + 100 + (uint64_t)h, "10.0.0.1", dst, 80, 0));
+        feed(flow(T0 + 100000 + (uint64_t)h, "10.0.0.1", dst, 80, 0));
     }
     corr_get_stats(C, &st);
     ck_assert_uint_eq(st.assets, 16);
@@ -204,7 +256,7 @@ START_TEST(table_cap_evicts_and_counts)
     ck_assert_uint_eq(st.asset_evictions, 42 - 16);
     ck_assert_int_eq(count("asset.new"), 42);
     /* an evicted asset seen again is new again */
-    feed(flow(T0 + 200, "10.0.0.1", "10.2.0.1", 80, 0));
+    feed(flow(T0 + 200000, "10.0.0.1", "10.2.0.1", 80, 0));
     ck_assert_int_eq(count("asset.new"), 43);
 }
 END_TEST
@@ -419,7 +471,8 @@ static Suite *suite(void)
     tcase_add_checked_fixture(t, setup, teardown);
     tcase_add_test(t, vertical_scan_threshold_and_window);
     tcase_add_test(t, repeats_and_non_syn_do_not_count);
-    tcase_add_test(t, horizontal_scan);
+    tcase_add_test(t, horizontal_scan_unanswered);
+    tcase_add_test(t, answered_attempts_are_no_scan);
     tcase_add_test(t, table_cap_evicts_and_counts);
     tcase_add_test(t, conduit_unlisted_once_per_window);
     tcase_add_test(t, conduit_operation_decisions);
