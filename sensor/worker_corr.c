@@ -1,5 +1,6 @@
 /* worker_corr.c - the worker's side of the correlation stage: condenses flows,
  * operations and identity facts into small records for the output thread. */
+#include <stdint.h>
 #include <string.h>
 
 #include "engine.h"
@@ -50,6 +51,26 @@ static void copy_name(char *dst, size_t cap, const char *s)
     memcpy(dst, s, n);
 }
 
+/* Op names are static strings: what we know of one is cached by its address, per
+ * thread, so a flow alternating between ops costs a lookup, not string searches. */
+#define OPC_SLOTS 1024
+static _Thread_local struct {
+    const char *op;
+    uint8_t cls, ident;
+} opc[OPC_SLOTS];
+
+static void op_facts(const char *op, const char *proto, int *cls, int *ident)
+{
+    size_t i = ((uintptr_t)op >> 3) & (OPC_SLOTS - 1);
+    if (opc[i].op != op) {
+        opc[i].op = op;
+        opc[i].cls = (uint8_t)corr_opclass(proto, op);
+        opc[i].ident = (uint8_t)corr_is_identity_op(op);
+    }
+    *cls = opc[i].cls;
+    *ident = opc[i].ident;
+}
+
 /* Per event: a pointer compare for the common case (the same op as last time in
  * this flow and direction); otherwise the operation class of a request, reported
  * once per (flow, protocol, class), or the identity in a response. */
@@ -63,8 +84,9 @@ void worker_corr_event(struct worker *w, const struct event *e)
         f->corr_op[!req] = e->op;
     }
     struct corr_rec r;
+    int cls, is_ident;
+    op_facts(e->op, e->proto, &cls, &is_ident);
     if (req) {
-        int cls = corr_opclass(e->proto, e->op);
         if (f) {
             int s = f->corr_proto[0] == e->proto ? 0 : f->corr_proto[1] == e->proto ? 1 : -1;
             if (s < 0) {
@@ -80,7 +102,7 @@ void worker_corr_event(struct worker *w, const struct event *e)
         r.opclass = (uint8_t)cls;
         copy_name(r.op, sizeof(r.op), e->op);
     } else {
-        if (!corr_is_identity_op(e->op)) return;
+        if (!is_ident) return;
         memset(&r, 0, sizeof(r));
         r.kind = CORR_IDENT;
         if (!corr_ident_from_event(&r, e)) return;
