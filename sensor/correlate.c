@@ -545,7 +545,7 @@ static struct asset *asset_touch(struct correlator *c, const struct corr_rec *r,
         a->first_us = ts;
         c->st.asset_new++;
         struct ev_net n = asset_net(r, as_src);
-        const char *zname;
+        const char *zname = NULL;
         int z = is_mac ? -1 : zone_of(c, &a->addr, &zname);
         struct event *e = ev_start(c, &n, "asset", "new");
         ev_ip(e, is_mac ? "mac" : "ip", &a->addr, is_mac);

@@ -86,28 +86,34 @@ void worker_corr_event(struct worker *w, const struct event *e)
     struct corr_rec r;
     int cls, is_ident;
     op_facts(e->op, e->proto, &cls, &is_ident);
-    if (req) {
-        if (f) {
-            int s = f->corr_proto[0] == e->proto ? 0 : f->corr_proto[1] == e->proto ? 1 : -1;
-            if (s < 0) {
-                s = f->corr_proto[0] ? 1 : 0;
-                f->corr_proto[s] = e->proto;
-                f->corr_mask[s] = 0;
-            }
-            if (f->corr_mask[s] & (1u << cls)) return;
-            f->corr_mask[s] |= (uint8_t)(1u << cls);
-        }
-        memset(&r, 0, offsetof(struct corr_rec, ident));
-        r.kind = CORR_OP;
-        r.opclass = (uint8_t)cls;
-        copy_name(r.op, sizeof(r.op), e->op);
-    } else {
-        if (!is_ident) return;
+    /* a BACnet I-Am routed from another network (NPDU source) describes a device
+     * behind the sender, not the sender */
+    if (is_ident && !(e->proto[0] == 'b' && event_find(e, "npdu.source"))) {
+        /* responses and announcements (BACnet I-Am is an unconfirmed request) */
         memset(&r, 0, sizeof(r));
         r.kind = CORR_IDENT;
-        if (!corr_ident_from_event(&r, e)) return;
-        if (f) f->corr_op[1] = NULL; /* identity answers are always looked at */
+        if (corr_ident_from_event(&r, e)) {
+            r.net = e->net;
+            copy_name(r.proto, sizeof(r.proto), e->proto);
+            corr_push(w, &r);
+            if (f) f->corr_op[!req] = NULL; /* identity is always looked at */
+        }
     }
+    if (!req) return;
+    if (f) {
+        int s = f->corr_proto[0] == e->proto ? 0 : f->corr_proto[1] == e->proto ? 1 : -1;
+        if (s < 0) {
+            s = f->corr_proto[0] ? 1 : 0;
+            f->corr_proto[s] = e->proto;
+            f->corr_mask[s] = 0;
+        }
+        if (f->corr_mask[s] & (1u << cls)) return;
+        f->corr_mask[s] |= (uint8_t)(1u << cls);
+    }
+    memset(&r, 0, offsetof(struct corr_rec, ident));
+    r.kind = CORR_OP;
+    r.opclass = (uint8_t)cls;
+    copy_name(r.op, sizeof(r.op), e->op);
     r.net = e->net;
     copy_name(r.proto, sizeof(r.proto), e->proto);
     corr_push(w, &r);
