@@ -30,7 +30,6 @@ static int drain(struct engine *e)
             }
             ring_release(&w->out);
             got++;
-            p = NULL;
         }
         if (e->corr) corr_out_mark_end(e->corr, i, p == NULL);
     }
