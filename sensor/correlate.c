@@ -1055,7 +1055,8 @@ int corr_merge_push(struct corr_merge *m, const void *r, size_t len)
         m->heap = h;
         m->cap = nc;
     }
-    struct corr_rec *copy = calloc(1, sizeof(*copy));
+    /* only the bytes that travelled: the identity part is mostly empty */
+    struct corr_rec *copy = calloc(1, len);
     if (!copy) return -1;
     memcpy(copy, r, len);
     copy->ident_len = (uint16_t)(len - offsetof(struct corr_rec, ident));

@@ -9,7 +9,7 @@
 #include "engine.h"
 #include "log.h"
 
-#define MERGE_MAX (1u << 20) /* records held back waiting for a slow worker */
+#define MERGE_MAX (1u << 18) /* records held back waiting for a slow worker (~40 MB) */
 
 struct corr_out {
     struct engine *e;
