@@ -61,6 +61,15 @@ int rules_match_payload(struct rule_ctx *ctx, const struct event *ev, const uint
                         size_t payload_len, const char *sensor_name, rule_emit_fn emit,
                         void *emit_ctx);
 
+/* Zones and conduits of the rule set, for the correlation stage (zones_query.c). */
+int ruleset_zone_count(const struct ruleset *rs);
+/* The zone holding a (most specific prefix), or -1; *name is its name (or NULL). */
+int ruleset_zone_of(const struct ruleset *rs, const struct ev_addr *a, const char **name);
+/* 1 if a conduit joins zones za and zb (either order), with its name and its allowed
+ * protocols and operation classes as comma lists (NULL: not restricted); else 0. */
+int ruleset_conduit(const struct ruleset *rs, int za, int zb, const char **name,
+                    const char **protocols, const char **ops);
+
 /* Counters of one rule_ctx. */
 struct rule_stats {
     uint64_t events, candidates, matches, alerts, suppressed, thresholded, state_evictions,

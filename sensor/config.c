@@ -58,6 +58,15 @@ void config_defaults(struct config *c)
     c->redis_keep_ms = 10000;
     c->spool_max_mb = 1024;
     strcpy(c->spool_fsync, "batch");
+    c->corr_enabled = 1;
+    c->corr_scan_window = 60;
+    c->corr_scan_hosts = 20;
+    c->corr_scan_ports = 20;
+    c->corr_max_entries = 65536;
+    c->corr_max_assets = 65536;
+    c->corr_conduit_window = 300;
+    c->corr_asset_refresh = 60;
+    c->corr_syn_timeout_ms = 3000;
 }
 
 enum kind { K_INT, K_U32, K_U64, K_BOOL, K_STR };
@@ -120,6 +129,15 @@ static const struct key keys[] = {
     {"redis.keep_ms", K_U32, F(redis_keep_ms), 0, 0, 3600000},
     {"spool.max_mb", K_U32, F(spool_max_mb), 0, 1, 1048576},
     {"spool.fsync", K_STR, F(spool_fsync), sizeof(((struct config *)0)->spool_fsync), 0, 0},
+    {"correlate.enabled", K_BOOL, F(corr_enabled), 0, 0, 1},
+    {"correlate.scan_window", K_U32, F(corr_scan_window), 0, 1, 86400},
+    {"correlate.scan_hosts", K_U32, F(corr_scan_hosts), 0, 0, 1000000},
+    {"correlate.scan_ports", K_U32, F(corr_scan_ports), 0, 0, 65536},
+    {"correlate.max_entries", K_U32, F(corr_max_entries), 0, 16, 100000000},
+    {"correlate.max_assets", K_U32, F(corr_max_assets), 0, 16, 100000000},
+    {"correlate.conduit_window", K_U32, F(corr_conduit_window), 0, 1, 86400},
+    {"correlate.asset_refresh", K_U32, F(corr_asset_refresh), 0, 0, 86400},
+    {"correlate.syn_timeout_ms", K_U32, F(corr_syn_timeout_ms), 0, 1, 600000},
     {"zones", K_STR, F(zones_path), sizeof(((struct config *)0)->zones_path), 0, 0},
     {"classification", K_STR, F(classification_path),
      sizeof(((struct config *)0)->classification_path), 0, 0},

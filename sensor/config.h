@@ -58,6 +58,12 @@ struct config {
     uint32_t redis_keep_ms;            /* confirmed alerts kept in the spool this long */
     uint32_t spool_max_mb;
     char spool_fsync[16]; /* always | batch | never */
+    /* correlation stage: assets, scans, conduits (docs/events.md) */
+    int corr_enabled;
+    uint32_t corr_scan_window, corr_scan_hosts, corr_scan_ports; /* seconds, counts */
+    uint32_t corr_max_entries, corr_max_assets;                  /* table caps */
+    uint32_t corr_conduit_window, corr_asset_refresh;            /* seconds */
+    uint32_t corr_syn_timeout_ms;
     /* rules (later issues) */
     const char *rule_paths[CONFIG_MAX_RULE_PATHS];
     int n_rule_paths;

@@ -16,9 +16,11 @@
 
 #include "classify.h"
 #include "config.h"
+#include "correlate.h"
 #include "decode.h"
 #include "event.h"
 #include "flow.h"
+#include "jbuf.h"
 #include "output_redis.h"
 #include "reassembly.h"
 #include "ring.h"
@@ -40,7 +42,8 @@ struct pkt_rec {
     uint8_t data[];
 };
 
-enum out_rec_type { OUT_EVENT = 1, OUT_ALERT = 2 };
+/* OUT_CORR carries a struct corr_rec (correlate.h), for the correlation stage. */
+enum out_rec_type { OUT_EVENT = 1, OUT_ALERT = 2, OUT_CORR = 3 };
 
 struct proto_count {
     const char *proto;
@@ -59,6 +62,7 @@ struct worker_stats {
     struct reasm_stats reasm;
     uint64_t ndpi_detected, ndpi_given_up;
     uint64_t alerts, alerts_dropped;
+    uint64_t corr_records;
     unsigned nproto;
     struct proto_count proto[MAX_PROTO_STATS];
 };
@@ -93,6 +97,9 @@ struct worker {
     struct worker_stats snap;
     uint64_t snap_wall_ms;
     atomic_int done;
+    /* correlation: every record this worker sends later has a packet time at or
+     * after this (published after its output ring) */
+    atomic_uint_fast64_t corr_mark;
 };
 
 struct capture_source {
@@ -131,8 +138,10 @@ struct engine {
      * next batch, the old set is freed once every worker has switched) */
     struct ruleset *_Atomic ruleset;
     atomic_uint rs_gen;
-    struct oredis *redis;   /* alerts to Redis (NULL: --redis none); output thread only */
-    uint32_t inject_alerts; /* test only (--inject-alerts N): synthetic alerts at start */
+    struct oredis *redis;         /* alerts to Redis (NULL: --redis none); output thread only */
+    uint32_t inject_alerts;       /* test only (--inject-alerts N): synthetic alerts at start */
+    struct corr_out *corr;        /* the correlation stage (output_corr.c); output thread only */
+    atomic_uint corr_rs_gen_seen; /* the rule set generation the correlation stage uses */
     /* --rule-profile: timed matching; workers add their counts here at exit */
     struct rule_ctx *rule_profile;
     pthread_mutex_t rule_profile_lock;
@@ -153,6 +162,27 @@ void *worker_main(void *arg);
 int capture_open_all(struct engine *e, char *err, size_t errlen);
 void *capture_main(void *arg);
 void *output_main(void *arg);
+
+/* The worker's side of the correlation stage (worker_corr.c). */
+void worker_corr_flow(struct worker *w, const struct ev_net *n, int syn);
+void worker_corr_event(struct worker *w, const struct event *e);
+/* The responder's first reply (SYN-ACK or RST) to a flow opened by a bare SYN. */
+void worker_corr_answer(struct worker *w, const struct ev_net *n, uint8_t tcp_flags);
+/* After a batch: publishes the output ring, then the worker's watermark. */
+void worker_corr_mark(struct worker *w);
+
+/* The correlation stage on the output thread (output_corr.c). */
+struct corr_out *corr_out_new(struct engine *e);
+void corr_out_free(struct corr_out *co);
+/* Before draining worker i's ring: reads its watermark. */
+void corr_out_mark_begin(struct corr_out *co, int i);
+/* After draining worker i: empty says its ring was found empty. */
+void corr_out_mark_end(struct corr_out *co, int i, int empty);
+void corr_out_record(struct corr_out *co, const uint8_t *p, size_t len);
+/* Processes what every worker has passed; final: everything. Takes up a new rule set. */
+void corr_out_step(struct corr_out *co, int final);
+/* The stage's counters as a JSON member ("correlation":{...}) for the stats object. */
+void corr_out_stats_json(struct corr_out *co, struct jbuf *j);
 /* Writes the stats JSON object (one line) to f. */
 void stats_write(struct engine *e, FILE *f, int final);
 /* The few totals the Redis heartbeat hash shows (packets, drops, flows). */

@@ -76,6 +76,11 @@ struct flow {
     uint8_t ndpi_confidence;
     uint8_t ndpi_done;
     uint16_t ndpi_pkts;
+    /* correlation: what this flow already reported (worker_corr.c) */
+    const char *corr_op[2];    /* last op seen: [0] requests, [1] others */
+    const char *corr_proto[2]; /* protocols whose operation classes are reported */
+    uint8_t corr_mask[2];      /* bit per operation class, per corr_proto slot */
+    uint8_t corr_wait;         /* opened by a bare SYN: the responder's answer is reported */
 };
 
 enum flow_end_reason { FLOW_END_TIMEOUT = 0, FLOW_END_EVICTED, FLOW_END_SHUTDOWN, FLOW_END_REUSED };

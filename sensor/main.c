@@ -342,7 +342,7 @@ int main(int argc, char **argv)
     }
 
     eng.workers = calloc((size_t)eng.n_workers, sizeof(struct worker));
-    if (!eng.workers) {
+    if (!eng.workers || (cfg.corr_enabled && !(eng.corr = corr_out_new(&eng)))) {
         log_error("out of memory");
         return 2;
     }
@@ -396,6 +396,7 @@ int main(int argc, char **argv)
                 if (atomic_load(&eng.workers[i].rs_gen_seen) != gen &&
                     !atomic_load(&eng.workers[i].done))
                     all = 0;
+            if (eng.corr && atomic_load(&eng.corr_rs_gen_seen) != gen) all = 0;
             if (all) {
                 ruleset_free(retired);
                 retired = NULL;
@@ -444,6 +445,8 @@ int main(int argc, char **argv)
         fclose(eng.alerts_out);
     else if (eng.alerts_out)
         fflush(stdout);
+    corr_out_free(eng.corr);
+    eng.corr = NULL;
     ruleset_free(retired);
     ruleset_free(atomic_load(&eng.ruleset));
     for (int s = 0; s < eng.n_sources; s++) {

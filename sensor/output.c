@@ -13,7 +13,8 @@ static int drain(struct engine *e)
     for (int i = 0; i < e->n_workers; i++) {
         struct worker *w = &e->workers[i];
         size_t len;
-        uint8_t *p;
+        uint8_t *p = NULL;
+        if (e->corr) corr_out_mark_begin(e->corr, i);
         for (int k = 0; k < 256 && (p = ring_peek(&w->out, &len)); k++) {
             if (len > 1 && p[0] == OUT_EVENT && e->events_out) {
                 fwrite(p + 1, 1, len - 1, e->events_out);
@@ -24,11 +25,15 @@ static int drain(struct engine *e)
                     fputc('\n', e->alerts_out);
                 }
                 if (e->redis) oredis_alert(e->redis, (const char *)p + 1, len - 1, realtime_ms());
+            } else if (len > 1 && p[0] == OUT_CORR && e->corr) {
+                corr_out_record(e->corr, p + 1, len - 1);
             }
             ring_release(&w->out);
             got++;
         }
+        if (e->corr) corr_out_mark_end(e->corr, i, p == NULL);
     }
+    if (e->corr) corr_out_step(e->corr, 0);
     return got;
 }
 
@@ -111,6 +116,7 @@ void *output_main(void *arg)
         }
         ring_backoff(&spins);
     }
+    if (e->corr) corr_out_step(e->corr, 1);
     if (e->events_out) fflush(e->events_out);
     if (e->alerts_out) fflush(e->alerts_out);
     if (e->redis) {

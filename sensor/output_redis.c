@@ -533,6 +533,41 @@ void oredis_drain(struct oredis *o, uint32_t budget_ms)
                  o->where, o->spool_dir);
 }
 
+int oredis_asset(struct oredis *o, const char *id, const char *const *fields,
+                 const char *const *values, int n, uint64_t score_ms, int wait)
+{
+    if (!live(o) && wait) connect_blocking(o);
+    if (!live(o) || n > 16) return -1;
+    /* <prefix>:sensors without its last part is the prefix */
+    size_t plen = strlen(o->k_sensors) - strlen(":sensors");
+    char key[800], zkey[800], score[24];
+    snprintf(key, sizeof(key), "%.*s:%s:asset:%s", (int)plen, o->k_sensors, o->sensor, id);
+    snprintf(zkey, sizeof(zkey), "%.*s:%s:assets", (int)plen, o->k_sensors, o->sensor);
+    snprintf(score, sizeof(score), "%" PRIu64, score_ms);
+    const char *argv[2 + 2 * 16];
+    int argc = 0;
+    argv[argc++] = "HSET";
+    argv[argc++] = key;
+    for (int i = 0; i < n; i++) {
+        argv[argc++] = fields[i];
+        argv[argc++] = values[i];
+    }
+    const char *z[] = {"ZADD", zkey, score, key};
+    if (append(o, argc, argv, NULL) || append(o, 4, z, NULL)) goto io;
+    int err = 0;
+    for (int i = 0; i < 2; i++) {
+        void *r = NULL;
+        if (redisGetReply(o->c, &r) != REDIS_OK) goto io;
+        err |= ((redisReply *)r)->type == REDIS_REPLY_ERROR;
+        freeReplyObject(r);
+    }
+    if (err) o->st.errors++;
+    return err ? -1 : 0;
+io:
+    disconnect(o, "I/O error", o->c->errstr[0] ? o->c->errstr : "connection lost");
+    return -1;
+}
+
 void oredis_close(struct oredis *o)
 {
     if (!o) return;

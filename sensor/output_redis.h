@@ -63,6 +63,12 @@ int oredis_alert(struct oredis *o, const char *json, size_t len, uint64_t now_ms
 void oredis_poll(struct oredis *o);
 void oredis_set_counters(struct oredis *o, const struct oredis_counters *c);
 void oredis_get_stats(const struct oredis *o, struct oredis_stats *st);
+/* The asset inventory (DESIGN §4): HSET <prefix>:<sensor>:asset:<id> with the n
+ * field/value pairs, and ZADD <prefix>:<sensor>:assets score_ms <that key>. Not
+ * spooled: the caller keeps the asset pending and tries again. wait: connect first
+ * if not connected (at exit). Returns 0, or -1 (not connected, or an error). */
+int oredis_asset(struct oredis *o, const char *id, const char *const *fields,
+                 const char *const *values, int n, uint64_t score_ms, int wait);
 /* At exit: sends what is left for up to budget_ms (one connect attempt if
  * disconnected) and writes a last heartbeat. What Redis has not confirmed stays in
  * the spool for the next start (logged). */

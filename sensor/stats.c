@@ -178,6 +178,7 @@ void stats_write(struct engine *e, FILE *f, int final)
         KV(&j, "io_errors", rs.spool.io_errors);
         jbuf_puts(&j, "}}");
     }
+    if (e->corr) corr_out_stats_json(e->corr, &j);
     jbuf_putc(&j, '}');
     free(per);
     if (jbuf_ok(&j)) {

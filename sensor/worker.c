@@ -104,6 +104,7 @@ static void deliver(void *ctx, struct event *e)
     if (w->rctx)
         rules_match_payload(w->rctx, e, w->sink.payload, w->sink.payload_len,
                             w->eng->cfg->sensor_name, alert_out, w);
+    if (w->eng->corr) worker_corr_event(w, e);
     if (!w->eng->events_out) return;
     size_t n = event_to_json(e, NULL, w->json, w->json_cap);
     if (!n) {
@@ -522,6 +523,11 @@ static struct flow *new_flow(struct worker *w, const struct pkt_rec *r, int *dir
         community_id_v1(&k.a, &k.b, sp, dp, k.proto, 0, f->community_id);
     }
     emit_flow_event(w, f, "new", 0);
+    if (w->eng->corr && d->ip_version) {
+        set_context(w, f, 0, f->first_us);
+        f->corr_wait = k.proto == 6 && (d->tcp_flags & 0x12) == 0x02;
+        worker_corr_flow(w, &w->sink.net, f->corr_wait);
+    }
     return f;
 }
 
@@ -543,6 +549,12 @@ static void tcp_packet(struct worker *w, struct flow *f, int dir, const struct p
     }
     if (cls == FLOW_TCP_NEW && !(fl & 0x02)) cls = FLOW_TCP_ESTABLISHED; /* mid-stream pick-up */
     flow_touch(&w->flows, f, r->ts_us, cls);
+    if (f->corr_wait && dir == 1 && (fl & 0x06)) {
+        /* the responder's first SYN-ACK or RST: was the attempt answered? */
+        f->corr_wait = 0;
+        set_context(w, f, 0, r->ts_us);
+        worker_corr_answer(w, &w->sink.net, fl);
+    }
 
     w->cur_flow = f;
     w->cur_ts = r->ts_us;
@@ -657,7 +669,9 @@ static void l2_packet(struct worker *w, const struct pkt_rec *r)
     set_context(w, f, dir, r->ts_us);
     if (!f->diss) return;
     struct pdu_info info = {1, DISS_L2, 0, r->ts_us};
+    w->cur_flow = f;
     diss_parse(w, f, r->data + d->payload_off, d->payload_len, &info);
+    w->cur_flow = NULL;
 }
 
 static void decoder_event(struct worker *w, const struct pkt_rec *r)
@@ -800,6 +814,7 @@ void *worker_main(void *arg)
             if (n) ring_release_to(w->in[s], pos);
             got += n;
         }
+        if (w->eng->corr) worker_corr_mark(w);
         rules_refresh(w);
         if (got) {
             spins = 0;
