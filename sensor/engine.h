@@ -174,6 +174,8 @@ void worker_corr_mark(struct worker *w);
 /* The correlation stage on the output thread (output_corr.c). */
 struct corr_out *corr_out_new(struct engine *e);
 void corr_out_free(struct corr_out *co);
+/* The stage's rule context (its matching counts, for --rule-profile); NULL if none. */
+struct rule_ctx *corr_out_rule_ctx(const struct corr_out *co);
 /* Before draining worker i's ring: reads its watermark. */
 void corr_out_mark_begin(struct corr_out *co, int i);
 /* After draining worker i: empty says its ring was found empty. */

@@ -424,6 +424,9 @@ int main(int argc, char **argv)
         pthread_join(eng.workers[i].thread, NULL);
     pthread_join(eng.output_thread, NULL);
     if (eng.rule_profile) {
+        /* the correlation stage's rules count too (asset.*, scan.*, conduit.*) */
+        struct rule_ctx *corr_rctx = corr_out_rule_ctx(eng.corr);
+        if (corr_rctx) rule_ctx_profile_merge(eng.rule_profile, corr_rctx);
         fflush(stdout);
         rule_ctx_profile_print(eng.rule_profile, stdout);
         fflush(stdout);

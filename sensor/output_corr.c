@@ -90,6 +90,11 @@ void corr_out_free(struct corr_out *co)
     free(co);
 }
 
+struct rule_ctx *corr_out_rule_ctx(const struct corr_out *co)
+{
+    return co ? co->rctx : NULL;
+}
+
 void corr_out_mark_begin(struct corr_out *co, int i)
 {
     struct worker *w = &co->e->workers[i];
@@ -120,6 +125,7 @@ static void rules_refresh(struct corr_out *co)
     struct ruleset *rs = atomic_load_explicit(&e->ruleset, memory_order_acquire);
     struct rule_ctx *fresh = rs ? rule_ctx_new(rs) : NULL;
     if (rs && !fresh) return;
+    if (fresh && e->rule_profile) rule_ctx_set_timing(fresh, 1);
     if (co->rctx) rule_ctx_free(co->rctx);
     co->rctx = fresh;
     corr_set_ruleset(co->c, rs);
