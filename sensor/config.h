@@ -58,6 +58,9 @@ struct config {
     uint32_t redis_keep_ms;            /* confirmed alerts kept in the spool this long */
     uint32_t spool_max_mb;
     char spool_fsync[16]; /* always | batch | never */
+    /* alert aggregation (sensor/aggregate.h) */
+    uint32_t aggregate_window; /* seconds; 0: off */
+    uint32_t aggregate_max;    /* open windows at most */
     /* rules (later issues) */
     const char *rule_paths[CONFIG_MAX_RULE_PATHS];
     int n_rule_paths;

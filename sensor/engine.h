@@ -14,6 +14,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "aggregate.h"
 #include "classify.h"
 #include "config.h"
 #include "decode.h"
@@ -132,6 +133,7 @@ struct engine {
     struct ruleset *_Atomic ruleset;
     atomic_uint rs_gen;
     struct oredis *redis;   /* alerts to Redis (NULL: --redis none); output thread only */
+    struct aggr *aggr;      /* alert aggregation (NULL: off); output thread only */
     uint32_t inject_alerts; /* test only (--inject-alerts N): synthetic alerts at start */
 };
 
