@@ -282,6 +282,7 @@ static Suite *suite(void)
 {
     Suite *s = suite_create("aggregate");
     TCase *t = tcase_create("core");
+    tcase_set_timeout(t, 120); /* 300,000 alerts in the storm test, also under ASan */
     tcase_add_test(t, parse_ts);
     tcase_add_test(t, window_edges);
     tcase_add_test(t, clock_closes);
