@@ -35,7 +35,7 @@ die() {
 
 # ---- dependencies: a fresh Debian bookworm has none of these ----
 PKGS=(cmake build-essential pkg-config libpcap-dev libndpi-dev libhiredis-dev libyara-dev
-    check libndpi-bin time)
+    check libndpi-bin time redis-server)
 
 missing_pkgs() {
     local p
