@@ -3,11 +3,15 @@
  *   bench_redis [N [URL]]     (default N = 500000; without URL a redis-server is
  *                              started on a free loopback port, no persistence)
  *
- * Feeds N pre-built alerts (~600 bytes of DESIGN §3 JSON) through oredis_alert() and
- * oredis_poll() as the output thread does, and reports:
+ * Feeds N pre-built alerts (~690 bytes of DESIGN §3 JSON, 1024 different ones built
+ * before the clock starts) through oredis_alert() and oredis_poll() as the output
+ * thread does, and reports:
  *   down:   alerts/s taken while Redis is unreachable (spooled only), and
  *   stream: alerts/s from the first alert until Redis confirmed the last one
- *           (XADD with explicit ids, MAXLEN ~, pipelined; spool fsync = batch). */
+ *           (XADD with explicit ids, MAXLEN ~, pipelined; spool fsync = batch),
+ * each with the CPU time the output stage (this process) and, for stream, Redis
+ * (INFO cpu) spent per alert: on a shared machine the CPU figures say more than
+ * the wall clock. BENCH_BATCH and BENCH_FSYNC set redis.batch and spool.fsync. */
 #include <hiredis/hiredis.h>
 #include <netinet/in.h>
 #include <signal.h>
@@ -15,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -35,6 +40,31 @@ static uint64_t wall(void)
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
     return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+static double cpu_s(void)
+{
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    return (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 +
+           (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
+}
+
+/* Redis's own CPU seconds (user + sys), -1 if it cannot be asked. */
+static double redis_cpu_s(const char *host, int port)
+{
+    redisContext *c = redisConnect(host, port);
+    double v = -1;
+    if (c && !c->err) {
+        redisReply *r = redisCommand(c, "INFO cpu");
+        if (r && r->type == REDIS_REPLY_STRING) {
+            const char *u = strstr(r->str, "used_cpu_user:"), *y = strstr(r->str, "used_cpu_sys:");
+            if (u && y) v = atof(u + 14) + atof(y + 13);
+        }
+        if (r) freeReplyObject(r);
+    }
+    if (c) redisFree(c);
+    return v;
 }
 
 static int free_port(void)
@@ -96,7 +126,11 @@ int main(int argc, char **argv)
     set(&cfg, "spool.max_mb", "4096");
     if (getenv("BENCH_BATCH")) set(&cfg, "redis.batch", getenv("BENCH_BATCH"));
     if (getenv("BENCH_FSYNC")) set(&cfg, "spool.fsync", getenv("BENCH_FSYNC"));
-    static char b[2048];
+    enum { NPRE = 1024 };
+    static char pre[NPRE][1024];
+    static size_t pre_len[NPRE];
+    for (int i = 0; i < NPRE; i++)
+        pre_len[i] = make_alert(pre[i], sizeof(pre[i]), i * 7919);
     char err[512];
 
     /* 1. Redis down: the cost of spooling */
@@ -108,17 +142,17 @@ int main(int argc, char **argv)
         fprintf(stderr, "%s\n", err);
         return 1;
     }
-    double t0 = now_s();
+    double t0 = now_s(), c0 = cpu_s();
     for (int i = 0; i < n; i++) {
-        size_t l = make_alert(b, sizeof(b), i);
-        oredis_alert(o, b, l, wall());
+        oredis_alert(o, pre[i % NPRE], pre_len[i % NPRE], wall());
         if ((i & 255) == 255) oredis_poll(o);
     }
     oredis_poll(o);
-    double t1 = now_s();
+    double t1 = now_s(), c1 = cpu_s();
     oredis_close(o);
-    printf("down:   %d alerts spooled in %.3f s: %.0f alerts/s (%zu bytes each)\n", n, t1 - t0,
-           n / (t1 - t0), make_alert(b, sizeof(b), 1));
+    printf("down:   %d alerts spooled in %.3f s: %.0f alerts/s (%zu bytes each); "
+           "output stage %.2f CPU us/alert\n",
+           n, t1 - t0, n / (t1 - t0), pre_len[1], (c1 - c0) * 1e6 / n);
 
     /* 2. Redis up: stream mode into a local Redis */
     if (argc <= 2) {
@@ -140,10 +174,11 @@ int main(int argc, char **argv)
         return 1;
     }
     oredis_poll(o); /* connect before timing */
+    double rc0 = argc <= 2 ? redis_cpu_s("127.0.0.1", p) : -1;
     t0 = now_s();
+    c0 = cpu_s();
     for (int i = 0; i < n; i++) {
-        size_t l = make_alert(b, sizeof(b), i);
-        oredis_alert(o, b, l, wall());
+        oredis_alert(o, pre[i % NPRE], pre_len[i % NPRE], wall());
         if ((i & 255) == 255) oredis_poll(o);
     }
     struct oredis_stats st;
@@ -153,9 +188,13 @@ int main(int argc, char **argv)
         if (st.delivered >= (uint64_t)n || now_s() - t0 > 120) break;
     }
     t1 = now_s();
-    printf("stream: %llu of %d alerts confirmed by Redis in %.3f s: %.0f alerts/s (errors %llu)\n",
+    c1 = cpu_s();
+    double rc1 = argc <= 2 ? redis_cpu_s("127.0.0.1", p) : -1;
+    printf("stream: %llu of %d alerts confirmed by Redis in %.3f s: %.0f alerts/s (errors %llu); "
+           "output stage %.2f, Redis %.2f CPU us/alert\n",
            (unsigned long long)st.delivered, n, t1 - t0, st.delivered / (t1 - t0),
-           (unsigned long long)st.errors);
+           (unsigned long long)st.errors, (c1 - c0) * 1e6 / n,
+           rc0 >= 0 && rc1 >= 0 ? (rc1 - rc0) * 1e6 / n : -1.0);
     oredis_close(o);
     if (rpid > 0) {
         kill(rpid, SIGKILL);

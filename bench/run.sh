@@ -35,7 +35,7 @@ die() {
 
 # ---- dependencies: a fresh Debian bookworm has none of these ----
 PKGS=(cmake build-essential pkg-config libpcap-dev libndpi-dev libhiredis-dev libyara-dev
-    check libndpi-bin time)
+    check libndpi-bin time redis-server)
 
 missing_pkgs() {
     local p
@@ -188,8 +188,51 @@ define_configs() {
     add_config "otsensor -w 2 + shipped rules" "$OTSENSOR_BUILD_ERR" check_otsensor \
         "$OTSENSOR" -r "$PCAP" -w 2 --redis none -R "$ROOT/rules/otsensor" \
         --alerts "$OUT/alerts.json" --stats "$st"
+    # the same with every alert (aggregation off) to a local Redis, then with Redis down
+    # (a closed port: every alert spooled): the capture path must not slow down
+    define_redis_configs
     # -q: no per-flow report; one thread (a pcap file is always read by one thread)
     add_config ndpiReader "" "" ndpiReader -i "$PCAP" -q
+}
+
+# ---- Redis rows (bench/redis_capture.sh) ----
+# shellcheck source=redis_capture.sh
+. "$HERE/redis_capture.sh"
+
+check_redis() { # PREFIX up|down: every packet processed, every alert delivered or spooled
+    local note counts al de sp
+    note=$(check_otsensor "$1") || { echo "$note"; return 1; }
+    counts=$(redis_counts "$1.stats.json")
+    read -r al de sp <<<"$counts"
+    echo "$note; $al alerts, $de delivered to Redis, $sp spooled"
+    if [ "$2" = up ]; then [ -n "$al" ] && [ "$de" = "$al" ]; else [ -n "$al" ] && [ "$sp" = "$al" ] && [ "$de" = 0 ]; fi
+}
+check_redis_up() { check_redis "$1" up; }
+check_redis_down() { check_redis "$1" down; }
+
+define_redis_configs() {
+    local pre="$OTSENSOR_BUILD_ERR" name st closed
+    printf 'alerts.aggregate_window = 0\n' >"$OUT/noagg.conf"
+    if [ -z "$pre" ]; then
+        if ! command -v redis-server >/dev/null; then
+            pre="no redis-server (deploy/install-deps.sh --test installs it)"
+        elif ! redis_capture_start "$OUT"; then
+            pre="redis-server did not start (see $OUT/redis.log)"
+        else
+            trap redis_capture_stop EXIT
+        fi
+    fi
+    closed=$(free_port 2>/dev/null || echo 1)
+    for mode in up down; do
+        name="otsensor -w 2 + shipped rules, every alert → Redis $mode"
+        [ $mode = down ] && name="$name (spooling)"
+        st="$OUT/$(slug_of "$name").stats.json"
+        add_config "$name" "$pre" "check_redis_$mode" \
+            "$HERE/redis_capture.sh" run \
+            "redis://127.0.0.1:$([ $mode = up ] && echo "${REDIS_PORT:-1}" || echo "$closed")" \
+            "$OUT/spool-$mode" "$OTSENSOR" -r "$PCAP" -w 2 -c "$OUT/noagg.conf" \
+            -R "$ROOT/rules/otsensor" --sensor-name "bench-$mode" --stats "$st"
+    done
 }
 
 # ---- measurement ----

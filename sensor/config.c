@@ -67,6 +67,8 @@ void config_defaults(struct config *c)
     c->corr_conduit_window = 300;
     c->corr_asset_refresh = 60;
     c->corr_syn_timeout_ms = 3000;
+    c->aggregate_window = 60;
+    c->aggregate_max = 10000;
 }
 
 enum kind { K_INT, K_U32, K_U64, K_BOOL, K_STR };
@@ -128,6 +130,8 @@ static const struct key keys[] = {
     {"redis.heartbeat_interval", K_U32, F(redis_heartbeat_interval), 0, 0, 3600},
     {"redis.keep_ms", K_U32, F(redis_keep_ms), 0, 0, 3600000},
     {"spool.max_mb", K_U32, F(spool_max_mb), 0, 1, 1048576},
+    {"alerts.aggregate_window", K_U32, F(aggregate_window), 0, 0, 86400},
+    {"alerts.aggregate_max", K_U32, F(aggregate_max), 0, 1, 1000000},
     {"spool.fsync", K_STR, F(spool_fsync), sizeof(((struct config *)0)->spool_fsync), 0, 0},
     {"correlate.enabled", K_BOOL, F(corr_enabled), 0, 0, 1},
     {"correlate.scan_window", K_U32, F(corr_scan_window), 0, 1, 86400},

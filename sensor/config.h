@@ -64,6 +64,9 @@ struct config {
     uint32_t corr_max_entries, corr_max_assets;                  /* table caps */
     uint32_t corr_conduit_window, corr_asset_refresh;            /* seconds */
     uint32_t corr_syn_timeout_ms;
+    /* alert aggregation (sensor/aggregate.h) */
+    uint32_t aggregate_window; /* seconds; 0: off */
+    uint32_t aggregate_max;    /* open windows at most */
     /* rules (later issues) */
     const char *rule_paths[CONFIG_MAX_RULE_PATHS];
     int n_rule_paths;

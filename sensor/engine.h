@@ -14,6 +14,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "aggregate.h"
 #include "classify.h"
 #include "config.h"
 #include "correlate.h"
@@ -139,6 +140,7 @@ struct engine {
     struct ruleset *_Atomic ruleset;
     atomic_uint rs_gen;
     struct oredis *redis;         /* alerts to Redis (NULL: --redis none); output thread only */
+    struct aggr *aggr;            /* alert aggregation (NULL: off); output thread only */
     uint32_t inject_alerts;       /* test only (--inject-alerts N): synthetic alerts at start */
     struct corr_out *corr;        /* the correlation stage (output_corr.c); output thread only */
     atomic_uint corr_rs_gen_seen; /* the rule set generation the correlation stage uses */
@@ -162,6 +164,8 @@ void *worker_main(void *arg);
 int capture_open_all(struct engine *e, char *err, size_t errlen);
 void *capture_main(void *arg);
 void *output_main(void *arg);
+/* On the output thread: one alert to every output, through aggregation. */
+void output_alert(struct engine *e, const char *json, size_t len);
 
 /* The worker's side of the correlation stage (worker_corr.c). */
 void worker_corr_flow(struct worker *w, const struct ev_net *n, int syn);

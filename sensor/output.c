@@ -7,6 +7,25 @@
 #include "jbuf.h"
 #include "log.h"
 
+/* Where every alert goes out, after aggregation: the same text to every output. */
+static void alert_emit(void *ctx, const char *json, size_t len)
+{
+    struct engine *e = ctx;
+    if (e->alerts_out) {
+        fwrite(json, 1, len, e->alerts_out);
+        fputc('\n', e->alerts_out);
+    }
+    if (e->redis) oredis_alert(e->redis, json, len, realtime_ms());
+}
+
+void output_alert(struct engine *e, const char *json, size_t len)
+{
+    if (e->aggr)
+        aggr_alert(e->aggr, json, len, alert_emit, e);
+    else
+        alert_emit(e, json, len);
+}
+
 static int drain(struct engine *e)
 {
     int got = 0;
@@ -20,11 +39,7 @@ static int drain(struct engine *e)
                 fwrite(p + 1, 1, len - 1, e->events_out);
                 fputc('\n', e->events_out);
             } else if (len > 1 && p[0] == OUT_ALERT) {
-                if (e->alerts_out) {
-                    fwrite(p + 1, 1, len - 1, e->alerts_out);
-                    fputc('\n', e->alerts_out);
-                }
-                if (e->redis) oredis_alert(e->redis, (const char *)p + 1, len - 1, realtime_ms());
+                output_alert(e, (const char *)p + 1, len - 1);
             } else if (len > 1 && p[0] == OUT_CORR && e->corr) {
                 corr_out_record(e->corr, p + 1, len - 1);
             }
@@ -83,8 +98,14 @@ void *output_main(void *arg)
     uint64_t last_stats = wall_ms(), last_summary = 0;
     uint32_t interval_ms = e->cfg->stats_interval * 1000u;
     if (e->inject_alerts) inject_alerts(e);
+    if (e->cfg->aggregate_window) {
+        e->aggr = aggr_new(e->cfg->aggregate_window, e->cfg->aggregate_max);
+        if (!e->aggr) log_error("alert aggregation: out of memory; alerts go out one by one");
+    }
     for (;;) {
         int got = drain(e);
+        /* live, windows end on the wall clock too; offline only packet time counts */
+        if (e->aggr && e->live) aggr_tick(e->aggr, realtime_ms() * 1000, alert_emit, e);
         if (e->redis) {
             if (wall_ms() - last_summary >= 1000) {
                 struct oredis_counters c;
@@ -107,6 +128,7 @@ void *output_main(void *arg)
             if (!atomic_load(&e->workers[i].done)) all_done = 0;
         if (all_done) {
             if (drain(e)) continue;
+            if (e->aggr) aggr_flush(e->aggr, alert_emit, e); /* the open windows' summaries */
             break;
         }
         if (spins == 100) {
@@ -126,6 +148,8 @@ void *output_main(void *arg)
         oredis_drain(e->redis, e->cfg->redis_timeout_ms + 3000);
     }
     write_stats(e, 1);
+    aggr_free(e->aggr);
+    e->aggr = NULL;
     oredis_close(e->redis);
     e->redis = NULL;
     return NULL;

@@ -30,11 +30,7 @@ static void corr_alert(void *ctx, const char *json, size_t len)
     struct corr_out *co = ctx;
     struct engine *e = co->e;
     co->alerts++;
-    if (e->alerts_out) {
-        fwrite(json, 1, len, e->alerts_out);
-        fputc('\n', e->alerts_out);
-    }
-    if (e->redis) oredis_alert(e->redis, json, len, realtime_ms());
+    output_alert(e, json, len); /* aggregated like the workers' alerts */
 }
 
 static void corr_deliver(void *ctx, struct event *ev)

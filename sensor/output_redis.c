@@ -46,7 +46,17 @@ struct oredis {
     uint64_t trim_at_ms;
     struct oredis_counters ctr;
     uint64_t start_ms;
+    /* sent, replies not read yet: a ring of up to two batches, oldest at pend_head */
     struct spool_id *inflight;
+    uint32_t pend_head, pend_n, pend_cap;
+    int pend_bad;       /* an error reply was read: disconnect once they are read */
+    char pend_why[200]; /* its text */
+    /* each alert's commands as Redis protocol (RESP), built here without hiredis's
+     * argv formatting: the fixed head of each command is made once at open */
+    char *pre_list, *pre_chan, *pre_xadd, *pre_xtrim; /* pre_xtrim: XADD with MAXLEN ~ */
+    size_t pre_list_len, pre_chan_len, pre_xadd_len, pre_xtrim_len;
+    char *wb; /* one batch of commands */
+    size_t wb_len, wb_cap;
     struct oredis_stats st;
 };
 
@@ -66,6 +76,32 @@ static struct timeval tv_ms(uint32_t ms)
 {
     struct timeval tv = {(time_t)(ms / 1000), (suseconds_t)(ms % 1000) * 1000};
     return tv;
+}
+
+/* "*<argc>\r\n" and the leading arguments of a command (cmd, key, and for XADD with
+ * trimming "MAXLEN ~ <maxlen>") in RESP; the caller appends the rest. */
+static char *resp_head(int argc, const char *cmd, const char *key, const char *maxlen, size_t *len)
+{
+    size_t cap = 64 + strlen(key) + (maxlen ? strlen(maxlen) : 0) + strlen(cmd);
+    char *b = malloc(cap);
+    if (!b) return NULL;
+    int n = snprintf(b, cap, "*%d\r\n$%zu\r\n%s\r\n$%zu\r\n%s\r\n", argc, strlen(cmd), cmd,
+                     strlen(key), key);
+    if (maxlen)
+        n += snprintf(b + n, cap - (size_t)n, "$6\r\nMAXLEN\r\n$1\r\n~\r\n$%zu\r\n%s\r\n",
+                      strlen(maxlen), maxlen);
+    *len = (size_t)n;
+    return b;
+}
+
+static void free_bufs(struct oredis *o)
+{
+    free(o->inflight);
+    free(o->pre_list);
+    free(o->pre_chan);
+    free(o->pre_xadd);
+    free(o->pre_xtrim);
+    free(o->wb);
 }
 
 struct oredis *oredis_open(const struct config *cfg, char *err, size_t errlen)
@@ -121,8 +157,15 @@ struct oredis *oredis_open(const struct config *cfg, char *err, size_t errlen)
     o->sp = spool_open(cfg->spool_dir, (uint64_t)cfg->spool_max_mb << 20, fp, cfg->sensor_name, err,
                        errlen);
     if (!o->sp) goto fail;
-    o->inflight = calloc(o->batch, sizeof(*o->inflight));
-    if (!o->inflight) {
+    o->pend_cap = 2 * o->batch;
+    o->inflight = calloc(o->pend_cap, sizeof(*o->inflight));
+    o->pre_list = resp_head(3, "RPUSH", o->k_list, NULL, &o->pre_list_len);
+    o->pre_chan = resp_head(3, "PUBLISH", o->k_channel, NULL, &o->pre_chan_len);
+    o->pre_xadd = resp_head(5, "XADD", o->k_stream, NULL, &o->pre_xadd_len);
+    o->pre_xtrim = strcmp(o->maxlen, "0")
+                       ? resp_head(8, "XADD", o->k_stream, o->maxlen, &o->pre_xtrim_len)
+                       : resp_head(5, "XADD", o->k_stream, NULL, &o->pre_xtrim_len);
+    if (!o->inflight || !o->pre_list || !o->pre_chan || !o->pre_xadd || !o->pre_xtrim) {
         snprintf(err, errlen, "redis: out of memory");
         goto fail;
     }
@@ -139,7 +182,7 @@ struct oredis *oredis_open(const struct config *cfg, char *err, size_t errlen)
     return o;
 fail:
     if (o->sp) spool_close(o->sp);
-    free(o->inflight);
+    free_bufs(o);
     free(o);
     return NULL;
 }
@@ -183,6 +226,8 @@ static void disconnect(struct oredis *o, const char *what, const char *detail)
     if (o->c) redisFree(o->c);
     o->c = NULL;
     o->connecting = 0;
+    o->pend_n = 0; /* unconfirmed: resent after the stream's top at the next connect */
+    o->pend_bad = 0;
     o->backoff_ms = o->backoff_ms ? o->backoff_ms * 2 : BACKOFF_START_MS;
     if (o->backoff_ms > o->backoff_max_ms) o->backoff_ms = o->backoff_max_ms;
     o->next_try_ms = mono_ms() + o->backoff_ms;
@@ -358,47 +403,93 @@ static int append(struct oredis *o, int argc, const char **argv, const size_t *l
     return redisAppendCommandArgv(o->c, argc, argv, lens) == REDIS_OK ? 0 : -1;
 }
 
-/* Pipelines up to `batch` alerts from the spool cursor and reads the replies.
- * Returns the number sent, 0 when caught up, -1 after a failure (disconnected). */
-static int send_batch(struct oredis *o)
+static int wb_room(struct oredis *o, size_t more)
 {
-    int n = 0;
-    struct spool_id id;
-    const char *data;
-    size_t len;
-    int caught_up = 0;
-    while ((uint32_t)n < o->batch) {
-        if (!spool_next(o->sp, &id, &data, &len)) {
-            caught_up = 1;
-            break;
-        }
-        if (spool_id_cmp(id, o->resume) <= 0) continue; /* Redis has it already */
-        if (o->m_list) {
-            const char *a[] = {"RPUSH", o->k_list, data};
-            size_t l[] = {5, strlen(o->k_list), len};
-            if (append(o, 3, a, l)) goto io;
-        }
-        if (o->m_channel) {
-            const char *a[] = {"PUBLISH", o->k_channel, data};
-            size_t l[] = {7, strlen(o->k_channel), len};
-            if (append(o, 3, a, l)) goto io;
-        }
-        if (o->m_stream) {
-            char ids[48];
-            int il = snprintf(ids, sizeof(ids), "%" PRIu64 "-%u", id.ms, id.seq);
-            const char *a[] = {"XADD", o->k_stream, "MAXLEN", "~", o->maxlen, ids, "alert", data};
-            size_t l[] = {4, strlen(o->k_stream), 6, 1, strlen(o->maxlen), (size_t)il, 5, len};
-            const char *b[] = {"XADD", o->k_stream, ids, "alert", data};
-            size_t bl[] = {4, strlen(o->k_stream), (size_t)il, 5, len};
-            if (strcmp(o->maxlen, "0") ? append(o, 8, a, l) : append(o, 5, b, bl)) goto io;
-        }
-        if (spool_id_cmp(id, o->replay_upto) <= 0) o->st.replayed++;
-        o->inflight[n++] = id;
+    if (o->wb_len + more <= o->wb_cap) return 0;
+    size_t nc = o->wb_cap ? o->wb_cap : 64 * 1024;
+    while (nc < o->wb_len + more)
+        nc *= 2;
+    char *b = realloc(o->wb, nc);
+    if (!b) return -1;
+    o->wb = b;
+    o->wb_cap = nc;
+    return 0;
+}
+
+/* Decimal digits of v at p (no NUL); returns the length. */
+static size_t put_u64(char *p, uint64_t v)
+{
+    char t[20];
+    size_t n = 0;
+    do
+        t[n++] = (char)('0' + v % 10);
+    while (v /= 10);
+    for (size_t i = 0; i < n; i++)
+        p[i] = t[n - 1 - i];
+    return n;
+}
+
+/* "$<len>\r\n" */
+static size_t put_bulk_len(char *p, size_t len)
+{
+    p[0] = '$';
+    size_t n = 1 + put_u64(p + 1, len);
+    p[n++] = '\r';
+    p[n++] = '\n';
+    return n;
+}
+
+/* Appends one alert's commands (RPUSH, PUBLISH, then XADD) to the batch buffer. Only
+ * an XADD with `trim` (the first of each batch) carries MAXLEN ~ N: Redis spends about
+ * a fifth more CPU on an XADD with MAXLEN (measured, docs/redis.md), and it trims whole
+ * nodes anyway, so once per batch keeps the stream as bounded (N + one batch). */
+static int build(struct oredis *o, struct spool_id id, const char *data, size_t len, int trim)
+{
+    size_t modes = (size_t)(o->m_list + o->m_channel + o->m_stream);
+    if (wb_room(o, o->pre_list_len + o->pre_chan_len + o->pre_xtrim_len + modes * (len + 32) + 64))
+        return -1;
+    char *p = o->wb + o->wb_len;
+    const char *pre[2] = {o->m_list ? o->pre_list : NULL, o->m_channel ? o->pre_chan : NULL};
+    const size_t pl[2] = {o->pre_list_len, o->pre_chan_len};
+    for (int m = 0; m < 2; m++) {
+        if (!pre[m]) continue;
+        memcpy(p, pre[m], pl[m]);
+        p += pl[m];
+        p += put_bulk_len(p, len);
+        memcpy(p, data, len);
+        p += len;
+        *p++ = '\r';
+        *p++ = '\n';
     }
-    int bad = 0;
-    char why[200] = "";
-    for (int i = 0; i < n; i++) {
-        int modes = o->m_list + o->m_channel + o->m_stream;
+    if (o->m_stream) {
+        char ids[48];
+        size_t il = put_u64(ids, id.ms);
+        ids[il++] = '-';
+        il += put_u64(ids + il, id.seq);
+        memcpy(p, trim ? o->pre_xtrim : o->pre_xadd, trim ? o->pre_xtrim_len : o->pre_xadd_len);
+        p += trim ? o->pre_xtrim_len : o->pre_xadd_len;
+        p += put_bulk_len(p, il);
+        memcpy(p, ids, il);
+        p += il;
+        memcpy(p, "\r\n$5\r\nalert\r\n", 13);
+        p += 13;
+        p += put_bulk_len(p, len);
+        memcpy(p, data, len);
+        p += len;
+        *p++ = '\r';
+        *p++ = '\n';
+    }
+    o->wb_len = (size_t)(p - o->wb);
+    return 0;
+}
+
+/* Reads replies until at most `keep` alerts await theirs. An alert is confirmed when
+ * every mode's reply for it (and for everything before it) was read without error.
+ * Returns 0, or -1 after a failure (disconnected). */
+static int collect(struct oredis *o, uint32_t keep)
+{
+    int modes = o->m_list + o->m_channel + o->m_stream;
+    while (o->pend_n > keep) {
         int ok = 1;
         for (int m = 0; m < modes; m++) {
             void *rv = NULL;
@@ -410,29 +501,74 @@ static int send_batch(struct oredis *o)
                     o->st.duplicates++;
                 } else {
                     ok = 0;
-                    if (!why[0]) snprintf(why, sizeof(why), "%s", r->str);
+                    if (!o->pend_why[0]) snprintf(o->pend_why, sizeof(o->pend_why), "%s", r->str);
                 }
             }
             freeReplyObject(r);
         }
-        if (!ok) bad = 1;
-        if (!bad) { /* confirmed, and everything before it */
-            o->acked = o->inflight[i];
+        if (!ok) o->pend_bad = 1;
+        if (!o->pend_bad) { /* confirmed, and everything before it */
+            o->acked = o->inflight[o->pend_head];
             o->resume = o->acked;
             o->st.delivered++;
         }
+        o->pend_head = (o->pend_head + 1) % o->pend_cap;
+        o->pend_n--;
     }
-    if (bad) {
+    if (o->pend_bad) { /* what is still unread is resent after the stream's top */
+        char why[200];
+        snprintf(why, sizeof(why), "%s", o->pend_why);
+        o->pend_why[0] = '\0';
         disconnect(o, "error reply", why);
         return -1;
     }
+    return 0;
+io:
+    disconnect(o, "I/O error", o->c->errstr[0] ? o->c->errstr : "connection lost");
+    return -1;
+}
+
+/* Sends up to `batch` alerts from the spool cursor as one pipelined write, then reads
+ * the replies of the batch before it: one batch is always on its way while the next
+ * is built, so Redis and the sensor work at the same time. Returns the number sent,
+ * 0 when caught up (every reply read), -1 after a failure (disconnected). */
+static int send_batch(struct oredis *o)
+{
+    uint32_t n = 0;
+    struct spool_id id;
+    const char *data;
+    size_t len;
+    int caught_up = 0;
+    o->wb_len = 0;
+    while (n < o->batch) {
+        if (!spool_next(o->sp, &id, &data, &len)) {
+            caught_up = 1;
+            break;
+        }
+        if (spool_id_cmp(id, o->resume) <= 0) continue; /* Redis has it already */
+        if (build(o, id, data, len, n == 0) != 0) {
+            disconnect(o, "out of memory", NULL);
+            return -1;
+        }
+        if (spool_id_cmp(id, o->replay_upto) <= 0) o->st.replayed++;
+        o->inflight[(o->pend_head + o->pend_n + n) % o->pend_cap] = id;
+        n++;
+    }
+    if (n) {
+        if (redisAppendFormattedCommand(o->c, o->wb, o->wb_len) != REDIS_OK) goto io;
+        int done = 0;
+        while (!done)
+            if (redisBufferWrite(o->c, &done) != REDIS_OK) goto io;
+        o->pend_n += n;
+    }
+    if (collect(o, caught_up ? 0 : n) != 0) return -1;
     if (caught_up) {
         o->oldest_unsent_ms = 0;
         o->unsent = 0;
     } else {
-        o->unsent = o->unsent > (uint32_t)n ? o->unsent - (uint32_t)n : 0;
+        o->unsent = o->unsent > n ? o->unsent - n : 0;
     }
-    return n;
+    return (int)n;
 io:
     disconnect(o, "I/O error", o->c->errstr[0] ? o->c->errstr : "connection lost");
     return -1;
@@ -440,6 +576,7 @@ io:
 
 static void heartbeat(struct oredis *o)
 {
+    if (o->pend_n && collect(o, 0) != 0) return; /* the alerts' replies come first */
     struct spool_stats ss;
     spool_get_stats(o->sp, &ss);
     char v[10][24];
@@ -493,6 +630,7 @@ void oredis_poll(struct oredis *o)
     if (!o->c && now >= o->next_try_ms) start_connect(o);
     if (o->c && o->connecting) check_connect(o, 0);
     send_due(o, 0, now + POLL_BUDGET_MS);
+    if (live(o) && o->pend_n && !o->oldest_unsent_ms) collect(o, 0);
     if (live(o) && o->hb_ms && now - o->last_hb_ms >= o->hb_ms) {
         o->last_hb_ms = now;
         heartbeat(o);
@@ -573,6 +711,6 @@ void oredis_close(struct oredis *o)
     if (!o) return;
     if (o->c) redisFree(o->c);
     spool_close(o->sp);
-    free(o->inflight);
+    free_bufs(o);
     free(o);
 }

@@ -4,8 +4,9 @@
  * counting within the ms, never below the stream's last id nor the spool's) and is
  * appended to the disk spool (spool.h) first; the sender reads the spool in order
  * and pipelines, per alert, RPUSH (list mode), PUBLISH (channel mode) and last XADD
- * <prefix>:alerts:<sensor> MAXLEN ~ N <id> alert <json> (stream mode), flushing when
- * `redis.batch` alerts wait or the oldest has waited `redis.flush_ms`.
+ * <prefix>:alerts:<sensor> <id> alert <json> (stream mode; the first XADD of each
+ * batch with MAXLEN ~ N), flushing when `redis.batch` alerts wait or the oldest has
+ * waited `redis.flush_ms`.
  *
  * Exactly-once into the stream: on every (re)connect the sensor reads the stream's
  * last-generated id (XINFO STREAM), rewinds the spool and sends only what comes after

@@ -155,6 +155,19 @@ void stats_write(struct engine *e, FILE *f, int final)
         jbuf_putc(&j, '}');
     }
     jbuf_puts(&j, "]}");
+    if (e->aggr) {
+        struct aggr_stats as;
+        aggr_get_stats(e->aggr, &as);
+        jbuf_puts(&j, ",\"aggregate\":{\"in\":");
+        jbuf_u64(&j, as.in);
+        KV(&j, "passed", as.passed);
+        KV(&j, "merged", as.merged);
+        KV(&j, "summaries", as.summaries);
+        KV(&j, "evicted", as.evicted);
+        KV(&j, "unparsed", as.unparsed);
+        KV(&j, "open", as.open);
+        jbuf_putc(&j, '}');
+    }
     if (e->redis) {
         struct oredis_stats rs;
         oredis_get_stats(e->redis, &rs);

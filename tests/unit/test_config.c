@@ -91,6 +91,8 @@ START_TEST(defaults)
     ck_assert_uint_eq(cfg.redis_keep_ms, 10000);
     ck_assert_uint_eq(cfg.spool_max_mb, 1024);
     ck_assert_str_eq(cfg.spool_fsync, "batch");
+    ck_assert_uint_eq(cfg.aggregate_window, 60);
+    ck_assert_uint_eq(cfg.aggregate_max, 10000);
     ck_assert_str_eq(cfg.events_path, "");
     ck_assert_int_eq(cfg.n_read_files, 0);
     ck_assert_int_eq(cfg.n_interfaces, 0);
@@ -323,6 +325,8 @@ static const char *all_keys[] = {
     "redis.heartbeat_interval",
     "redis.keep_ms",
     "spool.max_mb",
+    "alerts.aggregate_window",
+    "alerts.aggregate_max",
     "spool.fsync",
     "correlate.enabled",
     "correlate.scan_window",
