@@ -128,6 +128,8 @@ void *output_main(void *arg)
             if (!atomic_load(&e->workers[i].done)) all_done = 0;
         if (all_done) {
             if (drain(e)) continue;
+            /* the stage's last events may raise alerts: before the windows close */
+            if (e->corr) corr_out_step(e->corr, 1);
             if (e->aggr) aggr_flush(e->aggr, alert_emit, e); /* the open windows' summaries */
             break;
         }
@@ -138,7 +140,6 @@ void *output_main(void *arg)
         }
         ring_backoff(&spins);
     }
-    if (e->corr) corr_out_step(e->corr, 1);
     if (e->events_out) fflush(e->events_out);
     if (e->alerts_out) fflush(e->alerts_out);
     if (e->redis) {

@@ -21,7 +21,9 @@ alert opcua any any -> any any (msg:"depth exact"; content:"freeopcua"; depth:66
 alert opcua any any -> any any (msg:"negated"; content:"HEL"; depth:3; content:!"freeopcua"; sid:1000006;)
 alert tcp any any -> any any (msg:"engine events carry no payload"; content:!"zzzz"; sid:1000007;)
 R
-"$BIN" -r "$D/python_opcua-client-server_minimal.pcap" -R "$T/c.rules" --alerts "$T/a.json" \
+# one alert line per match: aggregation off
+printf 'alerts.aggregate_window = 0\n' >"$T/noagg.conf"
+"$BIN" -c "$T/noagg.conf" -r "$D/python_opcua-client-server_minimal.pcap" -R "$T/c.rules" --alerts "$T/a.json" \
     --events "$T/e.json" --redis none -w 2 2>"$T/err" || bad "run: $(cat "$T/err")"
 count() { grep -c "\"id\":\"$1\"" "$T/a.json"; }
 hellos=$(grep -c '"event":"opcua.hello"' "$T/e.json")
