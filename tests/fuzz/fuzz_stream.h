@@ -126,34 +126,44 @@ static inline void fuzz_stream_append(struct fuzz_stream *s, int to_server, cons
     fd->len += n;
 }
 
-/* Offers a direction's buffered bytes to parse() until it needs more. */
+/* Offers a direction's buffered bytes to parse() until it needs more: one exact-size
+ * copy per call, parsed at advancing offsets, as the engine's parse_run() does. */
 static inline void fuzz_stream_parse(struct fuzz_stream *s, int to_server, uint64_t ts)
 {
     struct fuzz_dir *fd = &s->dir[to_server];
     const struct dissector *d = s->d;
+    size_t off = 0;
     s->sink.net.ts_us = ts;
     s->sink.net.to_server = (uint8_t)to_server;
-    while (fd->len > 0) {
-        uint8_t *copy = malloc(fd->len);
-        if (!copy) abort();
-        memcpy(copy, fd->buf, fd->len);
-        if (s->fixup) s->fixup(copy, fd->len);
-        struct cursor c = cursor_make(copy, fd->len);
+    if (fd->len == 0) return;
+    uint8_t *copy = malloc(fd->len);
+    if (!copy) abort();
+    memcpy(copy, fd->buf, fd->len);
+    if (s->fixup) s->fixup(copy, fd->len);
+    while (off < fd->len) {
+        struct cursor c = cursor_make(copy + off, fd->len - off);
         struct pdu_info info = {to_server, DISS_TCP, fd->after_gap, ts};
         size_t used = d->parse(s->st, &c, &info, &s->sink);
-        free(copy);
-        if (used > fd->len) abort(); /* contract: never more than offered */
+        if (used > fd->len - off) abort(); /* contract: never more than offered */
         if (used == 0) {
-            if (fd->len >= d->max_pdu) {
+            if (fd->len - off >= d->max_pdu) {
                 /* waiting for more than the engine may buffer */
                 if (s->strict) abort();
+                off = fd->len;
+                free(copy);
                 fuzz_stream_gap(s, to_server);
+                copy = NULL;
             }
             break;
         }
         fd->after_gap = 0;
-        memmove(fd->buf, fd->buf + used, fd->len - used);
-        fd->len -= used;
+        off += used;
+    }
+    if (copy) {
+        /* keep what was not consumed, as the engine does (unfixed bytes) */
+        memmove(fd->buf, fd->buf + off, fd->len - off);
+        fd->len -= off;
+        free(copy);
     }
     if (s->sink.top != 0) abort(); /* every event begun was emitted */
 }
