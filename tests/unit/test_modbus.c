@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "dissector.h"
+#include "reassembly.h"
 #include "testutil.h"
 
 extern const struct dissector modbus_dissector;
@@ -886,6 +887,141 @@ START_TEST(test_new_segment_after_loss)
 }
 END_TEST
 
+/* ---- where tshark 4.0 is wrong: fuzz-72.pcap, server (502) -> client ----
+ *
+ * The capture is fuzzed at the TCP layer too. Frame 12 carries sequence number
+ * ISN + 131153 (bit 17 flipped: the bytes belong at ISN + 81, where the client's
+ * ACK of frame 13, ISN + 90, puts them). RFC 9293 3.10.7.4: a receiver accepts only
+ * segments inside its window (RCV.NXT .. RCV.NXT + RCV.WND, here about 64 KB), so
+ * frame 12 is dropped by the client, which goes on acknowledging the real stream:
+ * frame 22 acknowledges frame 21, frame 31 (ISN + 339) frames 26 and 27. tshark
+ * has no window check: frame 12 raises its "next expected sequence" to ISN + 131162
+ * and every later server segment below it (frames 19, 21, 25-27, 32, 34) is called a
+ * retransmission and not dissected, so the exception responses to functions 47,
+ * 51, 58 and 59 are not counted (4 mismatches in the oracle). Agreeing with tshark
+ * would let one injected segment with a far sequence number blind the sensor to a
+ * connection. We deliver what the client acknowledged; frame 12 itself (protocol
+ * id 0x0041) is malformed for us and not Modbus for tshark, frame 25 arrives after
+ * the client acknowledged past it (frame 24) and is dropped by both. */
+struct fz_pkt {
+    int server; /* 1: sent by port 502 */
+    uint16_t flags;
+    uint32_t seq, ack;
+    const char *payload;
+};
+
+/* frames 1-28, tcp.flags, tcp.seq_raw, tcp.ack_raw, tcp.payload */
+static const struct fz_pkt FZ72[] = {
+    {1, 0xeb, 2322986688u, 4058832554u, "000000000000"}, /* SYN+FIN+... with data */
+    {1, 0x18, 1886779072u, 4058832554u, "000000000003019c01"},
+    {0, 0x18, 4058832554u, 2322986697u, ""},
+    {0, 0x10, 4058832578u, 2322986715u, ""},
+    {1, 0x18, 2322986724u, 4058832602u, "00000000000301a001"}, /* 5: exception to 32 */
+    {0, 0x18, 4058832602u, 2322986733u, ""},
+    {0, 0x18, 4058832614u, 2322986742u, ""},
+    {1, 0x18, 2322986742u, 4058832626u, "00000200000301a201"}, /* 8: protocol id 2 */
+    {0, 0x18, 4058832626u, 2322986751u, ""},
+    {0, 0x18, 4058832638u, 2322986760u, ""},
+    {0, 0x08, 4058832650u, 2322986769u, ""},                   /* no ACK flag */
+    {1, 0x18, 2323117841u, 4058832662u, "00000041000301a501"}, /* 12: out of window */
+    {0, 0x10, 4058832662u, 2322986778u, ""},
+    {0, 0x18, 4058832662u, 2322986778u, ""},
+    {1, 0x10, 2322986778u, 4058832674u, ""},
+    {0, 0x18, 4058832722u, 2322986829u, ""},
+    {0, 0x18, 4058832758u, 2322933864u, ""},
+    {0, 0x18, 4058832770u, 2289432433u, ""},
+    {1, 0x58, 2322986865u, 4058832270u, "00000000000301af01"}, /* 19: exception to 47 */
+    {0, 0x18, 4058832806u, 947255180u, ""},
+    {1, 0x18, 2322986901u, 4058832830u, "00000000000301b301"}, /* 21: exception to 51 */
+    {0, 0x118, 4058832830u, 2322986910u, ""},
+    {0, 0x18, 4058832677u, 7731111u, ""},
+    {0, 0x18, 4058832854u, 2322986964u, ""},
+    {1, 0x18, 2322986928u, 4058832866u, "00000000000301b601"},  /* 25: already acked */
+    {1, 0x118, 2322986964u, 4058832914u, "00000000000301ba01"}, /* 26: exception to 58 */
+    {1, 0x18, 2322986973u, 2850873374u, "00000000000301bb01"},  /* 27: exception to 59 */
+    {0, 0x18, 4058832926u, 2321676262u, ""},
+};
+
+/* The server direction's in-order output, buffered and parsed as the engine does. */
+struct fz_sink {
+    void *st;
+    uint8_t buf[1024];
+    size_t len;
+    int after_gap;
+};
+
+static void fz_out(void *ctx, const uint8_t *data, uint32_t len, uint32_t gap_len)
+{
+    struct fz_sink *k = ctx;
+    if (!data) {
+        ck_assert_uint_gt(gap_len, 0);
+        k->len = 0;
+        k->after_gap = 1;
+        D->gap(k->st, 0);
+        return;
+    }
+    ck_assert_uint_le(k->len + len, sizeof(k->buf));
+    memcpy(k->buf + k->len, data, len);
+    k->len += len;
+    while (k->len > 0) {
+        size_t used = feed_bytes(k->st, k->buf, k->len, 0, T0, k->after_gap);
+        if (used == 0) break;
+        k->after_gap = 0;
+        memmove(k->buf, k->buf + used, k->len - used);
+        k->len -= used;
+    }
+}
+
+START_TEST(test_tshark_out_of_window_segment)
+{
+    static struct reasm_global g;
+    static struct reasm_dir dir[2]; /* [1]: server -> client */
+    static struct fz_sink k;
+    struct reasm_config cfg = {1u << 20, 64, 1u << 24, 4096};
+    reasm_global_init(&g, &cfg);
+    memset(dir, 0, sizeof(dir));
+    memset(&k, 0, sizeof(k));
+    k.st = st;
+    /* the worker's order per packet: SYN, data, the ACK for the other side, FIN */
+    for (size_t i = 0; i < sizeof(FZ72) / sizeof(FZ72[0]); i++) {
+        const struct fz_pkt *p = &FZ72[i];
+        struct reasm_dir *mine = &dir[p->server], *peer = &dir[!p->server];
+        uint8_t b[64];
+        size_t n = hex_to_bytes(p->payload, b, sizeof(b));
+        if (p->flags & 0x02) reasm_syn(mine, p->seq);
+        if (n && p->server)
+            reasm_data(&g, mine, (p->flags & 0x02) ? p->seq + 1 : p->seq, b, (uint32_t)n, fz_out,
+                       &k);
+        if ((p->flags & 0x10) && !p->server && peer->nsegs) reasm_ack(&g, peer, p->ack, fz_out, &k);
+        if (p->flags & 0x01) reasm_fin(mine, p->seq + (uint32_t)n);
+    }
+    reasm_flush(&g, &dir[1], fz_out, &k);
+    /* the server's Modbus events, in order */
+    int codes[16], nc = 0, malformed = 0;
+    for (int i = 0; i < rec.n; i++) {
+        if (rec.ev[i].has_code) {
+            ck_assert_int_lt(nc, 16);
+            ck_assert_int_eq(rec.ev[i].dir, EV_DIR_RESPONSE);
+            ck_assert_uint_eq(fu(&rec.ev[i], "exception"), 1);
+            codes[nc++] = (int)rec.ev[i].code;
+        } else {
+            ck_assert(event_has_anomaly(&rec.ev[i], "modbus.resync"));
+            malformed++;
+        }
+    }
+    /* tshark: 32 only */
+    ck_assert_int_eq(nc, 5);
+    ck_assert_int_eq(codes[0], 32);
+    ck_assert_int_eq(codes[1], 47);
+    ck_assert_int_eq(codes[2], 51);
+    ck_assert_int_eq(codes[3], 58);
+    ck_assert_int_eq(codes[4], 59);
+    ck_assert_int_eq(malformed, 2); /* frames 8 and 12 (protocol ids 0x0200, 0x0041): resync */
+    reasm_dir_free(&g, &dir[0]);
+    reasm_dir_free(&g, &dir[1]);
+}
+END_TEST
+
 START_TEST(test_exception_in_request)
 {
     /* hand-built: the exception bit in the request direction */
@@ -1136,6 +1272,7 @@ static Suite *modbus_suite(void)
     tcase_add_test(t, test_gap_then_unknown_function);
     tcase_add_test(t, test_scan_needs_known_function);
     tcase_add_test(t, test_new_segment_after_loss);
+    tcase_add_test(t, test_tshark_out_of_window_segment);
     tcase_add_test(t, test_exception_in_request);
     tcase_add_test(t, test_bad_values);
     tcase_add_test(t, test_truncated_everywhere);
