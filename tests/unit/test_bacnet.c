@@ -773,44 +773,12 @@ static void count_event(void *ctx, struct event *e)
 }
 
 /* Feeds every UDP/47808 payload of a capture (Ethernet, optional VLAN, IPv4). */
+/* Plays a capture into the dissector the way the engine does (testutil.c). */
 static void play_pcap(const char *name, struct count_ctx *k)
 {
-    char err[PCAP_ERRBUF_SIZE];
-    pcap_t *p = pcap_open_offline(test_data_path(name), err);
-    ck_assert_msg(p != NULL, "%s", err);
-    struct event_sink sink;
+    static struct event_sink sink;
     event_sink_init(&sink, count_event, k);
-    void *s = D->state_new();
-    struct pcap_pkthdr *h;
-    const u_char *data;
-    while (pcap_next_ex(p, &h, &data) == 1) {
-        struct cursor c = cursor_make(data, h->caplen);
-        cursor_skip(&c, 12);
-        uint16_t et = cursor_u16be(&c);
-        if (et == 0x8100) {
-            cursor_skip(&c, 2);
-            et = cursor_u16be(&c);
-        }
-        if (et != 0x0800) continue;
-        uint8_t vihl = cursor_u8(&c);
-        cursor_skip(&c, 1);
-        uint16_t tot = cursor_u16be(&c);
-        cursor_skip(&c, 5);
-        uint8_t proto = cursor_u8(&c);
-        cursor_skip(&c, 10);
-        cursor_skip(&c, (size_t)((vihl & 15) * 4 - 20));
-        if (proto != 17 || c.err) continue;
-        struct cursor ip = cursor_sub(&c, tot - (size_t)(vihl & 15) * 4);
-        uint16_t sp = cursor_u16be(&ip), dp = cursor_u16be(&ip);
-        uint16_t ulen = cursor_u16be(&ip);
-        cursor_skip(&ip, 2);
-        if (ip.err || ulen < 8 || (sp != 47808 && dp != 47808)) continue;
-        struct cursor pl = cursor_sub(&ip, ulen - 8u);
-        struct pdu_info info = {dp == 47808, DISS_UDP, 0, 0};
-        D->parse(s, &pl, &info, &sink);
-    }
-    D->state_free(s);
-    pcap_close(p);
+    ck_assert_int_gt(pcap_feed_file(test_data_path(name), D, &sink, 47808, 0), 0);
 }
 
 START_TEST(test_pcap_error_reject_abort)

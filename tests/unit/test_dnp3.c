@@ -628,43 +628,12 @@ static void count_cb(void *ctx, struct event *e)
     snprintf(k->last_op, sizeof(k->last_op), "%s", e->op ? e->op : "");
 }
 
-/* Feeds the TCP payloads of a capture (Ethernet or raw IPv4, in order, no
- * retransmissions in these files) through per-direction engine-like buffers. */
+/* Plays a capture into the dissector the way the engine does (testutil.c). */
 static void run_pcap(const char *name, struct counts *k)
 {
-    char err[PCAP_ERRBUF_SIZE];
-    pcap_t *p = pcap_open_offline(test_data_path(name), err);
-    ck_assert_msg(p != NULL, "%s", err);
-    int dlt = pcap_datalink(p);
-    struct event_sink sink;
+    static struct event_sink sink;
     event_sink_init(&sink, count_cb, k);
-    void *st = dnp3_dissector.state_new();
-    static struct stream s[2];
-    s[0].len = s[1].len = 0;
-    struct pcap_pkthdr *h;
-    const u_char *d;
-    while (pcap_next_ex(p, &h, &d) == 1) {
-        size_t off = dlt == DLT_EN10MB ? 14 : 0;
-        if (h->caplen < off + 40 || (d[off] >> 4) != 4 || d[off + 9] != 6) continue;
-        size_t ihl = (size_t)(d[off] & 15) * 4, tot = (size_t)(d[off + 2] << 8 | d[off + 3]);
-        size_t l4 = off + ihl, thl = (size_t)(d[l4 + 12] >> 4) * 4;
-        if (off + tot > h->caplen || l4 + thl > off + tot) continue;
-        size_t plen = off + tot - l4 - thl;
-        int to_server = (d[l4 + 2] << 8 | d[l4 + 3]) == 20000;
-        struct stream *sd = &s[to_server];
-        memcpy(sd->buf + sd->len, d + l4 + thl, plen);
-        sd->len += plen;
-        for (;;) {
-            struct cursor c = cursor_make(sd->buf, sd->len);
-            struct pdu_info info = {to_server, DISS_TCP, 0, 0};
-            size_t used = sd->len ? dnp3_dissector.parse(st, &c, &info, &sink) : 0;
-            if (!used) break;
-            memmove(sd->buf, sd->buf + used, sd->len - used);
-            sd->len -= used;
-        }
-    }
-    dnp3_dissector.state_free(st);
-    pcap_close(p);
+    ck_assert_int_gt(pcap_feed_file(test_data_path(name), &dnp3_dissector, &sink, 20000, 0), 0);
 }
 
 START_TEST(test_golden_select_operate)

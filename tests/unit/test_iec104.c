@@ -409,58 +409,12 @@ static void count_cb(void *ctx, struct event *e)
     if (f && f->len == 1 && event_field_text(e, f)[0] == 'U') k->u++;
 }
 
+/* Plays a capture into the dissector the way the engine does (testutil.c). */
 static void run_pcap(const char *name, struct counts *k)
 {
-    char err[PCAP_ERRBUF_SIZE];
-    pcap_t *p = pcap_open_offline(test_data_path(name), err);
-    ck_assert_msg(p != NULL, "%s", err);
-    struct event_sink sink;
+    static struct event_sink sink;
     event_sink_init(&sink, count_cb, k);
-    /* one state per client port (these captures hold several connections) */
-    static struct {
-        uint16_t port;
-        void *st;
-        struct stream s[2];
-    } conn[16];
-    int nconn = 0;
-    struct pcap_pkthdr *h;
-    const u_char *d;
-    while (pcap_next_ex(p, &h, &d) == 1) {
-        size_t off = 14;
-        if (h->caplen < off + 40 || (d[off] >> 4) != 4 || d[off + 9] != 6) continue;
-        size_t ihl = (size_t)(d[off] & 15) * 4, tot = (size_t)(d[off + 2] << 8 | d[off + 3]);
-        size_t l4 = off + ihl, thl = (size_t)(d[l4 + 12] >> 4) * 4;
-        if (off + tot > h->caplen || l4 + thl > off + tot) continue;
-        size_t plen = off + tot - l4 - thl;
-        uint16_t sp = (uint16_t)(d[l4] << 8 | d[l4 + 1]),
-                 dp = (uint16_t)(d[l4 + 2] << 8 | d[l4 + 3]);
-        int to_server = dp == 2404;
-        uint16_t client = to_server ? sp : dp;
-        int i = 0;
-        while (i < nconn && conn[i].port != client)
-            i++;
-        if (i == nconn) {
-            ck_assert_int_lt(nconn, 16);
-            conn[i].port = client;
-            conn[i].st = iec104_dissector.state_new();
-            conn[i].s[0].len = conn[i].s[1].len = 0;
-            nconn++;
-        }
-        struct stream *sd = &conn[i].s[to_server];
-        memcpy(sd->buf + sd->len, d + l4 + thl, plen);
-        sd->len += plen;
-        for (;;) {
-            struct cursor c = cursor_make(sd->buf, sd->len);
-            struct pdu_info info = {to_server, DISS_TCP, 0, 0};
-            size_t used = sd->len ? iec104_dissector.parse(conn[i].st, &c, &info, &sink) : 0;
-            if (!used) break;
-            memmove(sd->buf, sd->buf + used, sd->len - used);
-            sd->len -= used;
-        }
-    }
-    for (int i = 0; i < nconn; i++)
-        iec104_dissector.state_free(conn[i].st);
-    pcap_close(p);
+    ck_assert_int_gt(pcap_feed_file(test_data_path(name), &iec104_dissector, &sink, 2404, 0), 0);
 }
 
 START_TEST(test_golden_diverse)

@@ -605,97 +605,12 @@ static void count_event(void *ctx, struct event *e)
     if (secret && strstr(json, secret)) k->json_has_secret = 1;
 }
 
-#define MAXFLOWS 4
-struct tflow {
-    uint16_t cport;
-    void *st;
-    uint32_t next[2];
-    int started[2];
-    uint8_t buf[2][8192];
-    size_t len[2];
-};
-
-/* TCP payloads per direction in sequence order, first copy wins, as the engine. */
+/* Plays a capture into the dissector the way the engine does (testutil.c). */
 static void play_pcap(const char *name, struct count_ctx *k)
 {
-    char err[PCAP_ERRBUF_SIZE];
-    pcap_t *p = pcap_open_offline(test_data_path(name), err);
-    ck_assert_msg(p != NULL, "%s", err);
-    static struct tflow flows[MAXFLOWS];
-    memset(flows, 0, sizeof(flows));
-    struct event_sink sink;
+    static struct event_sink sink;
     event_sink_init(&sink, count_event, k);
-    struct pcap_pkthdr *h;
-    const u_char *data;
-    while (pcap_next_ex(p, &h, &data) == 1) {
-        struct cursor c = cursor_make(data, h->caplen);
-        cursor_skip(&c, 12);
-        uint16_t et = cursor_u16be(&c);
-        if (et == 0x8100) {
-            cursor_skip(&c, 2);
-            et = cursor_u16be(&c);
-        }
-        struct cursor tcp;
-        if (et == 0x0800) {
-            uint8_t vihl = cursor_u8(&c);
-            cursor_skip(&c, 1);
-            uint16_t tot = cursor_u16be(&c);
-            cursor_skip(&c, 5);
-            uint8_t proto = cursor_u8(&c);
-            cursor_skip(&c, 10);
-            cursor_skip(&c, (size_t)((vihl & 15) * 4 - 20));
-            if (proto != 6 || c.err) continue;
-            tcp = cursor_sub(&c, tot - (size_t)(vihl & 15) * 4);
-        } else if (et == 0x86dd) { /* IPv6 without extension headers */
-            cursor_skip(&c, 4);
-            uint16_t plen6 = cursor_u16be(&c);
-            uint8_t next = cursor_u8(&c);
-            cursor_skip(&c, 33);
-            if (next != 6 || c.err) continue;
-            tcp = cursor_sub(&c, plen6);
-        } else {
-            continue;
-        }
-        uint16_t sp = cursor_u16be(&tcp), dp = cursor_u16be(&tcp);
-        uint32_t seq = cursor_u32be(&tcp);
-        cursor_skip(&tcp, 4);
-        uint8_t off = cursor_u8(&tcp);
-        cursor_skip(&tcp, (size_t)(off >> 4) * 4 - 13);
-        size_t plen = cursor_left(&tcp);
-        if (tcp.err || plen == 0) continue;
-        int to_server = dp == 1883;
-        uint16_t cport = to_server ? sp : dp;
-        struct tflow *f = NULL;
-        for (int i = 0; i < MAXFLOWS && !f; i++)
-            if (flows[i].st && flows[i].cport == cport) f = &flows[i];
-        for (int i = 0; i < MAXFLOWS && !f; i++)
-            if (!flows[i].st) {
-                f = &flows[i];
-                f->cport = cport;
-                f->st = D->state_new();
-            }
-        ck_assert_ptr_nonnull(f);
-        int d = to_server ? 0 : 1;
-        if (f->started[d] && seq != f->next[d]) continue;
-        f->started[d] = 1;
-        f->next[d] = seq + (uint32_t)plen;
-        ck_assert_uint_le(f->len[d] + plen, sizeof(f->buf[d]));
-        memcpy(f->buf[d] + f->len[d], cursor_take(&tcp, plen), plen);
-        f->len[d] += plen;
-        sink.net.ts_us = (uint64_t)h->ts.tv_sec * 1000000u + (uint64_t)h->ts.tv_usec;
-        struct pdu_info info = {to_server, DISS_TCP, 0, sink.net.ts_us};
-        for (;;) {
-            struct cursor pc = cursor_make(f->buf[d], f->len[d]);
-            size_t used = D->parse(f->st, &pc, &info, &sink);
-            ck_assert_uint_le(used, f->len[d]);
-            if (used == 0) break;
-            memmove(f->buf[d], f->buf[d] + used, f->len[d] - used);
-            f->len[d] -= used;
-        }
-    }
-    pcap_close(p);
-    for (int i = 0; i < MAXFLOWS; i++)
-        if (flows[i].st) D->state_free(flows[i].st);
+    ck_assert_int_gt(pcap_feed_file(test_data_path(name), D, &sink, 1883, 0), 0);
 }
 
 START_TEST(test_pcap_ndpi)

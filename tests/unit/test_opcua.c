@@ -470,89 +470,12 @@ static void count_event(void *ctx, struct event *e)
     }
 }
 
-#define MAXFLOWS 8
-struct tflow {
-    uint16_t cport;
-    void *st;
-    uint32_t next[2];
-    int started[2];
-    uint8_t buf[2][65536];
-    size_t len[2];
-};
-
-/* Plays the TCP payloads of a DLT_NULL capture (IPv4 or IPv6) in sequence order. */
+/* Plays a capture into the dissector the way the engine does (testutil.c). */
 static void play_pcap(const char *name, struct count_ctx *k)
 {
-    char err[PCAP_ERRBUF_SIZE];
-    pcap_t *p = pcap_open_offline(test_data_path(name), err);
-    ck_assert_msg(p != NULL, "%s", err);
-    ck_assert_int_eq(pcap_datalink(p), DLT_NULL);
-    static struct tflow flows[MAXFLOWS];
-    memset(flows, 0, sizeof(flows));
     static struct event_sink sink;
     event_sink_init(&sink, count_event, k);
-    struct pcap_pkthdr *h;
-    const u_char *data;
-    while (pcap_next_ex(p, &h, &data) == 1) {
-        struct cursor c = cursor_make(data, h->caplen);
-        cursor_skip(&c, 4);
-        uint8_t v = cursor_peek_u8(&c, 0, NULL) >> 4;
-        struct cursor tcp;
-        if (v == 4) {
-            uint8_t ihl = cursor_u8(&c) & 15;
-            cursor_skip(&c, 1);
-            uint16_t tot = cursor_u16be(&c);
-            cursor_skip(&c, 5);
-            if (cursor_u8(&c) != 6) continue;
-            cursor_skip(&c, 10 + (size_t)ihl * 4 - 20);
-            tcp = cursor_sub(&c, tot - (size_t)ihl * 4);
-        } else {
-            cursor_skip(&c, 4);
-            uint16_t plen = cursor_u16be(&c);
-            if (cursor_u8(&c) != 6) continue;
-            cursor_skip(&c, 33);
-            tcp = cursor_sub(&c, plen);
-        }
-        uint16_t sp = cursor_u16be(&tcp), dp = cursor_u16be(&tcp);
-        uint32_t seq = cursor_u32be(&tcp);
-        cursor_skip(&tcp, 4);
-        uint8_t off = cursor_u8(&tcp);
-        cursor_skip(&tcp, (size_t)(off >> 4) * 4 - 13);
-        size_t plen = cursor_left(&tcp);
-        if (tcp.err || plen == 0) continue;
-        int to_server = dp == 4840;
-        uint16_t cport = to_server ? sp : dp;
-        struct tflow *f = NULL;
-        for (int i = 0; i < MAXFLOWS && !f; i++)
-            if (flows[i].st && flows[i].cport == cport) f = &flows[i];
-        for (int i = 0; i < MAXFLOWS && !f; i++)
-            if (!flows[i].st) {
-                f = &flows[i];
-                f->cport = cport;
-                f->st = D->state_new();
-            }
-        ck_assert_ptr_nonnull(f);
-        int d = to_server ? 0 : 1;
-        if (f->started[d] && seq != f->next[d]) continue; /* retransmission */
-        f->started[d] = 1;
-        f->next[d] = seq + (uint32_t)plen;
-        ck_assert_uint_le(f->len[d] + plen, sizeof(f->buf[d]));
-        memcpy(f->buf[d] + f->len[d], cursor_take(&tcp, plen), plen);
-        f->len[d] += plen;
-        sink.net.ts_us = (uint64_t)h->ts.tv_sec * 1000000u + (uint64_t)h->ts.tv_usec;
-        struct pdu_info info = {to_server, DISS_TCP, 0, sink.net.ts_us};
-        for (;;) {
-            struct cursor pc = cursor_make(f->buf[d], f->len[d]);
-            size_t used = D->parse(f->st, &pc, &info, &sink);
-            ck_assert_uint_le(used, f->len[d]);
-            if (used == 0) break;
-            memmove(f->buf[d], f->buf[d] + used, f->len[d] - used);
-            f->len[d] -= used;
-        }
-    }
-    pcap_close(p);
-    for (int i = 0; i < MAXFLOWS; i++)
-        if (flows[i].st) D->state_free(flows[i].st);
+    ck_assert_int_gt(pcap_feed_file(test_data_path(name), D, &sink, 4840, 0), 0);
 }
 
 START_TEST(test_pcap_minimal)
