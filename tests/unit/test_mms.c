@@ -29,23 +29,6 @@ static const struct event *ev(int i)
     return &rec.ev[i];
 }
 
-static uint64_t fu(const struct event *e, const char *path)
-{
-    const struct ev_field *f = event_find(e, path);
-    ck_assert_msg(f != NULL, "field %s missing", path);
-    ck_assert_msg(f->type == EVF_UINT, "field %s not a number", path);
-    return f->v.u;
-}
-
-static void fs(const struct event *e, const char *path, const char *want)
-{
-    const struct ev_field *f = event_find(e, path);
-    ck_assert_msg(f != NULL, "field %s missing", path);
-    ck_assert_int_eq(f->type, EVF_STR);
-    ck_assert_int_eq(f->len, strlen(want));
-    ck_assert(memcmp(event_field_text(e, f), want, f->len) == 0);
-}
-
 static int has(const struct event *e, const char *json_part, int i)
 {
     (void)e;
@@ -159,23 +142,23 @@ START_TEST(test_read_capture)
     ck_assert_int_eq(ev(0)->dir, EV_DIR_REQUEST);
     /* initiate-RequestPDU: localDetailCalling 30000, proposedMaxServOutstanding 1000/1000,
      * proposedDataStructureNestingLevel 5, proposedVersionNumber 1 */
-    ck_assert_uint_eq(fu(ev(0), "local_detail"), 30000);
-    ck_assert_uint_eq(fu(ev(0), "max_serv_outstanding_calling"), 1000);
-    ck_assert_uint_eq(fu(ev(0), "data_structure_nesting_level"), 5);
-    ck_assert_uint_eq(fu(ev(0), "version"), 1);
+    ck_assert_uint_eq(ev_u(ev(0), "local_detail"), 30000);
+    ck_assert_uint_eq(ev_u(ev(0), "max_serv_outstanding_calling"), 1000);
+    ck_assert_uint_eq(ev_u(ev(0), "data_structure_nesting_level"), 5);
+    ck_assert_uint_eq(ev_u(ev(0), "version"), 1);
     ck_assert_str_eq(ev(1)->op, "initiate_response");
     /* read: invokeID 0, listOfVariable: vmd-specific "mu" */
     const struct event *e = ev(2);
     ck_assert_str_eq(e->op, "read");
-    fs(e, "service", "read");
-    ck_assert_uint_eq(fu(e, "invoke_id"), 0);
-    ck_assert_uint_eq(fu(e, "variable_count"), 1);
+    ev_s(e, "service", "read");
+    ck_assert_uint_eq(ev_u(e, "invoke_id"), 0);
+    ck_assert_uint_eq(ev_u(e, "variable_count"), 1);
     ck_assert(has(e, "\"variables\":[{\"vmd\":\"mu\"}]", 2));
     /* read response: paired, empty listOfAccessResult */
     e = ev(3);
     ck_assert_int_eq(e->dir, EV_DIR_RESPONSE);
-    ck_assert_uint_eq(fu(e, "request_service"), 4);
-    ck_assert_uint_eq(fu(e, "result_count"), 0);
+    ck_assert_uint_eq(ev_u(e, "request_service"), 4);
+    ck_assert_uint_eq(ev_u(e, "result_count"), 0);
     ck_assert_ptr_nonnull(event_find(e, "latency_us"));
     ck_assert_str_eq(ev(4)->op, "conclude_request");
     ck_assert(event_has_anomaly(ev(5), "mms.missing_service"));
@@ -196,8 +179,8 @@ START_TEST(test_write_capture)
     /* write: variable vmd-specific "mu", listOfData: integer 0 ("a0 03 85 01 00") */
     ck_assert(has(e, "\"variables\":[{\"vmd\":\"mu\"}]", 2));
     ck_assert(has(e, "\"values\":[0]", 2));
-    ck_assert_uint_eq(fu(e, "value_count"), 1);
-    ck_assert_uint_eq(fu(ev(3), "request_service"), 5);
+    ck_assert_uint_eq(ev_u(e, "value_count"), 1);
+    ck_assert_uint_eq(ev_u(ev(3), "request_service"), 5);
     feeder_free(f);
 }
 END_TEST
@@ -212,9 +195,9 @@ START_TEST(test_get_name_list_capture)
     /* getNameList: objectClass basicObjectClass namedVariable (0), objectScope vmdSpecific */
     const struct event *e = ev(2);
     ck_assert_str_eq(e->op, "enumeration");
-    fs(e, "service", "get_name_list");
-    ck_assert_uint_eq(fu(e, "object_class"), 0);
-    fs(e, "object_scope", "vmd");
+    ev_s(e, "service", "get_name_list");
+    ck_assert_uint_eq(ev_u(e, "object_class"), 0);
+    ev_s(e, "object_scope", "vmd");
     feeder_free(f);
 }
 END_TEST
@@ -239,12 +222,12 @@ START_TEST(test_download_capture)
     }
     ck_assert_ptr_nonnull(tc);
     ck_assert_ptr_nonnull(ids);
-    fs(tc, "service", "take_control");
+    ev_s(tc, "service", "take_control");
     ck_assert_str_eq(ids->op, "domain_download");
-    fs(ids, "service", "initiate_download_sequence");
-    fs(ids, "domain", "DTLogFilesDomain"); /* domainName: DTLogFilesDomain */
-    fs(ids, "capability", "MuSecAC800M");  /* listOfCapabilities item: MuSecAC800M */
-    ck_assert_uint_eq(fu(ids, "invoke_id"), 1);
+    ev_s(ids, "service", "initiate_download_sequence");
+    ev_s(ids, "domain", "DTLogFilesDomain"); /* domainName: DTLogFilesDomain */
+    ev_s(ids, "capability", "MuSecAC800M");  /* listOfCapabilities item: MuSecAC800M */
+    ck_assert_uint_eq(ev_u(ids, "invoke_id"), 1);
     feeder_free(f);
 }
 END_TEST
@@ -261,9 +244,9 @@ START_TEST(test_program_invocation_capture)
     ck_assert_ptr_nonnull(start); /* confirmedServiceRequest: start (40) */
     ck_assert_ptr_nonnull(stop);  /* confirmedServiceRequest: stop (41) */
     ck_assert_str_eq(start->op, "program_invocation");
-    fs(start, "program_invocation", "R395024397Application_1");
-    fs(stop, "service", "stop");
-    fs(stop, "program_invocation", "R395024397Application_1");
+    ev_s(start, "program_invocation", "R395024397Application_1");
+    ev_s(stop, "service", "stop");
+    ev_s(stop, "program_invocation", "R395024397Application_1");
     feeder_free(f);
 }
 END_TEST
@@ -279,16 +262,16 @@ START_TEST(test_ndpi_capture)
     ck_assert_str_eq(c, "-,-,6,-,4,4,-,-");
     const struct event *e = ev(2);
     /* name: domain-specific AA1E1Q01FP2LD0 / LLN0$BR$rcb_B02, invokeID 303731 */
-    ck_assert_uint_eq(fu(e, "invoke_id"), 303731);
+    ck_assert_uint_eq(ev_u(e, "invoke_id"), 303731);
     ck_assert(has(e, "\"name\":{\"domain\":\"AA1E1Q01FP2LD0\",\"item\":\"LLN0$BR$rcb_B02\"}", 2));
     e = ev(3);
     ck_assert_str_eq(e->op, "confirmed_error");
-    ck_assert_uint_eq(fu(e, "request_service"), 6);
-    fs(e, "service", "get_variable_access_attributes");
-    ck_assert_uint_eq(fu(e, "error_class"), 7); /* serviceError errorClass access (7) */
-    ck_assert_uint_eq(fu(e, "error_code"), 2);
-    ck_assert_uint_eq(fu(ev(5), "invoke_id"), 303732);
-    ck_assert_uint_eq(fu(ev(5), "result_count"), 1);
+    ck_assert_uint_eq(ev_u(e, "request_service"), 6);
+    ev_s(e, "service", "get_variable_access_attributes");
+    ck_assert_uint_eq(ev_u(e, "error_class"), 7); /* serviceError errorClass access (7) */
+    ck_assert_uint_eq(ev_u(e, "error_code"), 2);
+    ck_assert_uint_eq(ev_u(ev(5), "invoke_id"), 303732);
+    ck_assert_uint_eq(ev_u(ev(5), "result_count"), 1);
     ck_assert_str_eq(ev(7)->op, "conclude_response");
     feeder_free(f);
 }
@@ -453,9 +436,9 @@ START_TEST(test_layer_anomalies)
                4);
     ck_assert_int_eq(rec.n, 4);
     ck_assert_int_eq(ev(3)->code, 1);
-    ck_assert_uint_eq(fu(ev(3), "request_service"), 4);
+    ck_assert_uint_eq(ev_u(ev(3), "request_service"), 4);
     ck_assert(event_has_anomaly(ev(3), "mms.service_mismatch"));
-    ck_assert_uint_eq(fu(ev(3), "identifier_count"), 0);
+    ck_assert_uint_eq(ev_u(ev(3), "identifier_count"), 0);
     feeder_free(f);
 }
 END_TEST
@@ -475,8 +458,8 @@ START_TEST(test_named_variable_list_attributes)
     ck_assert_int_eq(rec.n, 1);
     ck_assert_int_eq(ev(0)->code, 12);
     ck_assert_str_eq(ev(0)->op, "enumeration");
-    fs(ev(0), "name.domain", "LD0");
-    fs(ev(0), "name.item", "DS1");
+    ev_s(ev(0), "name.domain", "LD0");
+    ev_s(ev(0), "name.item", "DS1");
     feeder_free(f);
 }
 END_TEST

@@ -210,3 +210,38 @@ int pcap_feed_file(const char *path, const struct dissector *d, struct event_sin
     pcap_close(pc);
     return n;
 }
+
+/* ---- event field checks ---- */
+
+uint64_t ev_u(const struct event *e, const char *path)
+{
+    const struct ev_field *f = event_find(e, path);
+    ck_assert_msg(f != NULL, "field %s missing", path);
+    ck_assert_msg(f->type == EVF_UINT || f->type == EVF_BOOL || (f->type == EVF_INT && f->v.i >= 0),
+                  "field %s not a non-negative number", path);
+    return f->v.u;
+}
+
+void ev_s(const struct event *e, const char *path, const char *want)
+{
+    const struct ev_field *f = event_find(e, path);
+    ck_assert_msg(f != NULL, "field %s missing", path);
+    ck_assert_msg(f->type == EVF_STR || f->type == EVF_HEX, "field %s not text", path);
+    const char *t = event_field_text(e, f);
+    if (f->type == EVF_STR) {
+        ck_assert_msg(f->len == strlen(want) && memcmp(t, want, f->len) == 0,
+                      "field %s is \"%.*s\", not \"%s\"", path, (int)f->len, t, want);
+        return;
+    }
+    /* HEX is stored raw: compare its hex text */
+    char hex[1024] = "";
+    ck_assert_msg(f->len * 2 < sizeof(hex), "field %s too long to compare", path);
+    for (uint32_t i = 0; i < f->len; i++)
+        snprintf(hex + 2 * i, 3, "%02x", (const uint8_t)t[i]);
+    ck_assert_msg(strcmp(hex, want) == 0, "field %s is %s, not %s", path, hex, want);
+}
+
+void ev_absent(const struct event *e, const char *path)
+{
+    ck_assert_msg(event_find(e, path) == NULL, "field %s present", path);
+}

@@ -24,6 +24,13 @@ size_t hex_to_bytes(const char *hex, uint8_t *out, size_t cap);
 /* Path of a test data file under tests/data (uses $OTS_SOURCE_DIR). */
 const char *test_data_path(const char *name);
 
+/* The number in field `path` of e (UINT, BOOL or a non-negative INT; it must exist). */
+uint64_t ev_u(const struct event *e, const char *path);
+/* Asserts that field `path` of e is the text want (STR), or bytes whose hex is want (HEX). */
+void ev_s(const struct event *e, const char *path, const char *want);
+/* Asserts that e has no field `path`. */
+void ev_absent(const struct event *e, const char *path);
+
 struct dissector;
 /* Plays every TCP and UDP packet of a capture (any link type the sensor decodes) into
  * dissector d, as the engine does: one state per connection, TCP per direction in
