@@ -26,7 +26,8 @@ MIN = 0.995
 #   far outside the client's window; the client drops it and keeps acknowledging the
 #   real stream). tshark has no window check: it takes it as the highest sequence sent,
 #   calls the later server segments retransmissions and skips the exception responses
-#   to functions 47, 51, 58, 59 (frames 19, 21, 26, 27). test_modbus.c
+#   to functions 47, 51, 58, 59 (frames 19, 21, 26, 27); with frame 12's sequence set to
+#   ISN + 81 tshark decodes them as we do. test_modbus.c
 #   test_tshark_out_of_window_segment.
 # - dnp3 dnp3_example.pcap: the transport sequence counts modulo 64 (IEEE 1815 8.2.1.3);
 #   tshark never joins a seq 0 segment to the 63 before it, losing 3 responses on the

@@ -866,7 +866,8 @@ END_TEST
  * has no window check: frame 12 raises its "next expected sequence" to ISN + 131162
  * and every later server segment below it (frames 19, 21, 25-27, 32, 34) is called a
  * retransmission and not dissected, so the exception responses to functions 47,
- * 51, 58 and 59 are not counted (4 mismatches in the oracle). Agreeing with tshark
+ * 51, 58 and 59 are not counted (4 mismatches in the oracle); with frame 12's
+ * sequence number set to ISN + 81, tshark decodes those frames as we do. Agreeing with tshark
  * would let one injected segment with a far sequence number blind the sensor to a
  * connection. We deliver what the client acknowledged; frame 12 itself (protocol
  * id 0x0041) is malformed for us and not Modbus for tshark, frame 25 arrives after
