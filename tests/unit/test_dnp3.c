@@ -71,24 +71,10 @@ static size_t parse_once(void *st, const uint8_t *p, size_t n, int to_server, in
     return dnp3_dissector.parse(st, &c, &info, &rec.sink);
 }
 
-/* Engine-like TCP buffering: append, parse until nothing more is consumed. */
-struct stream {
-    uint8_t buf[8192];
-    size_t len;
-};
-
-static void stream_push(struct stream *s, void *st, const uint8_t *p, size_t n, int to_server)
+/* Engine-like TCP buffering (testutil.c). */
+static void stream_push(struct tcp_buf *s, void *st, const uint8_t *p, size_t n, int to_server)
 {
-    ck_assert_uint_le(s->len + n, sizeof(s->buf));
-    memcpy(s->buf + s->len, p, n);
-    s->len += n;
-    for (;;) {
-        size_t used = s->len ? parse_once(st, s->buf, s->len, to_server, DISS_TCP) : 0;
-        ck_assert_uint_le(used, s->len);
-        if (!used) break;
-        memmove(s->buf, s->buf + used, s->len - used);
-        s->len -= used;
-    }
+    tcp_push(s, &dnp3_dissector, st, &rec.sink, p, n, to_server, now_us);
 }
 
 static uint64_t u(int i, const char *path)
@@ -371,7 +357,7 @@ START_TEST(test_stream_split_everywhere)
     n += hex_to_bytes(RESP_SEG2, all + n, sizeof(all) - n);
     n += hex_to_bytes(SELECT_CROB, all + n, sizeof(all) - n);
     for (size_t cut = 0; cut <= n; cut++) {
-        static struct stream s;
+        static struct tcp_buf s;
         s.len = 0;
         recorder_init(&rec);
         void *st = dnp3_dissector.state_new();
@@ -392,7 +378,7 @@ START_TEST(test_garbage_then_frame)
     void *st = dnp3_dissector.state_new();
     uint8_t b[64] = {0xde, 0xad, 0x05, 0x00, 0x64};
     size_t n = 5 + hex_to_bytes(COLD_RESTART, b + 5, sizeof(b) - 5);
-    static struct stream s;
+    static struct tcp_buf s;
     s.len = 0;
     stream_push(&s, st, b, n, 1);
     ck_assert_int_eq(rec.n, 2);
@@ -496,7 +482,7 @@ static const char *CROB_RESP_SEQ0 =
 START_TEST(test_tshark_seq_wrap_63_to_0)
 {
     void *st = dnp3_dissector.state_new();
-    static struct stream s;
+    static struct tcp_buf s;
     s.len = 0;
     uint8_t b1[400], b2[100];
     size_t n1 = hex_to_bytes(WRAP_SEQ63, b1, sizeof(b1));
@@ -545,7 +531,7 @@ static const char *UNSOL_SEQ0 =
 START_TEST(test_tshark_seq_wrap_three_segments)
 {
     void *st = dnp3_dissector.state_new();
-    static struct stream s;
+    static struct tcp_buf s;
     s.len = 0;
     const char *seg[3] = {UNSOL_SEQ62, UNSOL_SEQ63, UNSOL_SEQ0};
     const uint8_t tc[3] = {0x40 | 62, 63, 0x80 | 0}; /* FIR 62, 63, FIN 0 */
@@ -574,7 +560,7 @@ START_TEST(test_tshark_fir_starts_new_fragment)
     ck_assert_uint_eq(crob[10], 0xc0); /* FIR+FIN, seq 0 */
     /* as captured: the orphan and the CROB response are on two connections */
     void *a = dnp3_dissector.state_new(), *b = dnp3_dissector.state_new();
-    static struct stream sa, sb;
+    static struct tcp_buf sa, sb;
     sa.len = sb.len = 0;
     stream_push(&sa, a, orphan, no, 0);
     for (int i = 0; i < rec.n; i++)
@@ -589,7 +575,7 @@ START_TEST(test_tshark_fir_starts_new_fragment)
     dnp3_dissector.state_free(b);
     /* even on one connection, FIR discards the pending partial fragment */
     void *c = dnp3_dissector.state_new();
-    static struct stream sc;
+    static struct tcp_buf sc;
     sc.len = 0;
     uint8_t head[400];
     size_t nh = hex_to_bytes(WRAP_SEQ63, head, sizeof(head));

@@ -23,24 +23,10 @@ static size_t parse_once(void *st, const uint8_t *p, size_t n, int to_server)
     return iec104_dissector.parse(st, &c, &info, &rec.sink);
 }
 
-struct stream {
-    uint8_t buf[8192];
-    size_t len;
-};
-
-/* Engine-like TCP buffering: append, parse until nothing more is consumed. */
-static void stream_push(struct stream *s, void *st, const uint8_t *p, size_t n, int to_server)
+/* Engine-like TCP buffering (testutil.c). */
+static void stream_push(struct tcp_buf *s, void *st, const uint8_t *p, size_t n, int to_server)
 {
-    ck_assert_uint_le(s->len + n, sizeof(s->buf));
-    memcpy(s->buf + s->len, p, n);
-    s->len += n;
-    for (;;) {
-        size_t used = s->len ? parse_once(st, s->buf, s->len, to_server) : 0;
-        ck_assert_uint_le(used, s->len);
-        if (!used) break;
-        memmove(s->buf, s->buf + used, s->len - used);
-        s->len -= used;
-    }
+    tcp_push(s, &iec104_dissector, st, &rec.sink, p, n, to_server, now_us);
 }
 
 static uint64_t u(int i, const char *path)
@@ -276,7 +262,7 @@ START_TEST(test_apdu_split_everywhere)
     n += hex_to_bytes(S_ACK, all + n, sizeof(all) - n);
     n += hex_to_bytes(C_SC_TA_1, all + n, sizeof(all) - n);
     for (size_t cut = 0; cut <= n; cut++) {
-        static struct stream s;
+        static struct tcp_buf s;
         s.len = 0;
         recorder_init(&rec);
         void *st = iec104_dissector.state_new();
@@ -315,7 +301,7 @@ START_TEST(test_bad_start_and_length)
     void *st = iec104_dissector.state_new();
     uint8_t b[64] = {0x00, 0x11, 0x68, 0x02}; /* garbage, then start with length 2 */
     size_t n = 4 + hex_to_bytes(S_ACK, b + 4, sizeof(b) - 4);
-    static struct stream s;
+    static struct tcp_buf s;
     s.len = 0;
     stream_push(&s, st, b, n, 1);
     /* 00 11: not a start; 68 02: length below 4, skip the start octet; 02: not a

@@ -245,3 +245,22 @@ void ev_absent(const struct event *e, const char *path)
 {
     ck_assert_msg(event_find(e, path) == NULL, "field %s present", path);
 }
+
+/* ---- tcp_push ---- */
+
+void tcp_push(struct tcp_buf *s, const struct dissector *d, void *st, struct event_sink *sink,
+              const uint8_t *p, size_t n, int to_server, uint64_t ts)
+{
+    ck_assert_uint_le(s->len + n, sizeof(s->buf));
+    memcpy(s->buf + s->len, p, n);
+    s->len += n;
+    while (s->len > 0) {
+        struct cursor c = cursor_make(s->buf, s->len);
+        struct pdu_info info = {to_server, DISS_TCP, 0, ts};
+        size_t used = d->parse(st, &c, &info, sink);
+        ck_assert_uint_le(used, s->len);
+        if (!used) break;
+        memmove(s->buf, s->buf + used, s->len - used);
+        s->len -= used;
+    }
+}

@@ -38,6 +38,15 @@ struct dissector;
  * buffer, calls gap() and sets after_gap), parse() until it consumes nothing; UDP one
  * datagram per call. sink->net is set per packet. A side on server_port or
  * server_port2 (0: none) is the server. Returns packets read, or -1. */
+/* One direction of a TCP stream as the engine buffers it (zero it to start). */
+struct tcp_buf {
+    size_t len;
+    uint8_t buf[8192];
+};
+/* Appends n bytes and calls d->parse() on everything buffered until it consumes nothing. */
+void tcp_push(struct tcp_buf *s, const struct dissector *d, void *st, struct event_sink *sink,
+              const uint8_t *p, size_t n, int to_server, uint64_t ts);
+
 int pcap_feed_file(const char *path, const struct dissector *d, struct event_sink *sink,
                    uint16_t server_port, uint16_t server_port2);
 
