@@ -69,36 +69,10 @@ static void feeder_hex(struct feeder *f, int to_server, const char *hex, uint64_
 }
 
 /* Every TCP payload of an Ethernet/IPv4 capture, to_server = towards port 102. */
-static void feed_pcap(struct feeder *f, const char *name)
+/* Plays a capture into the dissector the way the engine does (testutil.c). */
+static void feed_pcap(const char *name)
 {
-    char err[PCAP_ERRBUF_SIZE];
-    pcap_t *p = pcap_open_offline(test_data_path(name), err);
-    ck_assert_msg(p != NULL, "%s", err);
-    ck_assert_int_eq(pcap_datalink(p), DLT_EN10MB);
-    struct pcap_pkthdr *h;
-    const u_char *data;
-    while (pcap_next_ex(p, &h, &data) == 1) {
-        struct cursor c = cursor_make(data, h->caplen);
-        cursor_skip(&c, 12);
-        if (cursor_u16be(&c) != 0x0800) continue;
-        uint8_t vihl = cursor_peek_u8(&c, 0, NULL);
-        uint16_t tot = cursor_peek_u16be(&c, 2, NULL);
-        uint8_t proto = cursor_peek_u8(&c, 9, NULL);
-        if (proto != 6) continue;
-        struct cursor ip = cursor_sub(&c, tot);
-        cursor_skip(&ip, (vihl & 15u) * 4u);
-        uint16_t sport = cursor_u16be(&ip);
-        uint16_t dport = cursor_u16be(&ip);
-        cursor_skip(&ip, 8);
-        uint8_t off = cursor_u8(&ip);
-        cursor_skip(&ip, (off >> 4) * 4u - 13u);
-        size_t n = cursor_left(&ip);
-        if (ip.err || n == 0) continue;
-        (void)sport;
-        feeder_push(f, dport == 102, cursor_take(&ip, n), n,
-                    (uint64_t)h->ts.tv_sec * 1000000u + (uint64_t)h->ts.tv_usec);
-    }
-    pcap_close(p);
+    ck_assert_int_gt(pcap_feed_file(test_data_path(name), &mms_dissector, &rec.sink, 102, 0), 0);
 }
 
 static struct feeder *feeder_new(void)
@@ -130,8 +104,7 @@ static void codes(char *out, size_t cap)
 
 START_TEST(test_read_capture)
 {
-    struct feeder *f = feeder_new();
-    feed_pcap(f, "mms_iec61850_read.pcap");
+    feed_pcap("mms_iec61850_read.pcap");
     char c[256];
     codes(c, sizeof(c));
     /* initiate-Request, initiate-Response, read request (4), read response (4),
@@ -162,14 +135,12 @@ START_TEST(test_read_capture)
     ck_assert_ptr_nonnull(event_find(e, "latency_us"));
     ck_assert_str_eq(ev(4)->op, "conclude_request");
     ck_assert(event_has_anomaly(ev(5), "mms.missing_service"));
-    feeder_free(f);
 }
 END_TEST
 
 START_TEST(test_write_capture)
 {
-    struct feeder *f = feeder_new();
-    feed_pcap(f, "mms_iec61850_write.pcap");
+    feed_pcap("mms_iec61850_write.pcap");
     char c[256];
     codes(c, sizeof(c));
     /* the write response "a1 05 02 01 00 30 00" names no service: tshark counts none */
@@ -181,14 +152,12 @@ START_TEST(test_write_capture)
     ck_assert(has(e, "\"values\":[0]", 2));
     ck_assert_uint_eq(ev_u(e, "value_count"), 1);
     ck_assert_uint_eq(ev_u(ev(3), "request_service"), 5);
-    feeder_free(f);
 }
 END_TEST
 
 START_TEST(test_get_name_list_capture)
 {
-    struct feeder *f = feeder_new();
-    feed_pcap(f, "mms_iec61850_get_name_list.pcap");
+    feed_pcap("mms_iec61850_get_name_list.pcap");
     char c[256];
     codes(c, sizeof(c));
     ck_assert_str_eq(c, "-,-,1,-,-,-");
@@ -198,7 +167,6 @@ START_TEST(test_get_name_list_capture)
     ev_s(e, "service", "get_name_list");
     ck_assert_uint_eq(ev_u(e, "object_class"), 0);
     ev_s(e, "object_scope", "vmd");
-    feeder_free(f);
 }
 END_TEST
 
@@ -206,8 +174,7 @@ END_TEST
  * broken TPKT/COTP headers (tshark: "Continuation"; no MMS counted). */
 START_TEST(test_download_capture)
 {
-    struct feeder *f = feeder_new();
-    feed_pcap(f, "mms_initiate_download_sequence.pcap");
+    feed_pcap("mms_initiate_download_sequence.pcap");
     int coded = 0;
     for (int i = 0; i < rec.n; i++) {
         if (!rec.ev[i].has_code) continue;
@@ -228,14 +195,12 @@ START_TEST(test_download_capture)
     ev_s(ids, "domain", "DTLogFilesDomain"); /* domainName: DTLogFilesDomain */
     ev_s(ids, "capability", "MuSecAC800M");  /* listOfCapabilities item: MuSecAC800M */
     ck_assert_uint_eq(ev_u(ids, "invoke_id"), 1);
-    feeder_free(f);
 }
 END_TEST
 
 START_TEST(test_program_invocation_capture)
 {
-    struct feeder *f = feeder_new();
-    feed_pcap(f, "mms_stop_request.pcap");
+    feed_pcap("mms_stop_request.pcap");
     const struct event *start = NULL, *stop = NULL;
     for (int i = 0; i < rec.n; i++) {
         if (rec.ev[i].has_code && rec.ev[i].code == 40) start = &rec.ev[i];
@@ -247,14 +212,12 @@ START_TEST(test_program_invocation_capture)
     ev_s(start, "program_invocation", "R395024397Application_1");
     ev_s(stop, "service", "stop");
     ev_s(stop, "program_invocation", "R395024397Application_1");
-    feeder_free(f);
 }
 END_TEST
 
 START_TEST(test_ndpi_capture)
 {
-    struct feeder *f = feeder_new();
-    feed_pcap(f, "mms_ndpi_iso9506_1.pcap");
+    feed_pcap("mms_ndpi_iso9506_1.pcap");
     char c[256];
     codes(c, sizeof(c));
     /* initiate req/resp, getVariableAccessAttributes (6), its confirmed-ErrorPDU,
@@ -273,7 +236,6 @@ START_TEST(test_ndpi_capture)
     ck_assert_uint_eq(ev_u(ev(5), "invoke_id"), 303732);
     ck_assert_uint_eq(ev_u(ev(5), "result_count"), 1);
     ck_assert_str_eq(ev(7)->op, "conclude_response");
-    feeder_free(f);
 }
 END_TEST
 
