@@ -39,8 +39,6 @@ static void fuzz_dnp3_fix_crcs(uint8_t *p, size_t n)
     }
 }
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     return fuzz_run(&dnp3_dissector, data, size, 1, fuzz_dnp3_fix_crcs);

@@ -4,8 +4,6 @@
 
 extern const struct dissector iec104_dissector;
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     return fuzz_run(&iec104_dissector, data, size, 0, NULL);

@@ -1,92 +1,20 @@
 /* fuzz_modbus.c - libFuzzer harness: the Modbus dissector fed as the engine feeds it.
  *
- * Input: a sequence of chunks, each [len][flags][len bytes]; chunks alternate
- * direction (client, server, client, ...). flags bit 0: bytes were lost before
- * this chunk (the engine drops the direction's buffer, calls gap() and sets
- * after_gap); bits 1-2 put port 502 on one side; bits 4-7 advance the clock. Per direction we keep
- * what parse() did not consume and append the next chunk, dropping the buffer (as a gap) beyond 2 *
- * max_pdu, as the engine does. Every event is serialised to JSON to exercise the field builder. */
-#include <stddef.h>
-#include <stdint.h>
-#include <stdlib.h>
-#include <string.h>
-
-#include "dissector.h"
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+ * Input: fuzz_stream.h format 2, TCP only, one-byte chunk lengths. Chunk flags bit 1
+ * puts port 502 on the server side, bit 2 on the client side (the dissector then
+ * takes the direction from the ports), neither: no 502 at all. */
+#include "fuzz_stream.h"
 
 extern const struct dissector modbus_dissector;
 
-#define BUF_CAP 4096
-
-static void deliver(void *ctx, struct event *e)
+static void fuzz_modbus_ports(struct ev_net *net, int to_server, uint8_t flags)
 {
-    static char json[65536];
-    (void)ctx;
-    size_t n = event_to_json(e, "fuzz", json, sizeof(json));
-    if (n == 0 || n >= sizeof(json)) abort(); /* an event must always fit a generous line */
+    int dir = !to_server; /* 0: client -> server */
+    net->src_port = (flags & 2) && dir == 1 ? 502 : (flags & 4) && dir == 0 ? 502 : 40000;
+    net->dst_port = (flags & 2) && dir == 0 ? 502 : (flags & 4) && dir == 1 ? 502 : 40001;
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    const struct dissector *d = &modbus_dissector;
-    static uint8_t buf[2][BUF_CAP];
-    size_t len[2] = {0, 0};
-    int after_gap[2] = {0, 0};
-    size_t cap = 2u * d->max_pdu;
-    static struct event_sink sink;
-    event_sink_init(&sink, deliver, NULL);
-    void *st = d->state_new();
-    if (!st) return 0;
-    struct cursor in = cursor_make(data, size);
-    uint64_t ts = 1600000000000000ull;
-    for (int dir = 0; cursor_left(&in) >= 2; dir ^= 1) {
-        size_t n = cursor_u8(&in);
-        uint8_t flags = cursor_u8(&in);
-        if (n > cursor_left(&in)) n = cursor_left(&in);
-        const uint8_t *chunk = cursor_take(&in, n);
-        ts += 1000u * (flags >> 4);
-        if (flags & 1) {
-            len[dir] = 0;
-            if (d->gap) d->gap(st, dir == 0);
-            after_gap[dir] = 1;
-        }
-        if (n == 0) continue;
-        {
-            struct cursor pc = cursor_make(chunk, n);
-            enum probe_result pr = d->probe(&pc, dir == 0);
-            if (pr != PROBE_NO && pr != PROBE_YES && pr != PROBE_NEED_MORE) abort();
-        }
-        if (len[dir] + n > cap) { /* the engine's cap: drop and resync */
-            len[dir] = 0;
-            if (d->gap) d->gap(st, dir == 0);
-            after_gap[dir] = 1;
-        }
-        memcpy(buf[dir] + len[dir], chunk, n);
-        len[dir] += n;
-        sink.net.ts_us = ts;
-        sink.net.to_server = (uint8_t)(dir == 0);
-        /* flags bit 1: the server side is on port 502 (the dissector then takes
-         * the direction from the ports); bit 2: the other way round */
-        sink.net.src_port = (flags & 2) && dir == 1 ? 502 : (flags & 4) && dir == 0 ? 502 : 40000;
-        sink.net.dst_port = (flags & 2) && dir == 0 ? 502 : (flags & 4) && dir == 1 ? 502 : 40001;
-        for (;;) {
-            struct pdu_info info = {dir == 0, DISS_TCP, after_gap[dir], ts};
-            struct cursor c = cursor_make(buf[dir], len[dir]);
-            size_t used = d->parse(st, &c, &info, &sink);
-            if (used > len[dir]) abort(); /* consumed more than it was given */
-            if (used == 0) {
-                /* waiting is only allowed for a PDU that could still fit */
-                if (len[dir] >= d->max_pdu) abort();
-                break;
-            }
-            after_gap[dir] = 0;
-            memmove(buf[dir], buf[dir] + used, len[dir] - used);
-            len[dir] -= used;
-            if (len[dir] == 0) break;
-        }
-        if (sink.top != 0) abort(); /* every event begun was emitted */
-    }
-    d->state_free(st);
-    return 0;
+    return fuzz_run_chunks(&modbus_dissector, data, size, FUZZ_LEN_U8, 0, fuzz_modbus_ports);
 }

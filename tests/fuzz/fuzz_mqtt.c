@@ -1,91 +1,12 @@
 /* fuzz_mqtt.c - libFuzzer harness: the MQTT dissector fed as the engine feeds it.
  *
- * Input: a sequence of chunks, each [u16 big-endian len][flags][len bytes]
- * (long chunks reach the large-PUBLISH skip path); chunks alternate
- * direction (client, server, client, ...). flags bit 0: bytes were lost before
- * this chunk (the engine drops the direction's buffer, calls gap() and sets
- * after_gap). Per direction we keep what parse() did not consume and append the
- * next chunk, dropping the buffer (as a gap) beyond 2 * max_pdu, as the engine
- * does. Every event is serialised to JSON to exercise the field builder. */
-#include <stddef.h>
-#include <stdint.h>
-#include <stdlib.h>
-#include <string.h>
-
-#include "dissector.h"
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+ * Input: fuzz_stream.h format 2, TCP only, chunk lengths u16 big-endian (long chunks
+ * reach the large-PUBLISH skip path). */
+#include "fuzz_stream.h"
 
 extern const struct dissector mqtt_dissector;
 
-#define BUF_CAP (2 * 65536 + 65536) /* 2 * max_pdu, plus one chunk */
-
-static void deliver(void *ctx, struct event *e)
-{
-    static char json[65536];
-    (void)ctx;
-    size_t n = event_to_json(e, "fuzz", json, sizeof(json));
-    if (n == 0 || n >= sizeof(json)) abort(); /* an event must always fit a generous line */
-}
-
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    const struct dissector *d = &mqtt_dissector;
-    static uint8_t buf[2][BUF_CAP];
-    size_t len[2] = {0, 0};
-    int after_gap[2] = {0, 0};
-    size_t cap = 2u * d->max_pdu;
-    if (cap + 65535u > BUF_CAP)
-        abort(); /* the harness buffer must hold the engine's cap plus a chunk */
-    static struct event_sink sink;
-    event_sink_init(&sink, deliver, NULL);
-    void *st = d->state_new();
-    if (!st) return 0;
-    struct cursor in = cursor_make(data, size);
-    uint64_t ts = 1600000000000000ull;
-    for (int dir = 0; cursor_left(&in) >= 3; dir ^= 1) {
-        size_t n = cursor_u16be(&in);
-        uint8_t flags = cursor_u8(&in);
-        if (n > cursor_left(&in)) n = cursor_left(&in);
-        const uint8_t *chunk = cursor_take(&in, n);
-        ts += 1000u * (flags >> 4);
-        if (flags & 1) {
-            len[dir] = 0;
-            if (d->gap) d->gap(st, dir == 0);
-            after_gap[dir] = 1;
-        }
-        if (n == 0) continue;
-        {
-            struct cursor pc = cursor_make(chunk, n);
-            enum probe_result pr = d->probe(&pc, dir == 0);
-            if (pr != PROBE_NO && pr != PROBE_YES && pr != PROBE_NEED_MORE) abort();
-        }
-        if (len[dir] + n > cap) { /* the engine's cap: drop and resync */
-            len[dir] = 0;
-            if (d->gap) d->gap(st, dir == 0);
-            after_gap[dir] = 1;
-        }
-        memcpy(buf[dir] + len[dir], chunk, n);
-        len[dir] += n;
-        sink.net.ts_us = ts;
-        sink.net.to_server = (uint8_t)(dir == 0);
-        for (;;) {
-            struct pdu_info info = {dir == 0, DISS_TCP, after_gap[dir], ts};
-            struct cursor c = cursor_make(buf[dir], len[dir]);
-            size_t used = d->parse(st, &c, &info, &sink);
-            if (used > len[dir]) abort(); /* consumed more than it was given */
-            if (used == 0) {
-                /* waiting is only allowed for a PDU that could still fit */
-                if (len[dir] >= d->max_pdu) abort();
-                break;
-            }
-            after_gap[dir] = 0;
-            memmove(buf[dir], buf[dir] + used, len[dir] - used);
-            len[dir] -= used;
-            if (len[dir] == 0) break;
-        }
-        if (sink.top != 0) abort(); /* every event begun was emitted */
-    }
-    d->state_free(st);
-    return 0;
+    return fuzz_run_chunks(&mqtt_dissector, data, size, FUZZ_LEN_U16BE, 0, NULL);
 }

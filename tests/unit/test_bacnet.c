@@ -69,42 +69,12 @@ static const char *last_json(void)
     return rec.json[rec.n - 1];
 }
 
-static uint64_t fu(const struct event *e, const char *path)
-{
-    const struct ev_field *f = event_find(e, path);
-    ck_assert_msg(f != NULL, "field %s missing", path);
-    ck_assert_msg(f->type == EVF_UINT || f->type == EVF_BOOL, "field %s not a number", path);
-    return f->v.u;
-}
-
 static int64_t fi(const struct event *e, const char *path)
 {
     const struct ev_field *f = event_find(e, path);
     ck_assert_msg(f != NULL, "field %s missing", path);
     ck_assert_msg(f->type == EVF_INT, "field %s not signed", path);
     return f->v.i;
-}
-
-static void fs(const struct event *e, const char *path, const char *want)
-{
-    const struct ev_field *f = event_find(e, path);
-    ck_assert_msg(f != NULL, "field %s missing", path);
-    if (f->type == EVF_STR) {
-        ck_assert_int_eq(f->len, strlen(want));
-        ck_assert(memcmp(event_field_text(e, f), want, f->len) == 0);
-    } else {
-        ck_assert_int_eq(f->type, EVF_HEX);
-        char hex[600] = "";
-        const uint8_t *b = (const uint8_t *)event_field_text(e, f);
-        for (uint32_t i = 0; i < f->len && 2 * i + 2 < sizeof(hex); i++)
-            snprintf(hex + 2 * i, 3, "%02x", b[i]);
-        ck_assert_str_eq(hex, want);
-    }
-}
-
-static void absent(const struct event *e, const char *path)
-{
-    ck_assert_msg(event_find(e, path) == NULL, "field %s present", path);
 }
 
 static void code_op(const struct event *e, int64_t code, const char *op)
@@ -166,34 +136,34 @@ START_TEST(test_who_is_i_am)
     const struct event *e = feed("810b000c0120ffff00ff1008");
     code_op(e, 8, "who_is");
     ck_assert_int_eq(e->dir, EV_DIR_REQUEST);
-    ck_assert_uint_eq(fu(e, "bvlc.function"), 0x0b);
-    ck_assert_uint_eq(fu(e, "bvlc.length"), 12);
-    ck_assert_uint_eq(fu(e, "npdu.version"), 1);
-    ck_assert_uint_eq(fu(e, "npdu.control"), 0x20);
-    ck_assert_uint_eq(fu(e, "npdu.destination.network"), 65535);
-    ck_assert_uint_eq(fu(e, "npdu.destination.broadcast"), 1);
-    ck_assert_uint_eq(fu(e, "npdu.hop_count"), 255);
-    ck_assert_uint_eq(fu(e, "apdu.type"), 1);
-    fs(e, "service_name", "who_is");
-    absent(e, "low_limit");
+    ck_assert_uint_eq(ev_u(e, "bvlc.function"), 0x0b);
+    ck_assert_uint_eq(ev_u(e, "bvlc.length"), 12);
+    ck_assert_uint_eq(ev_u(e, "npdu.version"), 1);
+    ck_assert_uint_eq(ev_u(e, "npdu.control"), 0x20);
+    ck_assert_uint_eq(ev_u(e, "npdu.destination.network"), 65535);
+    ck_assert_uint_eq(ev_u(e, "npdu.destination.broadcast"), 1);
+    ck_assert_uint_eq(ev_u(e, "npdu.hop_count"), 255);
+    ck_assert_uint_eq(ev_u(e, "apdu.type"), 1);
+    ev_s(e, "service_name", "who_is");
+    ev_absent(e, "low_limit");
     ck_assert_int_eq(e->nanom, 0);
 
     /* nDPI bacnet.pcap frame 19: who-Is with range: 09 6f low 111, 19 6f high 111 */
     e = feed("810b00100120ffff00ff1008096f196f");
     code_op(e, 8, "who_is");
-    ck_assert_uint_eq(fu(e, "low_limit"), 111);
-    ck_assert_uint_eq(fu(e, "high_limit"), 111);
+    ck_assert_uint_eq(ev_u(e, "low_limit"), 111);
+    ck_assert_uint_eq(ev_u(e, "high_limit"), 111);
 
     /* bacnet_error_reject_abort.pcap frame 29: i-Am: c4 02000065 device,101;
      * 22 0400 max APDU 1024; 91 00 segmented-both (0); 22 0539 vendor 1337 */
     e = feed("810a001501001000c4020000652204009100220539");
     code_op(e, 0, "i_am");
-    ck_assert_uint_eq(fu(e, "identity.device.type"), 8);
-    ck_assert_uint_eq(fu(e, "identity.device.instance"), 101);
-    ck_assert_uint_eq(fu(e, "identity.device_instance"), 101);
-    ck_assert_uint_eq(fu(e, "identity.max_apdu"), 1024);
-    ck_assert_uint_eq(fu(e, "identity.segmentation"), 0);
-    ck_assert_uint_eq(fu(e, "identity.vendor_id"), 1337);
+    ck_assert_uint_eq(ev_u(e, "identity.device.type"), 8);
+    ck_assert_uint_eq(ev_u(e, "identity.device.instance"), 101);
+    ck_assert_uint_eq(ev_u(e, "identity.device_instance"), 101);
+    ck_assert_uint_eq(ev_u(e, "identity.max_apdu"), 1024);
+    ck_assert_uint_eq(ev_u(e, "identity.segmentation"), 0);
+    ck_assert_uint_eq(ev_u(e, "identity.vendor_id"), 1337);
     ck_assert_int_eq(e->nanom, 0);
 }
 END_TEST
@@ -204,25 +174,25 @@ START_TEST(test_who_has_i_have)
      * context 3 object name, charset 0 */
     const struct event *e = feed("810a00160120ffff00ff10073d080053594e45524759");
     code_op(e, 7, "who_has");
-    fs(e, "service_name", "who_has");
-    fs(e, "object_name", "SYNERGY");
+    ev_s(e, "service_name", "who_has");
+    ev_s(e, "object_name", "SYNERGY");
 
     /* bacnet_segmented_data.pcap frame 2: who-Has 2c 05c00005 object accumulator,5 */
     e = feed("810b000d010010072c05c00005");
     code_op(e, 7, "who_has");
-    ck_assert_uint_eq(fu(e, "object.type"), 23);
-    ck_assert_uint_eq(fu(e, "object.instance"), 5);
+    ck_assert_uint_eq(ev_u(e, "object.type"), 23);
+    ck_assert_uint_eq(ev_u(e, "object.instance"), 5);
 
     /* frame 30 of bacnet_error_reject_abort: i-Have (1) with SNET 13 SADR 3d:
      * device,61  device,61  object name "SYNERGY" */
     e = feed("810a00200108000d013d1001c40200003dc40200003d75080053594e45524759");
     code_op(e, 1, "who_has");
-    fs(e, "service_name", "i_have");
-    ck_assert_uint_eq(fu(e, "npdu.source.network"), 13);
-    fs(e, "npdu.source.address", "3d");
-    ck_assert_uint_eq(fu(e, "device.instance"), 61);
-    ck_assert_uint_eq(fu(e, "object.type"), 8);
-    fs(e, "object_name", "SYNERGY");
+    ev_s(e, "service_name", "i_have");
+    ck_assert_uint_eq(ev_u(e, "npdu.source.network"), 13);
+    ev_s(e, "npdu.source.address", "3d");
+    ck_assert_uint_eq(ev_u(e, "device.instance"), 61);
+    ck_assert_uint_eq(ev_u(e, "object.type"), 8);
+    ev_s(e, "object_name", "SYNERGY");
     ck_assert_int_eq(e->nanom, 0);
 }
 END_TEST
@@ -233,24 +203,24 @@ START_TEST(test_time_sync)
      * a4 d90a0101 = October 1, 2117, Monday; b4 0a2c2f33 = 10:44:47.51 */
     const struct event *e = feed("810900160120ffff00ff1006a4d90a0101b40a2c2f33");
     code_op(e, 6, "time_sync");
-    ck_assert_uint_eq(fu(e, "bvlc.function"), 0x09);
-    ck_assert_uint_eq(fu(e, "time.year"), 2117);
-    ck_assert_uint_eq(fu(e, "time.month"), 10);
-    ck_assert_uint_eq(fu(e, "time.day"), 1);
-    ck_assert_uint_eq(fu(e, "time.weekday"), 1);
-    ck_assert_uint_eq(fu(e, "time.hour"), 10);
-    ck_assert_uint_eq(fu(e, "time.minute"), 44);
-    ck_assert_uint_eq(fu(e, "time.second"), 47);
-    ck_assert_uint_eq(fu(e, "time.hundredths"), 51);
+    ck_assert_uint_eq(ev_u(e, "bvlc.function"), 0x09);
+    ck_assert_uint_eq(ev_u(e, "time.year"), 2117);
+    ck_assert_uint_eq(ev_u(e, "time.month"), 10);
+    ck_assert_uint_eq(ev_u(e, "time.day"), 1);
+    ck_assert_uint_eq(ev_u(e, "time.weekday"), 1);
+    ck_assert_uint_eq(ev_u(e, "time.hour"), 10);
+    ck_assert_uint_eq(ev_u(e, "time.minute"), 44);
+    ck_assert_uint_eq(ev_u(e, "time.second"), 47);
+    ck_assert_uint_eq(ev_u(e, "time.hundredths"), 51);
     /* frame 38: utcTimeSynchronization (9): January 1, 1900, Monday, 12:45:56.27 */
     e = feed("810900160120ffff00ff1009a400010101b40c2d381b");
     code_op(e, 9, "time_sync");
-    fs(e, "service_name", "utc_time_synchronization");
-    ck_assert_uint_eq(fu(e, "time.year"), 1900);
-    ck_assert_uint_eq(fu(e, "time.hour"), 12);
-    ck_assert_uint_eq(fu(e, "time.minute"), 45);
-    ck_assert_uint_eq(fu(e, "time.second"), 56);
-    ck_assert_uint_eq(fu(e, "time.hundredths"), 27);
+    ev_s(e, "service_name", "utc_time_synchronization");
+    ck_assert_uint_eq(ev_u(e, "time.year"), 1900);
+    ck_assert_uint_eq(ev_u(e, "time.hour"), 12);
+    ck_assert_uint_eq(ev_u(e, "time.minute"), 45);
+    ck_assert_uint_eq(ev_u(e, "time.second"), 56);
+    ck_assert_uint_eq(ev_u(e, "time.hundredths"), 27);
 }
 END_TEST
 
@@ -259,8 +229,8 @@ START_TEST(test_unconfirmed_others)
     /* frame 33: unconfirmedPrivateTransfer (4): 09 00 vendor 0, 19 00 service 0 */
     const struct event *e = feed("810a000f01001004090019002e112f");
     code_op(e, 4, "private_transfer");
-    ck_assert_uint_eq(fu(e, "vendor_id"), 0);
-    ck_assert_uint_eq(fu(e, "service_number"), 0);
+    ck_assert_uint_eq(ev_u(e, "vendor_id"), 0);
+    ck_assert_uint_eq(ev_u(e, "service_number"), 0);
     /* every other unconfirmed service of the capture: named, coded, no anomaly */
     static const struct {
         const char *hex;
@@ -300,34 +270,34 @@ START_TEST(test_read_property)
     const struct event *e = feed("810a001101040005010c0c00000001194d");
     code_op(e, 12, "read_property");
     ck_assert_int_eq(e->dir, EV_DIR_REQUEST);
-    ck_assert_uint_eq(fu(e, "apdu.type"), 0);
-    ck_assert_uint_eq(fu(e, "apdu.segmented"), 0);
-    ck_assert_uint_eq(fu(e, "apdu.max_segments"), 0);
-    ck_assert_uint_eq(fu(e, "apdu.max_apdu"), 5);
-    ck_assert_uint_eq(fu(e, "apdu.invoke_id"), 1);
-    ck_assert_uint_eq(fu(e, "npdu.expecting_reply"), 1);
-    ck_assert_uint_eq(fu(e, "object.type"), 0);
-    ck_assert_uint_eq(fu(e, "object.instance"), 1);
-    ck_assert_uint_eq(fu(e, "property"), 77);
-    absent(e, "array_index");
+    ck_assert_uint_eq(ev_u(e, "apdu.type"), 0);
+    ck_assert_uint_eq(ev_u(e, "apdu.segmented"), 0);
+    ck_assert_uint_eq(ev_u(e, "apdu.max_segments"), 0);
+    ck_assert_uint_eq(ev_u(e, "apdu.max_apdu"), 5);
+    ck_assert_uint_eq(ev_u(e, "apdu.invoke_id"), 1);
+    ck_assert_uint_eq(ev_u(e, "npdu.expecting_reply"), 1);
+    ck_assert_uint_eq(ev_u(e, "object.type"), 0);
+    ck_assert_uint_eq(ev_u(e, "object.instance"), 1);
+    ck_assert_uint_eq(ev_u(e, "property"), 77);
+    ev_absent(e, "array_index");
     /* frame 2: Complex-ACK (0x30) invoke 1 readProperty, value {[3] "Sensor_45312"}[3] */
     e = feed("810a0021010030010c0c00000001194d3e750d0053656e736f725f34353331323f");
     code_op(e, 12, "read_property");
     ck_assert_int_eq(e->dir, EV_DIR_RESPONSE);
-    ck_assert_uint_eq(fu(e, "apdu.type"), 3);
-    ck_assert_uint_eq(fu(e, "apdu.invoke_id"), 1);
-    ck_assert_uint_eq(fu(e, "property"), 77);
-    fs(e, "value", "Sensor_45312");
+    ck_assert_uint_eq(ev_u(e, "apdu.type"), 3);
+    ck_assert_uint_eq(ev_u(e, "apdu.invoke_id"), 1);
+    ck_assert_uint_eq(ev_u(e, "property"), 77);
+    ev_s(e, "value", "Sensor_45312");
     ck_assert_int_eq(e->nanom, 0);
     /* bacnet_segmented_data.pcap frame 12: readProperty device,254 object-list
      * (76) array index 0 (29 00) */
     e = feed("810a0013010402345d0c0c020000fe194c2900");
-    ck_assert_uint_eq(fu(e, "object.type"), 8);
-    ck_assert_uint_eq(fu(e, "object.instance"), 254);
-    ck_assert_uint_eq(fu(e, "property"), 76);
-    ck_assert_uint_eq(fu(e, "array_index"), 0);
-    ck_assert_uint_eq(fu(e, "apdu.max_segments"), 3); /* 0x34: up to 16 segments */
-    ck_assert_uint_eq(fu(e, "apdu.max_apdu"), 4);     /* up to 1024 octets */
+    ck_assert_uint_eq(ev_u(e, "object.type"), 8);
+    ck_assert_uint_eq(ev_u(e, "object.instance"), 254);
+    ck_assert_uint_eq(ev_u(e, "property"), 76);
+    ck_assert_uint_eq(ev_u(e, "array_index"), 0);
+    ck_assert_uint_eq(ev_u(e, "apdu.max_segments"), 3); /* 0x34: up to 16 segments */
+    ck_assert_uint_eq(ev_u(e, "apdu.max_apdu"), 4);     /* up to 1024 octets */
 }
 END_TEST
 
@@ -337,11 +307,11 @@ START_TEST(test_write_property)
      * present-value (85) {[3] real 80 }[3] 49 05 priority 5 */
     const struct event *e = feed("810a001a01040005010f0c0040000019553e4442a000003f4905");
     code_op(e, 15, "write_property");
-    ck_assert_uint_eq(fu(e, "object.type"), 1);
-    ck_assert_uint_eq(fu(e, "object.instance"), 0);
-    ck_assert_uint_eq(fu(e, "property"), 85);
-    ck_assert_uint_eq(fu(e, "priority"), 5);
-    fs(e, "value_type", "real");
+    ck_assert_uint_eq(ev_u(e, "object.type"), 1);
+    ck_assert_uint_eq(ev_u(e, "object.instance"), 0);
+    ck_assert_uint_eq(ev_u(e, "property"), 85);
+    ck_assert_uint_eq(ev_u(e, "priority"), 5);
+    ev_s(e, "value_type", "real");
     const struct ev_field *v = event_find(e, "value");
     ck_assert_ptr_nonnull(v);
     ck_assert_int_eq(v->type, EVF_DOUBLE);
@@ -351,19 +321,19 @@ START_TEST(test_write_property)
      * {[3] 11 Boolean TRUE }[3], priority 1 (life safety) */
     e = feed("810a0016010400050a0f0c0000000019513e113f4901");
     code_op(e, 15, "write_property");
-    ck_assert_uint_eq(fu(e, "property"), 81);
-    fs(e, "value_type", "boolean");
-    ck_assert_uint_eq(fu(e, "value"), 1);
-    ck_assert_uint_eq(fu(e, "priority"), 1);
+    ck_assert_uint_eq(ev_u(e, "property"), 81);
+    ev_s(e, "value_type", "boolean");
+    ck_assert_uint_eq(ev_u(e, "value"), 1);
+    ck_assert_uint_eq(ev_u(e, "priority"), 1);
     ck_assert_int_eq(e->nanom, 0);
     /* frame 16: writePropertyMultiple (16): two objects, one property each */
     e = feed("810a002e0104000501100c010000001e09552e44000000002f39051f0c010000011e09552e4400000000"
              "2f39051f");
     code_op(e, 16, "write_property");
-    fs(e, "service_name", "write_property_multiple");
-    ck_assert_uint_eq(fu(e, "object.type"), 4); /* binary-output,0 first */
-    ck_assert_uint_eq(fu(e, "object_count"), 2);
-    ck_assert_uint_eq(fu(e, "property_count"), 2);
+    ev_s(e, "service_name", "write_property_multiple");
+    ck_assert_uint_eq(ev_u(e, "object.type"), 4); /* binary-output,0 first */
+    ck_assert_uint_eq(ev_u(e, "object_count"), 2);
+    ck_assert_uint_eq(ev_u(e, "property_count"), 2);
     ck_assert_int_eq(e->nanom, 0);
 }
 END_TEST
@@ -373,18 +343,18 @@ START_TEST(test_read_property_multiple)
     /* frame 14: readPropertyMultiple (14): device,101 { 121 70 28 76 } */
     const struct event *e = feed("810a001901040005010e0c020000651e09790946091c094c1f");
     code_op(e, 14, "read_property_multiple");
-    ck_assert_uint_eq(fu(e, "object.type"), 8);
-    ck_assert_uint_eq(fu(e, "object.instance"), 101);
-    ck_assert_uint_eq(fu(e, "object_count"), 1);
-    ck_assert_uint_eq(fu(e, "property_count"), 4);
+    ck_assert_uint_eq(ev_u(e, "object.type"), 8);
+    ck_assert_uint_eq(ev_u(e, "object.instance"), 101);
+    ck_assert_uint_eq(ev_u(e, "object_count"), 1);
+    ck_assert_uint_eq(ev_u(e, "property_count"), 4);
     ck_assert_int_eq(e->nanom, 0);
     /* its ACK (built, checked with tshark): Complex-ACK invoke 1 RPM, device,101
      * {[1] 29 4d object-name {[4] "Dev1" }[4] 29 79 vendor-name {[4] 5 }[4] }[1] */
     e = feed("810a0021010030010e0c020000651e294d4e750500446576314f29794e21054f1f");
     code_op(e, 14, "read_property_multiple");
-    ck_assert_uint_eq(fu(e, "object.instance"), 101);
-    ck_assert_uint_eq(fu(e, "object_count"), 1);
-    ck_assert_uint_eq(fu(e, "property_count"), 2);
+    ck_assert_uint_eq(ev_u(e, "object.instance"), 101);
+    ck_assert_uint_eq(ev_u(e, "object_count"), 1);
+    ck_assert_uint_eq(ev_u(e, "property_count"), 2);
     ck_assert_int_eq(e->nanom, 0);
     /* the same with the closing tag 1f missing */
     e = feed("810a0020010030010e0c020000651e294d4e750500446576314f29794e21054f");
@@ -398,9 +368,9 @@ START_TEST(test_dcc_password_never_logged)
      * 19 01 disable (1); 2d 09 00 "filister" password, UTF-8 */
     const struct event *e = feed("810a0019010400050111093c19012d090066696c6973746572");
     code_op(e, 17, "device_comm_control");
-    ck_assert_uint_eq(fu(e, "duration_min"), 60);
-    ck_assert_uint_eq(fu(e, "enable_disable"), 1);
-    ck_assert_uint_eq(fu(e, "password_present"), 1);
+    ck_assert_uint_eq(ev_u(e, "duration_min"), 60);
+    ck_assert_uint_eq(ev_u(e, "enable_disable"), 1);
+    ck_assert_uint_eq(ev_u(e, "password_present"), 1);
     const char *j = last_json();
     ck_assert_ptr_null(strstr(j, "filister"));
     ck_assert_ptr_null(strstr(j, "66696c6973746572"));
@@ -414,8 +384,8 @@ START_TEST(test_reinitialize_password_never_logged)
      * (abort-restore); 1d 0b 00 "Delcatty70" password */
     const struct event *e = feed("810a001101040005011409061d0b0044656c63617474793730");
     code_op(e, 20, "reinitialize_device");
-    ck_assert_uint_eq(fu(e, "state"), 6);
-    ck_assert_uint_eq(fu(e, "password_present"), 1);
+    ck_assert_uint_eq(ev_u(e, "state"), 6);
+    ck_assert_uint_eq(ev_u(e, "password_present"), 1);
     /* the BVLC says 17 bytes, the datagram has 25 */
     ck_assert(event_has_anomaly(e, "bacnet.bad_bvlc_length"));
     const char *j = last_json();
@@ -424,8 +394,8 @@ START_TEST(test_reinitialize_password_never_logged)
     /* bacnet_error_reject_abort.pcap frame 19: coldstart (0), no password */
     e = feed("810a000c0104000501140900");
     code_op(e, 20, "reinitialize_device");
-    ck_assert_uint_eq(fu(e, "state"), 0);
-    ck_assert_uint_eq(fu(e, "password_present"), 0);
+    ck_assert_uint_eq(ev_u(e, "state"), 0);
+    ck_assert_uint_eq(ev_u(e, "password_present"), 0);
     ck_assert_int_eq(e->nanom, 0);
 }
 END_TEST
@@ -436,12 +406,12 @@ START_TEST(test_atomic_file)
      * {[0] stream: 31 00 start 0; 22 01b8 count 440 }[0] */
     const struct event *e = feed("810a001a010c000d013d02033606c4028000000e31002201b80f");
     code_op(e, 6, "atomic_read_file");
-    ck_assert_uint_eq(fu(e, "apdu.invoke_id"), 54);
-    ck_assert_uint_eq(fu(e, "file.type"), 10);
-    ck_assert_uint_eq(fu(e, "file.instance"), 0);
-    fs(e, "access", "stream");
+    ck_assert_uint_eq(ev_u(e, "apdu.invoke_id"), 54);
+    ck_assert_uint_eq(ev_u(e, "file.type"), 10);
+    ck_assert_uint_eq(ev_u(e, "file.instance"), 0);
+    ev_s(e, "access", "stream");
     ck_assert_int_eq(fi(e, "start"), 0);
-    ck_assert_uint_eq(fu(e, "length"), 440);
+    ck_assert_uint_eq(ev_u(e, "length"), 440);
     ck_assert_int_eq(e->nanom, 0);
     /* frame 8: atomicWriteFile (7) file,0, {[0] start 0, octet string 448 bytes }[0],
      * DNET 13 DADR 3d hop 255 */
@@ -459,12 +429,12 @@ START_TEST(test_atomic_file)
              "2064656d6f2f6f626a6563742f61690f");
     ck_assert_int_eq(e->nanom, 0);
     code_op(e, 7, "atomic_write_file");
-    ck_assert_uint_eq(fu(e, "npdu.destination.network"), 13);
-    fs(e, "npdu.destination.address", "3d");
-    ck_assert_uint_eq(fu(e, "file.type"), 10);
-    fs(e, "access", "stream");
+    ck_assert_uint_eq(ev_u(e, "npdu.destination.network"), 13);
+    ev_s(e, "npdu.destination.address", "3d");
+    ck_assert_uint_eq(ev_u(e, "file.type"), 10);
+    ev_s(e, "access", "stream");
     ck_assert_int_eq(fi(e, "start"), 0);
-    ck_assert_uint_eq(fu(e, "length"), 448); /* 65 fe 01c0: octet string of 448 */
+    ck_assert_uint_eq(ev_u(e, "length"), 448); /* 65 fe 01c0: octet string of 448 */
 }
 END_TEST
 
@@ -473,27 +443,27 @@ START_TEST(test_other_confirmed)
     /* frames 9-12: add/removeListElement, createObject, deleteObject */
     const struct event *e = feed("810a00180104000501080c03c0000119663e4442c800003f");
     code_op(e, 8, "list_element_change");
-    fs(e, "service_name", "add_list_element");
-    ck_assert_uint_eq(fu(e, "object.type"), 15); /* 03c00001: notification-class,1 */
-    ck_assert_uint_eq(fu(e, "property"), 102);   /* recipient-list */
+    ev_s(e, "service_name", "add_list_element");
+    ck_assert_uint_eq(ev_u(e, "object.type"), 15); /* 03c00001: notification-class,1 */
+    ck_assert_uint_eq(ev_u(e, "property"), 102);   /* recipient-list */
     e = feed("810a00180104000501090c03c0000119663e4442c800003f");
     code_op(e, 9, "list_element_change");
     e = feed("810a001101040005010a0e1c000000010f");
     code_op(e, 10, "create_delete_object");
-    ck_assert_uint_eq(fu(e, "object.type"), 0); /* analog-input,1 */
-    ck_assert_uint_eq(fu(e, "object.instance"), 1);
+    ck_assert_uint_eq(ev_u(e, "object.type"), 0); /* analog-input,1 */
+    ck_assert_uint_eq(ev_u(e, "object.instance"), 1);
     e = feed("810a000f01040005010bc400000001");
     code_op(e, 11, "create_delete_object");
-    fs(e, "service_name", "delete_object");
-    ck_assert_uint_eq(fu(e, "object.instance"), 1);
+    ev_s(e, "service_name", "delete_object");
+    ck_assert_uint_eq(ev_u(e, "object.instance"), 1);
     /* frame 18: confirmedPrivateTransfer (18): V=7 SN=511 */
     e = feed("810a009001040205341209071a01ff2e0000007f000000380004f2570043494d45545249435320444e"
              "45543138003730310043494d45545249435320444e45543138003731313100463400000003f663000401"
              "000d2470616e656c64656661756c740000001001000437313131000001dd010004373131320000"
              "44b5010008746f7765723333330003dbf6000000002f");
     code_op(e, 18, "private_transfer");
-    ck_assert_uint_eq(fu(e, "vendor_id"), 7);
-    ck_assert_uint_eq(fu(e, "service_number"), 511);
+    ck_assert_uint_eq(ev_u(e, "vendor_id"), 7);
+    ck_assert_uint_eq(ev_u(e, "service_number"), 511);
     /* the remaining confirmed services of the capture: coded and named */
     static const struct {
         const char *hex;
@@ -531,34 +501,34 @@ START_TEST(test_acks_and_errors)
     const struct event *e = feed("810a00110104200414");
     code_op(e, 20, "reinitialize_device");
     ck_assert_int_eq(e->dir, EV_DIR_RESPONSE);
-    ck_assert_uint_eq(fu(e, "apdu.type"), 2);
-    ck_assert_uint_eq(fu(e, "apdu.invoke_id"), 4);
+    ck_assert_uint_eq(ev_u(e, "apdu.type"), 2);
+    ck_assert_uint_eq(ev_u(e, "apdu.invoke_id"), 4);
     /* frame 573: Error (0x50) invoke 1 reinitializeDevice: 91 05 class services,
      * 91 1a code password-failure (26); BVLC claims 17 bytes of 13 */
     e = feed("810a001101045001149105911a");
     code_op(e, 20, "reinitialize_device");
-    ck_assert_uint_eq(fu(e, "apdu.type"), 5);
-    ck_assert_uint_eq(fu(e, "error_class"), 5);
-    ck_assert_uint_eq(fu(e, "error_code"), 26);
+    ck_assert_uint_eq(ev_u(e, "apdu.type"), 5);
+    ck_assert_uint_eq(ev_u(e, "error_class"), 5);
+    ck_assert_uint_eq(ev_u(e, "error_code"), 26);
     ck_assert(event_has_anomaly(e, "bacnet.bad_bvlc_length"));
     /* nDPI bacnet.pcap frame 18: Error readProperty, class 0 (device), code 0 */
     e = feed("810b000d010050010c91009100");
     code_op(e, 12, "read_property");
-    ck_assert_uint_eq(fu(e, "error_class"), 0);
-    ck_assert_uint_eq(fu(e, "error_code"), 0);
+    ck_assert_uint_eq(ev_u(e, "error_class"), 0);
+    ck_assert_uint_eq(ev_u(e, "error_code"), 0);
     ck_assert_int_eq(e->nanom, 0);
     /* bacnet_error_reject_abort.pcap frame 44: Reject invoke 58 reason 9
      * (unrecognized-service): no code */
     e = feed("810a000e0120000d013dff603a09");
     nocode_op(e, "reject");
-    ck_assert_uint_eq(fu(e, "apdu.invoke_id"), 58);
-    ck_assert_uint_eq(fu(e, "apdu.reason"), 9);
+    ck_assert_uint_eq(ev_u(e, "apdu.invoke_id"), 58);
+    ck_assert_uint_eq(ev_u(e, "apdu.reason"), 9);
     /* frame 45: Abort SRV=1 invoke 1 reason 0 (other) */
     e = feed("810b00090100710100");
     nocode_op(e, "abort");
     ck_assert_int_eq(e->dir, EV_DIR_RESPONSE);
-    ck_assert_uint_eq(fu(e, "apdu.server"), 1);
-    ck_assert_uint_eq(fu(e, "apdu.reason"), 0);
+    ck_assert_uint_eq(ev_u(e, "apdu.server"), 1);
+    ck_assert_uint_eq(ev_u(e, "apdu.reason"), 0);
     ck_assert_int_eq(e->nanom, 0);
 }
 END_TEST
@@ -569,15 +539,15 @@ START_TEST(test_pairing)
     feed_at("810a001101040005010c0c00000001194d", 1, 1000000);
     const struct event *e =
         feed_at("810a0021010030010c0c00000001194d3e750d0053656e736f725f34353331323f", 0, 1005000);
-    ck_assert_uint_eq(fu(e, "request_service"), 12);
-    ck_assert_uint_eq(fu(e, "latency_us"), 5000);
+    ck_assert_uint_eq(ev_u(e, "request_service"), 12);
+    ck_assert_uint_eq(ev_u(e, "latency_us"), 5000);
     /* answered once: a repeated ACK matches nothing */
     e = feed_at("810a0021010030010c0c00000001194d3e750d0053656e736f725f34353331323f", 0, 1006000);
-    absent(e, "request_service");
+    ev_absent(e, "request_service");
     /* a reply in the request's own direction answers nothing */
     feed_at("810a001101040005020c0c00000001194d", 1, 1007000);
     e = feed_at("810a00110104200214", 1, 1008000);
-    absent(e, "request_service");
+    ev_absent(e, "request_service");
     /* Reject (frame 44 of bacnet_error_reject_abort, invoke 58) after a request with
      * invoke 58: the reject names the request's service */
     feed_at("810a001101040005"
@@ -585,8 +555,8 @@ START_TEST(test_pairing)
             "0c0c00000001194d",
             1, 2000000);
     e = feed_at("810a000e0120000d013dff603a09", 0, 2000100);
-    ck_assert_uint_eq(fu(e, "request_service"), 12);
-    ck_assert_uint_eq(fu(e, "latency_us"), 100);
+    ck_assert_uint_eq(ev_u(e, "request_service"), 12);
+    ck_assert_uint_eq(ev_u(e, "latency_us"), 100);
 }
 END_TEST
 
@@ -596,24 +566,24 @@ START_TEST(test_segmentation)
      * window 3 */
     const struct event *e = feed("810a000a0100405e0003");
     nocode_op(e, "segment_ack");
-    ck_assert_uint_eq(fu(e, "apdu.type"), 4);
-    ck_assert_uint_eq(fu(e, "apdu.nak"), 0);
-    ck_assert_uint_eq(fu(e, "apdu.server"), 0);
-    ck_assert_uint_eq(fu(e, "apdu.invoke_id"), 94);
-    ck_assert_uint_eq(fu(e, "apdu.sequence"), 0);
-    ck_assert_uint_eq(fu(e, "apdu.window"), 3);
+    ck_assert_uint_eq(ev_u(e, "apdu.type"), 4);
+    ck_assert_uint_eq(ev_u(e, "apdu.nak"), 0);
+    ck_assert_uint_eq(ev_u(e, "apdu.server"), 0);
+    ck_assert_uint_eq(ev_u(e, "apdu.invoke_id"), 94);
+    ck_assert_uint_eq(ev_u(e, "apdu.sequence"), 0);
+    ck_assert_uint_eq(ev_u(e, "apdu.window"), 3);
     /* frame 18 (the last segment): Complex-ACK 0x38 SEG=1 MOR=0 invoke 94 seq 2
      * window 3 readProperty; a segment's body is not decoded */
     e = feed("810a00700104385e02030cc404400181c404400182c404400183c404400184c404400185c404400186"
              "c404400187c404400188c404400189c40440018ac40440018bc40440018cc40440018dc40440018ec404"
              "40018fc405c00001c405c00002c405c00003c405c00004c405c000053f");
     code_op(e, 12, "read_property");
-    ck_assert_uint_eq(fu(e, "apdu.segmented"), 1);
-    ck_assert_uint_eq(fu(e, "apdu.more_follows"), 0);
-    ck_assert_uint_eq(fu(e, "apdu.sequence"), 2);
-    ck_assert_uint_eq(fu(e, "apdu.window"), 3);
-    ck_assert_uint_eq(fu(e, "segment_len"), 101); /* 112 - BVLC 4 - NPDU 2 - APDU 5 */
-    absent(e, "object");
+    ck_assert_uint_eq(ev_u(e, "apdu.segmented"), 1);
+    ck_assert_uint_eq(ev_u(e, "apdu.more_follows"), 0);
+    ck_assert_uint_eq(ev_u(e, "apdu.sequence"), 2);
+    ck_assert_uint_eq(ev_u(e, "apdu.window"), 3);
+    ck_assert_uint_eq(ev_u(e, "segment_len"), 101); /* 112 - BVLC 4 - NPDU 2 - APDU 5 */
+    ev_absent(e, "object");
     ck_assert_int_eq(e->nanom, 0);
 }
 END_TEST
@@ -627,13 +597,13 @@ START_TEST(test_network_messages)
     const struct event *e = feed("810b000d01a0ffff00ff010000");
     nocode_op(e, "i_am_router_to_network");
     ck_assert_int_eq(e->dir, EV_DIR_INDICATION);
-    ck_assert_uint_eq(fu(e, "network_message.type"), 1);
+    ck_assert_uint_eq(ev_u(e, "network_message.type"), 1);
     ck_assert_int_eq(e->nanom, 0);
     /* frame 23: type 0x13 Network-Number-Is, network 0, status 11 */
     e = feed("810b000e01a0ffff00ff1300000b");
     nocode_op(e, "network_number_is");
-    ck_assert_uint_eq(fu(e, "network_message.network"), 0);
-    ck_assert_uint_eq(fu(e, "network_message.learned"), 11);
+    ck_assert_uint_eq(ev_u(e, "network_message.network"), 0);
+    ck_assert_uint_eq(ev_u(e, "network_message.learned"), 11);
 }
 END_TEST
 
@@ -642,19 +612,19 @@ START_TEST(test_bvlc_functions)
     /* Write-BDT (Annex J.2.2): 192.168.1.1:47808 mask ffffffff, 192.168.2.1 ffffff00 */
     const struct event *e = feed("81010018c0a80101bac0ffffffffc0a80201bac0ffffff00");
     nocode_op(e, "write_bdt");
-    ck_assert_uint_eq(fu(e, "entries"), 2);
+    ck_assert_uint_eq(ev_u(e, "entries"), 2);
     ck_assert_int_eq(e->nanom, 0);
     ck_assert_ptr_nonnull(strstr(last_json(), "\"bdt\":[{\"ip\":\"c0a80101\",\"port\":47808,"
                                               "\"mask\":\"ffffffff\"}"));
     /* Register-Foreign-Device (J.2.6) TTL 60 */
     e = feed("81050006003c");
     nocode_op(e, "register_foreign_device");
-    ck_assert_uint_eq(fu(e, "ttl"), 60);
+    ck_assert_uint_eq(ev_u(e, "ttl"), 60);
     /* BVLC-Result 0x0030: Register-Foreign-Device NAK */
     e = feed("810000060030");
     nocode_op(e, "bvlc_result");
     ck_assert_int_eq(e->dir, EV_DIR_RESPONSE);
-    ck_assert_uint_eq(fu(e, "result"), 0x30);
+    ck_assert_uint_eq(ev_u(e, "result"), 0x30);
     /* Read-FDT-Ack: 192.168.1.10:47808 TTL 60 remaining 48 */
     e = feed("8107000ec0a8010abac0003c0030");
     nocode_op(e, "read_fdt_ack");
@@ -662,16 +632,16 @@ START_TEST(test_bvlc_functions)
     /* Delete-FDT-Entry 192.168.1.10:47808 */
     e = feed("8108000ac0a8010abac0");
     nocode_op(e, "delete_fdt_entry");
-    fs(e, "entry.ip", "c0a8010a");
-    ck_assert_uint_eq(fu(e, "entry.port"), 47808);
+    ev_s(e, "entry.ip", "c0a8010a");
+    ck_assert_uint_eq(ev_u(e, "entry.port"), 47808);
     /* Forwarded-NPDU from 192.168.1.10:47808 carrying who-Is 5..5 */
     e = feed("81040012c0a8010abac00100100809051905");
     code_op(e, 8, "who_is");
-    fs(e, "bvlc.function_name", "forwarded_npdu");
-    fs(e, "original_source.ip", "c0a8010a");
-    ck_assert_uint_eq(fu(e, "original_source.port"), 47808);
-    ck_assert_uint_eq(fu(e, "low_limit"), 5);
-    ck_assert_uint_eq(fu(e, "high_limit"), 5);
+    ev_s(e, "bvlc.function_name", "forwarded_npdu");
+    ev_s(e, "original_source.ip", "c0a8010a");
+    ck_assert_uint_eq(ev_u(e, "original_source.port"), 47808);
+    ck_assert_uint_eq(ev_u(e, "low_limit"), 5);
+    ck_assert_uint_eq(ev_u(e, "high_limit"), 5);
     ck_assert_int_eq(e->nanom, 0);
 }
 END_TEST
@@ -773,44 +743,12 @@ static void count_event(void *ctx, struct event *e)
 }
 
 /* Feeds every UDP/47808 payload of a capture (Ethernet, optional VLAN, IPv4). */
+/* Plays a capture into the dissector the way the engine does (testutil.c). */
 static void play_pcap(const char *name, struct count_ctx *k)
 {
-    char err[PCAP_ERRBUF_SIZE];
-    pcap_t *p = pcap_open_offline(test_data_path(name), err);
-    ck_assert_msg(p != NULL, "%s", err);
-    struct event_sink sink;
+    static struct event_sink sink;
     event_sink_init(&sink, count_event, k);
-    void *s = D->state_new();
-    struct pcap_pkthdr *h;
-    const u_char *data;
-    while (pcap_next_ex(p, &h, &data) == 1) {
-        struct cursor c = cursor_make(data, h->caplen);
-        cursor_skip(&c, 12);
-        uint16_t et = cursor_u16be(&c);
-        if (et == 0x8100) {
-            cursor_skip(&c, 2);
-            et = cursor_u16be(&c);
-        }
-        if (et != 0x0800) continue;
-        uint8_t vihl = cursor_u8(&c);
-        cursor_skip(&c, 1);
-        uint16_t tot = cursor_u16be(&c);
-        cursor_skip(&c, 5);
-        uint8_t proto = cursor_u8(&c);
-        cursor_skip(&c, 10);
-        cursor_skip(&c, (size_t)((vihl & 15) * 4 - 20));
-        if (proto != 17 || c.err) continue;
-        struct cursor ip = cursor_sub(&c, tot - (size_t)(vihl & 15) * 4);
-        uint16_t sp = cursor_u16be(&ip), dp = cursor_u16be(&ip);
-        uint16_t ulen = cursor_u16be(&ip);
-        cursor_skip(&ip, 2);
-        if (ip.err || ulen < 8 || (sp != 47808 && dp != 47808)) continue;
-        struct cursor pl = cursor_sub(&ip, ulen - 8u);
-        struct pdu_info info = {dp == 47808, DISS_UDP, 0, 0};
-        D->parse(s, &pl, &info, &sink);
-    }
-    D->state_free(s);
-    pcap_close(p);
+    ck_assert_int_gt(pcap_feed_file(test_data_path(name), D, &sink, 47808, 0), 0);
 }
 
 START_TEST(test_pcap_error_reject_abort)

@@ -71,24 +71,10 @@ static size_t parse_once(void *st, const uint8_t *p, size_t n, int to_server, in
     return dnp3_dissector.parse(st, &c, &info, &rec.sink);
 }
 
-/* Engine-like TCP buffering: append, parse until nothing more is consumed. */
-struct stream {
-    uint8_t buf[8192];
-    size_t len;
-};
-
-static void stream_push(struct stream *s, void *st, const uint8_t *p, size_t n, int to_server)
+/* Engine-like TCP buffering (testutil.c). */
+static void stream_push(struct tcp_buf *s, void *st, const uint8_t *p, size_t n, int to_server)
 {
-    ck_assert_uint_le(s->len + n, sizeof(s->buf));
-    memcpy(s->buf + s->len, p, n);
-    s->len += n;
-    for (;;) {
-        size_t used = s->len ? parse_once(st, s->buf, s->len, to_server, DISS_TCP) : 0;
-        ck_assert_uint_le(used, s->len);
-        if (!used) break;
-        memmove(s->buf, s->buf + used, s->len - used);
-        s->len -= used;
-    }
+    tcp_push(s, &dnp3_dissector, st, &rec.sink, p, n, to_server, now_us);
 }
 
 static uint64_t u(int i, const char *path)
@@ -371,7 +357,7 @@ START_TEST(test_stream_split_everywhere)
     n += hex_to_bytes(RESP_SEG2, all + n, sizeof(all) - n);
     n += hex_to_bytes(SELECT_CROB, all + n, sizeof(all) - n);
     for (size_t cut = 0; cut <= n; cut++) {
-        static struct stream s;
+        static struct tcp_buf s;
         s.len = 0;
         recorder_init(&rec);
         void *st = dnp3_dissector.state_new();
@@ -392,7 +378,7 @@ START_TEST(test_garbage_then_frame)
     void *st = dnp3_dissector.state_new();
     uint8_t b[64] = {0xde, 0xad, 0x05, 0x00, 0x64};
     size_t n = 5 + hex_to_bytes(COLD_RESTART, b + 5, sizeof(b) - 5);
-    static struct stream s;
+    static struct tcp_buf s;
     s.len = 0;
     stream_push(&s, st, b, n, 1);
     ck_assert_int_eq(rec.n, 2);
@@ -461,6 +447,153 @@ START_TEST(test_probe)
 }
 END_TEST
 
+/* ---- where tshark 4.0 is wrong (icsnpp-dnp3 dnp3_example.pcap) ----
+ *
+ * IEEE 1815-2012 8.2.1.3: the transport sequence number is 6 bits and counts modulo
+ * 64, so 63 is followed by 0. tshark 4.0 reassembles with the sequence number as a
+ * plain integer and never joins a 0 to the 63 before it: the fragment is left
+ * "Unreassembled fragment 0" and the response is not counted (in this capture 3
+ * responses on the 20000 <-> 20000 connection and one unsolicited response on the
+ * 55370 connection). Its reassembly table is also keyed on IP addresses and the
+ * sequence number, not on the TCP connection, so the orphan FIN segment of one
+ * connection (frame 210, seq 0) is later merged with a FIR+FIN segment of another
+ * connection (frame 311, seq 0): the "reassembled" fragment is 49 bytes of zeros
+ * that tshark reads as a Confirm (func 0), while frame 311 is, alone, a complete
+ * CROB response (func 129). A segment with FIR set starts a new fragment (8.2.1.2).
+ * These are 6 of tshark's counts in the oracle; the tests pin our readings. */
+
+/* frame 17 (and, byte for byte, 209): FIR, seq 63, the head of a read response */
+static const char *WRAP_SEQ63 =
+    "0564ff446400050035187fc881000001020000778101010101011e0e01010101010101010101010101010101"
+    "bbc301010101010101010101010101010101bbc3010101010101010101010000000000001a13000000000000"
+    "00000000000000000000ffff00000000000000000000000000000000ffff0000000000000000000000000000"
+    "0000ffff00000000000000000000000000000000ffff00000a02000021000000000000000000857700000000"
+    "000000000000000000000000ffff0000000000000000001e0200001300c088fc0300df0400d30400e7040070"
+    "03004605720e00660300000000000000000000000000a49d00000000000000000000000000000000ffff0000"
+    "00000000000000002802000013002ebd00000000000000000000ffff";
+/* frame 18 (and 210): FIN, seq 0, the rest of it */
+static const char *WRAP_SEQ0 =
+    "0564374464000500173d80000000000000000000000000000000f3c800000000000000000000000000000000"
+    "ffff00000000000000000000000000000000ffff0000ffff";
+/* frame 311, the 55355 connection: FIR+FIN seq 0, a CROB response (g12v1 index 2) */
+static const char *CROB_RESP_SEQ0 =
+    "05641a4464000500c0aec0c88100000c011701024201f4010000513c0000000000ffff";
+
+START_TEST(test_tshark_seq_wrap_63_to_0)
+{
+    void *st = dnp3_dissector.state_new();
+    static struct tcp_buf s;
+    s.len = 0;
+    uint8_t b1[400], b2[100];
+    size_t n1 = hex_to_bytes(WRAP_SEQ63, b1, sizeof(b1));
+    size_t n2 = hex_to_bytes(WRAP_SEQ0, b2, sizeof(b2));
+    ck_assert_uint_eq(b1[10], 0x7f); /* transport: FIR, seq 63 */
+    ck_assert_uint_eq(b2[10], 0x80); /* transport: FIN, seq 0 */
+    stream_push(&s, st, b1, n1, 0);
+    ck_assert_int_eq(rec.n, 0);
+    stream_push(&s, st, b2, n2, 0);
+    ck_assert_int_eq(rec.n, 1); /* tshark: none (fragment 0 left unreassembled) */
+    ck_assert_int_eq(rec.ev[0].code, 129);
+    ck_assert_int_eq(rec.ev[0].nanom, 0);
+    ck_assert_uint_eq(u(0, "frames"), 2);
+    ck_assert_uint_eq(u(0, "len"), 249 + 49);
+    ck_assert_uint_eq(u(0, "al.seq"), 8); /* application control 0xc8 */
+    dnp3_dissector.state_free(st);
+}
+END_TEST
+
+/* frames 808-810, the 55370 connection: an unsolicited response in segments 62, 63, 0 */
+static const char *UNSOL_SEQ62 =
+    "0564ff446400050035187ef78200000202175a0481ab0fbcc47069cc010581ad0fbcc4700106810a10bcc470"
+    "d915010181f010bcc4700103815411bcc47089440102815611bcc4700104010917bcc47092300106010b17bc"
+    "c4700105013a18bcc470e3120100011e19bcc470010101e819bcc470f7e4010201ae1abcc4700103010e1bbc"
+    "c4703762010681e21ebcc470010481e61ebcc470b124010581e81ebcc4700100812a20bcc47016b60101813020"
+    "bcc4700102813120bcc470e8ce0103818b20bcc4700105019a21bcc470a30c0101014523bcc4700102010a24"
+    "bcc4704dd70103016f24bcc4700105814828bcc470d1940101818b29bcc4700102818d29bcc4702182010401"
+    "c929bcc470010601ca29bcc4707618010381eb29bcc4700105dab9";
+static const char *UNSOL_SEQ63 =
+    "0564ff446400050035183f01fc2abcc4700100013d2cbcc47001a4f50101a42cbcc4700102016e2dbcc47001"
+    "8aeb0301ce2dbcc470010681a231bcc4700102c40481a631bcc470010581a931bcc4700135f801818832bcc4"
+    "700102818a32bcc47001d4070081ea32bcc4700103814a33bcc47001682e05015a34bcc4700101010436bcc4"
+    "7001876802016636bcc4700103012e37bcc4700143310581e249bcc470010381824bbcc47001731b0181874b"
+    "bcc470010281894bbcc47001d8970401c54bbcc470010601c64bbcc47001316f0501f54cbcc470010001dd4d"
+    "bcc47001cd7401019f4ebcc470010201694fbcc47001575a0301cd4fbcc470010681a053bcc47001327e0481"
+    "a353bcc470010581a653bcc4700170a600818154bcc4700102815f9a";
+static const char *UNSOL_SEQ0 =
+    "0564ec4464000500a4f380e954bcc470010181eb54bcc4700103d9c0814655bcc4700105015556bcc4700101"
+    "e19801ff57bcc4700102016558bcc47001032e16012e59bcc470010581055dbcc47001019f7c81475ebcc470"
+    "010281485ebcc47001045b1a01855ebcc470010601865ebcc4700103042a81ab5ebcc470010501b65fbcc470"
+    "0100be5c019960bcc4700101015f61bcc470010227ae012962bcc4700103018e62bcc47001062fca815e66bc"
+    "c4700104816166bcc470010547ae816666bcc4700100814167bcc4700101dc0781a667bcc470010281a867bc"
+    "c47001030a65810668bcc4700105011669bcc4700101955501bf6abcc470010201896bbcc4700103e38a01ee"
+    "6bbcc47001d488";
+
+START_TEST(test_tshark_seq_wrap_three_segments)
+{
+    void *st = dnp3_dissector.state_new();
+    static struct tcp_buf s;
+    s.len = 0;
+    const char *seg[3] = {UNSOL_SEQ62, UNSOL_SEQ63, UNSOL_SEQ0};
+    const uint8_t tc[3] = {0x40 | 62, 63, 0x80 | 0}; /* FIR 62, 63, FIN 0 */
+    for (int i = 0; i < 3; i++) {
+        uint8_t b[400];
+        size_t n = hex_to_bytes(seg[i], b, sizeof(b));
+        ck_assert_uint_eq(b[10], tc[i]);
+        stream_push(&s, st, b, n, 0);
+        ck_assert_int_eq(rec.n, i == 2); /* tshark: none */
+    }
+    ck_assert_int_eq(rec.ev[0].code, 130); /* unsolicited response */
+    ck_assert_int_eq(rec.ev[0].nanom, 0);
+    ck_assert_uint_eq(u(0, "frames"), 3);
+    ck_assert_uint_eq(u(0, "len"), 249 + 249 + 230);
+    ck_assert(has(0, "\"uns\":true"));
+    ck_assert(has(0, "\"group\":2,\"variation\":2")); /* binary input events with time */
+    dnp3_dissector.state_free(st);
+}
+END_TEST
+
+START_TEST(test_tshark_fir_starts_new_fragment)
+{
+    uint8_t orphan[100], crob[64];
+    size_t no = hex_to_bytes(WRAP_SEQ0, orphan, sizeof(orphan));
+    size_t nc = hex_to_bytes(CROB_RESP_SEQ0, crob, sizeof(crob));
+    ck_assert_uint_eq(crob[10], 0xc0); /* FIR+FIN, seq 0 */
+    /* as captured: the orphan and the CROB response are on two connections */
+    void *a = dnp3_dissector.state_new(), *b = dnp3_dissector.state_new();
+    static struct tcp_buf sa, sb;
+    sa.len = sb.len = 0;
+    stream_push(&sa, a, orphan, no, 0);
+    for (int i = 0; i < rec.n; i++)
+        ck_assert(!rec.ev[i].has_code); /* a FIN without its FIR is not a fragment */
+    int before = rec.n;
+    stream_push(&sb, b, crob, nc, 0);
+    ck_assert_int_eq(rec.n, before + 1);
+    ck_assert_int_eq(rec.ev[before].code, 129); /* tshark: 0 (Confirm) */
+    ck_assert(has(before, "\"group\":12,\"variation\":1"));
+    ck_assert(has(before, "\"index\":2"));
+    dnp3_dissector.state_free(a);
+    dnp3_dissector.state_free(b);
+    /* even on one connection, FIR discards the pending partial fragment */
+    void *c = dnp3_dissector.state_new();
+    static struct tcp_buf sc;
+    sc.len = 0;
+    uint8_t head[400];
+    size_t nh = hex_to_bytes(WRAP_SEQ63, head, sizeof(head));
+    recorder_init(&rec);
+    stream_push(&sc, c, head, nh, 0);
+    stream_push(&sc, c, crob, nc, 0);
+    int coded = 0;
+    for (int i = 0; i < rec.n; i++) {
+        if (!rec.ev[i].has_code) continue;
+        coded++;
+        ck_assert_int_eq(rec.ev[i].code, 129);
+        ck_assert(has(i, "\"group\":12,\"variation\":1"));
+    }
+    ck_assert_int_eq(coded, 1);
+    dnp3_dissector.state_free(c);
+}
+END_TEST
+
 /* ---- golden counts from whole captures (tshark dnp3.al.func distribution) ---- */
 
 struct counts {
@@ -481,43 +614,12 @@ static void count_cb(void *ctx, struct event *e)
     snprintf(k->last_op, sizeof(k->last_op), "%s", e->op ? e->op : "");
 }
 
-/* Feeds the TCP payloads of a capture (Ethernet or raw IPv4, in order, no
- * retransmissions in these files) through per-direction engine-like buffers. */
+/* Plays a capture into the dissector the way the engine does (testutil.c). */
 static void run_pcap(const char *name, struct counts *k)
 {
-    char err[PCAP_ERRBUF_SIZE];
-    pcap_t *p = pcap_open_offline(test_data_path(name), err);
-    ck_assert_msg(p != NULL, "%s", err);
-    int dlt = pcap_datalink(p);
-    struct event_sink sink;
+    static struct event_sink sink;
     event_sink_init(&sink, count_cb, k);
-    void *st = dnp3_dissector.state_new();
-    static struct stream s[2];
-    s[0].len = s[1].len = 0;
-    struct pcap_pkthdr *h;
-    const u_char *d;
-    while (pcap_next_ex(p, &h, &d) == 1) {
-        size_t off = dlt == DLT_EN10MB ? 14 : 0;
-        if (h->caplen < off + 40 || (d[off] >> 4) != 4 || d[off + 9] != 6) continue;
-        size_t ihl = (size_t)(d[off] & 15) * 4, tot = (size_t)(d[off + 2] << 8 | d[off + 3]);
-        size_t l4 = off + ihl, thl = (size_t)(d[l4 + 12] >> 4) * 4;
-        if (off + tot > h->caplen || l4 + thl > off + tot) continue;
-        size_t plen = off + tot - l4 - thl;
-        int to_server = (d[l4 + 2] << 8 | d[l4 + 3]) == 20000;
-        struct stream *sd = &s[to_server];
-        memcpy(sd->buf + sd->len, d + l4 + thl, plen);
-        sd->len += plen;
-        for (;;) {
-            struct cursor c = cursor_make(sd->buf, sd->len);
-            struct pdu_info info = {to_server, DISS_TCP, 0, 0};
-            size_t used = sd->len ? dnp3_dissector.parse(st, &c, &info, &sink) : 0;
-            if (!used) break;
-            memmove(sd->buf, sd->buf + used, sd->len - used);
-            sd->len -= used;
-        }
-    }
-    dnp3_dissector.state_free(st);
-    pcap_close(p);
+    ck_assert_int_gt(pcap_feed_file(test_data_path(name), &dnp3_dissector, &sink, 20000, 0), 0);
 }
 
 START_TEST(test_golden_select_operate)
@@ -580,6 +682,9 @@ static Suite *dnp3_suite(void)
     tcase_add_test(tc, test_truncation_every_length);
     tcase_add_test(tc, test_udp_two_frames_one_datagram);
     tcase_add_test(tc, test_probe);
+    tcase_add_test(tc, test_tshark_seq_wrap_63_to_0);
+    tcase_add_test(tc, test_tshark_seq_wrap_three_segments);
+    tcase_add_test(tc, test_tshark_fir_starts_new_fragment);
     tcase_add_test(tc, test_golden_select_operate);
     tcase_add_test(tc, test_golden_file_transfer);
     tcase_add_test(tc, test_golden_too_long);

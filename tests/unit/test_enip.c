@@ -7,7 +7,6 @@
 
 #include "cip.h"
 #include "dissector.h"
-#include "pcapfeed.h"
 #include "testutil.h"
 
 extern const struct dissector enip_dissector;
@@ -921,7 +920,7 @@ static struct tally *run_capture(const char *name)
     static struct event_sink s;
     memset(&t, 0, sizeof(t));
     event_sink_init(&s, tally_event, &t);
-    ck_assert_int_gt(feed_file(test_data_path(name), &enip_dissector, &s, 44818, 2222), 0);
+    ck_assert_int_gt(pcap_feed_file(test_data_path(name), &enip_dissector, &s, 44818, 2222), 0);
     return &t;
 }
 

@@ -62,21 +62,6 @@ static const struct event *ev(int i)
     return &rec.ev[i];
 }
 
-static uint64_t fu(const struct event *e, const char *path)
-{
-    const struct ev_field *f = event_find(e, path);
-    ck_assert_msg(f != NULL, "field %s missing", path);
-    return f->v.u;
-}
-
-static void fs(const struct event *e, const char *path, const char *want)
-{
-    const struct ev_field *f = event_find(e, path);
-    ck_assert_msg(f != NULL, "field %s missing", path);
-    ck_assert_int_eq(f->len, strlen(want));
-    ck_assert(memcmp(event_field_text(e, f), want, f->len) == 0);
-}
-
 static void check_code(const struct event *e, int code, const char *op, int dir)
 {
     ck_assert(e->has_code);
@@ -125,19 +110,19 @@ START_TEST(test_udp_read_write)
     feed_t(U_WRITE, DISS_UDP, 1);
     const struct event *e = ev(0);
     check_code(e, 0x0101, "memory_area_read", EV_DIR_REQUEST);
-    ck_assert_uint_eq(fu(e, "icf"), 0x80);
-    ck_assert_uint_eq(fu(e, "response_required"), 1);
-    ck_assert_uint_eq(fu(e, "gct"), 2);
-    ck_assert_uint_eq(fu(e, "dst.node"), 0);
-    ck_assert_uint_eq(fu(e, "sid"), 0x7a);
-    ck_assert_uint_eq(fu(e, "area"), 0);
-    ck_assert_uint_eq(fu(e, "address"), 0xcccc);
-    ck_assert_uint_eq(fu(e, "bit"), 0xcc);
-    ck_assert_uint_eq(fu(e, "count"), 1);
+    ck_assert_uint_eq(ev_u(e, "icf"), 0x80);
+    ck_assert_uint_eq(ev_u(e, "response_required"), 1);
+    ck_assert_uint_eq(ev_u(e, "gct"), 2);
+    ck_assert_uint_eq(ev_u(e, "dst.node"), 0);
+    ck_assert_uint_eq(ev_u(e, "sid"), 0x7a);
+    ck_assert_uint_eq(ev_u(e, "area"), 0);
+    ck_assert_uint_eq(ev_u(e, "address"), 0xcccc);
+    ck_assert_uint_eq(ev_u(e, "bit"), 0xcc);
+    ck_assert_uint_eq(ev_u(e, "count"), 1);
     ck_assert_int_eq(e->nanom, 0);
     e = ev(1);
     check_code(e, 0x0102, "memory_area_write", EV_DIR_REQUEST);
-    ck_assert_uint_eq(fu(e, "data_len"), 6);
+    ck_assert_uint_eq(ev_u(e, "data_len"), 6);
     ck_assert_ptr_nonnull(strstr(rec.json[1], "\"data\":\"414243444546\""));
 }
 END_TEST
@@ -149,15 +134,15 @@ START_TEST(test_tcp_run_stop)
     feed_t(T_STOP, DISS_TCP, 1);
     const struct event *e = ev(0);
     check_code(e, 0x0401, "run", EV_DIR_REQUEST);
-    ck_assert_uint_eq(fu(e, "tcp.command"), 2);
-    ck_assert_uint_eq(fu(e, "tcp.error_code"), 0);
-    ck_assert_uint_eq(fu(e, "program_number"), 0);
-    ck_assert_uint_eq(fu(e, "mode"), 1);
+    ck_assert_uint_eq(ev_u(e, "tcp.command"), 2);
+    ck_assert_uint_eq(ev_u(e, "tcp.error_code"), 0);
+    ck_assert_uint_eq(ev_u(e, "program_number"), 0);
+    ck_assert_uint_eq(ev_u(e, "mode"), 1);
     e = ev(1);
     check_code(e, 0x0401, "run", EV_DIR_RESPONSE);
-    ck_assert_uint_eq(fu(e, "icf"), 0xc1);
-    ck_assert_uint_eq(fu(e, "end_code"), 0);
-    ck_assert_uint_eq(fu(e, "latency_us"), 1000);
+    ck_assert_uint_eq(ev_u(e, "icf"), 0xc1);
+    ck_assert_uint_eq(ev_u(e, "end_code"), 0);
+    ck_assert_uint_eq(ev_u(e, "latency_us"), 1000);
     ck_assert_int_eq(e->nanom, 0);
     check_code(ev(2), 0x0402, "stop", EV_DIR_REQUEST);
 }
@@ -168,15 +153,15 @@ START_TEST(test_controller_data_read)
     feed_t(T_CDR, DISS_TCP, 1);
     feed_t(T_CDR_RESP, DISS_TCP, 0);
     check_code(ev(0), 0x0501, "controller_data_read", EV_DIR_REQUEST);
-    ck_assert_uint_eq(fu(ev(0), "dst.node"), 0xc8);
-    ck_assert_uint_eq(fu(ev(0), "src.unit"), 0xef);
-    ck_assert_uint_eq(fu(ev(0), "data_kind"), 0);
+    ck_assert_uint_eq(ev_u(ev(0), "dst.node"), 0xc8);
+    ck_assert_uint_eq(ev_u(ev(0), "src.unit"), 0xef);
+    ck_assert_uint_eq(ev_u(ev(0), "data_kind"), 0);
     const struct event *e = ev(1);
     check_code(e, 0x0501, "controller_data_read", EV_DIR_RESPONSE);
-    fs(e, "controller_model", "AAAAAAAAAAAAAAAAAAAA");
-    fs(e, "controller_version", "BBBBBBBBBBBBBBBBBBBB");
+    ev_s(e, "controller_model", "AAAAAAAAAAAAAAAAAAAA");
+    ev_s(e, "controller_version", "BBBBBBBBBBBBBBBBBBBB");
     /* request SID 5, response SID 0x7a: paired by command, flagged */
-    ck_assert_uint_eq(fu(e, "sid_mismatch"), 1);
+    ck_assert_uint_eq(ev_u(e, "sid_mismatch"), 1);
     ck_assert(!event_has_anomaly(e, "fins.unmatched_response"));
 }
 END_TEST
@@ -209,8 +194,8 @@ START_TEST(test_node_address_exchange)
     ck_assert(!ev(0)->has_code);
     ck_assert_str_eq(ev(0)->op, "node_address_request");
     ck_assert_str_eq(ev(1)->op, "node_address_response");
-    ck_assert_uint_eq(fu(ev(1), "client_node"), 0x22);
-    ck_assert_uint_eq(fu(ev(1), "server_node"), 1);
+    ck_assert_uint_eq(ev_u(ev(1), "client_node"), 0x22);
+    ck_assert_uint_eq(ev_u(ev(1), "server_node"), 1);
 }
 END_TEST
 

@@ -29,23 +29,6 @@ static const struct event *ev(int i)
     return &rec.ev[i];
 }
 
-static uint64_t fu(const struct event *e, const char *path)
-{
-    const struct ev_field *f = event_find(e, path);
-    ck_assert_msg(f != NULL, "field %s missing", path);
-    ck_assert_msg(f->type == EVF_UINT || f->type == EVF_BOOL, "field %s not a number", path);
-    return f->v.u;
-}
-
-static void fs(const struct event *e, const char *path, const char *want)
-{
-    const struct ev_field *f = event_find(e, path);
-    ck_assert_msg(f != NULL, "field %s missing", path);
-    ck_assert_int_eq(f->type, EVF_STR);
-    ck_assert_int_eq(f->len, strlen(want));
-    ck_assert(memcmp(event_field_text(e, f), want, f->len) == 0);
-}
-
 static void feed(void *st, const uint8_t *b, size_t n, uint64_t ts)
 {
     struct cursor c = cursor_make(b, n);
@@ -119,20 +102,20 @@ START_TEST(test_demo_fields)
     ck_assert_str_eq(e->op, "message");
     ck_assert_int_eq(e->dir, EV_DIR_INDICATION);
     ck_assert_int_eq(e->nanom, 0);
-    ck_assert_uint_eq(fu(e, "appid"), 0x2000); /* APPID: 0x2000 */
-    ck_assert_uint_eq(fu(e, "length"), 108);   /* Length: 108 */
-    fs(e, "gocb_ref", "111");                  /* gocbRef: 111 */
-    ck_assert_uint_eq(fu(e, "time_allowed_to_live"), 10000);
-    fs(e, "dat_set", "222");                   /* datSet: 222 */
-    fs(e, "go_id", "333");                     /* goID: 333 */
-    ck_assert_uint_eq(fu(e, "st_num"), 1);     /* stNum: 1 */
-    ck_assert_uint_eq(fu(e, "sq_num"), 1);     /* sqNum: 1 */
-    ck_assert_uint_eq(fu(e, "simulation"), 0); /* simulation: False */
-    ck_assert_uint_eq(fu(e, "conf_rev"), 1);   /* confRev: 1 */
-    ck_assert_uint_eq(fu(e, "nds_com"), 0);    /* ndsCom: False */
-    ck_assert_uint_eq(fu(e, "num_dat_set_entries"), 10);
-    ck_assert_uint_eq(fu(e, "all_data.count"), 10);         /* allData: 10 items */
-    ck_assert_uint_eq(fu(e, "all_data.types.boolean"), 10); /* all boolean */
+    ck_assert_uint_eq(ev_u(e, "appid"), 0x2000); /* APPID: 0x2000 */
+    ck_assert_uint_eq(ev_u(e, "length"), 108);   /* Length: 108 */
+    ev_s(e, "gocb_ref", "111");                  /* gocbRef: 111 */
+    ck_assert_uint_eq(ev_u(e, "time_allowed_to_live"), 10000);
+    ev_s(e, "dat_set", "222");                   /* datSet: 222 */
+    ev_s(e, "go_id", "333");                     /* goID: 333 */
+    ck_assert_uint_eq(ev_u(e, "st_num"), 1);     /* stNum: 1 */
+    ck_assert_uint_eq(ev_u(e, "sq_num"), 1);     /* sqNum: 1 */
+    ck_assert_uint_eq(ev_u(e, "simulation"), 0); /* simulation: False */
+    ck_assert_uint_eq(ev_u(e, "conf_rev"), 1);   /* confRev: 1 */
+    ck_assert_uint_eq(ev_u(e, "nds_com"), 0);    /* ndsCom: False */
+    ck_assert_uint_eq(ev_u(e, "num_dat_set_entries"), 10);
+    ck_assert_uint_eq(ev_u(e, "all_data.count"), 10);         /* allData: 10 items */
+    ck_assert_uint_eq(ev_u(e, "all_data.types.boolean"), 10); /* all boolean */
     const struct ev_field *t = event_find(e, "t");
     ck_assert(t && t->type == EVF_DOUBLE);
     ck_assert(t->v.d > 1306371354.858 && t->v.d < 1306371354.860);
@@ -151,19 +134,19 @@ START_TEST(test_icsnpp_sequence)
     static const uint64_t sq[8] = {10, 11, 12, 1, 2, 3, 4, 5};
     for (int i = 0; i < 8; i++) {
         const struct event *e = ev(i);
-        fs(e, "gocb_ref", "GEDeviceF650/LLN0$GO$gcb01");
-        ck_assert_uint_eq(fu(e, "appid"), 1);
-        ck_assert_uint_eq(fu(e, "st_num"), 1);
-        ck_assert_uint_eq(fu(e, "sq_num"), sq[i]);
-        ck_assert_uint_eq(fu(e, "num_dat_set_entries"), 8);
+        ev_s(e, "gocb_ref", "GEDeviceF650/LLN0$GO$gcb01");
+        ck_assert_uint_eq(ev_u(e, "appid"), 1);
+        ck_assert_uint_eq(ev_u(e, "st_num"), 1);
+        ck_assert_uint_eq(ev_u(e, "sq_num"), sq[i]);
+        ck_assert_uint_eq(ev_u(e, "num_dat_set_entries"), 8);
         ck_assert_str_eq(e->op, "message");
         ck_assert_int_eq(event_has_anomaly(e, "goose.sqnum_anomaly"), i == 3);
         ck_assert(!event_has_anomaly(e, "goose.stnum_regression"));
         ck_assert(!event_has_anomaly(e, "goose.malformed"));
     }
     /* tshark: timeAllowedtoLive 40000 on frame 1, 1000 on frame 4 */
-    ck_assert_uint_eq(fu(ev(0), "time_allowed_to_live"), 40000);
-    ck_assert_uint_eq(fu(ev(3), "time_allowed_to_live"), 1000);
+    ck_assert_uint_eq(ev_u(ev(0), "time_allowed_to_live"), 40000);
+    ck_assert_uint_eq(ev_u(ev(3), "time_allowed_to_live"), 1000);
     D->state_free(st);
 }
 END_TEST
@@ -177,20 +160,20 @@ START_TEST(test_all_data_primitives)
     ck_assert_int_eq(feed_pcap(st, "goose_icsnpp_all_data_primitives_fallbacks.pcap"), 1);
     const struct event *e = ev(0);
     ck_assert_int_eq(e->nanom, 0);
-    ck_assert_uint_eq(fu(e, "num_dat_set_entries"), 12);
-    ck_assert_uint_eq(fu(e, "all_data.count"), 12);
-    ck_assert_uint_eq(fu(e, "all_data.types.boolean"), 1);
-    ck_assert_uint_eq(fu(e, "all_data.types.bit_string"), 1);
-    ck_assert_uint_eq(fu(e, "all_data.types.integer"), 1);
-    ck_assert_uint_eq(fu(e, "all_data.types.unsigned"), 1);
-    ck_assert_uint_eq(fu(e, "all_data.types.floating_point"), 1);
-    ck_assert_uint_eq(fu(e, "all_data.types.octet_string"), 1);
-    ck_assert_uint_eq(fu(e, "all_data.types.visible_string"), 1);
-    ck_assert_uint_eq(fu(e, "all_data.types.real"), 1);
-    ck_assert_uint_eq(fu(e, "all_data.types.bcd"), 1);
-    ck_assert_uint_eq(fu(e, "all_data.types.boolean_array"), 1);
-    ck_assert_uint_eq(fu(e, "all_data.types.obj_id"), 1);
-    ck_assert_uint_eq(fu(e, "all_data.types.mms_string"), 1);
+    ck_assert_uint_eq(ev_u(e, "num_dat_set_entries"), 12);
+    ck_assert_uint_eq(ev_u(e, "all_data.count"), 12);
+    ck_assert_uint_eq(ev_u(e, "all_data.types.boolean"), 1);
+    ck_assert_uint_eq(ev_u(e, "all_data.types.bit_string"), 1);
+    ck_assert_uint_eq(ev_u(e, "all_data.types.integer"), 1);
+    ck_assert_uint_eq(ev_u(e, "all_data.types.unsigned"), 1);
+    ck_assert_uint_eq(ev_u(e, "all_data.types.floating_point"), 1);
+    ck_assert_uint_eq(ev_u(e, "all_data.types.octet_string"), 1);
+    ck_assert_uint_eq(ev_u(e, "all_data.types.visible_string"), 1);
+    ck_assert_uint_eq(ev_u(e, "all_data.types.real"), 1);
+    ck_assert_uint_eq(ev_u(e, "all_data.types.bcd"), 1);
+    ck_assert_uint_eq(ev_u(e, "all_data.types.boolean_array"), 1);
+    ck_assert_uint_eq(ev_u(e, "all_data.types.obj_id"), 1);
+    ck_assert_uint_eq(ev_u(e, "all_data.types.mms_string"), 1);
     /* values array, JSON: true, "80", -1, 500, null, "deadbe", "OK", ... */
     ck_assert_ptr_nonnull(
         strstr(rec.json[0], "\"values\":[true,\"80\",-1,500,null,\"deadbe\",\"OK\""));
@@ -209,7 +192,7 @@ START_TEST(test_malformed_captures)
     ck_assert_str_eq(ev(0)->op, "malformed");
     ck_assert(event_has_anomaly(ev(0), "goose.malformed"));
     ck_assert_ptr_null(event_find(ev(0), "gocb_ref"));
-    ck_assert_uint_eq(fu(ev(0), "appid"), 1);
+    ck_assert_uint_eq(ev_u(ev(0), "appid"), 1);
     D->state_free(st);
 
     /* GOOSE length 145 but the frame ends inside allData (0x93 bytes after the
@@ -220,8 +203,8 @@ START_TEST(test_malformed_captures)
     ck_assert_int_eq(rec.n, 1);
     ck_assert_str_eq(ev(0)->op, "malformed");
     ck_assert(event_has_anomaly(ev(0), "goose.truncated"));
-    fs(ev(0), "gocb_ref", "GEDeviceF650/LLN0$GO$gcb01");
-    ck_assert_uint_eq(fu(ev(0), "num_dat_set_entries"), 8);
+    ev_s(ev(0), "gocb_ref", "GEDeviceF650/LLN0$GO$gcb01");
+    ck_assert_uint_eq(ev_u(ev(0), "num_dat_set_entries"), 8);
     D->state_free(st);
 
     /* no allData at all: a readable frame missing a mandatory field */
@@ -371,7 +354,7 @@ START_TEST(test_rule_confrev_and_simulation)
         {2, 2, 2, 1, 0, "message", "goose.simulation_set"},
     };
     run_steps(s, 3);
-    ck_assert_uint_eq(fu(ev(1), "prev_conf_rev"), 1);
+    ck_assert_uint_eq(ev_u(ev(1), "prev_conf_rev"), 1);
 }
 END_TEST
 
@@ -393,7 +376,7 @@ START_TEST(test_publishers_apart)
     ck_assert_int_eq(rec.n, 4);
     for (int i = 0; i < 4; i++)
         ck_assert_msg(ev(i)->nanom == 0, "event %d: %s", i, ev(i)->anomalies[0]);
-    ck_assert_uint_eq(fu(ev(2), "sq_num"), 1);
+    ck_assert_uint_eq(ev_u(ev(2), "sq_num"), 1);
     D->state_free(st);
 }
 END_TEST

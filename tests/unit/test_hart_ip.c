@@ -57,21 +57,6 @@ static const struct event *ev(int i)
     return &rec.ev[i];
 }
 
-static uint64_t fu(const struct event *e, const char *path)
-{
-    const struct ev_field *f = event_find(e, path);
-    ck_assert_msg(f != NULL, "field %s missing", path);
-    return f->v.u;
-}
-
-static void fs(const struct event *e, const char *path, const char *want)
-{
-    const struct ev_field *f = event_find(e, path);
-    ck_assert_msg(f != NULL, "field %s missing", path);
-    ck_assert_int_eq(f->len, strlen(want));
-    ck_assert(memcmp(event_field_text(e, f), want, f->len) == 0);
-}
-
 static void check_code(const struct event *e, int code, const char *op, int dir)
 {
     ck_assert(e->has_code);
@@ -116,12 +101,12 @@ START_TEST(test_session_initiate)
     feed(H_INIT);
     const struct event *e = ev(0);
     check_code(e, 0, "session_initiate", EV_DIR_REQUEST);
-    ck_assert_uint_eq(fu(e, "version"), 1);
-    ck_assert_uint_eq(fu(e, "message_type"), 0);
-    ck_assert_uint_eq(fu(e, "sequence"), 2);
-    ck_assert_uint_eq(fu(e, "byte_count"), 13);
-    ck_assert_uint_eq(fu(e, "master_type"), 1);
-    ck_assert_uint_eq(fu(e, "inactivity_close_ms"), 30000);
+    ck_assert_uint_eq(ev_u(e, "version"), 1);
+    ck_assert_uint_eq(ev_u(e, "message_type"), 0);
+    ck_assert_uint_eq(ev_u(e, "sequence"), 2);
+    ck_assert_uint_eq(ev_u(e, "byte_count"), 13);
+    ck_assert_uint_eq(ev_u(e, "master_type"), 1);
+    ck_assert_uint_eq(ev_u(e, "inactivity_close_ms"), 30000);
 }
 END_TEST
 
@@ -131,22 +116,22 @@ START_TEST(test_pass_through)
     feed(H_CMD0_RESP);
     const struct event *e = ev(0);
     check_code(e, 3, "token_passing_pdu", EV_DIR_REQUEST);
-    fs(e, "pdu.frame_type", "stx");
-    fs(e, "pdu.address_type", "long");
+    ev_s(e, "pdu.frame_type", "stx");
+    ev_s(e, "pdu.address_type", "long");
     ck_assert_ptr_nonnull(strstr(rec.json[0], "\"address\":\"264e0000d2\""));
-    ck_assert_uint_eq(fu(e, "pdu.expanded_device_type"), 0x264e);
-    ck_assert_uint_eq(fu(e, "pdu.device_id"), 0xd2);
-    ck_assert_uint_eq(fu(e, "pdu.command"), 0);
-    fs(e, "pdu.command_name", "read_unique_identifier");
-    ck_assert_uint_eq(fu(e, "pdu.byte_count"), 0);
+    ck_assert_uint_eq(ev_u(e, "pdu.expanded_device_type"), 0x264e);
+    ck_assert_uint_eq(ev_u(e, "pdu.device_id"), 0xd2);
+    ck_assert_uint_eq(ev_u(e, "pdu.command"), 0);
+    ev_s(e, "pdu.command_name", "read_unique_identifier");
+    ck_assert_uint_eq(ev_u(e, "pdu.byte_count"), 0);
     ck_assert_ptr_null(event_find(e, "pdu.checksum_ok")); /* 0x38 verified */
     e = ev(1);
     check_code(e, 3, "token_passing_pdu", EV_DIR_RESPONSE);
-    fs(e, "pdu.frame_type", "ack");
-    ck_assert_uint_eq(fu(e, "pdu.byte_count"), 24);
-    ck_assert_uint_eq(fu(e, "pdu.response_code"), 0);
-    ck_assert_uint_eq(fu(e, "pdu.device_status"), 0xd0);
-    ck_assert_uint_eq(fu(e, "pdu.data_len"), 22);
+    ev_s(e, "pdu.frame_type", "ack");
+    ck_assert_uint_eq(ev_u(e, "pdu.byte_count"), 24);
+    ck_assert_uint_eq(ev_u(e, "pdu.response_code"), 0);
+    ck_assert_uint_eq(ev_u(e, "pdu.device_status"), 0xd0);
+    ck_assert_uint_eq(ev_u(e, "pdu.data_len"), 22);
 }
 END_TEST
 
@@ -159,20 +144,20 @@ START_TEST(test_short_frame)
          "0280000082");
     const struct event *e = ev(0);
     check_code(e, 3, "token_passing_pdu", EV_DIR_REQUEST);
-    fs(e, "pdu.address_type", "short");
-    ck_assert_uint_eq(fu(e, "pdu.polling_address"), 0);
-    ck_assert_uint_eq(fu(e, "pdu.command"), 0);
+    ev_s(e, "pdu.address_type", "short");
+    ck_assert_uint_eq(ev_u(e, "pdu.polling_address"), 0);
+    ck_assert_uint_eq(ev_u(e, "pdu.command"), 0);
     /* the same with expanded command 31 carrying 0x0400 (1024) and a write
      * command number 6 as a plain request: writes flagged */
     feed("010003000004000f"
          "02801f0204009b");
-    ck_assert_uint_eq(fu(ev(1), "pdu.command"), 1024);
-    ck_assert_uint_eq(fu(ev(1), "pdu.expanded"), 1);
+    ck_assert_uint_eq(ev_u(ev(1), "pdu.command"), 1024);
+    ck_assert_uint_eq(ev_u(ev(1), "pdu.expanded"), 1);
     feed("010003000005000e"
          "0280060100"
          "85");
-    ck_assert_uint_eq(fu(ev(2), "pdu.command"), 6);
-    ck_assert_uint_eq(fu(ev(2), "pdu.writes"), 1);
+    ck_assert_uint_eq(ev_u(ev(2), "pdu.command"), 6);
+    ck_assert_uint_eq(ev_u(ev(2), "pdu.writes"), 1);
     ck_assert_int_eq(ev(1)->nanom + ev(2)->nanom, 0);
 }
 END_TEST
@@ -194,7 +179,7 @@ START_TEST(test_several_per_segment)
     /* id 4: named, code null (tshark 4.0 has no decode for it) */
     ck_assert(!ev(2)->has_code);
     ck_assert_str_eq(ev(2)->op, "discovery");
-    ck_assert_uint_eq(fu(ev(2), "message_id"), 4);
+    ck_assert_uint_eq(ev_u(ev(2), "message_id"), 4);
 }
 END_TEST
 

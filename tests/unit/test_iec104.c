@@ -23,24 +23,10 @@ static size_t parse_once(void *st, const uint8_t *p, size_t n, int to_server)
     return iec104_dissector.parse(st, &c, &info, &rec.sink);
 }
 
-struct stream {
-    uint8_t buf[8192];
-    size_t len;
-};
-
-/* Engine-like TCP buffering: append, parse until nothing more is consumed. */
-static void stream_push(struct stream *s, void *st, const uint8_t *p, size_t n, int to_server)
+/* Engine-like TCP buffering (testutil.c). */
+static void stream_push(struct tcp_buf *s, void *st, const uint8_t *p, size_t n, int to_server)
 {
-    ck_assert_uint_le(s->len + n, sizeof(s->buf));
-    memcpy(s->buf + s->len, p, n);
-    s->len += n;
-    for (;;) {
-        size_t used = s->len ? parse_once(st, s->buf, s->len, to_server) : 0;
-        ck_assert_uint_le(used, s->len);
-        if (!used) break;
-        memmove(s->buf, s->buf + used, s->len - used);
-        s->len -= used;
-    }
+    tcp_push(s, &iec104_dissector, st, &rec.sink, p, n, to_server, now_us);
 }
 
 static uint64_t u(int i, const char *path)
@@ -276,7 +262,7 @@ START_TEST(test_apdu_split_everywhere)
     n += hex_to_bytes(S_ACK, all + n, sizeof(all) - n);
     n += hex_to_bytes(C_SC_TA_1, all + n, sizeof(all) - n);
     for (size_t cut = 0; cut <= n; cut++) {
-        static struct stream s;
+        static struct tcp_buf s;
         s.len = 0;
         recorder_init(&rec);
         void *st = iec104_dissector.state_new();
@@ -315,7 +301,7 @@ START_TEST(test_bad_start_and_length)
     void *st = iec104_dissector.state_new();
     uint8_t b[64] = {0x00, 0x11, 0x68, 0x02}; /* garbage, then start with length 2 */
     size_t n = 4 + hex_to_bytes(S_ACK, b + 4, sizeof(b) - 4);
-    static struct stream s;
+    static struct tcp_buf s;
     s.len = 0;
     stream_push(&s, st, b, n, 1);
     /* 00 11: not a start; 68 02: length below 4, skip the start octet; 02: not a
@@ -409,58 +395,12 @@ static void count_cb(void *ctx, struct event *e)
     if (f && f->len == 1 && event_field_text(e, f)[0] == 'U') k->u++;
 }
 
+/* Plays a capture into the dissector the way the engine does (testutil.c). */
 static void run_pcap(const char *name, struct counts *k)
 {
-    char err[PCAP_ERRBUF_SIZE];
-    pcap_t *p = pcap_open_offline(test_data_path(name), err);
-    ck_assert_msg(p != NULL, "%s", err);
-    struct event_sink sink;
+    static struct event_sink sink;
     event_sink_init(&sink, count_cb, k);
-    /* one state per client port (these captures hold several connections) */
-    static struct {
-        uint16_t port;
-        void *st;
-        struct stream s[2];
-    } conn[16];
-    int nconn = 0;
-    struct pcap_pkthdr *h;
-    const u_char *d;
-    while (pcap_next_ex(p, &h, &d) == 1) {
-        size_t off = 14;
-        if (h->caplen < off + 40 || (d[off] >> 4) != 4 || d[off + 9] != 6) continue;
-        size_t ihl = (size_t)(d[off] & 15) * 4, tot = (size_t)(d[off + 2] << 8 | d[off + 3]);
-        size_t l4 = off + ihl, thl = (size_t)(d[l4 + 12] >> 4) * 4;
-        if (off + tot > h->caplen || l4 + thl > off + tot) continue;
-        size_t plen = off + tot - l4 - thl;
-        uint16_t sp = (uint16_t)(d[l4] << 8 | d[l4 + 1]),
-                 dp = (uint16_t)(d[l4 + 2] << 8 | d[l4 + 3]);
-        int to_server = dp == 2404;
-        uint16_t client = to_server ? sp : dp;
-        int i = 0;
-        while (i < nconn && conn[i].port != client)
-            i++;
-        if (i == nconn) {
-            ck_assert_int_lt(nconn, 16);
-            conn[i].port = client;
-            conn[i].st = iec104_dissector.state_new();
-            conn[i].s[0].len = conn[i].s[1].len = 0;
-            nconn++;
-        }
-        struct stream *sd = &conn[i].s[to_server];
-        memcpy(sd->buf + sd->len, d + l4 + thl, plen);
-        sd->len += plen;
-        for (;;) {
-            struct cursor c = cursor_make(sd->buf, sd->len);
-            struct pdu_info info = {to_server, DISS_TCP, 0, 0};
-            size_t used = sd->len ? iec104_dissector.parse(conn[i].st, &c, &info, &sink) : 0;
-            if (!used) break;
-            memmove(sd->buf, sd->buf + used, sd->len - used);
-            sd->len -= used;
-        }
-    }
-    for (int i = 0; i < nconn; i++)
-        iec104_dissector.state_free(conn[i].st);
-    pcap_close(p);
+    ck_assert_int_gt(pcap_feed_file(test_data_path(name), &iec104_dissector, &sink, 2404, 0), 0);
 }
 
 START_TEST(test_golden_diverse)

@@ -29,23 +29,6 @@ static const struct event *ev(int i)
     return &rec.ev[i];
 }
 
-static uint64_t fu(const struct event *e, const char *path)
-{
-    const struct ev_field *f = event_find(e, path);
-    ck_assert_msg(f != NULL, "field %s missing", path);
-    ck_assert_msg(f->type == EVF_UINT, "field %s not a number", path);
-    return f->v.u;
-}
-
-static void fs(const struct event *e, const char *path, const char *want)
-{
-    const struct ev_field *f = event_find(e, path);
-    ck_assert_msg(f != NULL, "field %s missing", path);
-    ck_assert_int_eq(f->type, EVF_STR);
-    ck_assert_int_eq(f->len, strlen(want));
-    ck_assert(memcmp(event_field_text(e, f), want, f->len) == 0);
-}
-
 static int has(const struct event *e, const char *json_part, int i)
 {
     (void)e;
@@ -86,36 +69,10 @@ static void feeder_hex(struct feeder *f, int to_server, const char *hex, uint64_
 }
 
 /* Every TCP payload of an Ethernet/IPv4 capture, to_server = towards port 102. */
-static void feed_pcap(struct feeder *f, const char *name)
+/* Plays a capture into the dissector the way the engine does (testutil.c). */
+static void feed_pcap(const char *name)
 {
-    char err[PCAP_ERRBUF_SIZE];
-    pcap_t *p = pcap_open_offline(test_data_path(name), err);
-    ck_assert_msg(p != NULL, "%s", err);
-    ck_assert_int_eq(pcap_datalink(p), DLT_EN10MB);
-    struct pcap_pkthdr *h;
-    const u_char *data;
-    while (pcap_next_ex(p, &h, &data) == 1) {
-        struct cursor c = cursor_make(data, h->caplen);
-        cursor_skip(&c, 12);
-        if (cursor_u16be(&c) != 0x0800) continue;
-        uint8_t vihl = cursor_peek_u8(&c, 0, NULL);
-        uint16_t tot = cursor_peek_u16be(&c, 2, NULL);
-        uint8_t proto = cursor_peek_u8(&c, 9, NULL);
-        if (proto != 6) continue;
-        struct cursor ip = cursor_sub(&c, tot);
-        cursor_skip(&ip, (vihl & 15u) * 4u);
-        uint16_t sport = cursor_u16be(&ip);
-        uint16_t dport = cursor_u16be(&ip);
-        cursor_skip(&ip, 8);
-        uint8_t off = cursor_u8(&ip);
-        cursor_skip(&ip, (off >> 4) * 4u - 13u);
-        size_t n = cursor_left(&ip);
-        if (ip.err || n == 0) continue;
-        (void)sport;
-        feeder_push(f, dport == 102, cursor_take(&ip, n), n,
-                    (uint64_t)h->ts.tv_sec * 1000000u + (uint64_t)h->ts.tv_usec);
-    }
-    pcap_close(p);
+    ck_assert_int_gt(pcap_feed_file(test_data_path(name), &mms_dissector, &rec.sink, 102, 0), 0);
 }
 
 static struct feeder *feeder_new(void)
@@ -147,8 +104,7 @@ static void codes(char *out, size_t cap)
 
 START_TEST(test_read_capture)
 {
-    struct feeder *f = feeder_new();
-    feed_pcap(f, "mms_iec61850_read.pcap");
+    feed_pcap("mms_iec61850_read.pcap");
     char c[256];
     codes(c, sizeof(c));
     /* initiate-Request, initiate-Response, read request (4), read response (4),
@@ -159,34 +115,32 @@ START_TEST(test_read_capture)
     ck_assert_int_eq(ev(0)->dir, EV_DIR_REQUEST);
     /* initiate-RequestPDU: localDetailCalling 30000, proposedMaxServOutstanding 1000/1000,
      * proposedDataStructureNestingLevel 5, proposedVersionNumber 1 */
-    ck_assert_uint_eq(fu(ev(0), "local_detail"), 30000);
-    ck_assert_uint_eq(fu(ev(0), "max_serv_outstanding_calling"), 1000);
-    ck_assert_uint_eq(fu(ev(0), "data_structure_nesting_level"), 5);
-    ck_assert_uint_eq(fu(ev(0), "version"), 1);
+    ck_assert_uint_eq(ev_u(ev(0), "local_detail"), 30000);
+    ck_assert_uint_eq(ev_u(ev(0), "max_serv_outstanding_calling"), 1000);
+    ck_assert_uint_eq(ev_u(ev(0), "data_structure_nesting_level"), 5);
+    ck_assert_uint_eq(ev_u(ev(0), "version"), 1);
     ck_assert_str_eq(ev(1)->op, "initiate_response");
     /* read: invokeID 0, listOfVariable: vmd-specific "mu" */
     const struct event *e = ev(2);
     ck_assert_str_eq(e->op, "read");
-    fs(e, "service", "read");
-    ck_assert_uint_eq(fu(e, "invoke_id"), 0);
-    ck_assert_uint_eq(fu(e, "variable_count"), 1);
+    ev_s(e, "service", "read");
+    ck_assert_uint_eq(ev_u(e, "invoke_id"), 0);
+    ck_assert_uint_eq(ev_u(e, "variable_count"), 1);
     ck_assert(has(e, "\"variables\":[{\"vmd\":\"mu\"}]", 2));
     /* read response: paired, empty listOfAccessResult */
     e = ev(3);
     ck_assert_int_eq(e->dir, EV_DIR_RESPONSE);
-    ck_assert_uint_eq(fu(e, "request_service"), 4);
-    ck_assert_uint_eq(fu(e, "result_count"), 0);
+    ck_assert_uint_eq(ev_u(e, "request_service"), 4);
+    ck_assert_uint_eq(ev_u(e, "result_count"), 0);
     ck_assert_ptr_nonnull(event_find(e, "latency_us"));
     ck_assert_str_eq(ev(4)->op, "conclude_request");
     ck_assert(event_has_anomaly(ev(5), "mms.missing_service"));
-    feeder_free(f);
 }
 END_TEST
 
 START_TEST(test_write_capture)
 {
-    struct feeder *f = feeder_new();
-    feed_pcap(f, "mms_iec61850_write.pcap");
+    feed_pcap("mms_iec61850_write.pcap");
     char c[256];
     codes(c, sizeof(c));
     /* the write response "a1 05 02 01 00 30 00" names no service: tshark counts none */
@@ -196,26 +150,23 @@ START_TEST(test_write_capture)
     /* write: variable vmd-specific "mu", listOfData: integer 0 ("a0 03 85 01 00") */
     ck_assert(has(e, "\"variables\":[{\"vmd\":\"mu\"}]", 2));
     ck_assert(has(e, "\"values\":[0]", 2));
-    ck_assert_uint_eq(fu(e, "value_count"), 1);
-    ck_assert_uint_eq(fu(ev(3), "request_service"), 5);
-    feeder_free(f);
+    ck_assert_uint_eq(ev_u(e, "value_count"), 1);
+    ck_assert_uint_eq(ev_u(ev(3), "request_service"), 5);
 }
 END_TEST
 
 START_TEST(test_get_name_list_capture)
 {
-    struct feeder *f = feeder_new();
-    feed_pcap(f, "mms_iec61850_get_name_list.pcap");
+    feed_pcap("mms_iec61850_get_name_list.pcap");
     char c[256];
     codes(c, sizeof(c));
     ck_assert_str_eq(c, "-,-,1,-,-,-");
     /* getNameList: objectClass basicObjectClass namedVariable (0), objectScope vmdSpecific */
     const struct event *e = ev(2);
     ck_assert_str_eq(e->op, "enumeration");
-    fs(e, "service", "get_name_list");
-    ck_assert_uint_eq(fu(e, "object_class"), 0);
-    fs(e, "object_scope", "vmd");
-    feeder_free(f);
+    ev_s(e, "service", "get_name_list");
+    ck_assert_uint_eq(ev_u(e, "object_class"), 0);
+    ev_s(e, "object_scope", "vmd");
 }
 END_TEST
 
@@ -223,8 +174,7 @@ END_TEST
  * broken TPKT/COTP headers (tshark: "Continuation"; no MMS counted). */
 START_TEST(test_download_capture)
 {
-    struct feeder *f = feeder_new();
-    feed_pcap(f, "mms_initiate_download_sequence.pcap");
+    feed_pcap("mms_initiate_download_sequence.pcap");
     int coded = 0;
     for (int i = 0; i < rec.n; i++) {
         if (!rec.ev[i].has_code) continue;
@@ -239,20 +189,18 @@ START_TEST(test_download_capture)
     }
     ck_assert_ptr_nonnull(tc);
     ck_assert_ptr_nonnull(ids);
-    fs(tc, "service", "take_control");
+    ev_s(tc, "service", "take_control");
     ck_assert_str_eq(ids->op, "domain_download");
-    fs(ids, "service", "initiate_download_sequence");
-    fs(ids, "domain", "DTLogFilesDomain"); /* domainName: DTLogFilesDomain */
-    fs(ids, "capability", "MuSecAC800M");  /* listOfCapabilities item: MuSecAC800M */
-    ck_assert_uint_eq(fu(ids, "invoke_id"), 1);
-    feeder_free(f);
+    ev_s(ids, "service", "initiate_download_sequence");
+    ev_s(ids, "domain", "DTLogFilesDomain"); /* domainName: DTLogFilesDomain */
+    ev_s(ids, "capability", "MuSecAC800M");  /* listOfCapabilities item: MuSecAC800M */
+    ck_assert_uint_eq(ev_u(ids, "invoke_id"), 1);
 }
 END_TEST
 
 START_TEST(test_program_invocation_capture)
 {
-    struct feeder *f = feeder_new();
-    feed_pcap(f, "mms_stop_request.pcap");
+    feed_pcap("mms_stop_request.pcap");
     const struct event *start = NULL, *stop = NULL;
     for (int i = 0; i < rec.n; i++) {
         if (rec.ev[i].has_code && rec.ev[i].code == 40) start = &rec.ev[i];
@@ -261,17 +209,15 @@ START_TEST(test_program_invocation_capture)
     ck_assert_ptr_nonnull(start); /* confirmedServiceRequest: start (40) */
     ck_assert_ptr_nonnull(stop);  /* confirmedServiceRequest: stop (41) */
     ck_assert_str_eq(start->op, "program_invocation");
-    fs(start, "program_invocation", "R395024397Application_1");
-    fs(stop, "service", "stop");
-    fs(stop, "program_invocation", "R395024397Application_1");
-    feeder_free(f);
+    ev_s(start, "program_invocation", "R395024397Application_1");
+    ev_s(stop, "service", "stop");
+    ev_s(stop, "program_invocation", "R395024397Application_1");
 }
 END_TEST
 
 START_TEST(test_ndpi_capture)
 {
-    struct feeder *f = feeder_new();
-    feed_pcap(f, "mms_ndpi_iso9506_1.pcap");
+    feed_pcap("mms_ndpi_iso9506_1.pcap");
     char c[256];
     codes(c, sizeof(c));
     /* initiate req/resp, getVariableAccessAttributes (6), its confirmed-ErrorPDU,
@@ -279,18 +225,17 @@ START_TEST(test_ndpi_capture)
     ck_assert_str_eq(c, "-,-,6,-,4,4,-,-");
     const struct event *e = ev(2);
     /* name: domain-specific AA1E1Q01FP2LD0 / LLN0$BR$rcb_B02, invokeID 303731 */
-    ck_assert_uint_eq(fu(e, "invoke_id"), 303731);
+    ck_assert_uint_eq(ev_u(e, "invoke_id"), 303731);
     ck_assert(has(e, "\"name\":{\"domain\":\"AA1E1Q01FP2LD0\",\"item\":\"LLN0$BR$rcb_B02\"}", 2));
     e = ev(3);
     ck_assert_str_eq(e->op, "confirmed_error");
-    ck_assert_uint_eq(fu(e, "request_service"), 6);
-    fs(e, "service", "get_variable_access_attributes");
-    ck_assert_uint_eq(fu(e, "error_class"), 7); /* serviceError errorClass access (7) */
-    ck_assert_uint_eq(fu(e, "error_code"), 2);
-    ck_assert_uint_eq(fu(ev(5), "invoke_id"), 303732);
-    ck_assert_uint_eq(fu(ev(5), "result_count"), 1);
+    ck_assert_uint_eq(ev_u(e, "request_service"), 6);
+    ev_s(e, "service", "get_variable_access_attributes");
+    ck_assert_uint_eq(ev_u(e, "error_class"), 7); /* serviceError errorClass access (7) */
+    ck_assert_uint_eq(ev_u(e, "error_code"), 2);
+    ck_assert_uint_eq(ev_u(ev(5), "invoke_id"), 303732);
+    ck_assert_uint_eq(ev_u(ev(5), "result_count"), 1);
     ck_assert_str_eq(ev(7)->op, "conclude_response");
-    feeder_free(f);
 }
 END_TEST
 
@@ -453,9 +398,9 @@ START_TEST(test_layer_anomalies)
                4);
     ck_assert_int_eq(rec.n, 4);
     ck_assert_int_eq(ev(3)->code, 1);
-    ck_assert_uint_eq(fu(ev(3), "request_service"), 4);
+    ck_assert_uint_eq(ev_u(ev(3), "request_service"), 4);
     ck_assert(event_has_anomaly(ev(3), "mms.service_mismatch"));
-    ck_assert_uint_eq(fu(ev(3), "identifier_count"), 0);
+    ck_assert_uint_eq(ev_u(ev(3), "identifier_count"), 0);
     feeder_free(f);
 }
 END_TEST
@@ -475,8 +420,8 @@ START_TEST(test_named_variable_list_attributes)
     ck_assert_int_eq(rec.n, 1);
     ck_assert_int_eq(ev(0)->code, 12);
     ck_assert_str_eq(ev(0)->op, "enumeration");
-    fs(ev(0), "name.domain", "LD0");
-    fs(ev(0), "name.item", "DS1");
+    ev_s(ev(0), "name.domain", "LD0");
+    ev_s(ev(0), "name.item", "DS1");
     feeder_free(f);
 }
 END_TEST

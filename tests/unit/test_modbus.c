@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "dissector.h"
+#include "reassembly.h"
 #include "testutil.h"
 
 extern const struct dissector modbus_dissector;
@@ -49,38 +50,6 @@ static const struct event *ev(int i)
 {
     ck_assert_int_gt(rec.n, i);
     return &rec.ev[i];
-}
-
-static uint64_t fu(const struct event *e, const char *path)
-{
-    const struct ev_field *f = event_find(e, path);
-    ck_assert_msg(f != NULL, "field %s missing", path);
-    ck_assert_msg(f->type == EVF_UINT || f->type == EVF_BOOL, "field %s not a number", path);
-    return f->v.u;
-}
-
-static void fs(const struct event *e, const char *path, const char *want)
-{
-    const struct ev_field *f = event_find(e, path);
-    ck_assert_msg(f != NULL, "field %s missing", path);
-    ck_assert_msg(f->type == EVF_STR || f->type == EVF_HEX, "field %s not text", path);
-    if (f->type == EVF_STR) {
-        ck_assert_int_eq(f->len, strlen(want));
-        ck_assert(memcmp(event_field_text(e, f), want, f->len) == 0);
-    } else {
-        /* HEX is stored raw: compare against the hex text */
-        char hex[600] = "";
-        const uint8_t *b = (const uint8_t *)event_field_text(e, f);
-        ck_assert_uint_le(f->len * 2, sizeof(hex) - 1);
-        for (uint32_t i = 0; i < f->len; i++)
-            snprintf(hex + 2 * i, 3, "%02x", b[i]);
-        ck_assert_str_eq(hex, want);
-    }
-}
-
-static int absent(const struct event *e, const char *path)
-{
-    return event_find(e, path) == NULL;
 }
 
 /* Members of an array field, in order (a nested container counts as one, with
@@ -274,11 +243,11 @@ START_TEST(test_example_every_function)
         const struct event *e = ev(i);
         check_code(e, example[i].code, example[i].op,
                    example[i].to_server ? EV_DIR_REQUEST : EV_DIR_RESPONSE);
-        ck_assert_uint_eq(fu(e, "func"), (uint64_t)example[i].code);
+        ck_assert_uint_eq(ev_u(e, "func"), (uint64_t)example[i].code);
         /* every response pairs with the request just before it */
         if (!example[i].to_server) {
-            ck_assert_uint_eq(fu(e, "request_func"), (uint64_t)example[i].code);
-            ck_assert_uint_eq(fu(e, "latency_us"), example[i].ts - example[i - 1].ts);
+            ck_assert_uint_eq(ev_u(e, "request_func"), (uint64_t)example[i].code);
+            ck_assert_uint_eq(ev_u(e, "latency_us"), example[i].ts - example[i - 1].ts);
         }
         /* a clean capture: nothing to flag */
         ck_assert_msg(e->nanom == 0, "frame %d: %s", example[i].no, rec.json[i]);
@@ -290,14 +259,14 @@ START_TEST(test_read_coils)
 {
     int i = play(4, 6);
     const struct event *q = ev(i), *r = ev(i + 1);
-    ck_assert_uint_eq(fu(q, "tid"), 1);      /* Transaction Identifier: 1 */
-    ck_assert_uint_eq(fu(q, "unit"), 4);     /* Unit Identifier: 4 */
-    ck_assert_uint_eq(fu(q, "address"), 1);  /* Reference Number: 1 */
-    ck_assert_uint_eq(fu(q, "quantity"), 1); /* Bit Count: 1 */
-    ck_assert_uint_eq(fu(r, "tid"), 1);
-    ck_assert_uint_eq(fu(r, "byte_count"), 1);   /* Byte Count: 1 */
-    ck_assert_uint_eq(fu(r, "request_func"), 1); /* the request's function */
-    ck_assert_uint_eq(fu(r, "latency_us"), 216); /* 238144 - 237928 */
+    ck_assert_uint_eq(ev_u(q, "tid"), 1);      /* Transaction Identifier: 1 */
+    ck_assert_uint_eq(ev_u(q, "unit"), 4);     /* Unit Identifier: 4 */
+    ck_assert_uint_eq(ev_u(q, "address"), 1);  /* Reference Number: 1 */
+    ck_assert_uint_eq(ev_u(q, "quantity"), 1); /* Bit Count: 1 */
+    ck_assert_uint_eq(ev_u(r, "tid"), 1);
+    ck_assert_uint_eq(ev_u(r, "byte_count"), 1);   /* Byte Count: 1 */
+    ck_assert_uint_eq(ev_u(r, "request_func"), 1); /* the request's function */
+    ck_assert_uint_eq(ev_u(r, "latency_us"), 216); /* 238144 - 237928 */
     ck_assert(strstr(rec.json[i + 1], "\"dir\":\"response\"") != NULL);
 }
 END_TEST
@@ -307,16 +276,16 @@ START_TEST(test_read_registers)
     int i = play(24, 34);
     const struct event *q = ev(i), *r = ev(i + 1);
     uint64_t v[40];
-    ck_assert_uint_eq(fu(q, "address"), 1);  /* Reference Number: 1 */
-    ck_assert_uint_eq(fu(q, "quantity"), 8); /* Word Count: 8 */
-    ck_assert_uint_eq(fu(r, "byte_count"), 16);
+    ck_assert_uint_eq(ev_u(q, "address"), 1);  /* Reference Number: 1 */
+    ck_assert_uint_eq(ev_u(q, "quantity"), 8); /* Word Count: 8 */
+    ck_assert_uint_eq(ev_u(r, "byte_count"), 16);
     /* Register 1..8: 170 170 187 204 61316 58347 40843 58561 */
     ck_assert_int_eq(arr(r, "values", v, 40), 8);
     ck_assert_uint_eq(v[0], 170);
     ck_assert_uint_eq(v[3], 204);
     ck_assert_uint_eq(v[4], 61316);
     ck_assert_uint_eq(v[7], 58561);
-    ck_assert(absent(r, "values_truncated"));
+    ev_absent(r, "values_truncated");
     /* frame 30, FC 4: Register 1: 36395 */
     ck_assert_int_eq(arr(ev(i + 3), "values", v, 40), 1);
     ck_assert_uint_eq(v[0], 36395);
@@ -330,26 +299,26 @@ START_TEST(test_write_single)
 {
     int i = play(36, 42);
     const struct event *c = ev(i), *r = ev(i + 2);
-    ck_assert_uint_eq(fu(c, "unit"), 6);               /* Unit Identifier: 6 */
-    ck_assert_uint_eq(fu(c, "address"), 1);            /* Reference Number: 1 */
-    ck_assert_uint_eq(fu(c, "value"), 0xFF00);         /* Data: ff00 (coil on) */
-    ck_assert_uint_eq(fu(ev(i + 1), "value"), 0xFF00); /* the response echoes */
-    ck_assert_uint_eq(fu(r, "unit"), 7);
-    ck_assert_uint_eq(fu(r, "address"), 1);    /* Reference Number: 1 */
-    ck_assert_uint_eq(fu(r, "value"), 0xABCD); /* Data: abcd */
+    ck_assert_uint_eq(ev_u(c, "unit"), 6);               /* Unit Identifier: 6 */
+    ck_assert_uint_eq(ev_u(c, "address"), 1);            /* Reference Number: 1 */
+    ck_assert_uint_eq(ev_u(c, "value"), 0xFF00);         /* Data: ff00 (coil on) */
+    ck_assert_uint_eq(ev_u(ev(i + 1), "value"), 0xFF00); /* the response echoes */
+    ck_assert_uint_eq(ev_u(r, "unit"), 7);
+    ck_assert_uint_eq(ev_u(r, "address"), 1);    /* Reference Number: 1 */
+    ck_assert_uint_eq(ev_u(r, "value"), 0xABCD); /* Data: abcd */
 }
 END_TEST
 
 START_TEST(test_exception_status_and_diag)
 {
     int i = play(44, 50);
-    ck_assert(absent(ev(i), "status"));            /* request: no data */
-    ck_assert_uint_eq(fu(ev(i + 1), "status"), 0); /* Data: 00 */
+    ev_absent(ev(i), "status");                      /* request: no data */
+    ck_assert_uint_eq(ev_u(ev(i + 1), "status"), 0); /* Data: 00 */
     const struct event *d = ev(i + 2);
-    ck_assert_uint_eq(fu(d, "sub_function"), 2); /* Diagnostic Code: Return Diagnostic Register */
-    fs(d, "sub_function_name", "return_diagnostic_register");
-    fs(d, "data", "0000");         /* Data: 0000 */
-    fs(ev(i + 3), "data", "0000"); /* Diagnostic Register Contents: 0x0000 */
+    ck_assert_uint_eq(ev_u(d, "sub_function"), 2); /* Diagnostic Code: Return Diagnostic Register */
+    ev_s(d, "sub_function_name", "return_diagnostic_register");
+    ev_s(d, "data", "0000");         /* Data: 0000 */
+    ev_s(ev(i + 3), "data", "0000"); /* Diagnostic Register Contents: 0x0000 */
 }
 END_TEST
 
@@ -358,20 +327,20 @@ START_TEST(test_write_multiple)
     int i = play(52, 58);
     uint64_t v[40];
     const struct event *c = ev(i);
-    ck_assert_uint_eq(fu(c, "address"), 1);    /* Reference Number: 1 */
-    ck_assert_uint_eq(fu(c, "quantity"), 4);   /* Bit Count: 4 */
-    ck_assert_uint_eq(fu(c, "byte_count"), 1); /* Byte Count: 1 */
+    ck_assert_uint_eq(ev_u(c, "address"), 1);    /* Reference Number: 1 */
+    ck_assert_uint_eq(ev_u(c, "quantity"), 4);   /* Bit Count: 4 */
+    ck_assert_uint_eq(ev_u(c, "byte_count"), 1); /* Byte Count: 1 */
     /* Data: 09 = coils 1 and 4 on, LSB first */
     ck_assert_int_eq(arr(c, "values", v, 40), 4);
     ck_assert(v[0] == 1 && v[1] == 0 && v[2] == 0 && v[3] == 1);
-    ck_assert_uint_eq(fu(ev(i + 1), "quantity"), 4); /* response: Bit Count: 4 */
+    ck_assert_uint_eq(ev_u(ev(i + 1), "quantity"), 4); /* response: Bit Count: 4 */
     const struct event *r = ev(i + 2);
-    ck_assert_uint_eq(fu(r, "quantity"), 4);   /* Word Count: 4 */
-    ck_assert_uint_eq(fu(r, "byte_count"), 8); /* Byte Count: 8 */
+    ck_assert_uint_eq(ev_u(r, "quantity"), 4);   /* Word Count: 4 */
+    ck_assert_uint_eq(ev_u(r, "byte_count"), 8); /* Byte Count: 8 */
     /* Register 1..4: 170 187 204 221 */
     ck_assert_int_eq(arr(r, "values", v, 40), 4);
     ck_assert(v[0] == 170 && v[1] == 187 && v[2] == 204 && v[3] == 221);
-    ck_assert(absent(r, "values_truncated"));
+    ev_absent(r, "values_truncated");
 }
 END_TEST
 
@@ -386,7 +355,7 @@ START_TEST(test_values_capped)
     uint64_t v[40];
     ck_assert_int_eq(arr(ev(0), "values", v, 40), 32); /* capped */
     ck_assert_uint_eq(v[31], 31);
-    ck_assert_uint_eq(fu(ev(0), "values_truncated"), 1);
+    ck_assert_uint_eq(ev_u(ev(0), "values_truncated"), 1);
     ck_assert_int_eq(ev(0)->nanom, 0);
 }
 END_TEST
@@ -396,9 +365,9 @@ START_TEST(test_report_server_id)
     int i = play(60, 62);
     const struct event *r = ev(i + 1);
     /* Zeek's trace fills the body with text: byte count 0x32, first byte 'Z' */
-    ck_assert_uint_eq(fu(r, "byte_count"), 0x32);
-    ck_assert_uint_eq(fu(r, "server_id"), 0x5A);
-    ck_assert(absent(r, "running")); /* 'e' is no run indicator */
+    ck_assert_uint_eq(ev_u(r, "byte_count"), 0x32);
+    ck_assert_uint_eq(ev_u(r, "server_id"), 0x5A);
+    ev_absent(r, "running"); /* 'e' is no run indicator */
     /* modbus_testdata_part1.pcap frame 41: byte count 0x12, server id 0,
      * run indicator 0xff (on), "Wingpath Limited" */
     ck_assert_uint_eq(
@@ -406,11 +375,11 @@ START_TEST(test_report_server_id)
         27);
     r = ev(i + 2);
     check_code(r, 17, "report_server_id", EV_DIR_RESPONSE);
-    ck_assert_uint_eq(fu(r, "unit"), 10);
-    ck_assert_uint_eq(fu(r, "server_id"), 0);
-    ck_assert_uint_eq(fu(r, "run_indicator"), 0xFF);
-    ck_assert_uint_eq(fu(r, "running"), 1);
-    fs(r, "data", "Wingpath Limited");
+    ck_assert_uint_eq(ev_u(r, "unit"), 10);
+    ck_assert_uint_eq(ev_u(r, "server_id"), 0);
+    ck_assert_uint_eq(ev_u(r, "run_indicator"), 0xFF);
+    ck_assert_uint_eq(ev_u(r, "running"), 1);
+    ev_s(r, "data", "Wingpath Limited");
     ck_assert(event_has_anomaly(r, "modbus.unmatched_response")); /* no request fed */
 }
 END_TEST
@@ -420,16 +389,16 @@ START_TEST(test_file_records)
     int i = play(64, 70);
     uint64_t v[8];
     /* the trace's FC 20/21 carry byte count 0 and no records */
-    ck_assert_uint_eq(fu(ev(i), "byte_count"), 0);
+    ck_assert_uint_eq(ev_u(ev(i), "byte_count"), 0);
     ck_assert_int_eq(arr(ev(i), "records", v, 8), 0);
-    ck_assert_uint_eq(fu(ev(i + 2), "byte_count"), 0);
+    ck_assert_uint_eq(ev_u(ev(i + 2), "byte_count"), 0);
     /* Modbus Application Protocol v1.1b3 §6.14 example: read two records,
      * file 4 record 1 length 2, file 3 record 9 length 2 */
     ck_assert_uint_eq(
         feed(st, "0020 0000 0011 01 14 0e 06 0004 0001 0002 06 0003 0009 0002", 1, T0), 6 + 0x11);
     const struct event *e = ev(i + 4);
     check_code(e, 20, "read_file_record", EV_DIR_REQUEST);
-    ck_assert_uint_eq(fu(e, "byte_count"), 14);
+    ck_assert_uint_eq(ev_u(e, "byte_count"), 14);
     ck_assert_int_eq(arr(e, "records", v, 8), 2);
     ck_assert_int_eq(e->nanom, 0);
     /* §6.14 response: two sub-responses of 2 registers */
@@ -439,14 +408,14 @@ START_TEST(test_file_records)
     check_code(e, 20, "read_file_record", EV_DIR_RESPONSE);
     ck_assert_int_eq(arr(e, "records", v, 8), 2);
     ck_assert_int_eq(e->nanom, 0);
-    ck_assert_uint_eq(fu(e, "latency_us"), 9);
+    ck_assert_uint_eq(ev_u(e, "latency_us"), 9);
     /* §6.15 example: write file 4 record 7, 3 registers 06af 04be 100d */
     ck_assert_uint_eq(feed(st, "0021 0000 0010 01 15 0d 06 0004 0007 0003 06af 04be 100d", 1, T0),
                       6 + 0x10);
     e = ev(i + 6);
     check_code(e, 21, "write_file_record", EV_DIR_REQUEST);
     ck_assert_int_eq(e->nanom, 0);
-    ck_assert_uint_eq(fu(e, "byte_count"), 13);
+    ck_assert_uint_eq(ev_u(e, "byte_count"), 13);
     ck_assert_int_eq(arr(e, "values", v, 8), 3);
     ck_assert(v[0] == 0x06af && v[1] == 0x04be && v[2] == 0x100d);
     const struct ev_field *f = event_find(e, "records");
@@ -466,18 +435,18 @@ START_TEST(test_mask_write_and_read_write)
 {
     int i = play(72, 86);
     const struct event *m = ev(i);
-    ck_assert_uint_eq(fu(m, "address"), 10);      /* Reference Number: 10 */
-    ck_assert_uint_eq(fu(m, "and_mask"), 0xDEAD); /* AND mask: 0xdead */
-    ck_assert_uint_eq(fu(m, "or_mask"), 0);       /* OR mask: 0x0000 */
-    ck_assert_uint_eq(fu(ev(i + 2), "or_mask"), 0xDEAD);
+    ck_assert_uint_eq(ev_u(m, "address"), 10);      /* Reference Number: 10 */
+    ck_assert_uint_eq(ev_u(m, "and_mask"), 0xDEAD); /* AND mask: 0xdead */
+    ck_assert_uint_eq(ev_u(m, "or_mask"), 0);       /* OR mask: 0x0000 */
+    ck_assert_uint_eq(ev_u(ev(i + 2), "or_mask"), 0xDEAD);
     const struct event *q = ev(i + 6); /* frame 84 */
     uint64_t v[8];
-    ck_assert_uint_eq(fu(q, "read_address"), 1);   /* Read Reference Number: 1 */
-    ck_assert_uint_eq(fu(q, "read_quantity"), 4);  /* Read Word Count: 4 */
-    ck_assert_uint_eq(fu(q, "write_address"), 2);  /* Write Reference Number: 2 */
-    ck_assert_uint_eq(fu(q, "write_quantity"), 3); /* Write Word Count: 3 */
-    ck_assert_uint_eq(fu(q, "byte_count"), 6);     /* Byte Count: 6 */
-    ck_assert_int_eq(arr(q, "values", v, 8), 3);   /* Data: 00aa00bb00cc */
+    ck_assert_uint_eq(ev_u(q, "read_address"), 1);   /* Read Reference Number: 1 */
+    ck_assert_uint_eq(ev_u(q, "read_quantity"), 4);  /* Read Word Count: 4 */
+    ck_assert_uint_eq(ev_u(q, "write_address"), 2);  /* Write Reference Number: 2 */
+    ck_assert_uint_eq(ev_u(q, "write_quantity"), 3); /* Write Word Count: 3 */
+    ck_assert_uint_eq(ev_u(q, "byte_count"), 6);     /* Byte Count: 6 */
+    ck_assert_int_eq(arr(q, "values", v, 8), 3);     /* Data: 00aa00bb00cc */
     ck_assert(v[0] == 0xaa && v[1] == 0xbb && v[2] == 0xcc);
     const struct event *r = ev(i + 7); /* frame 86: Data: 00aa00aa00bb00cc */
     ck_assert_int_eq(arr(r, "values", v, 8), 4);
@@ -488,9 +457,9 @@ END_TEST
 START_TEST(test_fifo)
 {
     int i = play(88, 90);
-    ck_assert_uint_eq(fu(ev(i), "address"), 0);        /* Reference Number: 0 */
-    ck_assert_uint_eq(fu(ev(i + 1), "byte_count"), 2); /* Byte Count (16-bit): 2 */
-    ck_assert_uint_eq(fu(ev(i + 1), "fifo_count"), 0); /* Word Count: 0 */
+    ck_assert_uint_eq(ev_u(ev(i), "address"), 0);        /* Reference Number: 0 */
+    ck_assert_uint_eq(ev_u(ev(i + 1), "byte_count"), 2); /* Byte Count (16-bit): 2 */
+    ck_assert_uint_eq(ev_u(ev(i + 1), "fifo_count"), 0); /* Word Count: 0 */
 }
 END_TEST
 
@@ -498,16 +467,16 @@ START_TEST(test_device_id)
 {
     int i = play(92, 94);
     const struct event *q = ev(i), *r = ev(i + 1);
-    ck_assert_uint_eq(fu(q, "mei_type"), 14);           /* Read Device Identification */
-    ck_assert_uint_eq(fu(q, "read_device_id_code"), 1); /* Basic Device Identification */
-    ck_assert_uint_eq(fu(q, "object_id"), 0);           /* VendorName */
-    ck_assert_uint_eq(fu(r, "conformity_level"), 0x83);
-    ck_assert_uint_eq(fu(r, "more_follows"), 0); /* More Follows: 0x00 */
-    ck_assert_uint_eq(fu(r, "next_object_id"), 0);
-    ck_assert_uint_eq(fu(r, "object_count"), 3);
-    fs(r, "device_id.vendor", "Zeek Modbus Test");               /* object 0 */
-    fs(r, "device_id.product_code", "Protocol Parsing is fun!"); /* object 1 */
-    fs(r, "device_id.revision", "1.2.3.6");                      /* object 2 */
+    ck_assert_uint_eq(ev_u(q, "mei_type"), 14);           /* Read Device Identification */
+    ck_assert_uint_eq(ev_u(q, "read_device_id_code"), 1); /* Basic Device Identification */
+    ck_assert_uint_eq(ev_u(q, "object_id"), 0);           /* VendorName */
+    ck_assert_uint_eq(ev_u(r, "conformity_level"), 0x83);
+    ck_assert_uint_eq(ev_u(r, "more_follows"), 0); /* More Follows: 0x00 */
+    ck_assert_uint_eq(ev_u(r, "next_object_id"), 0);
+    ck_assert_uint_eq(ev_u(r, "object_count"), 3);
+    ev_s(r, "device_id.vendor", "Zeek Modbus Test");               /* object 0 */
+    ev_s(r, "device_id.product_code", "Protocol Parsing is fun!"); /* object 1 */
+    ev_s(r, "device_id.revision", "1.2.3.6");                      /* object 2 */
     ck_assert(strstr(rec.json[i + 1], "\"device_id\":{\"vendor\":\"Zeek Modbus Test\"") != NULL);
 }
 END_TEST
@@ -518,7 +487,7 @@ START_TEST(test_device_id_private_objects)
     ck_assert_uint_eq(feed(st, "0001 0000 000f 01 2b 0e 03 83 00 00 02 04 01 50 80 02 7879", 0, T0),
                       6 + 0x0f);
     const struct event *e = ev(0);
-    fs(e, "device_id.product_name", "P");
+    ev_s(e, "device_id.product_name", "P");
     const struct ev_field *f = event_find(e, "device_id.other");
     ck_assert_ptr_nonnull(f);
     ck_assert_int_eq(f[1].type, EVF_OBJ);
@@ -529,7 +498,7 @@ START_TEST(test_device_id_private_objects)
     /* hand-built: VendorName twice; the first is kept, the key appears once */
     ck_assert_uint_eq(feed(st, "0003 0000 000e 01 2b 0e 01 01 00 00 02 00 01 41 00 01 42", 0, T0),
                       20);
-    fs(ev(1), "device_id.vendor", "A");
+    ev_s(ev(1), "device_id.vendor", "A");
     ck_assert(strstr(rec.json[1], "\"vendor\":\"B\"") == NULL);
     D->state_free(st);
     st = D->state_new();
@@ -548,12 +517,12 @@ START_TEST(test_exception_response)
     ck_assert_uint_eq(feed(st, "000100000003008302", 0, 1595890833407055ull), 9);
     const struct event *r = ev(1);
     check_code(r, 3, "read_holding_registers", EV_DIR_RESPONSE); /* 0x80 cleared */
-    ck_assert_uint_eq(fu(r, "exception"), 2);
-    fs(r, "exception_name", "illegal_data_address");
-    ck_assert_uint_eq(fu(r, "request_func"), 3);
-    ck_assert_uint_eq(fu(r, "latency_us"), 100079);
+    ck_assert_uint_eq(ev_u(r, "exception"), 2);
+    ev_s(r, "exception_name", "illegal_data_address");
+    ck_assert_uint_eq(ev_u(r, "request_func"), 3);
+    ck_assert_uint_eq(ev_u(r, "latency_us"), 100079);
     ck_assert_int_eq(r->nanom, 0); /* an exception is a field, not an anomaly */
-    ck_assert(absent(r, "byte_count"));
+    ev_absent(r, "byte_count");
 }
 END_TEST
 
@@ -563,17 +532,17 @@ START_TEST(test_diag_force_listen_only)
     ck_assert_uint_eq(feed(st, "0000000000060a0800040000", 1, 1093521694211940ull), 12);
     const struct event *q = ev(0);
     check_code(q, 8, "diag_force_listen_only", EV_DIR_REQUEST);
-    ck_assert_uint_eq(fu(q, "sub_function"), 4);
-    fs(q, "sub_function_name", "force_listen_only_mode");
-    fs(q, "data", "0000");
+    ck_assert_uint_eq(ev_u(q, "sub_function"), 4);
+    ev_s(q, "sub_function_name", "force_listen_only_mode");
+    ev_s(q, "data", "0000");
     /* frame 9: fc 0x88, exception 11 gateway target failed to respond; the op
      * comes from the request's sub-function */
     ck_assert_uint_eq(feed(st, "0000000000030a880b", 0, 1093521694213852ull), 9);
     const struct event *r = ev(1);
     check_code(r, 8, "diag_force_listen_only", EV_DIR_RESPONSE);
-    ck_assert_uint_eq(fu(r, "exception"), 11);
-    fs(r, "exception_name", "gateway_target_failed_to_respond");
-    ck_assert_uint_eq(fu(r, "latency_us"), 1912);
+    ck_assert_uint_eq(ev_u(r, "exception"), 11);
+    ev_s(r, "exception_name", "gateway_target_failed_to_respond");
+    ck_assert_uint_eq(ev_u(r, "latency_us"), 1912);
     /* frame 15: sub 1 restart communications; frame 23: sub 10 clear counters */
     feed(st, "0000000000060a0800010000", 1, 1);
     check_code(ev(2), 8, "diag_restart_comm", EV_DIR_REQUEST);
@@ -593,14 +562,14 @@ START_TEST(test_device_id_trailing_byte)
     ck_assert_uint_eq(feed(st, "0001000000060a2b0e030100", 1, 1093521958375300ull), 12);
     const struct event *q = ev(0);
     check_code(q, 43, "read_device_id", EV_DIR_REQUEST);
-    ck_assert_uint_eq(fu(q, "read_device_id_code"), 3);
-    ck_assert_uint_eq(fu(q, "object_id"), 1);
+    ck_assert_uint_eq(ev_u(q, "read_device_id_code"), 3);
+    ck_assert_uint_eq(ev_u(q, "object_id"), 1);
     ck_assert(event_has_anomaly(q, "modbus.trailing_data"));
     /* hand-built: MEI 13 CANopen general reference is noted, body kept raw */
     feed(st, "0002000000070a2b0d00010203", 1, 2);
     check_code(ev(1), 43, "canopen_general_reference", EV_DIR_REQUEST);
-    ck_assert_uint_eq(fu(ev(1), "canopen"), 1);
-    fs(ev(1), "data", "00010203");
+    ck_assert_uint_eq(ev_u(ev(1), "canopen"), 1);
+    ev_s(ev(1), "data", "00010203");
 }
 END_TEST
 
@@ -612,9 +581,9 @@ START_TEST(test_umas)
     ck_assert_uint_eq(feed(st, "000000000004005a0002", 1, 1427906557270030ull), 10);
     const struct event *q = ev(0);
     check_code(q, 90, "umas_plc_info_read", EV_DIR_REQUEST);
-    ck_assert_uint_eq(fu(q, "umas.session"), 0);
-    ck_assert_uint_eq(fu(q, "umas.code"), 2);
-    fs(q, "umas.name", "READ_ID");
+    ck_assert_uint_eq(ev_u(q, "umas.session"), 0);
+    ck_assert_uint_eq(ev_u(q, "umas.code"), 2);
+    ev_s(q, "umas.name", "READ_ID");
     ck_assert_int_eq(q->nanom, 0);
     /* frame 6: 5a 00 fe = ok, with 46 bytes of PLC identity */
     ck_assert_uint_eq(
@@ -625,34 +594,34 @@ START_TEST(test_umas)
         56);
     const struct event *r = ev(1);
     check_code(r, 90, "umas_plc_info_read", EV_DIR_RESPONSE);
-    ck_assert_uint_eq(fu(r, "umas.status"), 0xFE);
-    ck_assert_uint_eq(fu(r, "umas.ok"), 1);
-    ck_assert_uint_eq(fu(r, "umas.code"), 2); /* from the request */
-    fs(r, "umas.name", "READ_ID");
-    ck_assert_uint_eq(fu(r, "umas.data_len"), 46);
-    ck_assert_uint_eq(fu(r, "latency_us"), 5585);
+    ck_assert_uint_eq(ev_u(r, "umas.status"), 0xFE);
+    ck_assert_uint_eq(ev_u(r, "umas.ok"), 1);
+    ck_assert_uint_eq(ev_u(r, "umas.code"), 2); /* from the request */
+    ev_s(r, "umas.name", "READ_ID");
+    ck_assert_uint_eq(ev_u(r, "umas.data_len"), 46);
+    ck_assert_uint_eq(ev_u(r, "latency_us"), 5585);
     /* frame 49: 0x10 TAKE_PLC_RESERVATION; frame 50 grants session 1 */
     feed(st, "001600000018005a0010434c00000f555345522d37313445373446323142", 1, 10);
     check_code(ev(2), 90, "umas_reservation", EV_DIR_REQUEST);
     feed(st, "001600000005005a00fe01", 0, 11);
     check_code(ev(3), 90, "umas_reservation", EV_DIR_RESPONSE);
-    ck_assert_uint_eq(fu(ev(3), "umas.reserved_session"), 1); /* later requests use 01 */
+    ck_assert_uint_eq(ev_u(ev(3), "umas.reserved_session"), 1); /* later requests use 01 */
     /* frame 76: session 1, 0x33 INITIALIZE_DOWNLOAD (program download) */
     feed(st, "002300000008005a01330001fb00", 1, 12);
     check_code(ev(4), 90, "umas_program_download", EV_DIR_REQUEST);
-    ck_assert_uint_eq(fu(ev(4), "umas.session"), 1);
-    fs(ev(4), "umas.name", "INITIALIZE_DOWNLOAD");
+    ck_assert_uint_eq(ev_u(ev(4), "umas.session"), 1);
+    ev_s(ev(4), "umas.name", "INITIALIZE_DOWNLOAD");
     /* frame 186: 0x35 END_STRATEGY_DOWNLOAD, frame 187 its ok */
     feed(st, "005900000008005a013500013500", 1, 13);
-    fs(ev(5), "umas.name", "END_STRATEGY_DOWNLOAD");
+    ev_s(ev(5), "umas.name", "END_STRATEGY_DOWNLOAD");
     feed(st, "005900000004005a01fe", 0, 14);
     check_code(ev(6), 90, "umas_program_download", EV_DIR_RESPONSE);
-    ck_assert_uint_eq(fu(ev(6), "umas.data_len"), 0);
+    ck_assert_uint_eq(ev_u(ev(6), "umas.data_len"), 0);
     /* hand-built: 0x41 STOP_PLC, from the public UMAS description (session
      * byte, code; lirasenlared.blogspot.com 2017, Kaspersky ICS CERT 2022) */
     feed(st, "005a00000004005a0141", 1, 15);
     check_code(ev(7), 90, "umas_plc_stop", EV_DIR_REQUEST);
-    fs(ev(7), "umas.name", "STOP_PLC");
+    ev_s(ev(7), "umas.name", "STOP_PLC");
     feed(st, "005b00000004005a0140", 1, 16);
     check_code(ev(8), 90, "umas_plc_start", EV_DIR_REQUEST);
     /* hand-built: an unlisted UMAS code */
@@ -673,7 +642,7 @@ START_TEST(test_umas_length_255)
     ck_assert_uint_eq(feed_bytes(st, b, n, 1, 1427906557314428ull, 0), 261);
     check_code(ev(0), 90, "umas_repeat", EV_DIR_REQUEST);
     ck_assert(event_has_anomaly(ev(0), "modbus.pdu_too_large"));
-    ck_assert_uint_eq(fu(ev(0), "umas.data_len"), 251); /* 254 - fc, session, code */
+    ck_assert_uint_eq(ev_u(ev(0), "umas.data_len"), 251); /* 254 - fc, session, code */
 }
 END_TEST
 
@@ -684,9 +653,9 @@ START_TEST(test_two_adus_one_call)
     /* frames 4 and 8 back to back in one segment */
     ck_assert_uint_eq(feed(st, "000100000006040100010001 000200000006050100010008", 1, T0), 24);
     ck_assert_int_eq(rec.n, 2);
-    ck_assert_uint_eq(fu(ev(0), "tid"), 1);
-    ck_assert_uint_eq(fu(ev(1), "tid"), 2);
-    ck_assert_uint_eq(fu(ev(1), "quantity"), 8);
+    ck_assert_uint_eq(ev_u(ev(0), "tid"), 1);
+    ck_assert_uint_eq(ev_u(ev(1), "tid"), 2);
+    ck_assert_uint_eq(ev_u(ev(1), "quantity"), 8);
     /* one and a half: the whole one is consumed, the half waits */
     ck_assert_uint_eq(feed(st, "000300000006040200010001 00040000", 1, T0), 12);
     ck_assert_int_eq(rec.n, 3);
@@ -719,13 +688,13 @@ START_TEST(test_unmatched_response)
     const struct event *r = ev(0);
     check_code(r, 1, "read_coils", EV_DIR_RESPONSE);
     ck_assert(event_has_anomaly(r, "modbus.unmatched_response"));
-    ck_assert(absent(r, "request_func"));
-    ck_assert(absent(r, "latency_us"));
+    ev_absent(r, "request_func");
+    ev_absent(r, "latency_us");
     /* a response to another function than the request with that tid */
     feed(st, "000200000006050100010008", 1, T0);
     feed(st, "00020000000505030200aa", 0, T0 + 5);
     ck_assert(event_has_anomaly(ev(2), "modbus.func_mismatch"));
-    ck_assert_uint_eq(fu(ev(2), "request_func"), 1);
+    ck_assert_uint_eq(ev_u(ev(2), "request_func"), 1);
     /* a response answers once */
     feed(st, "00020000000505030200aa", 0, T0 + 6);
     ck_assert(event_has_anomaly(ev(3), "modbus.unmatched_response"));
@@ -740,12 +709,12 @@ START_TEST(test_pending_eviction)
         snprintf(hex, sizeof(hex), "%04x00000006040100010001", t);
         ck_assert_uint_eq(feed(st, hex, 1, T0 + (uint64_t)t), 12);
     }
-    ck_assert(absent(ev(31), "pending_evicted"));
-    ck_assert_uint_eq(fu(ev(32), "pending_evicted"), 1);
+    ev_absent(ev(31), "pending_evicted");
+    ck_assert_uint_eq(ev_u(ev(32), "pending_evicted"), 1);
     feed(st, "00000000000404010101", 0, T0 + 100); /* tid 0: evicted */
     ck_assert(event_has_anomaly(ev(33), "modbus.unmatched_response"));
     feed(st, "00010000000404010101", 0, T0 + 100); /* tid 1: still there */
-    ck_assert_uint_eq(fu(ev(34), "latency_us"), 99);
+    ck_assert_uint_eq(ev_u(ev(34), "latency_us"), 99);
 }
 END_TEST
 
@@ -756,8 +725,8 @@ START_TEST(test_tid_reuse_fifo)
     feed(st, "0000000000060a0800040000", 1, 100);
     feed(st, "0000000000020a11", 1, 200);
     feed(st, "0000000000150a111200ff57696e6770617468204c696d69746564", 0, 250);
-    ck_assert_uint_eq(fu(ev(2), "request_func"), 17);
-    ck_assert_uint_eq(fu(ev(2), "latency_us"), 50);
+    ck_assert_uint_eq(ev_u(ev(2), "request_func"), 17);
+    ck_assert_uint_eq(ev_u(ev(2), "latency_us"), 50);
     ck_assert_int_eq(ev(2)->nanom, 0);
 }
 END_TEST
@@ -774,11 +743,11 @@ START_TEST(test_invalid_protocol_id)
     ck_assert_str_eq(bad->op, "malformed");
     ck_assert(event_has_anomaly(bad, "modbus.invalid_protocol_id"));
     ck_assert(event_has_anomaly(bad, "modbus.resync"));
-    ck_assert_uint_eq(fu(bad, "proto_id"), 1);
+    ck_assert_uint_eq(ev_u(bad, "proto_id"), 1);
     ck_assert(strstr(rec.json[1], "\"code\":null") != NULL);
     /* back in step after skipping the 12 bad bytes */
     check_code(ev(2), 2, "read_discrete_inputs", EV_DIR_REQUEST);
-    ck_assert_uint_eq(fu(ev(2), "resync_skipped"), 12);
+    ck_assert_uint_eq(ev_u(ev(2), "resync_skipped"), 12);
 }
 END_TEST
 
@@ -788,7 +757,7 @@ START_TEST(test_invalid_length)
     ck_assert_uint_eq(feed(st, "000100000001040100010001", 1, T0), 5);
     ck_assert_int_eq(rec.n, 1);
     ck_assert(event_has_anomaly(ev(0), "modbus.invalid_length"));
-    ck_assert_uint_eq(fu(ev(0), "length"), 1);
+    ck_assert_uint_eq(ev_u(ev(0), "length"), 1);
     D->state_free(st);
     st = D->state_new();
     /* length 0x0300: beyond any ADU */
@@ -814,7 +783,7 @@ START_TEST(test_resync_after_gap)
     ck_assert(event_has_anomaly(ev(0), "modbus.resync"));
     ck_assert_int_eq(ev(0)->nanom, 1);
     check_code(ev(1), 1, "read_coils", EV_DIR_REQUEST);
-    ck_assert_uint_eq(fu(ev(1), "resync_skipped"), 50);
+    ck_assert_uint_eq(ev_u(ev(1), "resync_skipped"), 50);
     /* garbage in the middle of the next call: scanning stays quiet until sync */
     ck_assert_uint_eq(feed(st, "000300000006040200010001", 1, T0), 12);
     ck_assert_int_eq(rec.n, 3);
@@ -829,7 +798,7 @@ START_TEST(test_gap_then_unknown_function)
     ck_assert_int_eq(rec.n, 1);
     check_code(ev(0), 29, "unknown_function", EV_DIR_REQUEST);
     ck_assert(event_has_anomaly(ev(0), "modbus.unknown_function"));
-    fs(ev(0), "data", "00000000");
+    ev_s(ev(0), "data", "00000000");
     /* user-defined range: named apart */
     feed(st, "000100000002014100", 1, T0);
     check_code(ev(1), 65, "user_defined_function", EV_DIR_REQUEST);
@@ -873,8 +842,8 @@ START_TEST(test_new_segment_after_loss)
     ck_assert_uint_eq(feed(st, "06012200000000 540000000006012300000000", 1, T0), 19);
     ck_assert_int_eq(rec.n, 3);
     check_code(ev(2), 35, "unknown_function", EV_DIR_REQUEST);
-    ck_assert_uint_eq(fu(ev(2), "tid"), 0x5400);
-    ck_assert_uint_eq(fu(ev(2), "resync_skipped"), 14);
+    ck_assert_uint_eq(ev_u(ev(2), "tid"), 0x5400);
+    ck_assert_uint_eq(ev_u(ev(2), "resync_skipped"), 14);
     /* a relaxed candidate split across calls is still taken when complete */
     ck_assert_uint_eq(feed(st, "0001 0001 0006 01 01 00", 1, T0), 2); /* protocol id 1 */
     ck_assert(event_has_anomaly(ev(3), "modbus.invalid_protocol_id"));
@@ -883,6 +852,142 @@ START_TEST(test_new_segment_after_loss)
     ck_assert_uint_eq(feed(st, "0002000000060125 00000000", 1, T0), 12);
     ck_assert_int_eq(rec.n, 5);
     check_code(ev(4), 37, "unknown_function", EV_DIR_REQUEST);
+}
+END_TEST
+
+/* ---- where tshark 4.0 is wrong: fuzz-72.pcap, server (502) -> client ----
+ *
+ * The capture is fuzzed at the TCP layer too. Frame 12 carries sequence number
+ * ISN + 131153 (bit 17 flipped: the bytes belong at ISN + 81, where the client's
+ * ACK of frame 13, ISN + 90, puts them). RFC 9293 3.10.7.4: a receiver accepts only
+ * segments inside its window (RCV.NXT .. RCV.NXT + RCV.WND, here about 64 KB), so
+ * frame 12 is dropped by the client, which goes on acknowledging the real stream:
+ * frame 22 acknowledges frame 21, frame 31 (ISN + 339) frames 26 and 27. tshark
+ * has no window check: frame 12 raises its "next expected sequence" to ISN + 131162
+ * and every later server segment below it (frames 19, 21, 25-27, 32, 34) is called a
+ * retransmission and not dissected, so the exception responses to functions 47,
+ * 51, 58 and 59 are not counted (4 mismatches in the oracle); with frame 12's
+ * sequence number set to ISN + 81, tshark decodes those frames as we do. Agreeing with tshark
+ * would let one injected segment with a far sequence number blind the sensor to a
+ * connection. We deliver what the client acknowledged; frame 12 itself (protocol
+ * id 0x0041) is malformed for us and not Modbus for tshark, frame 25 arrives after
+ * the client acknowledged past it (frame 24) and is dropped by both. */
+struct fz_pkt {
+    int server; /* 1: sent by port 502 */
+    uint16_t flags;
+    uint32_t seq, ack;
+    const char *payload;
+};
+
+/* frames 1-28, tcp.flags, tcp.seq_raw, tcp.ack_raw, tcp.payload */
+static const struct fz_pkt FZ72[] = {
+    {1, 0xeb, 2322986688u, 4058832554u, "000000000000"}, /* SYN+FIN+... with data */
+    {1, 0x18, 1886779072u, 4058832554u, "000000000003019c01"},
+    {0, 0x18, 4058832554u, 2322986697u, ""},
+    {0, 0x10, 4058832578u, 2322986715u, ""},
+    {1, 0x18, 2322986724u, 4058832602u, "00000000000301a001"}, /* 5: exception to 32 */
+    {0, 0x18, 4058832602u, 2322986733u, ""},
+    {0, 0x18, 4058832614u, 2322986742u, ""},
+    {1, 0x18, 2322986742u, 4058832626u, "00000200000301a201"}, /* 8: protocol id 2 */
+    {0, 0x18, 4058832626u, 2322986751u, ""},
+    {0, 0x18, 4058832638u, 2322986760u, ""},
+    {0, 0x08, 4058832650u, 2322986769u, ""},                   /* no ACK flag */
+    {1, 0x18, 2323117841u, 4058832662u, "00000041000301a501"}, /* 12: out of window */
+    {0, 0x10, 4058832662u, 2322986778u, ""},
+    {0, 0x18, 4058832662u, 2322986778u, ""},
+    {1, 0x10, 2322986778u, 4058832674u, ""},
+    {0, 0x18, 4058832722u, 2322986829u, ""},
+    {0, 0x18, 4058832758u, 2322933864u, ""},
+    {0, 0x18, 4058832770u, 2289432433u, ""},
+    {1, 0x58, 2322986865u, 4058832270u, "00000000000301af01"}, /* 19: exception to 47 */
+    {0, 0x18, 4058832806u, 947255180u, ""},
+    {1, 0x18, 2322986901u, 4058832830u, "00000000000301b301"}, /* 21: exception to 51 */
+    {0, 0x118, 4058832830u, 2322986910u, ""},
+    {0, 0x18, 4058832677u, 7731111u, ""},
+    {0, 0x18, 4058832854u, 2322986964u, ""},
+    {1, 0x18, 2322986928u, 4058832866u, "00000000000301b601"},  /* 25: already acked */
+    {1, 0x118, 2322986964u, 4058832914u, "00000000000301ba01"}, /* 26: exception to 58 */
+    {1, 0x18, 2322986973u, 2850873374u, "00000000000301bb01"},  /* 27: exception to 59 */
+    {0, 0x18, 4058832926u, 2321676262u, ""},
+};
+
+/* The server direction's in-order output, buffered and parsed as the engine does. */
+struct fz_sink {
+    void *st;
+    uint8_t buf[1024];
+    size_t len;
+    int after_gap;
+};
+
+static void fz_out(void *ctx, const uint8_t *data, uint32_t len, uint32_t gap_len)
+{
+    struct fz_sink *k = ctx;
+    if (!data) {
+        ck_assert_uint_gt(gap_len, 0);
+        k->len = 0;
+        k->after_gap = 1;
+        D->gap(k->st, 0);
+        return;
+    }
+    ck_assert_uint_le(k->len + len, sizeof(k->buf));
+    memcpy(k->buf + k->len, data, len);
+    k->len += len;
+    while (k->len > 0) {
+        size_t used = feed_bytes(k->st, k->buf, k->len, 0, T0, k->after_gap);
+        if (used == 0) break;
+        k->after_gap = 0;
+        memmove(k->buf, k->buf + used, k->len - used);
+        k->len -= used;
+    }
+}
+
+START_TEST(test_tshark_out_of_window_segment)
+{
+    static struct reasm_global g;
+    static struct reasm_dir dir[2]; /* [1]: server -> client */
+    static struct fz_sink k;
+    struct reasm_config cfg = {1u << 20, 64, 1u << 24, 4096};
+    reasm_global_init(&g, &cfg);
+    memset(dir, 0, sizeof(dir));
+    memset(&k, 0, sizeof(k));
+    k.st = st;
+    /* the worker's order per packet: SYN, data, the ACK for the other side, FIN */
+    for (size_t i = 0; i < sizeof(FZ72) / sizeof(FZ72[0]); i++) {
+        const struct fz_pkt *p = &FZ72[i];
+        struct reasm_dir *mine = &dir[p->server], *peer = &dir[!p->server];
+        uint8_t b[64];
+        size_t n = hex_to_bytes(p->payload, b, sizeof(b));
+        if (p->flags & 0x02) reasm_syn(mine, p->seq);
+        if (n && p->server)
+            reasm_data(&g, mine, (p->flags & 0x02) ? p->seq + 1 : p->seq, b, (uint32_t)n, fz_out,
+                       &k);
+        if ((p->flags & 0x10) && !p->server && peer->nsegs) reasm_ack(&g, peer, p->ack, fz_out, &k);
+        if (p->flags & 0x01) reasm_fin(mine, p->seq + (uint32_t)n);
+    }
+    reasm_flush(&g, &dir[1], fz_out, &k);
+    /* the server's Modbus events, in order */
+    int codes[16], nc = 0, malformed = 0;
+    for (int i = 0; i < rec.n; i++) {
+        if (rec.ev[i].has_code) {
+            ck_assert_int_lt(nc, 16);
+            ck_assert_int_eq(rec.ev[i].dir, EV_DIR_RESPONSE);
+            ck_assert_uint_eq(ev_u(&rec.ev[i], "exception"), 1);
+            codes[nc++] = (int)rec.ev[i].code;
+        } else {
+            ck_assert(event_has_anomaly(&rec.ev[i], "modbus.resync"));
+            malformed++;
+        }
+    }
+    /* tshark: 32 only */
+    ck_assert_int_eq(nc, 5);
+    ck_assert_int_eq(codes[0], 32);
+    ck_assert_int_eq(codes[1], 47);
+    ck_assert_int_eq(codes[2], 51);
+    ck_assert_int_eq(codes[3], 58);
+    ck_assert_int_eq(codes[4], 59);
+    ck_assert_int_eq(malformed, 2); /* frames 8 and 12 (protocol ids 0x0200, 0x0041): resync */
+    reasm_dir_free(&g, &dir[0]);
+    reasm_dir_free(&g, &dir[1]);
 }
 END_TEST
 
@@ -899,7 +1004,7 @@ START_TEST(test_exception_in_request)
     rec.sink.net.dst_port = 4446;
     feed(st, "0001000000040a810600", 1, T0);
     check_code(ev(1), 1, "read_coils", EV_DIR_RESPONSE);
-    ck_assert_uint_eq(fu(ev(1), "exception"), 6);
+    ck_assert_uint_eq(ev_u(ev(1), "exception"), 6);
     ck_assert(!event_has_anomaly(ev(1), "modbus.exception_in_request"));
     /* both sides on 502: the engine's view stands */
     rec.sink.net.dst_port = 502;
@@ -974,83 +1079,12 @@ static void count_event(void *ctx, struct event *e)
         k->nocode++;
 }
 
-#define MAXFLOWS 16
-struct tflow {
-    uint16_t cport, sport;
-    void *st;
-    uint32_t next[2];
-    int started[2];
-    uint8_t buf[2][4096];
-    size_t len[2];
-};
-
-/* Plays a capture's TCP payloads into the dissector the way the engine does:
- * per direction in sequence order (nothing is out of order in these files),
- * keeping unconsumed bytes. The server is the side on port 502. */
+/* Plays a capture into the dissector the way the engine does (testutil.c). */
 static void play_pcap(const char *name, struct count_ctx *k)
 {
-    char err[PCAP_ERRBUF_SIZE];
-    pcap_t *p = pcap_open_offline(test_data_path(name), err);
-    ck_assert_msg(p != NULL, "%s", err);
-    static struct tflow flows[MAXFLOWS];
-    memset(flows, 0, sizeof(flows));
-    struct event_sink sink;
+    static struct event_sink sink;
     event_sink_init(&sink, count_event, k);
-    struct pcap_pkthdr *h;
-    const u_char *data;
-    while (pcap_next_ex(p, &h, &data) == 1) {
-        struct cursor c = cursor_make(data, h->caplen);
-        cursor_skip(&c, 12);
-        if (cursor_u16be(&c) != 0x0800) continue;
-        uint8_t vihl = cursor_u8(&c);
-        cursor_skip(&c, 1);
-        uint16_t tot = cursor_u16be(&c);
-        cursor_skip(&c, 5);
-        uint8_t proto = cursor_u8(&c);
-        cursor_skip(&c, 10);
-        cursor_skip(&c, (size_t)((vihl & 15) * 4 - 20));
-        if (proto != 6 || c.err) continue;
-        struct cursor tcp = cursor_sub(&c, tot - (size_t)(vihl & 15) * 4);
-        uint16_t sp = cursor_u16be(&tcp), dp = cursor_u16be(&tcp);
-        uint32_t seq = cursor_u32be(&tcp);
-        cursor_skip(&tcp, 4);
-        uint8_t off = cursor_u8(&tcp);
-        cursor_skip(&tcp, (size_t)(off >> 4) * 4 - 13);
-        size_t plen = cursor_left(&tcp);
-        if (tcp.err || plen == 0) continue;
-        int to_server = dp == 502;
-        uint16_t cport = to_server ? sp : dp;
-        struct tflow *f = NULL;
-        for (int i = 0; i < MAXFLOWS && !f; i++)
-            if (flows[i].st && flows[i].cport == cport) f = &flows[i];
-        for (int i = 0; i < MAXFLOWS && !f; i++)
-            if (!flows[i].st) {
-                f = &flows[i];
-                f->cport = cport;
-                f->st = D->state_new();
-            }
-        ck_assert_ptr_nonnull(f);
-        int d = to_server ? 0 : 1;
-        if (f->started[d] && seq != f->next[d]) continue; /* a retransmission: first copy wins */
-        f->started[d] = 1;
-        f->next[d] = seq + (uint32_t)plen;
-        ck_assert_uint_le(f->len[d] + plen, sizeof(f->buf[d]));
-        memcpy(f->buf[d] + f->len[d], cursor_take(&tcp, plen), plen);
-        f->len[d] += plen;
-        sink.net.ts_us = (uint64_t)h->ts.tv_sec * 1000000u + (uint64_t)h->ts.tv_usec;
-        struct pdu_info info = {to_server, DISS_TCP, 0, sink.net.ts_us};
-        for (;;) {
-            struct cursor pc = cursor_make(f->buf[d], f->len[d]);
-            size_t used = D->parse(f->st, &pc, &info, &sink);
-            ck_assert_uint_le(used, f->len[d]);
-            if (used == 0) break;
-            memmove(f->buf[d], f->buf[d] + used, f->len[d] - used);
-            f->len[d] -= used;
-        }
-    }
-    pcap_close(p);
-    for (int i = 0; i < MAXFLOWS; i++)
-        if (flows[i].st) D->state_free(flows[i].st);
+    ck_assert_int_gt(pcap_feed_file(test_data_path(name), D, &sink, 502, 0), 0);
 }
 
 START_TEST(test_pcap_example_counts)
@@ -1136,6 +1170,7 @@ static Suite *modbus_suite(void)
     tcase_add_test(t, test_gap_then_unknown_function);
     tcase_add_test(t, test_scan_needs_known_function);
     tcase_add_test(t, test_new_segment_after_loss);
+    tcase_add_test(t, test_tshark_out_of_window_segment);
     tcase_add_test(t, test_exception_in_request);
     tcase_add_test(t, test_bad_values);
     tcase_add_test(t, test_truncated_everywhere);

@@ -77,28 +77,6 @@ static const struct event *feed1(const char *hex, int to_server)
     return &rec.ev[rec.n - 1];
 }
 
-static uint64_t fu(const struct event *e, const char *path)
-{
-    const struct ev_field *f = event_find(e, path);
-    ck_assert_msg(f != NULL, "field %s missing", path);
-    ck_assert_msg(f->type == EVF_UINT || f->type == EVF_BOOL, "field %s not a number", path);
-    return f->v.u;
-}
-
-static void fs(const struct event *e, const char *path, const char *want)
-{
-    const struct ev_field *f = event_find(e, path);
-    ck_assert_msg(f != NULL, "field %s missing", path);
-    ck_assert_int_eq(f->type, EVF_STR);
-    ck_assert_int_eq(f->len, strlen(want));
-    ck_assert(memcmp(event_field_text(e, f), want, f->len) == 0);
-}
-
-static void absent(const struct event *e, const char *path)
-{
-    ck_assert_msg(event_find(e, path) == NULL, "field %s present", path);
-}
-
 static void code_op(const struct event *e, int64_t code, const char *op)
 {
     ck_assert(e->has_code);
@@ -169,17 +147,17 @@ START_TEST(test_connect_311_password_never_logged)
     const struct event *e = feed1(CONNECT_311, 1);
     code_op(e, 1, "connect");
     ck_assert_int_eq(e->dir, EV_DIR_REQUEST);
-    ck_assert_uint_eq(fu(e, "remaining_length"), 43);
-    fs(e, "protocol_name", "MQTT");
-    ck_assert_uint_eq(fu(e, "protocol_level"), 4);
-    ck_assert_uint_eq(fu(e, "connect_flags"), 0xc2);
-    ck_assert_uint_eq(fu(e, "clean_session"), 1);
-    ck_assert_uint_eq(fu(e, "keepalive"), 60);
-    ck_assert_uint_eq(fu(e, "will"), 0);
-    fs(e, "client_id", "myvoiceismypassport");
-    ck_assert_uint_eq(fu(e, "username_present"), 1);
-    ck_assert_uint_eq(fu(e, "password_present"), 1);
-    fs(e, "username", "user");
+    ck_assert_uint_eq(ev_u(e, "remaining_length"), 43);
+    ev_s(e, "protocol_name", "MQTT");
+    ck_assert_uint_eq(ev_u(e, "protocol_level"), 4);
+    ck_assert_uint_eq(ev_u(e, "connect_flags"), 0xc2);
+    ck_assert_uint_eq(ev_u(e, "clean_session"), 1);
+    ck_assert_uint_eq(ev_u(e, "keepalive"), 60);
+    ck_assert_uint_eq(ev_u(e, "will"), 0);
+    ev_s(e, "client_id", "myvoiceismypassport");
+    ck_assert_uint_eq(ev_u(e, "username_present"), 1);
+    ck_assert_uint_eq(ev_u(e, "password_present"), 1);
+    ev_s(e, "username", "user");
     ck_assert_int_eq(e->nanom, 0);
     /* "pass" appears only inside the key password_present and the client id */
     const char *j = rec.json[rec.n - 1];
@@ -206,10 +184,11 @@ START_TEST(test_connect_azure_password_never_logged)
         "692d76657273696f6e253344323031382d30362d3330",
         1);
     code_op(e, 1, "connect");
-    ck_assert_uint_eq(fu(e, "keepalive"), 600);
-    fs(e, "client_id", "P47775ID170W2120");
-    fs(e, "username", "iotazewpmlithub.azure-devices.net/P47775ID170W2120/?api-version=2018-06-30");
-    ck_assert_uint_eq(fu(e, "password_present"), 1);
+    ck_assert_uint_eq(ev_u(e, "keepalive"), 600);
+    ev_s(e, "client_id", "P47775ID170W2120");
+    ev_s(e, "username",
+         "iotazewpmlithub.azure-devices.net/P47775ID170W2120/?api-version=2018-06-30");
+    ck_assert_uint_eq(ev_u(e, "password_present"), 1);
     ck_assert_int_eq(e->nanom, 0);
     const char *j = rec.json[rec.n - 1];
     ck_assert_ptr_null(strstr(j, "SharedAccess"));
@@ -228,34 +207,34 @@ START_TEST(test_connect_31_username_is_password)
               "616161616162000c303244353035303232334433000c303244353035303232334433",
               1);
     code_op(e, 1, "connect");
-    fs(e, "protocol_name", "MQIsdp");
-    ck_assert_uint_eq(fu(e, "protocol_level"), 3);
-    ck_assert_uint_eq(fu(e, "keepalive"), 20);
-    fs(e, "client_id", "cbaabcbabacbbbbbaaaaab");
-    ck_assert_uint_eq(fu(e, "username_is_password"), 1);
-    absent(e, "username");
+    ev_s(e, "protocol_name", "MQIsdp");
+    ck_assert_uint_eq(ev_u(e, "protocol_level"), 3);
+    ck_assert_uint_eq(ev_u(e, "keepalive"), 20);
+    ev_s(e, "client_id", "cbaabcbabacbbbbbaaaaab");
+    ck_assert_uint_eq(ev_u(e, "username_is_password"), 1);
+    ev_absent(e, "username");
     ck_assert_ptr_null(strstr(rec.json[rec.n - 1], "02D5050223D3"));
     ck_assert_int_eq(e->nanom, 0);
     /* frame 4 (server): CONNACK 20 02, flags 0, return code 0 accepted; pairs with CONNECT */
     e = feed1("20020000", 0);
     code_op(e, 2, "connack");
     ck_assert_int_eq(e->dir, EV_DIR_RESPONSE);
-    ck_assert_uint_eq(fu(e, "session_present"), 0);
-    ck_assert_uint_eq(fu(e, "return_code"), 0);
-    ck_assert_uint_eq(fu(e, "request_type"), 1);
+    ck_assert_uint_eq(ev_u(e, "session_present"), 0);
+    ck_assert_uint_eq(ev_u(e, "return_code"), 0);
+    ck_assert_uint_eq(ev_u(e, "request_type"), 1);
     /* frame 3: SUBSCRIBE 0x82 len 30, id 1, topic "astr/s720/02D5050223D3/99" QoS 0 */
     e = feed1("821e00010019617374722f733732302f3032443530353032323344332f393900", 1);
     code_op(e, 8, "subscribe");
-    ck_assert_uint_eq(fu(e, "packet_id"), 1);
-    ck_assert_uint_eq(fu(e, "topic_count"), 1);
-    absent(e, "wildcard");
+    ck_assert_uint_eq(ev_u(e, "packet_id"), 1);
+    ck_assert_uint_eq(ev_u(e, "topic_count"), 1);
+    ev_absent(e, "wildcard");
     ck_assert_ptr_nonnull(strstr(
         rec.json[rec.n - 1], "\"topics\":[{\"topic\":\"astr/s720/02D5050223D3/99\",\"qos\":0}]"));
     /* frame 5: SUBACK id 1, granted QoS 0 */
     e = feed1("9003000100", 0);
     code_op(e, 9, "suback");
-    ck_assert_uint_eq(fu(e, "packet_id"), 1);
-    ck_assert_uint_eq(fu(e, "request_type"), 8);
+    ck_assert_uint_eq(ev_u(e, "packet_id"), 1);
+    ck_assert_uint_eq(ev_u(e, "request_type"), 8);
     ck_assert_ptr_nonnull(strstr(rec.json[rec.n - 1], "\"return_codes\":[0]"));
     /* frame 8: DISCONNECT e0 00 */
     e = feed1("e000", 1);
@@ -273,23 +252,23 @@ START_TEST(test_publish_qos1_pairing)
     feed_ts("321a0006746f706963580001626161626161626c61636b7368656570", 1, 1600000000100000ull);
     const struct event *e = &rec.ev[rec.n - 1];
     code_op(e, 3, "publish");
-    ck_assert_uint_eq(fu(e, "qos"), 1);
-    ck_assert_uint_eq(fu(e, "retain"), 0);
-    ck_assert_uint_eq(fu(e, "dup"), 0);
-    fs(e, "topic", "topicX");
-    ck_assert_uint_eq(fu(e, "packet_id"), 1);
-    ck_assert_uint_eq(fu(e, "payload_size"), 16);
+    ck_assert_uint_eq(ev_u(e, "qos"), 1);
+    ck_assert_uint_eq(ev_u(e, "retain"), 0);
+    ck_assert_uint_eq(ev_u(e, "dup"), 0);
+    ev_s(e, "topic", "topicX");
+    ck_assert_uint_eq(ev_u(e, "packet_id"), 1);
+    ck_assert_uint_eq(ev_u(e, "payload_size"), 16);
     ck_assert_int_eq(e->nanom, 0);
     /* frame 9: PUBACK id 1, 250 ms later */
     feed_ts("40020001", 0, 1600000000350000ull);
     e = &rec.ev[rec.n - 1];
     code_op(e, 4, "puback");
-    ck_assert_uint_eq(fu(e, "packet_id"), 1);
-    ck_assert_uint_eq(fu(e, "request_type"), 3);
-    ck_assert_uint_eq(fu(e, "latency_us"), 250000);
+    ck_assert_uint_eq(ev_u(e, "packet_id"), 1);
+    ck_assert_uint_eq(ev_u(e, "request_type"), 3);
+    ck_assert_uint_eq(ev_u(e, "latency_us"), 250000);
     /* a second PUBACK for the same id answers nothing */
     e = feed1("40020001", 0);
-    absent(e, "request_type");
+    ev_absent(e, "request_type");
 }
 END_TEST
 
@@ -298,11 +277,11 @@ START_TEST(test_mid_stream)
     /* no CONNECT seen: packets are read as v3.1.1 (mqtt311-pub-qos1 frames 8, 9) */
     const struct event *e = feed1("321a0006746f706963580001626161626161626c61636b7368656570", 1);
     code_op(e, 3, "publish");
-    fs(e, "topic", "topicX");
-    ck_assert_uint_eq(fu(e, "payload_size"), 16);
+    ev_s(e, "topic", "topicX");
+    ck_assert_uint_eq(ev_u(e, "payload_size"), 16);
     e = feed1("40020001", 0);
     code_op(e, 4, "puback");
-    ck_assert_uint_eq(fu(e, "request_type"), 3);
+    ck_assert_uint_eq(ev_u(e, "request_type"), 3);
     /* a v5 PUBACK with a reason code is not called trailing data while the level is unknown */
     e = feed1("4003000210", 0);
     ck_assert_int_eq(e->nanom, 0);
@@ -315,9 +294,9 @@ START_TEST(test_invalid_qos)
     feed1(CONNECT_311, 1);
     const struct event *e = feed1("361a0006746f706963580001626161626161626c61636b7368656570", 1);
     code_op(e, 3, "publish");
-    ck_assert_uint_eq(fu(e, "qos"), 3);
+    ck_assert_uint_eq(ev_u(e, "qos"), 3);
     ck_assert(event_has_anomaly(e, "mqtt.invalid_qos"));
-    ck_assert_uint_eq(fu(e, "packet_id"), 1); /* tshark reads an id as well */
+    ck_assert_uint_eq(ev_u(e, "packet_id"), 1); /* tshark reads an id as well */
 }
 END_TEST
 
@@ -335,21 +314,21 @@ START_TEST(test_v5)
         "00c8000977696c6c746f706963000b77696c6c6d657373616765000475736572000470617373",
         1);
     code_op(e, 1, "connect");
-    ck_assert_uint_eq(fu(e, "protocol_level"), 5);
-    ck_assert_uint_eq(fu(e, "remaining_length"), 204);
-    ck_assert_uint_eq(fu(e, "properties_len"), 60);
-    fs(e, "client_id", "myvoiceismypassport");
-    ck_assert_uint_eq(fu(e, "will_properties_len"), 75);
-    fs(e, "will_msg.topic", "willtopic");
-    ck_assert_uint_eq(fu(e, "will_msg.qos"), 0);
-    ck_assert_uint_eq(fu(e, "will_msg.payload_size"), 11);
-    fs(e, "username", "user");
+    ck_assert_uint_eq(ev_u(e, "protocol_level"), 5);
+    ck_assert_uint_eq(ev_u(e, "remaining_length"), 204);
+    ck_assert_uint_eq(ev_u(e, "properties_len"), 60);
+    ev_s(e, "client_id", "myvoiceismypassport");
+    ck_assert_uint_eq(ev_u(e, "will_properties_len"), 75);
+    ev_s(e, "will_msg.topic", "willtopic");
+    ck_assert_uint_eq(ev_u(e, "will_msg.qos"), 0);
+    ck_assert_uint_eq(ev_u(e, "will_msg.payload_size"), 11);
+    ev_s(e, "username", "user");
     ck_assert_int_eq(e->nanom, 0);
     /* frame 6: CONNACK len 6, reason 0, properties 3 (topic alias maximum 10) */
     e = feed1("200600000322000a", 0);
     code_op(e, 2, "connack");
-    ck_assert_uint_eq(fu(e, "reason_code"), 0);
-    ck_assert_uint_eq(fu(e, "properties_len"), 3);
+    ck_assert_uint_eq(ev_u(e, "reason_code"), 0);
+    ck_assert_uint_eq(ev_u(e, "properties_len"), 3);
     ck_assert_int_eq(e->nanom, 0);
     /* frame 8: PUBLISH QoS 1 len 94, topic "topicX", id 1, properties 67, payload 16 */
     e = feed1("325e0006746f706963580001430300066d79747970650900053132333435020000004d015808000f7265"
@@ -357,19 +336,19 @@ START_TEST(test_v5)
               "626161626c61636b7368656570",
               1);
     code_op(e, 3, "publish");
-    ck_assert_uint_eq(fu(e, "properties_len"), 67);
-    ck_assert_uint_eq(fu(e, "payload_size"), 16);
+    ck_assert_uint_eq(ev_u(e, "properties_len"), 67);
+    ck_assert_uint_eq(ev_u(e, "payload_size"), 16);
     /* frame 9: PUBACK id 1 reason 0x10 (no matching subscribers) */
     e = feed1("4003000110", 0);
     code_op(e, 4, "puback");
-    ck_assert_uint_eq(fu(e, "reason_code"), 0x10);
-    ck_assert_uint_eq(fu(e, "request_type"), 3);
+    ck_assert_uint_eq(ev_u(e, "reason_code"), 0x10);
+    ck_assert_uint_eq(ev_u(e, "request_type"), 3);
     ck_assert_int_eq(e->nanom, 0);
     /* frame 10: DISCONNECT len 29, reason 0, properties 27 */
     e = feed1("e01d001b110000007a2600097573657270726f703400087573657276616c34", 1);
     code_op(e, 14, "disconnect");
-    ck_assert_uint_eq(fu(e, "reason_code"), 0);
-    ck_assert_uint_eq(fu(e, "properties_len"), 27);
+    ck_assert_uint_eq(ev_u(e, "reason_code"), 0);
+    ck_assert_uint_eq(ev_u(e, "properties_len"), 27);
     ck_assert_int_eq(e->nanom, 0);
 }
 END_TEST
@@ -382,22 +361,22 @@ START_TEST(test_v5_every_other_type)
     /* PUBLISH 0x34 QoS 2, "a/b", id 2, no properties, "hi" */
     const struct event *e = feed1("340a0003612f620002006869", 1);
     code_op(e, 3, "publish");
-    ck_assert_uint_eq(fu(e, "qos"), 2);
-    ck_assert_uint_eq(fu(e, "payload_size"), 2);
+    ck_assert_uint_eq(ev_u(e, "qos"), 2);
+    ck_assert_uint_eq(ev_u(e, "payload_size"), 2);
     e = feed1("50020002", 0); /* PUBREC id 2 */
     code_op(e, 5, "pubrec");
-    ck_assert_uint_eq(fu(e, "request_type"), 3);
+    ck_assert_uint_eq(ev_u(e, "request_type"), 3);
     e = feed1("62020002", 1); /* PUBREL id 2 */
     code_op(e, 6, "pubrel");
     ck_assert_int_eq(e->dir, EV_DIR_REQUEST);
     e = feed1("70020002", 0); /* PUBCOMP id 2 */
     code_op(e, 7, "pubcomp");
-    ck_assert_uint_eq(fu(e, "request_type"), 6);
+    ck_assert_uint_eq(ev_u(e, "request_type"), 6);
     /* SUBSCRIBE id 3, no properties, "#" QoS 1, "a/+/c" QoS 2 */
     e = feed1("820f000300000123010005612f2b2f6302", 1);
     code_op(e, 8, "subscribe");
-    ck_assert_uint_eq(fu(e, "topic_count"), 2);
-    ck_assert_uint_eq(fu(e, "wildcard"), 1);
+    ck_assert_uint_eq(ev_u(e, "topic_count"), 2);
+    ck_assert_uint_eq(ev_u(e, "wildcard"), 1);
     ck_assert_ptr_nonnull(strstr(
         rec.json[rec.n - 1], "\"topics\":[{\"topic\":\"#\",\"wildcard\":true,\"qos\":1,"
                              "\"options\":1},{\"topic\":\"a/+/c\",\"wildcard\":true,\"qos\":2"));
@@ -410,15 +389,15 @@ START_TEST(test_v5_every_other_type)
               "00",
               0); /* UNSUBACK id 4, reason 0 */
     code_op(e, 11, "unsuback");
-    ck_assert_uint_eq(fu(e, "request_type"), 10);
+    ck_assert_uint_eq(ev_u(e, "request_type"), 10);
     e = feed1("c000", 1);
     code_op(e, 12, "pingreq");
     e = feed1("d000", 0);
     code_op(e, 13, "pingresp");
-    ck_assert_uint_eq(fu(e, "request_type"), 12);
+    ck_assert_uint_eq(ev_u(e, "request_type"), 12);
     e = feed1("f0021800", 1); /* AUTH reason 0x18 continue authentication */
     code_op(e, 15, "auth");
-    ck_assert_uint_eq(fu(e, "reason_code"), 0x18);
+    ck_assert_uint_eq(ev_u(e, "reason_code"), 0x18);
     ck_assert_int_eq(e->nanom, 0);
 }
 END_TEST
@@ -444,7 +423,7 @@ START_TEST(test_segments)
         feed_bytes(b + i, 1, 1, 1600000000000000ull, 0);
         ck_assert_int_eq(rec.n, before + (i + 1 == n));
     }
-    fs(&rec.ev[rec.n - 1], "topic", "topicX");
+    ev_s(&rec.ev[rec.n - 1], "topic", "topicX");
 }
 END_TEST
 
@@ -463,7 +442,7 @@ START_TEST(test_overlong_and_resync)
     ck_assert(!rec.ev[before].has_code);
     const struct event *e = &rec.ev[rec.n - 1];
     code_op(e, 12, "pingreq");
-    ck_assert_uint_gt(fu(e, "resync_skipped"), 0);
+    ck_assert_uint_gt(ev_u(e, "resync_skipped"), 0);
     /* after a gap: bytes in the middle of a packet are skipped, the next header found */
     before = rec.n;
     uint8_t b[16];
@@ -522,8 +501,8 @@ START_TEST(test_large_publish)
     ck_assert_int_eq(rec.n, before + 1);
     const struct event *e = &rec.ev[before];
     code_op(e, 3, "publish");
-    ck_assert_uint_eq(fu(e, "payload_size"), 100000 - 3);
-    ck_assert_uint_eq(fu(e, "partial"), 1);
+    ck_assert_uint_eq(ev_u(e, "payload_size"), 100000 - 3);
+    ck_assert_uint_eq(ev_u(e, "partial"), 1);
     ck_assert_int_eq(e->nanom, 0);
     /* framing holds: the next packet is read */
     e = feed1("c000", 1);
@@ -605,97 +584,12 @@ static void count_event(void *ctx, struct event *e)
     if (secret && strstr(json, secret)) k->json_has_secret = 1;
 }
 
-#define MAXFLOWS 4
-struct tflow {
-    uint16_t cport;
-    void *st;
-    uint32_t next[2];
-    int started[2];
-    uint8_t buf[2][8192];
-    size_t len[2];
-};
-
-/* TCP payloads per direction in sequence order, first copy wins, as the engine. */
+/* Plays a capture into the dissector the way the engine does (testutil.c). */
 static void play_pcap(const char *name, struct count_ctx *k)
 {
-    char err[PCAP_ERRBUF_SIZE];
-    pcap_t *p = pcap_open_offline(test_data_path(name), err);
-    ck_assert_msg(p != NULL, "%s", err);
-    static struct tflow flows[MAXFLOWS];
-    memset(flows, 0, sizeof(flows));
-    struct event_sink sink;
+    static struct event_sink sink;
     event_sink_init(&sink, count_event, k);
-    struct pcap_pkthdr *h;
-    const u_char *data;
-    while (pcap_next_ex(p, &h, &data) == 1) {
-        struct cursor c = cursor_make(data, h->caplen);
-        cursor_skip(&c, 12);
-        uint16_t et = cursor_u16be(&c);
-        if (et == 0x8100) {
-            cursor_skip(&c, 2);
-            et = cursor_u16be(&c);
-        }
-        struct cursor tcp;
-        if (et == 0x0800) {
-            uint8_t vihl = cursor_u8(&c);
-            cursor_skip(&c, 1);
-            uint16_t tot = cursor_u16be(&c);
-            cursor_skip(&c, 5);
-            uint8_t proto = cursor_u8(&c);
-            cursor_skip(&c, 10);
-            cursor_skip(&c, (size_t)((vihl & 15) * 4 - 20));
-            if (proto != 6 || c.err) continue;
-            tcp = cursor_sub(&c, tot - (size_t)(vihl & 15) * 4);
-        } else if (et == 0x86dd) { /* IPv6 without extension headers */
-            cursor_skip(&c, 4);
-            uint16_t plen6 = cursor_u16be(&c);
-            uint8_t next = cursor_u8(&c);
-            cursor_skip(&c, 33);
-            if (next != 6 || c.err) continue;
-            tcp = cursor_sub(&c, plen6);
-        } else {
-            continue;
-        }
-        uint16_t sp = cursor_u16be(&tcp), dp = cursor_u16be(&tcp);
-        uint32_t seq = cursor_u32be(&tcp);
-        cursor_skip(&tcp, 4);
-        uint8_t off = cursor_u8(&tcp);
-        cursor_skip(&tcp, (size_t)(off >> 4) * 4 - 13);
-        size_t plen = cursor_left(&tcp);
-        if (tcp.err || plen == 0) continue;
-        int to_server = dp == 1883;
-        uint16_t cport = to_server ? sp : dp;
-        struct tflow *f = NULL;
-        for (int i = 0; i < MAXFLOWS && !f; i++)
-            if (flows[i].st && flows[i].cport == cport) f = &flows[i];
-        for (int i = 0; i < MAXFLOWS && !f; i++)
-            if (!flows[i].st) {
-                f = &flows[i];
-                f->cport = cport;
-                f->st = D->state_new();
-            }
-        ck_assert_ptr_nonnull(f);
-        int d = to_server ? 0 : 1;
-        if (f->started[d] && seq != f->next[d]) continue;
-        f->started[d] = 1;
-        f->next[d] = seq + (uint32_t)plen;
-        ck_assert_uint_le(f->len[d] + plen, sizeof(f->buf[d]));
-        memcpy(f->buf[d] + f->len[d], cursor_take(&tcp, plen), plen);
-        f->len[d] += plen;
-        sink.net.ts_us = (uint64_t)h->ts.tv_sec * 1000000u + (uint64_t)h->ts.tv_usec;
-        struct pdu_info info = {to_server, DISS_TCP, 0, sink.net.ts_us};
-        for (;;) {
-            struct cursor pc = cursor_make(f->buf[d], f->len[d]);
-            size_t used = D->parse(f->st, &pc, &info, &sink);
-            ck_assert_uint_le(used, f->len[d]);
-            if (used == 0) break;
-            memmove(f->buf[d], f->buf[d] + used, f->len[d] - used);
-            f->len[d] -= used;
-        }
-    }
-    pcap_close(p);
-    for (int i = 0; i < MAXFLOWS; i++)
-        if (flows[i].st) D->state_free(flows[i].st);
+    ck_assert_int_gt(pcap_feed_file(test_data_path(name), D, &sink, 1883, 0), 0);
 }
 
 START_TEST(test_pcap_ndpi)

@@ -106,24 +106,6 @@ static const struct event *ev(int i)
     return &rec.ev[i];
 }
 
-static uint64_t fu(const struct event *e, const char *path)
-{
-    const struct ev_field *f = event_find(e, path);
-    ck_assert_msg(f != NULL, "field %s missing", path);
-    ck_assert_msg(f->type == EVF_UINT || f->type == EVF_BOOL || f->type == EVF_INT,
-                  "field %s not a number", path);
-    return f->v.u;
-}
-
-static void fs(const struct event *e, const char *path, const char *want)
-{
-    const struct ev_field *f = event_find(e, path);
-    ck_assert_msg(f != NULL, "field %s missing", path);
-    ck_assert_msg(f->type == EVF_STR, "field %s not text", path);
-    ck_assert_int_eq(f->len, strlen(want));
-    ck_assert(memcmp(event_field_text(e, f), want, f->len) == 0);
-}
-
 static void check_code(const struct event *e, int code, const char *op, int dir)
 {
     ck_assert(e->has_code);
@@ -180,13 +162,13 @@ START_TEST(test_hello)
     const struct event *e = ev(0);
     ck_assert(!e->has_code);
     ck_assert_str_eq(e->op, "hello");
-    fs(e, "msg_type", "HEL");
-    fs(e, "chunk", "F");
-    ck_assert_uint_eq(fu(e, "size"), 74);
-    ck_assert_uint_eq(fu(e, "protocol_version"), 0);
-    ck_assert_uint_eq(fu(e, "receive_buffer_size"), 65536);
-    ck_assert_uint_eq(fu(e, "send_buffer_size"), 65536);
-    fs(e, "endpoint_url", "opc.tcp://localhost:4840/freeopcua/server/");
+    ev_s(e, "msg_type", "HEL");
+    ev_s(e, "chunk", "F");
+    ck_assert_uint_eq(ev_u(e, "size"), 74);
+    ck_assert_uint_eq(ev_u(e, "protocol_version"), 0);
+    ck_assert_uint_eq(ev_u(e, "receive_buffer_size"), 65536);
+    ck_assert_uint_eq(ev_u(e, "send_buffer_size"), 65536);
+    ev_s(e, "endpoint_url", "opc.tcp://localhost:4840/freeopcua/server/");
 }
 END_TEST
 
@@ -195,17 +177,17 @@ START_TEST(test_open_secure_channel)
     ck_assert_uint_eq(feed(PY_OPN, 1), 132);
     const struct event *e = ev(0);
     check_code(e, 446, "open_secure_channel", EV_DIR_REQUEST);
-    ck_assert_uint_eq(fu(e, "secure_channel_id"), 0);
-    fs(e, "security_policy", "None");
-    ck_assert_uint_eq(fu(e, "sender_certificate"), 0);
-    ck_assert_uint_eq(fu(e, "encrypted"), 0);
-    ck_assert_uint_eq(fu(e, "sequence_number"), 1);
-    ck_assert_uint_eq(fu(e, "request_id"), 1);
-    ck_assert_uint_eq(fu(e, "request_handle"), 1);
-    fs(e, "request_type", "issue");
-    ck_assert_uint_eq(fu(e, "security_mode"), 1);
-    fs(e, "security_mode_name", "None");
-    ck_assert_uint_eq(fu(e, "requested_lifetime"), 3600000);
+    ck_assert_uint_eq(ev_u(e, "secure_channel_id"), 0);
+    ev_s(e, "security_policy", "None");
+    ck_assert_uint_eq(ev_u(e, "sender_certificate"), 0);
+    ck_assert_uint_eq(ev_u(e, "encrypted"), 0);
+    ck_assert_uint_eq(ev_u(e, "sequence_number"), 1);
+    ck_assert_uint_eq(ev_u(e, "request_id"), 1);
+    ck_assert_uint_eq(ev_u(e, "request_handle"), 1);
+    ev_s(e, "request_type", "issue");
+    ck_assert_uint_eq(ev_u(e, "security_mode"), 1);
+    ev_s(e, "security_mode_name", "None");
+    ck_assert_uint_eq(ev_u(e, "requested_lifetime"), 3600000);
 }
 END_TEST
 
@@ -214,16 +196,16 @@ START_TEST(test_create_session)
     ck_assert_uint_eq(feed(PY_CREATE, 1), 287);
     const struct event *e = ev(0);
     check_code(e, 461, "create_session", EV_DIR_REQUEST);
-    ck_assert_uint_eq(fu(e, "secure_channel_id"), 9);
-    ck_assert_uint_eq(fu(e, "token_id"), 14);
-    ck_assert_uint_eq(fu(e, "request_handle"), 2);
-    fs(e, "client.application_uri", "urn:freeopcua:client");
-    fs(e, "client.product_uri", "urn:freeopcua.github.io:client");
-    fs(e, "client.application_name", "Pure Python Client");
-    ck_assert_uint_eq(fu(e, "client.application_type"), 1);
-    fs(e, "endpoint_url", "opc.tcp://localhost:4840/freeopcua/server/");
-    fs(e, "session_name", "Pure Python Client Session1");
-    ck_assert_uint_eq(fu(e, "client_certificate"), 0);
+    ck_assert_uint_eq(ev_u(e, "secure_channel_id"), 9);
+    ck_assert_uint_eq(ev_u(e, "token_id"), 14);
+    ck_assert_uint_eq(ev_u(e, "request_handle"), 2);
+    ev_s(e, "client.application_uri", "urn:freeopcua:client");
+    ev_s(e, "client.product_uri", "urn:freeopcua.github.io:client");
+    ev_s(e, "client.application_name", "Pure Python Client");
+    ck_assert_uint_eq(ev_u(e, "client.application_type"), 1);
+    ev_s(e, "endpoint_url", "opc.tcp://localhost:4840/freeopcua/server/");
+    ev_s(e, "session_name", "Pure Python Client Session1");
+    ck_assert_uint_eq(ev_u(e, "client_certificate"), 0);
     ck_assert(!event_has_anomaly(e, "opcua.malformed_body"));
 }
 END_TEST
@@ -234,16 +216,16 @@ START_TEST(test_activate_anonymous_and_response)
     feed(PY_ACT_RESP, 0);
     const struct event *e = ev(0);
     check_code(e, 467, "activate_session", EV_DIR_REQUEST);
-    fs(e, "identity.token_type", "anonymous");
-    ck_assert_uint_eq(fu(e, "identity.token_type_id"), 321);
-    fs(e, "identity.policy_id", "anonymous");
+    ev_s(e, "identity.token_type", "anonymous");
+    ck_assert_uint_eq(ev_u(e, "identity.token_type_id"), 321);
+    ev_s(e, "identity.policy_id", "anonymous");
     e = ev(1);
     check_code(e, 470, "activate_session", EV_DIR_RESPONSE);
-    ck_assert_uint_eq(fu(e, "request_handle"), 3);
-    ck_assert_uint_eq(fu(e, "service_result"), 0);
-    fs(e, "service_result_name", "Good");
-    ck_assert_uint_eq(fu(e, "request_service_id"), 467);
-    ck_assert_uint_eq(fu(e, "latency_us"), 1000000); /* fed one "second" apart */
+    ck_assert_uint_eq(ev_u(e, "request_handle"), 3);
+    ck_assert_uint_eq(ev_u(e, "service_result"), 0);
+    ev_s(e, "service_result_name", "Good");
+    ck_assert_uint_eq(ev_u(e, "request_service_id"), 467);
+    ck_assert_uint_eq(ev_u(e, "latency_us"), 1000000); /* fed one "second" apart */
 }
 END_TEST
 
@@ -270,11 +252,11 @@ START_TEST(test_activate_username_password_never_logged)
     ck_assert_uint_eq(feed_bytes(b, n, 1, 0), n);
     const struct event *e = ev(0);
     check_code(e, 467, "activate_session", EV_DIR_REQUEST);
-    fs(e, "identity.token_type", "username");
-    fs(e, "identity.policy_id", "username");
-    fs(e, "identity.user_name", "operator");
-    ck_assert_uint_eq(fu(e, "identity.password_present"), 1);
-    ck_assert_uint_eq(fu(e, "identity.password_encrypted"), 0); /* algorithm null */
+    ev_s(e, "identity.token_type", "username");
+    ev_s(e, "identity.policy_id", "username");
+    ev_s(e, "identity.user_name", "operator");
+    ck_assert_uint_eq(ev_u(e, "identity.password_present"), 1);
+    ck_assert_uint_eq(ev_u(e, "identity.password_encrypted"), 0); /* algorithm null */
     ck_assert(!event_has_anomaly(e, "opcua.malformed_body"));
     ck_assert_ptr_null(strstr(rec.json[0], "S3cret"));
     ck_assert_ptr_null(strstr(rec.json[0], "533363726574")); /* nor as hex */
@@ -290,13 +272,13 @@ START_TEST(test_read_write_call)
     feed(O_CALL, 1);
     const struct event *e = ev(0);
     check_code(e, 631, "read", EV_DIR_REQUEST);
-    ck_assert_uint_eq(fu(e, "request_id"), 20);
-    ck_assert_uint_eq(fu(e, "count"), 1);
+    ck_assert_uint_eq(ev_u(e, "request_id"), 20);
+    ck_assert_uint_eq(ev_u(e, "count"), 1);
     ck_assert_ptr_nonnull(strstr(rec.json[0], "\"node_id\":\"ns=1;s=the.answer\""));
     ck_assert_ptr_nonnull(strstr(rec.json[0], "\"attribute_id\":13,\"attribute\":\"Value\""));
     e = ev(1);
     check_code(e, 673, "write", EV_DIR_REQUEST);
-    fs(e, "category", "write");
+    ev_s(e, "category", "write");
     ck_assert_ptr_nonnull(strstr(rec.json[1], "\"node_id\":\"ns=1;s=the.answer\""));
     ck_assert_ptr_nonnull(strstr(rec.json[1], "\"type\":6,\"value\":1"));
     e = ev(2);
@@ -342,7 +324,7 @@ START_TEST(test_chunk_reassembly)
     ck_assert_uint_eq(feed_bytes(c2, n2, 1, 0), n2);
     const struct event *e = ev(0);
     check_code(e, 631, "read", EV_DIR_REQUEST);
-    ck_assert_uint_eq(fu(e, "chunks"), 2);
+    ck_assert_uint_eq(ev_u(e, "chunks"), 2);
     ck_assert_ptr_nonnull(strstr(rec.json[0], "\"node_id\":\"ns=1;s=the.answer\""));
 }
 END_TEST
@@ -360,8 +342,8 @@ START_TEST(test_abort_chunk)
     const struct event *e = ev(0);
     ck_assert(!e->has_code);
     ck_assert_str_eq(e->op, "abort");
-    fs(e, "error_name", "BadTimeout");
-    ck_assert_uint_eq(fu(e, "chunks_dropped"), 1);
+    ev_s(e, "error_name", "BadTimeout");
+    ck_assert_uint_eq(ev_u(e, "chunks_dropped"), 1);
     ck_assert(event_has_anomaly(e, "opcua.abort"));
 }
 END_TEST
@@ -470,89 +452,12 @@ static void count_event(void *ctx, struct event *e)
     }
 }
 
-#define MAXFLOWS 8
-struct tflow {
-    uint16_t cport;
-    void *st;
-    uint32_t next[2];
-    int started[2];
-    uint8_t buf[2][65536];
-    size_t len[2];
-};
-
-/* Plays the TCP payloads of a DLT_NULL capture (IPv4 or IPv6) in sequence order. */
+/* Plays a capture into the dissector the way the engine does (testutil.c). */
 static void play_pcap(const char *name, struct count_ctx *k)
 {
-    char err[PCAP_ERRBUF_SIZE];
-    pcap_t *p = pcap_open_offline(test_data_path(name), err);
-    ck_assert_msg(p != NULL, "%s", err);
-    ck_assert_int_eq(pcap_datalink(p), DLT_NULL);
-    static struct tflow flows[MAXFLOWS];
-    memset(flows, 0, sizeof(flows));
     static struct event_sink sink;
     event_sink_init(&sink, count_event, k);
-    struct pcap_pkthdr *h;
-    const u_char *data;
-    while (pcap_next_ex(p, &h, &data) == 1) {
-        struct cursor c = cursor_make(data, h->caplen);
-        cursor_skip(&c, 4);
-        uint8_t v = cursor_peek_u8(&c, 0, NULL) >> 4;
-        struct cursor tcp;
-        if (v == 4) {
-            uint8_t ihl = cursor_u8(&c) & 15;
-            cursor_skip(&c, 1);
-            uint16_t tot = cursor_u16be(&c);
-            cursor_skip(&c, 5);
-            if (cursor_u8(&c) != 6) continue;
-            cursor_skip(&c, 10 + (size_t)ihl * 4 - 20);
-            tcp = cursor_sub(&c, tot - (size_t)ihl * 4);
-        } else {
-            cursor_skip(&c, 4);
-            uint16_t plen = cursor_u16be(&c);
-            if (cursor_u8(&c) != 6) continue;
-            cursor_skip(&c, 33);
-            tcp = cursor_sub(&c, plen);
-        }
-        uint16_t sp = cursor_u16be(&tcp), dp = cursor_u16be(&tcp);
-        uint32_t seq = cursor_u32be(&tcp);
-        cursor_skip(&tcp, 4);
-        uint8_t off = cursor_u8(&tcp);
-        cursor_skip(&tcp, (size_t)(off >> 4) * 4 - 13);
-        size_t plen = cursor_left(&tcp);
-        if (tcp.err || plen == 0) continue;
-        int to_server = dp == 4840;
-        uint16_t cport = to_server ? sp : dp;
-        struct tflow *f = NULL;
-        for (int i = 0; i < MAXFLOWS && !f; i++)
-            if (flows[i].st && flows[i].cport == cport) f = &flows[i];
-        for (int i = 0; i < MAXFLOWS && !f; i++)
-            if (!flows[i].st) {
-                f = &flows[i];
-                f->cport = cport;
-                f->st = D->state_new();
-            }
-        ck_assert_ptr_nonnull(f);
-        int d = to_server ? 0 : 1;
-        if (f->started[d] && seq != f->next[d]) continue; /* retransmission */
-        f->started[d] = 1;
-        f->next[d] = seq + (uint32_t)plen;
-        ck_assert_uint_le(f->len[d] + plen, sizeof(f->buf[d]));
-        memcpy(f->buf[d] + f->len[d], cursor_take(&tcp, plen), plen);
-        f->len[d] += plen;
-        sink.net.ts_us = (uint64_t)h->ts.tv_sec * 1000000u + (uint64_t)h->ts.tv_usec;
-        struct pdu_info info = {to_server, DISS_TCP, 0, sink.net.ts_us};
-        for (;;) {
-            struct cursor pc = cursor_make(f->buf[d], f->len[d]);
-            size_t used = D->parse(f->st, &pc, &info, &sink);
-            ck_assert_uint_le(used, f->len[d]);
-            if (used == 0) break;
-            memmove(f->buf[d], f->buf[d] + used, f->len[d] - used);
-            f->len[d] -= used;
-        }
-    }
-    pcap_close(p);
-    for (int i = 0; i < MAXFLOWS; i++)
-        if (flows[i].st) D->state_free(flows[i].st);
+    ck_assert_int_gt(pcap_feed_file(test_data_path(name), D, &sink, 4840, 0), 0);
 }
 
 START_TEST(test_pcap_minimal)

@@ -55,22 +55,6 @@ static const struct event *ev(int i)
     return &rec.ev[i];
 }
 
-static uint64_t fu(const struct event *e, const char *path)
-{
-    const struct ev_field *f = event_find(e, path);
-    ck_assert_msg(f != NULL, "field %s missing", path);
-    return f->v.u;
-}
-
-static void fs(const struct event *e, const char *path, const char *want)
-{
-    const struct ev_field *f = event_find(e, path);
-    ck_assert_msg(f != NULL, "field %s missing", path);
-    ck_assert_int_eq(f->type, EVF_STR);
-    ck_assert_int_eq(f->len, strlen(want));
-    ck_assert(memcmp(event_field_text(e, f), want, f->len) == 0);
-}
-
 static void check_code(const struct event *e, int code, const char *op)
 {
     ck_assert(e->has_code);
@@ -107,11 +91,11 @@ START_TEST(test_identify_all)
     const struct event *e = ev(0);
     check_code(e, 5, "identify_all");
     ck_assert_int_eq(e->dir, EV_DIR_REQUEST);
-    ck_assert_uint_eq(fu(e, "frame_id"), 0xFEFE);
-    ck_assert_uint_eq(fu(e, "service_type"), 0);
-    ck_assert_uint_eq(fu(e, "xid"), 0x01000001);
-    ck_assert_uint_eq(fu(e, "response_delay"), 1);
-    ck_assert_uint_eq(fu(e, "data_length"), 4);
+    ck_assert_uint_eq(ev_u(e, "frame_id"), 0xFEFE);
+    ck_assert_uint_eq(ev_u(e, "service_type"), 0);
+    ck_assert_uint_eq(ev_u(e, "xid"), 0x01000001);
+    ck_assert_uint_eq(ev_u(e, "response_delay"), 1);
+    ck_assert_uint_eq(ev_u(e, "data_length"), 4);
 }
 END_TEST
 
@@ -120,8 +104,8 @@ START_TEST(test_identify_by_name)
     feed(F_IDENT_NAME);
     const struct event *e = ev(0);
     check_code(e, 5, "identify");
-    ck_assert_uint_eq(fu(e, "xid"), 0x0300bf9a);
-    fs(e, "name_of_station", "switch3");
+    ck_assert_uint_eq(ev_u(e, "xid"), 0x0300bf9a);
+    ev_s(e, "name_of_station", "switch3");
 }
 END_TEST
 
@@ -131,17 +115,17 @@ START_TEST(test_identify_response)
     const struct event *e = ev(0);
     check_code(e, 5, "identify_response");
     ck_assert_int_eq(e->dir, EV_DIR_RESPONSE);
-    ck_assert_uint_eq(fu(e, "frame_id"), 0xFEFF);
-    ck_assert_uint_eq(fu(e, "service_type"), 1);
-    ck_assert_uint_eq(fu(e, "data_length"), 94);
-    fs(e, "type_of_station", "INC");
-    fs(e, "name_of_station", "X208-BORD");
-    ck_assert_uint_eq(fu(e, "vendor_id"), 0x002a);
-    ck_assert_uint_eq(fu(e, "device_id"), 0x0a01);
-    ck_assert_uint_eq(fu(e, "device_role"), 1);
-    fs(e, "ip", "192.168.0.6");
-    fs(e, "netmask", "255.255.255.0");
-    fs(e, "gateway", "192.168.0.1");
+    ck_assert_uint_eq(ev_u(e, "frame_id"), 0xFEFF);
+    ck_assert_uint_eq(ev_u(e, "service_type"), 1);
+    ck_assert_uint_eq(ev_u(e, "data_length"), 94);
+    ev_s(e, "type_of_station", "INC");
+    ev_s(e, "name_of_station", "X208-BORD");
+    ck_assert_uint_eq(ev_u(e, "vendor_id"), 0x002a);
+    ck_assert_uint_eq(ev_u(e, "device_id"), 0x0a01);
+    ck_assert_uint_eq(ev_u(e, "device_role"), 1);
+    ev_s(e, "ip", "192.168.0.6");
+    ev_s(e, "netmask", "255.255.255.0");
+    ev_s(e, "gateway", "192.168.0.1");
     ck_assert_ptr_null(event_find(e, "ip_conflict"));
 }
 END_TEST
@@ -152,13 +136,13 @@ START_TEST(test_set_ip_and_response)
     feed(F_SET_RESP);
     const struct event *e = ev(0);
     check_code(e, 4, "set_ip");
-    fs(e, "ip", "192.168.0.10");
+    ev_s(e, "ip", "192.168.0.10");
     ck_assert_ptr_nonnull(strstr(rec.json[0], "\"qualifier\":1"));
     e = ev(1);
     check_code(e, 4, "set_response");
-    ck_assert_uint_eq(fu(e, "response_option"), 1);
-    ck_assert_uint_eq(fu(e, "response_suboption"), 2);
-    ck_assert_uint_eq(fu(e, "response_error"), 0);
+    ck_assert_uint_eq(ev_u(e, "response_option"), 1);
+    ck_assert_uint_eq(ev_u(e, "response_suboption"), 2);
+    ck_assert_uint_eq(ev_u(e, "response_error"), 0);
 }
 END_TEST
 
@@ -171,7 +155,7 @@ START_TEST(test_set_variants)
          "0202000700017"
          "06c632d3100");
     check_code(ev(0), 4, "set_name");
-    fs(ev(0), "name_of_station", "plc-1");
+    ev_s(ev(0), "name_of_station", "plc-1");
     /* control reset to factory (5/6), qualifier 2 */
     feed("fefd040001000001000000"
          "06"
@@ -196,9 +180,9 @@ START_TEST(test_hello)
     const struct event *e = ev(0);
     check_code(e, 6, "hello");
     ck_assert_int_eq(e->dir, EV_DIR_INDICATION);
-    fs(e, "name_of_station", "X208-BORD");
-    ck_assert_uint_eq(fu(e, "vendor_id"), 0x002a);
-    ck_assert_uint_eq(fu(e, "device_id"), 0x0a01);
+    ev_s(e, "name_of_station", "X208-BORD");
+    ck_assert_uint_eq(ev_u(e, "vendor_id"), 0x002a);
+    ck_assert_uint_eq(ev_u(e, "device_id"), 0x0a01);
 }
 END_TEST
 
@@ -209,7 +193,7 @@ START_TEST(test_ip_conflict)
          "0012"
          "0102000e0081c0a80006ffffff00c0a80001");
     ck_assert(event_has_anomaly(ev(0), "profinet_dcp.ip_conflict"));
-    ck_assert_uint_eq(fu(ev(0), "ip_conflict"), 1);
+    ck_assert_uint_eq(ev_u(ev(0), "ip_conflict"), 1);
 }
 END_TEST
 
@@ -226,9 +210,9 @@ START_TEST(test_rt_summary)
     const struct event *e = ev(0);
     ck_assert(!e->has_code);
     ck_assert_str_eq(e->op, "rt_summary");
-    ck_assert_uint_eq(fu(e, "frames"), 10000);
-    ck_assert_uint_eq(fu(e, "cyclic"), 9999);
-    ck_assert_uint_eq(fu(e, "alarm"), 1);
+    ck_assert_uint_eq(ev_u(e, "frames"), 10000);
+    ck_assert_uint_eq(ev_u(e, "cyclic"), 9999);
+    ck_assert_uint_eq(ev_u(e, "alarm"), 1);
 }
 END_TEST
 

@@ -22,14 +22,6 @@ static void setup(void)
     recorder_init(&rec);
 }
 
-static uint64_t fu(const struct event *e, const char *path)
-{
-    const struct ev_field *f = event_find(e, path);
-    ck_assert_msg(f != NULL, "field %s missing", path);
-    ck_assert_msg(f->type == EVF_UINT, "field %s not a number", path);
-    return f->v.u;
-}
-
 static void feed(void *st, const uint8_t *b, size_t n, uint64_t ts)
 {
     struct cursor c = cursor_make(b, n);
@@ -88,11 +80,11 @@ START_TEST(test_capture_one_event)
     ck_assert_str_eq(e->proto, "sv");
     ck_assert_str_eq(e->op, "new_stream");
     ck_assert(!e->has_code);
-    ck_assert_uint_eq(fu(e, "appid"), 0x4001); /* sv.appid 0x4001 */
-    ck_assert_uint_eq(fu(e, "smp_cnt"), 280);  /* sv.smpCnt */
-    ck_assert_uint_eq(fu(e, "conf_rev"), 1);   /* sv.confRev */
-    ck_assert_uint_eq(fu(e, "smp_synch"), 2);  /* sv.smpSynch */
-    ck_assert_uint_eq(fu(e, "no_asdu"), 1);    /* sv.noASDU */
+    ck_assert_uint_eq(ev_u(e, "appid"), 0x4001); /* sv.appid 0x4001 */
+    ck_assert_uint_eq(ev_u(e, "smp_cnt"), 280);  /* sv.smpCnt */
+    ck_assert_uint_eq(ev_u(e, "conf_rev"), 1);   /* sv.confRev */
+    ck_assert_uint_eq(ev_u(e, "smp_synch"), 2);  /* sv.smpSynch */
+    ck_assert_uint_eq(ev_u(e, "no_asdu"), 1);    /* sv.noASDU */
     ck_assert_ptr_nonnull(strstr(rec.json[0], "\"sv_id\":\"4001\""));
     D->state_free(st);
 }
@@ -110,8 +102,8 @@ START_TEST(test_smpcnt_rules)
     ck_assert_str_eq(rec.ev[0].op, "new_stream");
     ck_assert_str_eq(rec.ev[1].op, "anomaly");
     ck_assert(event_has_anomaly(&rec.ev[1], "sv.smpcnt_jump"));
-    ck_assert_uint_eq(fu(&rec.ev[1], "prev_smp_cnt"), 1);
-    ck_assert_uint_eq(fu(&rec.ev[1], "smp_cnt"), 9);
+    ck_assert_uint_eq(ev_u(&rec.ev[1], "prev_smp_cnt"), 1);
+    ck_assert_uint_eq(ev_u(&rec.ev[1], "smp_cnt"), 9);
     ck_assert(event_has_anomaly(&rec.ev[2], "sv.smpcnt_regression"));
     D->state_free(st);
 }
@@ -125,7 +117,7 @@ START_TEST(test_confrev_change)
     feed(st, b, sv_frame(b, sizeof(b), 11, 2), 2);
     ck_assert_int_eq(rec.n, 2);
     ck_assert(event_has_anomaly(&rec.ev[1], "sv.confrev_change"));
-    ck_assert_uint_eq(fu(&rec.ev[1], "prev_conf_rev"), 1);
+    ck_assert_uint_eq(ev_u(&rec.ev[1], "prev_conf_rev"), 1);
     D->state_free(st);
 }
 END_TEST
@@ -140,15 +132,15 @@ START_TEST(test_summary_every_4000)
     ck_assert_int_eq(rec.n, 3); /* new_stream + 2 summaries */
     const struct event *s = &rec.ev[1];
     ck_assert_str_eq(s->op, "stream_summary");
-    ck_assert_uint_eq(fu(s, "frames"), 4000);
-    ck_assert_uint_eq(fu(s, "asdus"), 4000);
-    ck_assert_uint_eq(fu(s, "first_smp_cnt"), 100);
-    ck_assert_uint_eq(fu(s, "last_smp_cnt"), 4099);
-    ck_assert_uint_eq(fu(s, "anomalies"), 0);
+    ck_assert_uint_eq(ev_u(s, "frames"), 4000);
+    ck_assert_uint_eq(ev_u(s, "asdus"), 4000);
+    ck_assert_uint_eq(ev_u(s, "first_smp_cnt"), 100);
+    ck_assert_uint_eq(ev_u(s, "last_smp_cnt"), 4099);
+    ck_assert_uint_eq(ev_u(s, "anomalies"), 0);
     s = &rec.ev[2];
-    ck_assert_uint_eq(fu(s, "first_smp_cnt"), 4100);
-    ck_assert_uint_eq(fu(s, "last_smp_cnt"), (100 + 7999) % 4800);
-    ck_assert_uint_eq(fu(s, "total_frames"), 8000);
+    ck_assert_uint_eq(ev_u(s, "first_smp_cnt"), 4100);
+    ck_assert_uint_eq(ev_u(s, "last_smp_cnt"), (100 + 7999) % 4800);
+    ck_assert_uint_eq(ev_u(s, "total_frames"), 8000);
     D->state_free(st);
 }
 END_TEST
