@@ -64,6 +64,8 @@ struct config {
     char zones_path[1024];
     char classification_path[1024];
     char yara_path[1024];
+    uint32_t yara_stream_max, yara_object_max;     /* bytes scanned per direction / object */
+    uint64_t yara_flow_budget, yara_second_budget; /* bytes scanned per flow / per second */
     char config_path[1024];
 };
 

@@ -327,6 +327,10 @@ static const char *all_keys[] = {
     "zones",
     "classification",
     "yara",
+    "yara.stream_max",
+    "yara.object_max",
+    "yara.flow_budget",
+    "yara.second_budget",
 };
 
 static const char *example_path(void)
