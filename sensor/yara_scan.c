@@ -372,10 +372,16 @@ static const char *zone_name(const struct yara_worker *yw, const struct ev_net *
     return z ? z : "";
 }
 
+static struct yara_flow *flow_state(struct yara_flow **fs)
+{
+    if (!*fs) *fs = calloc(1, sizeof(**fs));
+    return *fs;
+}
+
 /* Takes len bytes from the budgets, or says no (and counts it). */
 static int budget_take(struct yara_worker *yw, size_t len, uint64_t now_us)
 {
-    struct yara_flow *fs = yw->cur ? *yw->cur : NULL;
+    struct yara_flow *fs = yw->cur && yw->lim.flow_budget ? flow_state(yw->cur) : NULL;
     uint64_t sec = now_us / 1000000u;
     if (sec != yw->sec) {
         yw->sec = sec;
@@ -424,12 +430,6 @@ int yara_scan(struct yara_worker *yw, const uint8_t *data, size_t len, const str
 }
 
 /* ---- streams ---------------------------------------------------------------- */
-
-static struct yara_flow *flow_state(struct yara_flow **fs)
-{
-    if (!*fs) *fs = calloc(1, sizeof(**fs));
-    return *fs;
-}
 
 /* Scans a direction's window once and lets its buffer go. */
 static void stream_scan(struct yara_worker *yw, struct yara_flow **fsp, int dir, const char *proto,
