@@ -132,6 +132,7 @@ static const struct key keys[] = {
     {"yara.object_max", K_U32, F(yara_object_max), 0, 0, 1u << 28},
     {"yara.flow_budget", K_U64, F(yara_flow_budget), 0, 0, 1ull << 40},
     {"yara.second_budget", K_U64, F(yara_second_budget), 0, 0, 1ull << 40},
+    {"yara.encrypted", K_BOOL, F(yara_encrypted), 0, 0, 1},
 };
 #undef F
 

@@ -147,6 +147,7 @@ void stats_write(struct engine *e, FILE *f, int final)
         KV(&j, "budget_skips", tot.yara.budget_skips);
         KV(&j, "matches", tot.yara.matches);
         KV(&j, "errors", tot.yara.errors);
+        KV(&j, "encrypted_skips", tot.yara.encrypted_skips);
         jbuf_putc(&j, '}');
     }
     jbuf_puts(&j, ",\"threads\":{\"capture\":[");

@@ -391,6 +391,8 @@ static void on_stream_data(void *ctx, const uint8_t *data, uint32_t len, uint32_
     }
     if (len == 0) return;
     set_context(w, f, dir, w->cur_ts);
+    if ((f->ndpi_master || f->ndpi_app || f->ndpi_done) && yara_flow_unclassified(f->yara))
+        yara_flow_classified(w->yara, &f->yara, classify_is_encrypted(&w->cls, f));
     if (w->yara && yara_stream_data(w->yara, &f->yara, dir, data, len))
         yara_stream_scan(w->yara, &f->yara, dir, scan_proto(w, f, pb, sizeof(pb)), &w->sink,
                          w->cur_ts);
@@ -440,6 +442,8 @@ static void dissect_datagram(struct worker *w, struct flow *f, int dir, const ui
 {
     if (len == 0) return;
     set_context(w, f, dir, w->cur_ts);
+    if ((f->ndpi_master || f->ndpi_app || f->ndpi_done) && yara_flow_unclassified(f->yara))
+        yara_flow_classified(w->yara, &f->yara, classify_is_encrypted(&w->cls, f));
     if (w->yara && yara_stream_data(w->yara, &f->yara, dir, data, len)) {
         char pb[64];
         yara_stream_scan(w->yara, &f->yara, dir, scan_proto(w, f, pb, sizeof(pb)), &w->sink,
@@ -897,7 +901,7 @@ int worker_start(struct worker *w)
     event_sink_init(&w->sink, deliver, w);
     if (c->yara_path[0]) {
         struct yara_limits yl = {c->yara_stream_max, c->yara_object_max, c->yara_flow_budget,
-                                 c->yara_second_budget};
+                                 c->yara_second_budget, c->yara_encrypted};
         if (!(w->yara = yara_worker_new(&yl))) return -1;
         w->sink.yara = w->yara;
     }

@@ -12,10 +12,10 @@
 #include "rules.h"
 #include "sha256.h"
 
-#define YARA_MAX_STRINGS  16 /* matched strings listed per rule in one event */
-#define YARA_MATCH_DATA   32 /* bytes of each matched string shown (hex) */
-#define YARA_TIMEOUT_S    1  /* libyara's own timeout: a backstop, the budgets come first */
-#define YARA_STREAM_CHUNK 4096
+#define YARA_MAX_STRINGS  16  /* matched strings listed per rule in one event */
+#define YARA_MATCH_DATA   32  /* bytes of each matched string shown (hex) */
+#define YARA_TIMEOUT_S    1   /* libyara's own timeout: a backstop, the budgets come first */
+#define YARA_STREAM_CHUNK 256 /* first window buffer; doubles as it fills */
 
 struct yara_set {
     YR_RULES *rules;
@@ -26,8 +26,13 @@ struct yara_flow {
     uint8_t *buf[2];
     uint32_t len[2], cap[2];
     uint8_t done[2]; /* the direction's window was scanned (or given up) */
-    uint64_t used;   /* bytes scanned for this flow */
+    uint8_t classified;
+    uint64_t used; /* bytes scanned for this flow */
 };
+
+/* The state of a flow whose streams are not scanned (encrypted): shared, never
+ * written, so such a flow's packets need not touch a state of their own. */
+static struct yara_flow flow_off = {.done = {1, 1}, .classified = 1};
 
 struct yara_worker {
     struct yara_limits lim;
@@ -239,7 +244,9 @@ int yara_worker_use(struct yara_worker *yw, const struct yara_set *set, const st
         return -1;
     }
     yr_scanner_set_timeout(yw->scanner, YARA_TIMEOUT_S);
-    yr_scanner_set_flags(yw->scanner, SCAN_FLAGS_FAST_MODE);
+    /* we scan our own heap buffers, never mapped files: no SIGBUS to catch, so no
+     * signal handler set up and torn down around every scan (two syscalls each) */
+    yr_scanner_set_flags(yw->scanner, SCAN_FLAGS_FAST_MODE | SCAN_FLAGS_NO_TRYCATCH);
     yw->set = set;
     return 0;
 }
@@ -375,7 +382,7 @@ static const char *zone_name(const struct yara_worker *yw, const struct ev_net *
 static struct yara_flow *flow_state(struct yara_flow **fs)
 {
     if (!*fs) *fs = calloc(1, sizeof(**fs));
-    return *fs;
+    return *fs == &flow_off ? NULL : *fs;
 }
 
 /* Takes len bytes from the budgets, or says no (and counts it). */
@@ -455,7 +462,7 @@ int yara_stream_data(struct yara_worker *yw, struct yara_flow **fsp, int dir, co
                      uint32_t len)
 {
     if (!yw || !yw->scanner || !yw->lim.stream_max || !len) return 0;
-    if (*fsp && (*fsp)->done[dir]) return 0;
+    if (*fsp == &flow_off || (*fsp && (*fsp)->done[dir])) return 0;
     struct yara_flow *fs = flow_state(fsp);
     if (!fs) return 0;
     uint32_t room = yw->lim.stream_max - fs->len[dir];
@@ -484,6 +491,26 @@ void yara_stream_scan(struct yara_worker *yw, struct yara_flow **fsp, int dir, c
     stream_scan(yw, fsp, dir, proto, sink, now_us);
 }
 
+int yara_flow_unclassified(const struct yara_flow *fs)
+{
+    return fs && !fs->classified;
+}
+
+void yara_flow_classified(struct yara_worker *yw, struct yara_flow **fsp, int encrypted)
+{
+    struct yara_flow *fs = *fsp;
+    if (!fs || fs->classified) return;
+    fs->classified = 1;
+    if (!encrypted || yw->lim.encrypted) return;
+    for (int dir = 0; dir < 2; dir++) {
+        if (!fs->done[dir]) yw->st.encrypted_skips++;
+        free(fs->buf[dir]);
+    }
+    if (yw->cur == fsp) yw->cur = NULL;
+    free(fs);
+    *fsp = &flow_off;
+}
+
 int yara_stream_open(const struct yara_flow *fs, int dir)
 {
     return fs && !fs->done[dir] && fs->len[dir];
@@ -493,6 +520,10 @@ void yara_flow_end(struct yara_worker *yw, struct yara_flow **fsp, const char *p
                    struct event_sink *sink, uint64_t now_us)
 {
     if (!*fsp) return;
+    if (*fsp == &flow_off) {
+        *fsp = NULL;
+        return;
+    }
     for (int dir = 0; dir < 2; dir++)
         stream_scan(yw, fsp, dir, proto, sink, now_us);
     if (yw && yw->cur == fsp) yw->cur = NULL;

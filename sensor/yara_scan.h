@@ -35,11 +35,12 @@ struct yara_limits {
     uint32_t object_max;    /* bytes of one object kept and scanned; 0: objects off */
     uint64_t flow_budget;   /* bytes scanned per flow, all scans together; 0: no limit */
     uint64_t second_budget; /* bytes scanned per worker per second of packet time; 0: none */
+    int encrypted;          /* scan stream windows of encrypted flows (TLS, SSH ...) too */
 };
 
 struct yara_stats {
     uint64_t scans, bytes_scanned, streams_scanned, objects_scanned, objects_truncated;
-    uint64_t budget_skips, matches, errors;
+    uint64_t budget_skips, matches, errors, encrypted_skips;
 };
 
 /* Per-flow scanning state (hangs off struct flow; NULL until needed). */
@@ -85,6 +86,12 @@ int yara_stream_data(struct yara_worker *yw, struct yara_flow **fs, int dir, con
 /* Scans direction dir's window now, once (a full window, or a gap ends it). */
 void yara_stream_scan(struct yara_worker *yw, struct yara_flow **fs, int dir, const char *proto,
                       struct event_sink *sink, uint64_t now_us);
+/* Encrypted flows: nDPI's verdict comes after the first packets, so the worker
+ * asks yara_flow_unclassified() and then tells yara_flow_classified() once; an
+ * encrypted flow's windows are dropped unscanned (counted) unless
+ * yara.encrypted is set. */
+int yara_flow_unclassified(const struct yara_flow *fs);
+void yara_flow_classified(struct yara_worker *yw, struct yara_flow **fs, int encrypted);
 /* True while direction dir still collects stream bytes. */
 int yara_stream_open(const struct yara_flow *fs, int dir);
 /* The flow ends: scans what each direction holds, frees the state. sink->net must

@@ -331,6 +331,7 @@ static const char *all_keys[] = {
     "yara.object_max",
     "yara.flow_budget",
     "yara.second_budget",
+    "yara.encrypted",
 };
 
 static const char *example_path(void)

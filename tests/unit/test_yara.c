@@ -32,7 +32,7 @@ static struct yara_set *load(const char *text)
 static struct yara_worker *worker(const struct yara_set *ys, uint32_t stream_max,
                                   uint32_t object_max, uint64_t flow_b, uint64_t sec_b)
 {
-    struct yara_limits lim = {stream_max, object_max, flow_b, sec_b};
+    struct yara_limits lim = {stream_max, object_max, flow_b, sec_b, 0};
     struct yara_worker *yw = yara_worker_new(&lim);
     ck_assert_ptr_nonnull(yw);
     ck_assert_int_eq(yara_worker_use(yw, ys, NULL), 0);
@@ -168,6 +168,45 @@ START_TEST(stream_window_once)
     yara_worker_stats(yw, &st);
     ck_assert_uint_eq(st.streams_scanned, 2);
     ck_assert_uint_eq(st.bytes_scanned, 64 + 8);
+    yara_worker_free(yw);
+    yara_set_free(ys);
+}
+END_TEST
+
+/* A flow nDPI names encrypted drops its windows unscanned; others keep them. */
+START_TEST(encrypted_flows_skipped)
+{
+    struct yara_set *ys = load(RULES);
+    struct yara_worker *yw = worker(ys, 1024, 0, 0, 0);
+    struct yara_flow *enc = NULL, *clear = NULL;
+    const uint8_t *m = (const uint8_t *)"OTS-MARK";
+    yara_stream_data(yw, &enc, 0, m, 8);
+    yara_stream_data(yw, &clear, 0, m, 8);
+    ck_assert_int_eq(yara_flow_unclassified(enc), 1);
+    yara_flow_classified(yw, &enc, 1);
+    yara_flow_classified(yw, &clear, 0);
+    ck_assert_int_eq(yara_flow_unclassified(enc), 0);
+    ck_assert_int_eq(yara_flow_unclassified(clear), 0);
+    ck_assert_int_eq(yara_stream_data(yw, &enc, 1, m, 8), 0); /* nothing kept any more */
+    ck_assert_int_eq(yara_stream_open(enc, 0), 0);
+    yara_flow_end(yw, &enc, "tls", &rec.sink, 1);
+    yara_flow_end(yw, &clear, "", &rec.sink, 1);
+    ck_assert_ptr_null(enc);
+    ck_assert_int_eq(count_rule("Marker"), 1); /* the clear flow only */
+    struct yara_stats st;
+    yara_worker_stats(yw, &st);
+    ck_assert_uint_eq(st.encrypted_skips, 2);
+    ck_assert_uint_eq(st.scans, 1);
+    yara_worker_free(yw);
+    /* yara.encrypted = yes: scanned like any other */
+    struct yara_limits lim = {1024, 0, 0, 0, 1};
+    yw = yara_worker_new(&lim);
+    yara_worker_use(yw, ys, NULL);
+    rec.sink.yara = yw;
+    yara_stream_data(yw, &enc, 0, m, 8);
+    yara_flow_classified(yw, &enc, 1);
+    yara_flow_end(yw, &enc, "tls", &rec.sink, 1);
+    ck_assert_int_eq(count_rule("Marker"), 2);
     yara_worker_free(yw);
     yara_set_free(ys);
 }
@@ -320,6 +359,7 @@ static Suite *suite(void)
     tcase_add_test(tc, compile_errors_name_file_and_line);
     tcase_add_test(tc, scan_event_and_externals);
     tcase_add_test(tc, stream_window_once);
+    tcase_add_test(tc, encrypted_flows_skipped);
     tcase_add_test(tc, object_reassembly);
     tcase_add_test(tc, object_cap);
     tcase_add_test(tc, budgets);
