@@ -329,16 +329,21 @@ static void emit_match(struct yara_worker *yw, YR_SCAN_CONTEXT *ctx, const YR_RU
     ev_arr_begin(e, "strings");
     yr_rule_strings_foreach(rule, s)
     {
-        const YR_MATCH *m;
-        yr_string_matches_foreach(ctx, s, m)
-        {
-            if (listed++ >= YARA_MAX_STRINGS) break;
+        /* libyara 4.2 keeps matches unaligned in its notebook: each is copied out
+         * before it is read (yr_string_matches_foreach would read in place) */
+        const YR_MATCH *mp = ctx->matches[s->idx].head;
+        while (mp && listed < YARA_MAX_STRINGS) {
+            YR_MATCH m;
+            memcpy(&m, mp, sizeof(m));
+            mp = m.next;
+            if (m.is_private) continue;
+            listed++;
             ev_obj_begin(e, NULL);
             ev_cstr(e, "id", s->identifier);
-            ev_uint(e, "offset", (uint64_t)(m->base + m->offset));
-            ev_uint(e, "length", (uint64_t)m->match_length);
-            size_t dl = (size_t)m->data_length;
-            ev_hex(e, "data", m->data, dl < YARA_MATCH_DATA ? dl : YARA_MATCH_DATA);
+            ev_uint(e, "offset", (uint64_t)(m.base + m.offset));
+            ev_uint(e, "length", (uint64_t)m.match_length);
+            size_t dl = (size_t)m.data_length;
+            ev_hex(e, "data", m.data, dl < YARA_MATCH_DATA ? dl : YARA_MATCH_DATA);
             ev_end(e);
         }
     }
