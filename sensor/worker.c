@@ -391,7 +391,8 @@ static void on_stream_data(void *ctx, const uint8_t *data, uint32_t len, uint32_
     }
     if (len == 0) return;
     set_context(w, f, dir, w->cur_ts);
-    if ((f->ndpi_master || f->ndpi_app || f->ndpi_done) && yara_flow_unclassified(f->yara))
+    if (w->yara && (f->ndpi_master || f->ndpi_app || f->ndpi_done) &&
+        yara_flow_unclassified(f->yara))
         yara_flow_classified(w->yara, &f->yara, classify_is_encrypted(&w->cls, f));
     if (w->yara && yara_stream_data(w->yara, &f->yara, dir, data, len))
         yara_stream_scan(w->yara, &f->yara, dir, scan_proto(w, f, pb, sizeof(pb)), &w->sink,
@@ -442,7 +443,8 @@ static void dissect_datagram(struct worker *w, struct flow *f, int dir, const ui
 {
     if (len == 0) return;
     set_context(w, f, dir, w->cur_ts);
-    if ((f->ndpi_master || f->ndpi_app || f->ndpi_done) && yara_flow_unclassified(f->yara))
+    if (w->yara && (f->ndpi_master || f->ndpi_app || f->ndpi_done) &&
+        yara_flow_unclassified(f->yara))
         yara_flow_classified(w->yara, &f->yara, classify_is_encrypted(&w->cls, f));
     if (w->yara && yara_stream_data(w->yara, &f->yara, dir, data, len)) {
         char pb[64];

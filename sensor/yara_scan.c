@@ -498,12 +498,19 @@ void yara_stream_scan(struct yara_worker *yw, struct yara_flow **fsp, int dir, c
 
 int yara_flow_unclassified(const struct yara_flow *fs)
 {
-    return fs && !fs->classified;
+    return !fs || !fs->classified;
 }
 
 void yara_flow_classified(struct yara_worker *yw, struct yara_flow **fsp, int encrypted)
 {
-    struct yara_flow *fs = *fsp;
+    if (!yw) return;
+    if (!*fsp && encrypted && !yw->lim.encrypted) {
+        /* known before its first byte was kept: nothing to drop */
+        yw->st.encrypted_skips += 2;
+        *fsp = &flow_off;
+        return;
+    }
+    struct yara_flow *fs = flow_state(fsp);
     if (!fs || fs->classified) return;
     fs->classified = 1;
     if (!encrypted || yw->lim.encrypted) return;

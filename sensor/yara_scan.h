@@ -87,7 +87,8 @@ int yara_stream_data(struct yara_worker *yw, struct yara_flow **fs, int dir, con
 void yara_stream_scan(struct yara_worker *yw, struct yara_flow **fs, int dir, const char *proto,
                       struct event_sink *sink, uint64_t now_us);
 /* Encrypted flows: nDPI's verdict comes after the first packets, so the worker
- * asks yara_flow_unclassified() and then tells yara_flow_classified() once; an
+ * asks yara_flow_unclassified() (true for a flow without state yet) and then
+ * tells yara_flow_classified() once; an
  * encrypted flow's windows are dropped unscanned (counted) unless
  * yara.encrypted is set. */
 int yara_flow_unclassified(const struct yara_flow *fs);
