@@ -188,6 +188,11 @@ define_configs() {
     add_config "otsensor -w 2 + shipped rules" "$OTSENSOR_BUILD_ERR" check_otsensor \
         "$OTSENSOR" -r "$PCAP" -w 2 --redis none -R "$ROOT/rules/otsensor" \
         --alerts "$OUT/alerts.json" --stats "$st"
+    # the same plus the shipped YARA rules (issue 6: within 15% of the row above)
+    st="$OUT/$(slug_of "otsensor -w 2 + shipped rules + YARA").stats.json"
+    add_config "otsensor -w 2 + shipped rules + YARA" "$OTSENSOR_BUILD_ERR" check_otsensor \
+        "$OTSENSOR" -r "$PCAP" -w 2 --redis none -R "$ROOT/rules/otsensor" -Y "$ROOT/rules/yara" \
+        --alerts "$OUT/alerts-yara.json" --stats "$st"
     # the same with every alert (aggregation off) to a local Redis, then with Redis down
     # (a closed port: every alert spooled): the capture path must not slow down
     define_redis_configs

@@ -30,12 +30,19 @@
  * and the S7comm-plus peer. Empty DT fragments give none. S7comm-plus: one event per
  * PDU (not per fragment), proto "s7commplus", code = function of requests and
  * responses, null for notifications.
+ *
+ * Block transfers are reassembled for YARA (object.h): the data of the Ack_Data
+ * PDUs of download_block (0x1b, engineering station -> PLC) and upload (0x1e,
+ * PLC -> station) is gathered until the function status says no more follows
+ * (or download_ended / end_upload), then scanned once as "s7comm.block" with the
+ * file name, block type and number the matching job named.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "dissector.h"
+#include "object.h"
 
 #define S7_TPKT_MAX       65535u /* TPKT length is 16 bits */
 #define S7_COTP_REASM_MAX 65536u /* COTP DT reassembly per direction */
@@ -81,6 +88,10 @@ struct s7_state {
     struct s7_pending pend[S7_PENDING];     /* S7 jobs by PDU reference */
     struct s7_pending s7p_pend[S7_PENDING]; /* S7comm-plus requests by sequence number */
     unsigned pend_next, s7p_pend_next;
+    /* block transfers for YARA, by the direction the block's bytes travel */
+    struct ots_object blk[2];
+    uint8_t blk_name[2][16];
+    uint8_t blk_name_len[2];
 };
 
 /* ---------------------------------------------------------------- helpers */
@@ -816,6 +827,58 @@ static void s7_userdata(struct s7_dir *dir, struct event *e, struct cursor *par,
     s7_ud_data(e, &body, type, group, sub);
 }
 
+/* ---------------------------------------------------------------- block objects */
+
+/* Name and attributes of the block a transfer carries ("_0A00890P": DB 890). */
+static void s7_block_begin(struct s7_state *st, int di, struct event_sink *sink)
+{
+    struct ots_object *o = &st->blk[di];
+    uint8_t n = st->blk_name_len[di];
+    const uint8_t *f = st->blk_name[di];
+    object_begin(o, sink, "s7comm", "s7comm.block", (const char *)f, n, 0);
+    if (n != 9 || f[0] != '_') return;
+    object_attr(o, "block_type", s7_block_type_name(f + 1));
+    char num[8];
+    size_t k = 0;
+    for (size_t i = 3; i < 8 && f[i] >= '0' && f[i] <= '9'; i++)
+        if (k || f[i] != '0' || i == 7) num[k++] = (char)f[i];
+    num[k] = '\0';
+    if (k) object_attr(o, "block_number", num);
+}
+
+/* Feeds block transfers to YARA: jobs name the block, Ack_Data carry its bytes.
+ * par and dat are the PDU's parameter and data, unread. */
+static void s7_block_object(struct s7_state *st, int di, uint8_t rosctr, int failed,
+                            struct cursor par, struct cursor dat, struct event_sink *sink)
+{
+    uint8_t func = cursor_u8(&par);
+    int other = !di; /* a job's block travels the other way */
+    if (rosctr == 1 && (func == 0x1b || func == 0x1d)) {
+        /* status | 2 unknown | 4 unknown or upload id | name length | name */
+        cursor_skip(&par, 7);
+        uint8_t n = cursor_u8(&par);
+        if (n > sizeof(st->blk_name[0])) n = sizeof(st->blk_name[0]);
+        if (par.err || !cursor_copy(&par, st->blk_name[other], n)) return;
+        st->blk_name_len[other] = n;
+    } else if (rosctr == 1 && (func == 0x1c || func == 0x1f)) {
+        object_end(&st->blk[other], sink, other == 1);
+    } else if (rosctr == 3 && (func == 0x1b || func == 0x1e)) {
+        struct ots_object *o = &st->blk[di];
+        if (failed) {
+            object_abort(o);
+            return;
+        }
+        uint8_t status = cursor_u8(&par);
+        /* data: length(2) | 2 unknown | block bytes */
+        uint16_t len = cursor_u16be(&dat);
+        cursor_skip(&dat, 2);
+        if (dat.err) return;
+        if (!object_active(o)) s7_block_begin(st, di, sink);
+        object_append(o, sink, &dat, len);
+        if (!par.err && !(status & 0x01)) object_end(o, sink, di == 1);
+    }
+}
+
 /* ---------------------------------------------------------------- S7 PDU */
 
 static void s7_pdu(struct s7_state *st, int di, struct cursor *c, const struct pdu_info *info,
@@ -823,6 +886,8 @@ static void s7_pdu(struct s7_state *st, int di, struct cursor *c, const struct p
 {
     struct s7_dir *dir = &st->dir[di];
     const char *kind = NULL;
+    struct cursor blk_par = {0}, blk_dat = {0};
+    int blk = 0, hdr_err = 0;
     struct event *e =
         event_begin(sink, "s7comm", info->to_server ? EV_DIR_REQUEST : EV_DIR_RESPONSE);
     /* Wireshark's heuristic: 10 bytes at least, ROSCTR 1..7. */
@@ -856,6 +921,7 @@ static void s7_pdu(struct s7_state *st, int di, struct cursor *c, const struct p
         ev_uint(e, "error_code", eco);
         ev_uint(e, "error", (unsigned)ecl << 8 | eco);
         kind = s7_error_kind((unsigned)ecl << 8 | eco);
+        hdr_err = ecl || eco;
     }
     struct cursor par = cursor_sub(c, plen);
     struct cursor dat = cursor_sub(c, dlen);
@@ -872,6 +938,11 @@ static void s7_pdu(struct s7_state *st, int di, struct cursor *c, const struct p
             if (plen) event_anomaly(e, "s7comm.bad_length");
         } else {
             uint8_t func = cursor_peek_u8(&par, 0, NULL);
+            if (sink->yara && func >= 0x1b && func <= 0x1f) {
+                blk_par = par;
+                blk_dat = dat;
+                blk = 1;
+            }
             const char *op = s7_job_ackdata(e, &par, &dat, rosctr);
             if (p && p->func == func && p->op)
                 op = p->op; /* the ack of a PI service answers e.g. _INSE */
@@ -904,6 +975,7 @@ static void s7_pdu(struct s7_state *st, int di, struct cursor *c, const struct p
     }
     s7_error_op(e, kind);
     event_emit(sink, e);
+    if (blk) s7_block_object(st, di, rosctr, hdr_err, blk_par, blk_dat, sink);
 }
 
 /* ---------------------------------------------------------------- S7comm-plus */
@@ -1178,6 +1250,7 @@ static size_t s7_parse(void *state, struct cursor *c, const struct pdu_info *inf
     struct s7_dir *d = &st->dir[di];
     size_t used = 0;
     if (info->after_gap) {
+        object_abort(&st->blk[di]);
         buf_reset(&d->cotp);
         buf_reset(&d->ud);
         d->s7p_more = 0;
@@ -1267,6 +1340,7 @@ static void s7_state_free(void *state)
     for (int i = 0; i < 2; i++) {
         buf_free(&st->dir[i].cotp);
         buf_free(&st->dir[i].ud);
+        object_free(&st->blk[i]);
     }
     free(st);
 }
@@ -1277,6 +1351,7 @@ static void s7_gap(void *state, int to_server)
     struct s7_dir *d = &st->dir[to_server ? 1 : 0];
     buf_reset(&d->cotp);
     buf_reset(&d->ud);
+    object_abort(&st->blk[to_server ? 1 : 0]); /* a block with a hole is not scanned */
     d->s7p_more = 0;
     d->desync = 1; /* landing mid-TPKT after a gap is expected: no bad_tpkt for it */
 }

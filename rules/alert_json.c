@@ -85,6 +85,115 @@ static void put_fields(struct jbuf *j, const struct event *e)
     }
 }
 
+/* ---- yara.match: the YARA rule's own metadata may set fr, sr, tc, severity --- */
+
+#define YARA_TAGS    8
+#define YARA_TAG_LEN 32
+
+struct yara_tags {
+    char sr[YARA_TAGS][YARA_TAG_LEN], tc[YARA_TAGS][YARA_TAG_LEN];
+    const char *srp[YARA_TAGS], *tcp[YARA_TAGS];
+};
+
+/* Text of meta.<key> (a string) into buf; 0 if absent or not a string. */
+static int meta_text(const struct event *e, const char *key, char *buf, size_t len)
+{
+    char path[64];
+    snprintf(path, sizeof(path), "meta.%s", key);
+    const struct ev_field *f = event_find(e, path);
+    if (!f || f->type != EVF_STR) return 0;
+    size_t n = f->len < len - 1 ? f->len : len - 1;
+    memcpy(buf, event_field_text(e, f), n);
+    buf[n] = '\0';
+    return 1;
+}
+
+/* Splits "a, b; c" into trimmed items; returns how many. */
+static int split_list(char *s, char out[][YARA_TAG_LEN], const char **ptr)
+{
+    int n = 0;
+    for (char *tok = strtok(s, ",;"); tok && n < YARA_TAGS; tok = strtok(NULL, ",;")) {
+        while (*tok == ' ')
+            tok++;
+        size_t l = strlen(tok);
+        while (l && tok[l - 1] == ' ')
+            tok[--l] = '\0';
+        if (!l) continue;
+        snprintf(out[n], YARA_TAG_LEN, "%s", tok);
+        ptr[n] = out[n];
+        n++;
+    }
+    return n;
+}
+
+static void yara_overrides(const struct event *e, uint8_t *fr, const char *const **sr, int *nsr,
+                           const char *const **tc, int *ntc, int *sev, struct yara_tags *t)
+{
+    char buf[256];
+    const struct ev_field *f = event_find(e, "meta.fr");
+    if (f && (f->type == EVF_INT || f->type == EVF_UINT) && f->v.u >= 1 && f->v.u <= 7) {
+        *fr = (uint8_t)(1u << (f->v.u - 1));
+    } else if (meta_text(e, "fr", buf, sizeof(buf))) {
+        uint8_t m = 0;
+        for (const char *p = buf; *p; p++)
+            if ((p[0] == 'F' || p[0] == 'f') && (p[1] == 'R' || p[1] == 'r') && p[2] >= '1' &&
+                p[2] <= '7')
+                m |= (uint8_t)(1u << (p[2] - '1'));
+        if (m) *fr = m;
+    }
+    if (meta_text(e, "sr", buf, sizeof(buf))) {
+        int n = split_list(buf, t->sr, t->srp);
+        if (n) {
+            *sr = t->srp;
+            *nsr = n;
+        }
+    }
+    if (meta_text(e, "tc", buf, sizeof(buf))) {
+        int n = split_list(buf, t->tc, t->tcp);
+        if (n) {
+            *tc = t->tcp;
+            *ntc = n;
+        }
+    }
+    f = event_find(e, "meta.severity");
+    static const char *const names[] = {"info", "low", "medium", "high", "critical"};
+    if (f && (f->type == EVF_INT || f->type == EVF_UINT) && f->v.u <= 4) {
+        *sev = (int)f->v.u;
+    } else if (meta_text(e, "severity", buf, sizeof(buf))) {
+        for (int i = 0; i < 5; i++)
+            if (!strcmp(buf, names[i]) || (buf[0] == '0' + i && !buf[1])) *sev = i;
+    }
+}
+
+/* otsensor.yara: the rule, its tags and the object, for consumers that read no ot.* */
+static void yara_summary(struct jbuf *j, const struct event *e)
+{
+    static const char *const keys[] = {"rule", "object.sha256", "object.type", "object.name"};
+    static const char *const names[] = {"rule", "sha256", "object_type", "object_name"};
+    jbuf_puts(j, ",\"yara\":{");
+    int first = 1;
+    for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+        const struct ev_field *f = event_find(e, keys[i]);
+        if (!f || f->type != EVF_STR) continue;
+        kv(j, names[i], first);
+        first = 0;
+        jbuf_str(j, event_field_text(e, f), f->len);
+    }
+    const struct ev_field *tags = event_find(e, "tags");
+    if (tags && tags->type == EVF_ARR) {
+        kv(j, "tags", first);
+        first = 0;
+        jbuf_putc(j, '[');
+        for (const struct ev_field *f = tags + 1; f < e->fields + e->nfields && f->type == EVF_STR;
+             f++) {
+            if (f != tags + 1) jbuf_putc(j, ',');
+            jbuf_str(j, event_field_text(e, f), f->len);
+        }
+        jbuf_putc(j, ']');
+    }
+    jbuf_putc(j, '}');
+}
+
 static void endpoint(struct jbuf *j, const struct ev_net *n, const struct ev_addr *a, uint16_t port,
                      const uint8_t *mac)
 {
@@ -172,6 +281,9 @@ size_t alert_to_json(const struct ruleset *rs, const struct rule *r, const struc
     /* zones, and the taxonomy's severity modifiers that need them */
     int zs = -1, zd = -1;
     int sev = r->eff_severity;
+    int is_yara = !strcmp(proto, "yara");
+    struct yara_tags ytags;
+    if (is_yara) yara_overrides(ev, &fr, &sr, &nsr, &tc, &ntc, &sev, &ytags);
     const struct conduit *cd = NULL;
     if (rs && rs->nzones && n->ip_version) {
         zs = zone_of(rs, &n->src);
@@ -339,6 +451,7 @@ size_t alert_to_json(const struct ruleset *rs, const struct rule *r, const struc
     jbuf_u64(j, r->gid);
     kv(j, "flow_id", 0);
     jbuf_u64(j, n->flow_id);
+    if (is_yara) yara_summary(j, ev);
     jbuf_putc(j, '}');
 
     kv(j, "message", 0);

@@ -44,6 +44,8 @@ struct ruleset_texts {
 };
 struct ruleset *ruleset_load_mem(const struct ruleset_texts *t, char *err, size_t errlen);
 void ruleset_free(struct ruleset *rs);
+/* Name of the most specific zone holding the address, or NULL (no zones, none). */
+const char *ruleset_zone_name(const struct ruleset *rs, const struct ev_addr *a);
 int ruleset_count(const struct ruleset *rs);
 
 /* Per-worker matching state (thresholds, detection filters), bounded. */

@@ -316,3 +316,10 @@ const struct conduit *conduit_between(const struct ruleset *rs, int za, int zb)
     }
     return NULL;
 }
+
+const char *ruleset_zone_name(const struct ruleset *rs, const struct ev_addr *a)
+{
+    if (!rs || !rs->nzones) return NULL;
+    int z = zone_of(rs, a);
+    return z >= 0 ? rs->zones[z].name : NULL;
+}

@@ -98,6 +98,13 @@ void classify_finish(struct classifier *c, struct flow *f)
     release(f);
 }
 
+int classify_is_encrypted(struct classifier *c, const struct flow *f)
+{
+    if (!c->ndpi || (!f->ndpi_master && !f->ndpi_app)) return 0;
+    ndpi_protocol p = {f->ndpi_master, f->ndpi_app, (ndpi_protocol_category_t)f->ndpi_category};
+    return ndpi_is_encrypted_proto(c->ndpi, p) != 0;
+}
+
 const char *classify_name(struct classifier *c, const struct flow *f, char *buf, size_t len)
 {
     ndpi_protocol p = {f->ndpi_master, f->ndpi_app, (ndpi_protocol_category_t)f->ndpi_category};

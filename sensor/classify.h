@@ -24,6 +24,9 @@ void classify_packet(struct classifier *c, struct flow *f, const uint8_t *l3, ui
 /* Settles the result (gives up with a guess if undecided) and frees nDPI's state. */
 void classify_finish(struct classifier *c, struct flow *f);
 /* "Modbus", "TLS.Google", ...; buf holds at least 64 bytes. */
+/* True when nDPI has named the flow's protocol and it is an encrypted one (TLS,
+ * QUIC, SSH ...): its payload is ciphertext, not worth a YARA scan. */
+int classify_is_encrypted(struct classifier *c, const struct flow *f);
 const char *classify_name(struct classifier *c, const struct flow *f, char *buf, size_t len);
 const char *classify_category(struct classifier *c, const struct flow *f);
 const char *classify_confidence(const struct flow *f);

@@ -69,6 +69,10 @@ void config_defaults(struct config *c)
     c->corr_syn_timeout_ms = 3000;
     c->aggregate_window = 60;
     c->aggregate_max = 10000;
+    c->yara_stream_max = 64 * 1024;
+    c->yara_object_max = 1024 * 1024;
+    c->yara_flow_budget = 4ull * 1024 * 1024;
+    c->yara_second_budget = 64ull * 1024 * 1024;
 }
 
 enum kind { K_INT, K_U32, K_U64, K_BOOL, K_STR };
@@ -147,6 +151,11 @@ static const struct key keys[] = {
      sizeof(((struct config *)0)->classification_path), 0, 0},
     {"suppress", K_STR, F(suppress_path), sizeof(((struct config *)0)->suppress_path), 0, 0},
     {"yara", K_STR, F(yara_path), sizeof(((struct config *)0)->yara_path), 0, 0},
+    {"yara.stream_max", K_U32, F(yara_stream_max), 0, 0, 1u << 26},
+    {"yara.object_max", K_U32, F(yara_object_max), 0, 0, 1u << 28},
+    {"yara.flow_budget", K_U64, F(yara_flow_budget), 0, 0, 1ull << 40},
+    {"yara.second_budget", K_U64, F(yara_second_budget), 0, 0, 1ull << 40},
+    {"yara.encrypted", K_BOOL, F(yara_encrypted), 0, 0, 1},
 };
 #undef F
 

@@ -74,6 +74,9 @@ struct config {
     char classification_path[1024];
     char suppress_path[1024];
     char yara_path[1024];
+    uint32_t yara_stream_max, yara_object_max;     /* bytes scanned per direction / object */
+    uint64_t yara_flow_budget, yara_second_budget; /* bytes scanned per flow / per second */
+    int yara_encrypted;                            /* also scan stream windows of encrypted flows */
     char config_path[1024];
 };
 

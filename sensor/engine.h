@@ -26,6 +26,7 @@
 #include "reassembly.h"
 #include "ring.h"
 #include "rules.h"
+#include "yara_scan.h"
 
 #define MAX_WORKERS     256
 #define MAX_PROTO_STATS 48
@@ -64,6 +65,7 @@ struct worker_stats {
     uint64_t ndpi_detected, ndpi_given_up;
     uint64_t alerts, alerts_dropped;
     uint64_t corr_records;
+    struct yara_stats yara;
     unsigned nproto;
     struct proto_count proto[MAX_PROTO_STATS];
 };
@@ -84,7 +86,8 @@ struct worker {
     unsigned rs_gen;
     atomic_uint rs_gen_seen; /* published: the generation this worker now uses */
     struct event_sink sink;
-    uint64_t now_us; /* latest packet time seen */
+    struct yara_worker *yara; /* NULL: no -Y; bound to the YARA set of rs_gen */
+    uint64_t now_us;          /* latest packet time seen */
     uint64_t last_sweep_us;
     struct worker_stats st;
     /* current dissection context */
@@ -139,6 +142,8 @@ struct engine {
      * next batch, the old set is freed once every worker has switched) */
     struct ruleset *_Atomic ruleset;
     atomic_uint rs_gen;
+    struct yara_set *_Atomic yara_set; /* swapped with the rule set, same generation */
+    atomic_int yara_count;             /* its rule count, for the stats writer */
     struct oredis *redis;         /* alerts to Redis (NULL: --redis none); output thread only */
     struct aggr *aggr;            /* alert aggregation (NULL: off); output thread only */
     uint32_t inject_alerts;       /* test only (--inject-alerts N): synthetic alerts at start */

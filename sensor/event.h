@@ -94,6 +94,7 @@ struct event {
 };
 
 struct event_sink;
+struct yara_worker;
 typedef void (*event_deliver_fn)(void *ctx, struct event *ev);
 
 /* One sink per worker. The engine sets `net` before each dissector call. */
@@ -107,6 +108,7 @@ struct event_sink {
     size_t payload_len;
     int top;
     uint64_t emitted;
+    struct yara_worker *yara; /* scans objects (object.h); NULL: objects are not kept */
     struct event stack[EVENT_STACK];
 };
 

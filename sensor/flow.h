@@ -37,6 +37,7 @@ struct stream_buf {
 };
 
 struct dissector;
+struct yara_flow;
 struct ndpi_flow_struct;
 
 struct flow {
@@ -68,6 +69,7 @@ struct flow {
     uint8_t after_gap[2];
     uint8_t probe_tries;
     struct stream_buf sbuf[2];
+    struct yara_flow *yara; /* YARA stream windows and budget (yara_scan.h) */
     uint64_t pdus;
     /* classification */
     struct ndpi_flow_struct *ndpi;

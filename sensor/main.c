@@ -16,6 +16,7 @@
 #include "engine.h"
 #include "log.h"
 #include "rules.h"
+#include "yara_scan.h"
 
 static struct engine *g_engine;
 static volatile sig_atomic_t g_reload;
@@ -196,6 +197,22 @@ static struct ruleset *load_rules(const struct config *c, int *failed)
     return rs;
 }
 
+/* Compiles the YARA rules (-Y); prints every error as file:line: message. NULL
+ * on error or when none are configured (*failed tells which). */
+static struct yara_set *load_yara(const struct config *c, int *failed)
+{
+    *failed = 0;
+    if (!c->yara_path[0]) return NULL;
+    static char err[16 * 1024];
+    struct yara_set *ys = yara_set_load(c->yara_path, err, sizeof(err));
+    if (!ys) {
+        *failed = 1;
+        for (char *line = strtok(err, "\n"); line; line = strtok(NULL, "\n"))
+            log_error("%s", line);
+    }
+    return ys;
+}
+
 int main(int argc, char **argv)
 {
     static struct config cfg;
@@ -293,12 +310,25 @@ int main(int argc, char **argv)
         ruleset_free(rules);
         return 1;
     }
+    if (cfg.yara_path[0] && yara_global_init() != 0) {
+        log_error("libyara failed to initialise");
+        ruleset_free(rules);
+        return 1;
+    }
+    struct yara_set *yara = load_yara(&cfg, &rules_failed);
+    if (rules_failed) {
+        ruleset_free(rules);
+        return 1;
+    }
     /* a check with a capture (rule impact report) writes only where asked, never to Redis */
     if (check_only && rule_profile) snprintf(cfg.redis_url, sizeof(cfg.redis_url), "none");
     if (check_only && !rule_profile) {
-        printf("otsensor: configuration OK%s%s; %d rules\n", config_path ? ": " : "",
-               config_path ? config_path : " (defaults)", rules ? ruleset_count(rules) : 0);
+        printf("otsensor: configuration OK%s%s; %d rules; %d YARA rules\n", config_path ? ": " : "",
+               config_path ? config_path : " (defaults)", rules ? ruleset_count(rules) : 0,
+               yara_set_count(yara));
         ruleset_free(rules);
+        yara_set_free(yara);
+        if (cfg.yara_path[0]) yara_global_fini();
         return 0;
     }
     if (!cfg.n_read_files && !cfg.n_interfaces) {
@@ -331,6 +361,8 @@ int main(int argc, char **argv)
     atomic_init(&eng.capture_failed, 0);
     atomic_init(&eng.ruleset, rules);
     atomic_init(&eng.rs_gen, 1);
+    atomic_init(&eng.yara_set, yara);
+    atomic_init(&eng.yara_count, yara_set_count(yara));
     g_engine = &eng;
     if (cfg.alerts_path[0] && !(eng.alerts_out = open_out(cfg.alerts_path, "alerts"))) return 1;
 
@@ -380,6 +412,8 @@ int main(int argc, char **argv)
         pthread_create(&eng.sources[s].thread, NULL, capture_main, &eng.sources[s]);
 
     struct ruleset *retired = NULL;
+    struct yara_set *retired_yara = NULL;
+    int pending = 0; /* a replaced set waits until every worker has switched */
     for (;;) {
         int done = 1;
         for (int s = 0; s < eng.n_sources; s++)
@@ -388,7 +422,7 @@ int main(int argc, char **argv)
         if (atomic_load(&eng.stop) && eng.live)
             for (int s = 0; s < eng.n_sources; s++)
                 pcap_breakloop(eng.sources[s].pcap);
-        if (retired) {
+        if (pending) {
             /* free the replaced rule set once every worker uses the new one */
             unsigned gen = atomic_load(&eng.rs_gen);
             int all = 1;
@@ -399,19 +433,29 @@ int main(int argc, char **argv)
             if (eng.corr && atomic_load(&eng.corr_rs_gen_seen) != gen) all = 0;
             if (all) {
                 ruleset_free(retired);
+                yara_set_free(retired_yara);
                 retired = NULL;
+                retired_yara = NULL;
+                pending = 0;
             }
         }
-        if (g_reload && !retired) {
+        if (g_reload && !pending) {
             g_reload = 0;
-            int failed;
+            int failed, yfailed = 0;
             struct ruleset *fresh = load_rules(&cfg, &failed);
-            if (failed) {
+            struct yara_set *fresh_yara = failed ? NULL : load_yara(&cfg, &yfailed);
+            if (failed || yfailed) {
+                ruleset_free(fresh);
                 log_error("SIGHUP: reload failed; the running rules stay in force");
             } else {
                 retired = atomic_exchange(&eng.ruleset, fresh);
+                retired_yara = atomic_exchange(&eng.yara_set, fresh_yara);
+                atomic_store(&eng.yara_count, yara_set_count(fresh_yara));
                 atomic_fetch_add(&eng.rs_gen, 1);
+                pending = 1;
                 log_info("SIGHUP: %d rules loaded", fresh ? ruleset_count(fresh) : 0);
+                if (fresh_yara)
+                    log_info("SIGHUP: %d YARA rules loaded", yara_set_count(fresh_yara));
             }
         }
         struct timespec ts = {0, 50 * 1000000L};
@@ -452,6 +496,9 @@ int main(int argc, char **argv)
     eng.corr = NULL;
     ruleset_free(retired);
     ruleset_free(atomic_load(&eng.ruleset));
+    yara_set_free(retired_yara);
+    yara_set_free(atomic_load(&eng.yara_set));
+    if (cfg.yara_path[0]) yara_global_fini();
     for (int s = 0; s < eng.n_sources; s++) {
         if (eng.sources[s].pcap) pcap_close(eng.sources[s].pcap);
         for (int i = 0; i < eng.n_workers; i++)

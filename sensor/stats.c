@@ -42,6 +42,10 @@ void stats_write(struct engine *e, FILE *f, int final)
         tot.stream_overflow += s->stream_overflow;
         tot.stream_stuck += s->stream_stuck;
         tot.nonstandard_port += s->nonstandard_port;
+        const uint64_t *ya = (const uint64_t *)&s->yara;
+        uint64_t *yt = (uint64_t *)&tot.yara;
+        for (size_t k = 0; k < sizeof(s->yara) / sizeof(uint64_t); k++)
+            yt[k] += ya[k]; /* struct yara_stats is all uint64_t counters */
         tot.flows.created += s->flows.created;
         tot.flows.ended += s->flows.ended;
         tot.flows.expired += s->flows.expired;
@@ -132,6 +136,20 @@ void stats_write(struct engine *e, FILE *f, int final)
     }
     jbuf_putc(&j, '}');
     KV(&j, "nonstandard_port_flows", tot.nonstandard_port);
+    if (e->cfg->yara_path[0]) {
+        jbuf_puts(&j, ",\"yara\":{\"rules\":");
+        jbuf_u64(&j, (uint64_t)atomic_load(&e->yara_count));
+        KV(&j, "scans", tot.yara.scans);
+        KV(&j, "bytes_scanned", tot.yara.bytes_scanned);
+        KV(&j, "streams_scanned", tot.yara.streams_scanned);
+        KV(&j, "objects_scanned", tot.yara.objects_scanned);
+        KV(&j, "objects_truncated", tot.yara.objects_truncated);
+        KV(&j, "budget_skips", tot.yara.budget_skips);
+        KV(&j, "matches", tot.yara.matches);
+        KV(&j, "errors", tot.yara.errors);
+        KV(&j, "encrypted_skips", tot.yara.encrypted_skips);
+        jbuf_putc(&j, '}');
+    }
     jbuf_puts(&j, ",\"threads\":{\"capture\":[");
     for (int s = 0; s < e->n_sources; s++) {
         struct capture_source *src = &e->sources[s];

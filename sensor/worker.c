@@ -1,4 +1,5 @@
 /* worker.c - one worker thread: flows, TCP state, reassembly, nDPI, dissectors, events. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -89,6 +90,8 @@ static void rules_refresh(struct worker *w)
     if (fresh && w->eng->rule_profile) rule_ctx_set_timing(fresh, 1);
     if (w->rctx) rule_ctx_free(w->rctx);
     w->rctx = fresh;
+    /* the YARA set of the same generation: the old one is freed after this */
+    if (w->yara) yara_worker_use(w->yara, atomic_load(&w->eng->yara_set), rs);
     w->rs_gen = gen;
     atomic_store_explicit(&w->rs_gen_seen, gen, memory_order_release);
 }
@@ -139,6 +142,21 @@ static void set_context(struct worker *w, struct flow *f, int dir, uint64_t ts)
     n->vlan_count = f->key.vlan ? 1 : 0;
     n->vlan[0] = f->key.vlan;
     n->to_server = dir == 0;
+    yara_worker_set_flow(w->yara, &f->yara);
+}
+
+/* ot_proto for stream scans: the dissector's name, else nDPI's in lower case
+ * ("http"), else "". */
+static const char *scan_proto(struct worker *w, struct flow *f, char *buf, size_t len)
+{
+    if (f->diss) return f->diss->name;
+    if (!f->ndpi_done && !f->ndpi) return "";
+    const char *n = classify_name(&w->cls, f, buf, len);
+    if (n != buf) snprintf(buf, len, "%s", n);
+    if (!strcmp(buf, "Unknown")) return "";
+    for (char *p = buf; *p; p++)
+        if (*p >= 'A' && *p <= 'Z') *p = (char)(*p - 'A' + 'a');
+    return buf;
 }
 
 static void emit_flow_event(struct worker *w, struct flow *f, const char *op, int reason)
@@ -377,7 +395,11 @@ static void on_stream_data(void *ctx, const uint8_t *data, uint32_t len, uint32_
     struct worker *w = ctx;
     struct flow *f = w->cur_flow;
     int dir = w->cur_dir;
+    char pb[64];
     if (!data) {
+        if (yara_stream_open(f->yara, dir))
+            yara_stream_scan(w->yara, &f->yara, dir, scan_proto(w, f, pb, sizeof(pb)), &w->sink,
+                             w->cur_ts);
         if (f->diss_decided && f->diss)
             stream_gap(w, f, dir);
         else if (!f->diss_decided)
@@ -386,6 +408,12 @@ static void on_stream_data(void *ctx, const uint8_t *data, uint32_t len, uint32_
     }
     if (len == 0) return;
     set_context(w, f, dir, w->cur_ts);
+    if (w->yara && (f->ndpi_master || f->ndpi_app || f->ndpi_done) &&
+        yara_flow_unclassified(f->yara))
+        yara_flow_classified(w->yara, &f->yara, classify_is_encrypted(&w->cls, f));
+    if (w->yara && yara_stream_data(w->yara, &f->yara, dir, data, len))
+        yara_stream_scan(w->yara, &f->yara, dir, scan_proto(w, f, pb, sizeof(pb)), &w->sink,
+                         w->cur_ts);
     if (!f->diss_decided) {
         struct stream_buf *b = &f->sbuf[dir];
         if (b->len == 0) {
@@ -432,6 +460,14 @@ static void dissect_datagram(struct worker *w, struct flow *f, int dir, const ui
 {
     if (len == 0) return;
     set_context(w, f, dir, w->cur_ts);
+    if (w->yara && (f->ndpi_master || f->ndpi_app || f->ndpi_done) &&
+        yara_flow_unclassified(f->yara))
+        yara_flow_classified(w->yara, &f->yara, classify_is_encrypted(&w->cls, f));
+    if (w->yara && yara_stream_data(w->yara, &f->yara, dir, data, len)) {
+        char pb[64];
+        yara_stream_scan(w->yara, &f->yara, dir, scan_proto(w, f, pb, sizeof(pb)), &w->sink,
+                         w->cur_ts);
+    }
     if (!f->diss_decided && !select_dissector(w, f, dir, data, len, transport)) return;
     if (!f->diss) return;
     struct pdu_info info = {dir == 0, transport, 0, w->cur_ts};
@@ -450,6 +486,12 @@ static void flow_release(struct worker *w, struct flow *f)
             unsigned ev = reasm_flush(&w->reasm, &f->reasm[dir], on_stream_data, w);
             (void)ev;
         }
+    }
+    if (f->yara) {
+        /* what the stream windows hold is scanned now, once */
+        char pb[64];
+        set_context(w, f, 0, f->last_us);
+        yara_flow_end(w->yara, &f->yara, scan_proto(w, f, pb, sizeof(pb)), &w->sink, f->last_us);
     }
     for (int dir = 0; dir < 2; dir++)
         sbuf_free(&f->sbuf[dir]);
@@ -724,6 +766,7 @@ static void publish_snapshot(struct worker *w)
     w->st.reasm = w->reasm.stats;
     w->st.ndpi_detected = w->cls.flows_detected;
     w->st.ndpi_given_up = w->cls.flows_given_up;
+    if (w->yara) yara_worker_stats(w->yara, &w->st.yara);
     pthread_mutex_lock(&w->snap_lock);
     w->snap = w->st;
     pthread_mutex_unlock(&w->snap_lock);
@@ -866,6 +909,12 @@ void worker_finish(struct worker *w)
     }
     if (w->rctx) rule_ctx_free(w->rctx);
     w->rctx = NULL;
+    if (w->yara) {
+        yara_worker_stats(w->yara, &w->st.yara);
+        yara_worker_free(w->yara);
+    }
+    w->yara = NULL;
+    w->sink.yara = NULL;
 }
 
 int worker_start(struct worker *w)
@@ -882,6 +931,12 @@ int worker_start(struct worker *w)
     /* nDPI's module takes tens of milliseconds to build: done by the worker
      * thread itself (worker_main), so workers start in parallel with capture */
     event_sink_init(&w->sink, deliver, w);
+    if (c->yara_path[0]) {
+        struct yara_limits yl = {c->yara_stream_max, c->yara_object_max, c->yara_flow_budget,
+                                 c->yara_second_budget, c->yara_encrypted};
+        if (!(w->yara = yara_worker_new(&yl))) return -1;
+        w->sink.yara = w->yara;
+    }
     w->json_cap = 64 * 1024;
     w->json = malloc(w->json_cap);
     if (!w->json) return -1;

@@ -341,6 +341,11 @@ static const char *all_keys[] = {
     "classification",
     "suppress",
     "yara",
+    "yara.stream_max",
+    "yara.object_max",
+    "yara.flow_budget",
+    "yara.second_budget",
+    "yara.encrypted",
 };
 
 static const char *example_path(void)

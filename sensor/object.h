@@ -1,0 +1,56 @@
+/* object.h - objects dissectors reassemble for YARA (PLC blocks, files, bodies).
+ *
+ * A dissector embeds a struct ots_object in its flow state and calls
+ * object_begin() when a transfer starts, object_append() with each piece (read
+ * through the cursor), and object_end() when the transfer is complete: the
+ * object is then scanned once, with its type, name and attributes in any
+ * yara.match event. An object that reaches its cap is scanned at once (marked
+ * truncated) and the rest is counted but not kept. Without YARA rules loaded
+ * (sink->yara NULL or inactive) nothing is kept: the calls cost a test. */
+#ifndef OTS_OBJECT_H
+#define OTS_OBJECT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "cursor.h"
+#include "event.h"
+
+#define OBJECT_NAME_MAX  64
+#define OBJECT_ATTRS     4
+#define OBJECT_ATTR_SIZE 32
+
+struct ots_object {
+    uint8_t *data;
+    uint32_t len, cap, max;
+    uint64_t total; /* bytes offered, kept or not */
+    uint8_t active, scanned, truncated, nattrs;
+    const char *proto; /* static: ot_proto */
+    const char *type;  /* static: ot_object_type, e.g. "s7comm.block" */
+    char name[OBJECT_NAME_MAX];
+    const char *attr_key[OBJECT_ATTRS]; /* static keys */
+    char attr_val[OBJECT_ATTRS][OBJECT_ATTR_SIZE];
+};
+
+/* Starts an object (an unfinished previous one is dropped unscanned). name may be
+ * NULL; it is copied. cap: the dissector's own limit in bytes (0: none); the
+ * configured yara.object_max applies too. */
+void object_begin(struct ots_object *o, struct event_sink *s, const char *proto, const char *type,
+                  const char *name, size_t name_len, uint32_t cap);
+/* A string attribute for the event (e.g. "block_type" "OB"); key is static. */
+void object_attr(struct ots_object *o, const char *key, const char *value);
+/* Appends the next n bytes of c (advancing it); short input appends what is there. */
+void object_append(struct ots_object *o, struct event_sink *s, struct cursor *c, size_t n);
+/* The transfer is complete: scans (unless done at the cap) and resets. to_server
+ * is the direction the object travelled. */
+void object_end(struct ots_object *o, struct event_sink *s, int to_server);
+/* Drops the object unscanned (the transfer failed or was cut by a gap). */
+void object_abort(struct ots_object *o);
+/* Frees the buffer (in the dissector's state_free). */
+void object_free(struct ots_object *o);
+static inline int object_active(const struct ots_object *o)
+{
+    return o->active;
+}
+
+#endif

@@ -1,0 +1,544 @@
+/* yara_scan.c - YARA on the wire: compiling, per-worker scanners, budgets, yara.match events. */
+#include "yara_scan.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <yara.h>
+
+#include "rules.h"
+#include "sha256.h"
+
+#define YARA_MAX_STRINGS  16  /* matched strings listed per rule in one event */
+#define YARA_MATCH_DATA   32  /* bytes of each matched string shown (hex) */
+#define YARA_TIMEOUT_S    1   /* libyara's own timeout: a backstop, the budgets come first */
+#define YARA_STREAM_CHUNK 256 /* first window buffer; doubles as it fills */
+
+struct yara_set {
+    YR_RULES *rules;
+    int count;
+};
+
+struct yara_flow {
+    uint8_t *buf[2];
+    uint32_t len[2], cap[2];
+    uint8_t done[2]; /* the direction's window was scanned (or given up) */
+    uint8_t classified;
+    uint64_t used; /* bytes scanned for this flow */
+};
+
+/* The state of a flow whose streams are not scanned (encrypted): shared, never
+ * written, so such a flow's packets need not touch a state of their own. */
+static struct yara_flow flow_off = {.done = {1, 1}, .classified = 1};
+
+struct yara_worker {
+    struct yara_limits lim;
+    const struct yara_set *set;
+    const struct ruleset *rs;
+    YR_SCANNER *scanner;
+    struct yara_stats st;
+    uint64_t sec, sec_used; /* the per-second budget, by packet time */
+    struct yara_flow **cur; /* the flow dissectors are working on */
+    /* the scan in progress, for the callback */
+    const uint8_t *data;
+    size_t len;
+    const struct yara_target *t;
+    struct event_sink *sink;
+    char sha[65];
+    int nmatch;
+};
+
+static const char *const externals[] = {"ot_proto", "ot_object_type", "ot_direction", "ot_zone"};
+
+int yara_global_init(void)
+{
+    return yr_initialize() == ERROR_SUCCESS ? 0 : -1;
+}
+
+void yara_global_fini(void)
+{
+    yr_finalize();
+}
+
+/* ---- compiling ----------------------------------------------------------- */
+
+struct errbuf {
+    char *buf;
+    size_t cap, len;
+    int errors;
+    const char *name; /* stands for the file when libyara has none (text) */
+};
+
+static void add_err(struct errbuf *e, const char *file, int line, const char *msg)
+{
+    if (!e->buf || e->len >= e->cap) return;
+    int n;
+    if (line > 0)
+        n = snprintf(e->buf + e->len, e->cap - e->len, "%s:%d: %s\n", file ? file : e->name, line,
+                     msg);
+    else
+        n = snprintf(e->buf + e->len, e->cap - e->len, "%s: %s\n", file ? file : e->name, msg);
+    if (n > 0) e->len += (size_t)n < e->cap - e->len ? (size_t)n : e->cap - e->len - 1;
+}
+
+static void compile_cb(int level, const char *file, int line, const YR_RULE *rule, const char *msg,
+                       void *ctx)
+{
+    (void)rule;
+    if (level != YARA_ERROR_LEVEL_ERROR) return; /* warnings (slow strings) are not fatal */
+    struct errbuf *e = ctx;
+    e->errors++;
+    add_err(e, file, line, msg);
+}
+
+static int has_suffix(const char *s, const char *suf)
+{
+    size_t a = strlen(s), b = strlen(suf);
+    return a >= b && strcmp(s + a - b, suf) == 0;
+}
+
+static int yar_filter(const struct dirent *d)
+{
+    return d->d_name[0] != '.' && has_suffix(d->d_name, ".yar");
+}
+
+/* Adds one file; returns its error count (the compiler is unusable after one). */
+static int add_file(YR_COMPILER *c, const char *path, struct errbuf *e)
+{
+    FILE *f = fopen(path, "r");
+    if (!f) {
+        add_err(e, path, 0, strerror(errno));
+        e->errors++;
+        return 1;
+    }
+    int n = yr_compiler_add_file(c, f, NULL, path);
+    fclose(f);
+    return n;
+}
+
+static YR_COMPILER *new_compiler(struct errbuf *e)
+{
+    YR_COMPILER *c = NULL;
+    if (yr_compiler_create(&c) != ERROR_SUCCESS) return NULL;
+    yr_compiler_set_callback(c, compile_cb, e);
+    for (size_t i = 0; i < sizeof(externals) / sizeof(externals[0]); i++)
+        if (yr_compiler_define_string_variable(c, externals[i], "") != ERROR_SUCCESS) {
+            yr_compiler_destroy(c);
+            return NULL;
+        }
+    if (yr_compiler_define_integer_variable(c, "ot_server_port", 0) != ERROR_SUCCESS) {
+        yr_compiler_destroy(c);
+        return NULL;
+    }
+    return c;
+}
+
+static struct yara_set *finish(YR_COMPILER *c, struct errbuf *e)
+{
+    YR_RULES *rules = NULL;
+    if (e->errors || yr_compiler_get_rules(c, &rules) != ERROR_SUCCESS) {
+        if (!e->errors) add_err(e, NULL, 0, "cannot build the compiled rules (out of memory)");
+        yr_compiler_destroy(c);
+        return NULL;
+    }
+    yr_compiler_destroy(c);
+    struct yara_set *ys = calloc(1, sizeof(*ys));
+    if (!ys) {
+        yr_rules_destroy(rules);
+        return NULL;
+    }
+    ys->rules = rules;
+    const YR_RULE *r;
+    yr_rules_foreach(rules, r) ys->count++;
+    return ys;
+}
+
+struct yara_set *yara_set_load(const char *path, char *err, size_t errlen)
+{
+    struct errbuf e = {err, errlen, 0, 0, path};
+    if (err && errlen) err[0] = '\0';
+    YR_COMPILER *c = new_compiler(&e);
+    if (!c) {
+        add_err(&e, path, 0, "cannot create the YARA compiler");
+        return NULL;
+    }
+    struct stat sb;
+    if (stat(path, &sb) != 0) {
+        add_err(&e, path, 0, strerror(errno));
+        yr_compiler_destroy(c);
+        return NULL;
+    }
+    if (S_ISDIR(sb.st_mode)) {
+        struct dirent **list = NULL;
+        int n = scandir(path, &list, yar_filter, alphasort);
+        if (n < 0) {
+            add_err(&e, path, 0, strerror(errno));
+            yr_compiler_destroy(c);
+            return NULL;
+        }
+        for (int i = 0; i < n; i++) {
+            char full[4096];
+            snprintf(full, sizeof(full), "%s/%s", path, list[i]->d_name);
+            if (!e.errors) add_file(c, full, &e);
+            free(list[i]);
+        }
+        free(list);
+    } else {
+        add_file(c, path, &e);
+    }
+    return finish(c, &e);
+}
+
+struct yara_set *yara_set_load_text(const char *name, const char *text, char *err, size_t errlen)
+{
+    struct errbuf e = {err, errlen, 0, 0, name ? name : "yara"};
+    if (err && errlen) err[0] = '\0';
+    YR_COMPILER *c = new_compiler(&e);
+    if (!c) return NULL;
+    yr_compiler_add_string(c, text, NULL);
+    return finish(c, &e);
+}
+
+void yara_set_free(struct yara_set *ys)
+{
+    if (!ys) return;
+    yr_rules_destroy(ys->rules);
+    free(ys);
+}
+
+int yara_set_count(const struct yara_set *ys)
+{
+    return ys ? ys->count : 0;
+}
+
+/* ---- the worker's scanner ------------------------------------------------ */
+
+struct yara_worker *yara_worker_new(const struct yara_limits *lim)
+{
+    struct yara_worker *yw = calloc(1, sizeof(*yw));
+    if (yw) yw->lim = *lim;
+    return yw;
+}
+
+void yara_worker_free(struct yara_worker *yw)
+{
+    if (!yw) return;
+    if (yw->scanner) yr_scanner_destroy(yw->scanner);
+    free(yw);
+}
+
+int yara_worker_use(struct yara_worker *yw, const struct yara_set *set, const struct ruleset *rs)
+{
+    yw->rs = rs;
+    if (set == yw->set && (yw->scanner || !set)) return 0;
+    if (yw->scanner) yr_scanner_destroy(yw->scanner);
+    yw->scanner = NULL;
+    yw->set = NULL;
+    if (!set) return 0;
+    if (yr_scanner_create(set->rules, &yw->scanner) != ERROR_SUCCESS) {
+        yw->scanner = NULL;
+        yw->st.errors++;
+        return -1;
+    }
+    yr_scanner_set_timeout(yw->scanner, YARA_TIMEOUT_S);
+    /* we scan our own heap buffers, never mapped files: no SIGBUS to catch, so no
+     * signal handler set up and torn down around every scan (two syscalls each) */
+    yr_scanner_set_flags(yw->scanner, SCAN_FLAGS_FAST_MODE | SCAN_FLAGS_NO_TRYCATCH);
+    yw->set = set;
+    return 0;
+}
+
+int yara_worker_active(const struct yara_worker *yw)
+{
+    return yw && yw->scanner;
+}
+
+const struct yara_limits *yara_worker_limits(const struct yara_worker *yw)
+{
+    return &yw->lim;
+}
+
+void yara_worker_stats(const struct yara_worker *yw, struct yara_stats *out)
+{
+    *out = yw->st;
+}
+
+void yara_worker_count_object(struct yara_worker *yw, int truncated)
+{
+    yw->st.objects_scanned++;
+    if (truncated) yw->st.objects_truncated++;
+}
+
+void yara_worker_set_flow(struct yara_worker *yw, struct yara_flow **fs)
+{
+    if (yw) yw->cur = fs;
+}
+
+/* ---- events ---------------------------------------------------------------- */
+
+/* Engine events carry the flow as seen from its initiator (DESIGN §2). */
+static void orient(struct event *e)
+{
+    struct ev_net *n = &e->net;
+    if (n->to_server) return;
+    struct ev_addr a = n->src;
+    n->src = n->dst;
+    n->dst = a;
+    uint16_t p = n->src_port;
+    n->src_port = n->dst_port;
+    n->dst_port = p;
+    uint8_t m[6];
+    memcpy(m, n->src_mac, 6);
+    memcpy(n->src_mac, n->dst_mac, 6);
+    memcpy(n->dst_mac, m, 6);
+    n->to_server = 1;
+}
+
+/* Rule identifiers, tags and meta keys live in the compiled set, which outlives
+ * the event: delivery is synchronous, within the scan. */
+static void emit_match(struct yara_worker *yw, YR_SCAN_CONTEXT *ctx, const YR_RULE *rule)
+{
+    const struct yara_target *t = yw->t;
+    struct event *e = event_begin(yw->sink, "yara", EV_DIR_NONE);
+    event_op(e, "match");
+    orient(e);
+    ev_cstr(e, "rule", rule->identifier);
+    if (rule->ns && rule->ns->name && strcmp(rule->ns->name, "default") != 0)
+        ev_cstr(e, "namespace", rule->ns->name);
+    const char *tag;
+    ev_arr_begin(e, "tags");
+    yr_rule_tags_foreach(rule, tag) ev_cstr(e, NULL, tag);
+    ev_end(e);
+    const YR_META *meta;
+    ev_obj_begin(e, "meta");
+    yr_rule_metas_foreach(rule, meta)
+    {
+        if (meta->type == META_TYPE_INTEGER)
+            ev_int(e, meta->identifier, meta->integer);
+        else if (meta->type == META_TYPE_BOOLEAN)
+            ev_bool(e, meta->identifier, meta->integer != 0);
+        else
+            ev_cstr(e, meta->identifier, meta->string ? meta->string : "");
+    }
+    ev_end(e);
+    const YR_STRING *s;
+    int listed = 0;
+    ev_arr_begin(e, "strings");
+    yr_rule_strings_foreach(rule, s)
+    {
+        /* libyara 4.2 keeps matches unaligned in its notebook: each is copied out
+         * before it is read (yr_string_matches_foreach would read in place) */
+        const YR_MATCH *mp = ctx->matches[s->idx].head;
+        while (mp && listed < YARA_MAX_STRINGS) {
+            YR_MATCH m;
+            memcpy(&m, mp, sizeof(m));
+            mp = m.next;
+            if (m.is_private) continue;
+            listed++;
+            ev_obj_begin(e, NULL);
+            ev_cstr(e, "id", s->identifier);
+            ev_uint(e, "offset", (uint64_t)(m.base + m.offset));
+            ev_uint(e, "length", (uint64_t)m.match_length);
+            size_t dl = (size_t)m.data_length;
+            ev_hex(e, "data", m.data, dl < YARA_MATCH_DATA ? dl : YARA_MATCH_DATA);
+            ev_end(e);
+        }
+    }
+    ev_end(e);
+    ev_cstr(e, "proto", t->proto ? t->proto : "");
+    ev_cstr(e, "direction", t->to_server ? "to_server" : "to_client");
+    ev_obj_begin(e, "object");
+    ev_cstr(e, "type", t->object_type);
+    if (t->name) ev_cstr(e, "name", t->name);
+    if (!yw->sha[0]) sha256_hex(yw->data, yw->len, yw->sha);
+    ev_cstr(e, "sha256", yw->sha);
+    ev_uint(e, "size", t->total_len > yw->len ? t->total_len : yw->len);
+    ev_uint(e, "scanned", yw->len);
+    ev_bool(e, "truncated", t->truncated);
+    for (int i = 0; i < t->nattrs; i++)
+        if (t->attr_keys[i] && t->attr_vals[i]) ev_cstr(e, t->attr_keys[i], t->attr_vals[i]);
+    ev_end(e);
+    event_emit(yw->sink, e);
+}
+
+static int scan_cb(YR_SCAN_CONTEXT *ctx, int msg, void *data, void *user)
+{
+    struct yara_worker *yw = user;
+    if (msg == CALLBACK_MSG_RULE_MATCHING) {
+        yw->nmatch++;
+        yw->st.matches++;
+        emit_match(yw, ctx, data);
+    }
+    return CALLBACK_CONTINUE;
+}
+
+static const char *zone_name(const struct yara_worker *yw, const struct ev_net *n, int to_server)
+{
+    if (!yw->rs || !n->ip_version) return "";
+    /* the receiving end: where the bytes go */
+    const struct ev_addr *a = (n->to_server == to_server) ? &n->dst : &n->src;
+    const char *z = ruleset_zone_name(yw->rs, a);
+    return z ? z : "";
+}
+
+static struct yara_flow *flow_state(struct yara_flow **fs)
+{
+    if (!*fs) *fs = calloc(1, sizeof(**fs));
+    return *fs == &flow_off ? NULL : *fs;
+}
+
+/* Takes len bytes from the budgets, or says no (and counts it). */
+static int budget_take(struct yara_worker *yw, size_t len, uint64_t now_us)
+{
+    struct yara_flow *fs = yw->cur && yw->lim.flow_budget ? flow_state(yw->cur) : NULL;
+    uint64_t sec = now_us / 1000000u;
+    if (sec != yw->sec) {
+        yw->sec = sec;
+        yw->sec_used = 0;
+    }
+    if ((yw->lim.second_budget && yw->sec_used + len > yw->lim.second_budget) ||
+        (yw->lim.flow_budget && fs && fs->used + len > yw->lim.flow_budget)) {
+        yw->st.budget_skips++;
+        return 0;
+    }
+    yw->sec_used += len;
+    if (fs) fs->used += len;
+    return 1;
+}
+
+int yara_scan(struct yara_worker *yw, const uint8_t *data, size_t len, const struct yara_target *t,
+              struct event_sink *sink, uint64_t now_us)
+{
+    if (!yw || !yw->scanner || !len) return 0;
+    if (!budget_take(yw, len, now_us)) return -1;
+    YR_SCANNER *s = yw->scanner;
+    yr_scanner_define_string_variable(s, "ot_proto", t->proto ? t->proto : "");
+    yr_scanner_define_string_variable(s, "ot_object_type", t->object_type);
+    yr_scanner_define_string_variable(s, "ot_direction", t->to_server ? "to_server" : "to_client");
+    yr_scanner_define_string_variable(s, "ot_zone", zone_name(yw, &sink->net, t->to_server));
+    const struct ev_net *n = &sink->net;
+    yr_scanner_define_integer_variable(s, "ot_server_port",
+                                       n->to_server ? n->dst_port : n->src_port);
+    yr_scanner_set_callback(s, scan_cb, yw);
+    yw->data = data;
+    yw->len = len;
+    yw->t = t;
+    yw->sink = sink;
+    yw->sha[0] = '\0';
+    yw->nmatch = 0;
+    yw->st.scans++;
+    yw->st.bytes_scanned += len;
+    int rc = yr_scanner_scan_mem(s, data, len);
+    yw->data = NULL;
+    yw->sink = NULL;
+    if (rc != ERROR_SUCCESS) {
+        yw->st.errors++;
+        return -2;
+    }
+    return yw->nmatch;
+}
+
+/* ---- streams ---------------------------------------------------------------- */
+
+/* Scans a direction's window once and lets its buffer go. */
+static void stream_scan(struct yara_worker *yw, struct yara_flow **fsp, int dir, const char *proto,
+                        struct event_sink *sink, uint64_t now_us)
+{
+    struct yara_flow *fs = *fsp;
+    if (!fs || fs->done[dir]) return;
+    fs->done[dir] = 1;
+    if (fs->len[dir] && yw && yw->scanner) {
+        struct yara_target t = {proto, "stream", NULL, dir == 0, 0, fs->len[dir], 0, NULL, NULL};
+        struct yara_flow **save = yw->cur;
+        yw->cur = fsp;
+        if (yara_scan(yw, fs->buf[dir], fs->len[dir], &t, sink, now_us) >= 0)
+            yw->st.streams_scanned++;
+        yw->cur = save;
+    }
+    free(fs->buf[dir]);
+    fs->buf[dir] = NULL;
+    fs->len[dir] = fs->cap[dir] = 0;
+}
+
+int yara_stream_data(struct yara_worker *yw, struct yara_flow **fsp, int dir, const uint8_t *data,
+                     uint32_t len)
+{
+    if (!yw || !yw->scanner || !yw->lim.stream_max || !len) return 0;
+    if (*fsp == &flow_off || (*fsp && (*fsp)->done[dir])) return 0;
+    struct yara_flow *fs = flow_state(fsp);
+    if (!fs) return 0;
+    uint32_t room = yw->lim.stream_max - fs->len[dir];
+    uint32_t n = len < room ? len : room;
+    if (fs->len[dir] + n > fs->cap[dir]) {
+        uint32_t cap = fs->cap[dir] ? fs->cap[dir] : YARA_STREAM_CHUNK;
+        while (cap < fs->len[dir] + n)
+            cap *= 2;
+        if (cap > yw->lim.stream_max) cap = yw->lim.stream_max;
+        uint8_t *nb = realloc(fs->buf[dir], cap);
+        if (!nb) {
+            yw->st.errors++;
+            return 1; /* scan what is there */
+        }
+        fs->buf[dir] = nb;
+        fs->cap[dir] = cap;
+    }
+    memcpy(fs->buf[dir] + fs->len[dir], data, n);
+    fs->len[dir] += n;
+    return fs->len[dir] >= yw->lim.stream_max;
+}
+
+void yara_stream_scan(struct yara_worker *yw, struct yara_flow **fsp, int dir, const char *proto,
+                      struct event_sink *sink, uint64_t now_us)
+{
+    stream_scan(yw, fsp, dir, proto, sink, now_us);
+}
+
+int yara_flow_unclassified(const struct yara_flow *fs)
+{
+    return !fs || !fs->classified;
+}
+
+void yara_flow_classified(struct yara_worker *yw, struct yara_flow **fsp, int encrypted)
+{
+    if (!yw) return;
+    if (!*fsp && encrypted && !yw->lim.encrypted) {
+        /* known before its first byte was kept: nothing to drop */
+        yw->st.encrypted_skips += 2;
+        *fsp = &flow_off;
+        return;
+    }
+    struct yara_flow *fs = flow_state(fsp);
+    if (!fs || fs->classified) return;
+    fs->classified = 1;
+    if (!encrypted || yw->lim.encrypted) return;
+    for (int dir = 0; dir < 2; dir++) {
+        if (!fs->done[dir]) yw->st.encrypted_skips++;
+        free(fs->buf[dir]);
+    }
+    if (yw->cur == fsp) yw->cur = NULL;
+    free(fs);
+    *fsp = &flow_off;
+}
+
+int yara_stream_open(const struct yara_flow *fs, int dir)
+{
+    return fs && !fs->done[dir] && fs->len[dir];
+}
+
+void yara_flow_end(struct yara_worker *yw, struct yara_flow **fsp, const char *proto,
+                   struct event_sink *sink, uint64_t now_us)
+{
+    if (!*fsp) return;
+    if (*fsp == &flow_off) {
+        *fsp = NULL;
+        return;
+    }
+    for (int dir = 0; dir < 2; dir++)
+        stream_scan(yw, fsp, dir, proto, sink, now_us);
+    if (yw && yw->cur == fsp) yw->cur = NULL;
+    free(*fsp);
+    *fsp = NULL;
+}

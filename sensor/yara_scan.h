@@ -1,0 +1,103 @@
+/* yara_scan.h - YARA on the wire: the compiled rule set, per-worker scanners, budgets.
+ *
+ * One yara_set (a compiled YR_RULES) is shared read-only by every worker and
+ * replaced whole on SIGHUP, like the rule set. Each worker owns a yara_worker: a
+ * YR_SCANNER bound to one set, the scan budgets and counters. What is scanned:
+ * the first bytes of each direction of a flow (yara_stream_*: TCP after
+ * reassembly, UDP datagrams in order) and objects the dissectors reassemble
+ * (object.h). A match becomes a yara.match event in the worker's event sink. */
+#ifndef OTS_YARA_SCAN_H
+#define OTS_YARA_SCAN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "event.h"
+
+struct yara_set;
+struct yara_worker;
+struct ruleset;
+
+/* Process-wide libyara start and end (main only). */
+int yara_global_init(void);
+void yara_global_fini(void);
+
+/* Compiles a .yar file, or every *.yar of a directory (sorted). On error returns
+ * NULL and fills err with one "file:line: message" line per error. */
+struct yara_set *yara_set_load(const char *path, char *err, size_t errlen);
+/* Same, from text (name stands for the file in messages); tests and fuzzing. */
+struct yara_set *yara_set_load_text(const char *name, const char *text, char *err, size_t errlen);
+void yara_set_free(struct yara_set *ys);
+int yara_set_count(const struct yara_set *ys);
+
+struct yara_limits {
+    uint32_t stream_max;    /* bytes of each flow direction scanned; 0: no stream scanning */
+    uint32_t object_max;    /* bytes of one object kept and scanned; 0: objects off */
+    uint64_t flow_budget;   /* bytes scanned per flow, all scans together; 0: no limit */
+    uint64_t second_budget; /* bytes scanned per worker per second of packet time; 0: none */
+    int encrypted;          /* scan stream windows of encrypted flows (TLS, SSH ...) too */
+};
+
+struct yara_stats {
+    uint64_t scans, bytes_scanned, streams_scanned, objects_scanned, objects_truncated;
+    uint64_t budget_skips, matches, errors, encrypted_skips;
+};
+
+/* Per-flow scanning state (hangs off struct flow; NULL until needed). */
+struct yara_flow;
+
+struct yara_worker *yara_worker_new(const struct yara_limits *lim);
+void yara_worker_free(struct yara_worker *yw);
+/* Binds the worker to set (NULL: scanning off) and to the rule set whose zones
+ * give ot_zone (may be NULL). Call only where the previous set is still alive.
+ * Returns -1 if no scanner could be made (scanning is then off). */
+int yara_worker_use(struct yara_worker *yw, const struct yara_set *set, const struct ruleset *rs);
+int yara_worker_active(const struct yara_worker *yw);
+const struct yara_limits *yara_worker_limits(const struct yara_worker *yw);
+void yara_worker_stats(const struct yara_worker *yw, struct yara_stats *out);
+/* Counts an object scan (object.c). */
+void yara_worker_count_object(struct yara_worker *yw, int truncated);
+/* The flow the next scans belong to (its per-flow budget), set before dissection. */
+void yara_worker_set_flow(struct yara_worker *yw, struct yara_flow **fs);
+
+/* What a scan covers, for the externals and the event. */
+struct yara_target {
+    const char *proto;       /* ot_proto: the dissector's name, or "" */
+    const char *object_type; /* ot_object_type: "stream" or e.g. "s7comm.block" */
+    const char *name;        /* the object's name, or NULL */
+    int to_server;           /* ot_direction: "to_server" / "to_client" */
+    int truncated;           /* the object was cut at its cap */
+    uint64_t total_len;      /* bytes the object had on the wire (>= scanned) */
+    int nattrs;              /* extra string fields for the event's object */
+    const char *const *attr_keys;
+    const char *const *attr_vals;
+};
+
+/* Scans data once; each matching rule emits a yara.match event through sink
+ * (whose net must describe the flow). Returns the matches, -1 when the budget
+ * said no (counted), -2 on a scanner error. */
+int yara_scan(struct yara_worker *yw, const uint8_t *data, size_t len, const struct yara_target *t,
+              struct event_sink *sink, uint64_t now_us);
+
+/* Stream bytes (in order) of direction dir, kept up to stream_max. Returns 1
+ * when the window is full: the caller then scans it with yara_stream_scan(). */
+int yara_stream_data(struct yara_worker *yw, struct yara_flow **fs, int dir, const uint8_t *data,
+                     uint32_t len);
+/* Scans direction dir's window now, once (a full window, or a gap ends it). */
+void yara_stream_scan(struct yara_worker *yw, struct yara_flow **fs, int dir, const char *proto,
+                      struct event_sink *sink, uint64_t now_us);
+/* Encrypted flows: nDPI's verdict comes after the first packets, so the worker
+ * asks yara_flow_unclassified() (true for a flow without state yet) and then
+ * tells yara_flow_classified() once; an
+ * encrypted flow's windows are dropped unscanned (counted) unless
+ * yara.encrypted is set. */
+int yara_flow_unclassified(const struct yara_flow *fs);
+void yara_flow_classified(struct yara_worker *yw, struct yara_flow **fs, int encrypted);
+/* True while direction dir still collects stream bytes. */
+int yara_stream_open(const struct yara_flow *fs, int dir);
+/* The flow ends: scans what each direction holds, frees the state. sink->net must
+ * be the flow's. yw may be NULL (only frees). */
+void yara_flow_end(struct yara_worker *yw, struct yara_flow **fs, const char *proto,
+                   struct event_sink *sink, uint64_t now_us);
+
+#endif

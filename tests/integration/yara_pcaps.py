@@ -1,0 +1,168 @@
+#!/usr/bin/python3
+"""yara_pcaps.py - writes the captures the YARA tests use (scapy), into DIR.
+
+  eicar_ooo.pcap     one TCP flow; the EICAR string split over three segments sent
+                     out of order (3, 1, 2) and the middle one retransmitted
+  s7_download.pcap   an S7comm block download of DB 890 over two Ack_Data PDUs;
+                     the block starts with a load-memory header (70 70 .. 0A 03 7A)
+                     and carries OTS-SPLIT-MARKER split between the two PDUs
+  tristation.pcap    one UDP datagram to port 1502 carrying PowerPC routines
+  eicar_flows_A.pcap N short TCP flows, each sending EICAR in one segment
+  eicar_flows_B.pcap the same with other ports (for runs with several -r)
+
+usage: yara_pcaps.py DIR [N]
+"""
+import sys
+
+from scapy.all import IP, TCP, UDP, Ether, Raw, wrpcap
+
+EICAR = rb"X5O!P%@AP[4\PZX54(P^)7CC)7}$EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*"
+CMAC, SMAC = "02:00:00:00:00:01", "02:00:00:00:00:02"
+
+
+class Tcp:
+    """A TCP connection with its own sequence numbers and clock."""
+
+    def __init__(self, cip, sip, cport, sport, t0):
+        self.c = (cip, cport)
+        self.s = (sip, sport)
+        self.seq = [1000, 5000]  # [client, server]
+        self.t = t0
+        self.pkts = []
+
+    def pkt(self, to_server, flags, payload=b"", seq=None):
+        src, dst = (self.c, self.s) if to_server else (self.s, self.c)
+        i = 0 if to_server else 1
+        s = self.seq[i] if seq is None else seq
+        p = (Ether(src=CMAC if to_server else SMAC, dst=SMAC if to_server else CMAC) /
+             IP(src=src[0], dst=dst[0]) /
+             TCP(sport=src[1], dport=dst[1], flags=flags, seq=s, ack=self.seq[1 - i],
+                 window=8192))
+        if payload:
+            p = p / Raw(payload)
+        self.t += 0.001
+        p.time = self.t
+        return p
+
+    def add(self, p):
+        self.pkts.append(p)
+
+    def handshake(self):
+        self.add(self.pkt(True, "S"))
+        self.seq[0] += 1
+        self.add(self.pkt(False, "SA"))
+        self.seq[1] += 1
+        self.add(self.pkt(True, "A"))
+
+    def send(self, to_server, data):
+        self.add(self.pkt(to_server, "PA", data))
+        self.seq[0 if to_server else 1] += len(data)
+
+    def close(self):
+        self.add(self.pkt(True, "FA"))
+        self.seq[0] += 1
+        self.add(self.pkt(False, "FA"))
+        self.seq[1] += 1
+        self.add(self.pkt(True, "A"))
+
+
+def eicar_ooo():
+    c = Tcp("10.1.0.1", "10.1.0.2", 40000, 8080, 1700000000.0)
+    c.handshake()
+    data = b"PUT /test.com HTTP/1.0\r\n\r\n" + EICAR + b"\r\n"
+    a, b = 30, 60  # the string starts at 26: the cuts fall inside it
+    segs = [(0, data[:a]), (a, data[a:b]), (b, data[b:])]
+    base = c.seq[0]
+    for k in (2, 0, 1, 1):  # out of order, and the middle one twice
+        off, part = segs[k]
+        c.add(c.pkt(True, "PA", part, seq=base + off))
+    c.seq[0] += len(data)
+    c.add(c.pkt(False, "A"))
+    c.close()
+    return c.pkts
+
+
+def tpkt_cotp(s7):
+    return b"\x03\x00" + (len(s7) + 7).to_bytes(2, "big") + b"\x02\xf0\x80" + s7
+
+
+def s7(rosctr, ref, param, data=b"", err=None):
+    h = b"\x32" + bytes([rosctr]) + b"\x00\x00" + ref.to_bytes(2, "big")
+    h += len(param).to_bytes(2, "big") + len(data).to_bytes(2, "big")
+    if rosctr in (2, 3):
+        h += bytes(err or b"\x00\x00")
+    return tpkt_cotp(h + param + data)
+
+
+def s7_download():
+    c = Tcp("10.2.0.10", "10.2.0.20", 49152, 102, 1700000100.0)
+    c.handshake()
+    # COTP CR / CC
+    cr = b"\x11\xe0\x00\x00\x00\x01\x00\xc0\x01\x0a\xc1\x02\x01\x00\xc2\x02\x01\x02"
+    c.send(True, b"\x03\x00" + (len(cr) + 4).to_bytes(2, "big") + cr)
+    cc = b"\x11\xd0\x00\x01\x00\x01\x00\xc0\x01\x0a\xc1\x02\x01\x00\xc2\x02\x01\x02"
+    c.send(False, b"\x03\x00" + (len(cc) + 4).to_bytes(2, "big") + cc)
+    setup = b"\xf0\x00\x00\x01\x00\x01\x01\xe0"
+    c.send(True, s7(1, 1, setup))
+    c.send(False, s7(3, 1, setup))
+    name = b"_0A00890P"
+    # the block: load-memory header (DB 890) then a body with the marker
+    body = b"A" * 40 + b"OTS-SPLIT-MARKER" + b"B" * 40
+    block = b"\x70\x70\x01\x01\x05\x0a\x03\x7a" + (36 + len(body)).to_bytes(4, "big")
+    block += b"\x00" * 24 + body
+    cut = 8 + 4 + 24 + 40 + 8  # inside the marker
+    chunks = [block[:cut], block[cut:]]
+    # request download (station -> PLC)
+    c.send(True, s7(1, 2, b"\x1a\x00\x01\x00\x00\x00\x00\x00\x09" + name +
+                    b"\x0d\x31" + b"000100" + b"000080"))
+    c.send(False, s7(3, 2, b"\x1a"))
+    # the PLC asks for the block, twice; the station answers with its bytes
+    ref = 0x100
+    for i, ch in enumerate(chunks):
+        c.send(False, s7(1, ref, b"\x1b\x00\x01\x00\x00\x00\x00\x00\x09" + name))
+        more = 1 if i < len(chunks) - 1 else 0
+        c.send(True, s7(3, ref, bytes([0x1b, more]),
+                        len(ch).to_bytes(2, "big") + b"\x00\xfb" + ch))
+        ref += 1
+    c.send(False, s7(1, ref, b"\x1c\x00\x01\x00\x00\x00\x00\x00\x00\x09" + name))
+    c.send(True, s7(3, ref, b"\x1c"))
+    c.close()
+    return c.pkts
+
+
+def tristation():
+    ppc = bytes.fromhex(
+        "9421ffe0" "7c0802a6" "93e1001c" "90010024"  # stwu r1,-32(r1); mflr r0; ...
+        "38600000" "4e800020"                        # li r3,0; blr
+        "80010024" "7c0803a6" "83e1001c" "38210020" "4e800020")  # epilogue; blr
+    payload = b"\x05\x00" + len(ppc).to_bytes(2, "little") + b"\x00" * 8 + ppc
+    p = (Ether(src=CMAC, dst=SMAC) / IP(src="10.3.0.5", dst="10.3.0.6") /
+         UDP(sport=50000, dport=1502) / Raw(payload))
+    p.time = 1700000200.0
+    return [p]
+
+
+def eicar_flows(n, port_base, t0):
+    pkts = []
+    for i in range(n):
+        c = Tcp("10.4.%d.%d" % (i // 250, i % 250 + 1), "10.5.0.1", port_base + i, 8080,
+                t0 + i * 0.01)
+        c.handshake()
+        c.send(True, b"GET /x HTTP/1.0\r\n\r\n" + EICAR)
+        c.close()
+        pkts += c.pkts
+    return pkts
+
+
+def main():
+    out = sys.argv[1]
+    n = int(sys.argv[2]) if len(sys.argv) > 2 else 200
+    wrpcap(out + "/eicar_ooo.pcap", eicar_ooo())
+    wrpcap(out + "/s7_download.pcap", s7_download())
+    wrpcap(out + "/tristation.pcap", tristation())
+    wrpcap(out + "/eicar_flows_A.pcap", eicar_flows(n, 20000, 1700001000.0))
+    wrpcap(out + "/eicar_flows_B.pcap", eicar_flows(n, 40000, 1800001000.0))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,378 @@
+/* test_yara.c - YARA on the wire: compiling (errors with file:line), the scanner's
+ * events and externals, stream windows, object reassembly, budgets, SHA-256.
+ *
+ * SHA-256 vectors are FIPS 180-2's examples; object digests are compared with
+ * this file's own sha256() only after that function passed those vectors. */
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "object.h"
+#include "sha256.h"
+#include "testutil.h"
+#include "yara_scan.h"
+
+static struct recorder rec;
+static char err[4096];
+
+static const char *RULES =
+    "rule Marker : t1 t2 { meta: fr = \"FR3\" n = 7 strings: $m = \"OTS-MARK\" condition: $m }\n"
+    "rule S7Only { strings: $m = \"OTS-MARK\" condition: $m and ot_proto == \"s7comm\" and "
+    "ot_object_type == \"s7comm.block\" and ot_direction == \"to_server\" }\n";
+
+static struct yara_set *load(const char *text)
+{
+    struct yara_set *ys = yara_set_load_text("test.yar", text, err, sizeof(err));
+    ck_assert_msg(ys != NULL, "compile: %s", err);
+    return ys;
+}
+
+static struct yara_worker *worker(const struct yara_set *ys, uint32_t stream_max,
+                                  uint32_t object_max, uint64_t flow_b, uint64_t sec_b)
+{
+    struct yara_limits lim = {stream_max, object_max, flow_b, sec_b, 0};
+    struct yara_worker *yw = yara_worker_new(&lim);
+    ck_assert_ptr_nonnull(yw);
+    ck_assert_int_eq(yara_worker_use(yw, ys, NULL), 0);
+    recorder_init(&rec);
+    rec.sink.yara = yw;
+    rec.sink.net.to_server = 1;
+    rec.sink.net.ts_us = 5000000;
+    return yw;
+}
+
+static int count_rule(const char *rule)
+{
+    int n = 0;
+    for (int i = 0; i < rec.n; i++) {
+        const struct ev_field *f = event_find(&rec.ev[i], "rule");
+        if (f && f->len == strlen(rule) && !memcmp(event_field_text(&rec.ev[i], f), rule, f->len))
+            n++;
+    }
+    return n;
+}
+
+static void setup(void)
+{
+    ck_assert_int_eq(yara_global_init(), 0);
+}
+
+static void teardown(void)
+{
+    yara_global_fini();
+}
+
+START_TEST(sha256_vectors)
+{
+    char h[65];
+    sha256_hex("abc", 3, h);
+    ck_assert_str_eq(h, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+    sha256_hex("", 0, h);
+    ck_assert_str_eq(h, "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+    const char *m = "abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq"; /* 56 bytes */
+    sha256_hex(m, strlen(m), h);
+    ck_assert_str_eq(h, "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1");
+}
+END_TEST
+
+START_TEST(compile_errors_name_file_and_line)
+{
+    /* libyara names the line where its parser noticed: here the condition's */
+    struct yara_set *ys = yara_set_load_text(
+        "bad.yar", "rule ok { condition: true }\n\nrule x {\n condition: $a }\n", err, sizeof(err));
+    ck_assert_ptr_null(ys);
+    ck_assert_msg(strncmp(err, "bad.yar:4: ", 11) == 0, "got %s", err);
+    ck_assert_ptr_nonnull(strstr(err, "$a"));
+    /* a file on disk: its path and line */
+    char path[] = "/tmp/ots_test_yara_XXXXXX";
+    int fd = mkstemp(path);
+    ck_assert_int_ge(fd, 0);
+    const char *text = "rule a { condition: true }\nrule b { condition: nosuchthing }\n";
+    ck_assert_int_eq(write(fd, text, strlen(text)), (int)strlen(text));
+    close(fd);
+    ys = yara_set_load(path, err, sizeof(err));
+    ck_assert_ptr_null(ys);
+    char want[64];
+    snprintf(want, sizeof(want), "%s:2: ", path);
+    ck_assert_msg(strncmp(err, want, strlen(want)) == 0, "got %s", err);
+    unlink(path);
+    /* a good set counts its rules */
+    ys = load(RULES);
+    ck_assert_int_eq(yara_set_count(ys), 2);
+    yara_set_free(ys);
+}
+END_TEST
+
+START_TEST(scan_event_and_externals)
+{
+    struct yara_set *ys = load(RULES);
+    struct yara_worker *yw = worker(ys, 0, 1 << 20, 0, 0);
+    const char *data = "xxOTS-MARKyy";
+    struct yara_target t = {"modbus", "stream", NULL, 1, 0, 0, 0, NULL, NULL};
+    ck_assert_int_eq(yara_scan(yw, (const uint8_t *)data, strlen(data), &t, &rec.sink, 1), 1);
+    ck_assert_int_eq(rec.n, 1);
+    ck_assert_str_eq(rec.ev[0].proto, "yara");
+    ck_assert_str_eq(rec.ev[0].op, "match");
+    ck_assert_int_eq(count_rule("Marker"), 1);
+    ck_assert_ptr_nonnull(strstr(rec.json[0], "\"tags\":[\"t1\",\"t2\"]"));
+    ck_assert_ptr_nonnull(strstr(rec.json[0], "\"meta\":{\"fr\":\"FR3\",\"n\":7}"));
+    ck_assert_ptr_nonnull(strstr(rec.json[0], "\"id\":\"$m\",\"offset\":2,\"length\":8"));
+    char h[65];
+    sha256_hex(data, strlen(data), h);
+    ck_assert_ptr_nonnull(strstr(rec.json[0], h));
+    /* the externals: the same bytes as an S7 block to the PLC match S7Only too */
+    struct yara_target t2 = {"s7comm", "s7comm.block", "_0800001P", 1, 0, 0, 0, NULL, NULL};
+    ck_assert_int_eq(yara_scan(yw, (const uint8_t *)data, strlen(data), &t2, &rec.sink, 1), 2);
+    ck_assert_int_eq(count_rule("S7Only"), 1);
+    /* ... but not travelling to the client */
+    t2.to_server = 0;
+    ck_assert_int_eq(yara_scan(yw, (const uint8_t *)data, strlen(data), &t2, &rec.sink, 1), 1);
+    ck_assert_int_eq(count_rule("S7Only"), 1);
+    struct yara_stats st;
+    yara_worker_stats(yw, &st);
+    ck_assert_uint_eq(st.scans, 3);
+    ck_assert_uint_eq(st.matches, 4);
+    ck_assert_uint_eq(st.bytes_scanned, 3 * strlen(data));
+    yara_worker_free(yw);
+    yara_set_free(ys);
+}
+END_TEST
+
+/* A signature cut across pieces of a stream matches once, when the window fills. */
+START_TEST(stream_window_once)
+{
+    struct yara_set *ys = load(RULES);
+    struct yara_worker *yw = worker(ys, 64, 0, 0, 0);
+    struct yara_flow *fs = NULL;
+    yara_worker_set_flow(yw, &fs);
+    const char *a = "0123456789OTS-", *b = "MARK", *c = "0123456789012345678901234567890123456789";
+    ck_assert_int_eq(yara_stream_data(yw, &fs, 0, (const uint8_t *)a, (uint32_t)strlen(a)), 0);
+    ck_assert_int_eq(yara_stream_data(yw, &fs, 0, (const uint8_t *)b, (uint32_t)strlen(b)), 0);
+    ck_assert_int_eq(yara_stream_data(yw, &fs, 0, (const uint8_t *)c, (uint32_t)strlen(c)), 0);
+    ck_assert_int_eq(rec.n, 0);
+    /* 58 bytes held; this fills the 64-byte window */
+    ck_assert_int_eq(yara_stream_data(yw, &fs, 0, (const uint8_t *)c, (uint32_t)strlen(c)), 1);
+    yara_stream_scan(yw, &fs, 0, "", &rec.sink, 1);
+    ck_assert_int_eq(count_rule("Marker"), 1);
+    /* later bytes and the flow's end scan nothing again */
+    ck_assert_int_eq(yara_stream_data(yw, &fs, 0, (const uint8_t *)a, (uint32_t)strlen(a)), 0);
+    ck_assert_int_eq(yara_stream_open(fs, 0), 0);
+    /* the other direction holds a marker until the flow ends */
+    ck_assert_int_eq(yara_stream_data(yw, &fs, 1, (const uint8_t *)"OTS-MARK", 8), 0);
+    yara_flow_end(yw, &fs, "", &rec.sink, 2);
+    ck_assert_ptr_null(fs);
+    ck_assert_int_eq(count_rule("Marker"), 2);
+    struct yara_stats st;
+    yara_worker_stats(yw, &st);
+    ck_assert_uint_eq(st.streams_scanned, 2);
+    ck_assert_uint_eq(st.bytes_scanned, 64 + 8);
+    yara_worker_free(yw);
+    yara_set_free(ys);
+}
+END_TEST
+
+/* A flow nDPI names encrypted drops its windows unscanned; others keep them. */
+START_TEST(encrypted_flows_skipped)
+{
+    struct yara_set *ys = load(RULES);
+    struct yara_worker *yw = worker(ys, 1024, 0, 0, 0);
+    struct yara_flow *enc = NULL, *clear = NULL;
+    const uint8_t *m = (const uint8_t *)"OTS-MARK";
+    yara_stream_data(yw, &enc, 0, m, 8);
+    yara_stream_data(yw, &clear, 0, m, 8);
+    ck_assert_int_eq(yara_flow_unclassified(enc), 1);
+    yara_flow_classified(yw, &enc, 1);
+    yara_flow_classified(yw, &clear, 0);
+    ck_assert_int_eq(yara_flow_unclassified(enc), 0);
+    ck_assert_int_eq(yara_flow_unclassified(clear), 0);
+    ck_assert_int_eq(yara_stream_data(yw, &enc, 1, m, 8), 0); /* nothing kept any more */
+    ck_assert_int_eq(yara_stream_open(enc, 0), 0);
+    yara_flow_end(yw, &enc, "tls", &rec.sink, 1);
+    yara_flow_end(yw, &clear, "", &rec.sink, 1);
+    ck_assert_ptr_null(enc);
+    ck_assert_int_eq(count_rule("Marker"), 1); /* the clear flow only */
+    struct yara_stats st;
+    yara_worker_stats(yw, &st);
+    ck_assert_uint_eq(st.encrypted_skips, 2);
+    ck_assert_uint_eq(st.scans, 1);
+    yara_worker_free(yw);
+    /* yara.encrypted = yes: scanned like any other */
+    struct yara_limits lim = {1024, 0, 0, 0, 1};
+    yw = yara_worker_new(&lim);
+    yara_worker_use(yw, ys, NULL);
+    rec.sink.yara = yw;
+    yara_stream_data(yw, &enc, 0, m, 8);
+    yara_flow_classified(yw, &enc, 1);
+    yara_flow_end(yw, &enc, "tls", &rec.sink, 1);
+    ck_assert_int_eq(count_rule("Marker"), 2);
+    yara_worker_free(yw);
+    yara_set_free(ys);
+}
+END_TEST
+
+/* An object built from several cursors is scanned once, at its end, with its name
+ * and attributes; without YARA nothing is kept. */
+START_TEST(object_reassembly)
+{
+    struct yara_set *ys = load(RULES);
+    struct yara_worker *yw = worker(ys, 0, 1 << 20, 0, 0);
+    struct ots_object o;
+    memset(&o, 0, sizeof(o));
+    const uint8_t p1[] = "head OTS-", p2[] = "MARK tail";
+    object_begin(&o, &rec.sink, "s7comm", "s7comm.block", "_0800001P", 9, 0);
+    object_attr(&o, "block_type", "OB");
+    struct cursor c1 = cursor_make(p1, 9), c2 = cursor_make(p2, 9);
+    object_append(&o, &rec.sink, &c1, 9);
+    ck_assert_int_eq(rec.n, 0);
+    object_append(&o, &rec.sink, &c2, 100); /* more than there is: takes what is there */
+    ck_assert_uint_eq(cursor_left(&c2), 0);
+    ck_assert_int_eq(rec.n, 0);
+    object_end(&o, &rec.sink, 1);
+    ck_assert_int_eq(count_rule("Marker"), 1);
+    ck_assert_int_eq(count_rule("S7Only"), 1);
+    char h[65];
+    sha256_hex("head OTS-MARK tail", 18, h);
+    ck_assert_ptr_nonnull(strstr(rec.json[0], h));
+    ck_assert_ptr_nonnull(strstr(rec.json[0], "\"name\":\"_0800001P\""));
+    ck_assert_ptr_nonnull(strstr(rec.json[0], "\"block_type\":\"OB\""));
+    ck_assert_ptr_nonnull(strstr(rec.json[0], "\"type\":\"s7comm.block\""));
+    /* ended twice: still one scan */
+    object_end(&o, &rec.sink, 1);
+    ck_assert_int_eq(count_rule("Marker"), 1);
+    /* aborted: never scanned */
+    object_begin(&o, &rec.sink, "s7comm", "s7comm.block", NULL, 0, 0);
+    c1 = cursor_make(p1, 9);
+    c2 = cursor_make(p2, 9);
+    object_append(&o, &rec.sink, &c1, 9);
+    object_append(&o, &rec.sink, &c2, 9);
+    object_abort(&o);
+    object_end(&o, &rec.sink, 1);
+    ck_assert_int_eq(count_rule("Marker"), 1);
+    /* no YARA in the sink: nothing kept, the cursor still advances */
+    struct yara_worker *save = rec.sink.yara;
+    rec.sink.yara = NULL;
+    object_begin(&o, &rec.sink, "s7comm", "s7comm.block", NULL, 0, 0);
+    c1 = cursor_make(p1, 9);
+    object_append(&o, &rec.sink, &c1, 9);
+    ck_assert_uint_eq(cursor_left(&c1), 0);
+    ck_assert_int_eq(object_active(&o), 0);
+    rec.sink.yara = save;
+    struct yara_stats st;
+    yara_worker_stats(yw, &st);
+    ck_assert_uint_eq(st.objects_scanned, 1);
+    object_free(&o);
+    yara_worker_free(yw);
+    yara_set_free(ys);
+}
+END_TEST
+
+/* At its cap an object is scanned once, at once, marked truncated; the rest is
+ * counted but not kept. */
+START_TEST(object_cap)
+{
+    struct yara_set *ys = load(RULES);
+    struct yara_worker *yw = worker(ys, 0, 16, 0, 0);
+    struct ots_object o;
+    memset(&o, 0, sizeof(o));
+    const uint8_t p[] = "OTS-MARK0123456789abcdef";
+    object_begin(&o, &rec.sink, "x", "x.file", "f", 1, 0);
+    struct cursor c = cursor_make(p, 24);
+    object_append(&o, &rec.sink, &c, 24);
+    ck_assert_int_eq(count_rule("Marker"), 1);
+    ck_assert_ptr_nonnull(strstr(rec.json[0], "\"size\":24,\"scanned\":16,\"truncated\":true"));
+    c = cursor_make(p, 24);
+    object_append(&o, &rec.sink, &c, 24);
+    object_end(&o, &rec.sink, 1);
+    ck_assert_int_eq(count_rule("Marker"), 1);
+    struct yara_stats st;
+    yara_worker_stats(yw, &st);
+    ck_assert_uint_eq(st.objects_scanned, 1);
+    ck_assert_uint_eq(st.objects_truncated, 1);
+    ck_assert_uint_eq(st.bytes_scanned, 16);
+    object_free(&o);
+    yara_worker_free(yw);
+    yara_set_free(ys);
+}
+END_TEST
+
+START_TEST(budgets)
+{
+    struct yara_set *ys = load(RULES);
+    /* per flow: 20 bytes */
+    struct yara_worker *yw = worker(ys, 0, 1 << 20, 20, 0);
+    struct yara_flow *fs = NULL;
+    yara_worker_set_flow(yw, &fs);
+    struct yara_target t = {"", "stream", NULL, 1, 0, 0, 0, NULL, NULL};
+    const uint8_t *d = (const uint8_t *)"OTS-MARK OTS-MARK";
+    ck_assert_int_eq(yara_scan(yw, d, 12, &t, &rec.sink, 1), 1);
+    ck_assert_int_eq(yara_scan(yw, d, 12, &t, &rec.sink, 1), -1); /* 24 > 20 */
+    ck_assert_int_eq(yara_scan(yw, d, 8, &t, &rec.sink, 1), 1);   /* 20: fits */
+    ck_assert_ptr_nonnull(fs); /* the budget made the flow's state */
+    yara_flow_end(yw, &fs, "", &rec.sink, 1);
+    ck_assert_ptr_null(fs);
+    struct yara_stats st;
+    yara_worker_stats(yw, &st);
+    ck_assert_uint_eq(st.budget_skips, 1);
+    yara_worker_free(yw);
+    /* per second of packet time: 20 bytes */
+    yw = worker(ys, 0, 1 << 20, 0, 20);
+    ck_assert_int_eq(yara_scan(yw, d, 12, &t, &rec.sink, 1000000), 1);
+    ck_assert_int_eq(yara_scan(yw, d, 12, &t, &rec.sink, 1999999), -1);
+    ck_assert_int_eq(yara_scan(yw, d, 12, &t, &rec.sink, 2000000), 1); /* a new second */
+    yara_worker_stats(yw, &st);
+    ck_assert_uint_eq(st.budget_skips, 1);
+    ck_assert_uint_eq(st.matches, 2);
+    yara_worker_free(yw);
+    yara_set_free(ys);
+}
+END_TEST
+
+/* A scanner follows its set: switching sets changes what matches. */
+START_TEST(switch_sets)
+{
+    struct yara_set *a = load(RULES);
+    struct yara_set *b = load("rule Other { strings: $o = \"OTHER\" condition: $o }");
+    struct yara_worker *yw = worker(a, 0, 1 << 20, 0, 0);
+    struct yara_target t = {"", "stream", NULL, 1, 0, 0, 0, NULL, NULL};
+    const uint8_t *d = (const uint8_t *)"OTS-MARK OTHER";
+    ck_assert_int_eq(yara_scan(yw, d, 14, &t, &rec.sink, 1), 1);
+    ck_assert_int_eq(yara_worker_use(yw, b, NULL), 0);
+    yara_set_free(a); /* the worker no longer uses it */
+    ck_assert_int_eq(yara_scan(yw, d, 14, &t, &rec.sink, 1), 1);
+    ck_assert_int_eq(count_rule("Other"), 1);
+    ck_assert_int_eq(yara_worker_use(yw, NULL, NULL), 0);
+    ck_assert_int_eq(yara_scan(yw, d, 14, &t, &rec.sink, 1), 0);
+    ck_assert_int_eq(yara_worker_active(yw), 0);
+    yara_worker_free(yw);
+    yara_set_free(b);
+}
+END_TEST
+
+static Suite *suite(void)
+{
+    Suite *s = suite_create("yara");
+    TCase *tc = tcase_create("core");
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_add_test(tc, sha256_vectors);
+    tcase_add_test(tc, compile_errors_name_file_and_line);
+    tcase_add_test(tc, scan_event_and_externals);
+    tcase_add_test(tc, stream_window_once);
+    tcase_add_test(tc, encrypted_flows_skipped);
+    tcase_add_test(tc, object_reassembly);
+    tcase_add_test(tc, object_cap);
+    tcase_add_test(tc, budgets);
+    tcase_add_test(tc, switch_sets);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int main(void)
+{
+    SRunner *sr = srunner_create(suite());
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
