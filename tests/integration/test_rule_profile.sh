@@ -15,7 +15,7 @@ bad() { echo "FAIL: $*"; fails=$((fails + 1)); }
 "$BIN" --check -R "$R" --rule-profile 2>"$T/err"; rc=$?
 [ $rc -eq 1 ] && grep -q -- "--rule-profile needs rules (-R) and a capture (-r)" "$T/err" && ok ||
     bad "--rule-profile without -r: rc=$rc"
-nrules=$("$BIN" --check -R "$R" | sed -n 's/.*; \([0-9]*\) rules$/\1/p')
+nrules=$("$BIN" --check -R "$R" | sed -n 's/.*; \([0-9]*\) rules\($\|;.*\)/\1/p')
 
 for pcap in icsnpp-modbus/modbus_example.pcap icsnpp-dnp3/dnp3_example.pcap \
     ICS-Security-Tools/EthernetIP/cip_stop_plc.pcap; do
