@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <pcap/pcap.h>
 #include <stdio.h>
+#include <stdio_ext.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -95,8 +96,14 @@ static void on_packet(struct cap_state *cs, const struct pcap_pkthdr *h, const u
 {
     struct capture_source *src = cs->src;
     uint64_t ts = (uint64_t)h->ts.tv_sec * 1000000ULL + (uint64_t)h->ts.tv_usec;
-    atomic_fetch_add_explicit(&src->packets, 1, memory_order_relaxed);
-    atomic_fetch_add_explicit(&src->bytes, h->len, memory_order_relaxed);
+    /* this thread is the counters' only writer: a plain load and store, no locked
+     * read-modify-write per packet */
+    atomic_store_explicit(&src->packets,
+                          atomic_load_explicit(&src->packets, memory_order_relaxed) + 1,
+                          memory_order_relaxed);
+    atomic_store_explicit(&src->bytes,
+                          atomic_load_explicit(&src->bytes, memory_order_relaxed) + h->len,
+                          memory_order_relaxed);
     struct decoded d;
     decode_frame(&d, cs->linktype, bytes, h->caplen);
     if (d.kind == DECODED_FRAGMENT) {
@@ -154,6 +161,9 @@ static int read_files(struct cap_state *cs)
             return -1;
         }
         setvbuf(fp, NULL, _IOFBF, 1 << 20);
+        /* only this thread reads the stream: no stdio lock per fread (libpcap does
+         * two per packet) */
+        __fsetlocking(fp, FSETLOCKING_BYCALLER);
         pcap_t *p =
             pcap_fopen_offline_with_tstamp_precision(fp, PCAP_TSTAMP_PRECISION_MICRO, errbuf);
         if (!p) {
