@@ -16,6 +16,9 @@
 /* libpcap's read timeout: also how long a packet may wait in the kernel's buffer,
  * hence the margin of a live source's watermark */
 #define LIVE_TIMEOUT_MS 20
+/* stdio buffer for a capture file: glibc ignores setvbuf's size without a buffer of
+ * ours (and reads 4 KiB at a time: 70,000 read calls for the 300 MB bench capture) */
+#define FILE_BUFFER ((size_t)1 << 20)
 
 static uint64_t packet_hash(const struct decoded *d)
 {
@@ -88,6 +91,7 @@ static void tick_all(struct capture_source *src, uint64_t ts_us)
 struct cap_state {
     struct capture_source *src;
     struct ipfrag_table *frags;
+    char *iobuf; /* the capture file's stdio buffer (FILE_BUFFER bytes), or NULL */
     int linktype;
     uint64_t next_tick;
 };
@@ -160,7 +164,8 @@ static int read_files(struct cap_state *cs)
                      strerror(errno));
             return -1;
         }
-        setvbuf(fp, NULL, _IOFBF, 1 << 20);
+        /* (not for stdin: it outlives this thread and the buffer) */
+        if (cs->iobuf && fp != stdin) setvbuf(fp, cs->iobuf, _IOFBF, FILE_BUFFER);
         /* only this thread reads the stream: no stdio lock per fread (libpcap does
          * two per packet) */
         __fsetlocking(fp, FSETLOCKING_BYCALLER);
@@ -251,9 +256,12 @@ void *capture_main(void *arg)
     struct capture_source *src = arg;
     struct engine *e = src->eng;
     struct config *c = e->cfg;
-    struct cap_state cs = {src, NULL, 0, 0};
+    struct cap_state cs = {src, NULL, NULL, 0, 0};
     cs.frags = ipfrag_new(c->frag_max_datagrams, c->frag_max_bytes,
                           (uint64_t)c->frag_timeout * 1000000ULL);
+    /* every file is closed (pcap_close) before read_files returns, so one buffer
+     * serves them in turn; without it stdio's default is used */
+    if (!src->name) cs.iobuf = malloc(FILE_BUFFER);
     int rc = -1;
     if (cs.frags)
         rc = src->name ? read_live(&cs) : read_files(&cs);
@@ -262,6 +270,7 @@ void *capture_main(void *arg)
     if (rc != 0) atomic_store(&e->capture_failed, 1);
     publish_all(src);
     ipfrag_free(cs.frags);
+    free(cs.iobuf);
     atomic_store(&src->done, 1);
     return NULL;
 }
