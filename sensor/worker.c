@@ -396,6 +396,7 @@ static void on_stream_data(void *ctx, const uint8_t *data, uint32_t len, uint32_
         return;
     }
     if (len == 0) return;
+    if (f->diss_decided && !f->diss) return; /* no dissector reads this flow */
     set_context(w, f, dir, w->cur_ts);
     if (!f->diss_decided) {
         struct stream_buf *b = &f->sbuf[dir];
