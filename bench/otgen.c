@@ -1324,6 +1324,9 @@ static uint64_t step(struct flow *f)
 
 /* ---- set-up of the long-lived OT population ---- */
 
+/* -P: every session of this kind, no I/O and no IT (per-dissector benchmark); -1: the mix */
+static int g_only = -1;
+
 /* Per-session poll weights: 30% slow, 50% normal, 20% fast pollers. */
 static unsigned poll_weight(void)
 {
@@ -1350,7 +1353,7 @@ static void setup_ot(unsigned nsess, unsigned nio, double pps, uint64_t stagger)
         exit(1);
     }
     for (unsigned i = 0; i < nsess; i++) {
-        enum kind k = (enum kind)mix[i % 20];
+        enum kind k = g_only >= 0 ? (enum kind)g_only : (enum kind)mix[i % 20];
         unsigned m = master_of[k] + (k == K_MODBUS && (i & 1)); /* two Modbus HMIs */
         uint32_t mip = ip4(10, 10, 1, 10 + m);
         uint32_t plc = ip4(10, 10, 2 + i / 200, 10 + i % 200);
@@ -1379,7 +1382,8 @@ static void setup_ot(unsigned nsess, unsigned nio, double pps, uint64_t stagger)
         fs[nsess + j] = f;
     }
     /* intervals so that TCP OT and cyclic I/O take their shares of the target packet rate */
-    double r0 = SHARE_OTTCP * pps / wsum, r1 = nio ? SHARE_IO * pps / (2.0 * iosum) : 0;
+    double r0 = (g_only >= 0 ? 1.0 : SHARE_OTTCP) * pps / wsum,
+           r1 = nio ? SHARE_IO * pps / (2.0 * iosum) : 0;
     for (unsigned i = 0; i < nsess + nio; i++) {
         double rate = i < nsess ? w[i] * r0 : w[i] * r1;
         fs[i]->interval = (uint64_t)(1e9 / rate);
@@ -1391,12 +1395,15 @@ static void setup_ot(unsigned nsess, unsigned nio, double pps, uint64_t stagger)
 
 static void usage(void)
 {
-    fprintf(stderr, "usage: otgen -o FILE [-n PACKETS] [-s SEED] [-f FLOWS_HINT] [-p PPS]\n"
-                    "  writes a deterministic OT/IT benchmark capture (pcap, Ethernet)\n"
-                    "  -n  packets to write (default 2000000)\n"
-                    "  -s  PRNG seed (default 1)\n"
-                    "  -f  total flows to aim at (default packets/50, at least the OT flows)\n"
-                    "  -p  capture packet rate for the timestamps (default 150000)\n");
+    fprintf(stderr,
+            "usage: otgen -o FILE [-n PACKETS] [-s SEED] [-f FLOWS_HINT] [-p PPS] [-P PROTO]\n"
+            "  writes a deterministic OT/IT benchmark capture (pcap, Ethernet)\n"
+            "  -n  packets to write (default 2000000)\n"
+            "  -s  PRNG seed (default 1)\n"
+            "  -f  total flows to aim at (default packets/50, at least the OT flows)\n"
+            "  -p  capture packet rate for the timestamps (default 150000)\n"
+            "  -P  one protocol only: modbus, dnp3, iec104, s7comm or enip_tcp sessions,\n"
+            "      no cyclic I/O and no IT background (per-dissector benchmark)\n");
 }
 
 int main(int argc, char **argv)
@@ -1406,13 +1413,22 @@ int main(int argc, char **argv)
     double pps = 150000;
     int c;
     g_max_pkts = 2000000;
-    while ((c = getopt(argc, argv, "o:n:s:f:p:h")) != -1) {
+    while ((c = getopt(argc, argv, "o:n:s:f:p:P:h")) != -1) {
         switch (c) {
         case 'o': out = optarg; break;
         case 'n': g_max_pkts = strtoull(optarg, NULL, 0); break;
         case 's': seed = strtoull(optarg, NULL, 0); break;
         case 'f': hint = strtoull(optarg, NULL, 0); break;
         case 'p': pps = strtod(optarg, NULL); break;
+        case 'P':
+            for (int k = K_MODBUS; k <= K_ENIP; k++)
+                if (strcmp(optarg, kind_name[k]) == 0) g_only = k;
+            if (g_only < 0) {
+                fprintf(stderr, "otgen: -P %s: not one of modbus dnp3 iec104 s7comm enip_tcp\n",
+                        optarg);
+                return 1;
+            }
+            break;
         default: usage(); return c == 'h' ? 0 : 1;
         }
     }
@@ -1430,7 +1446,7 @@ int main(int argc, char **argv)
     double dur = (double)g_max_pkts / pps; /* seconds */
     uint64_t nsess = g_max_pkts / 5000;
     nsess = nsess < 25 ? 25 : nsess > 400 ? 400 : nsess;
-    uint64_t nio = nsess / 10, ot_flows = nsess + nio;
+    uint64_t nio = g_only >= 0 ? 0 : nsess / 10, ot_flows = nsess + nio;
     if (!hint) hint = g_max_pkts / 50;
     /* IT flows: what the hint leaves, but not so few that they must be very long */
     double it_pkts = SHARE_IT * (double)g_max_pkts;
@@ -1461,7 +1477,7 @@ int main(int argc, char **argv)
     if (stagger == 0) stagger = 1;
     setup_ot((unsigned)nsess, (unsigned)nio, pps, stagger);
     struct flow arrival = {.kind = K_ARRIVAL, .t = 0};
-    heap_push(&arrival);
+    if (g_only < 0) heap_push(&arrival);
 
     while (g_pkts < g_max_pkts && g_hn) {
         struct flow *f = heap_pop();

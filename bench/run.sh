@@ -14,6 +14,7 @@
 #   BENCH_PCAP      capture to use (default bench/out/bench.pcap; generated if absent)
 #   BENCH_ONLY      extended regex: run only the configurations whose name matches
 #   BENCH_OUT       output directory (default bench/out)
+#   BENCH_PROTO_PACKETS  packets in each single-protocol capture (default 1000000)
 #
 # To add a configuration (YARA, rules, ...), add one add_config line in define_configs.
 set -uo pipefail
@@ -26,6 +27,10 @@ PACKETS=${BENCH_PACKETS:-2000000}
 SEED=${BENCH_SEED:-20260105}
 PCAP=${BENCH_PCAP:-$OUT/bench.pcap}
 ONLY=${BENCH_ONLY:-}
+PROTO_PACKETS=${BENCH_PROTO_PACKETS:-1000000}
+# per-dissector rows: otgen -P kind, and the dissector that reads it
+PROTO_KINDS=(modbus dnp3 iec104 s7comm enip_tcp)
+declare -A PROTO_DISS=([modbus]=modbus [dnp3]=dnp3 [iec104]=iec104 [s7comm]=s7comm [enip_tcp]=enip)
 
 log() { echo "bench: $*" >&2; }
 die() {
@@ -133,6 +138,27 @@ make_capture() {
     cat "$PCAP" >/dev/null
 }
 
+# one capture per OT protocol (otgen -P): that protocol's TCP sessions only
+declare -A PROTO_PCAP PROTO_PKTS
+make_proto_captures() {
+    local k f sum
+    for k in "${PROTO_KINDS[@]}"; do
+        if [ -n "$ONLY" ] && ! [[ "dissector ${PROTO_DISS[$k]}" =~ $ONLY ]]; then continue; fi
+        f=$OUT/proto-$k.pcap
+        sum=$OUT/proto-$k.summary
+        if ! [ -f "$f" ] || ! grep -qx "packets: $PROTO_PACKETS" "$sum" 2>/dev/null ||
+            ! grep -qx "seed: $SEED" "$sum"; then
+            log "writing $f ($PROTO_PACKETS packets of $k)"
+            "$OTGEN" -o "$f.tmp" -n "$PROTO_PACKETS" -s "$SEED" -P "$k" >"$sum.tmp" ||
+                die "otgen -P $k failed"
+            mv "$f.tmp" "$f" && mv "$sum.tmp" "$sum"
+        fi
+        cat "$f" >/dev/null
+        PROTO_PCAP[$k]=$f
+        PROTO_PKTS[$k]=$(sed -n 's/^packets: *//p' "$sum")
+    done
+}
+
 # ---- configurations: a name and a command line each ----
 # add_config NAME PRE CHECK CMD...: PRE, if not empty, is why the row cannot run; CHECK, if
 # not empty, is a function called after each run with the row's file prefix: it prints a
@@ -170,6 +196,26 @@ check_otsensor() {
     [ "$p" = "$CAP_PACKETS" ]
 }
 
+# a per-dissector row: every packet of its capture processed
+check_proto() {
+    local st=$1.stats.json p k
+    p=$(json_u64 "$st" packets_processed)
+    k=$(basename "$1")
+    k=${k#dissector_}
+    k=${k%%_*}
+    echo "processed $p packets, $(proto_pdus "$st") PDUs"
+    [ -n "$p" ] && [ "$p" = "${PROTO_PKTS[$(proto_kind "$k")]}" ]
+}
+# PDUs in a --stats file: all protocols of its object (e.g. enip and the cip inside)
+proto_pdus() {
+    grep -o '"protocols":{[^}]*}' "$1" 2>/dev/null | grep -o ':[0-9]*' | tr -d : |
+        awk '{s += $1} END {print s + 0}'
+}
+proto_kind() {
+    local k
+    for k in "${PROTO_KINDS[@]}"; do [ "${PROTO_DISS[$k]}" = "$1" ] && echo "$k"; done
+}
+
 define_configs() {
     local st
     add_config floor "" "" "$FLOOR" "$PCAP"
@@ -198,6 +244,22 @@ define_configs() {
     define_redis_configs
     # -q: no per-flow report; one thread (a pcap file is always read by one thread)
     add_config ndpiReader "" "" ndpiReader -i "$PCAP" -q
+    # per dissector: the whole pipeline (-w 1) on a capture of that protocol only, with
+    # that dissector and with none (the difference is what the dissector costs)
+    printf 'dissectors = ""\n' >"$OUT/no-dissector.conf"
+    local k d
+    for k in "${PROTO_KINDS[@]}"; do
+        [ -n "${PROTO_PCAP[$k]:-}" ] || continue
+        d=${PROTO_DISS[$k]}
+        printf 'dissectors = "%s"\n' "$d" >"$OUT/only-$d.conf"
+        st="$OUT/$(slug_of "dissector $d").stats.json"
+        add_config "dissector $d" "$OTSENSOR_BUILD_ERR" check_proto \
+            "$OTSENSOR" -r "${PROTO_PCAP[$k]}" -w 1 --redis none -c "$OUT/only-$d.conf" --stats "$st"
+        st="$OUT/$(slug_of "dissector $d none").stats.json"
+        add_config "dissector $d none" "$OTSENSOR_BUILD_ERR" check_proto \
+            "$OTSENSOR" -r "${PROTO_PCAP[$k]}" -w 1 --redis none -c "$OUT/no-dissector.conf" \
+            --stats "$st"
+    done
 }
 
 # ---- Redis rows (bench/redis_capture.sh) ----
@@ -241,7 +303,7 @@ define_redis_configs() {
 }
 
 # ---- measurement ----
-declare -A WALL RSS CPU STATUS NOTE
+declare -A WALL RSS CPU MINCPU STATUS NOTE
 run_config() {
     local i=$1 name=${CONFIG_NAMES[$1]} best="" maxrss=0 r t0 t1 rc wall rss cpu note
     local slug
@@ -281,6 +343,9 @@ run_config() {
             CPU[$name]=$cpu
         fi
         if [ "$rss" -gt "$maxrss" ]; then maxrss=$rss; fi
+        if [ -z "${MINCPU[$name]:-}" ] || awk -v a="$cpu" -v b="${MINCPU[$name]}" 'BEGIN{exit !(a < b)}'; then
+            MINCPU[$name]=$cpu
+        fi
     done
     WALL[$name]=$best
     RSS[$name]=$maxrss
@@ -348,6 +413,7 @@ report() {
         echo "| config | packets | flows | wall s | CPU s | Mpps | Gbit/s | peak RSS MiB | × ndpiReader | × floor |"
         echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
         for name in "${CONFIG_NAMES[@]}"; do
+            case $name in "dissector "*) continue ;; esac
             if [ "${STATUS[$name]:-}" != ok ]; then
                 echo "| $name | $CAP_PACKETS | $CAP_FLOWS | ${STATUS[$name]:-not run} | | | | | | |"
                 continue
@@ -359,6 +425,7 @@ report() {
                        n, p, f, s, c, p/s/1e6, b*8/s/1e9, r/1024, rn, rf}'
         done
         for name in "${CONFIG_NAMES[@]}"; do
+            case $name in "dissector "*) continue ;; esac
             if [ -n "${NOTE[$name]:-}" ]; then echo "- $name: ${NOTE[$name]}"; fi
         done | sed '1s/^/\n/'
         # on a busy machine CPU time says more than wall time (threaded rows: total CPU)
@@ -366,12 +433,15 @@ report() {
             echo
             echo -n "- CPU-time ratio to ndpiReader (its CPU s / the row's):"
             for name in "${CONFIG_NAMES[@]}"; do
+                case $name in "dissector "*) continue ;; esac
                 if [ "$name" = ndpiReader ] || [ -z "${CPU[$name]:-}" ]; then continue; fi
                 awk -v a="${CPU[ndpiReader]}" -v b="${CPU[$name]}" -v n="$name" \
                     'BEGIN{printf " %s %.2f;", n, (b > 0 ? a/b : 0)}'
             done
             echo
         fi
+        target_report
+        proto_report
         rules_report
     } >"$OUT/results.md"
     cat "$OUT/results.md"
@@ -382,12 +452,56 @@ report() {
     return $failed
 }
 
+# the engine issue's figure against its targets: 4 Mpps and 3x ndpiReader
+target_report() {
+    local n="otsensor -w 2, Modbus dissector only"
+    [ "${STATUS[$n]:-}" = ok ] || return 0
+    echo
+    awk -v w="${WALL[$n]}" -v p="$CAP_PACKETS" -v r="$(ratio ndpiReader "$n")" \
+        'BEGIN{m = p / (w / 1e9) / 1e6;
+               printf "- engine figure (%s): %.2f Mpps (target 4: %s), %s x ndpiReader (target 3: %s)\n",
+                      "-w 2, Modbus only", m, (m >= 4 ? "met" : "NOT met"), r,
+                      (r == "n/a" ? "not measured" : (r + 0 >= 3 ? "met" : "NOT met"))}'
+}
+
+# the per-dissector table: PDUs/s of the whole pipeline on one protocol, and the
+# dissector's own CPU per PDU (CPU with it minus CPU without it, least CPU of the runs)
+proto_report() {
+    local k d n
+    [ ${#PROTO_PCAP[@]} -gt 0 ] || return 0
+    echo
+    echo "### per dissector: otsensor -w 1 on a capture of one protocol (otgen -P, $PROTO_PACKETS packets)"
+    echo
+    echo "| dissector | flows | PDUs | wall s | CPU s | kPDU/s | kPDU per CPU s | CPU s without the dissector | dissector ns/PDU |"
+    echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|"
+    for k in "${PROTO_KINDS[@]}"; do
+        [ -n "${PROTO_PCAP[$k]:-}" ] || continue
+        d=${PROTO_DISS[$k]}
+        n="dissector $d"
+        if [ "${STATUS[$n]:-}" != ok ] || [ "${STATUS[$n none]:-}" != ok ]; then
+            echo "| $d | | | ${STATUS[$n]:-not run} ${STATUS[$n none]:-} | | | | | |"
+            continue
+        fi
+        awk -v d="$d" -v f="$(sed -n 's/^flows: *//p' "$OUT/proto-$k.summary")" \
+            -v pd="$(proto_pdus "$OUT/$(slug_of "$n").stats.json")" -v w="${WALL[$n]}" -v c="${MINCPU[$n]}" \
+            -v c0="${MINCPU[$n none]}" \
+            'BEGIN{s = w / 1e9; dc = c - c0; if (dc < 0) dc = 0;
+                   printf "| %s | %d | %d | %.3f | %.2f | %.0f | %.0f | %.2f | %.0f |\n",
+                          d, f, pd, s, c, pd / s / 1e3, (c > 0 ? pd / c / 1e3 : 0), c0,
+                          (pd > 0 ? dc * 1e9 / pd : 0)}'
+    done
+    echo
+    echo "- CPU s is the least user+sys of the runs; without = the same capture with"
+    echo "  \`dissectors = \"\"\` (decode, flows, reassembly, nDPI only)"
+}
+
 main() {
     mkdir -p "$OUT" || die "cannot create $OUT"
     case $RUNS in '' | *[!0-9]* | 0) die "BENCH_RUNS must be a positive integer" ;; esac
     ensure_deps
     build
     make_capture
+    make_proto_captures
     define_configs
     LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
     local i

@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <pcap/pcap.h>
 #include <stdio.h>
+#include <stdio_ext.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -15,6 +16,9 @@
 /* libpcap's read timeout: also how long a packet may wait in the kernel's buffer,
  * hence the margin of a live source's watermark */
 #define LIVE_TIMEOUT_MS 20
+/* stdio buffer for a capture file: glibc ignores setvbuf's size without a buffer of
+ * ours (and reads 4 KiB at a time: 70,000 read calls for the 300 MB bench capture) */
+#define FILE_BUFFER ((size_t)1 << 20)
 
 static uint64_t packet_hash(const struct decoded *d)
 {
@@ -87,6 +91,7 @@ static void tick_all(struct capture_source *src, uint64_t ts_us)
 struct cap_state {
     struct capture_source *src;
     struct ipfrag_table *frags;
+    char *iobuf; /* the capture file's stdio buffer (FILE_BUFFER bytes), or NULL */
     int linktype;
     uint64_t next_tick;
 };
@@ -95,8 +100,14 @@ static void on_packet(struct cap_state *cs, const struct pcap_pkthdr *h, const u
 {
     struct capture_source *src = cs->src;
     uint64_t ts = (uint64_t)h->ts.tv_sec * 1000000ULL + (uint64_t)h->ts.tv_usec;
-    atomic_fetch_add_explicit(&src->packets, 1, memory_order_relaxed);
-    atomic_fetch_add_explicit(&src->bytes, h->len, memory_order_relaxed);
+    /* this thread is the counters' only writer: a plain load and store, no locked
+     * read-modify-write per packet */
+    atomic_store_explicit(&src->packets,
+                          atomic_load_explicit(&src->packets, memory_order_relaxed) + 1,
+                          memory_order_relaxed);
+    atomic_store_explicit(&src->bytes,
+                          atomic_load_explicit(&src->bytes, memory_order_relaxed) + h->len,
+                          memory_order_relaxed);
     struct decoded d;
     decode_frame(&d, cs->linktype, bytes, h->caplen);
     if (d.kind == DECODED_FRAGMENT) {
@@ -153,7 +164,11 @@ static int read_files(struct cap_state *cs)
                      strerror(errno));
             return -1;
         }
-        setvbuf(fp, NULL, _IOFBF, 1 << 20);
+        /* (not for stdin: it outlives this thread and the buffer) */
+        if (cs->iobuf && fp != stdin) setvbuf(fp, cs->iobuf, _IOFBF, FILE_BUFFER);
+        /* only this thread reads the stream: no stdio lock per fread (libpcap does
+         * two per packet) */
+        __fsetlocking(fp, FSETLOCKING_BYCALLER);
         pcap_t *p =
             pcap_fopen_offline_with_tstamp_precision(fp, PCAP_TSTAMP_PRECISION_MICRO, errbuf);
         if (!p) {
@@ -241,9 +256,12 @@ void *capture_main(void *arg)
     struct capture_source *src = arg;
     struct engine *e = src->eng;
     struct config *c = e->cfg;
-    struct cap_state cs = {src, NULL, 0, 0};
+    struct cap_state cs = {src, NULL, NULL, 0, 0};
     cs.frags = ipfrag_new(c->frag_max_datagrams, c->frag_max_bytes,
                           (uint64_t)c->frag_timeout * 1000000ULL);
+    /* every file is closed (pcap_close) before read_files returns, so one buffer
+     * serves them in turn; without it stdio's default is used */
+    if (!src->name) cs.iobuf = malloc(FILE_BUFFER);
     int rc = -1;
     if (cs.frags)
         rc = src->name ? read_live(&cs) : read_files(&cs);
@@ -252,6 +270,7 @@ void *capture_main(void *arg)
     if (rc != 0) atomic_store(&e->capture_failed, 1);
     publish_all(src);
     ipfrag_free(cs.frags);
+    free(cs.iobuf);
     atomic_store(&src->done, 1);
     return NULL;
 }

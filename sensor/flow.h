@@ -58,8 +58,10 @@ struct flow {
     uint8_t rst;
     uint8_t end_reason;
     uint8_t has_mac;
-    uint8_t mac[2][6]; /* [0] client's, [1] server's */
-    char community_id[32];
+    uint8_t mac[2][6];     /* [0] client's, [1] server's */
+    char community_id[32]; /* computed on first use (flow_community_id in worker.c) */
+    uint8_t cid_done;
+    uint8_t icmp_type, icmp_code; /* of the first packet: Community ID's "ports" for ICMP */
     struct reasm_dir reasm[2];
     /* dissection */
     const struct dissector *diss;

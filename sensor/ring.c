@@ -1,6 +1,8 @@
 /* ring.c - see ring.h. Record layout: u32 length, u32 reserved, payload, padded to 8. */
 #include "ring.h"
 
+#include "hugemem.h"
+
 #include <sched.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,7 +22,7 @@ int ring_init(struct ring *r, size_t size)
     while (s < size)
         s <<= 1;
     memset(r, 0, sizeof(*r));
-    r->buf = aligned_alloc(64, s);
+    r->buf = huge_alloc(s, 0);
     if (!r->buf) return -1;
     r->size = s;
     atomic_init(&r->head, 0);

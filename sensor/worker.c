@@ -32,8 +32,15 @@ uint64_t wall_ms(void)
 
 static void count_proto(struct worker_stats *st, const char *proto)
 {
+    /* a dissector passes the same static string every time: look for the pointer
+     * first, and compare text only for a name first seen from elsewhere */
     for (unsigned i = 0; i < st->nproto; i++)
-        if (st->proto[i].proto == proto || strcmp(st->proto[i].proto, proto) == 0) {
+        if (st->proto[i].proto == proto) {
+            st->proto[i].pdus++;
+            return;
+        }
+    for (unsigned i = 0; i < st->nproto; i++)
+        if (strcmp(st->proto[i].proto, proto) == 0) {
             st->proto[i].pdus++;
             return;
         }
@@ -117,13 +124,34 @@ static void deliver(void *ctx, struct event *e)
     push_line(w, OUT_EVENT, w->json, n);
 }
 
+/* The flow's Community ID, computed the first time an event needs it (a SHA-1 per
+ * flow that nothing reads when there are no rules and no --events). */
+static const char *flow_community_id(struct flow *f)
+{
+    if (!f->cid_done) {
+        f->cid_done = 1;
+        if (f->key.ip_version) {
+            const struct flow_key *k = &f->key;
+            /* ICMP: type and code stand in for ports */
+            int icmp = k->proto == 1 || k->proto == 58;
+            community_id_v1(&k->a, &k->b, icmp ? f->icmp_type : k->ap, icmp ? f->icmp_code : k->bp,
+                            k->proto, 0, f->community_id);
+        }
+    }
+    return f->community_id;
+}
+
 /* The sink's context for a PDU travelling in direction dir of flow f. */
 static void set_context(struct worker *w, struct flow *f, int dir, uint64_t ts)
 {
     struct ev_net *n = &w->sink.net;
     n->ts_us = ts;
     n->flow_id = f->flow_id;
-    memcpy(n->community_id, f->community_id, sizeof(n->community_id));
+    /* only rules and --events read an event's Community ID */
+    if (w->rctx || w->eng->events_out)
+        memcpy(n->community_id, flow_community_id(f), sizeof(n->community_id));
+    else
+        n->community_id[0] = '\0';
     n->src = dir ? f->key.b : f->key.a;
     n->dst = dir ? f->key.a : f->key.b;
     n->src_port = dir ? f->key.bp : f->key.ap;
@@ -407,6 +435,7 @@ static void on_stream_data(void *ctx, const uint8_t *data, uint32_t len, uint32_
         return;
     }
     if (len == 0) return;
+    if (f->diss_decided && !f->diss) return; /* no dissector reads this flow */
     set_context(w, f, dir, w->cur_ts);
     if (w->yara && (f->ndpi_master || f->ndpi_app || f->ndpi_done) &&
         yara_flow_unclassified(f->yara))
@@ -555,15 +584,8 @@ static struct flow *new_flow(struct worker *w, const struct pkt_rec *r, int *dir
         memcpy(f->mac[swap], d->src_mac, 6);
         memcpy(f->mac[!swap], d->dst_mac, 6);
     }
-    if (d->ip_version) {
-        uint16_t sp = k.ap, dp = k.bp;
-        if (k.proto == 1 || k.proto == 58) {
-            /* ICMP: type and code stand in for ports */
-            sp = d->icmp_type;
-            dp = d->icmp_code;
-        }
-        community_id_v1(&k.a, &k.b, sp, dp, k.proto, 0, f->community_id);
-    }
+    f->icmp_type = d->icmp_type;
+    f->icmp_code = d->icmp_code;
     emit_flow_event(w, f, "new", 0);
     if (w->eng->corr && d->ip_version) {
         set_context(w, f, 0, f->first_us);
