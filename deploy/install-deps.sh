@@ -7,7 +7,7 @@ PKGS=(build-essential cmake pkg-config libpcap-dev libndpi-dev libhiredis-dev li
       redis-server)
 if [ "${1:-}" = "--test" ]; then
     PKGS+=(clang libclang-rt-14-dev clang-format tshark libndpi-bin tcpreplay python3
-           python3-scapy time iproute2)
+           python3-scapy python3-yaml time iproute2)
 fi
 missing=()
 for p in "${PKGS[@]}"; do

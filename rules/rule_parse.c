@@ -1109,11 +1109,14 @@ static const char *event_name(struct pctx *P, struct sv val, const char *kw, str
     return rs_strndup(P->rs, val.p, dot);
 }
 
-/* Suricata's Modbus event names mapped onto ours (where they differ). */
+/* Suricata's event names mapped onto ours where they differ and mean the same check
+ * (DNP3: application data reassembled beyond the transport bound; MQTT: QoS 3). */
 static const char *const anomaly_alias[][2] = {
     {"modbus.invalid_function_code", "modbus.unknown_function"},
     {"modbus.invalid_exception_code", "modbus.unknown_exception"},
     {"modbus.unsolicited_response", "modbus.unmatched_response"},
+    {"dnp3.too_long_reassembly", "dnp3.fragment_too_long"},
+    {"mqtt.invalid_qos_level", "mqtt.invalid_qos"},
 };
 
 static int kw_app_event(struct pctx *P, struct rtmp *t, struct sv val, size_t kwoff, int has_val,
@@ -1163,8 +1166,11 @@ static int mb_range(struct pctx *P, struct sv s, const char *what, uint32_t max,
                 perr(P, s.off, "bad modbus %s range '%.*s'", what, (int)s.n, s.p);
                 return -1;
             }
-            r->kind = 3;
-            r->lo = (uint32_t)a;
+            /* Suricata keeps N<>M as min..max and reads a range that starts at 0 as <M
+             * and one that ends at 65535 as >N (rust/src/modbus/detect.rs check_match):
+             * "address 0<>2" matches address 0. */
+            r->kind = a == 0 ? 1 : b == 65535 ? 2 : 3;
+            r->lo = a == 0 ? (uint32_t)b : (uint32_t)a;
             r->hi = (uint32_t)b;
             return 0;
         }

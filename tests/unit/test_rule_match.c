@@ -173,6 +173,24 @@ START_TEST(modbus_function)
 }
 END_TEST
 
+/* Suricata reads N<>M as min..max and treats min 0 as "<M", max 65535 as ">N"
+ * (rust/src/modbus/detect.rs); suricata-verify's modbus test (sid 5, address 0<>2)
+ * expects the read of coil 0 to match. */
+START_TEST(modbus_range_bounds)
+{
+    net_default();
+    load("alert modbus any any -> any any (modbus: access read coils, address 0<>2; sid:1;)\n"
+         "alert modbus any any -> any any (modbus: unit 0<>2; sid:2;)\n"
+         "alert modbus any any -> any any (modbus: access read, address 100<>65535; sid:3;)\n");
+    ck_assert_int_eq(mb_read(1, 0, 1, 5), 1);     /* coil 0: 0<>2 is <2 */
+    ck_assert_int_eq(mb_read(1, 2, 2, 5), 0);     /* coils 2..3 */
+    ck_assert_int_eq(mb_read(1, 1, 1, 0), 2);     /* coil 1, unit 0 (<2) */
+    ck_assert_int_eq(mb_read(3, 65535, 1, 5), 1); /* 100<>65535 is >100 */
+    ck_assert_int_eq(mb_read(3, 100, 1, 5), 0);
+    unload();
+}
+END_TEST
+
 START_TEST(modbus_access)
 {
     net_default();
@@ -372,13 +390,24 @@ START_TEST(events_and_anomalies)
          "alert ip any any -> any any (event:flow.new; sid:2;)\n"
          "alert any any any -> any any (event:modbus.invalid_length; sid:3;)\n"
          "alert modbus any any -> any any (app-layer-event:modbus.invalid_function_code; "
-         "sid:4;)\n");
+         "sid:4;)\n"
+         "alert dnp3 any any -> any any (app-layer-event:dnp3.too_long_reassembly; sid:5;)\n"
+         "alert mqtt any any -> any any (app-layer-event:mqtt.invalid_qos_level; sid:6;)\n");
     struct event *e = mb_req(3, "read_holding_registers", 1);
     event_anomaly(e, "modbus.invalid_length");
     ck_assert_int_eq(run(e), 2);
     e = mb_req(99, "unknown_function", 1);
     event_anomaly(e, "modbus.unknown_function"); /* Suricata's name is an alias */
     ck_assert_int_eq(run(e), 1);
+    e = event_begin(&rec.sink, "dnp3", EV_DIR_REQUEST); /* Suricata's DNP3/MQTT names */
+    event_anomaly(e, "dnp3.fragment_too_long");
+    ck_assert_int_eq(run(e), 1);
+    e = event_begin(&rec.sink, "mqtt", EV_DIR_REQUEST);
+    event_anomaly(e, "mqtt.invalid_qos");
+    ck_assert_int_eq(run(e), 1);
+    e = event_begin(&rec.sink, "mqtt", EV_DIR_REQUEST);
+    event_anomaly(e, "mqtt.bad_flags");
+    ck_assert_int_eq(run(e), 0);
     e = event_begin(&rec.sink, "flow", EV_DIR_NONE);
     event_op(e, "new");
     ck_assert_int_eq(run(e), 1);
@@ -1029,6 +1058,7 @@ static Suite *suite(void)
     TCase *tc = tcase_create("keywords");
     tcase_add_test(tc, modbus_function);
     tcase_add_test(tc, modbus_access);
+    tcase_add_test(tc, modbus_range_bounds);
     tcase_add_test(tc, dnp3_keywords);
     tcase_add_test(tc, enip_cip_keywords);
     tcase_add_test(tc, our_keywords);
