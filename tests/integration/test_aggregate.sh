@@ -7,17 +7,7 @@
 set -uo pipefail
 BIN=$1
 RULES="$OTS_SOURCE_DIR/rules/otsensor"
-T=$(mktemp -d)
-RPID=""
-cleanup() {
-    [ -n "$RPID" ] && kill -9 "$RPID" 2>/dev/null && wait "$RPID" 2>/dev/null
-    rm -rf "$T"
-}
-trap cleanup EXIT
-fails=0
-pass=0
-ok() { pass=$((pass + 1)); }
-bad() { echo "FAIL: $*"; fails=$((fails + 1)); }
+. "$OTS_SOURCE_DIR/tests/integration/lib.sh"
 PY=/usr/bin/python3
 
 # ---- the storm: 10.0.0.1 writes a register on 10.0.0.2 from two source ports (one
@@ -83,15 +73,10 @@ json.dump({'raw': N, 'keys': want}, open(out + '/want.json', 'w'))
 PY
 [ -s "$T/storm.pcap" ] || { echo "no capture"; exit 1; }
 
-PORT=$($PY -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+PORT=$(free_port)
 mkdir -p "$T/data"
-redis-server --port "$PORT" --bind 127.0.0.1 --save "" --appendonly yes --appendfsync always \
-    --dir "$T/data" --daemonize no --logfile "$T/redis.log" &
-RPID=$!
-for _ in $(seq 200); do
-    grep -q "Ready to accept connections" "$T/redis.log" 2>/dev/null && break
-    sleep 0.05
-done
+redis_start "$PORT" "$T/redis.log" --save "" --appendonly yes --appendfsync always --dir "$T/data" ||
+    exit 1
 rcli() { redis-cli -p "$PORT" "$@"; }
 
 run() { # name extra-args...: alerts to Redis stream otsensor:alerts:<name> and <name>.json

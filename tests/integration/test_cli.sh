@@ -3,12 +3,7 @@
 set -uo pipefail
 BIN=$1
 DATA="$OTS_SOURCE_DIR/tests/data/corpus"
-T=$(mktemp -d)
-trap 'rm -rf "$T"' EXIT
-fails=0
-pass=0
-ok() { pass=$((pass + 1)); }
-bad() { echo "FAIL: $*"; fails=$((fails + 1)); }
+. "$OTS_SOURCE_DIR/tests/integration/lib.sh"
 
 # --version prints a version and exits 0
 "$BIN" --version | grep -q '^otsensor [0-9]' && ok || bad "--version"

@@ -12,17 +12,7 @@ set -uo pipefail
 BIN=$1
 D="$OTS_SOURCE_DIR/tests/data"
 RULES="$OTS_SOURCE_DIR/rules/otsensor"
-T=$(mktemp -d)
-RPID=""
-cleanup() {
-    [ -n "$RPID" ] && kill -9 "$RPID" 2>/dev/null && wait "$RPID" 2>/dev/null
-    rm -rf "$T"
-}
-trap cleanup EXIT
-fails=0
-pass=0
-ok() { pass=$((pass + 1)); }
-bad() { echo "FAIL: $*"; fails=$((fails + 1)); }
+. "$OTS_SOURCE_DIR/tests/integration/lib.sh"
 run() { # pcap workers out-prefix extra...
     local pcap=$1 w=$2 out=$3
     shift 3
@@ -142,15 +132,8 @@ assert not [a for a in alerts if a["rule"]["id"] in ("9190005", "9190006")
 PY
 
 # ---- the asset inventory in Redis ----
-PORT=$(/usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-LOG="$T/redis.log"
-redis-server --port "$PORT" --bind 127.0.0.1 --save "" --appendonly no --dir "$T" \
-    --daemonize no --logfile "$LOG" &
-RPID=$!
-for _ in $(seq 200); do
-    grep -q "Ready to accept connections" "$LOG" 2>/dev/null && break
-    sleep 0.05
-done
+PORT=$(free_port)
+redis_start "$PORT" "$T/redis.log" --save "" --appendonly no --dir "$T" || exit 1
 ENIP="$D/enip_test1.pcap"
 read -r DEV VENDOR NAME SERIAL < <(tshark -r "$ENIP" -Y "enip.command == 0x0063 && enip.lir.name" \
     -T fields -e ip.src -e enip.lir.vendor -e enip.lir.name -e enip.lir.serial 2>/dev/null)

@@ -7,35 +7,16 @@
 set -uo pipefail
 BIN=$1
 PCAP="$OTS_SOURCE_DIR/tests/data/modbus_example.pcap"
-T=$(mktemp -d)
-RPID=""
-cleanup() {
-    [ -n "$RPID" ] && kill -9 "$RPID" 2>/dev/null && wait "$RPID" 2>/dev/null
-    rm -rf "$T"
-}
-trap cleanup EXIT
-fails=0
-pass=0
-ok() { pass=$((pass + 1)); }
-bad() { echo "FAIL: $*"; fails=$((fails + 1)); }
+. "$OTS_SOURCE_DIR/tests/integration/lib.sh"
 
-PORT=$(/usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+PORT=$(free_port)
 SOCK="$T/redis.sock"
 mkdir -p "$T/data"
 NSTART=0
 start_redis() { # extra args...
     NSTART=$((NSTART + 1))
-    local log="$T/redis.$NSTART.log"
-    redis-server --port "$PORT" --bind 127.0.0.1 --unixsocket "$SOCK" --unixsocketperm 700 \
-        --save "" --appendonly yes --appendfsync always --dir "$T/data" --daemonize no \
-        --logfile "$log" "$@" &
-    RPID=$!
-    # ready once the AOF is loaded (a PING may answer NOAUTH while still loading)
-    for _ in $(seq 200); do
-        grep -q "Ready to accept connections" "$log" 2>/dev/null && return 0
-        sleep 0.05
-    done
-    echo "redis-server did not start"; cat "$log"; exit 1
+    redis_start "$PORT" "$T/redis.$NSTART.log" --unixsocket "$SOCK" --unixsocketperm 700 \
+        --save "" --appendonly yes --appendfsync always --dir "$T/data" "$@" || exit 1
 }
 stop_redis() { kill -9 "$RPID"; wait "$RPID" 2>/dev/null; RPID=""; rm -f "$SOCK"; }
 rcli() { redis-cli -s "$SOCK" --no-auth-warning "$@"; }

@@ -5,11 +5,7 @@
 set -uo pipefail
 BIN=$1
 OTGEN="$OTS_BUILD_DIR/bench/otgen"
-T=$(mktemp -d)
-trap 'rm -rf "$T"' EXIT
-fails=0 pass=0
-ok() { pass=$((pass + 1)); }
-bad() { echo "FAIL: $*"; fails=$((fails + 1)); }
+. "$OTS_SOURCE_DIR/tests/integration/lib.sh"
 [ -x "$OTGEN" ] || { echo "FAIL: $OTGEN not built"; echo "0 passed, 1 failed"; exit 1; }
 "$OTGEN" -o "$T/cap.pcap" -n 2000000 -s 7 >/dev/null 2>&1 || { echo "FAIL: otgen"; exit 1; }
 cp -r "$OTS_SOURCE_DIR/rules/otsensor" "$T/rules"

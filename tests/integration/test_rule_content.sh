@@ -6,11 +6,7 @@
 set -uo pipefail
 BIN=$1
 D="$OTS_SOURCE_DIR/tests/data/corpus/icsnpp-opcua-binary"
-T=$(mktemp -d)
-trap 'rm -rf "$T"' EXIT
-fails=0 pass=0
-ok() { pass=$((pass + 1)); }
-bad() { echo "FAIL: $*"; fails=$((fails + 1)); }
+. "$OTS_SOURCE_DIR/tests/integration/lib.sh"
 
 cat >"$T/c.rules" <<'R'
 alert opcua any any -> any any (msg:"hello to freeopcua"; content:"F"; offset:3; depth:1; content:"OPC.TCP://"; nocase; distance:24; within:14; content:"freeopcua"; distance:15; within:10; sid:1000001;)

@@ -6,11 +6,7 @@ set -uo pipefail
 BIN=$1
 R="$OTS_SOURCE_DIR/rules/otsensor"
 D="$OTS_SOURCE_DIR/tests/data/corpus"
-T=$(mktemp -d)
-trap 'rm -rf "$T"' EXIT
-fails=0 pass=0
-ok() { pass=$((pass + 1)); }
-bad() { echo "FAIL: $*"; fails=$((fails + 1)); }
+. "$OTS_SOURCE_DIR/tests/integration/lib.sh"
 
 "$BIN" --check -R "$R" --rule-profile 2>"$T/err"; rc=$?
 [ $rc -eq 1 ] && grep -q -- "--rule-profile needs rules (-R) and a capture (-r)" "$T/err" && ok ||

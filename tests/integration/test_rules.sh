@@ -6,11 +6,7 @@ set -uo pipefail
 BIN=$1
 R="$OTS_SOURCE_DIR/rules/otsensor"
 D="$OTS_SOURCE_DIR/tests/data/corpus"
-T=$(mktemp -d)
-trap 'rm -rf "$T"' EXIT
-fails=0 pass=0
-ok() { pass=$((pass + 1)); }
-bad() { echo "FAIL: $*"; fails=$((fails + 1)); }
+. "$OTS_SOURCE_DIR/tests/integration/lib.sh"
 
 "$BIN" -R "$R" --check >"$T/out" 2>&1 && grep -q "rules" "$T/out" && ok || bad "--check shipped rules: $(cat "$T/out")"
 
@@ -84,7 +80,7 @@ done
 
 # alerts from rules reach a real Redis stream, one entry per alert, ids increasing
 if command -v redis-server >/dev/null; then
-    PORT=$(/usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+    PORT=$(free_port)
     redis-server --port "$PORT" --bind 127.0.0.1 --dir "$T" --save "" --appendonly yes \
         --appendfsync always --daemonize yes --logfile "$T/redis.log" --pidfile "$T/redis.pid"
     for _ in $(seq 50); do redis-cli -p "$PORT" ping >/dev/null 2>&1 && break; sleep 0.1; done

@@ -9,35 +9,15 @@ set -uo pipefail
 BIN=$1
 SIEM=${OTS_SIEM:-$OTS_BUILD_DIR/otsensor-siem}
 SRC=$OTS_SOURCE_DIR
-T=$(mktemp -d)
-RPID=""
-BG=""
-cleanup() {
-    [ -n "$BG" ] && kill -9 $BG 2>/dev/null
-    [ -n "$RPID" ] && kill -9 "$RPID" 2>/dev/null && wait "$RPID" 2>/dev/null
-    rm -rf "$T"
-}
-trap cleanup EXIT
-fails=0
-pass=0
-ok() { pass=$((pass + 1)); }
-bad() { echo "FAIL: $*"; fails=$((fails + 1)); }
-freeport() { /usr/bin/python3 -c 'import socket,sys; s=socket.socket(socket.AF_INET, socket.SOCK_DGRAM if sys.argv[1]=="udp" else socket.SOCK_STREAM); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])' "$1"; }
+. "$OTS_SOURCE_DIR/tests/integration/lib.sh"
 
-PORT=$(freeport tcp)
+PORT=$(free_port)
 mkdir -p "$T/data"
 NSTART=0
 start_redis() {
     NSTART=$((NSTART + 1))
-    local log="$T/redis.$NSTART.log"
-    redis-server --port "$PORT" --bind 127.0.0.1 --save "" --appendonly yes --appendfsync always \
-        --dir "$T/data" --daemonize no --logfile "$log" --requirepass "s3 cret" &
-    RPID=$!
-    for _ in $(seq 200); do
-        grep -q "Ready to accept connections" "$log" 2>/dev/null && return 0
-        sleep 0.05
-    done
-    echo "redis-server did not start"; cat "$log"; exit 1
+    redis_start "$PORT" "$T/redis.$NSTART.log" --save "" --appendonly yes --appendfsync always \
+        --dir "$T/data" --requirepass "s3 cret" || exit 1
 }
 stop_redis() { kill -9 "$RPID"; wait "$RPID" 2>/dev/null; RPID=""; }
 rcli() { redis-cli -p "$PORT" -a "s3 cret" --no-auth-warning "$@"; }
@@ -295,7 +275,7 @@ if seqs:
     assert sorted(seqs) == list(range(len(ls)))
 PY
 }
-UP=$(freeport udp)
+UP=$(free_port udp)
 rm -f "$T/udp.txt.ready"
 /usr/bin/python3 "$T/recv.py" udp "$UP" 200 "$T/udp.txt" &
 R=$!
@@ -305,7 +285,7 @@ sensor u5 -r "$SRC/tests/data/modbus_example.pcap" --inject-alerts 200 || bad "s
 siem --once --sensor u5 --group gu --format syslog -o "udp://127.0.0.1:$UP" 2>"$T/eu" && ok || bad "udp rc"
 wait $R && ok || bad "udp receiver"
 check_syslog "$T/udp.txt" 200 json && ok || bad "udp syslog"
-TP=$(freeport tcp)
+TP=$(free_port)
 rm -f "$T/tcp.txt.ready"
 /usr/bin/python3 "$T/recv.py" tcp "$TP" 200 "$T/tcp.txt" &
 R=$!

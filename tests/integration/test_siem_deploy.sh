@@ -10,17 +10,7 @@ BIN=$1
 SRC=$OTS_SOURCE_DIR
 D="$SRC/deploy/siem"
 CHECK="/usr/bin/python3 $D/check_configs.py"
-T=$(mktemp -d)
-RPID=""
-cleanup() {
-    [ -n "$RPID" ] && kill -9 "$RPID" 2>/dev/null && wait "$RPID" 2>/dev/null
-    rm -rf "$T"
-}
-trap cleanup EXIT
-fails=0
-pass=0
-ok() { pass=$((pass + 1)); }
-bad() { echo "FAIL: $*"; fails=$((fails + 1)); }
+. "$OTS_SOURCE_DIR/tests/integration/lib.sh"
 
 $CHECK "$D" "$SRC/docs/redis.md" && ok || bad "shipped configs"
 
@@ -45,11 +35,8 @@ damage "vector inputs" vector-otsensor.toml 's/inputs = \["otsensor_time"\]/inpu
 damage "vector toml" vector-otsensor.toml 's/^\[sources.otsensor_alerts\]/[sources.otsensor_alerts/'
 
 # the sensor's list, read the way both inputs read it
-PORT=$(/usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-redis-server --port "$PORT" --bind 127.0.0.1 --save "" --appendonly no --dir "$T" \
-    --daemonize no --logfile "$T/redis.log" &
-RPID=$!
-for _ in $(seq 200); do grep -q "Ready to accept" "$T/redis.log" 2>/dev/null && break; sleep 0.05; done
+PORT=$(free_port)
+redis_start "$PORT" "$T/redis.log" --save "" --appendonly no --dir "$T" || exit 1
 printf 'redis.list = yes\n' >"$T/c.conf"
 "$BIN" -c "$T/c.conf" -r "$SRC/tests/data/cip_stop_plc.pcap" -R "$SRC/rules/otsensor" -w 1 \
     --sensor-name dep --spool "$T/spool" --redis "redis://127.0.0.1:$PORT" \

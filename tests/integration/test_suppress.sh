@@ -6,11 +6,7 @@ set -uo pipefail
 BIN=$1
 R="$OTS_SOURCE_DIR/rules/otsensor"
 PCAP="$OTS_SOURCE_DIR/tests/data/corpus/icsnpp-modbus/modbus_example.pcap"
-T=$(mktemp -d)
-trap 'rm -rf "$T"' EXIT
-fails=0 pass=0
-ok() { pass=$((pass + 1)); }
-bad() { echo "FAIL: $*"; fails=$((fails + 1)); }
+. "$OTS_SOURCE_DIR/tests/integration/lib.sh"
 
 printf 'suppress gen_id 1, sig_id 9100002\nsuppress gen_id 1, sig_id 9100002, track by_sorc, ip 1.2.3.4\n' >"$T/bad.config"
 "$BIN" -R "$R" --suppress "$T/bad.config" --check 2>"$T/err"; rc=$?

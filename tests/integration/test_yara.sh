@@ -10,11 +10,7 @@ set -uo pipefail
 BIN=$1
 HERE=$(cd "$(dirname "$0")" && pwd)
 OTGEN="$OTS_BUILD_DIR/bench/otgen"
-T=$(mktemp -d)
-trap 'rm -rf "$T"' EXIT
-fails=0 pass=0
-ok() { pass=$((pass + 1)); }
-bad() { echo "FAIL: $*"; fails=$((fails + 1)); }
+. "$OTS_SOURCE_DIR/tests/integration/lib.sh"
 N=150 # flows per eicar_flows capture
 /usr/bin/python3 "$HERE/yara_pcaps.py" "$T" $N || { echo "FAIL: yara_pcaps.py"; exit 1; }
 mkdir "$T/yara"
