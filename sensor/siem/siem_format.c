@@ -7,6 +7,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "sjson.h"
+
 void sbuf_init(struct sbuf *b)
 {
     memset(b, 0, sizeof(*b));
@@ -84,31 +86,6 @@ void sbuf_printf(struct sbuf *b, const char *fmt, ...)
     b->len += (size_t)n;
 }
 
-/* Length of the valid UTF-8 sequence at s[0..n), or 0. */
-static size_t utf8_seq(const unsigned char *s, size_t n)
-{
-    unsigned c = s[0];
-    size_t len;
-    unsigned min;
-    if (c < 0x80) return 1;
-    if (c >= 0xc2 && c <= 0xdf)
-        len = 2, min = 0x80;
-    else if (c >= 0xe0 && c <= 0xef)
-        len = 3, min = 0x800;
-    else if (c >= 0xf0 && c <= 0xf4)
-        len = 4, min = 0x10000;
-    else
-        return 0;
-    if (n < len) return 0;
-    unsigned cp = c & (len == 2 ? 0x1f : len == 3 ? 0x0f : 0x07);
-    for (size_t i = 1; i < len; i++) {
-        if ((s[i] & 0xc0) != 0x80) return 0;
-        cp = (cp << 6) | (s[i] & 0x3f);
-    }
-    if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) return 0;
-    return len;
-}
-
 /* What an escaper does with one ASCII byte: NULL = copy it, else the replacement. */
 typedef const char *(*esc_fn)(unsigned char c);
 
@@ -126,7 +103,7 @@ static void esc_walk(struct sbuf *b, const char *s, size_t n, esc_fn f)
             i++;
             continue;
         }
-        size_t l = utf8_seq(u + i, n - i);
+        size_t l = sjson_utf8_len(u + i, n - i);
         if (l) {
             sbuf_put(b, s + i, l);
             i += l;

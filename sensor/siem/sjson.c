@@ -39,9 +39,7 @@ static int new_tok(struct parser *p, uint8_t type)
     return i;
 }
 
-/* Length of the valid UTF-8 sequence at s[0..n), or 0 (overlong, surrogate, > U+10FFFF,
- * cut short). */
-static size_t utf8_len(const unsigned char *s, size_t n)
+size_t sjson_utf8_len(const unsigned char *s, size_t n)
 {
     unsigned c = s[0];
     size_t len;
@@ -113,7 +111,7 @@ static int parse_string(struct parser *p)
             }
             continue;
         }
-        size_t l = utf8_len(s + p->pos, p->d->n - p->pos);
+        size_t l = sjson_utf8_len(s + p->pos, p->d->n - p->pos);
         if (!l) return fail(p, "invalid UTF-8");
         p->pos += l;
     }
@@ -356,7 +354,7 @@ int sjson_str(const struct sjson *d, int t, char *out, size_t outlen)
             if (put_cp(out, outlen, &o, cp) != 0) break;
             continue;
         }
-        size_t l = utf8_len(s + i, end - i);
+        size_t l = sjson_utf8_len(s + i, end - i);
         if (!l) { /* validated at parse; kept safe anyway */
             if (put_cp(out, outlen, &o, 0xfffd) != 0) break;
             i++;

@@ -50,5 +50,8 @@ int sjson_int(const struct sjson *d, int t, int64_t *v);
 /* Any scalar as text: strings decoded, numbers/true/false as written, null as "".
  * Returns the length, or -1 for arrays, objects and t < 0. */
 int sjson_text(const struct sjson *d, int t, char *out, size_t outlen);
+/* Length of the valid UTF-8 sequence at s[0..n), or 0 (overlong, surrogate, > U+10FFFF,
+ * cut short). */
+size_t sjson_utf8_len(const unsigned char *s, size_t n);
 
 #endif
