@@ -9,10 +9,13 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "dissector.h"
 #include "object.h"
 #include "sha256.h"
 #include "testutil.h"
 #include "yara_scan.h"
+
+extern const struct dissector modbus_dissector;
 
 static struct recorder rec;
 static char err[4096];
@@ -52,6 +55,39 @@ static int count_rule(const char *rule)
             n++;
     }
     return n;
+}
+
+/* The JSON of the first yara.match event of a rule, or NULL. */
+static const char *rule_json(const char *rule)
+{
+    for (int i = 0; i < rec.n; i++) {
+        const struct ev_field *f = event_find(&rec.ev[i], "rule");
+        if (f && f->len == strlen(rule) && !memcmp(event_field_text(&rec.ev[i], f), rule, f->len))
+            return rec.json[i];
+    }
+    return NULL;
+}
+
+static uint64_t objects_scanned(const struct yara_worker *yw)
+{
+    struct yara_stats st;
+    yara_worker_stats(yw, &st);
+    return st.objects_scanned;
+}
+
+/* Feeds hex bytes to a dissector as one TCP delivery from sport to dport. */
+static void feed_diss(const struct dissector *d, void *st, const char *hex, int to_server,
+                      uint16_t sport, uint16_t dport)
+{
+    static uint8_t b[2048];
+    size_t n = hex_to_bytes(hex, b, sizeof(b));
+    ck_assert_uint_gt(n, 0);
+    struct cursor c = cursor_make(b, n);
+    struct pdu_info info = {.to_server = to_server, .transport = DISS_TCP, .ts_us = 1};
+    rec.sink.net.to_server = to_server;
+    rec.sink.net.src_port = sport;
+    rec.sink.net.dst_port = dport;
+    d->parse(st, &c, &info, &rec.sink);
 }
 
 static void setup(void)
@@ -350,6 +386,72 @@ START_TEST(switch_sets)
 }
 END_TEST
 
+/* Modbus FC 21 (Write File Record, MODBUS Application Protocol v1.1b3 §6.15):
+ * one object per file number in the PDU, its sub-requests' record data in
+ * order, so a marker split across two sub-requests to file 4 (with file 5's
+ * in between) matches once; the response, an echo, is not scanned again. */
+START_TEST(modbus_write_file_record)
+{
+    struct yara_set *ys = load(RULES);
+    struct yara_worker *yw = worker(ys, 0, 1 << 20, 0, 0);
+    void *st = modbus_dissector.state_new();
+    const char *req = "0001 0000 0024 01 15 21"
+                      " 06 0004 0001 0002 784F5453"      /* file 4 record 1: "xOTS" */
+                      " 06 0005 0000 0001 7A7A"          /* file 5 record 0: "zz" */
+                      " 06 0004 0002 0003 2D4D41524B21"; /* file 4 record 2: "-MARK!" */
+    feed_diss(&modbus_dissector, st, req, 1, 40000, 502);
+    ck_assert_int_eq(count_rule("Marker"), 1);
+    ck_assert_int_eq(count_rule("S7Only"), 0);
+    const char *j = rule_json("Marker");
+    ck_assert_ptr_nonnull(j);
+    char h[65];
+    sha256_hex("xOTS-MARK!", 10, h);
+    ck_assert_msg(strstr(j, h) != NULL, "%s", j);
+    ck_assert_ptr_nonnull(strstr(j, "\"name\":\"file:4\""));
+    ck_assert_ptr_nonnull(strstr(j, "\"type\":\"modbus.file_record\""));
+    ck_assert_ptr_nonnull(strstr(j, "\"file\":\"4\""));
+    ck_assert_ptr_nonnull(strstr(j, "\"record\":\"1\""));
+    ck_assert_ptr_nonnull(strstr(j, "\"direction\":\"to_server\""));
+    feed_diss(&modbus_dissector, st, req, 0, 502, 40000);
+    ck_assert_int_eq(count_rule("Marker"), 1);
+    /* two objects scanned per request (files 4 and 5); none for the echo */
+    ck_assert_uint_eq(objects_scanned(yw), 2);
+    modbus_dissector.state_free(st);
+    yara_worker_free(yw);
+    yara_set_free(ys);
+}
+END_TEST
+
+/* Modbus FC 20 (Read File Record): the response's data is named by the
+ * request's sub-requests (file 4 records 1 and 3), travelling to the client. */
+START_TEST(modbus_read_file_record)
+{
+    struct yara_set *ys = load(RULES);
+    struct yara_worker *yw = worker(ys, 0, 1 << 20, 0, 0);
+    void *st = modbus_dissector.state_new();
+    feed_diss(&modbus_dissector, st, "0007 0000 0011 01 14 0E 06 0004 0001 0002 06 0004 0003 0003",
+              1, 40000, 502);
+    ck_assert_int_eq(count_rule("Marker"), 0);
+    feed_diss(&modbus_dissector, st, "0007 0000 0011 01 14 0E 05 06 784F5453 07 06 2D4D41524B21", 0,
+              502, 40000);
+    ck_assert_int_eq(count_rule("Marker"), 1);
+    const char *j = rule_json("Marker");
+    ck_assert_ptr_nonnull(j);
+    char h[65];
+    sha256_hex("xOTS-MARK!", 10, h);
+    ck_assert_msg(strstr(j, h) != NULL, "%s", j);
+    ck_assert_ptr_nonnull(strstr(j, "\"name\":\"file:4\""));
+    ck_assert_ptr_nonnull(strstr(j, "\"record\":\"1\""));
+    ck_assert_ptr_nonnull(strstr(j, "\"direction\":\"to_client\""));
+    /* an unmatched response: its file is unknown */
+    feed_diss(&modbus_dissector, st, "0008 0000 0009 01 14 06 05 06 784F5453", 0, 502, 40000);
+    ck_assert_uint_eq(objects_scanned(yw), 2);
+    modbus_dissector.state_free(st);
+    yara_worker_free(yw);
+    yara_set_free(ys);
+}
+END_TEST
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("yara");
@@ -364,6 +466,8 @@ static Suite *suite(void)
     tcase_add_test(tc, object_cap);
     tcase_add_test(tc, budgets);
     tcase_add_test(tc, switch_sets);
+    tcase_add_test(tc, modbus_write_file_record);
+    tcase_add_test(tc, modbus_read_file_record);
     suite_add_tcase(s, tc);
     return s;
 }
