@@ -92,7 +92,13 @@ struct mb_pending {
     uint8_t unit;
     uint8_t fc;
     uint8_t has_sub;
-    uint8_t nfiles; /* FC 20 requests: the sub-requests' files, for the response */
+};
+
+/* The files the last FC 20 request asked for, so its response can name them
+ * (kept once per flow, not in every pending slot: reads are rare). */
+struct mb_file_req {
+    uint16_t tid;
+    uint8_t unit, valid, n;
     uint16_t files[MB_FILE_SUBS];
     uint16_t records[MB_FILE_SUBS];
 };
@@ -117,6 +123,7 @@ struct modbus_state {
     uint64_t resyncs;
     struct mb_dir dir[2];  /* [0] to server, [1] to client */
     struct ots_object obj; /* a file record object, begun and ended within a PDU */
+    struct mb_file_req fread;
 };
 
 /* ---- names ---- */
@@ -281,9 +288,8 @@ static enum mb_hdr mb_check_header(const struct cursor *c, int strict, uint16_t 
 
 /* ---- pending requests ---- */
 
-static struct mb_pending *mb_pending_add(struct modbus_state *st, struct event *e, uint16_t tid,
-                                         uint8_t unit, uint8_t fc, int has_sub, uint16_t sub,
-                                         uint64_t ts)
+static void mb_pending_add(struct modbus_state *st, struct event *e, uint16_t tid, uint8_t unit,
+                           uint8_t fc, int has_sub, uint16_t sub, uint64_t ts)
 {
     struct mb_pending *slot = NULL, *oldest = &st->pend[0];
     for (size_t i = 0; i < MODBUS_MAX_PENDING; i++) {
@@ -306,8 +312,6 @@ static struct mb_pending *mb_pending_add(struct modbus_state *st, struct event *
     slot->has_sub = (uint8_t)has_sub;
     slot->sub = sub;
     slot->ts_us = ts;
-    slot->nfiles = 0;
-    return slot;
 }
 
 /* The oldest request with this tid and unit, preferring the same function (tid
@@ -542,9 +546,11 @@ static void mb_file_objects(struct mb_pdu *m, struct cursor span)
             if (flen < 1) return; /* the walk stopped there too */
             len = flen - 1u;
             cursor_skip(&span, 1); /* reference type */
-            int known = m->rq && m->rq->fc == 20 && n < m->rq->nfiles;
-            file[n] = known ? m->rq->files[n] : -1;
-            record[n] = known ? m->rq->records[n] : 0;
+            const struct mb_file_req *fr = &m->st->fread;
+            int known = m->rq && m->rq->fc == 20 && fr->valid && fr->tid == m->rq->tid &&
+                        fr->unit == m->rq->unit && n < fr->n;
+            file[n] = known ? fr->files[n] : -1;
+            record[n] = known ? fr->records[n] : 0;
         }
         if (span.err) return;
         seg[n++] = cursor_sub(&span, len);
@@ -970,11 +976,17 @@ static void mb_adu(struct modbus_state *st, struct mb_dir *ds, struct cursor *ad
         event_anomaly(e, "modbus.trailing_data");
     event_code(e, m.fc, m.op);
     if (req) {
-        struct mb_pending *p = mb_pending_add(st, e, tid, unit, m.fc, m.has_sub, m.sub,
-                                              info->ts_us ? info->ts_us : sink->net.ts_us);
-        p->nfiles = m.nfiles;
-        memcpy(p->files, m.files, sizeof(p->files));
-        memcpy(p->records, m.records, sizeof(p->records));
+        mb_pending_add(st, e, tid, unit, m.fc, m.has_sub, m.sub,
+                       info->ts_us ? info->ts_us : sink->net.ts_us);
+        if (m.fc == 20) {
+            struct mb_file_req *fr = &st->fread;
+            fr->tid = tid;
+            fr->unit = unit;
+            fr->valid = 1;
+            fr->n = m.nfiles;
+            memcpy(fr->files, m.files, sizeof(fr->files));
+            memcpy(fr->records, m.records, sizeof(fr->records));
+        }
     }
     event_emit(sink, e);
 }
