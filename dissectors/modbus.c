@@ -523,8 +523,8 @@ static void mb_report_server_id(struct mb_pdu *m)
 
 /* The record data of FC 21 requests and FC 20 responses, for YARA: one object
  * per file number within the PDU, its sub-requests' data in PDU order. A
- * response names its files from the matched request (sub-response i answers
- * sub-request i); one the request does not name is file "?". span is the
+ * response names its files from the matched request if it is the flow's last
+ * FC 20 request (sub-response i answers sub-request i); else file "?". span is the
  * byte-count span, already walked without error. */
 static void mb_file_objects(struct mb_pdu *m, struct cursor span)
 {
