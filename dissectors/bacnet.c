@@ -35,10 +35,12 @@
  *   a fixed wrong length, with data before and after it).
  * - Passwords (ReinitializeDevice, DeviceCommunicationControl) are reported
  *   as present or absent only; their bytes never enter an event. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "dissector.h"
+#include "object.h"
 
 #define BACNET_PORT     47808
 #define BVLC_TYPE_BIP   0x81
@@ -299,8 +301,10 @@ static int64_t bac_signed(struct bac_tag *t)
 struct bac_svc {
     struct event *e;
     struct cursor *c;
-    int bad;       /* a tag was malformed or out of place */
-    int truncated; /* the data ended inside a tag */
+    int bad;                 /* a tag was malformed or out of place */
+    int truncated;           /* the data ended inside a tag */
+    struct event_sink *sink; /* for file data objects (requests only), or NULL */
+    struct ots_object *obj;
 };
 
 static int bac_next(struct bac_svc *s, struct bac_tag *t)
@@ -696,17 +700,33 @@ static void bac_dcc(struct bac_svc *s)
     bac_password(s, 2);
 }
 
+/* AtomicWriteFile's data as a YARA object: one per request (the protocol marks
+ * no last write, so contiguous writes are not gathered: a transfer would stay
+ * open until the flow ends, where nothing can be scanned). */
+static void bac_file_begin(struct bac_svc *s, uint32_t file, int rec, int64_t start)
+{
+    char name[24], v[24];
+    snprintf(name, sizeof(name), "file:%u", (unsigned)(file & 0x3FFFFFu));
+    object_begin(s->obj, s->sink, "bacnet", "bacnet.file", name, strlen(name), 0);
+    snprintf(v, sizeof(v), "%u", (unsigned)(file & 0x3FFFFFu));
+    object_attr(s->obj, "file", v);
+    object_attr(s->obj, "access", rec ? "record" : "stream");
+    snprintf(v, sizeof(v), "%lld", (long long)start);
+    object_attr(s->obj, "start", v);
+}
+
 /* AtomicReadFile / AtomicWriteFile requests and ACKs. */
 static void bac_atomic_file(struct bac_svc *s, int write, int ack)
 {
     struct bac_tag t;
+    uint32_t file = 0;
     if (ack && !write) { /* read ACK: end-of-file, then the access choice */
         if (bac_app(s, 1, &t))
             ev_bool(s->e, "end_of_file", t.lvt != 0);
         else
             s->bad = 1;
     } else if (!ack) {
-        if (!bac_app_object(s, "file", NULL)) {
+        if (!bac_app_object(s, "file", &file)) {
             s->bad = 1;
             return;
         }
@@ -730,10 +750,13 @@ static void bac_atomic_file(struct bac_svc *s, int write, int ack)
     }
     bac_next(s, &t); /* opening tag */
     ev_cstr(s->e, "access", rec ? "record" : "stream");
+    int64_t start = 0;
     if (bac_app(s, 3, &t))
-        ev_int(s->e, "start", bac_signed(&t));
+        ev_int(s->e, "start", start = bac_signed(&t));
     else
         s->bad = 1;
+    struct ots_object *o = write && !ack && s->sink ? s->obj : NULL;
+    if (o) bac_file_begin(s, file, rec, start);
     if (!write && !ack) { /* requested count */
         if (bac_app(s, 2, &t))
             ev_uint(s->e, "length", bac_unsigned(&t));
@@ -745,14 +768,18 @@ static void bac_atomic_file(struct bac_svc *s, int write, int ack)
         else
             s->bad = 1;
         uint64_t bytes = 0;
-        while (bac_app(s, 6, &t))
+        while (bac_app(s, 6, &t)) {
             bytes += t.len;
+            if (o) object_append(o, s->sink, &t.val, t.len);
+        }
         ev_uint(s->e, "data_len", bytes);
     } else { /* stream data: its size is the length */
-        if (bac_app(s, 6, &t))
+        if (bac_app(s, 6, &t)) {
             ev_uint(s->e, "length", t.len);
-        else
+            if (o) object_append(o, s->sink, &t.val, t.len);
+        } else {
             s->bad = 1;
+        }
     }
     if (!s->bad && !s->truncated && !bac_closing(s, rec ? 1 : 0)) {
         if (cursor_left(s->c) == 0)
@@ -760,6 +787,11 @@ static void bac_atomic_file(struct bac_svc *s, int write, int ack)
         else
             s->bad = 1;
     }
+    if (!o) return;
+    if (s->bad || s->truncated)
+        object_abort(o); /* a malformed write is not what the device stores */
+    else
+        object_end(o, s->sink, s->sink->net.to_server);
 }
 
 /* TimeSynchronization / UTCTimeSynchronization: application date and time. */
@@ -889,6 +921,7 @@ struct bac_pending {
 struct bacnet_state {
     struct bac_pending pend[BAC_MAX_PENDING];
     uint32_t seq;
+    struct ots_object obj; /* AtomicWriteFile data, begun and ended within a request */
 };
 
 static void bac_pending_add(struct bacnet_state *st, uint8_t invoke, uint8_t service, int dir,
@@ -941,6 +974,7 @@ struct bac_pdu {
     struct bacnet_state *st;
     int flow_dir;    /* 0: to the server side */
     uint64_t now_us; /* packet time */
+    struct event_sink *sink;
 };
 
 /* A reply names the request's service and the latency. */
@@ -955,7 +989,11 @@ static void bac_answer(struct bac_pdu *m, uint8_t invoke, int done)
 static void bac_service_body(struct bac_pdu *m, struct cursor *c, uint8_t svc, int confirmed,
                              int ack)
 {
-    struct bac_svc s = {m->e, c, 0, 0};
+    struct bac_svc s = {m->e, c, 0, 0, NULL, NULL};
+    if (confirmed && !ack) {
+        s.sink = m->sink;
+        s.obj = &m->st->obj;
+    }
     if (confirmed)
         bac_confirmed_body(&s, svc, ack);
     else
@@ -1093,7 +1131,7 @@ static void bac_apdu(struct bac_pdu *m, struct cursor *c)
         return;
     }
     if (type == 5) {
-        struct bac_svc s = {e, c, 0, 0};
+        struct bac_svc s = {e, c, 0, 0, NULL, NULL};
         bac_error(&s);
         if (s.truncated)
             event_anomaly(e, "bacnet.truncated_apdu");
@@ -1255,7 +1293,8 @@ static void bacnet_datagram(struct bacnet_state *st, struct cursor *c, const str
                         EV_DIR_NONE,
                         st,
                         info->to_server ? 0 : 1,
-                        info->ts_us ? info->ts_us : sink->net.ts_us};
+                        info->ts_us ? info->ts_us : sink->net.ts_us,
+                        sink};
     size_t dlen = cursor_left(c);
     uint8_t type = cursor_u8(c);
     uint8_t func = cursor_u8(c);
@@ -1366,6 +1405,8 @@ static void *bacnet_state_new(void)
 
 static void bacnet_state_free(void *state)
 {
+    struct bacnet_state *st = state;
+    if (st) object_free(&st->obj);
     free(state);
 }
 

@@ -48,10 +48,13 @@
  * clear_restart_iin for writes of g80, file_transfer, sa_exchange / sa_key_change /
  * sa_error by the g120 variation), else func_name. */
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "dissector.h"
+#include "object.h"
+#include "yara_scan.h"
 
 /* Largest application fragment reassembled (bytes); IEEE 1815 suggests 2048. */
 #ifndef DNP3_MAX_FRAGMENT
@@ -94,9 +97,24 @@ struct dnp3_pending {
     uint64_t ts_us;
 };
 
+/* A file under transfer in g70v5 blocks, for YARA (one per direction). */
+struct dnp3_file_xfer {
+    struct ots_object obj;
+    uint32_t handle;
+    uint32_t next; /* the block expected next; kept after the last for retransmissions */
+};
+
 struct dnp3_state {
     struct dnp3_frag frag[2]; /* [1] from the master (to_server), [0] from the outstation */
     struct dnp3_pending req;
+    struct dnp3_file_xfer file[2]; /* indexed like frag */
+};
+
+/* Where g70v5 blocks of the fragment being walked go (NULL: nowhere). */
+struct dnp3_file_ctx {
+    struct dnp3_file_xfer *x;
+    struct event_sink *sink;
+    int to_server;
 };
 
 /* Link header fields of the frame being handled. */
@@ -470,6 +488,33 @@ static void dnp3_file(struct event *e, struct cursor *o, unsigned v)
     }
 }
 
+/* One g70v5 file transport object (handle, block with the last-block bit,
+ * data; IEEE 1815-2012 §A.42.5): blocks of one handle are gathered in order
+ * and the file is scanned once at its last block. A retransmitted block is
+ * skipped; a hole or another handle drops the unfinished file unscanned and
+ * starts over at this block (first_block says where the object began). */
+static void dnp3_file_block(struct dnp3_file_ctx *fx, struct cursor o)
+{
+    struct dnp3_file_xfer *x = fx->x;
+    uint32_t handle = cursor_u32le(&o), block = cursor_u32le(&o);
+    if (o.err) return;
+    uint32_t num = block & 0x7FFFFFFF;
+    if (x->handle == handle && num + 1 == x->next) return; /* seen already */
+    if (!object_active(&x->obj) || x->handle != handle || num != x->next) {
+        char name[24], v[16];
+        snprintf(name, sizeof(name), "handle:%u", (unsigned)handle);
+        object_begin(&x->obj, fx->sink, "dnp3", "dnp3.file", name, strlen(name), 0);
+        snprintf(v, sizeof(v), "%u", (unsigned)handle);
+        object_attr(&x->obj, "handle", v);
+        snprintf(v, sizeof(v), "%u", (unsigned)num);
+        object_attr(&x->obj, "first_block", v);
+        x->handle = handle;
+    }
+    object_append(&x->obj, fx->sink, &o, cursor_left(&o));
+    x->next = num + 1;
+    if (block >> 31) object_end(&x->obj, fx->sink, fx->to_server);
+}
+
 /* Secure Authentication (g120): the sequence numbers, user and error code. */
 static void dnp3_sa(struct event *e, struct cursor *o, unsigned v)
 {
@@ -564,7 +609,8 @@ static uint32_t dnp3_prefix(struct cursor *c, unsigned code)
 }
 
 /* Walks the object headers of a fragment; returns 0 when it stopped early. */
-static int dnp3_objects(struct event *e, struct cursor *c, unsigned func, struct dnp3_seen *seen)
+static int dnp3_objects(struct event *e, struct cursor *c, unsigned func, struct dnp3_seen *seen,
+                        struct dnp3_file_ctx *fx)
 {
     int data = !dnp3_func_no_data(func);
     unsigned nhdr = 0;
@@ -687,6 +733,7 @@ static int dnp3_objects(struct event *e, struct cursor *c, unsigned func, struct
                     goto stop_obj;
                 }
                 struct cursor o = cursor_sub(c, len);
+                if (fx && g == 70 && v == 5) dnp3_file_block(fx, o);
                 if (decode && i < DNP3_MAX_ITEMS) {
                     ev_obj_begin(e, NULL);
                     dnp3_decode_obj(e, &o, g, v);
@@ -797,7 +844,10 @@ static void dnp3_app(struct dnp3_state *st, struct event_sink *sink, const struc
         }
     }
     struct dnp3_seen seen = {0, 0, 0, 0, 0};
-    if (!c.err) dnp3_objects(e, &c, func, &seen);
+    /* file data travels in writes (to the outstation) and responses (from it) */
+    struct dnp3_file_ctx fx = {&st->file[info->to_server ? 1 : 0], sink, info->to_server};
+    int file_data = yara_worker_active(sink->yara) && (func == 2 || func == 129 || func == 130);
+    if (!c.err) dnp3_objects(e, &c, func, &seen, file_data ? &fx : NULL);
     const char *op = name ? dnp3_func_op(func) : "unknown_function";
     if (func == 2 && seen.g50)
         op = "time_set";
@@ -920,6 +970,11 @@ static void *dnp3_state_new(void)
 
 static void dnp3_state_free(void *state)
 {
+    struct dnp3_state *st = state;
+    if (st) {
+        object_free(&st->file[0].obj);
+        object_free(&st->file[1].obj);
+    }
     free(state);
 }
 

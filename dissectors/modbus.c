@@ -40,10 +40,13 @@
  *   (as tshark decides); otherwise info->to_server. See mb_is_request().
  * - The probe takes a known function, or else whole ADUs back to back (the
  *   engine probes on port 502 too; see modbus_probe()). */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "dissector.h"
+#include "object.h"
+#include "yara_scan.h"
 
 #define MB_MIN_HEAD        8   /* MBAP + function code: what a header check needs */
 #define MB_MIN_LENGTH      2   /* unit + function code */
@@ -54,6 +57,7 @@
 #define MB_MAX_VALUES      32 /* written/read values kept per event */
 #define MB_MAX_RECORDS     16 /* file records kept per event */
 #define MB_MAX_OBJECTS     16 /* device id objects kept per event */
+#define MB_FILE_SUBS       36 /* file sub-requests in a PDU: (253 - 2) / 7 */
 
 #define FC_UMAS     0x5A
 #define MODBUS_PORT 502
@@ -90,6 +94,15 @@ struct mb_pending {
     uint8_t has_sub;
 };
 
+/* The files the last FC 20 request asked for, so its response can name them
+ * (kept once per flow, not in every pending slot: reads are rare). */
+struct mb_file_req {
+    uint16_t tid;
+    uint8_t unit, valid, n;
+    uint16_t files[MB_FILE_SUBS];
+    uint16_t records[MB_FILE_SUBS];
+};
+
 enum mb_mode {
     MB_SYNCED = 0, /* the head of the buffer is an ADU boundary */
     MB_GUESS,      /* after a gap: the head is probably a boundary */
@@ -108,7 +121,9 @@ struct modbus_state {
     uint64_t evicted;   /* pending requests dropped for room */
     uint64_t unmatched; /* responses with no pending request */
     uint64_t resyncs;
-    struct mb_dir dir[2]; /* [0] to server, [1] to client */
+    struct mb_dir dir[2];  /* [0] to server, [1] to client */
+    struct ots_object obj; /* a file record object, begun and ended within a PDU */
+    struct mb_file_req fread;
 };
 
 /* ---- names ---- */
@@ -323,6 +338,8 @@ static int mb_pending_take(struct modbus_state *st, uint16_t tid, uint8_t unit, 
 /* What one PDU's decoder works with. */
 struct mb_pdu {
     struct event *e;
+    struct modbus_state *st;
+    struct event_sink *sink;
     struct cursor *p; /* after the function code */
     int req;
     uint8_t fc;
@@ -330,7 +347,10 @@ struct mb_pdu {
     const char *op;
     int has_sub;
     uint16_t sub;
-    int strict; /* the layout fixes the length: leftover bytes are trailing data */
+    int strict;     /* the layout fixes the length: leftover bytes are trailing data */
+    uint8_t nfiles; /* FC 20 requests: the files asked for, kept with the request */
+    uint16_t files[MB_FILE_SUBS];
+    uint16_t records[MB_FILE_SUBS];
 };
 
 /* Bytes announced by a count field; fewer present marks the PDU truncated. */
@@ -501,6 +521,66 @@ static void mb_report_server_id(struct mb_pdu *m)
     if (n) ev_str(m->e, "data", cursor_take(&d, n), n);
 }
 
+/* The record data of FC 21 requests and FC 20 responses, for YARA: one object
+ * per file number within the PDU, its sub-requests' data in PDU order. A
+ * response names its files from the matched request if it is the flow's last
+ * FC 20 request (sub-response i answers sub-request i); else file "?". span is the
+ * byte-count span, already walked without error. */
+static void mb_file_objects(struct mb_pdu *m, struct cursor span)
+{
+    struct ots_object *o = &m->st->obj;
+    struct cursor seg[MB_FILE_SUBS];
+    int32_t file[MB_FILE_SUBS];
+    uint16_t record[MB_FILE_SUBS];
+    size_t n = 0;
+    if (!yara_worker_active(m->sink->yara)) return;
+    while (cursor_left(&span) > 0 && n < MB_FILE_SUBS) {
+        size_t len;
+        if (m->fc == 21) {
+            cursor_skip(&span, 1); /* reference type */
+            file[n] = cursor_u16be(&span);
+            record[n] = cursor_u16be(&span);
+            len = 2u * cursor_u16be(&span);
+        } else {
+            uint8_t flen = cursor_u8(&span);
+            if (flen < 1) return; /* the walk stopped there too */
+            len = flen - 1u;
+            cursor_skip(&span, 1); /* reference type */
+            const struct mb_file_req *fr = &m->st->fread;
+            int known = m->rq && m->rq->fc == 20 && fr->valid && fr->tid == m->rq->tid &&
+                        fr->unit == m->rq->unit && n < fr->n;
+            file[n] = known ? fr->files[n] : -1;
+            record[n] = known ? fr->records[n] : 0;
+        }
+        if (span.err) return;
+        seg[n++] = cursor_sub(&span, len);
+    }
+    for (size_t i = 0; i < n; i++) {
+        int seen = 0;
+        for (size_t j = 0; j < i && !seen; j++)
+            seen = file[j] == file[i];
+        if (seen) continue;
+        char name[16], v[12];
+        if (file[i] >= 0)
+            snprintf(name, sizeof(name), "file:%d", (int)file[i]);
+        else
+            snprintf(name, sizeof(name), "file:?");
+        object_begin(o, m->sink, "modbus", "modbus.file_record", name, strlen(name), 0);
+        if (file[i] >= 0) {
+            snprintf(v, sizeof(v), "%d", (int)file[i]);
+            object_attr(o, "file", v);
+            snprintf(v, sizeof(v), "%u", (unsigned)record[i]);
+            object_attr(o, "record", v);
+        }
+        for (size_t j = i; j < n; j++)
+            if (file[j] == file[i]) {
+                struct cursor d = seg[j];
+                object_append(o, m->sink, &d, cursor_left(&d));
+            }
+        object_end(o, m->sink, m->req);
+    }
+}
+
 /* FC 20, 21: a byte count, then sub-requests. 20 requests are 7 bytes
  * (reference type 6, file, record, length); 21 requests and responses add the
  * record data; 20 responses are (length, reference type 6, data). */
@@ -535,6 +615,10 @@ static void mb_file_record(struct mb_pdu *m)
         uint16_t len = cursor_u16be(&d);
         if (d.err) break;
         bad_ref |= ref != 6;
+        if (m->fc == 20 && m->req && m->nfiles < MB_FILE_SUBS) {
+            m->files[m->nfiles] = file;
+            m->records[m->nfiles++] = record;
+        }
         if (nrec++ < MB_MAX_RECORDS) {
             ev_obj_begin(m->e, NULL);
             ev_uint(m->e, "file", file);
@@ -551,6 +635,7 @@ static void mb_file_record(struct mb_pdu *m)
     if (nrec > MB_MAX_RECORDS) ev_bool(m->e, "records_truncated", 1);
     if (d.err) event_anomaly(m->e, "modbus.invalid_byte_count");
     if (bad_ref) event_anomaly(m->e, "modbus.invalid_value");
+    if (!d.err && ((with_data && m->req) || read_resp)) mb_file_objects(m, span);
     if (with_data && !d.err) {
         /* second pass over the verified span: the written registers, capped */
         ev_arr_begin(m->e, "values");
@@ -847,6 +932,8 @@ static void mb_adu(struct modbus_state *st, struct mb_dir *ds, struct cursor *ad
     struct mb_pending rq;
     struct mb_pdu m = {
         .e = event_begin(sink, "modbus", req ? EV_DIR_REQUEST : EV_DIR_RESPONSE),
+        .st = st,
+        .sink = sink,
         .p = &pdu,
         .req = req,
         .fc = raw & 0x7F,
@@ -888,9 +975,19 @@ static void mb_adu(struct modbus_state *st, struct mb_dir *ds, struct cursor *ad
     else if (m.strict && cursor_left(&pdu) > 0)
         event_anomaly(e, "modbus.trailing_data");
     event_code(e, m.fc, m.op);
-    if (req)
+    if (req) {
         mb_pending_add(st, e, tid, unit, m.fc, m.has_sub, m.sub,
                        info->ts_us ? info->ts_us : sink->net.ts_us);
+        if (m.fc == 20) {
+            struct mb_file_req *fr = &st->fread;
+            fr->tid = tid;
+            fr->unit = unit;
+            fr->valid = 1;
+            fr->n = m.nfiles;
+            memcpy(fr->files, m.files, sizeof(fr->files));
+            memcpy(fr->records, m.records, sizeof(fr->records));
+        }
+    }
     event_emit(sink, e);
 }
 
@@ -1002,6 +1099,8 @@ static void *modbus_state_new(void)
 
 static void modbus_state_free(void *state)
 {
+    struct modbus_state *st = state;
+    if (st) object_free(&st->obj);
     free(state);
 }
 

@@ -1,9 +1,11 @@
 /* fuzz_object.c - libFuzzer harness for the object reassembly path into YARA.
  *
  * The first byte picks the mode:
- *  - even: the S7comm dissector with YARA on (its block download/upload
- *    reassembly); the rest is chunks "ctl | len | bytes" as in fuzz_s7comm.c
- *    (ctl bit 0: direction, bit 1: a gap before the chunk);
+ *  - even: a dissector with YARA on, picked by bits 1-2: S7comm (block
+ *    download/upload), Modbus (file records), DNP3 (g70v5 file transport) or
+ *    BACnet (AtomicWriteFile, one datagram per chunk); the rest is chunks
+ *    "ctl | len | bytes" as in fuzz_s7comm.c (ctl bit 0: direction, bit 1: a
+ *    gap before the chunk);
  *  - odd: the object and stream API driven directly by opcodes
  *    "op | arg | [arg bytes]": begin (cap = arg), attr, append (arg bytes),
  *    end, abort, stream data, stream scan, flow end.
@@ -18,6 +20,9 @@
 #include "yara_scan.h"
 
 extern const struct dissector s7comm_dissector;
+extern const struct dissector modbus_dissector;
+extern const struct dissector dnp3_dissector;
+extern const struct dissector bacnet_dissector;
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -51,9 +56,10 @@ struct dirbuf {
     int gap;
 };
 
-static void run_s7(struct event_sink *sink, const uint8_t *data, size_t size)
+static void run_diss(const struct dissector *d, struct event_sink *sink, const uint8_t *data,
+                     size_t size)
 {
-    const struct dissector *d = &s7comm_dissector;
+    int udp = !(d->transports & DISS_TCP);
     void *st = d->state_new();
     struct dirbuf dir[2] = {{0}, {0}};
     size_t off = 0;
@@ -65,7 +71,7 @@ static void run_s7(struct event_sink *sink, const uint8_t *data, size_t size)
         int ds = ctl & 1;
         struct dirbuf *b = &dir[ds];
         if (ctl & 2) {
-            d->gap(st, ds);
+            if (d->gap) d->gap(st, ds);
             b->len = 0;
             b->gap = 1;
         }
@@ -83,8 +89,10 @@ static void run_s7(struct event_sink *sink, const uint8_t *data, size_t size)
             if (!copy) abort();
             memcpy(copy, q->p, q->len);
             struct cursor c = cursor_make(copy, q->len);
-            struct pdu_info info = {
-                .to_server = k, .transport = DISS_TCP, .after_gap = q->gap, .ts_us = off};
+            struct pdu_info info = {.to_server = k,
+                                    .transport = udp ? DISS_UDP : DISS_TCP,
+                                    .after_gap = q->gap,
+                                    .ts_us = off};
             sink->net.to_server = (uint8_t)k;
             size_t used = d->parse(st, &c, &info, sink);
             free(copy);
@@ -92,7 +100,7 @@ static void run_s7(struct event_sink *sink, const uint8_t *data, size_t size)
             q->gap = 0;
             memmove(q->p, q->p + used, q->len - used);
             q->len -= used;
-            if (q->len > d->max_pdu) q->len = 0;
+            if (q->len > d->max_pdu || udp) q->len = 0; /* a datagram is used once */
         }
     }
     d->state_free(st);
@@ -142,6 +150,9 @@ static void run_api(struct yara_worker *yw, struct event_sink *sink, const uint8
     yara_flow_end(yw, &fs, "fuzz", sink, sink->net.ts_us);
 }
 
+static const struct dissector *const diss[4] = {&s7comm_dissector, &modbus_dissector,
+                                                &dnp3_dissector, &bacnet_dissector};
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     if (size < 2) return 0;
@@ -155,7 +166,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (data[0] & 1)
         run_api(yw, &sink, data + 2, size - 2);
     else
-        run_s7(&sink, data + 2, size - 2);
+        run_diss(diss[(data[0] >> 1) & 3], &sink, data + 2, size - 2);
     yara_worker_free(yw);
     return 0;
 }

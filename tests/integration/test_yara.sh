@@ -4,7 +4,8 @@
 # once; a block downloaded over several S7 PDUs is reassembled and matches with its
 # block type and number; the TriStation rule fires; YARA metadata sets severity;
 # compile errors name file:line; SIGHUP swaps the YARA set under traffic with no
-# scan missed or doubled, and a broken set is refused. Captures are written by
+# scan missed or doubled, and a broken set is refused; DNP3 g70v5 file blocks of a
+# real capture are scanned as one object. Captures are written by
 # yara_pcaps.py (scapy); digests are recomputed here with Python's hashlib.
 set -uo pipefail
 BIN=$1
@@ -97,6 +98,25 @@ PY
 run tri tristation.pcap
 grep -q '"rule":"OTS_TriStation_PowerPC_Code_Download"' "$T/tri.ev" && ok ||
     bad "TriStation rule did not fire"
+
+# 3b. DNP3 g70v5: the directory listing's two file transport blocks (real capture)
+# are one object; a string cut at the block boundary matches once. The digest is
+# Python's hashlib over tshark's dnp3.al.file.data of frames 11 and 15.
+mkdir "$T/ydnp3"
+echo 'rule OTS_Test_DNP3_Split { strings: $s = { 62 4B 65 79 2E 70 65 6D 14 00 17 00 01 00 8F 06 }
+  condition: $s and ot_proto == "dnp3" and ot_object_type == "dnp3.file" }' >"$T/ydnp3/d.yar"
+"$BIN" -r "$OTS_SOURCE_DIR/tests/data/dnp3-file-list-directory.pcap" --redis none -R "$RULES" \
+    -Y "$T/ydnp3" --events "$T/dnp3.ev" --alerts "$T/dnp3.al" 2>"$T/dnp3.err" ||
+    bad "dnp3 run: $(cat "$T/dnp3.err")"
+/usr/bin/python3 - "$T/dnp3.al" <<'PY' && ok || bad "DNP3 g70 object"
+import json, sys
+ya = [json.loads(l)["otsensor"]["yara"] for l in open(sys.argv[1]) if '"yara.match"' in l]
+assert len(ya) == 1, ya
+y = ya[0]
+assert y["rule"] == "OTS_Test_DNP3_Split" and y["object_type"] == "dnp3.file", y
+assert y["object_name"] == "handle:305419896", y
+assert y["sha256"] == "f5f26059f2461b2fd69fb73dadef92614ff4f6aa3bfb297e9dfda931e635bec6", y
+PY
 
 # 4. compile errors: file:line, exit 1; a good set passes --check
 "$BIN" --check -Y "$T/yara" >"$T/chk.out" 2>&1 && grep -q "4 YARA rules" "$T/chk.out" && ok ||

@@ -9,6 +9,7 @@
 
 #include "dissector.h"
 #include "testutil.h"
+#include "yara_scan.h"
 
 extern const struct dissector dnp3_dissector;
 
@@ -663,6 +664,52 @@ START_TEST(test_golden_too_long)
 }
 END_TEST
 
+/* g70v5 file transport blocks reach YARA as one object per handle: in the
+ * directory listing above, the outstation's two blocks (handle 0x12345678,
+ * block 0 of 993 bytes, block 1 of 266 with the last-block bit; tshark's
+ * dnp3.al.file.data) are scanned once, at the last block, so a string made
+ * of block 0's last 8 bytes and block 1's first 8 matches exactly once. The
+ * expected sha256 is Python hashlib's over tshark's two data fields. */
+START_TEST(test_yara_file_transport)
+{
+    static char err[1024];
+    ck_assert_int_eq(yara_global_init(), 0);
+    struct yara_set *ys = yara_set_load_text(
+        "t.yar",
+        "rule Split { strings: $s = { 62 4B 65 79 2E 70 65 6D 14 00 17 00 01 00 8F 06 } "
+        "condition: $s and ot_proto == \"dnp3\" and ot_object_type == \"dnp3.file\" and "
+        "ot_direction == \"to_client\" }\n",
+        err, sizeof(err));
+    ck_assert_msg(ys != NULL, "%s", err);
+    struct yara_limits lim = {0, 1 << 20, 0, 0, 0};
+    struct yara_worker *yw = yara_worker_new(&lim);
+    ck_assert_int_eq(yara_worker_use(yw, ys, NULL), 0);
+    rec.sink.yara = yw;
+    ck_assert_int_gt(pcap_feed_file(test_data_path("dnp3-file-list-directory.pcap"),
+                                    &dnp3_dissector, &rec.sink, 20000, 0),
+                     0);
+    int hits = 0, at = -1;
+    for (int i = 0; i < rec.n; i++)
+        if (strcmp(rec.ev[i].proto, "yara") == 0) {
+            hits++;
+            at = i;
+        }
+    ck_assert_int_eq(hits, 1);
+    ck_assert(has(at, "\"rule\":\"Split\""));
+    ck_assert(has(at, "\"name\":\"handle:305419896\""));
+    ck_assert(has(at, "\"first_block\":\"0\""));
+    ck_assert(has(at, "f5f26059f2461b2fd69fb73dadef92614ff4f6aa3bfb297e9dfda931e635bec6"));
+    struct yara_stats stats;
+    yara_worker_stats(yw, &stats);
+    ck_assert_uint_eq(stats.objects_scanned, 1);
+    ck_assert_uint_eq(stats.bytes_scanned, 993 + 266);
+    rec.sink.yara = NULL;
+    yara_worker_free(yw);
+    yara_set_free(ys);
+    yara_global_fini();
+}
+END_TEST
+
 static Suite *dnp3_suite(void)
 {
     Suite *s = suite_create("dnp3");
@@ -688,6 +735,7 @@ static Suite *dnp3_suite(void)
     tcase_add_test(tc, test_golden_select_operate);
     tcase_add_test(tc, test_golden_file_transfer);
     tcase_add_test(tc, test_golden_too_long);
+    tcase_add_test(tc, test_yara_file_transport);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -9,10 +9,14 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "dissector.h"
 #include "object.h"
 #include "sha256.h"
 #include "testutil.h"
 #include "yara_scan.h"
+
+extern const struct dissector modbus_dissector;
+extern const struct dissector bacnet_dissector;
 
 static struct recorder rec;
 static char err[4096];
@@ -52,6 +56,41 @@ static int count_rule(const char *rule)
             n++;
     }
     return n;
+}
+
+/* The JSON of the first yara.match event of a rule, or NULL. */
+static const char *rule_json(const char *rule)
+{
+    for (int i = 0; i < rec.n; i++) {
+        const struct ev_field *f = event_find(&rec.ev[i], "rule");
+        if (f && f->len == strlen(rule) && !memcmp(event_field_text(&rec.ev[i], f), rule, f->len))
+            return rec.json[i];
+    }
+    return NULL;
+}
+
+static uint64_t objects_scanned(const struct yara_worker *yw)
+{
+    struct yara_stats st;
+    yara_worker_stats(yw, &st);
+    return st.objects_scanned;
+}
+
+/* Feeds hex bytes to a dissector as one TCP delivery from sport to dport. */
+static void feed_diss(const struct dissector *d, void *st, const char *hex, int to_server,
+                      uint16_t sport, uint16_t dport)
+{
+    static uint8_t b[2048];
+    size_t n = hex_to_bytes(hex, b, sizeof(b));
+    ck_assert_uint_gt(n, 0);
+    struct cursor c = cursor_make(b, n);
+    struct pdu_info info = {.to_server = to_server,
+                            .transport = (d->transports & DISS_TCP) ? DISS_TCP : DISS_UDP,
+                            .ts_us = 1};
+    rec.sink.net.to_server = to_server;
+    rec.sink.net.src_port = sport;
+    rec.sink.net.dst_port = dport;
+    d->parse(st, &c, &info, &rec.sink);
 }
 
 static void setup(void)
@@ -350,6 +389,128 @@ START_TEST(switch_sets)
 }
 END_TEST
 
+/* Modbus FC 21 (Write File Record, MODBUS Application Protocol v1.1b3 §6.15):
+ * one object per file number in the PDU, its sub-requests' record data in
+ * order, so a marker split across two sub-requests to file 4 (with file 5's
+ * in between) matches once; the response, an echo, is not scanned again. */
+START_TEST(modbus_write_file_record)
+{
+    struct yara_set *ys = load(RULES);
+    struct yara_worker *yw = worker(ys, 0, 1 << 20, 0, 0);
+    void *st = modbus_dissector.state_new();
+    const char *req = "0001 0000 0024 01 15 21"
+                      " 06 0004 0001 0002 784F5453"      /* file 4 record 1: "xOTS" */
+                      " 06 0005 0000 0001 7A7A"          /* file 5 record 0: "zz" */
+                      " 06 0004 0002 0003 2D4D41524B21"; /* file 4 record 2: "-MARK!" */
+    feed_diss(&modbus_dissector, st, req, 1, 40000, 502);
+    ck_assert_int_eq(count_rule("Marker"), 1);
+    ck_assert_int_eq(count_rule("S7Only"), 0);
+    const char *j = rule_json("Marker");
+    ck_assert_ptr_nonnull(j);
+    char h[65];
+    sha256_hex("xOTS-MARK!", 10, h);
+    ck_assert_msg(strstr(j, h) != NULL, "%s", j);
+    ck_assert_ptr_nonnull(strstr(j, "\"name\":\"file:4\""));
+    ck_assert_ptr_nonnull(strstr(j, "\"type\":\"modbus.file_record\""));
+    ck_assert_ptr_nonnull(strstr(j, "\"file\":\"4\""));
+    ck_assert_ptr_nonnull(strstr(j, "\"record\":\"1\""));
+    ck_assert_ptr_nonnull(strstr(j, "\"direction\":\"to_server\""));
+    feed_diss(&modbus_dissector, st, req, 0, 502, 40000);
+    ck_assert_int_eq(count_rule("Marker"), 1);
+    /* two objects scanned per request (files 4 and 5); none for the echo */
+    ck_assert_uint_eq(objects_scanned(yw), 2);
+    modbus_dissector.state_free(st);
+    yara_worker_free(yw);
+    yara_set_free(ys);
+}
+END_TEST
+
+/* Modbus FC 20 (Read File Record): the response's data is named by the
+ * request's sub-requests (file 4 records 1 and 3), travelling to the client. */
+START_TEST(modbus_read_file_record)
+{
+    struct yara_set *ys = load(RULES);
+    struct yara_worker *yw = worker(ys, 0, 1 << 20, 0, 0);
+    void *st = modbus_dissector.state_new();
+    feed_diss(&modbus_dissector, st, "0007 0000 0011 01 14 0E 06 0004 0001 0002 06 0004 0003 0003",
+              1, 40000, 502);
+    ck_assert_int_eq(count_rule("Marker"), 0);
+    feed_diss(&modbus_dissector, st, "0007 0000 0011 01 14 0E 05 06 784F5453 07 06 2D4D41524B21", 0,
+              502, 40000);
+    ck_assert_int_eq(count_rule("Marker"), 1);
+    const char *j = rule_json("Marker");
+    ck_assert_ptr_nonnull(j);
+    char h[65];
+    sha256_hex("xOTS-MARK!", 10, h);
+    ck_assert_msg(strstr(j, h) != NULL, "%s", j);
+    ck_assert_ptr_nonnull(strstr(j, "\"name\":\"file:4\""));
+    ck_assert_ptr_nonnull(strstr(j, "\"record\":\"1\""));
+    ck_assert_ptr_nonnull(strstr(j, "\"direction\":\"to_client\""));
+    /* an unmatched response: its file is unknown */
+    feed_diss(&modbus_dissector, st, "0008 0000 0009 01 14 06 05 06 784F5453", 0, 502, 40000);
+    ck_assert_uint_eq(objects_scanned(yw), 2);
+    modbus_dissector.state_free(st);
+    yara_worker_free(yw);
+    yara_set_free(ys);
+}
+END_TEST
+
+/* BACnet AtomicWriteFile (ASHRAE 135 §15.2): each request's file data is one
+ * object. Real bytes first: the UDP payload test_bacnet.c takes from a corpus
+ * capture (its frame 8), a 448-byte stream write of a shell script to file 0
+ * (the sha256 computed with Python's hashlib from the octet string). */
+START_TEST(bacnet_atomic_write_file)
+{
+    struct yara_set *ys = load("rule Shell { strings: $s = \"#!/bin/sh\" condition: $s at 0 and "
+                               "ot_proto == \"bacnet\" and ot_object_type == \"bacnet.file\" }\n"
+                               "rule Marker { strings: $m = \"OTS-MARK\" condition: $m }\n");
+    struct yara_worker *yw = worker(ys, 0, 1 << 20, 0, 0);
+    void *st = bacnet_dissector.state_new();
+    feed_diss(&bacnet_dissector, st,
+              "810a01dc0124000d013dff00030107c4028000000e310065fe01c0"
+              "23212f62696e2f73680a232055"
+              "6e6974207465737473206275696c646572202f2072756e6e657220666f7220746869732070726f6a6563"
+              "740a0a726d20746573742e6c6f670a746f75636820746573742e6c6f670a0a6d616b65202d662061626f"
+              "72742e6d616b20636c65616e0a6d616b65202d662061626f72742e6d616b0a2e2f61626f7274203e3e20"
+              "746573742e6c6f670a6d616b65202d662061626f72742e6d616b20636c65616e0a0a6d616b65202d6620"
+              "616464726573732e6d616b20636c65616e0a6d616b65202d6620616464726573732e6d616b0a2e2f6164"
+              "6472657373203e3e20746573742e6c6f670a6d616b65202d6620616464726573732e6d616b20636c6561"
+              "6e0a0a6d616b65202d6620636f762e6d616b20636c65616e0a6d616b65202d6620636f762e6d616b0a2e"
+              "2f636f76203e3e20746573742e6c6f670a6d616b65202d6620636f762e6d616b20636c65616e0a0a6d61"
+              "6b65202d66206463632e6d616b20636c65616e0a6d616b65202d66206463632e6d616b0a2e2f64636320"
+              "3e3e20746573742e6c6f670a6d616b65202d66206463632e6d616b20636c65616e0a0a6d616b65202d66"
+              "2064656d6f2f6f626a6563742f61690f",
+              1, 47808, 47808);
+    ck_assert_int_eq(count_rule("Shell"), 1);
+    const char *j = rule_json("Shell");
+    ck_assert_ptr_nonnull(j);
+    ck_assert_ptr_nonnull(
+        strstr(j, "a62f0f886cbde97c3e74979dff53ffb41e7a6d3353bbe9f024328ed4c8e5e78f"));
+    ck_assert_ptr_nonnull(strstr(j, "\"name\":\"file:0\""));
+    ck_assert_ptr_nonnull(strstr(j, "\"access\":\"stream\""));
+    /* built from the spec: file 5, start 32, octet string "xOTS-MARK!" */
+    const char *w = "810a001f 0104 00050107 c402800005 0e 3120 650a 784f54532d4d41524b21 0f";
+    feed_diss(&bacnet_dissector, st, w, 1, 47808, 47808);
+    ck_assert_int_eq(count_rule("Marker"), 1);
+    j = rule_json("Marker");
+    char h[65];
+    sha256_hex("xOTS-MARK!", 10, h);
+    ck_assert_msg(strstr(j, h) != NULL, "%s", j);
+    ck_assert_ptr_nonnull(strstr(j, "\"name\":\"file:5\""));
+    ck_assert_ptr_nonnull(strstr(j, "\"type\":\"bacnet.file\""));
+    ck_assert_ptr_nonnull(strstr(j, "\"start\":\"32\""));
+    /* the same write cut before its closing tag is not scanned */
+    feed_diss(&bacnet_dissector, st,
+              "810a001e 0104 00050107 c402800005 0e 3120 650a 784f54532d4d41524b21", 1, 47808,
+              47808);
+    ck_assert_int_eq(count_rule("Marker"), 1);
+    ck_assert_uint_eq(objects_scanned(yw), 2);
+    bacnet_dissector.state_free(st);
+    yara_worker_free(yw);
+    yara_set_free(ys);
+}
+END_TEST
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("yara");
@@ -364,6 +525,9 @@ static Suite *suite(void)
     tcase_add_test(tc, object_cap);
     tcase_add_test(tc, budgets);
     tcase_add_test(tc, switch_sets);
+    tcase_add_test(tc, modbus_write_file_record);
+    tcase_add_test(tc, modbus_read_file_record);
+    tcase_add_test(tc, bacnet_atomic_write_file);
     suite_add_tcase(s, tc);
     return s;
 }
