@@ -53,6 +53,7 @@
 #include <string.h>
 
 #include "dissector.h"
+#include "dnp3.h"
 #include "object.h"
 #include "yara_scan.h"
 
@@ -260,6 +261,11 @@ static const char *const dnp3_iin_names[16] = {
     "device_trouble",
     "device_restart",
 };
+
+const char *dnp3_iin_name(unsigned b)
+{
+    return b < 16 ? dnp3_iin_names[b] : "";
+}
 
 static const char *dnp3_crob_op(unsigned code)
 {

@@ -38,53 +38,6 @@ static void jstr(struct jbuf *j, const char *s)
     jbuf_str(j, s, strlen(s));
 }
 
-/* The event's protocol fields as one JSON object body (what event_to_json writes). */
-static void put_fields(struct jbuf *j, const struct event *e)
-{
-    int first[EVENT_MAX_DEPTH + 2] = {1};
-    int is_arr[EVENT_MAX_DEPTH + 2] = {0};
-    int d = 0;
-    for (unsigned i = 0; i < e->nfields; i++) {
-        const struct ev_field *f = &e->fields[i];
-        if (f->type == EVF_END) {
-            if (d == 0) break;
-            jbuf_putc(j, is_arr[d] ? ']' : '}');
-            d--;
-            continue;
-        }
-        if (!first[d]) jbuf_putc(j, ',');
-        first[d] = 0;
-        if (!is_arr[d]) {
-            jbuf_str(j, f->key ? f->key : "", f->key ? strlen(f->key) : 0);
-            jbuf_putc(j, ':');
-        }
-        switch (f->type) {
-        case EVF_UINT: jbuf_u64(j, f->v.u); break;
-        case EVF_INT: jbuf_i64(j, f->v.i); break;
-        case EVF_BOOL: jbuf_puts(j, f->v.u ? "true" : "false"); break;
-        case EVF_DOUBLE: jbuf_double(j, f->v.d); break;
-        case EVF_STR: jbuf_str(j, e->str + f->v.off, f->len); break;
-        case EVF_HEX: jbuf_hex(j, (const uint8_t *)e->str + f->v.off, f->len); break;
-        case EVF_OBJ:
-        case EVF_ARR:
-            if (d + 1 >= EVENT_MAX_DEPTH + 2) {
-                jbuf_puts(j, "null");
-                return;
-            }
-            d++;
-            first[d] = 1;
-            is_arr[d] = f->type == EVF_ARR;
-            jbuf_putc(j, is_arr[d] ? '[' : '{');
-            break;
-        default: jbuf_puts(j, "null"); break;
-        }
-    }
-    while (d > 0) {
-        jbuf_putc(j, is_arr[d] ? ']' : '}');
-        d--;
-    }
-}
-
 /* ---- yara.match: the YARA rule's own metadata may set fr, sr, tc, severity --- */
 
 #define YARA_TAGS    8
@@ -418,7 +371,7 @@ size_t alert_to_json(const struct ruleset *rs, const struct rule *r, const struc
     jbuf_puts(j, ",\"ot\":{");
     jstr(j, proto);
     jbuf_puts(j, ":{");
-    put_fields(j, ev);
+    jbuf_event_fields(j, ev);
     jbuf_puts(j, "},\"event\":");
     char name[160];
     snprintf(name, sizeof(name), "%s.%s", proto, op);

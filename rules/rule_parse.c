@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "dnp3.h"
 #include "rule_int.h"
 
 /* ---- arena ---- */
@@ -1411,23 +1412,7 @@ static int kw_dnp3_func(struct pctx *P, struct rtmp *t, struct sv val, size_t kw
 
 static int kw_dnp3_ind(struct pctx *P, struct rtmp *t, struct sv val, size_t kwoff, int has_val)
 {
-    /* IIN1 << 8 | IIN2, as the dnp3 event's "iin" field */
-    static const char *const names[16] = {"no_func_code_support",
-                                          "object_unknown",
-                                          "parameter_error",
-                                          "event_buffer_overflow",
-                                          "already_executing",
-                                          "config_corrupt",
-                                          "reserved_2",
-                                          "reserved_1",
-                                          "all_stations",
-                                          "class_1_events",
-                                          "class_2_events",
-                                          "class_3_events",
-                                          "need_time",
-                                          "local_control",
-                                          "device_trouble",
-                                          "device_restart"};
+    /* IIN1 << 8 | IIN2, named as the dnp3 event's "iin" field names them */
     if (need_val(P, val, kwoff, has_val, "dnp3_ind")) return -1;
     if (bind_proto(P, t, kwoff, "dnp3_ind", "dnp3")) return -1;
     struct cond *c = cond_add(P, t, kwoff, C_DNP3_IND);
@@ -1438,7 +1423,7 @@ static int kw_dnp3_ind(struct pctx *P, struct rtmp *t, struct sv val, size_t kwo
         head = sv_trim(head);
         int found = 0;
         for (int b = 0; b < 16; b++)
-            if (sv_eq(head, names[b])) {
+            if (sv_eq(head, dnp3_iin_name((unsigned)b))) {
                 c->u.mask |= 1u << b;
                 found = 1;
             }

@@ -28,7 +28,7 @@ static const char *transport_name(uint8_t t)
     }
 }
 
-static void put_fields(struct jbuf *j, const struct event *e)
+void jbuf_event_fields(struct jbuf *j, const struct event *e)
 {
     /* a stack of "first member" flags per nesting level */
     int first[EVENT_MAX_DEPTH + 2] = {1};
@@ -209,7 +209,7 @@ size_t event_to_json(const struct event *e, const char *sensor_name, char *buf, 
     jbuf_puts(&j, "\",");
     jbuf_str(&j, e->proto, strlen(e->proto));
     jbuf_puts(&j, ":{");
-    put_fields(&j, e);
+    jbuf_event_fields(&j, e);
     jbuf_puts(&j, "},\"anomalies\":[");
     for (unsigned i = 0; i < e->nanom; i++) {
         if (i) jbuf_putc(&j, ',');

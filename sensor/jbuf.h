@@ -27,6 +27,9 @@ void jbuf_hex(struct jbuf *j, const uint8_t *b, size_t n);
 void jbuf_ts(struct jbuf *j, uint64_t ts_us);
 void jbuf_ip(struct jbuf *j, const struct ev_addr *a);
 void jbuf_mac(struct jbuf *j, const uint8_t *m);
+/* An event's protocol fields as the body of one JSON object (no braces): the same
+ * text in --events and in an alert's ot.<proto>. */
+void jbuf_event_fields(struct jbuf *j, const struct event *e);
 /* The common network fields of an event, without braces. */
 void jbuf_net(struct jbuf *j, const struct ev_net *n);
 static inline int jbuf_ok(const struct jbuf *j)
