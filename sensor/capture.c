@@ -272,6 +272,7 @@ void *capture_main(void *arg)
     ipfrag_free(cs.frags);
     free(cs.iobuf);
     atomic_store(&src->done, 1);
+    sem_post(&e->wake);
     return NULL;
 }
 

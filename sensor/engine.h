@@ -10,6 +10,7 @@
 #define OTS_ENGINE_H
 
 #include <pthread.h>
+#include <semaphore.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -135,6 +136,10 @@ struct engine {
     atomic_int stop;         /* SIGINT/SIGTERM: drain and exit */
     atomic_int capture_done; /* all sources finished */
     atomic_int capture_failed;
+    /* posted when a source finishes or a signal arrives: the main loop wakes at
+     * once instead of at its next 50 ms tick (a file's last packets are not kept
+     * waiting) */
+    sem_t wake;
     uint64_t start_wall_ms;
     char failure[1024];
     FILE *alerts_out;

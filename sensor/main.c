@@ -57,13 +57,17 @@ static void usage(FILE *f)
 static void on_stop(int sig)
 {
     (void)sig;
-    if (g_engine) atomic_store(&g_engine->stop, 1);
+    if (g_engine) {
+        atomic_store(&g_engine->stop, 1);
+        sem_post(&g_engine->wake); /* async-signal-safe */
+    }
 }
 
 static void on_hup(int sig)
 {
     (void)sig;
     g_reload = 1;
+    if (g_engine) sem_post(&g_engine->wake);
 }
 
 enum {
@@ -356,6 +360,7 @@ int main(int argc, char **argv)
     eng.cfg = &cfg;
     eng.n_workers = cfg.workers;
     eng.start_wall_ms = wall_ms();
+    sem_init(&eng.wake, 0, 0);
     atomic_init(&eng.stop, 0);
     atomic_init(&eng.capture_done, 0);
     atomic_init(&eng.capture_failed, 0);
@@ -458,8 +463,15 @@ int main(int argc, char **argv)
                     log_info("SIGHUP: %d YARA rules loaded", yara_set_count(fresh_yara));
             }
         }
-        struct timespec ts = {0, 50 * 1000000L};
-        nanosleep(&ts, NULL);
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        ts.tv_nsec += 50 * 1000000L;
+        if (ts.tv_nsec >= 1000000000L) {
+            ts.tv_sec++;
+            ts.tv_nsec -= 1000000000L;
+        }
+        while (sem_timedwait(&eng.wake, &ts) != 0 && errno == EINTR)
+            ;
     }
     for (int s = 0; s < eng.n_sources; s++)
         pthread_join(eng.sources[s].thread, NULL);
