@@ -267,10 +267,10 @@ size_t alert_to_json(const struct ruleset *rs, const struct rule *r, const struc
     jbuf_put(j, tsb, tj.len);
     jbuf_putc(j, '}');
 
-    char sid[16];
-    snprintf(sid, sizeof(sid), "%u", r->sid);
-    jbuf_puts(j, ",\"rule\":{\"id\":");
-    jstr(j, sid);
+    /* rule.id and rule.version are strings in ECS: digits need no escaping */
+    jbuf_puts(j, ",\"rule\":{\"id\":\"");
+    jbuf_u64(j, r->sid);
+    jbuf_putc(j, '"');
     kv(j, "name", 0);
     jstr(j, r->msg ? r->msg : "");
     kv(j, "ruleset", 0);
@@ -288,8 +288,9 @@ size_t alert_to_json(const struct ruleset *rs, const struct rule *r, const struc
         jstr(j, r->cls->desc);
     }
     kv(j, "version", 0);
-    snprintf(sid, sizeof(sid), "%u", r->rev);
-    jstr(j, sid);
+    jbuf_putc(j, '"');
+    jbuf_u64(j, r->rev);
+    jbuf_putc(j, '"');
     jbuf_putc(j, '}');
 
     jbuf_puts(j, ",\"source\":");
@@ -323,9 +324,8 @@ size_t alert_to_json(const struct ruleset *rs, const struct rule *r, const struc
         if (fr & (1u << i)) {
             if (!first) jbuf_putc(j, ',');
             first = 0;
-            char b[8];
-            snprintf(b, sizeof(b), "\"FR%d\"", i + 1);
-            jbuf_puts(j, b);
+            char b[5] = {'"', 'F', 'R', (char)('1' + i), '"'};
+            jbuf_put(j, b, sizeof(b));
         }
     jbuf_puts(j, "],\"sr\":[");
     for (int i = 0; i < nsr; i++) {
@@ -351,9 +351,10 @@ size_t alert_to_json(const struct ruleset *rs, const struct rule *r, const struc
     if (zd >= 0 && rs->zones[zd].has_sl) {
         jbuf_putc(j, '{');
         for (int i = 0; i < 7; i++) {
-            char b[16];
-            snprintf(b, sizeof(b), "%s\"FR%d\":%u", i ? "," : "", i + 1, rs->zones[zd].sl_t[i]);
-            jbuf_puts(j, b);
+            char b[6] = {',', '"', 'F', 'R', (char)('1' + i), '"'};
+            jbuf_put(j, i ? b : b + 1, i ? 6 : 5);
+            jbuf_putc(j, ':');
+            jbuf_u64(j, rs->zones[zd].sl_t[i]);
         }
         jbuf_putc(j, '}');
     } else {
@@ -374,8 +375,11 @@ size_t alert_to_json(const struct ruleset *rs, const struct rule *r, const struc
     jbuf_event_fields(j, ev);
     jbuf_puts(j, "},\"event\":");
     char name[160];
-    snprintf(name, sizeof(name), "%s.%s", proto, op);
-    jstr(j, name);
+    size_t lp = strnlen(proto, 79), lo = strnlen(op, 79); /* 79 + 1 + 79 < 160 */
+    memcpy(name, proto, lp);
+    name[lp] = '.';
+    memcpy(name + lp + 1, op, lo);
+    jbuf_str(j, name, lp + 1 + lo);
     kv(j, "op", 0);
     jstr(j, op);
     kv(j, "code", 0);

@@ -73,25 +73,94 @@ void jbuf_event_fields(struct jbuf *j, const struct event *e)
     }
 }
 
+/* Civil date (proleptic Gregorian) of a day count since 1970-01-01, by the
+ * era arithmetic of H. Hinnant's "chrono-compatible low-level date algorithms";
+ * exact for every uint64_t microsecond time. */
+static void civil_from_days(int64_t z, int64_t *y, unsigned *m, unsigned *d)
+{
+    z += 719468;
+    int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+    unsigned doe = (unsigned)(z - era * 146097);
+    unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    unsigned mp = (5 * doy + 2) / 153;
+    *d = doy - (153 * mp + 2) / 5 + 1;
+    *m = mp < 10 ? mp + 3 : mp - 9;
+    *y = (int64_t)yoe + era * 400 + (*m <= 2);
+}
+
+static char *put_digits(char *p, unsigned v, int width)
+{
+    for (int i = width - 1; i >= 0; i--) {
+        p[i] = (char)('0' + v % 10);
+        v /= 10;
+    }
+    return p + width;
+}
+
 void jbuf_ts(struct jbuf *j, uint64_t ts_us)
 {
-    time_t sec = (time_t)(ts_us / 1000000);
-    struct tm tm;
-    gmtime_r(&sec, &tm);
-    char b[40];
-    int n = snprintf(b, sizeof(b), "\"%04d-%02d-%02dT%02d:%02d:%02d.%06uZ\"", tm.tm_year + 1900,
-                     tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
-                     (unsigned)(ts_us % 1000000));
-    jbuf_put(j, b, (size_t)n);
+    uint64_t sec = ts_us / 1000000;
+    unsigned us = (unsigned)(ts_us % 1000000);
+    unsigned sod = (unsigned)(sec % 86400);
+    int64_t y;
+    unsigned mo, d;
+    civil_from_days((int64_t)(sec / 86400), &y, &mo, &d);
+    /* "YYYY-MM-DDTHH:MM:SS.uuuuuuZ"; years past 9999 keep all their digits */
+    char b[48], *p = b;
+    *p++ = '"';
+    if (y > 9999) {
+        char t[20];
+        char *q = t + sizeof(t);
+        uint64_t yy = (uint64_t)y;
+        do {
+            *--q = (char)('0' + yy % 10);
+            yy /= 10;
+        } while (yy);
+        memcpy(p, q, (size_t)(t + sizeof(t) - q));
+        p += t + sizeof(t) - q;
+    } else {
+        p = put_digits(p, (unsigned)y, 4);
+    }
+    *p++ = '-';
+    p = put_digits(p, mo, 2);
+    *p++ = '-';
+    p = put_digits(p, d, 2);
+    *p++ = 'T';
+    p = put_digits(p, sod / 3600, 2);
+    *p++ = ':';
+    p = put_digits(p, sod / 60 % 60, 2);
+    *p++ = ':';
+    p = put_digits(p, sod % 60, 2);
+    *p++ = '.';
+    p = put_digits(p, us, 6);
+    *p++ = 'Z';
+    *p++ = '"';
+    jbuf_put(j, b, (size_t)(p - b));
 }
+
+static char *put_dec_u8(char *p, unsigned v)
+{
+    if (v >= 100) *p++ = (char)('0' + v / 100);
+    if (v >= 10) *p++ = (char)('0' + v / 10 % 10);
+    *p++ = (char)('0' + v % 10);
+    return p;
+}
+
+static const char hexdig[] = "0123456789abcdef";
 
 void jbuf_ip(struct jbuf *j, const struct ev_addr *a)
 {
     static const uint8_t v4pfx[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
-    char b[64];
+    char b[64], *p = b;
+    *p++ = '"';
     if (memcmp(a->b, v4pfx, 12) == 0) {
-        int n = snprintf(b, sizeof(b), "\"%u.%u.%u.%u\"", a->b[12], a->b[13], a->b[14], a->b[15]);
-        jbuf_put(j, b, (size_t)n);
+        for (int i = 12; i < 16; i++) {
+            if (i > 12) *p++ = '.';
+            p = put_dec_u8(p, a->b[i]);
+        }
+        *p++ = '"';
+        jbuf_put(j, b, (size_t)(p - b));
         return;
     }
     /* RFC 5952 form: longest run of zero groups compressed */
@@ -113,28 +182,39 @@ void jbuf_ip(struct jbuf *j, const struct ev_addr *a)
             i++;
         }
     }
-    int n = 0;
-    b[n++] = '"';
     for (int i = 0; i < 8; i++) {
         if (i == best) {
-            b[n++] = ':';
-            if (i == 0) b[n++] = ':';
+            *p++ = ':';
+            if (i == 0) *p++ = ':';
             i += bestlen - 1;
             continue;
         }
-        n += snprintf(b + n, sizeof(b) - (size_t)n, "%x", g[i]);
-        if (i < 7) b[n++] = ':';
+        /* lower-case hex without leading zeros */
+        int started = 0;
+        for (int sh = 12; sh >= 0; sh -= 4) {
+            unsigned nib = (g[i] >> sh) & 15;
+            if (nib || started || sh == 0) {
+                *p++ = hexdig[nib];
+                started = 1;
+            }
+        }
+        if (i < 7) *p++ = ':';
     }
-    b[n++] = '"';
-    jbuf_put(j, b, (size_t)n);
+    *p++ = '"';
+    jbuf_put(j, b, (size_t)(p - b));
 }
 
 void jbuf_mac(struct jbuf *j, const uint8_t *m)
 {
-    char b[24];
-    int n = snprintf(b, sizeof(b), "\"%02x:%02x:%02x:%02x:%02x:%02x\"", m[0], m[1], m[2], m[3],
-                     m[4], m[5]);
-    jbuf_put(j, b, (size_t)n);
+    char b[19], *p = b;
+    *p++ = '"';
+    for (int i = 0; i < 6; i++) {
+        if (i) *p++ = ':';
+        *p++ = hexdig[m[i] >> 4];
+        *p++ = hexdig[m[i] & 15];
+    }
+    *p++ = '"';
+    jbuf_put(j, b, (size_t)(p - b));
 }
 
 void jbuf_net(struct jbuf *j, const struct ev_net *n)

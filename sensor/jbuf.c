@@ -35,18 +35,34 @@ void jbuf_putc(struct jbuf *j, char c)
     jbuf_put(j, &c, 1);
 }
 
+/* Decimal digits of v at the end of b[20]; returns where they start. Written out
+ * by hand: alerts and events carry a dozen numbers each, and snprintf's format
+ * machinery cost more than the rest of the JSON writer together. */
+static char *u64_digits(char *end, uint64_t v)
+{
+    char *p = end;
+    do {
+        *--p = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    return p;
+}
+
 void jbuf_u64(struct jbuf *j, uint64_t v)
 {
-    char b[24];
-    int n = snprintf(b, sizeof(b), "%" PRIu64, v);
-    jbuf_put(j, b, (size_t)n);
+    char b[20];
+    char *p = u64_digits(b + sizeof(b), v);
+    jbuf_put(j, p, (size_t)(b + sizeof(b) - p));
 }
 
 void jbuf_i64(struct jbuf *j, int64_t v)
 {
-    char b[24];
-    int n = snprintf(b, sizeof(b), "%" PRId64, v);
-    jbuf_put(j, b, (size_t)n);
+    char b[21];
+    /* the magnitude as unsigned, so INT64_MIN needs no special case */
+    uint64_t m = v < 0 ? 0 - (uint64_t)v : (uint64_t)v;
+    char *p = u64_digits(b + sizeof(b), m);
+    if (v < 0) *--p = '-';
+    jbuf_put(j, p, (size_t)(b + sizeof(b) - p));
 }
 
 void jbuf_double(struct jbuf *j, double v)

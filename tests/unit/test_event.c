@@ -7,8 +7,10 @@
 #include <arpa/inet.h>
 #include <check.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "event.h"
 #include "jbuf.h"
@@ -682,6 +684,68 @@ START_TEST(timestamps)
 }
 END_TEST
 
+/* The hand-written formatters against libc's, over values spread across the
+ * whole range (a fixed-seed LCG: reproducible): gmtime_r + snprintf are the
+ * independent oracle for dates, %llu / %lld / %02x for the rest. */
+START_TEST(formatters_match_libc)
+{
+    uint64_t x = 0x9e3779b97f4a7c15ull;
+    char want[96], got[96];
+    for (int i = 0; i < 200000; i++) {
+        x = x * 6364136223846793005ull + 1442695040888963407ull;
+        uint64_t v = x >> (i % 64); /* every magnitude */
+        struct jbuf j;
+        jbuf_init(&j, got, sizeof(got));
+        jbuf_u64(&j, v);
+        snprintf(want, sizeof(want), "%llu", (unsigned long long)v);
+        ck_assert_str_eq(got, want);
+        jbuf_init(&j, got, sizeof(got));
+        jbuf_i64(&j, (int64_t)v);
+        snprintf(want, sizeof(want), "%lld", (long long)(int64_t)v);
+        ck_assert_str_eq(got, want);
+        /* times up to the year 9999 (gmtime_r's 4-digit years) */
+        uint64_t us = v % 253402300800000000ull;
+        time_t sec = (time_t)(us / 1000000);
+        struct tm tm;
+        ck_assert_ptr_nonnull(gmtime_r(&sec, &tm));
+        snprintf(want, sizeof(want), "\"%04d-%02d-%02dT%02d:%02d:%02d.%06uZ\"", tm.tm_year + 1900,
+                 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+                 (unsigned)(us % 1000000));
+        ck_assert_str_eq(ts_json(us), want);
+        uint8_t m[6];
+        for (int k = 0; k < 6; k++)
+            m[k] = (uint8_t)(x >> (8 * k));
+        jbuf_init(&j, got, sizeof(got));
+        jbuf_mac(&j, m);
+        snprintf(want, sizeof(want), "\"%02x:%02x:%02x:%02x:%02x:%02x\"", m[0], m[1], m[2], m[3],
+                 m[4], m[5]);
+        ck_assert_str_eq(got, want);
+        struct ev_addr a;
+        memset(&a, 0, sizeof(a));
+        a.b[10] = a.b[11] = 0xff;
+        memcpy(a.b + 12, m, 4);
+        jbuf_init(&j, got, sizeof(got));
+        jbuf_ip(&j, &a);
+        snprintf(want, sizeof(want), "\"%u.%u.%u.%u\"", m[0], m[1], m[2], m[3]);
+        ck_assert_str_eq(got, want);
+    }
+    struct jbuf j;
+    jbuf_init(&j, got, sizeof(got));
+    jbuf_i64(&j, INT64_MIN);
+    ck_assert_str_eq(got, "-9223372036854775808");
+    jbuf_init(&j, got, sizeof(got));
+    jbuf_u64(&j, UINT64_MAX);
+    ck_assert_str_eq(got, "18446744073709551615");
+    /* past 9999 the year keeps its digits (libc cannot be the oracle there) */
+    ck_assert_str_eq(ts_json(253402300800000000ull), "\"10000-01-01T00:00:00.000000Z\"");
+    /* a number that does not fit is an overflow, not a cut number */
+    char small[4];
+    jbuf_init(&j, small, sizeof(small));
+    jbuf_u64(&j, 12345);
+    ck_assert(!jbuf_ok(&j));
+}
+END_TEST
+
 START_TEST(event_stack)
 {
     struct event_sink *s = sink();
@@ -755,6 +819,7 @@ static Suite *suite(void)
     tcase_add_test(t, anomalies);
     tcase_add_test(t, ipv6_format);
     tcase_add_test(t, timestamps);
+    tcase_add_test(t, formatters_match_libc);
     tcase_add_test(t, event_stack);
     suite_add_tcase(s, t);
     return s;
