@@ -324,7 +324,7 @@ static int field_any(const struct cond *c, const struct event *ev)
             if (s < 0) continue;
             key = stack[s--];
         }
-        if (strcmp(key, last)) continue;
+        if (key[0] != last[0] || strcmp(key, last)) continue; /* most differ at once */
         int ok = 1;
         for (int k = c->npath - 2; k >= 0; k--) {
             while (s >= 0 && !stack[s])

@@ -237,7 +237,9 @@ const struct ev_field *event_find(const struct event *e, const char *path)
         while (i < end) {
             const struct ev_field *f = &e->fields[i];
             if (f->type == EVF_END) break; /* end of the container we are searching */
-            if (f->key && strlen(f->key) == n && memcmp(f->key, seg, n) == 0) {
+            /* first byte before anything else: most keys differ there */
+            if (f->key && f->key[0] == seg[0] && strncmp(f->key, seg, n) == 0 &&
+                f->key[n] == '\0') {
                 hit = f;
                 hit_i = i;
                 break;
