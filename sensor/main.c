@@ -378,8 +378,11 @@ int main(int argc, char **argv)
         if (!(eng.stats_out = open_out(cfg.stats_path, "stats"))) return 1;
     }
 
+    /* the correlation stage only runs for someone: its events go to --events, to
+     * the rules (which -R may fill on SIGHUP) and its asset hashes to Redis */
+    int corr_read = eng.events_out || cfg.n_rule_paths > 0 || eng.redis;
     eng.workers = calloc((size_t)eng.n_workers, sizeof(struct worker));
-    if (!eng.workers || (cfg.corr_enabled && !(eng.corr = corr_out_new(&eng)))) {
+    if (!eng.workers || (cfg.corr_enabled && corr_read && !(eng.corr = corr_out_new(&eng)))) {
         log_error("out of memory");
         return 2;
     }
