@@ -103,6 +103,7 @@ static void run_diss(const struct dissector *d, struct event_sink *sink, const u
             if (q->len > d->max_pdu || udp) q->len = 0; /* a datagram is used once */
         }
     }
+    if (d->flow_end) d->flow_end(st, sink);
     d->state_free(st);
     free(dir[0].p);
     free(dir[1].p);

@@ -390,19 +390,29 @@ START_TEST(switch_sets)
 END_TEST
 
 /* Modbus FC 21 (Write File Record, MODBUS Application Protocol v1.1b3 §6.15):
- * one object per file number in the PDU, its sub-requests' record data in
- * order, so a marker split across two sub-requests to file 4 (with file 5's
- * in between) matches once; the response, an echo, is not scanned again. */
+ * sub-requests that address the same file at the next record (record numbers
+ * count 2-byte registers) are one object, across PDUs; another file, a record
+ * out of line or the flow's end scans it. The response, an echo, is not scanned. */
 START_TEST(modbus_write_file_record)
 {
     struct yara_set *ys = load(RULES);
     struct yara_worker *yw = worker(ys, 0, 1 << 20, 0, 0);
     void *st = modbus_dissector.state_new();
-    const char *req = "0001 0000 0024 01 15 21"
-                      " 06 0004 0001 0002 784F5453"      /* file 4 record 1: "xOTS" */
-                      " 06 0005 0000 0001 7A7A"          /* file 5 record 0: "zz" */
-                      " 06 0004 0002 0003 2D4D41524B21"; /* file 4 record 2: "-MARK!" */
-    feed_diss(&modbus_dissector, st, req, 1, 40000, 502);
+    /* file 4 record 1, 2 registers: "xOTS" */
+    const char *w1 = "0001 0000 000e 01 15 0b 06 0004 0001 0002 784F5453";
+    /* file 4 record 3 (= 1 + 2), 3 registers: "-MARK!" */
+    const char *w2 = "0002 0000 0010 01 15 0d 06 0004 0003 0003 2D4D41524B21";
+    feed_diss(&modbus_dissector, st, w1, 1, 40000, 502);
+    feed_diss(&modbus_dissector, st, w1, 0, 502, 40000); /* the echo */
+    feed_diss(&modbus_dissector, st, w2, 1, 40000, 502);
+    feed_diss(&modbus_dissector, st, w2, 0, 502, 40000);
+    ck_assert_int_eq(count_rule("Marker"), 0); /* the run is still open */
+    ck_assert_uint_eq(objects_scanned(yw), 0);
+    /* file 5 record 0: "zz" ends file 4's run, then "-MARK!" to file 5 record 9
+     * (not 0 + 1) ends that one too */
+    feed_diss(&modbus_dissector, st,
+              "0003 0000 0019 01 15 16 06 0005 0000 0001 7A7A 06 0005 0009 0003 2D4D41524B21", 1,
+              40000, 502);
     ck_assert_int_eq(count_rule("Marker"), 1);
     ck_assert_int_eq(count_rule("S7Only"), 0);
     const char *j = rule_json("Marker");
@@ -415,10 +425,41 @@ START_TEST(modbus_write_file_record)
     ck_assert_ptr_nonnull(strstr(j, "\"file\":\"4\""));
     ck_assert_ptr_nonnull(strstr(j, "\"record\":\"1\""));
     ck_assert_ptr_nonnull(strstr(j, "\"direction\":\"to_server\""));
-    feed_diss(&modbus_dissector, st, req, 0, 502, 40000);
-    ck_assert_int_eq(count_rule("Marker"), 1);
-    /* two objects scanned per request (files 4 and 5); none for the echo */
     ck_assert_uint_eq(objects_scanned(yw), 2);
+    /* the flow ends: file 5's second run ("-MARK!" alone) is scanned, once */
+    modbus_dissector.flow_end(st, &rec.sink);
+    modbus_dissector.flow_end(st, &rec.sink);
+    ck_assert_uint_eq(objects_scanned(yw), 3);
+    ck_assert_int_eq(count_rule("Marker"), 1);
+    modbus_dissector.state_free(st);
+    yara_worker_free(yw);
+    yara_set_free(ys);
+}
+END_TEST
+
+/* A file written over several PDUs reaches yara.object_max: scanned once, at
+ * once, truncated; later PDUs of the run are counted, not scanned again. */
+START_TEST(modbus_file_record_cap)
+{
+    struct yara_set *ys = load(RULES);
+    struct yara_worker *yw = worker(ys, 0, 12, 0, 0);
+    void *st = modbus_dissector.state_new();
+    feed_diss(&modbus_dissector, st, "0001 0000 0012 01 15 0f 06 0007 0000 0004 4f54532d4d41524b",
+              1, 40000, 502); /* "OTS-MARK", records 0-3 */
+    ck_assert_int_eq(count_rule("Marker"), 0);
+    feed_diss(&modbus_dissector, st, "0002 0000 0012 01 15 0f 06 0007 0004 0004 3031323334353637",
+              1, 40000, 502); /* records 4-7: the 12-byte cap falls inside */
+    ck_assert_int_eq(count_rule("Marker"), 1);
+    const char *j = rule_json("Marker");
+    ck_assert_ptr_nonnull(strstr(j, "\"size\":16,\"scanned\":12,\"truncated\":true"));
+    feed_diss(&modbus_dissector, st, "0003 0000 0012 01 15 0f 06 0007 0008 0004 4f54532d4d41524b",
+              1, 40000, 502);
+    modbus_dissector.flow_end(st, &rec.sink);
+    ck_assert_int_eq(count_rule("Marker"), 1);
+    struct yara_stats ys_st;
+    yara_worker_stats(yw, &ys_st);
+    ck_assert_uint_eq(ys_st.objects_scanned, 1);
+    ck_assert_uint_eq(ys_st.objects_truncated, 1);
     modbus_dissector.state_free(st);
     yara_worker_free(yw);
     yara_set_free(ys);
@@ -426,7 +467,8 @@ START_TEST(modbus_write_file_record)
 END_TEST
 
 /* Modbus FC 20 (Read File Record): the response's data is named by the
- * request's sub-requests (file 4 records 1 and 3), travelling to the client. */
+ * request's sub-requests (file 4 records 1 and 3), travelling to the client;
+ * the next read of record 6 continues the run. */
 START_TEST(modbus_read_file_record)
 {
     struct yara_set *ys = load(RULES);
@@ -437,18 +479,167 @@ START_TEST(modbus_read_file_record)
     ck_assert_int_eq(count_rule("Marker"), 0);
     feed_diss(&modbus_dissector, st, "0007 0000 0011 01 14 0E 05 06 784F5453 07 06 2D4D41524B21", 0,
               502, 40000);
+    feed_diss(&modbus_dissector, st, "0008 0000 000a 01 14 07 06 0004 0006 0001", 1, 40000, 502);
+    feed_diss(&modbus_dissector, st, "0008 0000 0007 01 14 04 03 06 2121", 0, 502, 40000);
+    ck_assert_int_eq(count_rule("Marker"), 0);
+    /* an unmatched response: its file is unknown, which ends file 4's run */
+    feed_diss(&modbus_dissector, st, "0009 0000 0009 01 14 06 05 06 784F5453", 0, 502, 40000);
     ck_assert_int_eq(count_rule("Marker"), 1);
     const char *j = rule_json("Marker");
     ck_assert_ptr_nonnull(j);
     char h[65];
-    sha256_hex("xOTS-MARK!", 10, h);
+    sha256_hex("xOTS-MARK!!!", 12, h);
     ck_assert_msg(strstr(j, h) != NULL, "%s", j);
     ck_assert_ptr_nonnull(strstr(j, "\"name\":\"file:4\""));
     ck_assert_ptr_nonnull(strstr(j, "\"record\":\"1\""));
     ck_assert_ptr_nonnull(strstr(j, "\"direction\":\"to_client\""));
-    /* an unmatched response: its file is unknown */
-    feed_diss(&modbus_dissector, st, "0008 0000 0009 01 14 06 05 06 784F5453", 0, 502, 40000);
+    ck_assert_uint_eq(objects_scanned(yw), 1);
+    modbus_dissector.flow_end(st, &rec.sink);
     ck_assert_uint_eq(objects_scanned(yw), 2);
+    modbus_dissector.state_free(st);
+    yara_worker_free(yw);
+    yara_set_free(ys);
+}
+END_TEST
+
+/* UMAS program read (codes 0x33/0x34/0x35) from nDPI's umas.pcap: 53 blocks,
+ * 12343 bytes, the first starting "APX". The expected sha256 and the bytes
+ * around the block 1/2 boundary come from tshark 4.0 (modbus.data of the 53
+ * responses, 6 header bytes each cut, joined, hashed with Python's hashlib). */
+START_TEST(modbus_umas_upload_capture)
+{
+    struct yara_set *ys =
+        load("rule Apx { strings: $a = \"APX\" condition: $a at 0 and ot_proto == \"modbus\" and "
+             "ot_object_type == \"modbus.umas_upload\" and ot_direction == \"to_client\" }\n"
+             "rule Split { strings: $s = { 4c c2 00 00 53 44 00 00 } condition: $s }\n");
+    struct yara_worker *yw = worker(ys, 0, 1 << 20, 0, 0);
+    ck_assert_int_gt(
+        pcap_feed_file(test_data_path("modbus_umas.pcap"), &modbus_dissector, &rec.sink, 502, 0),
+        0);
+    ck_assert_int_eq(count_rule("Apx"), 1);
+    ck_assert_int_eq(count_rule("Split"), 1);
+    const char *j = rule_json("Split");
+    ck_assert_ptr_nonnull(j);
+    ck_assert_msg(strstr(j, "223dfe4cb8497b9a16b23f20a369a1483f83903a85b749deb8c84f878186c5c1") !=
+                      NULL,
+                  "%s", j);
+    ck_assert_ptr_nonnull(strstr(j, "\"type\":\"modbus.umas_upload\""));
+    ck_assert_ptr_nonnull(strstr(j, "\"name\":\"unit:0\""));
+    ck_assert_ptr_nonnull(strstr(j, "\"size\":12343,\"scanned\":12343,\"truncated\":false"));
+    ck_assert_ptr_nonnull(strstr(j, "\"first_block\":\"1\""));
+    ck_assert_uint_eq(objects_scanned(yw), 1);
+    yara_worker_free(yw);
+    yara_set_free(ys);
+}
+END_TEST
+
+/* One Modbus/TCP ADU carrying UMAS: tid, unit 1, function 0x5A, then body. */
+static void umas_feed(void *st, uint16_t tid, const char *body, int to_server)
+{
+    uint8_t b[512];
+    char hex[1200];
+    size_t n = hex_to_bytes(body, b, sizeof(b));
+    int k = snprintf(hex, sizeof(hex), "%04x 0000 %04x 01 5a", tid, (unsigned)(n + 2));
+    for (size_t i = 0; i < n; i++)
+        k += snprintf(hex + k, sizeof(hex) - (size_t)k, "%02x", b[i]);
+    if (to_server)
+        feed_diss(&modbus_dissector, st, hex, 1, 40000, 502);
+    else
+        feed_diss(&modbus_dissector, st, hex, 0, 502, 40000);
+}
+
+static int has_anomaly(const char *name)
+{
+    for (int i = 0; i < rec.n; i++)
+        if (event_has_anomaly(&rec.ev[i], name)) return 1;
+    return 0;
+}
+
+/* UMAS program write (0x30/0x31/0x32): no public capture has one, so these bytes
+ * are built from the 0x31 framing public notes describe (session, code, 00 01,
+ * block u16le, length u16le, data), the one modbus.c parses. */
+START_TEST(modbus_umas_download_built)
+{
+    struct yara_set *ys = load(RULES);
+    struct yara_worker *yw = worker(ys, 0, 1 << 20, 0, 0);
+    void *st = modbus_dissector.state_new();
+    umas_feed(st, 1, "01 30 0001 fb00", 1);
+    umas_feed(st, 1, "01 fe", 0);
+    umas_feed(st, 2, "01 31 0001 0100 0400 784f5453", 1); /* block 1: "xOTS" */
+    umas_feed(st, 2, "01 fe", 0);
+    umas_feed(st, 3, "01 31 0001 0200 0600 2d4d41524b21", 1); /* block 2: "-MARK!" */
+    umas_feed(st, 3, "01 fe", 0);
+    ck_assert_int_eq(count_rule("Marker"), 0);
+    umas_feed(st, 4, "01 32 0001 0200", 1);
+    ck_assert_int_eq(count_rule("Marker"), 1);
+    const char *j = rule_json("Marker");
+    char h[65];
+    sha256_hex("xOTS-MARK!", 10, h);
+    ck_assert_msg(strstr(j, h) != NULL, "%s", j);
+    ck_assert_ptr_nonnull(strstr(j, "\"type\":\"modbus.umas_download\""));
+    ck_assert_ptr_nonnull(strstr(j, "\"name\":\"unit:1\""));
+    ck_assert_ptr_nonnull(strstr(j, "\"direction\":\"to_server\""));
+    ck_assert_ptr_nonnull(strstr(j, "\"first_block\":\"1\""));
+    /* a missing block (1 then 3) drops the transfer, counted as an anomaly */
+    ck_assert(!has_anomaly("modbus.umas_block_sequence"));
+    umas_feed(st, 5, "01 30 0001 fb00", 1);
+    umas_feed(st, 6, "01 31 0001 0100 0400 784f5453", 1);
+    umas_feed(st, 7, "01 31 0001 0300 0600 2d4d41524b21", 1);
+    ck_assert(has_anomaly("modbus.umas_block_sequence"));
+    umas_feed(st, 8, "01 32 0001 0300", 1);
+    /* a length past the PDU (0x100 announced, 4 there) drops it too */
+    umas_feed(st, 9, "01 30 0001 fb00", 1);
+    umas_feed(st, 10, "01 31 0001 0100 0001 784f5453", 1);
+    ck_assert(has_anomaly("modbus.invalid_byte_count"));
+    umas_feed(st, 11, "01 31 0001 0200 0600 2d4d41524b21", 1);
+    umas_feed(st, 12, "01 32 0001 0200", 1);
+    modbus_dissector.flow_end(st, &rec.sink);
+    ck_assert_int_eq(count_rule("Marker"), 1);
+    ck_assert_uint_eq(objects_scanned(yw), 1);
+    modbus_dissector.state_free(st);
+    yara_worker_free(yw);
+    yara_set_free(ys);
+}
+END_TEST
+
+/* UMAS program read, built in the capture's framing: a lying block length and a
+ * cap. Blocks answer the request with the same tid. */
+START_TEST(modbus_umas_upload_built)
+{
+    struct yara_set *ys = load(RULES);
+    struct yara_worker *yw = worker(ys, 0, 6, 0, 0);
+    void *st = modbus_dissector.state_new();
+    umas_feed(st, 1, "01 33 0001 fb00", 1);
+    umas_feed(st, 1, "01 fe 0001 3730 0000", 0);
+    umas_feed(st, 2, "01 34 0001 0100", 1);
+    umas_feed(st, 2, "01 fe 00 00 0400 784f5453", 0);
+    umas_feed(st, 3, "01 34 0001 0200", 1);
+    umas_feed(st, 3, "01 fe 01 00 0600 2d4d41524b21", 0); /* the last: "x" cut at 6 */
+    ck_assert_uint_eq(objects_scanned(yw), 1);
+    yara_worker_free(yw);
+    /* a reply whose length overruns its PDU: dropped, nothing scanned */
+    yw = worker(ys, 0, 1 << 20, 0, 0);
+    umas_feed(st, 4, "01 33 0001 fb00", 1);
+    umas_feed(st, 5, "01 34 0001 0100", 1);
+    umas_feed(st, 5, "01 fe 00 00 0400 784f5453", 0);
+    umas_feed(st, 6, "01 34 0001 0200", 1);
+    umas_feed(st, 6, "01 fe 01 00 ff00 2d4d41524b21", 0);
+    ck_assert(has_anomaly("modbus.invalid_byte_count"));
+    umas_feed(st, 7, "01 35 0001 0200", 1);
+    modbus_dissector.flow_end(st, &rec.sink);
+    ck_assert_uint_eq(objects_scanned(yw), 0);
+    /* the same, whole: one match, to the client */
+    umas_feed(st, 8, "01 33 0001 fb00", 1);
+    umas_feed(st, 9, "01 34 0001 0100", 1);
+    umas_feed(st, 9, "01 fe 00 00 0400 784f5453", 0);
+    umas_feed(st, 10, "01 34 0001 0200", 1);
+    umas_feed(st, 10, "01 fe 01 00 0600 2d4d41524b21", 0);
+    umas_feed(st, 11, "01 35 0001 0200", 1);
+    ck_assert_int_eq(count_rule("Marker"), 1);
+    const char *j = rule_json("Marker");
+    ck_assert_ptr_nonnull(strstr(j, "\"type\":\"modbus.umas_upload\""));
+    ck_assert_ptr_nonnull(strstr(j, "\"direction\":\"to_client\""));
+    ck_assert_uint_eq(objects_scanned(yw), 1);
     modbus_dissector.state_free(st);
     yara_worker_free(yw);
     yara_set_free(ys);
@@ -526,7 +717,11 @@ static Suite *suite(void)
     tcase_add_test(tc, budgets);
     tcase_add_test(tc, switch_sets);
     tcase_add_test(tc, modbus_write_file_record);
+    tcase_add_test(tc, modbus_file_record_cap);
     tcase_add_test(tc, modbus_read_file_record);
+    tcase_add_test(tc, modbus_umas_upload_capture);
+    tcase_add_test(tc, modbus_umas_download_built);
+    tcase_add_test(tc, modbus_umas_upload_built);
     tcase_add_test(tc, bacnet_atomic_write_file);
     suite_add_tcase(s, tc);
     return s;
