@@ -31,7 +31,8 @@
  *     0x35 request:  00 01? | block u16le (the last one)
  *   Blocks must come in order (the first sets the start, a repeat of the last
  *   is skipped): a missing or misplaced one drops the transfer
- *   (modbus.umas_block_sequence), as does a length that overruns the PDU.
+ *   (modbus.umas_block_sequence), as does a length that overruns the PDU
+ *   or the flow's end before the last block or the end request.
  *
  * Choices worth knowing:
  * - `code` is the function code with the exception bit cleared (tshark's
@@ -1257,14 +1258,14 @@ static void *modbus_state_new(void)
     return calloc(1, sizeof(struct modbus_state));
 }
 
-/* File record runs and program transfers still open are scanned now. */
+/* File record runs have no end marker: the flow's end is theirs. A program
+ * transfer cut by it is dropped (an object is scanned when complete or at its
+ * cap). */
 static void modbus_flow_end(void *state, struct event_sink *sink)
 {
     struct modbus_state *st = state;
     object_end(&st->fobj[0].obj, sink, 1);
     object_end(&st->fobj[1].obj, sink, 0);
-    object_end(&st->umas[0].obj, sink, 1);
-    object_end(&st->umas[1].obj, sink, 0);
 }
 
 static void modbus_state_free(void *state)

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "cip.h"
 #include "dissector.h"
 #include "object.h"
 #include "sha256.h"
@@ -646,6 +647,128 @@ START_TEST(modbus_umas_upload_built)
 }
 END_TEST
 
+/* One CIP message (hex) through cip_parse(), paired by key as SendUnitData's
+ * sequence count; to_server: the direction it travels. */
+static void cip_feed(struct cip_state *cs, const char *hex, uint16_t key, int to_server)
+{
+    uint8_t b[512];
+    size_t n = hex_to_bytes(hex, b, sizeof(b));
+    struct cursor c = cursor_make(b, n);
+    struct cip_msg_ctx ctx;
+    memset(&ctx, 0, sizeof(ctx));
+    ctx.to_server = to_server;
+    ctx.key_kind = CIP_KEY_SEQ;
+    ctx.key[0] = (uint8_t)key;
+    ctx.key[1] = (uint8_t)(key >> 8);
+    rec.sink.net.to_server = (uint8_t)to_server;
+    cip_parse(cs, &c, &ctx, &rec.sink);
+}
+
+/* CIP File object (class 0x37) transfers. No public capture has one, so these
+ * are built from CIP Vol 1's File object services as OpENer implements them:
+ * request = service, path words, path (20 37 = class 0x37, 24 01 = instance 1),
+ * data; response = service|0x80, 00, status, 00, data. Transfer data = transfer
+ * number, packet type (0 first, 1 middle, 2 last, 4 first and last), file data,
+ * and on the last packet a 2-byte checksum, not file data. */
+START_TEST(cip_file_download)
+{
+    struct yara_set *ys = load(RULES);
+    struct yara_worker *yw = worker(ys, 0, 1 << 20, 0, 0);
+    struct cip_state *cs = calloc(1, sizeof(*cs));
+    ck_assert_ptr_nonnull(cs);
+    cip_feed(cs, "4c 02 20 37 24 01 0a000000 3412 0101", 1, 1); /* initiate download */
+    cip_feed(cs, "cc 00 00 00 00 00 f0", 1, 0);
+    cip_feed(cs, "50 02 20 37 24 01 00 00 784f5453", 2, 1); /* first: "xOTS" */
+    cip_feed(cs, "d0 00 00 00 00", 2, 0);
+    cip_feed(cs, "50 02 20 37 24 01 01 01 2d4d41", 3, 1); /* middle: "-MA" */
+    cip_feed(cs, "d0 00 00 00 01", 3, 0);
+    cip_feed(cs, "50 02 20 37 24 01 01 01 2d4d41", 4, 1); /* asked again: skipped */
+    cip_feed(cs, "d0 00 00 00 01", 4, 0);
+    ck_assert_int_eq(count_rule("Marker"), 0);
+    cip_feed(cs, "50 02 20 37 24 01 02 02 524b21 beef", 5, 1); /* last: "RK!" + checksum */
+    ck_assert_int_eq(count_rule("Marker"), 1);
+    const char *j = rule_json("Marker");
+    char h[65];
+    sha256_hex("xOTS-MARK!", 10, h);
+    ck_assert_msg(strstr(j, h) != NULL, "%s", j);
+    ck_assert_ptr_nonnull(strstr(j, "\"proto\":\"cip\""));
+    ck_assert_ptr_nonnull(strstr(j, "\"type\":\"cip.file\""));
+    ck_assert_ptr_nonnull(strstr(j, "\"name\":\"instance:1\""));
+    ck_assert_ptr_nonnull(strstr(j, "\"instance\":\"1\""));
+    ck_assert_ptr_nonnull(strstr(j, "\"transfer\":\"download\""));
+    ck_assert_ptr_nonnull(strstr(j, "\"direction\":\"to_server\""));
+    ck_assert_ptr_nonnull(strstr(j, "\"size\":10,"));
+    /* a skipped transfer number drops the transfer */
+    cip_feed(cs, "50 02 20 37 24 01 00 00 784f5453", 6, 1);
+    cip_feed(cs, "50 02 20 37 24 01 02 01 2d4d41", 7, 1);
+    ck_assert(has_anomaly("cip.file_transfer_sequence"));
+    cip_feed(cs, "50 02 20 37 24 01 03 02 524b21 beef", 8, 1);
+    /* a last packet too short for its checksum drops it too */
+    cip_feed(cs, "50 02 20 37 24 01 00 00 784f5453", 9, 1);
+    cip_feed(cs, "50 02 20 37 24 01 01 02 2d", 10, 1);
+    /* a first-and-last packet is one whole file */
+    cip_feed(cs, "50 02 20 37 24 02 00 04 4f54532d4d41524b 0000", 11, 1);
+    ck_assert_int_eq(count_rule("Marker"), 2);
+    int named2 = 0;
+    for (int i = 0; i < rec.n; i++)
+        named2 += strstr(rec.json[i], "\"yara\":{\"rule\":\"Marker\"") &&
+                  strstr(rec.json[i], "\"name\":\"instance:2\"");
+    ck_assert_int_eq(named2, 1);
+    ck_assert_uint_eq(objects_scanned(yw), 2);
+    cip_state_release(cs);
+    free(cs);
+    yara_worker_free(yw);
+    yara_set_free(ys);
+}
+END_TEST
+
+/* Upload Transfer: the data rides in the replies, named by the paired request's
+ * instance; a cap scans once; an error reply drops the transfer. */
+START_TEST(cip_file_upload)
+{
+    struct yara_set *ys = load(RULES);
+    struct yara_worker *yw = worker(ys, 0, 1 << 20, 0, 0);
+    struct cip_state *cs = calloc(1, sizeof(*cs));
+    ck_assert_ptr_nonnull(cs);
+    cip_feed(cs, "4b 02 20 37 24 03 f0", 1, 1); /* initiate upload, max 240 */
+    cip_feed(cs, "cb 00 00 00 0a000000 f0", 1, 0);
+    cip_feed(cs, "4f 02 20 37 24 03 00", 2, 1);
+    cip_feed(cs, "cf 00 00 00 00 00 784f5453", 2, 0);
+    cip_feed(cs, "4f 02 20 37 24 03 01", 3, 1);
+    ck_assert_int_eq(count_rule("Marker"), 0);
+    cip_feed(cs, "cf 00 00 00 01 02 2d4d41524b21 1234", 3, 0);
+    ck_assert_int_eq(count_rule("Marker"), 1);
+    const char *j = rule_json("Marker");
+    ck_assert_ptr_nonnull(strstr(j, "\"name\":\"instance:3\""));
+    ck_assert_ptr_nonnull(strstr(j, "\"transfer\":\"upload\""));
+    ck_assert_ptr_nonnull(strstr(j, "\"direction\":\"to_client\""));
+    /* an error reply (0x0C object state conflict) drops the open transfer */
+    cip_feed(cs, "4f 02 20 37 24 03 00", 4, 1);
+    cip_feed(cs, "cf 00 00 00 00 00 784f5453", 4, 0);
+    cip_feed(cs, "4f 02 20 37 24 03 01", 5, 1);
+    cip_feed(cs, "cf 00 0c 00", 5, 0);
+    ck_assert(has_anomaly("cip.file_transfer_sequence"));
+    cip_feed(cs, "4f 02 20 37 24 03 02", 6, 1);
+    cip_feed(cs, "cf 00 00 00 02 02 2d4d41524b21 1234", 6, 0);
+    ck_assert_uint_eq(objects_scanned(yw), 1);
+    yara_worker_free(yw);
+    /* at an 8-byte cap: scanned at once, truncated, not again at the last packet */
+    yw = worker(ys, 0, 8, 0, 0);
+    cip_feed(cs, "4f 02 20 37 24 03 00", 7, 1);
+    cip_feed(cs, "cf 00 00 00 00 00 4f54532d4d41", 7, 0);
+    cip_feed(cs, "4f 02 20 37 24 03 01", 8, 1);
+    cip_feed(cs, "cf 00 00 00 01 02 524b3031323334 1234", 8, 0);
+    ck_assert_int_eq(count_rule("Marker"), 1);
+    ck_assert_ptr_nonnull(
+        strstr(rule_json("Marker"), "\"size\":13,\"scanned\":8,\"truncated\":true"));
+    ck_assert_uint_eq(objects_scanned(yw), 1);
+    cip_state_release(cs);
+    free(cs);
+    yara_worker_free(yw);
+    yara_set_free(ys);
+}
+END_TEST
+
 /* BACnet AtomicWriteFile (ASHRAE 135 §15.2): each request's file data is one
  * object. Real bytes first: the UDP payload test_bacnet.c takes from a corpus
  * capture (its frame 8), a 448-byte stream write of a shell script to file 0
@@ -722,6 +845,8 @@ static Suite *suite(void)
     tcase_add_test(tc, modbus_umas_upload_capture);
     tcase_add_test(tc, modbus_umas_download_built);
     tcase_add_test(tc, modbus_umas_upload_built);
+    tcase_add_test(tc, cip_file_download);
+    tcase_add_test(tc, cip_file_upload);
     tcase_add_test(tc, bacnet_atomic_write_file);
     suite_add_tcase(s, tc);
     return s;
