@@ -18,6 +18,7 @@
 
 extern const struct dissector modbus_dissector;
 extern const struct dissector bacnet_dissector;
+extern const struct dissector mms_dissector;
 
 static struct recorder rec;
 static char err[4096];
@@ -769,6 +770,153 @@ START_TEST(cip_file_upload)
 }
 END_TEST
 
+/* One MMS PDU (hex) in TPKT + COTP DT, without session and presentation (which
+ * mms.c accepts, as tshark does); to_server from the MMS client on 102. */
+static void mms_feed(void *st, const char *pdu, int to_server)
+{
+    uint8_t b[512];
+    char hex[1200];
+    size_t n = hex_to_bytes(pdu, b, sizeof(b));
+    int k = snprintf(hex, sizeof(hex), "0300%04x 02f080", (unsigned)(n + 7));
+    for (size_t i = 0; i < n; i++)
+        k += snprintf(hex + k, sizeof(hex) - (size_t)k, "%02x", b[i]);
+    if (to_server)
+        feed_diss(&mms_dissector, st, hex, 1, 17648, 102);
+    else
+        feed_diss(&mms_dissector, st, hex, 0, 102, 17648);
+}
+
+/* MMS domain download (ISO 9506-2): the InitiateDownloadSequence request is
+ * frame 16 of ICS-Security-Tools' mms-initiateDownloadSequence.pcap (domain
+ * "DTLogFilesDomain", invokeID 1); the server's DownloadSegment requests
+ * ([27] Identifier) and the client's replies ([27] { loadData [0] OCTET STRING,
+ * moreFollows [1] }) are built from the standard's ASN.1, as no public capture
+ * has them. */
+START_TEST(mms_domain_download)
+{
+    struct yara_set *ys = load(RULES);
+    struct yara_worker *yw = worker(ys, 0, 1 << 20, 0, 0);
+    void *st = mms_dissector.state_new();
+    mms_feed(st,
+             "a029020101ba24801044544c6f6746696c6573446f6d61696ea10d1a0b4d7553656341433830304d"
+             "820100",
+             1);
+    mms_feed(st, "a0 15 020105 9b 10 44544c6f6746696c6573446f6d61696e", 0);
+    mms_feed(st, "a1 0b 020105 bb 06 8004784f5453", 1);
+    ck_assert_int_eq(count_rule("Marker"), 0);
+    mms_feed(st, "a0 15 020106 9b 10 44544c6f6746696c6573446f6d61696e", 0);
+    mms_feed(st, "a1 10 020106 bb 0b 80062d4d41524b21 810100", 1); /* moreFollows FALSE */
+    ck_assert_int_eq(count_rule("Marker"), 1);
+    const char *j = rule_json("Marker");
+    char h[65];
+    sha256_hex("xOTS-MARK!", 10, h);
+    ck_assert_msg(strstr(j, h) != NULL, "%s", j);
+    ck_assert_ptr_nonnull(strstr(j, "\"proto\":\"mms\""));
+    ck_assert_ptr_nonnull(strstr(j, "\"type\":\"mms.domain\""));
+    ck_assert_ptr_nonnull(strstr(j, "\"name\":\"DTLogFilesDomain\""));
+    ck_assert_ptr_nonnull(strstr(j, "\"transfer\":\"download\""));
+    ck_assert_ptr_nonnull(strstr(j, "\"direction\":\"to_server\""));
+    /* the terminate that follows scans nothing again */
+    mms_feed(st, "a0 17 020107 bc 12 801044544c6f6746696c6573446f6d61696e", 0);
+    ck_assert_uint_eq(objects_scanned(yw), 1);
+    /* terminated with discard [1]: dropped */
+    mms_feed(st, "a0 17 020101 ba 12 801044544c6f6746696c6573446f6d61696e", 1);
+    mms_feed(st, "a0 15 020108 9b 10 44544c6f6746696c6573446f6d61696e", 0);
+    mms_feed(st, "a1 0b 020108 bb 06 80044f54532d", 1);
+    mms_feed(st, "a0 15 020109 9b 10 44544c6f6746696c6573446f6d61696e", 0);
+    mms_feed(st, "a1 0b 020109 bb 06 80044d41524b", 1);
+    mms_feed(st, "a0 1b 02010a bc 16 801044544c6f6746696c6573446f6d61696e a1028000", 0);
+    ck_assert_uint_eq(objects_scanned(yw), 1);
+    ck_assert_int_eq(count_rule("Marker"), 1);
+    mms_dissector.state_free(st);
+    yara_worker_free(yw);
+    yara_set_free(ys);
+}
+END_TEST
+
+/* MMS domain upload: InitiateUploadSequence ([29] Identifier) answered with
+ * ulsmID [0]; UploadSegment ([30] ULSM) replies carry loadData; here the
+ * TerminateUploadSequence ([31] ULSM) ends it. Built from ISO 9506-2's ASN.1. */
+START_TEST(mms_domain_upload)
+{
+    struct yara_set *ys = load(RULES);
+    struct yara_worker *yw = worker(ys, 0, 1 << 20, 0, 0);
+    void *st = mms_dissector.state_new();
+    mms_feed(st, "a0 09 02010a 9d 04 444f4d31", 1);
+    mms_feed(st, "a1 0a 02010a bd 05 800103 a100", 0);
+    mms_feed(st, "a0 06 02010b 9e 01 03", 1);
+    mms_feed(st, "a1 0b 02010b be 06 8004784f5453", 0);
+    mms_feed(st, "a0 06 02010c 9e 01 03", 1);
+    mms_feed(st, "a1 0d 02010c be 08 80062d4d41524b21", 0);
+    ck_assert_int_eq(count_rule("Marker"), 0);
+    mms_feed(st, "a0 07 02010d 9f1f 01 03", 1);
+    ck_assert_int_eq(count_rule("Marker"), 1);
+    const char *j = rule_json("Marker");
+    ck_assert_ptr_nonnull(strstr(j, "\"type\":\"mms.domain\""));
+    ck_assert_ptr_nonnull(strstr(j, "\"name\":\"DOM1\""));
+    ck_assert_ptr_nonnull(strstr(j, "\"transfer\":\"upload\""));
+    ck_assert_ptr_nonnull(strstr(j, "\"ulsm\":\"3\""));
+    ck_assert_uint_eq(objects_scanned(yw), 1);
+    mms_dissector.state_free(st);
+    yara_worker_free(yw);
+    yara_set_free(ys);
+}
+END_TEST
+
+/* MMS file transfer: FileOpen { fileName [0] "PROG.BIN", initialPosition [1] }
+ * answered with frsmID 7; FileRead (FRSM 7) replies { fileData [0],
+ * moreFollows [1] }. Built from ISO 9506-2's ASN.1 (no public capture has a
+ * file read). Then a fileData whose BER length overruns its element, and a cap. */
+START_TEST(mms_file_read)
+{
+    struct yara_set *ys = load(RULES);
+    struct yara_worker *yw = worker(ys, 0, 1 << 20, 0, 0);
+    void *st = mms_dissector.state_new();
+    mms_feed(st, "a0 15 020101 bf48 0f a00a190850524f472e42494e 810100", 1);
+    mms_feed(st, "a1 0e 020101 bf48 08 800107 a103 80010a", 0);
+    mms_feed(st, "a0 07 020102 9f49 01 07", 1);
+    mms_feed(st, "a1 0c 020102 bf49 06 8004784f5453", 0);
+    mms_feed(st, "a0 07 020103 9f49 01 07", 1);
+    ck_assert_int_eq(count_rule("Marker"), 0);
+    mms_feed(st, "a1 11 020103 bf49 0b 80062d4d41524b21 810100", 0);
+    ck_assert_int_eq(count_rule("Marker"), 1);
+    const char *j = rule_json("Marker");
+    char h[65];
+    sha256_hex("xOTS-MARK!", 10, h);
+    ck_assert_msg(strstr(j, h) != NULL, "%s", j);
+    ck_assert_ptr_nonnull(strstr(j, "\"type\":\"mms.file\""));
+    ck_assert_ptr_nonnull(strstr(j, "\"name\":\"PROG.BIN\""));
+    ck_assert_ptr_nonnull(strstr(j, "\"frsm\":\"7\""));
+    ck_assert_ptr_nonnull(strstr(j, "\"direction\":\"to_client\""));
+    mms_feed(st, "a0 07 020104 9f4a 01 07", 1); /* close: already complete */
+    ck_assert_uint_eq(objects_scanned(yw), 1);
+    /* fileData claims 0x20 bytes and has 4: the file is dropped */
+    mms_feed(st, "a0 15 020105 bf48 0f a00a190850524f472e42494e 810100", 1);
+    mms_feed(st, "a1 0e 020105 bf48 08 800108 a103 80010a", 0);
+    mms_feed(st, "a0 07 020106 9f49 01 08", 1);
+    mms_feed(st, "a1 0c 020106 bf49 06 8020784f5453", 0);
+    mms_feed(st, "a0 07 020107 9f49 01 08", 1);
+    mms_feed(st, "a1 11 020107 bf49 0b 80062d4d41524b21 810100", 0);
+    mms_feed(st, "a0 07 020108 9f4a 01 08", 1);
+    ck_assert_uint_eq(objects_scanned(yw), 1);
+    yara_worker_free(yw);
+    /* a 4-byte cap: scanned once, at once; the close scans nothing more */
+    yw = worker(ys, 0, 4, 0, 0);
+    mms_feed(st, "a0 15 020109 bf48 0f a00a190850524f472e42494e 810100", 1);
+    mms_feed(st, "a1 0e 020109 bf48 08 800109 a103 80010a", 0);
+    mms_feed(st, "a0 07 02010a 9f49 01 09", 1);
+    mms_feed(st, "a1 11 02010a bf49 0b 80062d4d41524b21 810101", 0);
+    mms_feed(st, "a0 07 02010b 9f4a 01 09", 1);
+    ck_assert_uint_eq(objects_scanned(yw), 1);
+    struct yara_stats yst;
+    yara_worker_stats(yw, &yst);
+    ck_assert_uint_eq(yst.objects_truncated, 1);
+    mms_dissector.state_free(st);
+    yara_worker_free(yw);
+    yara_set_free(ys);
+}
+END_TEST
+
 /* BACnet AtomicWriteFile (ASHRAE 135 §15.2): each request's file data is one
  * object. Real bytes first: the UDP payload test_bacnet.c takes from a corpus
  * capture (its frame 8), a 448-byte stream write of a shell script to file 0
@@ -847,6 +995,9 @@ static Suite *suite(void)
     tcase_add_test(tc, modbus_umas_upload_built);
     tcase_add_test(tc, cip_file_download);
     tcase_add_test(tc, cip_file_upload);
+    tcase_add_test(tc, mms_domain_download);
+    tcase_add_test(tc, mms_domain_upload);
+    tcase_add_test(tc, mms_file_read);
     tcase_add_test(tc, bacnet_atomic_write_file);
     suite_add_tcase(s, tc);
     return s;
