@@ -78,7 +78,8 @@ struct mms_xfer {
     struct ots_object obj;
     uint8_t kind; /* 0: free */
     uint8_t name_len;
-    uint32_t id; /* FRSM (file) or ULSM (upload) id */
+    uint8_t to_server; /* the way its data travels (a close or terminate may come the other) */
+    uint32_t id;       /* FRSM (file) or ULSM (upload) id */
     uint64_t age;
     char name[MMS_XNAME]; /* download: the domain it is keyed by */
 };
@@ -680,7 +681,7 @@ static void mms_xfer_drop(struct mms_xfer *t)
 
 static void mms_xfer_end(struct mms_ctx *x, struct mms_xfer *t)
 {
-    object_end(&t->obj, x->sink, x->sink->net.to_server);
+    object_end(&t->obj, x->sink, t->to_server);
     t->kind = 0;
 }
 
@@ -710,6 +711,7 @@ static void mms_xfer_begin(struct mms_ctx *x, int kind, uint32_t id, const char 
         object_attr(&t->obj, kind == MMS_X_FILE ? "frsm" : "ulsm", v);
     }
     t->kind = (uint8_t)kind;
+    t->to_server = kind == MMS_X_DOWNLOAD; /* the client's replies; else the server's */
     t->id = id;
     t->name_len = (uint8_t)(name_len < MMS_XNAME ? name_len : MMS_XNAME);
     memcpy(t->name, name, t->name_len);

@@ -856,6 +856,8 @@ START_TEST(mms_domain_upload)
     ck_assert_ptr_nonnull(strstr(j, "\"name\":\"DOM1\""));
     ck_assert_ptr_nonnull(strstr(j, "\"transfer\":\"upload\""));
     ck_assert_ptr_nonnull(strstr(j, "\"ulsm\":\"3\""));
+    /* ended by the client's terminate, but the data travelled to the client */
+    ck_assert_ptr_nonnull(strstr(j, "\"direction\":\"to_client\""));
     ck_assert_uint_eq(objects_scanned(yw), 1);
     mms_dissector.state_free(st);
     yara_worker_free(yw);
@@ -917,8 +919,9 @@ START_TEST(mms_file_read)
 }
 END_TEST
 
-/* BACnet AtomicWriteFile (ASHRAE 135 §15.2): each request's file data is one
- * object. Real bytes first: the UDP payload test_bacnet.c takes from a corpus
+/* BACnet AtomicWriteFile (ASHRAE 135 §15.2): consecutive writes to one file at
+ * the next position are one object, ended by another file, a write elsewhere or
+ * the flow's end. Real bytes first: the UDP payload test_bacnet.c takes from a corpus
  * capture (its frame 8), a 448-byte stream write of a shell script to file 0
  * (the sha256 computed with Python's hashlib from the octet string). */
 START_TEST(bacnet_atomic_write_file)
@@ -943,16 +946,23 @@ START_TEST(bacnet_atomic_write_file)
               "3e3e20746573742e6c6f670a6d616b65202d66206463632e6d616b20636c65616e0a0a6d616b65202d66"
               "2064656d6f2f6f626a6563742f61690f",
               1, 47808, 47808);
-    ck_assert_int_eq(count_rule("Shell"), 1);
+    ck_assert_int_eq(count_rule("Shell"), 0); /* the run is open */
+    /* built from the spec: file 5, start 32, octet string "xOTS-MARK!" */
+    const char *w = "810a001f 0104 00050107 c402800005 0e 3120 650a 784f54532d4d41524b21 0f";
+    feed_diss(&bacnet_dissector, st, w, 1, 47808, 47808);
+    ck_assert_int_eq(count_rule("Shell"), 1); /* another file ended file 0's run */
     const char *j = rule_json("Shell");
     ck_assert_ptr_nonnull(j);
     ck_assert_ptr_nonnull(
         strstr(j, "a62f0f886cbde97c3e74979dff53ffb41e7a6d3353bbe9f024328ed4c8e5e78f"));
     ck_assert_ptr_nonnull(strstr(j, "\"name\":\"file:0\""));
     ck_assert_ptr_nonnull(strstr(j, "\"access\":\"stream\""));
-    /* built from the spec: file 5, start 32, octet string "xOTS-MARK!" */
-    const char *w = "810a001f 0104 00050107 c402800005 0e 3120 650a 784f54532d4d41524b21 0f";
-    feed_diss(&bacnet_dissector, st, w, 1, 47808, 47808);
+    /* the same write cut before its closing tag adds nothing */
+    feed_diss(&bacnet_dissector, st,
+              "810a001e 0104 00050107 c402800005 0e 3120 650a 784f54532d4d41524b21", 1, 47808,
+              47808);
+    ck_assert_int_eq(count_rule("Marker"), 0);
+    bacnet_dissector.flow_end(st, &rec.sink); /* the flow ends: file 5's run */
     ck_assert_int_eq(count_rule("Marker"), 1);
     j = rule_json("Marker");
     char h[65];
@@ -961,12 +971,26 @@ START_TEST(bacnet_atomic_write_file)
     ck_assert_ptr_nonnull(strstr(j, "\"name\":\"file:5\""));
     ck_assert_ptr_nonnull(strstr(j, "\"type\":\"bacnet.file\""));
     ck_assert_ptr_nonnull(strstr(j, "\"start\":\"32\""));
-    /* the same write cut before its closing tag is not scanned */
-    feed_diss(&bacnet_dissector, st,
-              "810a001e 0104 00050107 c402800005 0e 3120 650a 784f54532d4d41524b21", 1, 47808,
-              47808);
-    ck_assert_int_eq(count_rule("Marker"), 1);
     ck_assert_uint_eq(objects_scanned(yw), 2);
+    /* file 6: "xOTS" at 0, then "-MARK!" at 4 (= 0 + 4): one object */
+    feed_diss(&bacnet_dissector, st, "810a0019 0104 00060107 c402800006 0e 3100 6504 784f5453 0f",
+              1, 47808, 47808);
+    feed_diss(&bacnet_dissector, st,
+              "810a001b 0104 00070107 c402800006 0e 3104 6506 2d4d41524b21 0f", 1, 47808, 47808);
+    ck_assert_int_eq(count_rule("Marker"), 1);
+    /* record access to file 6 ends that run: the marker, split, matches once */
+    feed_diss(&bacnet_dissector, st,
+              "810a001b 0104 00080107 c402800006 1e 3100 2101 6504 784f5453 1f", 1, 47808, 47808);
+    ck_assert_int_eq(count_rule("Marker"), 2);
+    int split = 0;
+    char h6[65];
+    sha256_hex("xOTS-MARK!", 10, h6);
+    for (int i = 0; i < rec.n; i++)
+        split += strstr(rec.json[i], "\"name\":\"file:6\"") && strstr(rec.json[i], h6) &&
+                 strstr(rec.json[i], "\"start\":\"0\"");
+    ck_assert_int_eq(split, 1);
+    bacnet_dissector.flow_end(st, &rec.sink);
+    ck_assert_uint_eq(objects_scanned(yw), 4);
     bacnet_dissector.state_free(st);
     yara_worker_free(yw);
     yara_set_free(ys);
