@@ -297,6 +297,18 @@ static int64_t bac_signed(struct bac_tag *t)
     return (int64_t)v;
 }
 
+/* AtomicWriteFile data gathered for YARA: consecutive writes to one file, in
+ * one direction, each at the position where the last ended (stream access: the
+ * byte offset; record access: the record number), are one object. BACnet marks
+ * no last write, so another file, a write elsewhere or the flow's end
+ * (bacnet_flow_end) ends it. A malformed or cut request adds nothing. */
+struct bac_frun {
+    struct ots_object obj;
+    uint32_t file;
+    uint64_t next; /* start of the write that would continue the run */
+    uint8_t rec, to_server;
+};
+
 /* Walks a tagged sequence state: where it failed is reported once. */
 struct bac_svc {
     struct event *e;
@@ -304,7 +316,7 @@ struct bac_svc {
     int bad;                 /* a tag was malformed or out of place */
     int truncated;           /* the data ended inside a tag */
     struct event_sink *sink; /* for file data objects (requests only), or NULL */
-    struct ots_object *obj;
+    struct bac_frun *run;
 };
 
 static int bac_next(struct bac_svc *s, struct bac_tag *t)
@@ -700,19 +712,37 @@ static void bac_dcc(struct bac_svc *s)
     bac_password(s, 2);
 }
 
-/* AtomicWriteFile's data as a YARA object: one per request (the protocol marks
- * no last write, so contiguous writes are not gathered: a transfer would stay
- * open until the flow ends, where nothing can be scanned). */
-static void bac_file_begin(struct bac_svc *s, uint32_t file, int rec, int64_t start)
+/* One well-formed AtomicWriteFile request's data (w: at its first octet
+ * string) joins the run, or ends it and starts the next. */
+static void bac_file_piece(struct bac_svc *s, uint32_t file, int rec, int64_t start,
+                           struct cursor w)
 {
-    char name[24], v[24];
-    snprintf(name, sizeof(name), "file:%u", (unsigned)(file & 0x3FFFFFu));
-    object_begin(s->obj, s->sink, "bacnet", "bacnet.file", name, strlen(name), 0);
-    snprintf(v, sizeof(v), "%u", (unsigned)(file & 0x3FFFFFu));
-    object_attr(s->obj, "file", v);
-    object_attr(s->obj, "access", rec ? "record" : "stream");
-    snprintf(v, sizeof(v), "%lld", (long long)start);
-    object_attr(s->obj, "start", v);
+    struct bac_frun *r = s->run;
+    int to_server = s->sink->net.to_server != 0;
+    if (!object_active(&r->obj) || r->file != file || r->rec != rec || r->to_server != to_server ||
+        r->next != (uint64_t)start) {
+        char name[24], v[24];
+        object_end(&r->obj, s->sink, r->to_server);
+        snprintf(name, sizeof(name), "file:%u", (unsigned)(file & 0x3FFFFFu));
+        object_begin(&r->obj, s->sink, "bacnet", "bacnet.file", name, strlen(name), 0);
+        snprintf(v, sizeof(v), "%u", (unsigned)(file & 0x3FFFFFu));
+        object_attr(&r->obj, "file", v);
+        object_attr(&r->obj, "access", rec ? "record" : "stream");
+        snprintf(v, sizeof(v), "%lld", (long long)start);
+        object_attr(&r->obj, "start", v);
+        r->file = file;
+        r->rec = (uint8_t)rec;
+        r->to_server = (uint8_t)to_server;
+    }
+    uint64_t n = 0;
+    struct bac_tag t;
+    while (cursor_left(&w) && bac_tag_read(&w, &t) && !t.ctx && t.number == 6 &&
+           t.kind == BT_VALUE) {
+        n += rec ? 1u : t.len;
+        object_append(&r->obj, s->sink, &t.val, t.len);
+        if (!rec) break;
+    }
+    r->next = (uint64_t)start + n;
 }
 
 /* AtomicReadFile / AtomicWriteFile requests and ACKs. */
@@ -755,8 +785,8 @@ static void bac_atomic_file(struct bac_svc *s, int write, int ack)
         ev_int(s->e, "start", start = bac_signed(&t));
     else
         s->bad = 1;
-    struct ots_object *o = write && !ack && s->sink ? s->obj : NULL;
-    if (o) bac_file_begin(s, file, rec, start);
+    int gather = write && !ack && s->sink && s->run;
+    struct cursor data = *s->c;
     if (!write && !ack) { /* requested count */
         if (bac_app(s, 2, &t))
             ev_uint(s->e, "length", bac_unsigned(&t));
@@ -767,16 +797,14 @@ static void bac_atomic_file(struct bac_svc *s, int write, int ack)
             ev_uint(s->e, "length", bac_unsigned(&t));
         else
             s->bad = 1;
+        data = *s->c;
         uint64_t bytes = 0;
-        while (bac_app(s, 6, &t)) {
+        while (bac_app(s, 6, &t))
             bytes += t.len;
-            if (o) object_append(o, s->sink, &t.val, t.len);
-        }
         ev_uint(s->e, "data_len", bytes);
     } else { /* stream data: its size is the length */
         if (bac_app(s, 6, &t)) {
             ev_uint(s->e, "length", t.len);
-            if (o) object_append(o, s->sink, &t.val, t.len);
         } else {
             s->bad = 1;
         }
@@ -787,11 +815,8 @@ static void bac_atomic_file(struct bac_svc *s, int write, int ack)
         else
             s->bad = 1;
     }
-    if (!o) return;
-    if (s->bad || s->truncated)
-        object_abort(o); /* a malformed write is not what the device stores */
-    else
-        object_end(o, s->sink, s->sink->net.to_server);
+    /* a malformed write is not what the device stores */
+    if (gather && !s->bad && !s->truncated) bac_file_piece(s, file, rec, start, data);
 }
 
 /* TimeSynchronization / UTCTimeSynchronization: application date and time. */
@@ -921,7 +946,7 @@ struct bac_pending {
 struct bacnet_state {
     struct bac_pending pend[BAC_MAX_PENDING];
     uint32_t seq;
-    struct ots_object obj; /* AtomicWriteFile data, begun and ended within a request */
+    struct bac_frun run; /* AtomicWriteFile data */
 };
 
 static void bac_pending_add(struct bacnet_state *st, uint8_t invoke, uint8_t service, int dir,
@@ -992,7 +1017,7 @@ static void bac_service_body(struct bac_pdu *m, struct cursor *c, uint8_t svc, i
     struct bac_svc s = {m->e, c, 0, 0, NULL, NULL};
     if (confirmed && !ack) {
         s.sink = m->sink;
-        s.obj = &m->st->obj;
+        s.run = &m->st->run;
     }
     if (confirmed)
         bac_confirmed_body(&s, svc, ack);
@@ -1406,8 +1431,14 @@ static void *bacnet_state_new(void)
 static void bacnet_state_free(void *state)
 {
     struct bacnet_state *st = state;
-    if (st) object_free(&st->obj);
+    if (st) object_free(&st->run.obj);
     free(state);
+}
+
+static void bacnet_flow_end(void *state, struct event_sink *sink)
+{
+    struct bacnet_state *st = state;
+    object_end(&st->run.obj, sink, st->run.to_server);
 }
 
 const struct dissector bacnet_dissector = {
@@ -1422,4 +1453,5 @@ const struct dissector bacnet_dissector = {
     .gap = NULL,
     .anomalies = bacnet_anomalies,
     .max_pdu = BACNET_MAX_PDU,
+    .flow_end = bacnet_flow_end,
 };

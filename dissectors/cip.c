@@ -40,7 +40,13 @@
 #define CIP_CLASS_SYMBOL   0x6B
 
 const char *const cip_anomalies[] = {
-    "cip.truncated", "cip.bad_path", "cip.bad_msp", "cip.too_deep", "cip.too_many_services", NULL,
+    "cip.truncated",
+    "cip.bad_path",
+    "cip.bad_msp",
+    "cip.too_deep",
+    "cip.too_many_services",
+    "cip.file_transfer_sequence",
+    NULL,
 };
 
 /* Everything a request path said. */
@@ -758,6 +764,110 @@ static void response_data(struct event *e, uint8_t service, uint8_t status,
     }
 }
 
+/* ---- File object transfers, for YARA ------------------------------------
+ *
+ * CIP Vol 1 §5-42 (File object, class 0x37), as OpENer implements it:
+ *   Download Transfer request (0x50) / Upload Transfer response (0x4F):
+ *   +-----------------+-------------+-----------+------------------------+
+ *   | transfer number | packet type | file data | checksum INT (last only)|
+ *   +-----------------+-------------+-----------+------------------------+
+ *   packet type: 0 first, 1 middle, 2 last, 3 abort, 4 first and last.
+ * A first packet starts the object (dropping an unfinished one); each later one
+ * must carry the next transfer number (mod 256) for the same instance: a
+ * repeat of the last is skipped (the client asks again after a lost reply),
+ * anything else drops the transfer (cip.file_transfer_sequence). The last
+ * packet's two checksum bytes are not file data. An error reply to a transfer
+ * or an abort packet drops it too, and so does the flow's end:
+ * an object is scanned when complete (or at its cap). */
+static void file_drop(struct cip_state *st, struct cip_file_xfer *x, struct event *e)
+{
+    object_abort(&x->obj);
+    x->armed = 0;
+    st->file_gaps++;
+    event_anomaly(e, "cip.file_transfer_sequence");
+}
+
+static void file_packet(struct cip_state *st, struct cip_file_xfer *x, struct event *e,
+                        struct event_sink *sink, uint32_t instance, int upload, struct cursor d)
+{
+    uint8_t num = cursor_u8(&d);
+    uint8_t type = cursor_u8(&d);
+    if (d.err || type > 4) return; /* the event shows what is there */
+    if (type == 3) {
+        object_abort(&x->obj);
+        x->armed = 0;
+        return;
+    }
+    if (type == 0 || type == 4) {
+        char name[24], v[12];
+        snprintf(name, sizeof(name), "instance:%u", (unsigned)instance);
+        object_begin(&x->obj, sink, "cip", "cip.file", name, strlen(name), 0);
+        snprintf(v, sizeof(v), "%u", (unsigned)instance);
+        object_attr(&x->obj, "instance", v);
+        object_attr(&x->obj, "transfer", upload ? "upload" : "download");
+        x->armed = 1;
+        x->instance = instance;
+    } else if (!x->armed) {
+        return; /* the start was not seen */
+    } else if (instance != x->instance || num != x->next) {
+        if (instance == x->instance && num == (uint8_t)(x->next - 1u)) return; /* again */
+        file_drop(st, x, e);
+        return;
+    }
+    x->next = (uint8_t)(num + 1u);
+    size_t n = cursor_left(&d);
+    int last = type == 2 || type == 4;
+    if (last) {
+        if (n < 2) { /* no room for the checksum: not a packet we understand */
+            file_drop(st, x, e);
+            return;
+        }
+        n -= 2;
+    }
+    object_append(&x->obj, sink, &d, n);
+    if (last) {
+        object_end(&x->obj, sink, !upload);
+        x->armed = 0;
+    }
+}
+
+/* A request to the File object: Download Transfer carries data; a new
+ * Initiate drops what was unfinished. */
+static void file_request(struct cip_state *st, struct event *e, struct event_sink *sink,
+                         uint8_t service, const struct cip_path *p, struct cursor d)
+{
+    if (!st || !p->has_class || p->class_id != CIP_CLASS_FILE) return;
+    uint32_t instance = p->has_instance ? p->instance : 0;
+    if (service == 0x4B || service == 0x4C) {
+        struct cip_file_xfer *x = &st->file[service == 0x4B];
+        object_abort(&x->obj);
+        x->armed = 0;
+    } else if (service == 0x50) {
+        file_packet(st, &st->file[0], e, sink, instance, 0, d);
+    }
+}
+
+static void file_response(struct cip_state *st, struct event *e, struct event_sink *sink,
+                          uint8_t service, uint8_t status, const struct cip_req *req,
+                          struct cursor d)
+{
+    if (!st || !req || !req->has_class || req->class_id != CIP_CLASS_FILE) return;
+    if (service != 0x4F && service != 0x50) return;
+    struct cip_file_xfer *x = &st->file[service == 0x4F];
+    if (status != 0x00) {
+        if (x->armed) file_drop(st, x, e);
+        return;
+    }
+    if (service == 0x4F) file_packet(st, x, e, sink, req->has_instance ? req->instance : 0, 1, d);
+}
+
+void cip_state_release(struct cip_state *st)
+{
+    if (!st) return;
+    object_free(&st->file[0].obj);
+    object_free(&st->file[1].obj);
+}
+
 /* ---- messages --------------------------------------------------------- */
 
 static void parse_msg(struct cip_state *st, struct cursor *c, const struct cip_msg_ctx *ctx,
@@ -903,6 +1013,7 @@ static void parse_request(struct cip_state *st, uint8_t service, struct cursor *
                       role == ROLE_TOP ? ROLE_TOP : ROLE_NONE, NULL, NULL);
         return;
     }
+    file_request(st, e, sink, service, &path, d);
     request_data(e, service, &path, &d);
     event_emit(sink, e);
 }
@@ -976,6 +1087,7 @@ static void parse_response(struct cip_state *st, uint8_t service, struct cursor 
         parse_msp_children(st, &d0, count, ctx, sink, depth, NULL, ROLE_NONE, inner, 1);
         return;
     }
+    file_response(st, e, sink, service, status, req, d);
     response_data(e, service, status, req, &d);
     event_emit(sink, e);
 }

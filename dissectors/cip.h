@@ -14,6 +14,7 @@
 
 #include "../sensor/cursor.h"
 #include "../sensor/event.h"
+#include "../sensor/object.h"
 
 #define CIP_TAG_MAX     40 /* tag names kept for pairing (events keep the full name) */
 #define CIP_MSP_MAX     32 /* embedded services remembered per Multiple Service Packet */
@@ -43,9 +44,20 @@ struct cip_pending {
 
 enum { CIP_KEY_NONE = 0, CIP_KEY_CONTEXT = 1, CIP_KEY_SEQ = 2 };
 
+/* A File object (class 0x37) transfer gathered for YARA: [0] Download Transfer
+ * (to the device), [1] Upload Transfer (from it). */
+struct cip_file_xfer {
+    struct ots_object obj;
+    uint8_t armed; /* a first packet came; next is the transfer number due */
+    uint8_t next;
+    uint32_t instance;
+};
+
 struct cip_state {
     uint64_t counter;
     struct cip_pending pending[CIP_PENDING_MAX];
+    struct cip_file_xfer file[2];
+    uint64_t file_gaps; /* transfers dropped for a missing or misplaced packet */
 };
 
 /* Where a CIP message came from (filled by enip.c). */
@@ -65,6 +77,9 @@ struct cip_msg_ctx {
  * (no pairing: replies then lack what they answer). */
 void cip_parse(struct cip_state *st, struct cursor *c, const struct cip_msg_ctx *ctx,
                struct event_sink *sink);
+
+/* Frees what a cip_state holds (not the state itself; st may be NULL). */
+void cip_state_release(struct cip_state *st);
 
 /* Reads an Identity object's attributes 1-7 (vendor, device type, product code,
  * revision, status, serial, product name) from c into an "identity" object of e.

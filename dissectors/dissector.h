@@ -68,6 +68,9 @@ struct dissector {
     void (*gap)(void *state, int to_server); /* may be NULL */
     const char *const *anomalies;            /* NULL-terminated list of names it raises */
     uint32_t max_pdu; /* largest PDU buffered across segments; beyond it the engine resyncs */
+    /* The flow ends (before state_free): finish what spans PDUs, e.g. scan a pending
+     * YARA object. sink->net is the flow's, as seen from its initiator. May be NULL. */
+    void (*flow_end)(void *state, struct event_sink *sink);
 };
 
 /* NULL-terminated table of every dissector, in registry.c. */

@@ -73,6 +73,7 @@ static const char *const enip_anomalies[] = {
     "cip.bad_msp",
     "cip.too_deep",
     "cip.too_many_services",
+    "cip.file_transfer_sequence",
     NULL,
 };
 
@@ -462,6 +463,7 @@ static void enip_state_free(void *state)
 {
     struct enip_state *st = state;
     if (!st) return;
+    cip_state_release(st->cip);
     free(st->cip);
     free(st->io);
     free(st);

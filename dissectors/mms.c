@@ -37,11 +37,13 @@
  *   session/presentation layers (or straight), to a readable MMS PDU; NEED_MORE
  *   while only COTP CR/CC (or an unfinished DT) is seen; NO for S7comm (0x32) and
  *   S7comm-plus (0x72) payloads and anything else. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "ber.h"
 #include "dissector.h"
+#include "object.h"
 
 #define TPKT_HDR        4
 #define TPKT_MIN        7 /* TPKT + smallest COTP DT header */
@@ -50,6 +52,8 @@
 #define MMS_MAX_PENDING 32
 #define MMS_MAX_NAMES   16 /* variable / file names kept per event */
 #define MMS_MAX_VALUES  16 /* written values kept per event */
+#define MMS_XFERS       4  /* file and domain transfers gathered at once, per flow */
+#define MMS_XNAME       48 /* file / domain name kept with a request for its reply */
 
 static const char *const mms_anomalies[] = {
     "mms.tpkt_invalid",    "mms.cotp_malformed",   "mms.sdu_too_large", "mms.session_malformed",
@@ -62,6 +66,22 @@ struct mms_pending {
     uint32_t seq; /* 0: free */
     uint32_t invoke;
     uint16_t service;
+    /* transfers: the FRSM / ULSM id a request names, or the file / domain name */
+    uint8_t has_id, name_len;
+    uint32_t id;
+    char name[MMS_XNAME];
+};
+
+/* A file or domain transfer gathered for YARA (see mms_xfer_*). */
+enum { MMS_X_FILE = 1, MMS_X_UPLOAD, MMS_X_DOWNLOAD };
+struct mms_xfer {
+    struct ots_object obj;
+    uint8_t kind; /* 0: free */
+    uint8_t name_len;
+    uint8_t to_server; /* the way its data travels (a close or terminate may come the other) */
+    uint32_t id;       /* FRSM (file) or ULSM (upload) id */
+    uint64_t age;
+    char name[MMS_XNAME]; /* download: the domain it is keyed by */
 };
 
 struct mms_dir {
@@ -76,6 +96,8 @@ struct mms_state {
     struct mms_pending pend[MMS_MAX_PENDING];
     uint32_t seq;
     uint64_t pdus, unmatched;
+    struct mms_xfer xfer[MMS_XFERS];
+    uint64_t xfer_clock;
 };
 
 /* Where a decode runs: dry for the probe (no state, no events). */
@@ -550,7 +572,8 @@ static void mms_response_body(struct event *e, uint32_t svc, const struct ber_tl
 
 /* ---- pending requests ---- */
 
-static void mms_pending_add(struct mms_state *st, uint32_t invoke, uint32_t svc, uint64_t ts)
+static void mms_pending_add(struct mms_state *st, uint32_t invoke, uint32_t svc, uint64_t ts,
+                            const struct mms_pending *key)
 {
     struct mms_pending *slot = NULL, *oldest = &st->pend[0];
     for (size_t i = 0; i < MMS_MAX_PENDING; i++) {
@@ -571,6 +594,10 @@ static void mms_pending_add(struct mms_state *st, uint32_t invoke, uint32_t svc,
     slot->invoke = invoke;
     slot->service = (uint16_t)svc;
     slot->ts_us = ts;
+    slot->has_id = key->has_id;
+    slot->id = key->id;
+    slot->name_len = key->name_len;
+    memcpy(slot->name, key->name, key->name_len);
 }
 
 static int mms_pending_take(struct mms_state *st, uint32_t invoke, struct mms_pending *out)
@@ -594,7 +621,8 @@ static uint64_t mms_now(const struct mms_ctx *x)
 }
 
 /* Attaches the paired request (if any) to a response or error event. */
-static int mms_pair(struct mms_ctx *x, struct event *e, uint32_t invoke, uint32_t *svc)
+static int mms_pair(struct mms_ctx *x, struct event *e, uint32_t invoke, uint32_t *svc,
+                    struct mms_pending *out)
 {
     struct mms_pending rq;
     if (!mms_pending_take(x->st, invoke, &rq)) {
@@ -606,7 +634,212 @@ static int mms_pair(struct mms_ctx *x, struct event *e, uint32_t invoke, uint32_
     uint64_t now = mms_now(x);
     ev_uint(e, "latency_us", now > rq.ts_us ? now - rq.ts_us : 0);
     *svc = rq.service;
+    if (out) *out = rq;
     return 1;
+}
+
+/* ---- file and domain transfers, for YARA ----
+ *
+ * ISO 9506-2 services, each object scanned once when complete (or at its cap):
+ *  - mms.file, named by the file: FileOpen request { fileName [0] } and its reply
+ *    { frsmID [0] } start it; FileRead replies { fileData [0] OCTET STRING,
+ *    moreFollows [1] BOOLEAN DEFAULT TRUE } to requests naming that FRSM add to it;
+ *    moreFollows FALSE, or FileClose of the FRSM, ends it.
+ *  - mms.domain upload, named by the domain: InitiateUploadSequence request
+ *    (Identifier) and its reply { ulsmID [0] } start it; UploadSegment replies
+ *    { loadData, moreFollows [1] } to requests naming that ULSM add to it;
+ *    moreFollows FALSE or TerminateUploadSequence ends it.
+ *  - mms.domain download: the client's InitiateDownloadSequence { domainName [0] }
+ *    starts it; the server then asks with DownloadSegment requests (the domain's
+ *    Identifier) and the client's replies { loadData, moreFollows [1] } carry the
+ *    content; moreFollows FALSE or TerminateDownloadSequence { domainName [0] }
+ *    ends it, unless that carries discard [1] (dropped).
+ * loadData is taken in its non-coded form ([0] OCTET STRING); a coded (EXTERNAL)
+ * segment, a data element cut short by its BER length, or a confirmed-Error
+ * answer to a segment drops the transfer. Replies are paired with requests by
+ * invokeID, like the events. ObtainFile moves the file over another
+ * association, so there is nothing here to gather. */
+
+static struct mms_xfer *mms_xfer_find(struct mms_state *st, int kind, uint32_t id, const char *name,
+                                      size_t name_len)
+{
+    for (size_t i = 0; i < MMS_XFERS; i++) {
+        struct mms_xfer *t = &st->xfer[i];
+        if (t->kind != kind) continue;
+        if (kind == MMS_X_DOWNLOAD ? t->name_len == name_len && !memcmp(t->name, name, name_len)
+                                   : t->id == id)
+            return t;
+    }
+    return NULL;
+}
+
+static void mms_xfer_drop(struct mms_xfer *t)
+{
+    object_abort(&t->obj);
+    t->kind = 0;
+}
+
+static void mms_xfer_end(struct mms_ctx *x, struct mms_xfer *t)
+{
+    object_end(&t->obj, x->sink, t->to_server);
+    t->kind = 0;
+}
+
+static void mms_xfer_begin(struct mms_ctx *x, int kind, uint32_t id, const char *name,
+                           size_t name_len)
+{
+    struct mms_state *st = x->st;
+    struct mms_xfer *t = mms_xfer_find(st, kind, id, name, name_len);
+    if (!t) { /* a free slot, else the least recently started */
+        t = &st->xfer[0];
+        for (size_t i = 0; i < MMS_XFERS; i++) {
+            if (!st->xfer[i].kind) {
+                t = &st->xfer[i];
+                break;
+            }
+            if (st->xfer[i].age < t->age) t = &st->xfer[i];
+        }
+    }
+    mms_xfer_drop(t); /* an unfinished transfer it replaces is not complete */
+    char v[12];
+    object_begin(&t->obj, x->sink, "mms", kind == MMS_X_FILE ? "mms.file" : "mms.domain", name,
+                 name_len, 0);
+    if (kind != MMS_X_FILE)
+        object_attr(&t->obj, "transfer", kind == MMS_X_UPLOAD ? "upload" : "download");
+    if (kind != MMS_X_DOWNLOAD) {
+        snprintf(v, sizeof(v), "%u", (unsigned)id);
+        object_attr(&t->obj, kind == MMS_X_FILE ? "frsm" : "ulsm", v);
+    }
+    t->kind = (uint8_t)kind;
+    t->to_server = kind == MMS_X_DOWNLOAD; /* the client's replies; else the server's */
+    t->id = id;
+    t->name_len = (uint8_t)(name_len < MMS_XNAME ? name_len : MMS_XNAME);
+    memcpy(t->name, name, t->name_len);
+    t->age = ++st->xfer_clock;
+}
+
+/* Copies a FileName (SEQUENCE OF GraphicString, joined with '/') or an
+ * Identifier into k->name. */
+static void mms_key_name(struct mms_pending *k, const struct ber_tlv *t)
+{
+    const uint8_t *p;
+    size_t n;
+    k->name_len = 0;
+    if (!t->constructed) {
+        if (!ber_octets(t, &p, &n)) return;
+        k->name_len = (uint8_t)(n < MMS_XNAME ? n : MMS_XNAME);
+        memcpy(k->name, p, k->name_len);
+        return;
+    }
+    struct cursor c = t->val;
+    struct ber_tlv s;
+    size_t used = 0;
+    while (mms_next(&c, &s, NULL)) {
+        if (s.constructed || !ber_octets(&s, &p, &n)) continue;
+        if (used && used < MMS_XNAME) k->name[used++] = '/';
+        if (n > MMS_XNAME - used) n = MMS_XNAME - used;
+        memcpy(k->name + used, p, n);
+        used += n;
+    }
+    k->name_len = (uint8_t)used;
+}
+
+/* A request: what its reply will need (k), and the transfers it starts or ends. */
+static void mms_xfer_request(struct mms_ctx *x, uint32_t svc, const struct ber_tlv *t,
+                             struct mms_pending *k)
+{
+    struct cursor c = t->val;
+    struct ber_tlv y;
+    uint64_t v;
+    switch (svc) {
+    case 72: /* fileOpen { fileName [0], ... } */
+        if (mms_next(&c, &y, NULL) && y.tag == 0 && y.constructed) mms_key_name(k, &y);
+        break;
+    case 27: /* downloadSegment: the domain */
+    case 29: /* initiateUploadSequence: the domain */ mms_key_name(k, t); break;
+    case 73: /* fileRead, fileClose: FRSM; uploadSegment, terminateUpload: ULSM */
+    case 74:
+    case 30:
+    case 31:
+        if (t->constructed || !ber_uint(t, &v) || v > UINT32_MAX) break;
+        k->has_id = 1;
+        k->id = (uint32_t)v;
+        if (svc == 74 || svc == 31) {
+            struct mms_xfer *f =
+                mms_xfer_find(x->st, svc == 74 ? MMS_X_FILE : MMS_X_UPLOAD, k->id, NULL, 0);
+            if (f) mms_xfer_end(x, f);
+        }
+        break;
+    case 26: /* initiateDownloadSequence { domainName [0], ... } */
+    case 28: /* terminateDownloadSequence { domainName [0], discard [1] OPTIONAL } */
+        if (!mms_next(&c, &y, NULL) || y.tag != 0) break;
+        mms_key_name(k, &y);
+        if (svc == 26) {
+            mms_xfer_begin(x, MMS_X_DOWNLOAD, 0, k->name, k->name_len);
+        } else {
+            struct mms_xfer *f = mms_xfer_find(x->st, MMS_X_DOWNLOAD, 0, k->name, k->name_len);
+            if (f && mms_next(&c, &y, NULL) && y.tag == 1)
+                mms_xfer_drop(f);
+            else if (f)
+                mms_xfer_end(x, f);
+        }
+        break;
+    default: break;
+    }
+}
+
+/* A reply paired with its request rq: start a transfer, or add a segment. */
+static void mms_xfer_response(struct mms_ctx *x, const struct mms_pending *rq,
+                              const struct ber_tlv *t)
+{
+    struct cursor c = t->val;
+    struct ber_tlv y;
+    uint64_t v;
+    if (rq->service == 72 || rq->service == 29) {
+        /* fileOpen { frsmID [0] } / initiateUploadSequence { ulsmID [0] } */
+        if (mms_next(&c, &y, NULL) && y.tag == 0 && !y.constructed && ber_uint(&y, &v) &&
+            v <= UINT32_MAX)
+            mms_xfer_begin(x, rq->service == 72 ? MMS_X_FILE : MMS_X_UPLOAD, (uint32_t)v, rq->name,
+                           rq->name_len);
+        return;
+    }
+    struct mms_xfer *f = NULL;
+    if (rq->service == 73 && rq->has_id)
+        f = mms_xfer_find(x->st, MMS_X_FILE, rq->id, NULL, 0);
+    else if (rq->service == 30 && rq->has_id)
+        f = mms_xfer_find(x->st, MMS_X_UPLOAD, rq->id, NULL, 0);
+    else if (rq->service == 27)
+        f = mms_xfer_find(x->st, MMS_X_DOWNLOAD, 0, rq->name, rq->name_len);
+    if (!f) return;
+    /* { fileData [0] | loadData, moreFollows [1] DEFAULT TRUE } */
+    int bad = 0, more = 1, got = 0;
+    while (mms_next(&c, &y, &bad)) {
+        if (y.cls == BER_CONTEXT && y.tag == 0 && !y.constructed) {
+            object_append(&f->obj, x->sink, &y.val, cursor_left(&y.val));
+            got = 1;
+        } else if (y.cls == BER_CONTEXT && y.tag == 1) {
+            if (!ber_bool(&y, &more)) bad = 1;
+        } else if (!got) {
+            bad = 1; /* coded loadData (EXTERNAL): not the bytes the device stores */
+        }
+    }
+    if (bad || !got)
+        mms_xfer_drop(f);
+    else if (!more)
+        mms_xfer_end(x, f);
+}
+
+/* A confirmed-Error answering a segment request: the transfer is incomplete. */
+static void mms_xfer_error(struct mms_ctx *x, const struct mms_pending *rq)
+{
+    struct mms_xfer *f = NULL;
+    if (rq->service == 73 && rq->has_id)
+        f = mms_xfer_find(x->st, MMS_X_FILE, rq->id, NULL, 0);
+    else if (rq->service == 30 && rq->has_id)
+        f = mms_xfer_find(x->st, MMS_X_UPLOAD, rq->id, NULL, 0);
+    else if (rq->service == 27)
+        f = mms_xfer_find(x->st, MMS_X_DOWNLOAD, 0, rq->name, rq->name_len);
+    if (f) mms_xfer_drop(f);
 }
 
 /* confirmed-Request [0] / confirmed-Response [1]. */
@@ -631,7 +864,8 @@ static void mms_confirmed(struct mms_ctx *x, struct event *e, struct cursor *c, 
         }
     }
     uint32_t rsvc = 0;
-    int paired = !req && mms_pair(x, e, (uint32_t)invoke, &rsvc);
+    struct mms_pending rq;
+    int paired = !req && mms_pair(x, e, (uint32_t)invoke, &rsvc, &rq);
     if (!have) {
         if (bad)
             event_anomaly(e, "mms.malformed");
@@ -645,11 +879,17 @@ static void mms_confirmed(struct mms_ctx *x, struct event *e, struct cursor *c, 
     ev_cstr(e, "service", name ? name : "unknown");
     if (!name) event_anomaly(e, "mms.unknown_pdu");
     if (req) {
+        struct mms_pending key;
+        key.has_id = key.name_len = 0;
+        key.id = 0;
         mms_request_body(e, svc, &t);
-        mms_pending_add(x->st, (uint32_t)invoke, svc, mms_now(x));
+        mms_xfer_request(x, svc, &t, &key);
+        mms_pending_add(x->st, (uint32_t)invoke, svc, mms_now(x), &key);
     } else {
         if (paired && rsvc != svc) /* answers another service */
             event_anomaly(e, "mms.service_mismatch");
+        else if (paired)
+            mms_xfer_response(x, &rq, &t);
         mms_response_body(e, svc, &t);
     }
     if (bad) event_anomaly(e, "mms.malformed");
@@ -665,8 +905,10 @@ static void mms_confirmed_error(struct mms_ctx *x, struct event *e, struct curso
         uint64_t v;
         if (t.tag == 0 && ber_uint(&t, &v) && v <= UINT32_MAX) {
             uint32_t svc;
+            struct mms_pending rq;
             ev_uint(e, "invoke_id", v);
-            if (mms_pair(x, e, (uint32_t)v, &svc)) {
+            if (mms_pair(x, e, (uint32_t)v, &svc, &rq)) {
+                mms_xfer_error(x, &rq);
                 const char *n = mms_service_name(svc);
                 if (n) ev_cstr(e, "service", n);
             }
@@ -1097,6 +1339,8 @@ static void mms_state_free(void *state)
     if (!st) return;
     free(st->dir[0].sdu);
     free(st->dir[1].sdu);
+    for (size_t i = 0; i < MMS_XFERS; i++)
+        object_free(&st->xfer[i].obj);
     free(st);
 }
 

@@ -19,6 +19,21 @@
  *   | 5A | session | FE ok/FD error | data |  response (the code is the request's)
  *   +----+---------+----------------+------+
  *
+ *   Program transfers, reassembled for YARA. Schneider names them from the
+ *   PLC's side: "upload" (0x30..0x32) sends a program TO the PLC, "download"
+ *   (0x33..0x35) reads it FROM the PLC. The framing of the block PDUs below is
+ *   what nDPI's umas.pcap shows (a 0x33/0x34 x 53/0x35 read, block 1 starting
+ *   "APX") and what public notes describe for 0x31; no vendor document exists,
+ *   so fields marked ? are unexplained and every length is checked:
+ *     0x31 request:  00 01? | block u16le | length u16le | data
+ *     0x34 request:  00 01? | block u16le
+ *     0x34 response: last u8 (1 on the final block) | 00? | length u16le | data
+ *     0x35 request:  00 01? | block u16le (the last one)
+ *   Blocks must come in order (the first sets the start, a repeat of the last
+ *   is skipped): a missing or misplaced one drops the transfer
+ *   (modbus.umas_block_sequence), as does a length that overruns the PDU
+ *   or the flow's end before the last block or the end request.
+ *
  * Choices worth knowing:
  * - `code` is the function code with the exception bit cleared (tshark's
  *   modbus.func_code). An exception is a field (`exception`, `exception_name`),
@@ -80,6 +95,7 @@ static const char *const modbus_anomalies[] = {
     "modbus.invalid_quantity",
     "modbus.invalid_value",
     "modbus.resync",
+    "modbus.umas_block_sequence",
     NULL,
 };
 
@@ -115,14 +131,36 @@ struct mb_dir {
     uint32_t kept;    /* bytes left unconsumed by the last parse(): new data starts there */
 };
 
+/* File records gathered for YARA, one run per direction of data ([0] FC 21
+ * writes, [1] FC 20 read responses): PDUs join while they address the same file
+ * at the next record. */
+struct mb_fobj {
+    struct ots_object obj;
+    int32_t file;  /* -1: unknown (a read response without its request) */
+    uint32_t next; /* the record that would continue the run */
+    uint64_t adu;  /* the ADU that last extended it (unknown files join only within it) */
+};
+
+/* A UMAS program transfer ([0] to the PLC: 0x30..0x32; [1] from it: 0x33..0x35). */
+struct mb_umas_xfer {
+    struct ots_object obj;
+    uint8_t armed;     /* an initialize was seen; blocks are checked */
+    uint8_t started;   /* the first block came: next is set */
+    uint8_t req_valid; /* [1]: the last DOWNLOAD_BLOCK request's block, for its reply */
+    uint16_t next, req_tid, req_block;
+};
+
 struct modbus_state {
     struct mb_pending pend[MODBUS_MAX_PENDING];
     uint64_t seq;
     uint64_t evicted;   /* pending requests dropped for room */
     uint64_t unmatched; /* responses with no pending request */
     uint64_t resyncs;
-    struct mb_dir dir[2];  /* [0] to server, [1] to client */
-    struct ots_object obj; /* a file record object, begun and ended within a PDU */
+    uint64_t adus;
+    uint64_t umas_gaps;   /* UMAS transfers dropped for a missing or misplaced block */
+    struct mb_dir dir[2]; /* [0] to server, [1] to client */
+    struct mb_fobj fobj[2];
+    struct mb_umas_xfer umas[2];
     struct mb_file_req fread;
 };
 
@@ -342,7 +380,8 @@ struct mb_pdu {
     struct event_sink *sink;
     struct cursor *p; /* after the function code */
     int req;
-    uint8_t fc;
+    uint8_t fc, unit;
+    uint16_t tid;
     const struct mb_pending *rq; /* the matched request (responses), or NULL */
     const char *op;
     int has_sub;
@@ -521,25 +560,53 @@ static void mb_report_server_id(struct mb_pdu *m)
     if (n) ev_str(m->e, "data", cursor_take(&d, n), n);
 }
 
-/* The record data of FC 21 requests and FC 20 responses, for YARA: one object
- * per file number within the PDU, its sub-requests' data in PDU order. A
- * response names its files from the matched request if it is the flow's last
- * FC 20 request (sub-response i answers sub-request i); else file "?". span is the
- * byte-count span, already walked without error. */
+/* One sub-request's (or sub-response's) data for YARA: it extends the
+ * direction's run if it addresses the run's file at the next record (record
+ * numbers count 2-byte registers); otherwise the run is scanned and a new one
+ * starts. So a file written (or read) over several PDUs is one object, ended by
+ * another file, a record out of line, or the flow's end (modbus_flow_end). */
+static void mb_file_piece(struct mb_pdu *m, int32_t file, uint32_t record, struct cursor *d)
+{
+    struct mb_fobj *f = &m->st->fobj[m->req ? 0 : 1];
+    int join = object_active(&f->obj) && f->file == file &&
+               (file >= 0 ? f->next == record : f->adu == m->st->adus);
+    if (!join) {
+        object_end(&f->obj, m->sink, m->req);
+        char name[16], v[12];
+        if (file >= 0)
+            snprintf(name, sizeof(name), "file:%d", (int)file);
+        else
+            snprintf(name, sizeof(name), "file:?");
+        object_begin(&f->obj, m->sink, "modbus", "modbus.file_record", name, strlen(name), 0);
+        if (file >= 0) {
+            snprintf(v, sizeof(v), "%d", (int)file);
+            object_attr(&f->obj, "file", v);
+            snprintf(v, sizeof(v), "%u", (unsigned)record);
+            object_attr(&f->obj, "record", v);
+        }
+        f->file = file;
+    }
+    f->next = record + (uint32_t)(cursor_left(d) / 2u);
+    f->adu = m->st->adus;
+    object_append(&f->obj, m->sink, d, cursor_left(d));
+}
+
+/* The record data of FC 21 requests and FC 20 responses, for YARA, in PDU
+ * order. A response names its files from the matched request if it is the
+ * flow's last FC 20 request (sub-response i answers sub-request i); else file
+ * "?". span is the byte-count span, already walked without error. */
 static void mb_file_objects(struct mb_pdu *m, struct cursor span)
 {
-    struct ots_object *o = &m->st->obj;
-    struct cursor seg[MB_FILE_SUBS];
-    int32_t file[MB_FILE_SUBS];
-    uint16_t record[MB_FILE_SUBS];
     size_t n = 0;
     if (!yara_worker_active(m->sink->yara)) return;
     while (cursor_left(&span) > 0 && n < MB_FILE_SUBS) {
         size_t len;
+        int32_t file;
+        uint32_t record;
         if (m->fc == 21) {
             cursor_skip(&span, 1); /* reference type */
-            file[n] = cursor_u16be(&span);
-            record[n] = cursor_u16be(&span);
+            file = cursor_u16be(&span);
+            record = cursor_u16be(&span);
             len = 2u * cursor_u16be(&span);
         } else {
             uint8_t flen = cursor_u8(&span);
@@ -549,35 +616,13 @@ static void mb_file_objects(struct mb_pdu *m, struct cursor span)
             const struct mb_file_req *fr = &m->st->fread;
             int known = m->rq && m->rq->fc == 20 && fr->valid && fr->tid == m->rq->tid &&
                         fr->unit == m->rq->unit && n < fr->n;
-            file[n] = known ? fr->files[n] : -1;
-            record[n] = known ? fr->records[n] : 0;
+            file = known ? fr->files[n] : -1;
+            record = known ? fr->records[n] : 0;
         }
         if (span.err) return;
-        seg[n++] = cursor_sub(&span, len);
-    }
-    for (size_t i = 0; i < n; i++) {
-        int seen = 0;
-        for (size_t j = 0; j < i && !seen; j++)
-            seen = file[j] == file[i];
-        if (seen) continue;
-        char name[16], v[12];
-        if (file[i] >= 0)
-            snprintf(name, sizeof(name), "file:%d", (int)file[i]);
-        else
-            snprintf(name, sizeof(name), "file:?");
-        object_begin(o, m->sink, "modbus", "modbus.file_record", name, strlen(name), 0);
-        if (file[i] >= 0) {
-            snprintf(v, sizeof(v), "%d", (int)file[i]);
-            object_attr(o, "file", v);
-            snprintf(v, sizeof(v), "%u", (unsigned)record[i]);
-            object_attr(o, "record", v);
-        }
-        for (size_t j = i; j < n; j++)
-            if (file[j] == file[i]) {
-                struct cursor d = seg[j];
-                object_append(o, m->sink, &d, cursor_left(&d));
-            }
-        object_end(o, m->sink, m->req);
+        struct cursor seg = cursor_sub(&span, len);
+        mb_file_piece(m, file, record, &seg);
+        n++;
     }
 }
 
@@ -811,6 +856,116 @@ static void mb_mei(struct mb_pdu *m)
     mb_device_id_objects(m, m->p, count);
 }
 
+/* The next block of a UMAS transfer: 1 to gather it, 0 to skip it. */
+static int mb_umas_block(struct mb_pdu *m, struct mb_umas_xfer *x, uint16_t block)
+{
+    ev_uint(m->e, "block", block);
+    if (!x->armed) return 0;
+    if (!x->started) {
+        char v[8];
+        x->started = 1;
+        x->next = (uint16_t)(block + 1u);
+        snprintf(v, sizeof(v), "%u", (unsigned)block);
+        object_attr(&x->obj, "first_block", v);
+        return 1;
+    }
+    if (block == x->next) {
+        x->next++;
+        return 1;
+    }
+    if (block == (uint16_t)(x->next - 1u)) return 0; /* asked again: the same data */
+    object_abort(&x->obj);
+    x->armed = 0;
+    m->st->umas_gaps++;
+    event_anomaly(m->e, "modbus.umas_block_sequence");
+    return 0;
+}
+
+static void mb_umas_begin(struct mb_pdu *m, struct mb_umas_xfer *x, const char *type,
+                          uint8_t session)
+{
+    char name[16], v[8];
+    snprintf(name, sizeof(name), "unit:%u", (unsigned)m->unit);
+    object_begin(&x->obj, m->sink, "modbus", type, name, strlen(name), 0);
+    snprintf(v, sizeof(v), "%u", (unsigned)m->unit);
+    object_attr(&x->obj, "unit", v);
+    snprintf(v, sizeof(v), "%u", (unsigned)session);
+    object_attr(&x->obj, "session", v);
+    x->armed = 1;
+    x->started = 0;
+}
+
+static void mb_umas_finish(struct mb_pdu *m, struct mb_umas_xfer *x, int to_server)
+{
+    object_end(&x->obj, m->sink, to_server);
+    x->armed = 0;
+}
+
+/* Program transfers (see the top of the file). c: the bytes after the UMAS code
+ * or status, a copy (the event's own walk is not disturbed). code: the
+ * request's UMAS code (for a response, the matched request's, else 0). */
+static void mb_umas_transfer(struct mb_pdu *m, uint8_t code, uint8_t session, uint8_t status,
+                             struct cursor *c)
+{
+    struct mb_umas_xfer *to_plc = &m->st->umas[0], *from_plc = &m->st->umas[1];
+    if (!m->req) {
+        if (code == 0x34 && status == 0xFE && from_plc->req_valid && m->rq &&
+            m->rq->tid == from_plc->req_tid) {
+            from_plc->req_valid = 0;
+            uint8_t last = cursor_u8(c);
+            cursor_skip(c, 1);
+            uint16_t len = cursor_u16le(c);
+            struct cursor d = cursor_sub(c, len);
+            if (c->err) {
+                /* a length past the PDU: the block is not what the PLC holds */
+                event_anomaly(m->e, "modbus.invalid_byte_count");
+                object_abort(&from_plc->obj);
+                from_plc->armed = 0;
+                return;
+            }
+            if (mb_umas_block(m, from_plc, from_plc->req_block))
+                object_append(&from_plc->obj, m->sink, &d, len);
+            if (last == 1 && from_plc->armed) mb_umas_finish(m, from_plc, 0);
+        } else if ((code == 0x30 || code == 0x33) && status == 0xFD) {
+            struct mb_umas_xfer *x = code == 0x30 ? to_plc : from_plc;
+            object_abort(&x->obj); /* refused: nothing will follow */
+            x->armed = 0;
+        }
+        return;
+    }
+    switch (code) {
+    case 0x30: mb_umas_begin(m, to_plc, "modbus.umas_download", session); break;
+    case 0x33:
+        mb_umas_begin(m, from_plc, "modbus.umas_upload", session);
+        from_plc->req_valid = 0;
+        break;
+    case 0x31: {
+        cursor_skip(c, 2);
+        uint16_t block = cursor_u16le(c);
+        uint16_t len = cursor_u16le(c);
+        if (c->err) return;
+        struct cursor d = cursor_sub(c, len);
+        if (c->err) {
+            event_anomaly(m->e, "modbus.invalid_byte_count");
+            object_abort(&to_plc->obj);
+            to_plc->armed = 0;
+            return;
+        }
+        if (mb_umas_block(m, to_plc, block)) object_append(&to_plc->obj, m->sink, &d, len);
+        break;
+    }
+    case 0x34:
+        cursor_skip(c, 2);
+        from_plc->req_block = cursor_u16le(c);
+        from_plc->req_tid = m->tid;
+        from_plc->req_valid = !c->err;
+        break;
+    case 0x32: mb_umas_finish(m, to_plc, 1); break;
+    case 0x35: mb_umas_finish(m, from_plc, 0); break;
+    default: break;
+    }
+}
+
 /* FC 90: Schneider UMAS. The response names no function: take the request's. */
 static void mb_umas(struct mb_pdu *m)
 {
@@ -842,6 +997,9 @@ static void mb_umas(struct mb_pdu *m)
                 ev_uint(m->e, "reserved_session", cursor_peek_u8(m->p, 0, NULL));
         }
     }
+    struct cursor rest = *m->p;
+    mb_umas_transfer(m, m->req ? code : (uint8_t)(m->rq && m->rq->fc == FC_UMAS ? m->rq->sub : 0),
+                     session, code, &rest);
     ev_uint(m->e, "data_len", cursor_left(m->p));
     ev_end(m->e);
     cursor_skip(m->p, cursor_left(m->p));
@@ -937,10 +1095,13 @@ static void mb_adu(struct modbus_state *st, struct mb_dir *ds, struct cursor *ad
         .p = &pdu,
         .req = req,
         .fc = raw & 0x7F,
+        .unit = unit,
+        .tid = tid,
         .rq = NULL,
         .strict = 1,
     };
     struct event *e = m.e;
+    st->adus++;
     ev_uint(e, "tid", tid);
     ev_uint(e, "unit", unit);
     ev_uint(e, "func", m.fc);
@@ -1097,10 +1258,25 @@ static void *modbus_state_new(void)
     return calloc(1, sizeof(struct modbus_state));
 }
 
+/* File record runs have no end marker: the flow's end is theirs. A program
+ * transfer cut by it is dropped (an object is scanned when complete or at its
+ * cap). */
+static void modbus_flow_end(void *state, struct event_sink *sink)
+{
+    struct modbus_state *st = state;
+    object_end(&st->fobj[0].obj, sink, 1);
+    object_end(&st->fobj[1].obj, sink, 0);
+}
+
 static void modbus_state_free(void *state)
 {
     struct modbus_state *st = state;
-    if (st) object_free(&st->obj);
+    if (st) {
+        for (int i = 0; i < 2; i++) {
+            object_free(&st->fobj[i].obj);
+            object_free(&st->umas[i].obj);
+        }
+    }
     free(state);
 }
 
@@ -1116,4 +1292,5 @@ const struct dissector modbus_dissector = {
     .gap = modbus_gap,
     .anomalies = modbus_anomalies,
     .max_pdu = MB_MAX_ADU,
+    .flow_end = modbus_flow_end,
 };

@@ -516,6 +516,11 @@ static void flow_release(struct worker *w, struct flow *f)
             (void)ev;
         }
     }
+    if (f->diss && f->diss->flow_end && f->diss_state) {
+        /* objects still gathering (a transfer with no end marker) are scanned now */
+        set_context(w, f, 0, f->last_us);
+        f->diss->flow_end(f->diss_state, &w->sink);
+    }
     if (f->yara) {
         /* what the stream windows hold is scanned now, once */
         char pb[64];

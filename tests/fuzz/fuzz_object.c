@@ -1,9 +1,11 @@
 /* fuzz_object.c - libFuzzer harness for the object reassembly path into YARA.
  *
  * The first byte picks the mode:
- *  - even: a dissector with YARA on, picked by bits 1-2: S7comm (block
- *    download/upload), Modbus (file records), DNP3 (g70v5 file transport) or
- *    BACnet (AtomicWriteFile, one datagram per chunk); the rest is chunks
+ *  - even: a dissector with YARA on, picked by bits 1-3: S7comm (block
+ *    download/upload), Modbus (file record runs, UMAS program transfers), DNP3
+ *    (g70v5 file transport), BACnet (AtomicWriteFile runs, one datagram per
+ *    chunk), MMS (file reads, domain uploads/downloads) or EtherNet/IP (CIP File
+ *    object transfers); the flow then ends (flow_end); the rest is chunks
  *    "ctl | len | bytes" as in fuzz_s7comm.c (ctl bit 0: direction, bit 1: a
  *    gap before the chunk);
  *  - odd: the object and stream API driven directly by opcodes
@@ -23,6 +25,8 @@ extern const struct dissector s7comm_dissector;
 extern const struct dissector modbus_dissector;
 extern const struct dissector dnp3_dissector;
 extern const struct dissector bacnet_dissector;
+extern const struct dissector mms_dissector;
+extern const struct dissector enip_dissector;
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -43,7 +47,8 @@ static struct yara_set *rules(void)
                                 "rule PP { strings: $a = { 70 70 } condition: $a }\n"
                                 "rule Blk { meta: severity = 3 fr = \"FR3\" strings: $b = \"AB\" "
                                 "condition: $b and ot_object_type == \"s7comm.block\" }\n"
-                                "rule Any { condition: filesize > 200 }\n",
+                                "rule Any { condition: filesize > 200 }\n"
+                                "rule Ots { strings: $o = \"OTS\" condition: $o }\n",
                                 err, sizeof(err));
         if (!ys) abort();
     }
@@ -103,6 +108,7 @@ static void run_diss(const struct dissector *d, struct event_sink *sink, const u
             if (q->len > d->max_pdu || udp) q->len = 0; /* a datagram is used once */
         }
     }
+    if (d->flow_end) d->flow_end(st, sink);
     d->state_free(st);
     free(dir[0].p);
     free(dir[1].p);
@@ -150,8 +156,9 @@ static void run_api(struct yara_worker *yw, struct event_sink *sink, const uint8
     yara_flow_end(yw, &fs, "fuzz", sink, sink->net.ts_us);
 }
 
-static const struct dissector *const diss[4] = {&s7comm_dissector, &modbus_dissector,
-                                                &dnp3_dissector, &bacnet_dissector};
+static const struct dissector *const diss[8] = {
+    &s7comm_dissector, &modbus_dissector, &dnp3_dissector,   &bacnet_dissector,
+    &mms_dissector,    &enip_dissector,   &modbus_dissector, &mms_dissector};
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -166,7 +173,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (data[0] & 1)
         run_api(yw, &sink, data + 2, size - 2);
     else
-        run_diss(diss[(data[0] >> 1) & 3], &sink, data + 2, size - 2);
+        run_diss(diss[(data[0] >> 1) & 7], &sink, data + 2, size - 2);
     yara_worker_free(yw);
     return 0;
 }

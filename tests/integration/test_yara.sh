@@ -118,6 +118,42 @@ assert y["object_name"] == "handle:305419896", y
 assert y["sha256"] == "f5f26059f2461b2fd69fb73dadef92614ff4f6aa3bfb297e9dfda931e635bec6", y
 PY
 
+# 3c. Modbus file records written over two PDUs: one object, scanned when the flow
+# ends (the worker's flow_end hook), with the flow's 5-tuple; -w 1 and -w 2. And the
+# UMAS program read of nDPI's umas.pcap, 53 blocks joined (digest from tshark's
+# modbus.data with Python's hashlib, as in test_yara.c).
+run mbrun1 modbus_file_run.pcap 1
+run mbrun2 modbus_file_run.pcap 2
+mkdir "$T/yumas"
+echo 'rule OTS_Test_UMAS_APX { strings: $a = "APX" condition: $a at 0 and
+  ot_object_type == "modbus.umas_upload" and ot_direction == "to_client" }' >"$T/yumas/u.yar"
+"$BIN" -r "$OTS_SOURCE_DIR/tests/data/modbus_umas.pcap" --redis none -R "$RULES" -Y "$T/yumas" \
+    --events "$T/umas.ev" 2>"$T/umas.err" || bad "umas run: $(cat "$T/umas.err")"
+/usr/bin/python3 - "$T" <<'PY' && ok || bad "Modbus file record run / UMAS upload"
+import hashlib, json, sys
+t = sys.argv[1]
+for name in ("mbrun1", "mbrun2"):
+    ev = [json.loads(l) for l in open(f"{t}/{name}.ev")]
+    m = [e for e in ev if e["proto"] == "yara"]
+    assert len(m) == 1, (name, [e["yara"]["rule"] for e in m])
+    e, y = m[0], m[0]["yara"]
+    assert y["rule"] == "OTS_Test_Split_Marker" and y["direction"] == "to_server", y
+    o = y["object"]
+    assert o["type"] == "modbus.file_record" and o["name"] == "file:4" and o["record"] == "1", o
+    assert o["sha256"] == hashlib.sha256(b"OTS-SPLIT-MARKER").hexdigest(), o
+    assert e["src_ip"] == "10.6.0.1" and e["src_port"] == 40001, e
+    assert e["dst_ip"] == "10.6.0.2" and e["dst_port"] == 502, e
+    ends = [x for x in ev if x.get("event") == "flow.end"]
+    assert ends and ends[0]["flow_id"] == e["flow_id"], "no flow.end for the flow"
+ev = [json.loads(l) for l in open(f"{t}/umas.ev")]
+objs = {json.dumps(e["yara"]["object"], sort_keys=True) for e in ev if e["proto"] == "yara"}
+um = [json.loads(o) for o in objs]
+assert len(um) == 1 and um[0]["type"] == "modbus.umas_upload", objs
+assert um[0]["sha256"] == "223dfe4cb8497b9a16b23f20a369a1483f83903a85b749deb8c84f878186c5c1", um
+assert um[0]["size"] == 12343 and um[0]["first_block"] == "1", um
+print("Modbus: a file record run scanned at the flow's end with its 5-tuple; UMAS read joined")
+PY
+
 # 4. compile errors: file:line, exit 1; a good set passes --check
 "$BIN" --check -Y "$T/yara" >"$T/chk.out" 2>&1 && grep -q "4 YARA rules" "$T/chk.out" && ok ||
     bad "--check of the good set: $(cat "$T/chk.out")"

@@ -7,6 +7,8 @@
                      the block starts with a load-memory header (70 70 .. 0A 03 7A)
                      and carries OTS-SPLIT-MARKER split between the two PDUs
   tristation.pcap    one UDP datagram to port 1502 carrying PowerPC routines
+  modbus_file_run.pcap  Modbus FC 21 writes to file 4, records 1-5 then 6-8, in two
+                     PDUs; OTS-SPLIT-MARKER is cut between them; the flow then closes
   eicar_flows_A.pcap N short TCP flows, each sending EICAR in one segment
   eicar_flows_B.pcap the same with other ports (for runs with several -r)
 
@@ -130,6 +132,20 @@ def s7_download():
     return c.pkts
 
 
+def modbus_file_run():
+    c = Tcp("10.6.0.1", "10.6.0.2", 40001, 502, 1700000300.0)
+    c.handshake()
+    for tid, rec, data in ((1, 1, b"OTS-SPLIT-"), (2, 6, b"MARKER")):
+        sub = b"\x06" + (4).to_bytes(2, "big") + rec.to_bytes(2, "big")
+        sub += (len(data) // 2).to_bytes(2, "big") + data
+        pdu = b"\x15" + bytes([len(sub)]) + sub
+        adu = tid.to_bytes(2, "big") + b"\x00\x00" + (len(pdu) + 1).to_bytes(2, "big") + b"\x01" + pdu
+        c.send(True, adu)
+        c.send(False, adu)  # the echo
+    c.close()
+    return c.pkts
+
+
 def tristation():
     ppc = bytes.fromhex(
         "9421ffe0" "7c0802a6" "93e1001c" "90010024"  # stwu r1,-32(r1); mflr r0; ...
@@ -160,6 +176,7 @@ def main():
     wrpcap(out + "/eicar_ooo.pcap", eicar_ooo())
     wrpcap(out + "/s7_download.pcap", s7_download())
     wrpcap(out + "/tristation.pcap", tristation())
+    wrpcap(out + "/modbus_file_run.pcap", modbus_file_run())
     wrpcap(out + "/eicar_flows_A.pcap", eicar_flows(n, 20000, 1700001000.0))
     wrpcap(out + "/eicar_flows_B.pcap", eicar_flows(n, 40000, 1800001000.0))
 

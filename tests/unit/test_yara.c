@@ -9,6 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "cip.h"
 #include "dissector.h"
 #include "object.h"
 #include "sha256.h"
@@ -17,6 +18,7 @@
 
 extern const struct dissector modbus_dissector;
 extern const struct dissector bacnet_dissector;
+extern const struct dissector mms_dissector;
 
 static struct recorder rec;
 static char err[4096];
@@ -390,19 +392,29 @@ START_TEST(switch_sets)
 END_TEST
 
 /* Modbus FC 21 (Write File Record, MODBUS Application Protocol v1.1b3 §6.15):
- * one object per file number in the PDU, its sub-requests' record data in
- * order, so a marker split across two sub-requests to file 4 (with file 5's
- * in between) matches once; the response, an echo, is not scanned again. */
+ * sub-requests that address the same file at the next record (record numbers
+ * count 2-byte registers) are one object, across PDUs; another file, a record
+ * out of line or the flow's end scans it. The response, an echo, is not scanned. */
 START_TEST(modbus_write_file_record)
 {
     struct yara_set *ys = load(RULES);
     struct yara_worker *yw = worker(ys, 0, 1 << 20, 0, 0);
     void *st = modbus_dissector.state_new();
-    const char *req = "0001 0000 0024 01 15 21"
-                      " 06 0004 0001 0002 784F5453"      /* file 4 record 1: "xOTS" */
-                      " 06 0005 0000 0001 7A7A"          /* file 5 record 0: "zz" */
-                      " 06 0004 0002 0003 2D4D41524B21"; /* file 4 record 2: "-MARK!" */
-    feed_diss(&modbus_dissector, st, req, 1, 40000, 502);
+    /* file 4 record 1, 2 registers: "xOTS" */
+    const char *w1 = "0001 0000 000e 01 15 0b 06 0004 0001 0002 784F5453";
+    /* file 4 record 3 (= 1 + 2), 3 registers: "-MARK!" */
+    const char *w2 = "0002 0000 0010 01 15 0d 06 0004 0003 0003 2D4D41524B21";
+    feed_diss(&modbus_dissector, st, w1, 1, 40000, 502);
+    feed_diss(&modbus_dissector, st, w1, 0, 502, 40000); /* the echo */
+    feed_diss(&modbus_dissector, st, w2, 1, 40000, 502);
+    feed_diss(&modbus_dissector, st, w2, 0, 502, 40000);
+    ck_assert_int_eq(count_rule("Marker"), 0); /* the run is still open */
+    ck_assert_uint_eq(objects_scanned(yw), 0);
+    /* file 5 record 0: "zz" ends file 4's run, then "-MARK!" to file 5 record 9
+     * (not 0 + 1) ends that one too */
+    feed_diss(&modbus_dissector, st,
+              "0003 0000 0019 01 15 16 06 0005 0000 0001 7A7A 06 0005 0009 0003 2D4D41524B21", 1,
+              40000, 502);
     ck_assert_int_eq(count_rule("Marker"), 1);
     ck_assert_int_eq(count_rule("S7Only"), 0);
     const char *j = rule_json("Marker");
@@ -415,10 +427,41 @@ START_TEST(modbus_write_file_record)
     ck_assert_ptr_nonnull(strstr(j, "\"file\":\"4\""));
     ck_assert_ptr_nonnull(strstr(j, "\"record\":\"1\""));
     ck_assert_ptr_nonnull(strstr(j, "\"direction\":\"to_server\""));
-    feed_diss(&modbus_dissector, st, req, 0, 502, 40000);
-    ck_assert_int_eq(count_rule("Marker"), 1);
-    /* two objects scanned per request (files 4 and 5); none for the echo */
     ck_assert_uint_eq(objects_scanned(yw), 2);
+    /* the flow ends: file 5's second run ("-MARK!" alone) is scanned, once */
+    modbus_dissector.flow_end(st, &rec.sink);
+    modbus_dissector.flow_end(st, &rec.sink);
+    ck_assert_uint_eq(objects_scanned(yw), 3);
+    ck_assert_int_eq(count_rule("Marker"), 1);
+    modbus_dissector.state_free(st);
+    yara_worker_free(yw);
+    yara_set_free(ys);
+}
+END_TEST
+
+/* A file written over several PDUs reaches yara.object_max: scanned once, at
+ * once, truncated; later PDUs of the run are counted, not scanned again. */
+START_TEST(modbus_file_record_cap)
+{
+    struct yara_set *ys = load(RULES);
+    struct yara_worker *yw = worker(ys, 0, 12, 0, 0);
+    void *st = modbus_dissector.state_new();
+    feed_diss(&modbus_dissector, st, "0001 0000 0012 01 15 0f 06 0007 0000 0004 4f54532d4d41524b",
+              1, 40000, 502); /* "OTS-MARK", records 0-3 */
+    ck_assert_int_eq(count_rule("Marker"), 0);
+    feed_diss(&modbus_dissector, st, "0002 0000 0012 01 15 0f 06 0007 0004 0004 3031323334353637",
+              1, 40000, 502); /* records 4-7: the 12-byte cap falls inside */
+    ck_assert_int_eq(count_rule("Marker"), 1);
+    const char *j = rule_json("Marker");
+    ck_assert_ptr_nonnull(strstr(j, "\"size\":16,\"scanned\":12,\"truncated\":true"));
+    feed_diss(&modbus_dissector, st, "0003 0000 0012 01 15 0f 06 0007 0008 0004 4f54532d4d41524b",
+              1, 40000, 502);
+    modbus_dissector.flow_end(st, &rec.sink);
+    ck_assert_int_eq(count_rule("Marker"), 1);
+    struct yara_stats ys_st;
+    yara_worker_stats(yw, &ys_st);
+    ck_assert_uint_eq(ys_st.objects_scanned, 1);
+    ck_assert_uint_eq(ys_st.objects_truncated, 1);
     modbus_dissector.state_free(st);
     yara_worker_free(yw);
     yara_set_free(ys);
@@ -426,7 +469,8 @@ START_TEST(modbus_write_file_record)
 END_TEST
 
 /* Modbus FC 20 (Read File Record): the response's data is named by the
- * request's sub-requests (file 4 records 1 and 3), travelling to the client. */
+ * request's sub-requests (file 4 records 1 and 3), travelling to the client;
+ * the next read of record 6 continues the run. */
 START_TEST(modbus_read_file_record)
 {
     struct yara_set *ys = load(RULES);
@@ -437,17 +481,22 @@ START_TEST(modbus_read_file_record)
     ck_assert_int_eq(count_rule("Marker"), 0);
     feed_diss(&modbus_dissector, st, "0007 0000 0011 01 14 0E 05 06 784F5453 07 06 2D4D41524B21", 0,
               502, 40000);
+    feed_diss(&modbus_dissector, st, "0008 0000 000a 01 14 07 06 0004 0006 0001", 1, 40000, 502);
+    feed_diss(&modbus_dissector, st, "0008 0000 0007 01 14 04 03 06 2121", 0, 502, 40000);
+    ck_assert_int_eq(count_rule("Marker"), 0);
+    /* an unmatched response: its file is unknown, which ends file 4's run */
+    feed_diss(&modbus_dissector, st, "0009 0000 0009 01 14 06 05 06 784F5453", 0, 502, 40000);
     ck_assert_int_eq(count_rule("Marker"), 1);
     const char *j = rule_json("Marker");
     ck_assert_ptr_nonnull(j);
     char h[65];
-    sha256_hex("xOTS-MARK!", 10, h);
+    sha256_hex("xOTS-MARK!!!", 12, h);
     ck_assert_msg(strstr(j, h) != NULL, "%s", j);
     ck_assert_ptr_nonnull(strstr(j, "\"name\":\"file:4\""));
     ck_assert_ptr_nonnull(strstr(j, "\"record\":\"1\""));
     ck_assert_ptr_nonnull(strstr(j, "\"direction\":\"to_client\""));
-    /* an unmatched response: its file is unknown */
-    feed_diss(&modbus_dissector, st, "0008 0000 0009 01 14 06 05 06 784F5453", 0, 502, 40000);
+    ck_assert_uint_eq(objects_scanned(yw), 1);
+    modbus_dissector.flow_end(st, &rec.sink);
     ck_assert_uint_eq(objects_scanned(yw), 2);
     modbus_dissector.state_free(st);
     yara_worker_free(yw);
@@ -455,8 +504,424 @@ START_TEST(modbus_read_file_record)
 }
 END_TEST
 
-/* BACnet AtomicWriteFile (ASHRAE 135 §15.2): each request's file data is one
- * object. Real bytes first: the UDP payload test_bacnet.c takes from a corpus
+/* UMAS program read (codes 0x33/0x34/0x35) from nDPI's umas.pcap: 53 blocks,
+ * 12343 bytes, the first starting "APX". The expected sha256 and the bytes
+ * around the block 1/2 boundary come from tshark 4.0 (modbus.data of the 53
+ * responses, 6 header bytes each cut, joined, hashed with Python's hashlib). */
+START_TEST(modbus_umas_upload_capture)
+{
+    struct yara_set *ys =
+        load("rule Apx { strings: $a = \"APX\" condition: $a at 0 and ot_proto == \"modbus\" and "
+             "ot_object_type == \"modbus.umas_upload\" and ot_direction == \"to_client\" }\n"
+             "rule Split { strings: $s = { 4c c2 00 00 53 44 00 00 } condition: $s }\n");
+    struct yara_worker *yw = worker(ys, 0, 1 << 20, 0, 0);
+    ck_assert_int_gt(
+        pcap_feed_file(test_data_path("modbus_umas.pcap"), &modbus_dissector, &rec.sink, 502, 0),
+        0);
+    ck_assert_int_eq(count_rule("Apx"), 1);
+    ck_assert_int_eq(count_rule("Split"), 1);
+    const char *j = rule_json("Split");
+    ck_assert_ptr_nonnull(j);
+    ck_assert_msg(strstr(j, "223dfe4cb8497b9a16b23f20a369a1483f83903a85b749deb8c84f878186c5c1") !=
+                      NULL,
+                  "%s", j);
+    ck_assert_ptr_nonnull(strstr(j, "\"type\":\"modbus.umas_upload\""));
+    ck_assert_ptr_nonnull(strstr(j, "\"name\":\"unit:0\""));
+    ck_assert_ptr_nonnull(strstr(j, "\"size\":12343,\"scanned\":12343,\"truncated\":false"));
+    ck_assert_ptr_nonnull(strstr(j, "\"first_block\":\"1\""));
+    ck_assert_uint_eq(objects_scanned(yw), 1);
+    yara_worker_free(yw);
+    yara_set_free(ys);
+}
+END_TEST
+
+/* One Modbus/TCP ADU carrying UMAS: tid, unit 1, function 0x5A, then body. */
+static void umas_feed(void *st, uint16_t tid, const char *body, int to_server)
+{
+    uint8_t b[512];
+    char hex[1200];
+    size_t n = hex_to_bytes(body, b, sizeof(b));
+    int k = snprintf(hex, sizeof(hex), "%04x 0000 %04x 01 5a", tid, (unsigned)(n + 2));
+    for (size_t i = 0; i < n; i++)
+        k += snprintf(hex + k, sizeof(hex) - (size_t)k, "%02x", b[i]);
+    if (to_server)
+        feed_diss(&modbus_dissector, st, hex, 1, 40000, 502);
+    else
+        feed_diss(&modbus_dissector, st, hex, 0, 502, 40000);
+}
+
+static int has_anomaly(const char *name)
+{
+    for (int i = 0; i < rec.n; i++)
+        if (event_has_anomaly(&rec.ev[i], name)) return 1;
+    return 0;
+}
+
+/* UMAS program write (0x30/0x31/0x32): no public capture has one, so these bytes
+ * are built from the 0x31 framing public notes describe (session, code, 00 01,
+ * block u16le, length u16le, data), the one modbus.c parses. */
+START_TEST(modbus_umas_download_built)
+{
+    struct yara_set *ys = load(RULES);
+    struct yara_worker *yw = worker(ys, 0, 1 << 20, 0, 0);
+    void *st = modbus_dissector.state_new();
+    umas_feed(st, 1, "01 30 0001 fb00", 1);
+    umas_feed(st, 1, "01 fe", 0);
+    umas_feed(st, 2, "01 31 0001 0100 0400 784f5453", 1); /* block 1: "xOTS" */
+    umas_feed(st, 2, "01 fe", 0);
+    umas_feed(st, 3, "01 31 0001 0200 0600 2d4d41524b21", 1); /* block 2: "-MARK!" */
+    umas_feed(st, 3, "01 fe", 0);
+    ck_assert_int_eq(count_rule("Marker"), 0);
+    umas_feed(st, 4, "01 32 0001 0200", 1);
+    ck_assert_int_eq(count_rule("Marker"), 1);
+    const char *j = rule_json("Marker");
+    char h[65];
+    sha256_hex("xOTS-MARK!", 10, h);
+    ck_assert_msg(strstr(j, h) != NULL, "%s", j);
+    ck_assert_ptr_nonnull(strstr(j, "\"type\":\"modbus.umas_download\""));
+    ck_assert_ptr_nonnull(strstr(j, "\"name\":\"unit:1\""));
+    ck_assert_ptr_nonnull(strstr(j, "\"direction\":\"to_server\""));
+    ck_assert_ptr_nonnull(strstr(j, "\"first_block\":\"1\""));
+    /* a missing block (1 then 3) drops the transfer, counted as an anomaly */
+    ck_assert(!has_anomaly("modbus.umas_block_sequence"));
+    umas_feed(st, 5, "01 30 0001 fb00", 1);
+    umas_feed(st, 6, "01 31 0001 0100 0400 784f5453", 1);
+    umas_feed(st, 7, "01 31 0001 0300 0600 2d4d41524b21", 1);
+    ck_assert(has_anomaly("modbus.umas_block_sequence"));
+    umas_feed(st, 8, "01 32 0001 0300", 1);
+    /* a length past the PDU (0x100 announced, 4 there) drops it too */
+    umas_feed(st, 9, "01 30 0001 fb00", 1);
+    umas_feed(st, 10, "01 31 0001 0100 0001 784f5453", 1);
+    ck_assert(has_anomaly("modbus.invalid_byte_count"));
+    umas_feed(st, 11, "01 31 0001 0200 0600 2d4d41524b21", 1);
+    umas_feed(st, 12, "01 32 0001 0200", 1);
+    modbus_dissector.flow_end(st, &rec.sink);
+    ck_assert_int_eq(count_rule("Marker"), 1);
+    ck_assert_uint_eq(objects_scanned(yw), 1);
+    modbus_dissector.state_free(st);
+    yara_worker_free(yw);
+    yara_set_free(ys);
+}
+END_TEST
+
+/* UMAS program read, built in the capture's framing: a lying block length and a
+ * cap. Blocks answer the request with the same tid. */
+START_TEST(modbus_umas_upload_built)
+{
+    struct yara_set *ys = load(RULES);
+    struct yara_worker *yw = worker(ys, 0, 6, 0, 0);
+    void *st = modbus_dissector.state_new();
+    umas_feed(st, 1, "01 33 0001 fb00", 1);
+    umas_feed(st, 1, "01 fe 0001 3730 0000", 0);
+    umas_feed(st, 2, "01 34 0001 0100", 1);
+    umas_feed(st, 2, "01 fe 00 00 0400 784f5453", 0);
+    umas_feed(st, 3, "01 34 0001 0200", 1);
+    umas_feed(st, 3, "01 fe 01 00 0600 2d4d41524b21", 0); /* the last: "x" cut at 6 */
+    ck_assert_uint_eq(objects_scanned(yw), 1);
+    yara_worker_free(yw);
+    /* a reply whose length overruns its PDU: dropped, nothing scanned */
+    yw = worker(ys, 0, 1 << 20, 0, 0);
+    umas_feed(st, 4, "01 33 0001 fb00", 1);
+    umas_feed(st, 5, "01 34 0001 0100", 1);
+    umas_feed(st, 5, "01 fe 00 00 0400 784f5453", 0);
+    umas_feed(st, 6, "01 34 0001 0200", 1);
+    umas_feed(st, 6, "01 fe 01 00 ff00 2d4d41524b21", 0);
+    ck_assert(has_anomaly("modbus.invalid_byte_count"));
+    umas_feed(st, 7, "01 35 0001 0200", 1);
+    modbus_dissector.flow_end(st, &rec.sink);
+    ck_assert_uint_eq(objects_scanned(yw), 0);
+    /* the same, whole: one match, to the client */
+    umas_feed(st, 8, "01 33 0001 fb00", 1);
+    umas_feed(st, 9, "01 34 0001 0100", 1);
+    umas_feed(st, 9, "01 fe 00 00 0400 784f5453", 0);
+    umas_feed(st, 10, "01 34 0001 0200", 1);
+    umas_feed(st, 10, "01 fe 01 00 0600 2d4d41524b21", 0);
+    umas_feed(st, 11, "01 35 0001 0200", 1);
+    ck_assert_int_eq(count_rule("Marker"), 1);
+    const char *j = rule_json("Marker");
+    ck_assert_ptr_nonnull(strstr(j, "\"type\":\"modbus.umas_upload\""));
+    ck_assert_ptr_nonnull(strstr(j, "\"direction\":\"to_client\""));
+    ck_assert_uint_eq(objects_scanned(yw), 1);
+    modbus_dissector.state_free(st);
+    yara_worker_free(yw);
+    yara_set_free(ys);
+}
+END_TEST
+
+/* One CIP message (hex) through cip_parse(), paired by key as SendUnitData's
+ * sequence count; to_server: the direction it travels. */
+static void cip_feed(struct cip_state *cs, const char *hex, uint16_t key, int to_server)
+{
+    uint8_t b[512];
+    size_t n = hex_to_bytes(hex, b, sizeof(b));
+    struct cursor c = cursor_make(b, n);
+    struct cip_msg_ctx ctx;
+    memset(&ctx, 0, sizeof(ctx));
+    ctx.to_server = to_server;
+    ctx.key_kind = CIP_KEY_SEQ;
+    ctx.key[0] = (uint8_t)key;
+    ctx.key[1] = (uint8_t)(key >> 8);
+    rec.sink.net.to_server = (uint8_t)to_server;
+    cip_parse(cs, &c, &ctx, &rec.sink);
+}
+
+/* CIP File object (class 0x37) transfers. No public capture has one, so these
+ * are built from CIP Vol 1's File object services as OpENer implements them:
+ * request = service, path words, path (20 37 = class 0x37, 24 01 = instance 1),
+ * data; response = service|0x80, 00, status, 00, data. Transfer data = transfer
+ * number, packet type (0 first, 1 middle, 2 last, 4 first and last), file data,
+ * and on the last packet a 2-byte checksum, not file data. */
+START_TEST(cip_file_download)
+{
+    struct yara_set *ys = load(RULES);
+    struct yara_worker *yw = worker(ys, 0, 1 << 20, 0, 0);
+    struct cip_state *cs = calloc(1, sizeof(*cs));
+    ck_assert_ptr_nonnull(cs);
+    cip_feed(cs, "4c 02 20 37 24 01 0a000000 3412 0101", 1, 1); /* initiate download */
+    cip_feed(cs, "cc 00 00 00 00 00 f0", 1, 0);
+    cip_feed(cs, "50 02 20 37 24 01 00 00 784f5453", 2, 1); /* first: "xOTS" */
+    cip_feed(cs, "d0 00 00 00 00", 2, 0);
+    cip_feed(cs, "50 02 20 37 24 01 01 01 2d4d41", 3, 1); /* middle: "-MA" */
+    cip_feed(cs, "d0 00 00 00 01", 3, 0);
+    cip_feed(cs, "50 02 20 37 24 01 01 01 2d4d41", 4, 1); /* asked again: skipped */
+    cip_feed(cs, "d0 00 00 00 01", 4, 0);
+    ck_assert_int_eq(count_rule("Marker"), 0);
+    cip_feed(cs, "50 02 20 37 24 01 02 02 524b21 beef", 5, 1); /* last: "RK!" + checksum */
+    ck_assert_int_eq(count_rule("Marker"), 1);
+    const char *j = rule_json("Marker");
+    char h[65];
+    sha256_hex("xOTS-MARK!", 10, h);
+    ck_assert_msg(strstr(j, h) != NULL, "%s", j);
+    ck_assert_ptr_nonnull(strstr(j, "\"proto\":\"cip\""));
+    ck_assert_ptr_nonnull(strstr(j, "\"type\":\"cip.file\""));
+    ck_assert_ptr_nonnull(strstr(j, "\"name\":\"instance:1\""));
+    ck_assert_ptr_nonnull(strstr(j, "\"instance\":\"1\""));
+    ck_assert_ptr_nonnull(strstr(j, "\"transfer\":\"download\""));
+    ck_assert_ptr_nonnull(strstr(j, "\"direction\":\"to_server\""));
+    ck_assert_ptr_nonnull(strstr(j, "\"size\":10,"));
+    /* a skipped transfer number drops the transfer */
+    cip_feed(cs, "50 02 20 37 24 01 00 00 784f5453", 6, 1);
+    cip_feed(cs, "50 02 20 37 24 01 02 01 2d4d41", 7, 1);
+    ck_assert(has_anomaly("cip.file_transfer_sequence"));
+    cip_feed(cs, "50 02 20 37 24 01 03 02 524b21 beef", 8, 1);
+    /* a last packet too short for its checksum drops it too */
+    cip_feed(cs, "50 02 20 37 24 01 00 00 784f5453", 9, 1);
+    cip_feed(cs, "50 02 20 37 24 01 01 02 2d", 10, 1);
+    /* a first-and-last packet is one whole file */
+    cip_feed(cs, "50 02 20 37 24 02 00 04 4f54532d4d41524b 0000", 11, 1);
+    ck_assert_int_eq(count_rule("Marker"), 2);
+    int named2 = 0;
+    for (int i = 0; i < rec.n; i++)
+        named2 += strstr(rec.json[i], "\"yara\":{\"rule\":\"Marker\"") &&
+                  strstr(rec.json[i], "\"name\":\"instance:2\"");
+    ck_assert_int_eq(named2, 1);
+    ck_assert_uint_eq(objects_scanned(yw), 2);
+    cip_state_release(cs);
+    free(cs);
+    yara_worker_free(yw);
+    yara_set_free(ys);
+}
+END_TEST
+
+/* Upload Transfer: the data rides in the replies, named by the paired request's
+ * instance; a cap scans once; an error reply drops the transfer. */
+START_TEST(cip_file_upload)
+{
+    struct yara_set *ys = load(RULES);
+    struct yara_worker *yw = worker(ys, 0, 1 << 20, 0, 0);
+    struct cip_state *cs = calloc(1, sizeof(*cs));
+    ck_assert_ptr_nonnull(cs);
+    cip_feed(cs, "4b 02 20 37 24 03 f0", 1, 1); /* initiate upload, max 240 */
+    cip_feed(cs, "cb 00 00 00 0a000000 f0", 1, 0);
+    cip_feed(cs, "4f 02 20 37 24 03 00", 2, 1);
+    cip_feed(cs, "cf 00 00 00 00 00 784f5453", 2, 0);
+    cip_feed(cs, "4f 02 20 37 24 03 01", 3, 1);
+    ck_assert_int_eq(count_rule("Marker"), 0);
+    cip_feed(cs, "cf 00 00 00 01 02 2d4d41524b21 1234", 3, 0);
+    ck_assert_int_eq(count_rule("Marker"), 1);
+    const char *j = rule_json("Marker");
+    ck_assert_ptr_nonnull(strstr(j, "\"name\":\"instance:3\""));
+    ck_assert_ptr_nonnull(strstr(j, "\"transfer\":\"upload\""));
+    ck_assert_ptr_nonnull(strstr(j, "\"direction\":\"to_client\""));
+    /* an error reply (0x0C object state conflict) drops the open transfer */
+    cip_feed(cs, "4f 02 20 37 24 03 00", 4, 1);
+    cip_feed(cs, "cf 00 00 00 00 00 784f5453", 4, 0);
+    cip_feed(cs, "4f 02 20 37 24 03 01", 5, 1);
+    cip_feed(cs, "cf 00 0c 00", 5, 0);
+    ck_assert(has_anomaly("cip.file_transfer_sequence"));
+    cip_feed(cs, "4f 02 20 37 24 03 02", 6, 1);
+    cip_feed(cs, "cf 00 00 00 02 02 2d4d41524b21 1234", 6, 0);
+    ck_assert_uint_eq(objects_scanned(yw), 1);
+    yara_worker_free(yw);
+    /* at an 8-byte cap: scanned at once, truncated, not again at the last packet */
+    yw = worker(ys, 0, 8, 0, 0);
+    cip_feed(cs, "4f 02 20 37 24 03 00", 7, 1);
+    cip_feed(cs, "cf 00 00 00 00 00 4f54532d4d41", 7, 0);
+    cip_feed(cs, "4f 02 20 37 24 03 01", 8, 1);
+    cip_feed(cs, "cf 00 00 00 01 02 524b3031323334 1234", 8, 0);
+    ck_assert_int_eq(count_rule("Marker"), 1);
+    ck_assert_ptr_nonnull(
+        strstr(rule_json("Marker"), "\"size\":13,\"scanned\":8,\"truncated\":true"));
+    ck_assert_uint_eq(objects_scanned(yw), 1);
+    cip_state_release(cs);
+    free(cs);
+    yara_worker_free(yw);
+    yara_set_free(ys);
+}
+END_TEST
+
+/* One MMS PDU (hex) in TPKT + COTP DT, without session and presentation (which
+ * mms.c accepts, as tshark does); to_server from the MMS client on 102. */
+static void mms_feed(void *st, const char *pdu, int to_server)
+{
+    uint8_t b[512];
+    char hex[1200];
+    size_t n = hex_to_bytes(pdu, b, sizeof(b));
+    int k = snprintf(hex, sizeof(hex), "0300%04x 02f080", (unsigned)(n + 7));
+    for (size_t i = 0; i < n; i++)
+        k += snprintf(hex + k, sizeof(hex) - (size_t)k, "%02x", b[i]);
+    if (to_server)
+        feed_diss(&mms_dissector, st, hex, 1, 17648, 102);
+    else
+        feed_diss(&mms_dissector, st, hex, 0, 102, 17648);
+}
+
+/* MMS domain download (ISO 9506-2): the InitiateDownloadSequence request is
+ * frame 16 of ICS-Security-Tools' mms-initiateDownloadSequence.pcap (domain
+ * "DTLogFilesDomain", invokeID 1); the server's DownloadSegment requests
+ * ([27] Identifier) and the client's replies ([27] { loadData [0] OCTET STRING,
+ * moreFollows [1] }) are built from the standard's ASN.1, as no public capture
+ * has them. */
+START_TEST(mms_domain_download)
+{
+    struct yara_set *ys = load(RULES);
+    struct yara_worker *yw = worker(ys, 0, 1 << 20, 0, 0);
+    void *st = mms_dissector.state_new();
+    mms_feed(st,
+             "a029020101ba24801044544c6f6746696c6573446f6d61696ea10d1a0b4d7553656341433830304d"
+             "820100",
+             1);
+    mms_feed(st, "a0 15 020105 9b 10 44544c6f6746696c6573446f6d61696e", 0);
+    mms_feed(st, "a1 0b 020105 bb 06 8004784f5453", 1);
+    ck_assert_int_eq(count_rule("Marker"), 0);
+    mms_feed(st, "a0 15 020106 9b 10 44544c6f6746696c6573446f6d61696e", 0);
+    mms_feed(st, "a1 10 020106 bb 0b 80062d4d41524b21 810100", 1); /* moreFollows FALSE */
+    ck_assert_int_eq(count_rule("Marker"), 1);
+    const char *j = rule_json("Marker");
+    char h[65];
+    sha256_hex("xOTS-MARK!", 10, h);
+    ck_assert_msg(strstr(j, h) != NULL, "%s", j);
+    ck_assert_ptr_nonnull(strstr(j, "\"proto\":\"mms\""));
+    ck_assert_ptr_nonnull(strstr(j, "\"type\":\"mms.domain\""));
+    ck_assert_ptr_nonnull(strstr(j, "\"name\":\"DTLogFilesDomain\""));
+    ck_assert_ptr_nonnull(strstr(j, "\"transfer\":\"download\""));
+    ck_assert_ptr_nonnull(strstr(j, "\"direction\":\"to_server\""));
+    /* the terminate that follows scans nothing again */
+    mms_feed(st, "a0 17 020107 bc 12 801044544c6f6746696c6573446f6d61696e", 0);
+    ck_assert_uint_eq(objects_scanned(yw), 1);
+    /* terminated with discard [1]: dropped */
+    mms_feed(st, "a0 17 020101 ba 12 801044544c6f6746696c6573446f6d61696e", 1);
+    mms_feed(st, "a0 15 020108 9b 10 44544c6f6746696c6573446f6d61696e", 0);
+    mms_feed(st, "a1 0b 020108 bb 06 80044f54532d", 1);
+    mms_feed(st, "a0 15 020109 9b 10 44544c6f6746696c6573446f6d61696e", 0);
+    mms_feed(st, "a1 0b 020109 bb 06 80044d41524b", 1);
+    mms_feed(st, "a0 1b 02010a bc 16 801044544c6f6746696c6573446f6d61696e a1028000", 0);
+    ck_assert_uint_eq(objects_scanned(yw), 1);
+    ck_assert_int_eq(count_rule("Marker"), 1);
+    mms_dissector.state_free(st);
+    yara_worker_free(yw);
+    yara_set_free(ys);
+}
+END_TEST
+
+/* MMS domain upload: InitiateUploadSequence ([29] Identifier) answered with
+ * ulsmID [0]; UploadSegment ([30] ULSM) replies carry loadData; here the
+ * TerminateUploadSequence ([31] ULSM) ends it. Built from ISO 9506-2's ASN.1. */
+START_TEST(mms_domain_upload)
+{
+    struct yara_set *ys = load(RULES);
+    struct yara_worker *yw = worker(ys, 0, 1 << 20, 0, 0);
+    void *st = mms_dissector.state_new();
+    mms_feed(st, "a0 09 02010a 9d 04 444f4d31", 1);
+    mms_feed(st, "a1 0a 02010a bd 05 800103 a100", 0);
+    mms_feed(st, "a0 06 02010b 9e 01 03", 1);
+    mms_feed(st, "a1 0b 02010b be 06 8004784f5453", 0);
+    mms_feed(st, "a0 06 02010c 9e 01 03", 1);
+    mms_feed(st, "a1 0d 02010c be 08 80062d4d41524b21", 0);
+    ck_assert_int_eq(count_rule("Marker"), 0);
+    mms_feed(st, "a0 07 02010d 9f1f 01 03", 1);
+    ck_assert_int_eq(count_rule("Marker"), 1);
+    const char *j = rule_json("Marker");
+    ck_assert_ptr_nonnull(strstr(j, "\"type\":\"mms.domain\""));
+    ck_assert_ptr_nonnull(strstr(j, "\"name\":\"DOM1\""));
+    ck_assert_ptr_nonnull(strstr(j, "\"transfer\":\"upload\""));
+    ck_assert_ptr_nonnull(strstr(j, "\"ulsm\":\"3\""));
+    /* ended by the client's terminate, but the data travelled to the client */
+    ck_assert_ptr_nonnull(strstr(j, "\"direction\":\"to_client\""));
+    ck_assert_uint_eq(objects_scanned(yw), 1);
+    mms_dissector.state_free(st);
+    yara_worker_free(yw);
+    yara_set_free(ys);
+}
+END_TEST
+
+/* MMS file transfer: FileOpen { fileName [0] "PROG.BIN", initialPosition [1] }
+ * answered with frsmID 7; FileRead (FRSM 7) replies { fileData [0],
+ * moreFollows [1] }. Built from ISO 9506-2's ASN.1 (no public capture has a
+ * file read). Then a fileData whose BER length overruns its element, and a cap. */
+START_TEST(mms_file_read)
+{
+    struct yara_set *ys = load(RULES);
+    struct yara_worker *yw = worker(ys, 0, 1 << 20, 0, 0);
+    void *st = mms_dissector.state_new();
+    mms_feed(st, "a0 15 020101 bf48 0f a00a190850524f472e42494e 810100", 1);
+    mms_feed(st, "a1 0e 020101 bf48 08 800107 a103 80010a", 0);
+    mms_feed(st, "a0 07 020102 9f49 01 07", 1);
+    mms_feed(st, "a1 0c 020102 bf49 06 8004784f5453", 0);
+    mms_feed(st, "a0 07 020103 9f49 01 07", 1);
+    ck_assert_int_eq(count_rule("Marker"), 0);
+    mms_feed(st, "a1 11 020103 bf49 0b 80062d4d41524b21 810100", 0);
+    ck_assert_int_eq(count_rule("Marker"), 1);
+    const char *j = rule_json("Marker");
+    char h[65];
+    sha256_hex("xOTS-MARK!", 10, h);
+    ck_assert_msg(strstr(j, h) != NULL, "%s", j);
+    ck_assert_ptr_nonnull(strstr(j, "\"type\":\"mms.file\""));
+    ck_assert_ptr_nonnull(strstr(j, "\"name\":\"PROG.BIN\""));
+    ck_assert_ptr_nonnull(strstr(j, "\"frsm\":\"7\""));
+    ck_assert_ptr_nonnull(strstr(j, "\"direction\":\"to_client\""));
+    mms_feed(st, "a0 07 020104 9f4a 01 07", 1); /* close: already complete */
+    ck_assert_uint_eq(objects_scanned(yw), 1);
+    /* fileData claims 0x20 bytes and has 4: the file is dropped */
+    mms_feed(st, "a0 15 020105 bf48 0f a00a190850524f472e42494e 810100", 1);
+    mms_feed(st, "a1 0e 020105 bf48 08 800108 a103 80010a", 0);
+    mms_feed(st, "a0 07 020106 9f49 01 08", 1);
+    mms_feed(st, "a1 0c 020106 bf49 06 8020784f5453", 0);
+    mms_feed(st, "a0 07 020107 9f49 01 08", 1);
+    mms_feed(st, "a1 11 020107 bf49 0b 80062d4d41524b21 810100", 0);
+    mms_feed(st, "a0 07 020108 9f4a 01 08", 1);
+    ck_assert_uint_eq(objects_scanned(yw), 1);
+    yara_worker_free(yw);
+    /* a 4-byte cap: scanned once, at once; the close scans nothing more */
+    yw = worker(ys, 0, 4, 0, 0);
+    mms_feed(st, "a0 15 020109 bf48 0f a00a190850524f472e42494e 810100", 1);
+    mms_feed(st, "a1 0e 020109 bf48 08 800109 a103 80010a", 0);
+    mms_feed(st, "a0 07 02010a 9f49 01 09", 1);
+    mms_feed(st, "a1 11 02010a bf49 0b 80062d4d41524b21 810101", 0);
+    mms_feed(st, "a0 07 02010b 9f4a 01 09", 1);
+    ck_assert_uint_eq(objects_scanned(yw), 1);
+    struct yara_stats yst;
+    yara_worker_stats(yw, &yst);
+    ck_assert_uint_eq(yst.objects_truncated, 1);
+    mms_dissector.state_free(st);
+    yara_worker_free(yw);
+    yara_set_free(ys);
+}
+END_TEST
+
+/* BACnet AtomicWriteFile (ASHRAE 135 §15.2): consecutive writes to one file at
+ * the next position are one object, ended by another file, a write elsewhere or
+ * the flow's end. Real bytes first: the UDP payload test_bacnet.c takes from a corpus
  * capture (its frame 8), a 448-byte stream write of a shell script to file 0
  * (the sha256 computed with Python's hashlib from the octet string). */
 START_TEST(bacnet_atomic_write_file)
@@ -481,16 +946,23 @@ START_TEST(bacnet_atomic_write_file)
               "3e3e20746573742e6c6f670a6d616b65202d66206463632e6d616b20636c65616e0a0a6d616b65202d66"
               "2064656d6f2f6f626a6563742f61690f",
               1, 47808, 47808);
-    ck_assert_int_eq(count_rule("Shell"), 1);
+    ck_assert_int_eq(count_rule("Shell"), 0); /* the run is open */
+    /* built from the spec: file 5, start 32, octet string "xOTS-MARK!" */
+    const char *w = "810a001f 0104 00050107 c402800005 0e 3120 650a 784f54532d4d41524b21 0f";
+    feed_diss(&bacnet_dissector, st, w, 1, 47808, 47808);
+    ck_assert_int_eq(count_rule("Shell"), 1); /* another file ended file 0's run */
     const char *j = rule_json("Shell");
     ck_assert_ptr_nonnull(j);
     ck_assert_ptr_nonnull(
         strstr(j, "a62f0f886cbde97c3e74979dff53ffb41e7a6d3353bbe9f024328ed4c8e5e78f"));
     ck_assert_ptr_nonnull(strstr(j, "\"name\":\"file:0\""));
     ck_assert_ptr_nonnull(strstr(j, "\"access\":\"stream\""));
-    /* built from the spec: file 5, start 32, octet string "xOTS-MARK!" */
-    const char *w = "810a001f 0104 00050107 c402800005 0e 3120 650a 784f54532d4d41524b21 0f";
-    feed_diss(&bacnet_dissector, st, w, 1, 47808, 47808);
+    /* the same write cut before its closing tag adds nothing */
+    feed_diss(&bacnet_dissector, st,
+              "810a001e 0104 00050107 c402800005 0e 3120 650a 784f54532d4d41524b21", 1, 47808,
+              47808);
+    ck_assert_int_eq(count_rule("Marker"), 0);
+    bacnet_dissector.flow_end(st, &rec.sink); /* the flow ends: file 5's run */
     ck_assert_int_eq(count_rule("Marker"), 1);
     j = rule_json("Marker");
     char h[65];
@@ -499,12 +971,26 @@ START_TEST(bacnet_atomic_write_file)
     ck_assert_ptr_nonnull(strstr(j, "\"name\":\"file:5\""));
     ck_assert_ptr_nonnull(strstr(j, "\"type\":\"bacnet.file\""));
     ck_assert_ptr_nonnull(strstr(j, "\"start\":\"32\""));
-    /* the same write cut before its closing tag is not scanned */
-    feed_diss(&bacnet_dissector, st,
-              "810a001e 0104 00050107 c402800005 0e 3120 650a 784f54532d4d41524b21", 1, 47808,
-              47808);
-    ck_assert_int_eq(count_rule("Marker"), 1);
     ck_assert_uint_eq(objects_scanned(yw), 2);
+    /* file 6: "xOTS" at 0, then "-MARK!" at 4 (= 0 + 4): one object */
+    feed_diss(&bacnet_dissector, st, "810a0019 0104 00060107 c402800006 0e 3100 6504 784f5453 0f",
+              1, 47808, 47808);
+    feed_diss(&bacnet_dissector, st,
+              "810a001b 0104 00070107 c402800006 0e 3104 6506 2d4d41524b21 0f", 1, 47808, 47808);
+    ck_assert_int_eq(count_rule("Marker"), 1);
+    /* record access to file 6 ends that run: the marker, split, matches once */
+    feed_diss(&bacnet_dissector, st,
+              "810a001b 0104 00080107 c402800006 1e 3100 2101 6504 784f5453 1f", 1, 47808, 47808);
+    ck_assert_int_eq(count_rule("Marker"), 2);
+    int split = 0;
+    char h6[65];
+    sha256_hex("xOTS-MARK!", 10, h6);
+    for (int i = 0; i < rec.n; i++)
+        split += strstr(rec.json[i], "\"name\":\"file:6\"") && strstr(rec.json[i], h6) &&
+                 strstr(rec.json[i], "\"start\":\"0\"");
+    ck_assert_int_eq(split, 1);
+    bacnet_dissector.flow_end(st, &rec.sink);
+    ck_assert_uint_eq(objects_scanned(yw), 4);
     bacnet_dissector.state_free(st);
     yara_worker_free(yw);
     yara_set_free(ys);
@@ -526,7 +1012,16 @@ static Suite *suite(void)
     tcase_add_test(tc, budgets);
     tcase_add_test(tc, switch_sets);
     tcase_add_test(tc, modbus_write_file_record);
+    tcase_add_test(tc, modbus_file_record_cap);
     tcase_add_test(tc, modbus_read_file_record);
+    tcase_add_test(tc, modbus_umas_upload_capture);
+    tcase_add_test(tc, modbus_umas_download_built);
+    tcase_add_test(tc, modbus_umas_upload_built);
+    tcase_add_test(tc, cip_file_download);
+    tcase_add_test(tc, cip_file_upload);
+    tcase_add_test(tc, mms_domain_download);
+    tcase_add_test(tc, mms_domain_upload);
+    tcase_add_test(tc, mms_file_read);
     tcase_add_test(tc, bacnet_atomic_write_file);
     suite_add_tcase(s, tc);
     return s;
