@@ -30,11 +30,126 @@ static int has_word(const char *op, const char *w)
  * stable (read_, write_, download, stop, ...). Diagnostics first (Modbus FC 8's
  * diag_restart_comm is not a program change), then program changes (downloads,
  * uploads, start/stop, restarts, deletes), then writes (writes, sets, selects,
- * operates, forces, commands), then reads; what is left is diagnostic. */
-int corr_opclass(const char *proto, const char *op)
+ * operates, forces, commands), then reads, then bad PDUs; -1 if none matched. */
+/* Ops whose names carry no class word, by protocol: sessions, transports and
+ * acknowledgements are diagnostic; notifications deliver data (read-only); setting
+ * the clock, (un)solicited reporting, alarm acknowledgement and memory fills are
+ * writes; reservations and access rights, restarts and communication control are
+ * program changes. tests/unit/test_opclass.c finds ops that are in neither. */
+static const struct {
+    const char *op;
+    uint8_t cls;
+} opclass_exact[] = {
+    /* modbus (UMAS) */
+    {"umas_repeat", OPC_DIAG},
+    {"umas_session", OPC_DIAG},
+    {"umas_reservation", OPC_PROGRAM},
+    {"umas_monitor_plc", OPC_READ},
+    {"umas_check_plc", OPC_READ},
+    {"encapsulated_interface_transport", OPC_DIAG},
+    {"user_defined_function", OPC_DIAG},
+    /* dnp3 */
+    {"confirm", OPC_DIAG},
+    {"sa_error", OPC_DIAG},
+    {"sa_key_change", OPC_WRITE},
+    {"enable_unsolicited", OPC_WRITE},
+    {"disable_unsolicited", OPC_WRITE},
+    /* iec104 */
+    {"startdt", OPC_DIAG},
+    {"testfr", OPC_DIAG},
+    {"ack", OPC_DIAG},
+    {"clock_sync", OPC_WRITE},
+    /* s7comm, s7commplus */
+    {"cotp_cr", OPC_DIAG},
+    {"ud_password", OPC_DIAG},
+    {"ud_enable_job", OPC_DIAG},
+    {"ud_message_service", OPC_DIAG},
+    {"begin_sequence", OPC_DIAG},
+    {"end_sequence", OPC_DIAG},
+    {"session_start", OPC_DIAG},
+    {"job", OPC_DIAG},
+    {"userdata", OPC_DIAG},
+    {"ud_security", OPC_DIAG},
+    /* enip, cip: the carried request has its own class */
+    {"register_session", OPC_DIAG},
+    {"unregister_session", OPC_DIAG},
+    {"start_dtls", OPC_DIAG},
+    {"nop", OPC_DIAG},
+    {"indicate_status", OPC_DIAG},
+    {"cancel", OPC_DIAG},
+    {"send_rr_data", OPC_DIAG},
+    {"send_unit_data", OPC_DIAG},
+    {"multiple_service", OPC_DIAG},
+    {"unconnected_send", OPC_DIAG},
+    {"object_specific", OPC_DIAG},
+    {"forward_open", OPC_DIAG},
+    {"forward_close", OPC_DIAG},
+    /* bacnet */
+    {"acknowledge_alarm", OPC_WRITE},
+    {"confirmed_cov_notification", OPC_READ},
+    {"confirmed_cov_notification_multiple", OPC_READ},
+    {"unconfirmed_cov_notification", OPC_READ},
+    {"unconfirmed_cov_notification_multiple", OPC_READ},
+    {"confirmed_event_notification", OPC_READ},
+    {"unconfirmed_event_notification", OPC_READ},
+    {"unconfirmed_text_message", OPC_DIAG},
+    {"device_comm_control", OPC_PROGRAM},
+    {"reinitialize_device", OPC_PROGRAM},
+    {"life_safety_operation", OPC_WRITE},
+    {"private_transfer", OPC_DIAG},
+    {"segment_ack", OPC_DIAG},
+    {"time_sync", OPC_WRITE},
+    {"you_are", OPC_WRITE},
+    {"vt_open", OPC_DIAG},
+    {"vt_close", OPC_DIAG},
+    {"vt_data", OPC_DIAG},
+    /* opcua */
+    {"call", OPC_WRITE},
+    {"hello", OPC_DIAG},
+    {"reverse_hello", OPC_DIAG},
+    {"open_secure_channel", OPC_DIAG},
+    {"close_secure_channel", OPC_DIAG},
+    {"close_session", OPC_DIAG},
+    {"secure_message", OPC_DIAG},
+    /* mms */
+    {"enumeration", OPC_READ},
+    {"take_control", OPC_WRITE},
+    {"initiate_request", OPC_DIAG},
+    {"conclude_request", OPC_DIAG},
+    {"cancel_request", OPC_DIAG},
+    {"confirmed_request", OPC_DIAG},
+    {"unconfirmed", OPC_DIAG},
+    {"abort", OPC_DIAG},
+    /* mqtt */
+    {"connect", OPC_DIAG},
+    /* hart_ip */
+    {"discovery", OPC_READ},
+    {"keep_alive", OPC_DIAG},
+    {"session_initiate", OPC_DIAG},
+    {"session_close", OPC_DIAG},
+    {"token_passing_pdu", OPC_DIAG},
+    /* fins */
+    {"access_right_acquire", OPC_PROGRAM},
+    {"access_right_release", OPC_PROGRAM},
+    {"parameter_area_clear", OPC_PROGRAM},
+    {"memory_area_fill", OPC_WRITE},
+    {"memory_area_transfer", OPC_WRITE},
+    {"error_clear", OPC_WRITE},
+    {"error_log_clear", OPC_WRITE},
+    {"broadcast_test_data_send", OPC_DIAG},
+    {"loopback_test", OPC_DIAG},
+    {"node_address_request", OPC_DIAG},
+    {"other", OPC_DIAG},
+    /* profinet_dcp: a Set of the signal (flash the LED) */
+    {"signal", OPC_WRITE},
+};
+
+int corr_opclass_mapped(const char *op)
 {
-    (void)proto;
-    if (!op) return OPC_DIAG;
+    if (!op) return -1;
+    for (size_t i = 0; i < sizeof(opclass_exact) / sizeof(opclass_exact[0]); i++)
+        if (op[0] == opclass_exact[i].op[0] && !strcmp(op, opclass_exact[i].op))
+            return opclass_exact[i].cls;
     if (!strncmp(op, "diag", 4)) return OPC_DIAG;
     static const char *const program[] = {
         "download", "upload",   "program", "stop",     "start_",   "restart",     "reset",
@@ -52,7 +167,20 @@ int corr_opclass(const char *proto, const char *op)
                                        "query", "search", "subscribe", "explore"};
     for (size_t i = 0; i < sizeof(read) / sizeof(read[0]); i++)
         if (has_word(op, read[i])) return OPC_READ;
-    return OPC_DIAG;
+    /* what is left of a bad or unknown PDU is diagnostic */
+    static const char *const diag[] = {"malformed",   "unknown",   "invalid", "resync",
+                                       "undecodable", "truncated", "cotp_"};
+    for (size_t i = 0; i < sizeof(diag) / sizeof(diag[0]); i++)
+        if (has_word(op, diag[i])) return OPC_DIAG;
+    return -1;
+}
+
+/* Unmapped names are diagnostic (tests/unit/test_opclass.c keeps the list empty). */
+int corr_opclass(const char *proto, const char *op)
+{
+    (void)proto;
+    int c = corr_opclass_mapped(op);
+    return c < 0 ? OPC_DIAG : c;
 }
 
 static const char *const opclass_names[OPC_COUNT] = {"read-only", "write", "program", "diagnostic"};

@@ -67,6 +67,9 @@ size_t corr_rec_len(const struct corr_rec *r);
 
 /* The operation class of a request (proto, op); by name, see correlate.c. */
 int corr_opclass(const char *proto, const char *op);
+/* The same, or -1 when no word of the op's name says its class (corr_opclass then
+ * calls it diagnostic). */
+int corr_opclass_mapped(const char *op);
 /* Whether an event of this op may carry device identity (checked before the walk). */
 int corr_is_identity_op(const char *op);
 /* Fills r's identity from the event's fields; returns the number of entries. */
