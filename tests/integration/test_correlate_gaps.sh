@@ -162,13 +162,21 @@ done
 for p in "$T/goose.pcap" "$T/udp.pcap" "$D/mms_ndpi_iso9506_1.pcap" "$MB"; do
     run "$p" 1 "$T/w1" -Z "$T/zones.conf"
     run "$p" 4 "$T/w4" -Z "$T/zones.conf"
-    /usr/bin/python3 - "$T/w1.events" "$T/w4.events" "$NEWEV" <<'PY' && ok || bad "-w 1 vs -w 4 on $p"
+    /usr/bin/python3 - "$T/w1.events" "$T/w4.events" "$NEWEV" "$T/w1.alerts" "$T/w4.alerts" <<'PY' && ok || bad "-w 1 vs -w 4 on $p"
 import collections, json, sys
 names = set(sys.argv[3].split())
 def c(p):
     return collections.Counter(json.dumps(e, sort_keys=True) for e in map(json.loads, open(p))
                                if e["event"] in names)
 a, b = c(sys.argv[1]), c(sys.argv[2])
+assert sum(a.values()) > 0 and a == b, (sum(a.values()), sum(b.values()))
+# and the same alerts from them (rule, time, ends, event fields)
+def al(p):
+    return collections.Counter(
+        json.dumps([x["rule"]["id"], x["@timestamp"], x.get("source"), x.get("destination"),
+                    x["ot"], x["otsensor"].get("count")], sort_keys=True)
+        for x in map(json.loads, open(p)) if x["ot"]["event"] in names)
+a, b = al(sys.argv[4]), al(sys.argv[5])
 assert sum(a.values()) > 0 and a == b, (sum(a.values()), sum(b.values()))
 PY
 done
