@@ -1197,7 +1197,7 @@ static void goose(struct correlator *c, const struct corr_rec *r)
         memcpy(known, &rx->v.last, 6);
         spoof = memcmp(known, r->net.src_mac, 6) != 0;
     }
-    k.tag = 'G';
+    k.tag = 'G'; /* the publisher: b keeps the gocbRef's hash */
     memcpy(k.a.b + 10, r->net.src_mac, 6);
     k.port = r->appid;
     int fresh;
