@@ -267,6 +267,11 @@ const struct classification *ruleset_classification(const struct ruleset *rs, co
 /* Parses classification.config text into rs; errors appended to err. Returns error count. */
 int classification_parse(struct ruleset *rs, const char *file, const char *text, size_t len,
                          char *err, size_t errlen);
+/* Names the engine can raise (event_names.c): anomalies only, or also engine and
+ * correlation events (event:). */
+int rules_anomaly_known(const char *name);
+int rules_event_known(const char *name, int anomaly_only);
+
 /* Known ISO/IEC 27032 threat codes (iso27032.md §4). */
 int rule_tc_valid(const char *s, size_t n);
 

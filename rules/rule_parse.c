@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "dissector.h"
 #include "dnp3.h"
 #include "rule_int.h"
 
@@ -1142,6 +1143,13 @@ static int kw_app_event(struct pctx *P, struct rtmp *t, struct sv val, size_t kw
     for (size_t i = 0; i < sizeof(anomaly_alias) / sizeof(anomaly_alias[0]); i++)
         if (!strcmp(c->str, anomaly_alias[i][0])) c->str = anomaly_alias[i][1];
     c->slen = strlen(c->str);
+    /* a name nothing raises could never match: an error, as in Suricata */
+    if (!rules_event_known(c->str, !is_event)) {
+        int pdu = is_event && dissector_by_name(proto) != NULL;
+        perr(P, name.off, "unknown %s name '%.*s'%s", kw, (int)name.n, name.p,
+             pdu ? " (a protocol operation is matched with op:)" : "");
+        return -1;
+    }
     return 0;
 }
 static int kw_app_layer_event(struct pctx *P, struct rtmp *t, struct sv v, size_t o, int h)

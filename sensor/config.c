@@ -67,6 +67,9 @@ void config_defaults(struct config *c)
     c->corr_conduit_window = 300;
     c->corr_asset_refresh = 60;
     c->corr_syn_timeout_ms = 3000;
+    c->corr_udp_timeout_ms = 3000;
+    c->corr_learning = 0;
+    c->corr_goose_ttl_factor = 2;
     c->aggregate_window = 60;
     c->aggregate_max = 10000;
     c->yara_stream_max = 64 * 1024;
@@ -146,6 +149,9 @@ static const struct key keys[] = {
     {"correlate.conduit_window", K_U32, F(corr_conduit_window), 0, 1, 86400},
     {"correlate.asset_refresh", K_U32, F(corr_asset_refresh), 0, 0, 86400},
     {"correlate.syn_timeout_ms", K_U32, F(corr_syn_timeout_ms), 0, 1, 600000},
+    {"correlate.udp_timeout_ms", K_U32, F(corr_udp_timeout_ms), 0, 1, 600000},
+    {"correlate.learning_period", K_U32, F(corr_learning), 0, 0, 31536000},
+    {"correlate.goose_ttl_factor", K_U32, F(corr_goose_ttl_factor), 0, 1, 100},
     {"zones", K_STR, F(zones_path), sizeof(((struct config *)0)->zones_path), 0, 0},
     {"classification", K_STR, F(classification_path),
      sizeof(((struct config *)0)->classification_path), 0, 0},

@@ -63,7 +63,8 @@ struct config {
     uint32_t corr_scan_window, corr_scan_hosts, corr_scan_ports; /* seconds, counts */
     uint32_t corr_max_entries, corr_max_assets;                  /* table caps */
     uint32_t corr_conduit_window, corr_asset_refresh;            /* seconds */
-    uint32_t corr_syn_timeout_ms;
+    uint32_t corr_syn_timeout_ms, corr_udp_timeout_ms;
+    uint32_t corr_learning, corr_goose_ttl_factor; /* seconds; multiple of the TTL */
     /* alert aggregation (sensor/aggregate.h) */
     uint32_t aggregate_window; /* seconds; 0: off */
     uint32_t aggregate_max;    /* open windows at most */

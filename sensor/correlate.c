@@ -9,6 +9,11 @@
 #include "jbuf.h"
 #include "rules.h"
 
+const char *const corr_event_names[] = {
+    "asset.new",           "asset.identity_changed", "asset.unknown_zone", "scan.horizontal",
+    "scan.vertical",       "conduit.unlisted",       "conduit.operation",  "flow.new_intra_zone",
+    "goose.new_publisher", "goose.ttl_expired",      "mms.new_client",     NULL};
+
 /* ---- worker side ---------------------------------------------------------- */
 
 size_t corr_rec_len(const struct corr_rec *r)
@@ -25,11 +30,126 @@ static int has_word(const char *op, const char *w)
  * stable (read_, write_, download, stop, ...). Diagnostics first (Modbus FC 8's
  * diag_restart_comm is not a program change), then program changes (downloads,
  * uploads, start/stop, restarts, deletes), then writes (writes, sets, selects,
- * operates, forces, commands), then reads; what is left is diagnostic. */
-int corr_opclass(const char *proto, const char *op)
+ * operates, forces, commands), then reads, then bad PDUs; -1 if none matched. */
+/* Ops whose names carry no class word, by protocol: sessions, transports and
+ * acknowledgements are diagnostic; notifications deliver data (read-only); setting
+ * the clock, (un)solicited reporting, alarm acknowledgement and memory fills are
+ * writes; reservations and access rights, restarts and communication control are
+ * program changes. tests/unit/test_opclass.c finds ops that are in neither. */
+static const struct {
+    const char *op;
+    uint8_t cls;
+} opclass_exact[] = {
+    /* modbus (UMAS) */
+    {"umas_repeat", OPC_DIAG},
+    {"umas_session", OPC_DIAG},
+    {"umas_reservation", OPC_PROGRAM},
+    {"umas_monitor_plc", OPC_READ},
+    {"umas_check_plc", OPC_READ},
+    {"encapsulated_interface_transport", OPC_DIAG},
+    {"user_defined_function", OPC_DIAG},
+    /* dnp3 */
+    {"confirm", OPC_DIAG},
+    {"sa_error", OPC_DIAG},
+    {"sa_key_change", OPC_WRITE},
+    {"enable_unsolicited", OPC_WRITE},
+    {"disable_unsolicited", OPC_WRITE},
+    /* iec104 */
+    {"startdt", OPC_DIAG},
+    {"testfr", OPC_DIAG},
+    {"ack", OPC_DIAG},
+    {"clock_sync", OPC_WRITE},
+    /* s7comm, s7commplus */
+    {"cotp_cr", OPC_DIAG},
+    {"ud_password", OPC_DIAG},
+    {"ud_enable_job", OPC_DIAG},
+    {"ud_message_service", OPC_DIAG},
+    {"begin_sequence", OPC_DIAG},
+    {"end_sequence", OPC_DIAG},
+    {"session_start", OPC_DIAG},
+    {"job", OPC_DIAG},
+    {"userdata", OPC_DIAG},
+    {"ud_security", OPC_DIAG},
+    /* enip, cip: the carried request has its own class */
+    {"register_session", OPC_DIAG},
+    {"unregister_session", OPC_DIAG},
+    {"start_dtls", OPC_DIAG},
+    {"nop", OPC_DIAG},
+    {"indicate_status", OPC_DIAG},
+    {"cancel", OPC_DIAG},
+    {"send_rr_data", OPC_DIAG},
+    {"send_unit_data", OPC_DIAG},
+    {"multiple_service", OPC_DIAG},
+    {"unconnected_send", OPC_DIAG},
+    {"object_specific", OPC_DIAG},
+    {"forward_open", OPC_DIAG},
+    {"forward_close", OPC_DIAG},
+    /* bacnet */
+    {"acknowledge_alarm", OPC_WRITE},
+    {"confirmed_cov_notification", OPC_READ},
+    {"confirmed_cov_notification_multiple", OPC_READ},
+    {"unconfirmed_cov_notification", OPC_READ},
+    {"unconfirmed_cov_notification_multiple", OPC_READ},
+    {"confirmed_event_notification", OPC_READ},
+    {"unconfirmed_event_notification", OPC_READ},
+    {"unconfirmed_text_message", OPC_DIAG},
+    {"device_comm_control", OPC_PROGRAM},
+    {"reinitialize_device", OPC_PROGRAM},
+    {"life_safety_operation", OPC_WRITE},
+    {"private_transfer", OPC_DIAG},
+    {"segment_ack", OPC_DIAG},
+    {"time_sync", OPC_WRITE},
+    {"you_are", OPC_WRITE},
+    {"vt_open", OPC_DIAG},
+    {"vt_close", OPC_DIAG},
+    {"vt_data", OPC_DIAG},
+    /* opcua */
+    {"call", OPC_WRITE},
+    {"hello", OPC_DIAG},
+    {"reverse_hello", OPC_DIAG},
+    {"open_secure_channel", OPC_DIAG},
+    {"close_secure_channel", OPC_DIAG},
+    {"close_session", OPC_DIAG},
+    {"secure_message", OPC_DIAG},
+    /* mms */
+    {"enumeration", OPC_READ},
+    {"take_control", OPC_WRITE},
+    {"initiate_request", OPC_DIAG},
+    {"conclude_request", OPC_DIAG},
+    {"cancel_request", OPC_DIAG},
+    {"confirmed_request", OPC_DIAG},
+    {"unconfirmed", OPC_DIAG},
+    {"abort", OPC_DIAG},
+    /* mqtt */
+    {"connect", OPC_DIAG},
+    /* hart_ip */
+    {"discovery", OPC_READ},
+    {"keep_alive", OPC_DIAG},
+    {"session_initiate", OPC_DIAG},
+    {"session_close", OPC_DIAG},
+    {"token_passing_pdu", OPC_DIAG},
+    /* fins */
+    {"access_right_acquire", OPC_PROGRAM},
+    {"access_right_release", OPC_PROGRAM},
+    {"parameter_area_clear", OPC_PROGRAM},
+    {"memory_area_fill", OPC_WRITE},
+    {"memory_area_transfer", OPC_WRITE},
+    {"error_clear", OPC_WRITE},
+    {"error_log_clear", OPC_WRITE},
+    {"broadcast_test_data_send", OPC_DIAG},
+    {"loopback_test", OPC_DIAG},
+    {"node_address_request", OPC_DIAG},
+    {"other", OPC_DIAG},
+    /* profinet_dcp: a Set of the signal (flash the LED) */
+    {"signal", OPC_WRITE},
+};
+
+int corr_opclass_mapped(const char *op)
 {
-    (void)proto;
-    if (!op) return OPC_DIAG;
+    if (!op) return -1;
+    for (size_t i = 0; i < sizeof(opclass_exact) / sizeof(opclass_exact[0]); i++)
+        if (op[0] == opclass_exact[i].op[0] && !strcmp(op, opclass_exact[i].op))
+            return opclass_exact[i].cls;
     if (!strncmp(op, "diag", 4)) return OPC_DIAG;
     static const char *const program[] = {
         "download", "upload",   "program", "stop",     "start_",   "restart",     "reset",
@@ -47,7 +167,20 @@ int corr_opclass(const char *proto, const char *op)
                                        "query", "search", "subscribe", "explore"};
     for (size_t i = 0; i < sizeof(read) / sizeof(read[0]); i++)
         if (has_word(op, read[i])) return OPC_READ;
-    return OPC_DIAG;
+    /* what is left of a bad or unknown PDU is diagnostic */
+    static const char *const diag[] = {"malformed",   "unknown",   "invalid", "resync",
+                                       "undecodable", "truncated", "cotp_"};
+    for (size_t i = 0; i < sizeof(diag) / sizeof(diag[0]); i++)
+        if (has_word(op, diag[i])) return OPC_DIAG;
+    return -1;
+}
+
+/* Unmapped names are diagnostic (tests/unit/test_opclass.c keeps the list empty). */
+int corr_opclass(const char *proto, const char *op)
+{
+    (void)proto;
+    int c = corr_opclass_mapped(op);
+    return c < 0 ? OPC_DIAG : c;
 }
 
 static const char *const opclass_names[OPC_COUNT] = {"read-only", "write", "program", "diagnostic"};
@@ -172,6 +305,7 @@ struct ckey {
 };
 
 struct asset;
+struct gpub;
 
 union cval {
     struct {
@@ -181,6 +315,7 @@ union cval {
     } win;
     uint64_t last;
     struct asset *asset;
+    struct gpub *pub;
 };
 
 struct centry {
@@ -334,13 +469,32 @@ struct asset {
     struct asset *dprev, *dnext; /* pending Redis write */
 };
 
+#define GOCB_MAX 129 /* IEC 61850 ObjectReference: up to 129 characters */
+
+/* A GOOSE publisher: its last message, for the TTL check and the event's context. */
+struct gpub {
+    struct ev_net net; /* of the last message */
+    uint64_t deadline; /* 0: no TTL known */
+    uint32_t ttl_ms;
+    uint16_t appid;
+    uint8_t expired; /* reported since the last message */
+    uint8_t reflen;
+    char ref[GOCB_MAX];
+};
+
 struct correlator {
     struct corr_config cfg;
     struct event_sink sink;
     const struct ruleset *rs;
     struct ctab scans, conduits, assets;
-    struct ctab pending; /* SYNs not answered yet: (src, dst, port) -> time */
-    int closing;         /* corr_free: evicted pending attempts are not counted */
+    struct ctab pending;     /* SYNs not answered yet: (src, dst, port) -> time */
+    struct ctab pending_udp; /* UDP flows not answered yet, the same way */
+    struct ctab pubs;        /* GOOSE publishers: (MAC, APPID, gocbRef) -> struct gpub */
+    struct ctab seen;        /* first sights: gocbRef -> MAC, MMS (client, server),
+                                intra-zone (src, dst, transport, port) */
+    uint64_t first_us;       /* the first record's time: the learning period starts */
+    uint64_t goose_next;     /* no GOOSE deadline falls before this */
+    int closing;             /* corr_free: evicted pending attempts are not counted */
     struct asset *dirty_head, *dirty_tail;
     char protos[MAX_PROTOS][CORR_PROTO_MAX];
     int nprotos;
@@ -388,6 +542,13 @@ static void asset_evict(void *ctx, struct centry *x)
 
 static void pending_evict(void *ctx, struct centry *x);
 
+static void pub_evict(void *ctx, struct centry *x)
+{
+    (void)ctx;
+    free(x->v.pub);
+    x->v.pub = NULL;
+}
+
 struct correlator *corr_new(const struct corr_config *cfg, event_deliver_fn deliver, void *ctx)
 {
     struct correlator *c = calloc(1, sizeof(*c));
@@ -396,12 +557,20 @@ struct correlator *corr_new(const struct corr_config *cfg, event_deliver_fn deli
     if (!c->cfg.scan_window_s) c->cfg.scan_window_s = 60;
     if (!c->cfg.conduit_window_s) c->cfg.conduit_window_s = 300;
     if (!c->cfg.syn_timeout_ms) c->cfg.syn_timeout_ms = 3000;
+    if (!c->cfg.udp_timeout_ms) c->cfg.udp_timeout_ms = 3000;
+    if (!c->cfg.goose_ttl_factor) c->cfg.goose_ttl_factor = 2;
+    c->goose_next = UINT64_MAX;
     event_sink_init(&c->sink, deliver, ctx);
     if (ctab_init(&c->scans, cfg->max_entries) || ctab_init(&c->conduits, cfg->max_entries) ||
-        ctab_init(&c->assets, cfg->max_assets) || ctab_init(&c->pending, cfg->max_entries)) {
+        ctab_init(&c->assets, cfg->max_assets) || ctab_init(&c->pending, cfg->max_entries) ||
+        ctab_init(&c->pending_udp, cfg->max_entries) || ctab_init(&c->pubs, cfg->max_entries) ||
+        ctab_init(&c->seen, cfg->max_entries)) {
         corr_free(c);
         return NULL;
     }
+    c->pubs.on_evict = pub_evict;
+    c->pending_udp.on_evict = pending_evict;
+    c->pending_udp.ctx = c;
     c->assets.on_evict = asset_evict;
     c->assets.ctx = c;
     c->pending.on_evict = pending_evict;
@@ -414,6 +583,9 @@ void corr_free(struct correlator *c)
     if (!c) return;
     c->closing = 1;
     ctab_destroy(&c->pending);
+    ctab_destroy(&c->pending_udp);
+    ctab_destroy(&c->pubs);
+    ctab_destroy(&c->seen);
     ctab_destroy(&c->scans);
     ctab_destroy(&c->conduits);
     ctab_destroy(&c->assets);
@@ -432,6 +604,11 @@ void corr_get_stats(const struct correlator *c, struct corr_stats *st)
     st->scan_entries = c->scans.n;
     st->conduit_entries = c->conduits.n;
     st->pending_syns = c->pending.n;
+    st->pending_udp = c->pending_udp.n;
+    st->goose_publishers = c->pubs.n;
+    st->seen_entries = c->seen.n;
+    st->goose_evictions = c->pubs.evictions;
+    st->seen_evictions = c->seen.evictions;
     st->asset_evictions = c->assets.evictions;
     st->scan_evictions = c->scans.evictions;
     st->conduit_evictions = c->conduits.evictions;
@@ -657,7 +834,7 @@ static void pending_failed(struct correlator *c, const struct centry *x)
     n.dst_port = x->k.port;
     n.src_port = (uint16_t)x->v.win.count;
     n.ip_version = addr_is_v4(&x->k.a) ? 4 : 6;
-    n.transport = EV_TRANSPORT_TCP;
+    n.transport = x->k.transport ? x->k.transport : EV_TRANSPORT_TCP;
     n.to_server = 1;
     scan_attempt(c, &n);
 }
@@ -668,30 +845,58 @@ static void pending_evict(void *ctx, struct centry *x)
     if (!c->closing) pending_failed(c, x); /* no room to wait: counts as unanswered */
 }
 
-/* Attempts unanswered for syn_timeout (packet time) have failed. */
-static void pending_expire(struct correlator *c, uint64_t now)
+/* Attempts unanswered for their timeout (packet time) have failed. */
+static void pending_expire_tab(struct correlator *c, struct ctab *t, uint32_t timeout_ms,
+                               uint64_t now)
 {
-    uint64_t to = (uint64_t)c->cfg.syn_timeout_ms * 1000ull;
-    while (c->pending.oldest != NIL) {
-        struct centry *x = &c->pending.e[c->pending.oldest];
+    uint64_t to = (uint64_t)timeout_ms * 1000ull;
+    while (t->oldest != NIL) {
+        struct centry *x = &t->e[t->oldest];
         if (now != UINT64_MAX && x->v.win.start + to > now) break;
-        ctab_remove(&c->pending, c->pending.oldest); /* counts it (pending_evict) */
+        ctab_remove(t, t->oldest); /* counts it (pending_evict) */
     }
 }
 
-/* A TCP connection attempt (a bare SYN) waits for its answer; UDP cannot tell a
- * scan from fan-out, and answered attempts (SYN-ACK) are ordinary connections. */
+static void pending_expire(struct correlator *c, uint64_t now)
+{
+    pending_expire_tab(c, &c->pending, c->cfg.syn_timeout_ms, now);
+    pending_expire_tab(c, &c->pending_udp, c->cfg.udp_timeout_ms, now);
+}
+
+/* Broadcast and multicast get no answer by design: they are no probes. */
+static int addr_is_group(const struct ev_addr *a)
+{
+    if (addr_is_v4(a)) {
+        const uint8_t *v4 = a->b + 12;
+        return (v4[0] & 0xf0) == 0xe0 ||
+               (v4[0] == 255 && v4[1] == 255 && v4[2] == 255 && v4[3] == 255);
+    }
+    return a->b[0] == 0xff;
+}
+
+/* A connection attempt waits for its answer: a TCP bare SYN for a SYN-ACK (a RST
+ * refuses it), a UDP flow for the first datagram back (an ICMP port-unreachable is
+ * no UDP answer, so the probe fails at the timeout like a silent one). Answered
+ * attempts are ordinary connections. */
 static void scans(struct correlator *c, const struct corr_rec *r)
 {
-    if (r->net.transport != EV_TRANSPORT_TCP || !(r->flags & CORR_F_SYN)) return;
+    if (!(r->flags & CORR_F_SYN)) return;
+    struct ctab *t;
+    if (r->net.transport == EV_TRANSPORT_TCP)
+        t = &c->pending;
+    else if (r->net.transport == EV_TRANSPORT_UDP && !addr_is_group(&r->net.dst))
+        t = &c->pending_udp;
+    else
+        return;
     struct ckey k;
     memset(&k, 0, sizeof(k));
     k.tag = 'P';
+    k.transport = r->net.transport;
     k.a = r->net.src;
     k.b = r->net.dst;
     k.port = r->net.dst_port;
     int fresh;
-    struct centry *x = ctab_get(&c->pending, &k, 1, &fresh);
+    struct centry *x = ctab_get(t, &k, 1, &fresh);
     if (fresh) {
         x->v.win.start = r->net.ts_us;
         x->v.win.count = r->net.src_port; /* for the event's context */
@@ -703,16 +908,18 @@ static void answer(struct correlator *c, const struct corr_rec *r)
     struct ckey k;
     memset(&k, 0, sizeof(k));
     k.tag = 'P';
+    k.transport = r->net.transport;
     k.a = r->net.src;
     k.b = r->net.dst;
     k.port = r->net.dst_port;
-    struct centry *x = ctab_get(&c->pending, &k, 0, NULL);
+    struct ctab *t = r->net.transport == EV_TRANSPORT_UDP ? &c->pending_udp : &c->pending;
+    struct centry *x = ctab_get(t, &k, 0, NULL);
     if (!x) return;
     if (r->flags & CORR_F_RST) {
-        ctab_remove(&c->pending, (uint32_t)(x - c->pending.e)); /* refused: counts */
+        ctab_remove(t, (uint32_t)(x - t->e)); /* refused: counts */
     } else {
         c->closing = 1; /* answered: remove without counting */
-        ctab_remove(&c->pending, (uint32_t)(x - c->pending.e));
+        ctab_remove(t, (uint32_t)(x - t->e));
         c->closing = 0;
     }
 }
@@ -870,11 +1077,173 @@ static void add_role(struct correlator *c, struct asset *a, const char *proto, i
     dirty_mark(c, a);
 }
 
+/* ---- first sights and GOOSE liveness ---------------------------------------- */
+
+/* Inside the learning period what is new is remembered, not reported. */
+static int learning(const struct correlator *c, uint64_t ts)
+{
+    return c->cfg.learning_s && ts < c->first_us + (uint64_t)c->cfg.learning_s * 1000000ull;
+}
+
+/* 1 if k was not in the table of first sights (it is now). */
+static int first_sight(struct correlator *c, const struct ckey *k, struct centry **out)
+{
+    int fresh;
+    struct centry *x = ctab_get(&c->seen, k, 1, &fresh);
+    if (out) *out = x;
+    return fresh;
+}
+
+/* A new (source, destination, transport, port) inside one zone. */
+static void intra_zone(struct correlator *c, const struct corr_rec *r)
+{
+    const char *zs, *zd;
+    int a = zone_of(c, &r->net.src, &zs), b = zone_of(c, &r->net.dst, &zd);
+    if (a < 0 || a != b) return;
+    struct ckey k;
+    memset(&k, 0, sizeof(k));
+    k.tag = 'I';
+    k.transport = r->net.transport;
+    k.a = r->net.src;
+    k.b = r->net.dst;
+    k.port = r->net.dst_port;
+    if (!first_sight(c, &k, NULL) || learning(c, r->net.ts_us)) return;
+    c->st.new_intra_zone++;
+    struct event *e = ev_start(c, &r->net, "flow", "new_intra_zone");
+    ev_cstr(e, "zone", zs);
+    ev_uint(e, "port", r->net.dst_port);
+    ev_emit(c, e);
+}
+
+/* An association request (MMS initiate) from a client never seen with that server. */
+static void assoc(struct correlator *c, const struct corr_rec *r)
+{
+    struct ckey k;
+    memset(&k, 0, sizeof(k));
+    k.tag = 'M';
+    k.a = r->net.src;
+    k.b = r->net.dst;
+    if (!first_sight(c, &k, NULL) || learning(c, r->net.ts_us)) return;
+    c->st.mms_new_client++;
+    struct event *e = ev_start(c, &r->net, "mms", "new_client");
+    ev_ip(e, "client", &r->net.src, 0);
+    ev_ip(e, "server", &r->net.dst, 0);
+    ev_uint(e, "server_port", r->net.dst_port);
+    ev_emit(c, e);
+}
+
+static void gocb_hash(const uint8_t *p, size_t n, struct ev_addr *out)
+{
+    uint64_t h1 = 1469598103934665603ull, h2 = 0x9E3779B97F4A7C15ull;
+    for (size_t i = 0; i < n; i++) {
+        h1 = (h1 ^ p[i]) * 1099511628211ull;
+        h2 = (h2 ^ p[i]) * 0xff51afd7ed558ccdull;
+        h2 ^= h2 >> 29;
+    }
+    memcpy(out->b, &h1, 8);
+    memcpy(out->b + 8, &h2, 8);
+}
+
+static void mac_text(const uint8_t *m, char *buf, size_t n)
+{
+    snprintf(buf, n, "%02x:%02x:%02x:%02x:%02x:%02x", m[0], m[1], m[2], m[3], m[4], m[5]);
+}
+
+/* Publishers whose deadline passed before now: goose.ttl_expired, once per silence,
+ * at the deadline. A linear pass, only when the earliest deadline has passed. */
+static void goose_expire(struct correlator *c, uint64_t now)
+{
+    if (now <= c->goose_next) return;
+    uint64_t next = UINT64_MAX;
+    for (uint32_t i = 0; i < c->pubs.cap; i++) {
+        struct centry *x = &c->pubs.e[i];
+        struct gpub *p = x->used ? x->v.pub : NULL;
+        if (!p || p->expired || !p->deadline) continue;
+        if (p->deadline >= now) {
+            if (p->deadline < next) next = p->deadline;
+            continue;
+        }
+        p->expired = 1;
+        c->st.goose_ttl_expired++;
+        struct ev_net n = p->net;
+        n.ts_us = p->deadline;
+        struct event *e = ev_start(c, &n, "goose", "ttl_expired");
+        ev_str(e, "gocb_ref", p->ref, p->reflen);
+        ev_uint(e, "appid", p->appid);
+        ev_uint(e, "time_allowed_to_live", p->ttl_ms);
+        ev_uint(e, "ttl_factor", c->cfg.goose_ttl_factor);
+        ev_uint(e, "last_message_us", p->net.ts_us);
+        ev_emit(c, e);
+    }
+    c->goose_next = next;
+}
+
+/* One GOOSE message: a new (MAC, APPID, gocbRef) is goose.new_publisher (with
+ * known_mac when the gocbRef was seen from another MAC: reported even while
+ * learning); the message moves the publisher's TTL deadline. */
+static void goose(struct correlator *c, const struct corr_rec *r)
+{
+    size_t rl = r->ident_len < GOCB_MAX ? r->ident_len : GOCB_MAX;
+    struct ckey k;
+    memset(&k, 0, sizeof(k));
+    k.tag = 'R';
+    gocb_hash(r->ident, rl, &k.b);
+    struct centry *rx;
+    int spoof = 0;
+    uint8_t known[6];
+    if (first_sight(c, &k, &rx)) {
+        memcpy(&rx->v.last, r->net.src_mac, 6);
+    } else {
+        memcpy(known, &rx->v.last, 6);
+        spoof = memcmp(known, r->net.src_mac, 6) != 0;
+    }
+    k.tag = 'G'; /* the publisher: b keeps the gocbRef's hash */
+    memcpy(k.a.b + 10, r->net.src_mac, 6);
+    k.port = r->appid;
+    int fresh;
+    struct centry *x = ctab_get(&c->pubs, &k, 1, &fresh);
+    struct gpub *p = x->v.pub;
+    if (!p) {
+        p = calloc(1, sizeof(*p));
+        if (!p) {
+            ctab_remove(&c->pubs, (uint32_t)(x - c->pubs.e));
+            return;
+        }
+        x->v.pub = p;
+        p->appid = r->appid;
+        p->reflen = (uint8_t)rl;
+        memcpy(p->ref, r->ident, rl);
+    }
+    if (fresh && (spoof || !learning(c, r->net.ts_us))) {
+        c->st.goose_new_publisher++;
+        struct event *e = ev_start(c, &r->net, "goose", "new_publisher");
+        ev_str(e, "gocb_ref", r->ident, rl);
+        ev_uint(e, "appid", r->appid);
+        char m[24];
+        mac_text(r->net.src_mac, m, sizeof(m));
+        ev_cstr(e, "mac", m);
+        ev_bool(e, "spoof", spoof);
+        if (spoof) {
+            mac_text(known, m, sizeof(m));
+            ev_cstr(e, "known_mac", m);
+        }
+        ev_emit(c, e);
+    }
+    p->net = r->net;
+    p->ttl_ms = r->ttl_ms;
+    p->expired = 0;
+    p->deadline =
+        r->ttl_ms ? r->net.ts_us + (uint64_t)r->ttl_ms * 1000ull * c->cfg.goose_ttl_factor : 0;
+    if (p->deadline && p->deadline < c->goose_next) c->goose_next = p->deadline;
+}
+
 void corr_process(struct correlator *c, const struct corr_rec *r)
 {
     c->st.records++;
+    if (!c->first_us) c->first_us = r->net.ts_us ? r->net.ts_us : 1;
     if (r->net.ts_us > c->now_us) c->now_us = r->net.ts_us;
     pending_expire(c, c->now_us);
+    goose_expire(c, c->now_us);
     switch (r->kind) {
     case CORR_ANSWER: answer(c, r); break;
     case CORR_FLOW:
@@ -883,6 +1252,11 @@ void corr_process(struct correlator *c, const struct corr_rec *r)
         asset_touch(c, r, 0);
         scans(c, r);
         conduit_flow(c, r);
+        intra_zone(c, r);
+        break;
+    case CORR_GOOSE: goose(c, r); break;
+    case CORR_ASSOC:
+        if (r->net.ip_version) assoc(c, r);
         break;
     case CORR_OP:
         if (r->net.ip_version) {

@@ -7,7 +7,8 @@
  * spread over workers) and feeds them to one correlator. The correlator keeps bounded
  * tables (capped, least recently used evicted, counted) and emits engine events:
  * asset.new, asset.identity_changed, asset.unknown_zone, scan.horizontal,
- * scan.vertical, conduit.unlisted, conduit.operation. */
+ * scan.vertical, conduit.unlisted, conduit.operation, flow.new_intra_zone,
+ * goose.new_publisher, goose.ttl_expired and mms.new_client (corr_event_names). */
 #ifndef OTS_CORRELATE_H
 #define OTS_CORRELATE_H
 
@@ -18,13 +19,24 @@
 
 struct ruleset;
 
-enum corr_kind { CORR_FLOW = 1, CORR_OP = 2, CORR_IDENT = 3, CORR_ANSWER = 4 };
+enum corr_kind {
+    CORR_FLOW = 1,
+    CORR_OP = 2,
+    CORR_IDENT = 3,
+    CORR_ANSWER = 4,
+    CORR_GOOSE = 5, /* one per valid GOOSE message: ident holds the gocbRef */
+    CORR_ASSOC = 6, /* an association request (MMS initiate): net of the request */
+};
+
+/* Names of the events the correlation stage raises (NULL-terminated), for the rule
+ * loader's check of event: names. */
+extern const char *const corr_event_names[];
 
 /* Operation classes, as zones.conf names them (conduit ... ops read-only,...). */
 enum corr_opclass { OPC_READ = 0, OPC_WRITE, OPC_PROGRAM, OPC_DIAG, OPC_COUNT };
 
-#define CORR_F_SYN      0x01 /* flow: TCP, opened by a bare SYN */
-#define CORR_F_SYNACK   0x02 /* answer: the responder's first reply was a SYN-ACK */
+#define CORR_F_SYN      0x01 /* flow: awaits an answer (TCP bare SYN, UDP from its sender) */
+#define CORR_F_SYNACK   0x02 /* answer: the responder's first reply (SYN-ACK, UDP datagram) */
 #define CORR_F_RST      0x04 /* answer: ... was a RST */
 #define CORR_PROTO_MAX  16
 #define CORR_OP_MAX     40
@@ -41,7 +53,9 @@ struct corr_rec {
     uint8_t flags;
     uint8_t opclass;
     uint8_t pad;
-    char proto[CORR_PROTO_MAX]; /* OP, IDENT */
+    uint16_t appid;             /* GOOSE */
+    uint32_t ttl_ms;            /* GOOSE: timeAllowedtoLive */
+    char proto[CORR_PROTO_MAX]; /* OP, IDENT, ASSOC */
     char op[CORR_OP_MAX];       /* OP: the request that opened the class */
     uint16_t ident_len;
     uint8_t ident[CORR_IDENT_MAX];
@@ -53,6 +67,9 @@ size_t corr_rec_len(const struct corr_rec *r);
 
 /* The operation class of a request (proto, op); by name, see correlate.c. */
 int corr_opclass(const char *proto, const char *op);
+/* The same, or -1 when no word of the op's name says its class (corr_opclass then
+ * calls it diagnostic). */
+int corr_opclass_mapped(const char *op);
 /* Whether an event of this op may carry device identity (checked before the walk). */
 int corr_is_identity_op(const char *op);
 /* Fills r's identity from the event's fields; returns the number of entries. */
@@ -71,14 +88,19 @@ struct corr_config {
     uint32_t conduit_window_s; /* one conduit event per key per window */
     uint32_t asset_refresh_s;  /* an asset's last_seen is written again after this */
     uint32_t syn_timeout_ms;   /* a SYN unanswered this long is a failed attempt */
+    uint32_t udp_timeout_ms;   /* a UDP flow unanswered this long is a failed probe */
+    uint32_t learning_s;       /* new_* events stay silent this long after the first record */
+    uint32_t goose_ttl_factor; /* goose.ttl_expired: silence longer than factor x TTL */
 };
 
 struct corr_stats {
     uint64_t records, forced, events;
     uint64_t asset_new, identity_changed, unknown_zone, scan_horizontal, scan_vertical,
-        conduit_unlisted, conduit_operation;
-    uint64_t assets, scan_entries, conduit_entries, pending_syns;
-    uint64_t asset_evictions, scan_evictions, conduit_evictions;
+        conduit_unlisted, conduit_operation, new_intra_zone, goose_new_publisher, goose_ttl_expired,
+        mms_new_client;
+    uint64_t assets, scan_entries, conduit_entries, pending_syns, pending_udp, goose_publishers,
+        seen_entries;
+    uint64_t asset_evictions, scan_evictions, conduit_evictions, goose_evictions, seen_evictions;
     uint64_t asset_writes, asset_write_fails;
 };
 

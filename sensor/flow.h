@@ -84,7 +84,7 @@ struct flow {
     const char *corr_op[2];    /* last op seen: [0] requests, [1] others */
     const char *corr_proto[2]; /* protocols whose operation classes are reported */
     uint8_t corr_mask[2];      /* bit per operation class, per corr_proto slot */
-    uint8_t corr_wait;         /* opened by a bare SYN: the responder's answer is reported */
+    uint8_t corr_wait;         /* opened by a bare SYN or a UDP datagram: the answer is reported */
 };
 
 enum flow_end_reason { FLOW_END_TIMEOUT = 0, FLOW_END_EVICTED, FLOW_END_SHUTDOWN, FLOW_END_REUSED };

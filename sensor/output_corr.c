@@ -51,10 +51,11 @@ struct corr_out *corr_out_new(struct engine *e)
     struct corr_out *co = calloc(1, sizeof(*co));
     if (!co) return NULL;
     co->e = e;
-    struct corr_config cc = {cf->corr_scan_window,   cf->corr_scan_hosts,
-                             cf->corr_scan_ports,    cf->corr_max_entries,
-                             cf->corr_max_assets,    cf->corr_conduit_window,
-                             cf->corr_asset_refresh, cf->corr_syn_timeout_ms};
+    struct corr_config cc = {
+        cf->corr_scan_window,   cf->corr_scan_hosts,      cf->corr_scan_ports,
+        cf->corr_max_entries,   cf->corr_max_assets,      cf->corr_conduit_window,
+        cf->corr_asset_refresh, cf->corr_syn_timeout_ms,  cf->corr_udp_timeout_ms,
+        cf->corr_learning,      cf->corr_goose_ttl_factor};
     size_t n = (size_t)e->n_workers;
     co->c = corr_new(&cc, corr_deliver, co);
     co->m = corr_merge_new(MERGE_MAX);
@@ -193,13 +194,22 @@ void corr_out_stats_json(struct corr_out *co, struct jbuf *j)
     KV(j, "scan_vertical", s.scan_vertical);
     KV(j, "conduit_unlisted", s.conduit_unlisted);
     KV(j, "conduit_operation", s.conduit_operation);
+    KV(j, "flow_new_intra_zone", s.new_intra_zone);
+    KV(j, "goose_new_publisher", s.goose_new_publisher);
+    KV(j, "goose_ttl_expired", s.goose_ttl_expired);
+    KV(j, "mms_new_client", s.mms_new_client);
     KV(j, "assets", s.assets);
     KV(j, "scan_entries", s.scan_entries);
     KV(j, "conduit_entries", s.conduit_entries);
     KV(j, "pending_syns", s.pending_syns);
+    KV(j, "pending_udp", s.pending_udp);
+    KV(j, "goose_publishers", s.goose_publishers);
+    KV(j, "seen_entries", s.seen_entries);
     KV(j, "asset_evictions", s.asset_evictions);
     KV(j, "scan_evictions", s.scan_evictions);
     KV(j, "conduit_evictions", s.conduit_evictions);
+    KV(j, "goose_evictions", s.goose_evictions);
+    KV(j, "seen_evictions", s.seen_evictions);
     KV(j, "asset_writes", s.asset_writes);
     KV(j, "asset_write_fails", s.asset_write_fails);
     jbuf_putc(j, '}');

@@ -594,7 +594,8 @@ static struct flow *new_flow(struct worker *w, const struct pkt_rec *r, int *dir
     emit_flow_event(w, f, "new", 0);
     if (w->eng->corr && d->ip_version) {
         set_context(w, f, 0, f->first_us);
-        f->corr_wait = k.proto == 6 && (d->tcp_flags & 0x12) == 0x02;
+        /* a bare SYN, or a UDP datagram from its sender: is it answered? (scans) */
+        f->corr_wait = (k.proto == 6 && (d->tcp_flags & 0x12) == 0x02) || (k.proto == 17 && !swap);
         worker_corr_flow(w, &w->sink.net, f->corr_wait);
     }
     return f;
@@ -683,6 +684,11 @@ static void ip_packet(struct worker *w, const struct pkt_rec *r)
         tcp_packet(w, f, dir, r);
     } else {
         flow_touch(&w->flows, f, r->ts_us, f->cls);
+        if (f->corr_wait && dir == 1) { /* the first UDP datagram back */
+            f->corr_wait = 0;
+            set_context(w, f, 0, r->ts_us);
+            worker_corr_answer(w, &w->sink.net, 0x12);
+        }
         if (d->l4proto == 17) {
             w->cur_flow = f;
             dissect_datagram(w, f, dir, r->data + d->payload_off, d->payload_len, DISS_UDP);

@@ -71,6 +71,27 @@ static void op_facts(const char *op, const char *proto, int *cls, int *ident)
     *ident = opc[i].ident;
 }
 
+/* A valid GOOSE message: the publisher's identity and TTL, for goose.new_publisher
+ * and goose.ttl_expired (a record per message: the stage's clock must see each). */
+static void corr_goose(struct worker *w, const struct event *e)
+{
+    const struct ev_field *ref = event_find(e, "gocb_ref");
+    const struct ev_field *ttl = event_find(e, "time_allowed_to_live");
+    const struct ev_field *appid = event_find(e, "appid");
+    if (!ref || ref->type != EVF_STR || !e->net.has_mac) return;
+    struct corr_rec r;
+    memset(&r, 0, offsetof(struct corr_rec, ident));
+    r.net = e->net;
+    r.kind = CORR_GOOSE;
+    copy_name(r.proto, sizeof(r.proto), e->proto);
+    r.appid = appid && appid->type == EVF_UINT ? (uint16_t)appid->v.u : 0;
+    r.ttl_ms = ttl && ttl->type == EVF_UINT && ttl->v.u <= UINT32_MAX ? (uint32_t)ttl->v.u : 0;
+    size_t n = ref->len < CORR_IDENT_MAX ? ref->len : CORR_IDENT_MAX;
+    memcpy(r.ident, event_field_text(e, ref), n);
+    r.ident_len = (uint16_t)n;
+    corr_push(w, &r);
+}
+
 /* Per event: a pointer compare for the common case (the same op as last time in
  * this flow and direction); otherwise the operation class of a request, reported
  * once per (flow, protocol, class), or the identity in a response. */
@@ -79,6 +100,21 @@ void worker_corr_event(struct worker *w, const struct event *e)
     struct flow *f = w->cur_flow;
     if (!e->op || e->dir == EV_DIR_NONE) return;
     int req = e->dir == EV_DIR_REQUEST;
+    /* every GOOSE message goes to the stage, before the per-flow op cache */
+    if (e->proto[0] == 'g' && !strcmp(e->proto, "goose") &&
+        (!strcmp(e->op, "message") || !strcmp(e->op, "state_change"))) {
+        corr_goose(w, e);
+        return;
+    }
+    if (req && e->proto[0] == 'm' && !strcmp(e->op, "initiate_request") &&
+        !strcmp(e->proto, "mms")) {
+        struct corr_rec r;
+        memset(&r, 0, offsetof(struct corr_rec, ident));
+        r.net = e->net;
+        r.kind = CORR_ASSOC;
+        copy_name(r.proto, sizeof(r.proto), e->proto);
+        corr_push(w, &r);
+    }
     if (f) {
         if (f->corr_op[!req] == e->op) return;
         f->corr_op[!req] = e->op;

@@ -86,7 +86,9 @@ def main():
             for line in open(ev.name):
                 e = json.loads(line)
                 p = e.get("proto")
-                if p in MAP and (p == "goose" or isinstance(e.get("code"), int)):
+                # GOOSE frames are the PDU events (with a dir); goose.new_publisher and
+                # goose.ttl_expired come from the correlation stage, without one
+                if p in MAP and ((p == "goose" and "dir" in e) or isinstance(e.get("code"), int)):
                     ours[p][0 if p == "goose" else e["code"]] += 1
         rel = o["capture"]["file"]
         for p in want:

@@ -19,7 +19,7 @@ static struct ruleset *RS;
 
 static struct corr_config cfg_default(void)
 {
-    struct corr_config c = {60, 5, 4, 4096, 4096, 300, 60, 3000};
+    struct corr_config c = {60, 5, 4, 4096, 4096, 300, 60, 3000, 3000, 0, 2};
     return c;
 }
 
@@ -371,6 +371,184 @@ START_TEST(identity_changes)
 }
 END_TEST
 
+/* A UDP flow from its sender (awaits an answer) and, if answered, the first datagram back. */
+static void udp_probe(uint64_t ts, const char *src, const char *dst, uint16_t dport, int answered)
+{
+    struct corr_rec r = flow(ts, src, dst, dport, 1);
+    r.net.transport = EV_TRANSPORT_UDP;
+    feed(r);
+    if (!answered) return;
+    r.kind = CORR_ANSWER;
+    r.flags = CORR_F_SYNACK;
+    r.net.ts_us = ts + 2000;
+    feed(r);
+}
+
+START_TEST(udp_unanswered_probes_are_scans)
+{
+    char dst[32];
+    /* polling 30 outstations that answer: no scan */
+    for (int h = 1; h <= 30; h++) {
+        snprintf(dst, sizeof(dst), "10.1.0.%d", h);
+        udp_probe(T0 + (uint64_t)h * 1000, "10.0.0.1", dst, 20000, 1);
+    }
+    /* broadcasts and multicast are never answered and are no probes */
+    for (int p = 1; p <= 10; p++) {
+        udp_probe(T0 + SEC + (uint64_t)p, "10.0.0.2", "255.255.255.255", (uint16_t)(47808 + p), 0);
+        udp_probe(T0 + SEC + (uint64_t)p, "10.0.0.2", "239.1.1.1", (uint16_t)(5000 + p), 0);
+    }
+    feed(flow(T0 + 10 * SEC, "10.0.0.50", "10.0.0.51", 80, 0)); /* time passes */
+    ck_assert_int_eq(count("scan.horizontal") + count("scan.vertical"), 0);
+    /* a sweep of 4 ports on one host, unanswered: fails after udp_timeout_ms */
+    for (int p = 1; p <= 4; p++)
+        udp_probe(T0 + 20 * SEC + (uint64_t)p, "10.0.0.9", "10.1.0.1", (uint16_t)(160 + p), 0);
+    feed(flow(T0 + 22 * SEC, "10.0.0.50", "10.0.0.51", 80, 0));
+    ck_assert_int_eq(count("scan.vertical"), 0); /* 2 s < 3 s: still waiting */
+    feed(flow(T0 + 24 * SEC, "10.0.0.50", "10.0.0.51", 80, 0));
+    ck_assert_int_eq(count("scan.vertical"), 1);
+    const struct event *e = last("scan.vertical");
+    ck_assert_int_eq(e->net.transport, EV_TRANSPORT_UDP);
+    ck_assert_uint_eq(ev_u(e, "ports"), 4);
+    /* five unanswered hosts on one port: horizontal */
+    for (int h = 1; h <= 5; h++) {
+        snprintf(dst, sizeof(dst), "10.3.0.%d", h);
+        udp_probe(T0 + 30 * SEC + (uint64_t)h, "10.0.0.8", dst, 161, 0);
+    }
+    corr_finish(C);
+    ck_assert_int_eq(count("scan.horizontal"), 1);
+    ck_assert_uint_eq(ev_u(last("scan.horizontal"), "port"), 161);
+}
+END_TEST
+
+static struct corr_rec goose_msg(uint64_t ts, uint8_t mac_last, uint16_t appid, const char *ref,
+                                 uint32_t ttl_ms)
+{
+    struct corr_rec r;
+    memset(&r, 0, sizeof(r));
+    r.kind = CORR_GOOSE;
+    r.net.ts_us = ts;
+    r.net.transport = EV_TRANSPORT_L2;
+    r.net.has_mac = 1;
+    uint8_t src[6] = {0x00, 0xa0, 0xf4, 0x08, 0x2f, mac_last};
+    uint8_t dst[6] = {0x01, 0x0c, 0xcd, 0x01, 0x00, 0x01};
+    memcpy(r.net.src_mac, src, 6);
+    memcpy(r.net.dst_mac, dst, 6);
+    strcpy(r.proto, "goose");
+    r.appid = appid;
+    r.ttl_ms = ttl_ms;
+    r.ident_len = (uint16_t)strlen(ref);
+    memcpy(r.ident, ref, r.ident_len);
+    return r;
+}
+
+START_TEST(goose_publishers_and_ttl)
+{
+    const char *ref = "IED1LD0/LLN0$GO$gcb01";
+    feed(goose_msg(T0, 0x77, 1, ref, 1000));
+    ck_assert_int_eq(count("goose.new_publisher"), 1);
+    const struct event *e = last("goose.new_publisher");
+    ck_assert_str_eq(text(e, "gocb_ref"), ref);
+    ck_assert_str_eq(text(e, "mac"), "00:a0:f4:08:2f:77");
+    ev_absent(e, "known_mac");
+    ck_assert_uint_eq(ev_u(e, "spoof"), 0);
+    /* on time (within 2 x 1 s, the deadline itself included): nothing */
+    feed(goose_msg(T0 + 2 * SEC, 0x77, 1, ref, 1000));
+    feed(goose_msg(T0 + 4 * SEC, 0x77, 1, ref, 40000));
+    ck_assert_int_eq(count("goose.ttl_expired") + count("goose.new_publisher"), 1);
+    /* TTL now 40 s: silence until 85 s is one expiry at 4 + 80 s, reported once */
+    feed(flow(T0 + 84 * SEC, "10.0.0.1", "10.0.0.2", 80, 0));
+    ck_assert_int_eq(count("goose.ttl_expired"), 0);
+    feed(flow(T0 + 85 * SEC, "10.0.0.1", "10.0.0.2", 80, 0));
+    feed(flow(T0 + 95 * SEC, "10.0.0.1", "10.0.0.2", 80, 0));
+    ck_assert_int_eq(count("goose.ttl_expired"), 1);
+    e = last("goose.ttl_expired");
+    ck_assert_uint_eq(e->net.ts_us, T0 + 84 * SEC);
+    ck_assert_uint_eq(ev_u(e, "time_allowed_to_live"), 40000);
+    ck_assert_uint_eq(ev_u(e, "last_message_us"), T0 + 4 * SEC);
+    ck_assert_str_eq(text(e, "gocb_ref"), ref);
+    /* the publisher comes back, then its own late message is the clock */
+    feed(goose_msg(T0 + 100 * SEC, 0x77, 1, ref, 1000));
+    feed(goose_msg(T0 + 103 * SEC, 0x77, 1, ref, 1000));
+    ck_assert_int_eq(count("goose.ttl_expired"), 2);
+    ck_assert_uint_eq(last("goose.ttl_expired")->net.ts_us, T0 + 102 * SEC);
+    ck_assert_int_eq(count("goose.new_publisher"), 1);
+    /* the same gocbRef from another MAC: a new publisher with the MAC it had */
+    feed(goose_msg(T0 + 103 * SEC + 1, 0x66, 1, ref, 1000));
+    ck_assert_int_eq(count("goose.new_publisher"), 2);
+    ck_assert_str_eq(text(last("goose.new_publisher"), "known_mac"), "00:a0:f4:08:2f:77");
+    ck_assert_uint_eq(ev_u(last("goose.new_publisher"), "spoof"), 1);
+    /* a new APPID of the first MAC is a new publisher too, without known_mac */
+    feed(goose_msg(T0 + 103 * SEC + 2, 0x77, 2, ref, 1000));
+    ck_assert_int_eq(count("goose.new_publisher"), 3);
+    ev_absent(last("goose.new_publisher"), "known_mac");
+}
+END_TEST
+
+START_TEST(learning_period_and_first_sights)
+{
+    teardown();
+    struct corr_config c = cfg_default();
+    c.learning_s = 60;
+    setup_with(&c);
+    RS = ruleset_load_texts("t", "", 0, NULL, "zone PLANT 10.0.0.0/16 sl 2\n", NULL, 0);
+    ck_assert_ptr_nonnull(RS);
+    corr_set_ruleset(C, RS);
+    /* inside the learning period: learned silently (a second MAC still counts) */
+    feed(goose_msg(T0, 0x77, 1, "A/LLN0$GO$g", 1000));
+    feed(goose_msg(T0 + 1, 0x66, 1, "A/LLN0$GO$g", 1000));
+    ck_assert_int_eq(count("goose.new_publisher"), 1);
+    struct corr_rec a = flow(T0 + 2, "10.0.0.9", "10.0.0.3", 102, 0);
+    a.kind = CORR_ASSOC;
+    strcpy(a.proto, "mms");
+    feed(a);
+    feed(flow(T0 + 3, "10.0.0.9", "10.0.0.3", 102, 0));
+    ck_assert_int_eq(count("mms.new_client") + count("flow.new_intra_zone"), 0);
+    /* after it: only what was not seen */
+    a.net.ts_us = T0 + 61 * SEC;
+    feed(a);
+    feed(flow(T0 + 61 * SEC, "10.0.0.9", "10.0.0.3", 102, 0));
+    ck_assert_int_eq(count("mms.new_client") + count("flow.new_intra_zone"), 0);
+    a.net.src = v4("10.0.0.10");
+    feed(a);
+    ck_assert_int_eq(count("mms.new_client"), 1);
+    ck_assert_str_eq(text(last("mms.new_client"), "client"), "10.0.0.10");
+    ck_assert_str_eq(text(last("mms.new_client"), "server"), "10.0.0.3");
+    feed(a);
+    ck_assert_int_eq(count("mms.new_client"), 1);
+    feed(flow(T0 + 62 * SEC, "10.0.0.9", "10.0.0.3", 502, 0));
+    feed(flow(T0 + 62 * SEC, "10.0.0.9", "10.0.0.3", 502, 0));
+    feed(flow(T0 + 62 * SEC, "10.0.0.9", "192.168.0.3", 502, 0)); /* leaves the zone */
+    ck_assert_int_eq(count("flow.new_intra_zone"), 1);
+    const struct event *e = last("flow.new_intra_zone");
+    ck_assert_str_eq(text(e, "zone"), "PLANT");
+    ck_assert_uint_eq(ev_u(e, "port"), 502);
+    feed(goose_msg(T0 + 62 * SEC, 0x55, 1, "B/LLN0$GO$g", 1000));
+    ck_assert_int_eq(count("goose.new_publisher"), 2);
+}
+END_TEST
+
+START_TEST(goose_publisher_cap)
+{
+    teardown();
+    struct corr_config c = cfg_default();
+    c.max_entries = 16;
+    setup_with(&c);
+    char ref[32];
+    for (int i = 0; i < 40; i++) {
+        snprintf(ref, sizeof(ref), "LD%d/LLN0$GO$g", i);
+        feed(goose_msg(T0 + (uint64_t)i, (uint8_t)i, 1, ref, 1000));
+    }
+    struct corr_stats st;
+    corr_get_stats(C, &st);
+    ck_assert_uint_eq(st.goose_publishers, 16);
+    ck_assert_uint_eq(st.goose_evictions, 24);
+    ck_assert_uint_eq(st.seen_entries, 16);
+    /* the 16 kept are the last ones: each expires once */
+    feed(flow(T0 + 10 * SEC, "10.0.0.1", "10.0.0.2", 80, 0));
+    ck_assert_int_eq(count("goose.ttl_expired"), 16);
+}
+END_TEST
+
 START_TEST(operation_classes)
 {
     ck_assert_int_eq(corr_opclass("modbus", "read_holding_registers"), OPC_READ);
@@ -478,6 +656,10 @@ static Suite *suite(void)
     tcase_add_test(t, conduit_operation_decisions);
     tcase_add_test(t, identity_changes);
     tcase_add_test(t, operation_classes);
+    tcase_add_test(t, udp_unanswered_probes_are_scans);
+    tcase_add_test(t, goose_publishers_and_ttl);
+    tcase_add_test(t, learning_period_and_first_sights);
+    tcase_add_test(t, goose_publisher_cap);
     tcase_add_test(t, merge_orders_by_time_and_holds_back);
     tcase_add_test(t, asset_writes_pending_until_accepted);
     suite_add_tcase(s, t);

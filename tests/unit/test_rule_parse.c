@@ -205,6 +205,43 @@ START_TEST(event_errors)
     expect_err("alert dnp3 any any -> any any (app-layer-event:modbus.invalid_length; sid:1;)",
                "t.rules:1:48: 'app-layer-event' matches modbus events but 'the rule header' "
                "already binds the rule to dnp3\n");
+    /* names nothing raises: errors with the name's position */
+    expect_err(H "app-layer-event:modbus.nosuch; sid:1;)",
+               "t.rules:1:47: unknown app-layer-event name 'modbus.nosuch'\n");
+    expect_err(H "app-layer-event:!modbus.nosuch; sid:1;)",
+               "t.rules:1:48: unknown app-layer-event name 'modbus.nosuch'\n");
+    expect_err(H "event:modbus.write_single_coil; sid:1;)",
+               "t.rules:1:37: unknown event name 'modbus.write_single_coil' (a protocol "
+               "operation is matched with op:)\n");
+    /* an engine event is no anomaly */
+    expect_err("alert any any any -> any any (app-layer-event:flow.new; sid:1;)",
+               "t.rules:1:47: unknown app-layer-event name 'flow.new'\n");
+    expect_err("alert any any any -> any any (event:flow.newer; sid:1;)",
+               "t.rules:1:37: unknown event name 'flow.newer'\n");
+    /* known: dissector and decoder anomalies, engine and correlation events, Suricata's
+     * names (mapped, or accepted and never raised) */
+    static const char *const good[] = {"app-layer-event:modbus.invalid_length",
+                                       "app-layer-event:modbus.invalid_function_code",
+                                       "app-layer-event:dnp3.flooded",
+                                       "app-layer-event:decoder.ipv4_truncated",
+                                       "app-layer-event:goose.stnum_regression",
+                                       "event:goose.ttl_expired",
+                                       "event:goose.new_publisher",
+                                       "event:mms.new_client",
+                                       "event:flow.new_intra_zone",
+                                       "event:scan.vertical",
+                                       "event:yara.match",
+                                       "event:stream.overlap_changed",
+                                       "event:modbus.invalid_length"};
+    for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+        char text[256];
+        snprintf(text, sizeof(text), "alert any any any -> any any (msg:\"k\"; %s; sid:1;)\n",
+                 good[i]);
+        struct ruleset *rs =
+            ruleset_load_text("t.rules", text, strlen(text), NULL, err, sizeof(err));
+        ck_assert_msg(rs != NULL, "%s: %s", good[i], err);
+        ruleset_free(rs);
+    }
 }
 END_TEST
 
@@ -865,9 +902,10 @@ START_TEST(shipped_files)
     const char *paths[] = {rules};
     struct ruleset *rs = ruleset_load(paths, 1, cls, NULL, err, sizeof(err));
     ck_assert_msg(rs != NULL, "%s", err);
-    /* modbus 25, dnp3 29, iec104 23, s7 22 + 8, enip/cip 20, bacnet 16, mqtt 7, cross 10,
-     * opcua 16, mms 14 + goose 9 + sv 1, profinet_dcp 9, hart_ip 5 + fins 14 */
-    ck_assert_int_eq(rs->nrules, 228);
+    /* modbus 25, dnp3 26, iec104 22, s7 22 + 7, enip/cip 20, bacnet 16, mqtt 6, cross 10,
+     * opcua 16, mms 14 + goose 10 + sv 1, profinet_dcp 9, hart_ip 5 + fins 14 (six
+     * rules whose events nothing raises yet are commented out) */
+    ck_assert_int_eq(rs->nrules, 223);
     for (int i = 0; i < rs->nrules; i++) {
         const struct rule *r = &rs->rules[i];
         /* FR from the rule or its classtype; TC and severity always the rule's own */
