@@ -55,18 +55,20 @@ static void count_proto(struct worker_stats *st, const char *proto)
  * an event line waits a bounded time, then is dropped and counted, so capture
  * never stalls behind a slow disk; an alert always waits (alerts are never
  * dropped: Redis trouble is absorbed by the spool behind the output thread). */
-static void push_line(struct worker *w, uint8_t type, const char *line, size_t len)
+static void push_rec(struct worker *w, uint8_t type, const void *hdr, size_t hlen, const char *line,
+                     size_t len)
 {
     unsigned spins = 0;
-    if (len + 17 > w->out.size / 2) {
+    if (hlen + len + 17 > w->out.size / 2) {
         w->st.events_dropped++;
         return;
     }
     for (;;) {
-        uint8_t *p = ring_reserve(&w->out, len + 1);
+        uint8_t *p = ring_reserve(&w->out, hlen + len + 1);
         if (p) {
             p[0] = type;
-            memcpy(p + 1, line, len);
+            if (hlen) memcpy(p + 1, hdr, hlen);
+            memcpy(p + 1 + hlen, line, len);
             ring_commit(&w->out);
             return;
         }
@@ -78,11 +80,17 @@ static void push_line(struct worker *w, uint8_t type, const char *line, size_t l
     }
 }
 
+static void push_line(struct worker *w, uint8_t type, const char *line, size_t len)
+{
+    push_rec(w, type, NULL, 0, line, len);
+}
+
+/* An alert travels with its header, so the output thread never parses it back. */
 static void alert_out(void *ctx, const char *json, size_t len)
 {
     struct worker *w = ctx;
     w->st.alerts++;
-    push_line(w, OUT_ALERT, json, len);
+    push_rec(w, OUT_ALERT, rules_alert_hdr(w->rctx), sizeof(struct alert_hdr), json, len);
 }
 
 /* Takes up a new rule set if one was published (SIGHUP). Between batches only,
