@@ -66,6 +66,27 @@ void reasm_syn(struct reasm_dir *d, uint32_t isn)
     d->next_seq = isn + 1;
 }
 
+/* The scale of the windows x advertises, from what the two SYNs said. */
+static void wscale_set(struct reasm_dir *x, const struct reasm_dir *other)
+{
+    if (x->ws_opt == 1 || other->ws_opt == 1) { /* a SYN without the option: no scaling */
+        x->win_shift = 0;
+        x->win_shift_known = 1;
+    } else if (x->ws_opt >= 2) { /* its own shift; if the peer's SYN was missed, a bound */
+        x->win_shift = (uint8_t)(x->ws_opt - 2);
+        x->win_shift_known = 1;
+    } else {
+        x->win_shift_known = 0;
+    }
+}
+
+void reasm_wscale(struct reasm_dir *d, struct reasm_dir *peer, int shift)
+{
+    d->ws_opt = shift < 0 ? 1 : (uint8_t)(2 + (shift > 14 ? 14 : shift));
+    wscale_set(d, peer);
+    wscale_set(peer, d);
+}
+
 void reasm_fin(struct reasm_dir *d, uint32_t seq)
 {
     /* first FIN wins, as for data */
@@ -338,6 +359,10 @@ unsigned reasm_data(struct reasm_global *g, struct reasm_dir *d, uint32_t seq, c
     } else if (rel + len > (int64_t)REASM_WINDOW || rel < -(int64_t)REASM_WINDOW) {
         g->stats.garbage++;
         return REASM_EV_GARBAGE;
+    } else if (rel > 0 && d->win_known && seq_lt(d->win_edge, seq)) {
+        /* starts after the right edge of the receiver's window: not this stream's */
+        g->stats.beyond_window++;
+        return REASM_EV_BEYOND_WINDOW;
     }
     if (rel < 0) {
         k = (uint32_t)-rel;

@@ -5,6 +5,7 @@
 #include <time.h>
 
 #include "community_id.h"
+#include "tcp_opts.h"
 #include "dissector.h"
 #include "engine.h"
 #include "log.h"
@@ -630,7 +631,12 @@ static void tcp_packet(struct worker *w, struct flow *f, int dir, const struct p
 
     w->cur_flow = f;
     w->cur_ts = r->ts_us;
-    if (fl & 0x02) reasm_syn(&f->reasm[dir], d->seq);
+    if (fl & 0x02) {
+        reasm_syn(&f->reasm[dir], d->seq);
+        reasm_wscale(&f->reasm[dir], &f->reasm[!dir], tcp_wscale(r->data, r->caplen, d));
+    }
+    /* the right edge of this side's receive window bounds the other side's data */
+    if (fl & 0x10) reasm_window(&f->reasm[!dir], &f->reasm[dir], d->ack, d->window, fl & 0x02);
     if (d->payload_len) {
         w->cur_dir = dir;
         /* a SYN's own sequence number is consumed by the SYN: its data follows */
@@ -640,6 +646,10 @@ static void tcp_packet(struct worker *w, struct flow *f, int dir, const struct p
         if (ev & REASM_EV_OVERLAP_CHANGED) {
             set_context(w, f, dir, r->ts_us);
             emit_engine_event(w, "stream", "overlap_changed", "stream.overlap_changed");
+        }
+        if (ev & REASM_EV_BEYOND_WINDOW) {
+            set_context(w, f, dir, r->ts_us);
+            emit_engine_event(w, "stream", "beyond_window", "stream.beyond_window");
         }
     }
     if ((fl & 0x10) && f->reasm[!dir].nsegs) {
