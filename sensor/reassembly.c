@@ -69,15 +69,12 @@ void reasm_syn(struct reasm_dir *d, uint32_t isn)
 /* The scale of the windows x advertises, from what the two SYNs said. */
 static void wscale_set(struct reasm_dir *x, const struct reasm_dir *other)
 {
-    if (x->ws_opt == 1 || other->ws_opt == 1) { /* a SYN without the option: no scaling */
-        x->win_shift = 0;
-        x->win_shift_known = 1;
-    } else if (x->ws_opt >= 2) { /* its own shift; if the peer's SYN was missed, a bound */
-        x->win_shift = (uint8_t)(x->ws_opt - 2);
-        x->win_shift_known = 1;
-    } else {
-        x->win_shift_known = 0;
-    }
+    unsigned shift = 14; /* unknown: the largest */
+    if (x->ws_opt == 1 || other->ws_opt == 1)
+        shift = 0; /* a SYN without the option: no scaling */
+    else if (x->ws_opt >= 2)
+        shift = x->ws_opt - 2u; /* its own; if the peer's SYN was missed, a bound */
+    x->win_shift_x = (uint8_t)(shift ^ 14);
 }
 
 void reasm_wscale(struct reasm_dir *d, struct reasm_dir *peer, int shift)

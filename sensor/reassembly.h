@@ -57,17 +57,17 @@ struct reasm_dir {
     uint32_t fin_seq;
     uint32_t held_bytes;
     uint32_t nsegs;
-    struct reasm_seg *segs;  /* held out-of-order data, sorted by seq */
-    uint8_t *hist;           /* ring of the last cfg.history delivered bytes (lazy) */
-    uint32_t hist_len;       /* valid bytes in hist (<= cfg.history) */
-    uint32_t hist_pos;       /* where the next delivered byte goes in hist */
-    uint32_t hist_cap;       /* size of hist as allocated */
-    struct reasm_seg *tail;  /* last held segment (appending is the common out-of-order case) */
-    uint32_t win_edge;       /* right edge of the receiver's window: no data starts after it */
-    uint8_t win_known;       /* win_edge is set (the receiver has acknowledged something) */
-    uint8_t ws_opt;          /* this direction's SYN: 0 not seen, 1 no window scale, 2 + shift */
-    uint8_t win_shift;       /* the scale of the windows this direction advertises */
-    uint8_t win_shift_known; /* else the scale is unknown: 14 is assumed */
+    struct reasm_seg *segs; /* held out-of-order data, sorted by seq */
+    uint8_t *hist;          /* ring of the last cfg.history delivered bytes (lazy) */
+    uint32_t hist_len;      /* valid bytes in hist (<= cfg.history) */
+    uint32_t hist_pos;      /* where the next delivered byte goes in hist */
+    uint32_t hist_cap;      /* size of hist as allocated */
+    struct reasm_seg *tail; /* last held segment (appending is the common out-of-order case) */
+    uint32_t win_edge;      /* right edge of the receiver's window: no data starts after it */
+    uint8_t win_known;      /* win_edge is set (the receiver has acknowledged something) */
+    uint8_t ws_opt;         /* this direction's SYN: 0 not seen, 1 no window scale, 2 + shift */
+    uint8_t win_shift_x;    /* the scale of the windows this direction advertises, XOR 14:
+                               zeroed memory is the unknown scale, taken as 14 */
 };
 
 /* What happened while handling a segment (bitmask, for engine events). */
@@ -102,8 +102,7 @@ void reasm_wscale(struct reasm_dir *d, struct reasm_dir *peer, int shift);
 static inline void reasm_window(struct reasm_dir *d, const struct reasm_dir *rcv, uint32_t ack,
                                 uint16_t win, int syn)
 {
-    unsigned shift = syn ? 0 : rcv->win_shift_known ? rcv->win_shift : 14;
-    uint32_t edge = ack + ((uint32_t)win << shift);
+    uint32_t edge = ack + ((uint32_t)win << (syn ? 0 : rcv->win_shift_x ^ 14));
     if (!d->win_known || (int32_t)(edge - d->win_edge) > 0) {
         d->win_edge = edge;
         d->win_known = 1;
