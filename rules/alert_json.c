@@ -184,9 +184,12 @@ static void reference(struct jbuf *j, const char *ref)
     jstr(j, b);
 }
 
+/* The text of an RFC 3339 time with a 4-digit year: what the aggregator can merge. */
+#define TS_YEAR_10000_US 253402300800000000ull
+
 size_t alert_to_json(const struct ruleset *rs, const struct rule *r, const struct event *ev,
                      const char *sensor_name, uint32_t count, uint64_t start_us, char *buf,
-                     size_t cap)
+                     size_t cap, struct alert_hdr *h)
 {
     struct jbuf jb, *j = &jb;
     const struct ev_net *n = &ev->net;
@@ -200,6 +203,8 @@ size_t alert_to_json(const struct ruleset *rs, const struct rule *r, const struc
     jbuf_init(&tj, tsb, sizeof(tsb));
     jbuf_ts(&tj, n->ts_us);
     jbuf_puts(j, "{\"@timestamp\":");
+    struct alert_span sp[ALERT_SPANS];
+    sp[ALERT_SPAN_TS] = (struct alert_span){(uint32_t)j->len, (uint32_t)tj.len};
     jbuf_put(j, tsb, tj.len);
 
     /* tags: the rule's own, else its classtype's, else the documented fallback */
@@ -259,11 +264,14 @@ size_t alert_to_json(const struct ruleset *rs, const struct rule *r, const struc
     jbuf_puts(j, ",\"event\":{\"kind\":\"alert\",\"dataset\":\"otsensor.alert\",\"severity\":");
     jbuf_u64(j, (uint64_t)sev);
     kv(j, "start", 0);
+    sp[ALERT_SPAN_START].off = (uint32_t)j->len;
     if (start_us < n->ts_us)
         jbuf_ts(j, start_us);
     else
         jbuf_put(j, tsb, tj.len);
+    sp[ALERT_SPAN_START].len = (uint32_t)(j->len - sp[ALERT_SPAN_START].off);
     kv(j, "end", 0);
+    sp[ALERT_SPAN_END] = (struct alert_span){(uint32_t)j->len, (uint32_t)tj.len};
     jbuf_put(j, tsb, tj.len);
     jbuf_putc(j, '}');
 
@@ -401,7 +409,9 @@ size_t alert_to_json(const struct ruleset *rs, const struct rule *r, const struc
     jbuf_puts(j, "]}");
 
     jbuf_puts(j, ",\"otsensor\":{\"count\":");
+    sp[ALERT_SPAN_COUNT].off = (uint32_t)j->len;
     jbuf_u64(j, count ? count : 1);
+    sp[ALERT_SPAN_COUNT].len = (uint32_t)(j->len - sp[ALERT_SPAN_COUNT].off);
     kv(j, "sensor", 0);
     jstr(j, sensor_name ? sensor_name : "");
     kv(j, "gid", 0);
@@ -424,5 +434,21 @@ size_t alert_to_json(const struct ruleset *rs, const struct rule *r, const struc
         jbuf_puts(j, "]}");
     }
     jbuf_putc(j, '}');
-    return jbuf_ok(j) ? j->len : 0;
+    if (!jbuf_ok(j)) return 0;
+    if (h) {
+        /* the values just written, for the aggregator */
+        memset(h, 0, sizeof(*h));
+        h->ok = n->ts_us < TS_YEAR_10000_US;
+        h->ts_us = h->end_us = n->ts_us;
+        h->start_us = start_us < n->ts_us ? start_us : n->ts_us;
+        h->count = count ? count : 1;
+        h->sid = r->sid;
+        if (n->ip_version) {
+            h->has_ip = 1;
+            h->src = n->src;
+            h->dst = n->dst;
+        }
+        memcpy(h->span, sp, sizeof(sp));
+    }
+    return j->len;
 }

@@ -232,10 +232,10 @@ int rs_proto_index(struct ruleset *rs, const char *name, int create);
 /* rule_match.c: builds the dispatch tables once all rules are parsed. */
 int ruleset_compile(struct ruleset *rs);
 
-/* alert_json.c */
+/* alert_json.c; h (may be NULL) gets the aggregator's header of the alert written */
 size_t alert_to_json(const struct ruleset *rs, const struct rule *r, const struct event *ev,
                      const char *sensor_name, uint32_t count, uint64_t start_us, char *buf,
-                     size_t cap);
+                     size_t cap, struct alert_hdr *h);
 
 /* Appends "file:line:col: message\n" to err (NUL-terminated, errlen bytes; a full buffer
  * drops the line): the error format of every parser of rules/. */

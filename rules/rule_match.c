@@ -139,6 +139,7 @@ struct rule_ctx {
     struct rule_stats st;
     int timing; /* --rule-profile: time each rule test */
     char buf[ALERT_BUF];
+    struct alert_hdr hdr; /* of the alert in buf */
 };
 
 struct rule_ctx *rule_ctx_new(const struct ruleset *rs)
@@ -987,7 +988,8 @@ int rules_match_payload(struct rule_ctx *c, const struct event *ev, const uint8_
             continue;
         }
         if (!r->df.type && !r->thr.type) start = ev->net.ts_us;
-        size_t n = alert_to_json(rs, r, ev, sensor_name, count, start, c->buf, sizeof(c->buf));
+        size_t n =
+            alert_to_json(rs, r, ev, sensor_name, count, start, c->buf, sizeof(c->buf), &c->hdr);
         if (!n) {
             c->st.json_overflow++;
             continue;
@@ -998,6 +1000,11 @@ int rules_match_payload(struct rule_ctx *c, const struct event *ev, const uint8_
         if (emit) emit(emit_ctx, c->buf, n);
     }
     return alerts;
+}
+
+const struct alert_hdr *rules_alert_hdr(const struct rule_ctx *c)
+{
+    return &c->hdr;
 }
 
 int rules_match(struct rule_ctx *c, const struct event *ev, const char *sensor_name,

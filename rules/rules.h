@@ -9,6 +9,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "alert_hdr.h"
 #include "event.h"
 
 struct ruleset;
@@ -58,6 +59,8 @@ typedef void (*rule_emit_fn)(void *ctx, const char *json, size_t len);
  * DESIGN §3 alert JSON (one object, no newline). Returns the number of alerts. */
 int rules_match(struct rule_ctx *ctx, const struct event *ev, const char *sensor_name,
                 rule_emit_fn emit, void *emit_ctx);
+/* During emit: the aggregator's header of the alert being emitted (alert_hdr.h). */
+const struct alert_hdr *rules_alert_hdr(const struct rule_ctx *ctx);
 /* As rules_match, with the PDU's payload bytes for `content` (NULL: content never matches). */
 int rules_match_payload(struct rule_ctx *ctx, const struct event *ev, const uint8_t *payload,
                         size_t payload_len, const char *sensor_name, rule_emit_fn emit,

@@ -8,34 +8,21 @@
 #include "jbuf.h"
 
 #define NIL      UINT32_MAX
-#define KEY_MAX  192
+#define KEY_LEN  37 /* sid, has_ip, source, destination */
 #define US_PER_S 1000000ull
-
-/* The fields the aggregator reads or rewrites, by (parent object, key). */
-enum { F_TS, F_SID, F_SRC, F_DST, F_START, F_END, F_COUNT, F_N };
-static const struct {
-    const char *parent, *key;
-} fields[F_N] = {
-    {NULL, "@timestamp"}, {"rule", "id"},   {"source", "ip"},      {"destination", "ip"},
-    {"event", "start"},   {"event", "end"}, {"otsensor", "count"},
-};
-
-struct span {
-    size_t off, len; /* of the value's text; len 0: absent */
-};
 
 struct aent {
     uint32_t hnext;      /* hash chain, or the free list */
     uint32_t prev, next; /* open windows, oldest first */
     uint64_t h;
-    uint16_t klen;
-    char key[KEY_MAX];
+    uint8_t key[KEY_LEN];
     uint64_t t0;          /* the window's first alert (@timestamp) */
     uint64_t first_count; /* that alert's own count */
     uint64_t m_count;     /* merged since: their counts summed */
     uint64_t m_start, m_end;
     char *json; /* the first merged alert, the summary's template */
     size_t jlen;
+    struct alert_span span[ALERT_SPANS]; /* the template's fields */
 };
 
 struct aggr {
@@ -51,170 +38,22 @@ struct aggr {
     struct aggr_stats st;
 };
 
-/* ---- a small scanner for our own alert JSON (jbuf-written, but never trusted) ---- */
-
-static size_t skip_ws(const char *s, size_t i, size_t n)
+/* The header's spans: in the text, in order, not overlapping (absent ones skipped). */
+static int spans_ok(const struct alert_hdr *h, size_t len)
 {
-    while (i < n && (s[i] == ' ' || s[i] == '\t' || s[i] == '\n' || s[i] == '\r'))
-        i++;
-    return i;
-}
-
-/* s[i] is '"': the index after the closing quote, or n if unterminated. */
-static size_t skip_str(const char *s, size_t i, size_t n)
-{
-    for (i++; i < n; i++) {
-        if (s[i] == '\\')
-            i++;
-        else if (s[i] == '"')
-            return i + 1;
+    size_t end = 0;
+    for (int f = 0; f < ALERT_SPANS; f++) {
+        const struct alert_span *sp = &h->span[f];
+        if (!sp->len) continue;
+        if (sp->off < end || sp->len > len || sp->off > len - sp->len) return 0;
+        end = (size_t)sp->off + sp->len;
     }
-    return n;
-}
-
-/* The index after the value starting at s[i] (iterative: no recursion on nesting). */
-static size_t skip_val(const char *s, size_t i, size_t n)
-{
-    if (i >= n) return n;
-    if (s[i] == '"') return skip_str(s, i, n);
-    if (s[i] != '{' && s[i] != '[') {
-        while (i < n && s[i] != ',' && s[i] != '}' && s[i] != ']' && s[i] != ' ')
-            i++;
-        return i;
-    }
-    size_t depth = 0;
-    while (i < n) {
-        char c = s[i];
-        if (c == '"') {
-            i = skip_str(s, i, n);
-            continue;
-        }
-        if (c == '{' || c == '[') depth++;
-        if (c == '}' || c == ']') {
-            if (--depth == 0) return i + 1;
-        }
-        i++;
-    }
-    return n;
-}
-
-static int key_is(const char *s, size_t ks, size_t kl, const char *want)
-{
-    return want && strlen(want) == kl && memcmp(s + ks, want, kl) == 0;
-}
-
-/* Walks the object at s[i] ('{'), one level into the parents named in fields[]. */
-static size_t scan_obj(const char *s, size_t i, size_t n, const char *parent, struct span sp[F_N])
-{
-    i++; /* '{' */
-    for (;;) {
-        i = skip_ws(s, i, n);
-        if (i >= n || s[i] == '}') return i + 1;
-        if (s[i] != '"') return n;
-        size_t ks = i + 1, ke = skip_str(s, i, n);
-        if (ke >= n) return n;
-        size_t kl = ke - 1 - ks;
-        i = skip_ws(s, ke, n);
-        if (i >= n || s[i] != ':') return n;
-        i = skip_ws(s, i + 1, n);
-        size_t v = i;
-        int descend = 0;
-        if (!parent && v < n && s[v] == '{')
-            for (int f = 0; f < F_N; f++)
-                if (key_is(s, ks, kl, fields[f].parent)) descend = 1;
-        if (descend) {
-            /* the key text is in s; fields[] holds the same name */
-            const char *pname = NULL;
-            for (int f = 0; f < F_N && !pname; f++)
-                if (key_is(s, ks, kl, fields[f].parent)) pname = fields[f].parent;
-            i = scan_obj(s, v, n, pname, sp);
-        } else {
-            i = skip_val(s, v, n);
-            for (int f = 0; f < F_N; f++) {
-                int pm = parent ? (fields[f].parent && !strcmp(parent, fields[f].parent))
-                                : !fields[f].parent;
-                if (pm && key_is(s, ks, kl, fields[f].key) && !sp[f].len)
-                    sp[f] = (struct span){v, i - v};
-            }
-        }
-        if (i > n) return n;
-        i = skip_ws(s, i, n);
-        if (i < n && s[i] == ',') i++;
-    }
-}
-
-static void scan(const char *s, size_t n, struct span sp[F_N])
-{
-    memset(sp, 0, sizeof(struct span) * F_N);
-    size_t i = skip_ws(s, 0, n);
-    if (i < n && s[i] == '{') scan_obj(s, i, n, NULL, sp);
-}
-
-static int digits(const char *s, size_t n, unsigned *out)
-{
-    unsigned v = 0;
-    for (size_t i = 0; i < n; i++) {
-        if (s[i] < '0' || s[i] > '9') return -1;
-        v = v * 10 + (unsigned)(s[i] - '0');
-    }
-    *out = v;
-    return 0;
-}
-
-/* Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm). */
-static int64_t days_from_civil(int64_t y, unsigned m, unsigned d)
-{
-    y -= m <= 2;
-    int64_t era = (y >= 0 ? y : y - 399) / 400;
-    unsigned yoe = (unsigned)(y - era * 400);
-    unsigned doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-    unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    return era * 146097 + (int64_t)doe - 719468;
-}
-
-int aggr_parse_ts(const char *s, size_t n, uint64_t *us)
-{
-    unsigned y, mo, d, h, mi, se, frac = 0;
-    if (n < 20 || s[4] != '-' || s[7] != '-' || s[10] != 'T' || s[13] != ':' || s[16] != ':' ||
-        s[n - 1] != 'Z')
-        return -1;
-    if (digits(s, 4, &y) || digits(s + 5, 2, &mo) || digits(s + 8, 2, &d) ||
-        digits(s + 11, 2, &h) || digits(s + 14, 2, &mi) || digits(s + 17, 2, &se))
-        return -1;
-    if (y < 1970 || mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || se > 60) return -1;
-    if (n > 20) {
-        size_t fl = n - 21; /* ".ffffff" between the seconds and 'Z' */
-        if (s[19] != '.' || fl < 1 || fl > 6 || digits(s + 20, fl, &frac)) return -1;
-        for (size_t k = fl; k < 6; k++)
-            frac *= 10;
-    }
-    int64_t days = days_from_civil(y, mo, d);
-    *us = ((uint64_t)days * 86400 + h * 3600u + mi * 60u + se) * US_PER_S + frac;
-    return 0;
-}
-
-/* A JSON string value's time (the span includes the quotes). */
-static int span_ts(const char *s, struct span sp, uint64_t *us)
-{
-    if (sp.len < 2 || s[sp.off] != '"') return -1;
-    return aggr_parse_ts(s + sp.off + 1, sp.len - 2, us);
-}
-
-static uint64_t span_u64(const char *s, struct span sp, uint64_t dflt)
-{
-    uint64_t v = 0;
-    if (!sp.len) return dflt;
-    for (size_t i = 0; i < sp.len; i++) {
-        char c = s[sp.off + i];
-        if (c < '0' || c > '9' || v > UINT64_MAX / 20) return dflt;
-        v = v * 10 + (uint64_t)(c - '0');
-    }
-    return v ? v : dflt;
+    return 1;
 }
 
 /* ---- the table ---- */
 
-static uint64_t fnv(const char *k, size_t n)
+static uint64_t fnv(const uint8_t *k, size_t n)
 {
     uint64_t h = 1469598103934665603ull;
     for (size_t i = 0; i < n; i++)
@@ -285,11 +124,11 @@ static void fifo_push(struct aggr *a, uint32_t x)
     a->tail = x;
 }
 
-static uint32_t lookup(const struct aggr *a, uint64_t h, const char *k, size_t kl)
+static uint32_t lookup(const struct aggr *a, uint64_t h, const uint8_t *k)
 {
     for (uint32_t x = a->buckets[h & (a->nbuckets - 1)]; x != NIL; x = a->ents[x].hnext) {
         const struct aent *e = &a->ents[x];
-        if (e->h == h && e->klen == kl && !memcmp(e->key, k, kl)) return x;
+        if (e->h == h && !memcmp(e->key, k, KEY_LEN)) return x;
     }
     return NIL;
 }
@@ -305,7 +144,7 @@ static int out_room(struct aggr *a, size_t n)
 }
 
 struct rep {
-    struct span at;
+    struct alert_span at;
     char txt[128];
     size_t len;
 };
@@ -314,39 +153,29 @@ struct rep {
 static void close_window(struct aggr *a, struct aent *e, aggr_emit_fn emit, void *ctx)
 {
     if (!e->m_count || !e->json) goto out;
-    struct span sp[F_N];
-    scan(e->json, e->jlen, sp);
-    /* replacements, in the order they appear in the text */
-    struct rep rep[4];
+    /* replacements, in the order they appear in the text (spans_ok) */
+    struct rep rep[ALERT_SPANS];
     int nrep = 0;
     char tsb[48];
     struct jbuf tj;
-    const int which[4] = {F_TS, F_START, F_END, F_COUNT};
-    for (int w = 0; w < 4; w++) {
-        int f = which[w];
-        if (!sp[f].len) continue;
+    for (int f = 0; f < ALERT_SPANS; f++) {
+        if (!e->span[f].len) continue;
         jbuf_init(&tj, tsb, sizeof(tsb));
-        if (f == F_COUNT) {
+        if (f == ALERT_SPAN_COUNT) {
             uint64_t total = e->m_count + e->first_count;
             rep[nrep].len = (size_t)snprintf(rep[nrep].txt, sizeof(rep[nrep].txt),
                                              "%llu,\"aggregated\":{\"window_s\":%u,\"total\":%llu}",
                                              (unsigned long long)e->m_count, a->window_s,
                                              (unsigned long long)total);
         } else {
-            jbuf_ts(&tj, f == F_END ? e->m_end : e->m_start);
+            jbuf_ts(&tj, f == ALERT_SPAN_END ? e->m_end : e->m_start);
             memcpy(rep[nrep].txt, tsb, tj.len);
             rep[nrep].len = tj.len;
         }
-        rep[nrep].at = sp[f];
+        rep[nrep].at = e->span[f];
         nrep++;
     }
-    for (int i = 1; i < nrep; i++) /* insertion sort by offset */
-        for (int k = i; k > 0 && rep[k].at.off < rep[k - 1].at.off; k--) {
-            struct rep t = rep[k];
-            rep[k] = rep[k - 1];
-            rep[k - 1] = t;
-        }
-    if (out_room(a, e->jlen + 4 * 128) != 0)
+    if (out_room(a, e->jlen + ALERT_SPANS * 128) != 0)
         goto out; /* out of memory: counts stay exact
                       in the stats */
     size_t o = 0, pos = 0;
@@ -401,42 +230,36 @@ void aggr_flush(struct aggr *a, aggr_emit_fn emit, void *ctx)
         retire(a, a->head, emit, ctx);
 }
 
-void aggr_alert(struct aggr *a, const char *json, size_t len, aggr_emit_fn emit, void *ctx)
+void aggr_alert_hdr(struct aggr *a, const struct alert_hdr *h, const char *json, size_t len,
+                    aggr_emit_fn emit, void *ctx)
 {
     a->st.in++;
-    struct span sp[F_N];
-    scan(json, len, sp);
-    uint64_t ts;
-    char key[KEY_MAX];
-    size_t kl = sp[F_SID].len + sp[F_SRC].len + sp[F_DST].len + 2;
-    if (!sp[F_SID].len || span_ts(json, sp[F_TS], &ts) != 0 || kl > sizeof(key)) {
+    if (!h || !h->ok || !spans_ok(h, len)) {
         a->st.unparsed++;
         a->st.passed++;
         emit(ctx, json, len);
         return;
     }
-    /* the key: the three values' JSON text, NUL-separated */
-    kl = 0;
-    const int kf[3] = {F_SID, F_SRC, F_DST};
-    for (int i = 0; i < 3; i++) {
-        if (i) key[kl++] = '\0';
-        memcpy(key + kl, json + sp[kf[i]].off, sp[kf[i]].len);
-        kl += sp[kf[i]].len;
-    }
-    uint64_t h = fnv(key, kl);
-    uint64_t count = span_u64(json, sp[F_COUNT], 1);
+    /* the key: sid, whether there are addresses, and the two addresses */
+    uint8_t key[KEY_LEN];
+    memcpy(key, &h->sid, 4);
+    key[4] = h->has_ip != 0;
+    memcpy(key + 5, h->has_ip ? h->src.b : (const uint8_t[16]){0}, 16);
+    memcpy(key + 21, h->has_ip ? h->dst.b : (const uint8_t[16]){0}, 16);
+    uint64_t ts = h->ts_us;
+    uint64_t hash = fnv(key, KEY_LEN);
+    uint64_t count = h->count ? h->count : 1;
     aggr_tick(a, ts, emit, ctx);
 
-    uint32_t x = lookup(a, h, key, kl);
+    uint32_t x = lookup(a, hash, key);
     if (x != NIL && ts > a->ents[x].t0 + a->window_us) {
         retire(a, x, emit, ctx); /* its window is over: this alert opens the next */
         x = NIL;
     }
     if (x != NIL) {
         struct aent *e = &a->ents[x];
-        uint64_t s = ts, en = ts;
-        span_ts(json, sp[F_START], &s);
-        span_ts(json, sp[F_END], &en);
+        uint64_t s = h->span[ALERT_SPAN_START].len ? h->start_us : ts;
+        uint64_t en = h->span[ALERT_SPAN_END].len ? h->end_us : ts;
         if (!e->json) {
             e->json = malloc(len);
             if (!e->json) { /* no template for a summary: send it as it is */
@@ -446,6 +269,7 @@ void aggr_alert(struct aggr *a, const char *json, size_t len, aggr_emit_fn emit,
             }
             memcpy(e->json, json, len);
             e->jlen = len;
+            memcpy(e->span, h->span, sizeof(e->span));
             e->m_start = s;
             e->m_end = en;
         }
@@ -462,14 +286,13 @@ void aggr_alert(struct aggr *a, const char *json, size_t len, aggr_emit_fn emit,
     x = a->free_head;
     struct aent *e = &a->ents[x];
     a->free_head = e->hnext;
-    e->h = h;
-    e->klen = (uint16_t)kl;
-    memcpy(e->key, key, kl);
+    e->h = hash;
+    memcpy(e->key, key, KEY_LEN);
     e->t0 = ts;
     e->first_count = count;
     e->m_count = 0;
     e->json = NULL;
-    uint32_t b = (uint32_t)(h & (a->nbuckets - 1));
+    uint32_t b = (uint32_t)(hash & (a->nbuckets - 1));
     e->hnext = a->buckets[b];
     a->buckets[b] = x;
     fifo_push(a, x);

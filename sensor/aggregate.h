@@ -9,18 +9,23 @@
  * and event.start = the earliest merged time, event.end = the latest, and
  * otsensor.aggregated {window_s, total} (total includes the alert sent on its own).
  *
+ * The aggregator reads no JSON: each alert comes with its header (alert_hdr.h), the
+ * values the rule engine wrote, and where the summary's fields stand in the text.
+ *
  * Time is the alerts' own (@timestamp, packet time): the clock is the latest alert
  * time seen, and, live, the wall clock too (aggr_tick). A window [t0, t0 + window]
  * closes when an alert of its key falls after it (that alert opens the next window
  * and goes out), when the clock passes its end, or at aggr_flush(). At most `max_keys`
  * windows are open; opening one more closes the oldest early (its summary goes out
  * now, counted as evicted), so memory is bounded and no alert is ever dropped.
- * Alerts whose JSON lacks @timestamp or rule.id pass through untouched. */
+ * Alerts without a usable header pass through untouched. */
 #ifndef OTS_AGGREGATE_H
 #define OTS_AGGREGATE_H
 
 #include <stddef.h>
 #include <stdint.h>
+
+#include "alert_hdr.h"
 
 struct aggr;
 
@@ -28,27 +33,31 @@ typedef void (*aggr_emit_fn)(void *ctx, const char *json, size_t len);
 
 struct aggr_stats {
     uint64_t in;        /* alerts handed in */
-    uint64_t passed;    /* sent on their own (first of a window, or unparsable) */
+    uint64_t passed;    /* sent on their own (first of a window, or without a header) */
     uint64_t merged;    /* counted into a window instead of being sent */
     uint64_t summaries; /* summary alerts sent */
     uint64_t evicted;   /* windows closed early because max_keys were open */
-    uint64_t unparsed;  /* passed through: no @timestamp or rule.id found */
+    uint64_t unparsed;  /* passed through: no usable header */
     uint64_t open;      /* windows open now */
 };
 
 /* window_s > 0, max_keys > 0. NULL when out of memory. */
 struct aggr *aggr_new(uint32_t window_s, uint32_t max_keys);
 void aggr_free(struct aggr *a);
-/* One alert (JSON object, no newline); emit() is called for what goes out now. */
-void aggr_alert(struct aggr *a, const char *json, size_t len, aggr_emit_fn emit, void *ctx);
+/* One alert (JSON object, no newline) and its header (NULL, or not ok, or spans outside
+ * the text: passed through); emit() is called for what goes out now. */
+void aggr_alert_hdr(struct aggr *a, const struct alert_hdr *h, const char *json, size_t len,
+                    aggr_emit_fn emit, void *ctx);
 /* Advances the clock to now_us (if later) and closes the windows that ended. */
 void aggr_tick(struct aggr *a, uint64_t now_us, aggr_emit_fn emit, void *ctx);
 /* Closes every window (at exit). */
 void aggr_flush(struct aggr *a, aggr_emit_fn emit, void *ctx);
 void aggr_get_stats(const struct aggr *a, struct aggr_stats *st);
 
-/* Exposed for tests: an RFC 3339 UTC time "YYYY-MM-DDTHH:MM:SS[.ffffff]Z" (no quotes)
- * to microseconds since the epoch; -1 if malformed. */
+/* Test support only (tests/unit/aggr_json.c, not in the sensor): an alert given as JSON
+ * text, its header recovered by parsing, then as aggr_alert_hdr; and an RFC 3339 UTC
+ * time "YYYY-MM-DDTHH:MM:SS[.ffffff]Z" (no quotes) to microseconds, -1 if malformed. */
+void aggr_alert(struct aggr *a, const char *json, size_t len, aggr_emit_fn emit, void *ctx);
 int aggr_parse_ts(const char *s, size_t n, uint64_t *us);
 
 #endif

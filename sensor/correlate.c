@@ -823,7 +823,8 @@ static void scan_attempt(struct correlator *c, const struct ev_net *net)
     }
 }
 
-/* The attempt a pending entry stands for, as an event context. */
+/* The attempt a pending entry stands for, as an event context. No flow_id or
+ * community_id: the scan events it may raise stand for many flows (docs/events.md). */
 static void pending_failed(struct correlator *c, const struct centry *x)
 {
     struct ev_net n;

@@ -45,7 +45,8 @@ struct pkt_rec {
     uint8_t data[];
 };
 
-/* OUT_CORR carries a struct corr_rec (correlate.h), for the correlation stage. */
+/* OUT_CORR carries a struct corr_rec (correlate.h), for the correlation stage; OUT_ALERT
+ * a struct alert_hdr (alert_hdr.h, unaligned) followed by the alert's JSON. */
 enum out_rec_type { OUT_EVENT = 1, OUT_ALERT = 2, OUT_CORR = 3 };
 
 struct proto_count {
@@ -174,8 +175,9 @@ void *worker_main(void *arg);
 int capture_open_all(struct engine *e, char *err, size_t errlen);
 void *capture_main(void *arg);
 void *output_main(void *arg);
-/* On the output thread: one alert to every output, through aggregation. */
-void output_alert(struct engine *e, const char *json, size_t len);
+/* On the output thread: one alert to every output, through aggregation (h: its
+ * header from the rule engine; NULL: not aggregated). */
+void output_alert(struct engine *e, const struct alert_hdr *h, const char *json, size_t len);
 
 /* The worker's side of the correlation stage (worker_corr.c). */
 void worker_corr_flow(struct worker *w, const struct ev_net *n, int syn);

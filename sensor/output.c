@@ -18,10 +18,10 @@ static void alert_emit(void *ctx, const char *json, size_t len)
     if (e->redis) oredis_alert(e->redis, json, len, realtime_ms());
 }
 
-void output_alert(struct engine *e, const char *json, size_t len)
+void output_alert(struct engine *e, const struct alert_hdr *h, const char *json, size_t len)
 {
     if (e->aggr)
-        aggr_alert(e->aggr, json, len, alert_emit, e);
+        aggr_alert_hdr(e->aggr, h, json, len, alert_emit, e);
     else
         alert_emit(e, json, len);
 }
@@ -38,8 +38,10 @@ static int drain(struct engine *e)
             if (len > 1 && p[0] == OUT_EVENT && e->events_out) {
                 fwrite(p + 1, 1, len - 1, e->events_out);
                 fputc('\n', e->events_out);
-            } else if (len > 1 && p[0] == OUT_ALERT) {
-                output_alert(e, (const char *)p + 1, len - 1);
+            } else if (len > 1 + sizeof(struct alert_hdr) && p[0] == OUT_ALERT) {
+                struct alert_hdr h;
+                memcpy(&h, p + 1, sizeof(h));
+                output_alert(e, &h, (const char *)p + 1 + sizeof(h), len - 1 - sizeof(h));
             } else if (len > 1 && p[0] == OUT_CORR && e->corr) {
                 corr_out_record(e->corr, p + 1, len - 1);
             }

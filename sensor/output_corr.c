@@ -30,7 +30,7 @@ static void corr_alert(void *ctx, const char *json, size_t len)
     struct corr_out *co = ctx;
     struct engine *e = co->e;
     co->alerts++;
-    output_alert(e, json, len); /* aggregated like the workers' alerts */
+    output_alert(e, rules_alert_hdr(co->rctx), json, len); /* aggregated like the workers' */
 }
 
 static void corr_deliver(void *ctx, struct event *ev)

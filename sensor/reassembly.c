@@ -66,6 +66,24 @@ void reasm_syn(struct reasm_dir *d, uint32_t isn)
     d->next_seq = isn + 1;
 }
 
+/* The scale of the windows x advertises, from what the two SYNs said. */
+static void wscale_set(struct reasm_dir *x, const struct reasm_dir *other)
+{
+    unsigned shift = 14; /* unknown: the largest */
+    if (x->ws_opt == 1 || other->ws_opt == 1)
+        shift = 0; /* a SYN without the option: no scaling */
+    else if (x->ws_opt >= 2)
+        shift = x->ws_opt - 2u; /* its own; if the peer's SYN was missed, a bound */
+    x->win_shift_x = (uint8_t)(shift ^ 14);
+}
+
+void reasm_wscale(struct reasm_dir *d, struct reasm_dir *peer, int shift)
+{
+    d->ws_opt = shift < 0 ? 1 : (uint8_t)(2 + (shift > 14 ? 14 : shift));
+    wscale_set(d, peer);
+    wscale_set(peer, d);
+}
+
 void reasm_fin(struct reasm_dir *d, uint32_t seq)
 {
     /* first FIN wins, as for data */
@@ -338,6 +356,10 @@ unsigned reasm_data(struct reasm_global *g, struct reasm_dir *d, uint32_t seq, c
     } else if (rel + len > (int64_t)REASM_WINDOW || rel < -(int64_t)REASM_WINDOW) {
         g->stats.garbage++;
         return REASM_EV_GARBAGE;
+    } else if (rel > 0 && d->win_known && seq_lt(d->win_edge, seq)) {
+        /* starts after the right edge of the receiver's window: not this stream's */
+        g->stats.beyond_window++;
+        return REASM_EV_BEYOND_WINDOW;
     }
     if (rel < 0) {
         k = (uint32_t)-rel;

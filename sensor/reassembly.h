@@ -7,7 +7,13 @@
  * delivered. Sequence numbers wrap (serial arithmetic). With no SYN seen the first
  * data segment starts the stream (mid-stream pick-up). Lost bytes are reported to
  * the callback as a gap so the dissector can resynchronise. Memory is capped per
- * direction and per worker; at a cap the held data is flushed with a gap (counted). */
+ * direction and per worker; at a cap the held data is flushed with a gap (counted).
+ *
+ * Receive window: a segment that starts ahead of the stream and beyond the right edge
+ * of the window its receiver advertised (ack + window, scaled as the SYNs agreed; an
+ * unknown scale counts as the largest, 14) is not taken (REASM_EV_BEYOND_WINDOW,
+ * counted), as Suricata does: one forged far-off segment cannot make a direction hold
+ * data or declare the real bytes lost. */
 #ifndef OTS_REASSEMBLY_H
 #define OTS_REASSEMBLY_H
 
@@ -24,11 +30,12 @@ struct reasm_config {
 /* segments: calls with data. retransmissions: segments made only of bytes already
  * delivered or held; overlaps: segments partly old, partly new; overlaps_changed: either
  * of those whose old part differed from the first copy. out_of_order: segments of which
- * some part was held. garbage: segments dropped as outside any plausible window. */
+ * some part was held. garbage: segments dropped as outside any plausible window.
+ * beyond_window: segments dropped as starting beyond the receiver's advertised window. */
 struct reasm_stats {
     uint64_t segments, bytes_delivered, retransmissions, overlaps, overlaps_changed;
     uint64_t out_of_order, gaps, gap_bytes, cap_flushes, held_bytes;
-    uint64_t garbage;
+    uint64_t garbage, beyond_window;
 };
 
 /* Per worker: caps and counters shared by all of its streams. */
@@ -56,6 +63,11 @@ struct reasm_dir {
     uint32_t hist_pos;      /* where the next delivered byte goes in hist */
     uint32_t hist_cap;      /* size of hist as allocated */
     struct reasm_seg *tail; /* last held segment (appending is the common out-of-order case) */
+    uint32_t win_edge;      /* right edge of the receiver's window: no data starts after it */
+    uint8_t win_known;      /* win_edge is set (the receiver has acknowledged something) */
+    uint8_t ws_opt;         /* this direction's SYN: 0 not seen, 1 no window scale, 2 + shift */
+    uint8_t win_shift_x;    /* the scale of the windows this direction advertises, XOR 14:
+                               zeroed memory is the unknown scale, taken as 14 */
 };
 
 /* What happened while handling a segment (bitmask, for engine events). */
@@ -66,6 +78,7 @@ enum reasm_event {
     REASM_EV_CAP = 0x8,             /* a memory cap forced a flush */
     REASM_EV_OUT_OF_ORDER = 0x10,   /* a segment was held */
     REASM_EV_GARBAGE = 0x20,        /* dropped: far outside any plausible window */
+    REASM_EV_BEYOND_WINDOW = 0x40,  /* dropped: starts beyond the receiver's window */
 };
 
 /* In-order output. data == NULL with gap_len > 0 means gap_len bytes are missing
@@ -79,6 +92,23 @@ void reasm_syn(struct reasm_dir *d, uint32_t isn);
 /* A segment carrying data (len > 0). Returns a mask of enum reasm_event. */
 unsigned reasm_data(struct reasm_global *g, struct reasm_dir *d, uint32_t seq, const uint8_t *data,
                     uint32_t len, reasm_out_fn out, void *ctx);
+/* The Window Scale option of d's SYN (shift, or -1: none); peer is the other direction.
+ * Scaling holds only when both SYNs carry the option (RFC 7323). */
+void reasm_wscale(struct reasm_dir *d, struct reasm_dir *peer, int shift);
+
+/* A segment from the receiver of d's data (rcv, the other direction) acknowledging
+ * `ack` with window field `win` (syn: a SYN's window, never scaled). Per packet with
+ * ACK set: a shift and a compare. The edge only moves forward. */
+static inline void reasm_window(struct reasm_dir *d, const struct reasm_dir *rcv, uint32_t ack,
+                                uint16_t win, int syn)
+{
+    uint32_t edge = ack + ((uint32_t)win << (syn ? 0 : rcv->win_shift_x ^ 14));
+    if (!d->win_known || (int32_t)(edge - d->win_edge) > 0) {
+        d->win_edge = edge;
+        d->win_known = 1;
+    }
+}
+
 /* FIN at seq (after any data in the same segment): remembered so flush knows the end. */
 void reasm_fin(struct reasm_dir *d, uint32_t seq);
 /* The peer acknowledged everything before `ack`. If this direction holds data

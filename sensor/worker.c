@@ -5,6 +5,7 @@
 #include <time.h>
 
 #include "community_id.h"
+#include "tcp_opts.h"
 #include "dissector.h"
 #include "engine.h"
 #include "log.h"
@@ -55,18 +56,20 @@ static void count_proto(struct worker_stats *st, const char *proto)
  * an event line waits a bounded time, then is dropped and counted, so capture
  * never stalls behind a slow disk; an alert always waits (alerts are never
  * dropped: Redis trouble is absorbed by the spool behind the output thread). */
-static void push_line(struct worker *w, uint8_t type, const char *line, size_t len)
+static void push_rec(struct worker *w, uint8_t type, const void *hdr, size_t hlen, const char *line,
+                     size_t len)
 {
     unsigned spins = 0;
-    if (len + 17 > w->out.size / 2) {
+    if (hlen + len + 17 > w->out.size / 2) {
         w->st.events_dropped++;
         return;
     }
     for (;;) {
-        uint8_t *p = ring_reserve(&w->out, len + 1);
+        uint8_t *p = ring_reserve(&w->out, hlen + len + 1);
         if (p) {
             p[0] = type;
-            memcpy(p + 1, line, len);
+            if (hlen) memcpy(p + 1, hdr, hlen);
+            memcpy(p + 1 + hlen, line, len);
             ring_commit(&w->out);
             return;
         }
@@ -78,11 +81,17 @@ static void push_line(struct worker *w, uint8_t type, const char *line, size_t l
     }
 }
 
+static void push_line(struct worker *w, uint8_t type, const char *line, size_t len)
+{
+    push_rec(w, type, NULL, 0, line, len);
+}
+
+/* An alert travels with its header, so the output thread never parses it back. */
 static void alert_out(void *ctx, const char *json, size_t len)
 {
     struct worker *w = ctx;
     w->st.alerts++;
-    push_line(w, OUT_ALERT, json, len);
+    push_rec(w, OUT_ALERT, rules_alert_hdr(w->rctx), sizeof(struct alert_hdr), json, len);
 }
 
 /* Takes up a new rule set if one was published (SIGHUP). Between batches only,
@@ -628,7 +637,12 @@ static void tcp_packet(struct worker *w, struct flow *f, int dir, const struct p
 
     w->cur_flow = f;
     w->cur_ts = r->ts_us;
-    if (fl & 0x02) reasm_syn(&f->reasm[dir], d->seq);
+    if (fl & 0x02) {
+        reasm_syn(&f->reasm[dir], d->seq);
+        reasm_wscale(&f->reasm[dir], &f->reasm[!dir], tcp_wscale(r->data, r->caplen, d));
+    }
+    /* the right edge of this side's receive window bounds the other side's data */
+    if (fl & 0x10) reasm_window(&f->reasm[!dir], &f->reasm[dir], d->ack, d->window, fl & 0x02);
     if (d->payload_len) {
         w->cur_dir = dir;
         /* a SYN's own sequence number is consumed by the SYN: its data follows */
@@ -638,6 +652,10 @@ static void tcp_packet(struct worker *w, struct flow *f, int dir, const struct p
         if (ev & REASM_EV_OVERLAP_CHANGED) {
             set_context(w, f, dir, r->ts_us);
             emit_engine_event(w, "stream", "overlap_changed", "stream.overlap_changed");
+        }
+        if (ev & REASM_EV_BEYOND_WINDOW) {
+            set_context(w, f, dir, r->ts_us);
+            emit_engine_event(w, "stream", "beyond_window", "stream.beyond_window");
         }
     }
     if ((fl & 0x10) && f->reasm[!dir].nsegs) {

@@ -1,7 +1,9 @@
 /* fuzz_aggregate.c - libFuzzer harness: the alert aggregator fed arbitrary "alerts".
  *
- * Input: a sequence of alerts, each [u16 big-endian length][bytes] (alert text carries
- * strings from the wire, escaped; the scanner must not trust it either). A small
+ * Input: a sequence of alerts, each [u16 big-endian length][bytes]: the first
+ * sizeof(struct alert_hdr) bytes are the alert's header as they are (spans anywhere,
+ * in any order: the aggregator must check them against the text), the rest its text
+ * (a shorter item is an alert without a header). A small
  * window and cap make windows close, reopen and evict. Every line that goes out is
  * checked to be one of the inputs or a summary no longer than a template plus the
  * fields it rewrites; the counts must add up. */
@@ -40,10 +42,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         size_t n = (size_t)data[off] << 8 | data[off + 1];
         off += 2;
         if (n > size - off) n = size - off;
-        char *al = malloc(n ? n : 1); /* exactly n bytes, so ASan sees any over-read */
+        struct alert_hdr h;
+        size_t hl = n >= sizeof(h) ? sizeof(h) : 0;
+        if (hl) memcpy(&h, data + off, hl);
+        size_t tl = n - hl;
+        char *al = malloc(tl ? tl : 1); /* exactly tl bytes, so ASan sees any over-read */
         if (!al) break;
-        memcpy(al, data + off, n);
-        aggr_alert(a, al, n, emit, &t);
+        memcpy(al, data + off + hl, tl);
+        aggr_alert_hdr(a, hl ? &h : NULL, al, tl, emit, &t);
         free(al);
         off += n;
         in++;

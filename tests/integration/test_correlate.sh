@@ -131,6 +131,25 @@ assert not [a for a in alerts if a["rule"]["id"] in ("9190005", "9190006")
             and a["source"]["ip"] == "10.0.0.57" and a["destination"]["ip"] == dst]
 PY
 
+# ---- Community ID: events about one flow carry the flow's; scans carry none ----
+/usr/bin/python3 - "$T/mb.events" "$T/mb.alerts" "$T/scan.events" <<'PY' && ok || bad "community ids"
+import json, sys
+ev = [json.loads(l) for l in open(sys.argv[1])]
+# the flow's own Community ID: its flow.new event (test_community_id checks the hash)
+cid = {e["flow_id"]: e["community_id"] for e in ev if e["event"] == "flow.new"}
+one = [e for e in ev if e["proto"] in ("asset", "conduit")]
+assert {e["event"] for e in one} >= {"asset.new", "conduit.unlisted", "conduit.operation"}, one
+for e in one:
+    assert e.get("community_id") and e["community_id"] == cid[e["flow_id"]], e
+assert len({e["community_id"] for e in one if e["proto"] == "conduit"}) > 1
+for a in (json.loads(l) for l in open(sys.argv[2])):
+    if a["rule"]["id"] in ("9190005", "9190006"):
+        assert a["network"]["community_id"] == cid[a["otsensor"]["flow_id"]], a
+scans = [json.loads(l) for l in open(sys.argv[3])]
+scans = [e for e in scans if e["proto"] == "scan"]
+assert scans and all("community_id" not in e and e["flow_id"] == 0 for e in scans), scans
+PY
+
 # ---- the asset inventory in Redis ----
 PORT=$(free_port)
 redis_start "$PORT" "$T/redis.log" --save "" --appendonly no --dir "$T" || exit 1

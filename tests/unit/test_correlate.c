@@ -301,6 +301,72 @@ START_TEST(conduit_unlisted_once_per_window)
 }
 END_TEST
 
+/* A record's flow: its Community ID and flow id, as the worker's set_context fills them. */
+static struct corr_rec with_flow(struct corr_rec r, const char *cid, uint64_t flow_id)
+{
+    snprintf(r.net.community_id, sizeof(r.net.community_id), "%s", cid);
+    r.net.flow_id = flow_id;
+    return r;
+}
+
+/* Events about one flow (asset.new from its first packet, asset.unknown_zone,
+ * conduit.*, asset.identity_changed from one PDU) carry that flow's Community ID and
+ * flow id; scan.* sum up attempts of many flows and carry neither. */
+START_TEST(community_id_of_the_flow)
+{
+    load_zones();
+    feed(with_flow(flow(T0, "10.30.0.5", "192.168.1.1", 502, 0), "1:flow-A=", 11));
+    ck_assert_int_eq(count("asset.new"), 2);
+    ck_assert_int_eq(count("asset.unknown_zone"), 1);
+    for (int i = 0; i < rec.n; i++) {
+        ck_assert_str_eq(rec.ev[i].net.community_id, "1:flow-A=");
+        ck_assert_uint_eq(rec.ev[i].net.flow_id, 11);
+    }
+    /* the destination's asset.new: the flow's addresses turned round, same flow */
+    ck_assert_str_eq(text(last("asset.new"), "ip"), "192.168.1.1");
+    feed(with_flow(flow(T0 + 1, "10.30.0.5", "10.20.2.10", 502, 0), "1:flow-B=", 12));
+    ck_assert_str_eq(last("conduit.unlisted")->net.community_id, "1:flow-B=");
+    ck_assert_uint_eq(last("conduit.unlisted")->net.flow_id, 12);
+    ck_assert_str_eq(last("asset.new")->net.community_id, "1:flow-B=");
+    feed(with_flow(op(T0 + 2, "10.10.0.5", "10.20.2.10", "modbus", "write_single_register"),
+                   "1:flow-C=", 13));
+    ck_assert_str_eq(last("conduit.operation")->net.community_id, "1:flow-C=");
+    ck_assert_uint_eq(last("conduit.operation")->net.flow_id, 13);
+
+    /* a vertical scan: five refused attempts, five flows */
+    int before = count("scan.vertical");
+    for (int p = 1; p <= 5; p++) {
+        char cid[32];
+        snprintf(cid, sizeof(cid), "1:scan-%d=", p);
+        feed(with_flow(
+            flow(T0 + 10 * SEC + (uint64_t)p * 1000, "10.30.0.9", "10.30.0.10", (uint16_t)p, 1),
+            cid, 100 + (uint64_t)p));
+        struct corr_rec a = with_flow(flow(T0 + 10 * SEC + (uint64_t)p * 1000 + 100, "10.30.0.9",
+                                           "10.30.0.10", (uint16_t)p, 0),
+                                      cid, 100 + (uint64_t)p);
+        a.kind = CORR_ANSWER;
+        a.flags = CORR_F_RST;
+        corr_process(C, &a);
+    }
+    ck_assert_int_eq(count("scan.vertical"), before + 1);
+    const struct event *e = last("scan.vertical");
+    ck_assert_str_eq(e->net.community_id, "");
+    ck_assert_uint_eq(e->net.flow_id, 0);
+    /* unanswered attempts (the timeout's path) neither */
+    for (int h = 1; h <= 5; h++) {
+        char dst[32], cid[32];
+        snprintf(dst, sizeof(dst), "10.30.1.%d", h);
+        snprintf(cid, sizeof(cid), "1:h-%d=", h);
+        feed(with_flow(flow(T0 + 20 * SEC + (uint64_t)h, "10.30.0.9", dst, 102, 1), cid, 200));
+    }
+    corr_finish(C);
+    e = last("scan.horizontal");
+    ck_assert_ptr_nonnull(e);
+    ck_assert_str_eq(e->net.community_id, "");
+    ck_assert_uint_eq(e->net.flow_id, 0);
+}
+END_TEST
+
 START_TEST(conduit_operation_decisions)
 {
     load_zones();
@@ -662,6 +728,7 @@ static Suite *suite(void)
     tcase_add_test(t, goose_publisher_cap);
     tcase_add_test(t, merge_orders_by_time_and_holds_back);
     tcase_add_test(t, asset_writes_pending_until_accepted);
+    tcase_add_test(t, community_id_of_the_flow);
     suite_add_tcase(s, t);
     return s;
 }

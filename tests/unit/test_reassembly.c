@@ -7,7 +7,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "decode.h"
 #include "reassembly.h"
+#include "tcp_opts.h"
+#include "testutil.h"
 
 struct trace {
     char s[4096];
@@ -670,6 +673,167 @@ START_TEST(test_free_returns_held)
 }
 END_TEST
 
+/* The receiver's window: B acknowledges A's data; A's segments may start at most at
+ * B's ack + window. Both SYNs without Window Scale: windows are bytes. */
+START_TEST(test_window_beyond)
+{
+    init_default();
+    reasm_syn(&A, 0);
+    reasm_wscale(&A, &B, -1);
+    reasm_syn(&B, 1000);
+    reasm_wscale(&B, &A, -1);
+    reasm_window(&A, &B, 1, 100, 1); /* SYN-ACK: ack 1, window 100 */
+    ck_assert_uint_eq(A.win_edge, 101);
+    put(&A, 1, "abc");
+    ck_assert_uint_eq(put(&A, 50, "x"), REASM_EV_OUT_OF_ORDER);  /* in the window */
+    ck_assert_uint_eq(put(&A, 101, "y"), REASM_EV_OUT_OF_ORDER); /* at the edge (probe) */
+    ck_assert_uint_eq(put(&A, 102, "z"), REASM_EV_BEYOND_WINDOW);
+    ck_assert_uint_eq(put(&A, 5000, "far"), REASM_EV_BEYOND_WINDOW);
+    ck_assert_uint_eq(G.stats.beyond_window, 2);
+    ck_assert_uint_eq(G.stats.garbage, 0);
+    ck_assert_uint_eq(A.nsegs, 2); /* x and y only */
+    /* an older, smaller edge (reordered ACK) does not pull the edge back */
+    reasm_window(&A, &B, 4, 10, 0);
+    ck_assert_uint_eq(A.win_edge, 101);
+    /* the window opens: the same far segment is now taken */
+    reasm_window(&A, &B, 4, 10000, 0);
+    ck_assert_uint_eq(A.win_edge, 10004);
+    ck_assert_uint_eq(put(&A, 5000, "far"), REASM_EV_OUT_OF_ORDER);
+    ck_assert_uint_eq(flush(&A), REASM_EV_GAP);
+    ck_assert_str_eq(TA.s, "abc[46]x[50]y[4898]far");
+    finish();
+
+    /* data at next_seq is never refused, even past a stale edge (ACKs not captured) */
+    init_default();
+    reasm_syn(&A, 0);
+    put(&A, 1, "a");
+    ck_assert_uint_eq(put(&A, 500, "z"), REASM_EV_OUT_OF_ORDER); /* no edge known yet */
+    reasm_window(&A, &B, 1, 100, 0);                             /* edge 101 */
+    char big[201];
+    memset(big, 'd', 200);
+    big[200] = 0;
+    ck_assert_uint_eq(put(&A, 2, big), 0);
+    ck_assert_uint_eq(put(&A, 202, "e"), 0); /* at next_seq, past the edge, data held */
+    ck_assert_uint_eq(A.next_seq, 203);
+    ck_assert_uint_eq(G.stats.beyond_window, 0);
+    finish();
+
+    /* before the receiver has acknowledged anything, there is no edge to check */
+    init_default();
+    reasm_syn(&A, 0);
+    put(&A, 1, "a");
+    ck_assert_uint_eq(put(&A, 900000, "b"), REASM_EV_OUT_OF_ORDER);
+    finish();
+}
+END_TEST
+
+/* The edge and the segments across 2^32. */
+START_TEST(test_window_wrap)
+{
+    init_default();
+    reasm_syn(&A, 0xFFFFFF00u);
+    reasm_wscale(&A, &B, -1);
+    reasm_window(&A, &B, 0xFFFFFF01u, 0x200, 0); /* edge 0x101, past the wrap */
+    ck_assert_uint_eq(A.win_edge, 0x101);
+    put(&A, 0xFFFFFF01u, "ab");
+    ck_assert_uint_eq(put(&A, 0xFFFFFFF0u, "c"), REASM_EV_OUT_OF_ORDER); /* before the wrap */
+    ck_assert_uint_eq(put(&A, 0x80, "d"), REASM_EV_OUT_OF_ORDER);        /* after it */
+    ck_assert_uint_eq(put(&A, 0x101, "e"), REASM_EV_OUT_OF_ORDER);       /* at the edge */
+    ck_assert_uint_eq(put(&A, 0x102, "f"), REASM_EV_BEYOND_WINDOW);
+    ck_assert_uint_eq(put(&A, 0x7FFFFFFFu, "g"), REASM_EV_GARBAGE); /* far: garbage first */
+    ck_assert_uint_eq(G.stats.beyond_window, 1);
+    ck_assert_uint_eq(A.nsegs, 3);
+    finish();
+}
+END_TEST
+
+/* Window Scale (RFC 7323): windows are shifted only when both SYNs carried the option;
+ * a SYN's own window never is; an unknown scale (no SYN seen) counts as 14. */
+START_TEST(test_window_scale)
+{
+    /* both SYNs with shift 7: window 100 is 12800 bytes */
+    init_default();
+    reasm_syn(&A, 0);
+    reasm_wscale(&A, &B, 2);
+    reasm_syn(&B, 0);
+    reasm_wscale(&B, &A, 7);
+    reasm_window(&A, &B, 1, 100, 1); /* the SYN-ACK's window: not scaled */
+    ck_assert_uint_eq(A.win_edge, 101);
+    reasm_window(&A, &B, 1, 100, 0);
+    ck_assert_uint_eq(A.win_edge, 1 + 12800);
+    put(&A, 1, "a");
+    ck_assert_uint_eq(put(&A, 12801, "b"), REASM_EV_OUT_OF_ORDER);
+    ck_assert_uint_eq(put(&A, 12802, "c"), REASM_EV_BEYOND_WINDOW);
+    reasm_window(&B, &A, 1, 100, 0); /* A's own shift is 2 */
+    ck_assert_uint_eq(B.win_edge, 1 + 400);
+    finish();
+
+    /* one SYN without the option: no scaling either way */
+    init_default();
+    reasm_syn(&A, 0);
+    reasm_wscale(&A, &B, 7);
+    reasm_syn(&B, 0);
+    reasm_wscale(&B, &A, -1);
+    reasm_window(&A, &B, 1, 100, 0);
+    reasm_window(&B, &A, 1, 100, 0);
+    ck_assert_uint_eq(A.win_edge, 101);
+    ck_assert_uint_eq(B.win_edge, 101);
+    put(&A, 1, "a");
+    ck_assert_uint_eq(put(&A, 12000, "b"), REASM_EV_BEYOND_WINDOW);
+    finish();
+
+    /* mid-stream: no SYN seen, the scale is unknown: the largest (14) */
+    init_default();
+    reasm_window(&A, &B, 1000, 100, 0);
+    ck_assert_uint_eq(A.win_edge, 1000 + (100u << 14));
+    put(&A, 1000, "a");
+    ck_assert_uint_eq(put(&A, 1000 + 1000000, "b"), REASM_EV_OUT_OF_ORDER);
+    ck_assert_uint_eq(put(&A, 1000 + (100u << 14) + 1, "c"), REASM_EV_BEYOND_WINDOW);
+    finish();
+
+    /* only the sender's SYN seen, with shift 3: its windows count as shifted by 3 (if
+     * the other SYN had no option they are smaller: a bound); shifts above 14 are 14 */
+    init_default();
+    reasm_wscale(&B, &A, 3);
+    reasm_window(&A, &B, 1, 100, 0);
+    ck_assert_uint_eq(A.win_edge, 801);
+    reasm_wscale(&A, &B, 20);
+    reasm_window(&B, &A, 1, 1, 0);
+    ck_assert_uint_eq(B.win_edge, 1 + (1u << 14));
+    finish();
+}
+END_TEST
+
+/* A SYN's Window Scale option, read from the frame through the cursor. */
+START_TEST(test_tcp_wscale_option)
+{
+    /* Ethernet, IPv4 10.0.0.1 -> 10.0.0.2, TCP SYN 40000 -> 502, 20 bytes of options:
+     * MSS 1460, SACK permitted, timestamps, NOP, window scale 7 */
+    static const char *syn = "000000000002 000000000001 0800"
+                             "4500003c 00014000 40060000 0a000001 0a000002"
+                             "9c4001f6 00000000 00000000 a002ffff 00000000"
+                             "020405b4 0402 080a0000000100000000 01 030307";
+    uint8_t f[128];
+    struct decoded d;
+    size_t n = hex_to_bytes(syn, f, sizeof(f));
+    ck_assert_uint_eq(n, 74);
+    ck_assert_int_eq(decode_frame(&d, 1, f, (uint32_t)n), DECODED_IP);
+    ck_assert_int_eq(tcp_wscale(f, (uint32_t)n, &d), 7);
+    f[73] = 20; /* more than RFC 7323 allows: 14 */
+    ck_assert_int_eq(tcp_wscale(f, (uint32_t)n, &d), 14);
+    f[71] = 1; /* the option replaced by NOPs: none */
+    f[72] = 1;
+    f[73] = 1;
+    ck_assert_int_eq(tcp_wscale(f, (uint32_t)n, &d), -1);
+    f[54] = 2; /* MSS with length 0: malformed */
+    f[55] = 0;
+    ck_assert_int_eq(tcp_wscale(f, (uint32_t)n, &d), -1);
+    f[54] = 3; /* window scale with its length running past the options */
+    f[55] = 40;
+    ck_assert_int_eq(tcp_wscale(f, (uint32_t)n, &d), -1);
+}
+END_TEST
+
 static Suite *reassembly_suite(void)
 {
     Suite *s = suite_create("reassembly");
@@ -696,6 +860,10 @@ static Suite *reassembly_suite(void)
     tcase_add_test(tc, test_garbage);
     tcase_add_test(tc, test_bogus_syn_reanchors);
     tcase_add_test(tc, test_free_returns_held);
+    tcase_add_test(tc, test_window_beyond);
+    tcase_add_test(tc, test_window_wrap);
+    tcase_add_test(tc, test_window_scale);
+    tcase_add_test(tc, test_tcp_wscale_option);
     suite_add_tcase(s, tc);
     return s;
 }
