@@ -37,6 +37,30 @@ pending() { # key group -> number of entries pending for the group
     rcli XPENDING "$1" "$2" | head -1
 }
 
+# kill_mid_batch PID FILE LINES KEY GROUP: once FILE has more than LINES lines, SIGKILL
+# the consumer while it holds a batch (read, not yet acknowledged). It is frozen with
+# SIGSTOP first and only killed when entries are pending, so the kill cannot fall in
+# the instant between one batch's XACK and the next read (a loaded machine hit that).
+kill_mid_batch() {
+    local i
+    for i in $(seq 500); do
+        if [ "$(wc -l <"$2" 2>/dev/null)" -gt "$3" ] 2>/dev/null; then
+            kill -STOP "$1" 2>/dev/null
+            if [ "$(pending "$4" "$5")" -gt 0 ]; then
+                kill -9 "$1" 2>/dev/null
+                kill -CONT "$1" 2>/dev/null
+                wait "$1" 2>/dev/null
+                return 0
+            fi
+            kill -CONT "$1" 2>/dev/null
+        fi
+        sleep 0.02
+    done
+    kill -9 "$1" 2>/dev/null
+    wait "$1" 2>/dev/null
+    return 1
+}
+
 start_redis
 
 # 1. a real capture with the shipped rules, and a sensor with injected alerts; the
@@ -141,12 +165,7 @@ sensor kill -r "$SRC/tests/data/modbus_example.pcap" --inject-alerts $N && ok ||
 "$SIEM" -c "$T/siem.conf" --redis "$URL" --sensor kill --group gk --consumer c1 --count 50 \
     --delay-us 1000 -o "$T/kill.json" 2>"$T/ek" &
 BG=$!
-for _ in $(seq 300); do
-    [ "$(wc -l <"$T/kill.json" 2>/dev/null)" -gt 500 ] 2>/dev/null && break
-    sleep 0.02
-done
-kill -9 $BG 2>/dev/null
-wait $BG 2>/dev/null
+kill_mid_batch $BG "$T/kill.json" 500 otsensor:alerts:kill gk || bad "no batch held to kill"
 BG=""
 before=$(wc -l <"$T/kill.json")
 p=$(pending otsensor:alerts:kill gk)
@@ -188,12 +207,7 @@ grep -q "did not end with a newline" "$T/etorn" && ok || bad "torn line not repo
 "$SIEM" -c "$T/siem.conf" --redis "$URL" --sensor kill --group gc --consumer dead --count 50 \
     --delay-us 5000 -o "$T/claim.json" 2>"$T/ec" &
 BG=$!
-for _ in $(seq 300); do
-    [ "$(wc -l <"$T/claim.json" 2>/dev/null)" -gt 100 ] 2>/dev/null && break
-    sleep 0.02
-done
-kill -9 $BG 2>/dev/null
-wait $BG 2>/dev/null
+kill_mid_batch $BG "$T/claim.json" 100 otsensor:alerts:kill gc || bad "no batch held to kill"
 BG=""
 [ "$(pending otsensor:alerts:kill gc)" -gt 0 ] && ok || bad "nothing pending for the dead consumer"
 siem --once --sensor kill --group gc --consumer heir --min-idle-ms 0 -o "$T/claim.json" \
