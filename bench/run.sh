@@ -468,7 +468,7 @@ target_report() {
 # dissector's own CPU per PDU (CPU with it minus CPU without it, least CPU of the runs)
 proto_report() {
     local k d n
-    [ ${#PROTO_PCAP[@]} -gt 0 ] || return 0
+    [ -n "${PROTO_PCAP[*]+x}" ] || return 0 # (an empty array is "unbound" under set -u)
     echo
     echo "### per dissector: otsensor -w 1 on a capture of one protocol (otgen -P, $PROTO_PACKETS packets)"
     echo
