@@ -289,6 +289,16 @@ static int select_dissector(struct worker *w, struct flow *f, int dir, const uin
         }
         pending |= r == PROBE_NEED_MORE;
     }
+    /* by nDPI's verdict, for the few dissectors that ask for it (HTTP, FTP data) */
+    for (size_t i = 0; reg[i] && (f->ndpi_master || f->ndpi_app); i++) {
+        const struct dissector *d = reg[i];
+        if (!(d->transports & transport) || !(enabled & (1u << (d->id & 31)))) continue;
+        for (int k = 0; k < 2 && d->ndpi_ids[k]; k++)
+            if (d->ndpi_ids[k] == f->ndpi_master || d->ndpi_ids[k] == f->ndpi_app) {
+                choose(w, f, d, 0);
+                return 1;
+            }
+    }
     /* by probe on any port */
     for (size_t i = 0; reg[i]; i++) {
         const struct dissector *d = reg[i];
@@ -514,6 +524,13 @@ static void flow_release(struct worker *w, struct flow *f)
             w->cur_ts = f->last_us;
             unsigned ev = reasm_flush(&w->reasm, &f->reasm[dir], on_stream_data, w);
             (void)ev;
+        }
+    }
+    if (f->diss && f->diss->end && f->diss_state) {
+        /* bodies that end with the connection are complete now */
+        for (int dir = 0; dir < 2; dir++) {
+            set_context(w, f, dir, f->last_us);
+            f->diss->end(f->diss_state, dir == 0, &w->sink);
         }
     }
     if (f->yara) {
@@ -954,8 +971,9 @@ int worker_start(struct worker *w)
      * thread itself (worker_main), so workers start in parallel with capture */
     event_sink_init(&w->sink, deliver, w);
     if (c->yara_path[0]) {
-        struct yara_limits yl = {c->yara_stream_max, c->yara_object_max, c->yara_flow_budget,
-                                 c->yara_second_budget, c->yara_encrypted};
+        struct yara_limits yl = {c->yara_stream_max,  c->yara_object_max,
+                                 c->yara_flow_budget, c->yara_second_budget,
+                                 c->yara_encrypted,   c->yara_opcua_write_min};
         if (!(w->yara = yara_worker_new(&yl))) return -1;
         w->sink.yara = w->yara;
     }

@@ -156,7 +156,7 @@ static const struct dissector *const diss[4] = {&s7comm_dissector, &modbus_disse
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     if (size < 2) return 0;
-    struct yara_limits lim = {64u + data[1], 64u + data[1], 4096, 8192, data[1] & 1};
+    struct yara_limits lim = {64u + data[1], 64u + data[1], 4096, 8192, data[1] & 1, 16};
     struct yara_worker *yw = yara_worker_new(&lim);
     if (!yw || yara_worker_use(yw, rules(), NULL) != 0) abort();
     static struct event_sink sink;

@@ -36,7 +36,7 @@ static struct yara_set *load(const char *text)
 static struct yara_worker *worker(const struct yara_set *ys, uint32_t stream_max,
                                   uint32_t object_max, uint64_t flow_b, uint64_t sec_b)
 {
-    struct yara_limits lim = {stream_max, object_max, flow_b, sec_b, 0};
+    struct yara_limits lim = {stream_max, object_max, flow_b, sec_b, 0, 1024};
     struct yara_worker *yw = yara_worker_new(&lim);
     ck_assert_ptr_nonnull(yw);
     ck_assert_int_eq(yara_worker_use(yw, ys, NULL), 0);
@@ -238,7 +238,7 @@ START_TEST(encrypted_flows_skipped)
     ck_assert_uint_eq(st.scans, 1);
     yara_worker_free(yw);
     /* yara.encrypted = yes: scanned like any other */
-    struct yara_limits lim = {1024, 0, 0, 0, 1};
+    struct yara_limits lim = {1024, 0, 0, 0, 1, 1024};
     yw = yara_worker_new(&lim);
     yara_worker_use(yw, ys, NULL);
     rec.sink.yara = yw;
