@@ -1,11 +1,13 @@
 /* fuzz_object.c - libFuzzer harness for the object reassembly path into YARA.
  *
  * The first byte picks the mode:
- *  - even: a dissector with YARA on, picked by bits 1-2: S7comm (block
- *    download/upload), Modbus (file records), DNP3 (g70v5 file transport) or
- *    BACnet (AtomicWriteFile, one datagram per chunk); the rest is chunks
- *    "ctl | len | bytes" as in fuzz_s7comm.c (ctl bit 0: direction, bit 1: a
- *    gap before the chunk);
+ *  - even: a dissector with YARA on, picked by bits 1-3: S7comm (block
+ *    download/upload), Modbus (file records), DNP3 (g70v5 file transport),
+ *    BACnet (AtomicWriteFile, one datagram per chunk), HTTP (bodies; two of
+ *    the eight slots), FTP data or OPC UA (Write values, from 16 bytes); the
+ *    rest is chunks "ctl | len | bytes" as in fuzz_s7comm.c (ctl bit 0:
+ *    direction, bit 1: a gap before the chunk). Stream windows run beside the
+ *    dissector as in the engine, and the flow ends with its end() hook;
  *  - odd: the object and stream API driven directly by opcodes
  *    "op | arg | [arg bytes]": begin (cap = arg), attr, append (arg bytes),
  *    end, abort, stream data, stream scan, flow end.
@@ -23,6 +25,9 @@ extern const struct dissector s7comm_dissector;
 extern const struct dissector modbus_dissector;
 extern const struct dissector dnp3_dissector;
 extern const struct dissector bacnet_dissector;
+extern const struct dissector http_dissector;
+extern const struct dissector ftp_data_dissector;
+extern const struct dissector opcua_dissector;
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -56,11 +61,13 @@ struct dirbuf {
     int gap;
 };
 
-static void run_diss(const struct dissector *d, struct event_sink *sink, const uint8_t *data,
-                     size_t size)
+static void run_diss(const struct dissector *d, struct yara_worker *yw, struct event_sink *sink,
+                     const uint8_t *data, size_t size)
 {
     int udp = !(d->transports & DISS_TCP);
     void *st = d->state_new();
+    struct yara_flow *fs = NULL;
+    yara_worker_set_flow(yw, &fs);
     struct dirbuf dir[2] = {{0}, {0}};
     size_t off = 0;
     while (off + 2 <= size) {
@@ -75,6 +82,9 @@ static void run_diss(const struct dissector *d, struct event_sink *sink, const u
             b->len = 0;
             b->gap = 1;
         }
+        sink->net.to_server = (uint8_t)ds;
+        if (yara_stream_data(yw, &fs, ds ? 0 : 1, data + off, (uint32_t)n))
+            yara_stream_scan(yw, &fs, ds ? 0 : 1, d->name, sink, sink->net.ts_us);
         uint8_t *np = realloc(b->p, b->len + n + 1);
         if (!np) abort();
         b->p = np;
@@ -103,6 +113,11 @@ static void run_diss(const struct dissector *d, struct event_sink *sink, const u
             if (q->len > d->max_pdu || udp) q->len = 0; /* a datagram is used once */
         }
     }
+    for (int k = 0; k < 2 && d->end; k++) {
+        sink->net.to_server = (uint8_t)k;
+        d->end(st, k, sink);
+    }
+    yara_flow_end(yw, &fs, d->name, sink, sink->net.ts_us);
     d->state_free(st);
     free(dir[0].p);
     free(dir[1].p);
@@ -150,8 +165,9 @@ static void run_api(struct yara_worker *yw, struct event_sink *sink, const uint8
     yara_flow_end(yw, &fs, "fuzz", sink, sink->net.ts_us);
 }
 
-static const struct dissector *const diss[4] = {&s7comm_dissector, &modbus_dissector,
-                                                &dnp3_dissector, &bacnet_dissector};
+static const struct dissector *const diss[8] = {
+    &s7comm_dissector, &modbus_dissector,   &dnp3_dissector,  &bacnet_dissector,
+    &http_dissector,   &ftp_data_dissector, &opcua_dissector, &http_dissector};
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -166,7 +182,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (data[0] & 1)
         run_api(yw, &sink, data + 2, size - 2);
     else
-        run_diss(diss[(data[0] >> 1) & 3], &sink, data + 2, size - 2);
+        run_diss(diss[(data[0] >> 1) & 7], yw, &sink, data + 2, size - 2);
     yara_worker_free(yw);
     return 0;
 }
