@@ -193,12 +193,21 @@ static void http_anomaly(struct http_state *st, struct event_sink *sink, int to_
     event_emit(sink, e);
 }
 
+/* A body is complete (or given up): scanned, and its buffer given back, since
+ * most connections carry one or two small bodies and then idle until they end. */
+static void http_body_end(struct http_dir *x, struct event_sink *sink, int to_server)
+{
+    if (!object_active(&x->obj)) return;
+    object_end(&x->obj, sink, to_server);
+    object_free(&x->obj);
+}
+
 /* The body so far is scanned; the direction looks for the next message. */
 static void http_lost(struct http_state *st, struct http_dir *x, struct event_sink *sink,
                       int to_server, const char *name)
 {
     http_anomaly(st, sink, to_server, name);
-    object_end(&x->obj, sink, to_server);
+    http_body_end(x, sink, to_server);
     object_stream_cover(sink, to_server, 0); /* the stream window is scanned after all */
     x->mode = H_RESYNC;
     x->scan_off = x->scan_lines = 0;
@@ -511,7 +520,7 @@ static size_t http_parse(void *state, struct cursor *c, const struct pdu_info *i
             object_append(&x->obj, sink, c, n);
             x->left -= n;
             if (!x->left) {
-                object_end(&x->obj, sink, to_server);
+                http_body_end(x, sink, to_server);
                 x->mode = H_START;
             }
             break;
@@ -559,7 +568,7 @@ static size_t http_parse(void *state, struct cursor *c, const struct pdu_info *i
             size_t n = http_content_len(c, 0, (size_t)lf);
             cursor_skip(c, (size_t)lf + 1);
             if (n == 0) {
-                object_end(&x->obj, sink, to_server);
+                http_body_end(x, sink, to_server);
                 x->mode = H_START;
             }
             break;
@@ -601,7 +610,7 @@ static void http_end(void *state, int to_server, struct event_sink *sink)
     }
     if (!object_active(&x->obj)) return;
     if (x->mode != H_BODY_CLOSE) http_anomaly(st, sink, to_server, "http.truncated_body");
-    object_end(&x->obj, sink, to_server);
+    http_body_end(x, sink, to_server);
     x->mode = H_START;
 }
 
