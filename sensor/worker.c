@@ -445,7 +445,8 @@ static void on_stream_data(void *ctx, const uint8_t *data, uint32_t len, uint32_
         return;
     }
     if (len == 0) return;
-    if (f->diss_decided && !f->diss) return; /* no dissector reads this flow */
+    /* no dissector reads this flow, and no YARA window wants its bytes */
+    if (f->diss_decided && !f->diss && !yara_stream_wants(w->yara, f->yara, dir)) return;
     set_context(w, f, dir, w->cur_ts);
     if (w->yara && (f->ndpi_master || f->ndpi_app || f->ndpi_done) &&
         yara_flow_unclassified(f->yara))
@@ -453,6 +454,7 @@ static void on_stream_data(void *ctx, const uint8_t *data, uint32_t len, uint32_
     if (w->yara && yara_stream_data(w->yara, &f->yara, dir, data, len))
         yara_stream_scan(w->yara, &f->yara, dir, scan_proto(w, f, pb, sizeof(pb)), &w->sink,
                          w->cur_ts);
+    if (f->diss_decided && !f->diss) return;
     if (!f->diss_decided) {
         struct stream_buf *b = &f->sbuf[dir];
         if (b->len == 0) {

@@ -534,6 +534,12 @@ void yara_stream_cover(struct yara_worker *yw, int dir, int covered)
     fs->covered[dir] = covered ? 1 : 2;
 }
 
+int yara_stream_wants(const struct yara_worker *yw, const struct yara_flow *fs, int dir)
+{
+    if (!yw || !yw->scanner || !yw->lim.stream_max) return 0;
+    return !fs || (fs != &flow_off && !fs->done[dir]);
+}
+
 int yara_stream_open(const struct yara_flow *fs, int dir)
 {
     return fs && !fs->done[dir] && fs->len[dir];

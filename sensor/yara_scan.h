@@ -99,6 +99,9 @@ void yara_flow_classified(struct yara_worker *yw, struct yara_flow **fs, int enc
  * dissector's objects (covered 1): its window is dropped unscanned, counted in
  * streams_covered. covered 0: not (any more); a direction once uncovered stays so. */
 void yara_stream_cover(struct yara_worker *yw, int dir, int covered);
+/* True while direction dir may still take stream bytes (no state yet, or its
+ * window not done): the worker feeds it even when no dissector reads the flow. */
+int yara_stream_wants(const struct yara_worker *yw, const struct yara_flow *fs, int dir);
 /* True while direction dir still collects stream bytes. */
 int yara_stream_open(const struct yara_flow *fs, int dir);
 /* The flow ends: scans what each direction holds, frees the state. sink->net must

@@ -3,7 +3,8 @@
 # bodies on 80, 8080 and (by nDPI) 8000 - chunked, keep-alive, a POST upload - and an
 # FTP data connection each match EICAR exactly once, as their object (type, name,
 # attributes, digest) and not again in a stream window, with -w 1 and -w 2; the alert
-# names the object. Captures are written by yara_http_pcaps.py (scapy); the digest of
+# names the object. A flow no dissector reads still has every byte of each direction
+# in its stream window (not only those before the dissector decision). Captures are written by yara_http_pcaps.py (scapy); the digest of
 # the upload is recomputed here with Python's hashlib.
 set -uo pipefail
 BIN=$1
@@ -19,6 +20,7 @@ run() { # name pcap workers
 for w in 1 2; do
     run http$w http.pcap $w
     run ftp$w ftp.pcap $w
+    run plain$w plain.pcap $w
 done
 /usr/bin/python3 - "$T" <<'PY' && ok || bad "HTTP and FTP objects"
 import hashlib, json, sys
@@ -75,7 +77,13 @@ for w in (1, 2):
             if a["ot"]["event"] == "yara.match"] == ["ftp.data"], al
     st = json.load(open(f"{t}/ftp{w}.st"))["yara"]
     assert st["streams_scanned"] == 0 and st["objects_scanned"] == 1, st
-print("HTTP: 4 bodies, FTP: 1 file, each matched once as its object, -w 1 and -w 2")
+    ev = [json.loads(l) for l in open(f"{t}/plain{w}.ev")]
+    m = [e["yara"] for e in ev if e["proto"] == "yara"]
+    assert len(m) == 1 and m[0]["object"]["type"] == "stream", m
+    assert m[0]["direction"] == "to_client", m[0]
+    assert m[0]["object"]["sha256"] == hashlib.sha256(b"welcome\r\n" + EICAR).hexdigest(), m
+print("HTTP: 4 bodies, FTP: 1 file, each matched once as its object; a plain reply in "
+      "its window; -w 1 and -w 2")
 PY
 echo "$pass passed, $fails failed"
 [ $fails -eq 0 ]

@@ -7,6 +7,8 @@
               (no dissector port: nDPI calls it HTTP) answered with EICAR
   ftp.pcap    an active-mode FTP data connection (from server port 20) carrying
               EICAR in two segments, closed by FIN
+  plain.pcap  TCP 9999 (no dissector): the client says hello, the server answers
+              with EICAR in its second segment (stream window of the reply)
 
 Messages follow RFC 9112 (start line, fields, Content-Length / chunked framing).
 
@@ -70,10 +72,21 @@ def ftp_active():
     return c.pkts
 
 
+def plain():
+    c = Tcp("10.9.0.1", "10.9.0.2", 41003, 9999, 1700000004.0)
+    c.handshake()
+    c.send(True, b"HELO client.example.org - a plain text protocol on a port of its own\r\n")
+    c.send(False, b"welcome\r\n")
+    c.send(False, EICAR)
+    c.close()
+    return c.pkts
+
+
 def main():
     out = sys.argv[1]
     wrpcap(out + "/http.pcap", chunked_get() + keep_alive() + odd_port())
     wrpcap(out + "/ftp.pcap", ftp_active())
+    wrpcap(out + "/plain.pcap", plain())
 
 
 if __name__ == "__main__":
