@@ -40,7 +40,7 @@
 #define HTTP_MAX_HEADER     32768u /* a header block (start line included) */
 #define HTTP_MAX_LINES      128    /* header lines in one block */
 #define HTTP_MAX_CHUNK_LINE 1024u
-#define HTTP_MAX_PENDING    16  /* requests waiting for their response */
+#define HTTP_MAX_PENDING    8   /* requests waiting for their response */
 #define HTTP_COPY           256 /* bytes of a header line looked at */
 #define HTTP_ATTR           OBJECT_ATTR_SIZE
 
