@@ -81,6 +81,7 @@ struct http_dir {
     uint64_t left;
     uint32_t scan_off; /* header block: bytes already known to hold no empty line */
     uint32_t scan_lines;
+    uint32_t scan_to; /* header block: bytes already searched for a LF */
     struct ots_object obj;
 };
 
@@ -210,7 +211,7 @@ static void http_lost(struct http_state *st, struct http_dir *x, struct event_si
     http_body_end(x, sink, to_server);
     object_stream_cover(sink, to_server, 0); /* the stream window is scanned after all */
     x->mode = H_RESYNC;
-    x->scan_off = x->scan_lines = 0;
+    x->scan_off = x->scan_lines = x->scan_to = 0;
     x->pending = 0;
 }
 
@@ -336,19 +337,31 @@ static void http_header(const struct cursor *c, size_t from, size_t n, struct ht
 }
 
 /* Finds the block's end: returns its length (the empty line included), 0 if it
- * is not complete yet, or -1 if it is over the caps. */
+ * is not complete yet, -1 if it is over the caps, or -2 - n if its first line
+ * (n bytes, LF excluded; or all there is) is no start line. */
 static long http_block_len(struct http_dir *x, const struct cursor *c)
 {
     size_t off = x->scan_off;
     for (;;) {
-        long lf = http_find_lf(c, off, HTTP_MAX_HEADER);
+        /* resume where the last call stopped looking: a line that arrives a byte at
+         * a time is searched once, not once per byte */
+        long lf = http_find_lf(c, off > x->scan_to ? off : x->scan_to, HTTP_MAX_HEADER);
         if (lf < 0) break;
         size_t len = http_content_len(c, off, (size_t)lf);
+        if (x->scan_lines == 0) {
+            /* the start line alone says whether this is HTTP: no waiting for a
+             * header block that may never end */
+            struct http_msg m;
+            memset(&m, 0, sizeof(m));
+            if (!http_start_line(c, len, &m)) return -2 - lf;
+        }
         off = (size_t)lf + 1;
         if (len == 0 && x->scan_lines > 0) return (long)off;
         if (++x->scan_lines > HTTP_MAX_LINES + 1) return -1;
         x->scan_off = (uint32_t)off;
     }
+    x->scan_to = (uint32_t)(cursor_left(c) < HTTP_MAX_HEADER ? cursor_left(c) : HTTP_MAX_HEADER);
+    if (x->scan_lines == 0 && !http_start_prefix(c)) return -2 - (long)cursor_left(c);
     return cursor_left(c) >= HTTP_MAX_HEADER ? -1 : 0;
 }
 
@@ -380,7 +393,7 @@ static void http_message(struct http_state *st, struct http_dir *x, struct curso
     memset(&m, 0, sizeof(m));
     long lf = http_find_lf(c, 0, blen);
     size_t n = http_content_len(c, 0, (size_t)lf);
-    x->scan_off = x->scan_lines = 0;
+    x->scan_off = x->scan_lines = x->scan_to = 0;
     if (!http_start_line(c, n, &m)) {
         cursor_skip(c, (size_t)lf + 1);
         http_lost(st, x, sink, to_server, "http.invalid_start_line");
@@ -487,20 +500,14 @@ static size_t http_parse(void *state, struct cursor *c, const struct pdu_info *i
                 cursor_skip(c, 1);
                 break;
             }
-            if (x->scan_lines == 0) {
-                /* the start line alone says whether this is HTTP: no waiting for a
-                 * header block that may never end */
-                long lf = http_find_lf(c, 0, HTTP_MAX_HEADER);
-                struct http_msg m;
-                memset(&m, 0, sizeof(m));
-                if ((lf >= 0 && !http_start_line(c, http_content_len(c, 0, (size_t)lf), &m)) ||
-                    (lf < 0 && !http_start_prefix(c))) {
-                    cursor_skip(c, lf >= 0 ? (size_t)lf + 1 : 1);
-                    http_lost(st, x, sink, to_server, "http.invalid_start_line");
-                    break;
-                }
-            }
             long blen = http_block_len(x, c);
+            if (blen <= -2) {
+                /* the line and its LF (if it came) go; the rest is resynchronised */
+                size_t bad = (size_t)(-2 - blen);
+                cursor_skip(c, bad < cursor_left(c) ? bad + 1 : bad);
+                http_lost(st, x, sink, to_server, "http.invalid_start_line");
+                break;
+            }
             if (blen < 0) {
                 /* over the caps: the rest of the block is skipped line by line */
                 http_lost(st, x, sink, to_server, "http.header_too_long");
@@ -596,7 +603,7 @@ static void http_gap(void *state, int to_server)
     struct http_dir *x = &st->dir[to_server ? 0 : 1];
     object_abort(&x->obj); /* bytes are missing: what would be scanned is not the body */
     if (x->mode != H_TUNNEL) x->mode = H_RESYNC;
-    x->scan_off = x->scan_lines = 0;
+    x->scan_off = x->scan_lines = x->scan_to = 0;
 }
 
 static void http_end(void *state, int to_server, struct event_sink *sink)
