@@ -258,11 +258,12 @@ START_TEST(http_chunked_body_is_joined)
     play_start(&p, &http_dissector);
     play_s(&p, 1, GET_EICAR);
     /* EICAR cut over two chunks (0x1e = 30, 0x26 = 38 bytes), an extension, a trailer */
+    const char *eicar = EICAR;
     char resp[1024];
     snprintf(resp, sizeof(resp),
              "HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip, chunked\r\nContent-Encoding: gzip\r\n"
              "\r\n1e\r\n%.30s\r\n26;ext=1\r\n%s\r\n0\r\nX-Trailer: yes\r\n\r\n",
-             EICAR, EICAR + 30);
+             EICAR, eicar + 30);
     /* byte by byte for the framing, then in two halves */
     for (size_t i = 0; i < 90; i++)
         play(&p, 0, resp + i, 1);
