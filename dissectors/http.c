@@ -98,11 +98,11 @@ struct http_state {
 static long http_find_lf(const struct cursor *c, size_t from, size_t limit)
 {
     size_t end = cursor_left(c) < limit ? cursor_left(c) : limit;
-    for (size_t i = from; i < end; i++) {
-        int ok;
-        if (cursor_peek_u8(c, i, &ok) == '\n') return (long)i;
-    }
-    return -1;
+    const uint8_t *p = cursor_peek_ptr(c, end); /* end bytes the cursor vouches for */
+    if (!p || from >= end) return -1;
+    /* memchr stays inside those end bytes */
+    const uint8_t *lf = memchr(p + from, '\n', end - from);
+    return lf ? (long)(lf - p) : -1;
 }
 
 /* The line's length without its CR LF, from its LF's offset. */
@@ -117,11 +117,10 @@ static size_t http_content_len(const struct cursor *c, size_t from, size_t lf)
 static void http_copy(const struct cursor *c, size_t from, size_t n, char *out, size_t cap)
 {
     size_t m = n < cap - 1 ? n : cap - 1;
-    for (size_t i = 0; i < m; i++) {
-        int ok;
-        uint8_t b = cursor_peek_u8(c, from + i, &ok);
-        out[i] = (char)(b ? b : ' ');
-    }
+    const uint8_t *p = cursor_peek_ptr(c, from + m);
+    if (!p) m = 0;
+    for (size_t i = 0; i < m; i++)
+        out[i] = (char)(p[from + i] ? p[from + i] : ' ');
     out[m] = '\0';
 }
 
@@ -303,16 +302,25 @@ static void http_header(const struct cursor *c, size_t from, size_t n, struct ht
     int ok;
     uint8_t first = cursor_peek_u8(c, from, &ok);
     if (first == ' ' || first == '\t') return; /* obsolete line folding: ignored */
-    http_copy(c, from, n, b, sizeof(b));
-    size_t bn = strlen(b), colon = 0;
+    /* the name first, from a short copy: most fields are none of the four we read */
+    size_t bn = n < 24 ? n : 24, colon = 0;
+    http_copy(c, from, bn, b, bn + 1);
     while (colon < bn && http_is_tchar((unsigned char)b[colon]))
         colon++;
-    if (colon == 0 || colon >= bn || b[colon] != ':') {
+    if (colon == 0 || (colon >= bn && bn == n) || (colon < bn && b[colon] != ':')) {
         m->bad_header = 1;
         return;
     }
+    if (colon >= bn) return; /* a long name: none of ours */
+    int cl = http_name_is(b, colon, "content-length"), te = 0, ct = 0, ce = 0;
+    if (!cl) te = http_name_is(b, colon, "transfer-encoding");
+    if (!cl && !te) ct = http_name_is(b, colon, "content-type");
+    if (!cl && !te && !ct) ce = http_name_is(b, colon, "content-encoding");
+    if (!cl && !te && !ct && !ce) return;
+    http_copy(c, from, n, b, sizeof(b));
+    bn = strlen(b);
     char v[HTTP_ATTR + 8];
-    if (http_name_is(b, colon, "content-length")) {
+    if (cl) {
         http_value(b, colon, bn, v, sizeof(v));
         uint64_t len = 0;
         size_t i = 0;
@@ -321,17 +329,17 @@ static void http_header(const struct cursor *c, size_t from, size_t n, struct ht
         if (i == 0 || v[i] || (m->has_len && m->len != len) || n > HTTP_COPY - 1) m->bad_len = 1;
         m->has_len = 1;
         m->len = len;
-    } else if (http_name_is(b, colon, "transfer-encoding")) {
+    } else if (te) {
         /* the last coding of the (last) header decides: chunked or not */
         http_value(b, colon, bn, v, sizeof(v));
-        size_t vl = strlen(v), s = vl;
-        while (s > 0 && v[s - 1] != ',' && v[s - 1] != ' ')
-            s--;
+        size_t vl = strlen(v), k = vl;
+        while (k > 0 && v[k - 1] != ',' && v[k - 1] != ' ')
+            k--;
         m->te = 1;
-        m->chunked = http_name_is(v + s, vl - s, "chunked");
-    } else if (http_name_is(b, colon, "content-type")) {
+        m->chunked = http_name_is(v + k, vl - k, "chunked");
+    } else if (ct) {
         http_value(b, colon, bn, m->ctype, sizeof(m->ctype));
-    } else if (http_name_is(b, colon, "content-encoding")) {
+    } else {
         http_value(b, colon, bn, m->cenc, sizeof(m->cenc));
     }
 }
