@@ -301,7 +301,7 @@ static int64_t bac_signed(struct bac_tag *t)
  * one direction, each at the position where the last ended (stream access: the
  * byte offset; record access: the record number), are one object. BACnet marks
  * no last write, so another file, a write elsewhere or the flow's end
- * (bacnet_flow_end) ends it. A malformed or cut request adds nothing. */
+ * (bacnet_end) ends it. A malformed or cut request adds nothing. */
 struct bac_frun {
     struct ots_object obj;
     uint32_t file;
@@ -1435,10 +1435,10 @@ static void bacnet_state_free(void *state)
     free(state);
 }
 
-static void bacnet_flow_end(void *state, struct event_sink *sink)
+static void bacnet_end(void *state, int to_server, struct event_sink *sink)
 {
     struct bacnet_state *st = state;
-    object_end(&st->run.obj, sink, st->run.to_server);
+    if (st->run.to_server == to_server) object_end(&st->run.obj, sink, to_server);
 }
 
 const struct dissector bacnet_dissector = {
@@ -1453,5 +1453,5 @@ const struct dissector bacnet_dissector = {
     .gap = NULL,
     .anomalies = bacnet_anomalies,
     .max_pdu = BACNET_MAX_PDU,
-    .flow_end = bacnet_flow_end,
+    .end = bacnet_end,
 };

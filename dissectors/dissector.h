@@ -37,6 +37,8 @@ enum dissector_id {
     DISS_MQTT = 12,
     DISS_HART_IP = 13,
     DISS_FINS = 14,
+    DISS_HTTP = 15,
+    DISS_FTP_DATA = 16,
     DISS_MAX = 32,
 };
 
@@ -68,9 +70,12 @@ struct dissector {
     void (*gap)(void *state, int to_server); /* may be NULL */
     const char *const *anomalies;            /* NULL-terminated list of names it raises */
     uint32_t max_pdu; /* largest PDU buffered across segments; beyond it the engine resyncs */
-    /* The flow ends (before state_free): finish what spans PDUs, e.g. scan a pending
-     * YARA object. sink->net is the flow's, as seen from its initiator. May be NULL. */
-    void (*flow_end)(void *state, struct event_sink *sink);
+    /* nDPI protocol ids (ndpi_protocol_ids.h, master or app) that give a flow on any
+     * port to this dissector, 0-terminated; for IT protocols whose port says little */
+    uint16_t ndpi_ids[2];
+    /* The flow ends: direction to_server's last word (e.g. a body delimited by the
+     * close). sink->net is that direction's. May be NULL. */
+    void (*end)(void *state, int to_server, struct event_sink *sink);
 };
 
 /* NULL-terminated table of every dissector, in registry.c. */

@@ -564,7 +564,7 @@ static void mb_report_server_id(struct mb_pdu *m)
  * direction's run if it addresses the run's file at the next record (record
  * numbers count 2-byte registers); otherwise the run is scanned and a new one
  * starts. So a file written (or read) over several PDUs is one object, ended by
- * another file, a record out of line, or the flow's end (modbus_flow_end). */
+ * another file, a record out of line, or the flow's end (modbus_end). */
 static void mb_file_piece(struct mb_pdu *m, int32_t file, uint32_t record, struct cursor *d)
 {
     struct mb_fobj *f = &m->st->fobj[m->req ? 0 : 1];
@@ -1261,11 +1261,10 @@ static void *modbus_state_new(void)
 /* File record runs have no end marker: the flow's end is theirs. A program
  * transfer cut by it is dropped (an object is scanned when complete or at its
  * cap). */
-static void modbus_flow_end(void *state, struct event_sink *sink)
+static void modbus_end(void *state, int to_server, struct event_sink *sink)
 {
     struct modbus_state *st = state;
-    object_end(&st->fobj[0].obj, sink, 1);
-    object_end(&st->fobj[1].obj, sink, 0);
+    object_end(&st->fobj[to_server ? 0 : 1].obj, sink, to_server);
 }
 
 static void modbus_state_free(void *state)
@@ -1292,5 +1291,5 @@ const struct dissector modbus_dissector = {
     .gap = modbus_gap,
     .anomalies = modbus_anomalies,
     .max_pdu = MB_MAX_ADU,
-    .flow_end = modbus_flow_end,
+    .end = modbus_end,
 };

@@ -33,12 +33,18 @@
  *   subscription, ...). Responses pair with requests by request id (latency).
  * - ActivateSession: the user name is logged, the password never (only whether
  *   one is present and its encryption algorithm).
- * - Chunks above UA_MAX_CHUNK are reported from their header and skipped. */
+ * - Chunks above UA_MAX_CHUNK are reported from their header and skipped.
+ * - YARA: a WriteRequest value (ByteString, String, XmlElement, or an array of
+ *   Byte/SByte) of yara.opcua_write_min bytes or more is an object,
+ *   opcua.write_value, named by its NodeId, taken from the reassembled message
+ *   (so a value cut over chunks is whole). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "dissector.h"
+#include "object.h"
+#include "yara_scan.h"
 
 #define UA_HDR        8
 #define UA_MIN_SIZE   8
@@ -98,6 +104,7 @@ struct opcua_state {
     uint8_t mode_known;
     uint32_t sec_mode; /* MessageSecurityMode from an OPN request */
     uint64_t unmatched, resyncs, overflow;
+    struct ots_object wobj; /* a Write value being scanned (begun and ended at once) */
 };
 
 /* ---- names ---- */
@@ -626,6 +633,7 @@ struct ua_msg {
     struct event *e;
     struct cursor *b; /* after the RequestHeader / ResponseHeader */
     uint32_t handle;
+    struct event_sink *sink;
 };
 
 static void ua_request_header(struct cursor *c, struct event *e, uint32_t *handle)
@@ -832,6 +840,36 @@ static void ua_read_req(struct ua_msg *m)
     if (n > UA_MAX_ITEMS) ev_bool(e, "nodes_truncated", 1);
 }
 
+/* A Write value long enough to be a file (yara.opcua_write_min) becomes an object.
+ * v is a copy of the body cursor at the value's DataValue; the caller walks the
+ * original. */
+static void ua_write_object(struct ua_msg *m, struct cursor v, const struct ua_nodeid *id,
+                            uint32_t attr)
+{
+    const struct yara_limits *lim = object_limits(m->sink);
+    if (!lim) return;
+    uint8_t mask = cursor_u8(&v);
+    if (!(mask & 0x01)) return;
+    uint8_t enc = cursor_u8(&v);
+    uint8_t t = enc & 0x3F;
+    const char *tn = NULL;
+    int32_t n = (int32_t)cursor_u32le(&v); /* a string's length, or an array's count */
+    if (v.err || n < 0) return;
+    if (!(enc & 0x80) && (t == 12 || t == 15 || t == 16))
+        tn = t == 12 ? "String" : t == 15 ? "ByteString" : "XmlElement";
+    else if ((enc & 0x80) && (t == 2 || t == 3))
+        tn = t == 3 ? "Byte[]" : "SByte[]";
+    /* a value longer than its message is malformed: the walker reports it */
+    if (!tn || (uint32_t)n < lim->ua_write_min || cursor_left(&v) < (size_t)n) return;
+    char a[12];
+    object_begin(&m->st->wobj, m->sink, "opcua", "opcua.write_value", id->txt, strlen(id->txt), 0);
+    object_attr(&m->st->wobj, "value_type", tn);
+    snprintf(a, sizeof(a), "%u", attr);
+    object_attr(&m->st->wobj, "attribute_id", a);
+    object_append(&m->st->wobj, m->sink, &v, (size_t)n);
+    object_end(&m->st->wobj, m->sink, m->sink->net.to_server);
+}
+
 /* WriteRequest: WriteValue[] {node, attribute, index range, DataValue}. */
 static void ua_write_req(struct ua_msg *m)
 {
@@ -849,6 +887,7 @@ static void ua_write_req(struct ua_msg *m)
         ua_bytes(b, &k);
         if (b->err) break;
         int keep = i < UA_MAX_ITEMS;
+        ua_write_object(m, *b, &id, attr);
         if (keep) {
             ev_obj_begin(e, NULL);
             ev_cstr(e, "node_id", id.txt);
@@ -990,7 +1029,8 @@ static int ua_is_request_dir(const struct pdu_info *info)
 /* A complete message body (cursor at the type id), decoded into e. Returns 1 if
  * the type id was read. */
 static void ua_body(struct opcua_state *st, struct event *e, struct cursor *b,
-                    const struct ua_env *v, const struct pdu_info *info, uint64_t now)
+                    const struct ua_env *v, const struct pdu_info *info, uint64_t now,
+                    struct event_sink *sink)
 {
     struct ua_nodeid ty;
     ua_nodeid(b, &ty);
@@ -1018,7 +1058,7 @@ static void ua_body(struct opcua_state *st, struct event *e, struct cursor *b,
     }
     e->dir = is_req ? EV_DIR_REQUEST : EV_DIR_RESPONSE;
     if (sv && sv->category) ev_cstr(e, "category", sv->category);
-    struct ua_msg m = {st, e, b, 0};
+    struct ua_msg m = {st, e, b, 0, sink};
     if (is_req)
         ua_request_header(b, e, &m.handle);
     else
@@ -1181,7 +1221,7 @@ static void ua_secure(struct opcua_state *st, struct ua_dir *ds, struct cursor *
         ev_uint(e, "chunks", a->chunks);
         body = cursor_make(a->buf, a->len);
     }
-    ua_body(st, e, &body, v, info, now);
+    ua_body(st, e, &body, v, info, now, sink);
     if (a) ua_asm_drop(a);
     event_emit(sink, e);
 }
@@ -1372,6 +1412,7 @@ static void opcua_state_free(void *state)
     for (int d = 0; d < 2; d++)
         for (size_t i = 0; i < UA_MAX_ASM; i++)
             free(st->dir[d].as[i].buf);
+    object_free(&st->wobj);
     free(st);
 }
 

@@ -17,6 +17,8 @@ extern const struct dissector opcua_dissector;
 extern const struct dissector profinet_dcp_dissector;
 extern const struct dissector hart_ip_dissector;
 extern const struct dissector fins_dissector;
+extern const struct dissector http_dissector;
+extern const struct dissector ftp_data_dissector;
 
 /* One row per protocol; order is the probe order on non-standard ports. One row
  * per line (formatting off), so adding a protocol is a one-line change. */
@@ -36,6 +38,8 @@ const struct dissector *const dissector_registry[] = {
     &profinet_dcp_dissector,
     &hart_ip_dissector,
     &fins_dissector,
+    &http_dissector,
+    &ftp_data_dissector,
     NULL,
 };
 // clang-format on

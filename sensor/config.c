@@ -76,6 +76,7 @@ void config_defaults(struct config *c)
     c->yara_object_max = 1024 * 1024;
     c->yara_flow_budget = 4ull * 1024 * 1024;
     c->yara_second_budget = 64ull * 1024 * 1024;
+    c->yara_opcua_write_min = 1024;
 }
 
 enum kind { K_INT, K_U32, K_U64, K_BOOL, K_STR };
@@ -162,6 +163,7 @@ static const struct key keys[] = {
     {"yara.flow_budget", K_U64, F(yara_flow_budget), 0, 0, 1ull << 40},
     {"yara.second_budget", K_U64, F(yara_second_budget), 0, 0, 1ull << 40},
     {"yara.encrypted", K_BOOL, F(yara_encrypted), 0, 0, 1},
+    {"yara.opcua_write_min", K_U32, F(yara_opcua_write_min), 0, 1, 1u << 28},
 };
 #undef F
 

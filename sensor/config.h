@@ -78,6 +78,7 @@ struct config {
     uint32_t yara_stream_max, yara_object_max;     /* bytes scanned per direction / object */
     uint64_t yara_flow_budget, yara_second_budget; /* bytes scanned per flow / per second */
     int yara_encrypted;                            /* also scan stream windows of encrypted flows */
+    uint32_t yara_opcua_write_min;                 /* OPC UA Write values scanned from this size */
     char config_path[1024];
 };
 

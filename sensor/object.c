@@ -117,3 +117,18 @@ void object_free(struct ots_object *o)
     free(o->data);
     memset(o, 0, sizeof(*o));
 }
+
+int object_enabled(const struct event_sink *s)
+{
+    return s && yara_worker_active(s->yara) && yara_worker_limits(s->yara)->object_max;
+}
+
+const struct yara_limits *object_limits(const struct event_sink *s)
+{
+    return object_enabled(s) ? yara_worker_limits(s->yara) : NULL;
+}
+
+void object_stream_cover(struct event_sink *s, int to_server, int covered)
+{
+    if (s && s->yara) yara_stream_cover(s->yara, to_server ? 0 : 1, covered);
+}

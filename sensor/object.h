@@ -16,6 +16,8 @@
 #include "cursor.h"
 #include "event.h"
 
+struct yara_limits;
+
 #define OBJECT_NAME_MAX  64
 #define OBJECT_ATTRS     4
 #define OBJECT_ATTR_SIZE 32
@@ -52,5 +54,16 @@ static inline int object_active(const struct ots_object *o)
 {
     return o->active;
 }
+/* True when objects are kept at all (YARA rules loaded, yara.object_max > 0): a
+ * dissector that exists only to gather objects (HTTP, FTP data) skips its parsing
+ * otherwise. */
+int object_enabled(const struct event_sink *s);
+/* The YARA limits in force (yara_scan.h), or NULL when objects are not kept. */
+const struct yara_limits *object_limits(const struct event_sink *s);
+/* A dissector whose objects hold every payload byte of direction to_server of the
+ * current flow (HTTP bodies, FTP data) says so (covered 1): that direction's
+ * stream window is then dropped unscanned, so a signature matches once, in its
+ * object. covered 0 (the parser gave up) makes the window scanned again, for good. */
+void object_stream_cover(struct event_sink *s, int to_server, int covered);
 
 #endif

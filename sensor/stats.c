@@ -152,6 +152,7 @@ void stats_write(struct engine *e, FILE *f, int final)
         KV(&j, "matches", tot.yara.matches);
         KV(&j, "errors", tot.yara.errors);
         KV(&j, "encrypted_skips", tot.yara.encrypted_skips);
+        KV(&j, "streams_covered", tot.yara.streams_covered);
         jbuf_putc(&j, '}');
     }
     jbuf_puts(&j, ",\"threads\":{\"capture\":[");

@@ -298,6 +298,16 @@ static int select_dissector(struct worker *w, struct flow *f, int dir, const uin
         }
         pending |= r == PROBE_NEED_MORE;
     }
+    /* by nDPI's verdict, for the few dissectors that ask for it (HTTP, FTP data) */
+    for (size_t i = 0; reg[i] && (f->ndpi_master || f->ndpi_app); i++) {
+        const struct dissector *d = reg[i];
+        if (!(d->transports & transport) || !(enabled & (1u << (d->id & 31)))) continue;
+        for (int k = 0; k < 2 && d->ndpi_ids[k]; k++)
+            if (d->ndpi_ids[k] == f->ndpi_master || d->ndpi_ids[k] == f->ndpi_app) {
+                choose(w, f, d, 0);
+                return 1;
+            }
+    }
     /* by probe on any port */
     for (size_t i = 0; reg[i]; i++) {
         const struct dissector *d = reg[i];
@@ -444,7 +454,8 @@ static void on_stream_data(void *ctx, const uint8_t *data, uint32_t len, uint32_
         return;
     }
     if (len == 0) return;
-    if (f->diss_decided && !f->diss) return; /* no dissector reads this flow */
+    /* no dissector reads this flow, and no YARA window wants its bytes */
+    if (f->diss_decided && !f->diss && !yara_stream_wants(w->yara, f->yara, dir)) return;
     set_context(w, f, dir, w->cur_ts);
     if (w->yara && (f->ndpi_master || f->ndpi_app || f->ndpi_done) &&
         yara_flow_unclassified(f->yara))
@@ -452,6 +463,7 @@ static void on_stream_data(void *ctx, const uint8_t *data, uint32_t len, uint32_
     if (w->yara && yara_stream_data(w->yara, &f->yara, dir, data, len))
         yara_stream_scan(w->yara, &f->yara, dir, scan_proto(w, f, pb, sizeof(pb)), &w->sink,
                          w->cur_ts);
+    if (f->diss_decided && !f->diss) return;
     if (!f->diss_decided) {
         struct stream_buf *b = &f->sbuf[dir];
         if (b->len == 0) {
@@ -525,10 +537,12 @@ static void flow_release(struct worker *w, struct flow *f)
             (void)ev;
         }
     }
-    if (f->diss && f->diss->flow_end && f->diss_state) {
-        /* objects still gathering (a transfer with no end marker) are scanned now */
-        set_context(w, f, 0, f->last_us);
-        f->diss->flow_end(f->diss_state, &w->sink);
+    if (f->diss && f->diss->end && f->diss_state) {
+        /* bodies that end with the connection are complete now */
+        for (int dir = 0; dir < 2; dir++) {
+            set_context(w, f, dir, f->last_us);
+            f->diss->end(f->diss_state, dir == 0, &w->sink);
+        }
     }
     if (f->yara) {
         /* what the stream windows hold is scanned now, once */
@@ -983,8 +997,9 @@ int worker_start(struct worker *w)
      * thread itself (worker_main), so workers start in parallel with capture */
     event_sink_init(&w->sink, deliver, w);
     if (c->yara_path[0]) {
-        struct yara_limits yl = {c->yara_stream_max, c->yara_object_max, c->yara_flow_budget,
-                                 c->yara_second_budget, c->yara_encrypted};
+        struct yara_limits yl = {c->yara_stream_max,  c->yara_object_max,
+                                 c->yara_flow_budget, c->yara_second_budget,
+                                 c->yara_encrypted,   c->yara_opcua_write_min};
         if (!(w->yara = yara_worker_new(&yl))) return -1;
         w->sink.yara = w->yara;
     }

@@ -27,7 +27,8 @@ struct yara_flow {
     uint32_t len[2], cap[2];
     uint8_t done[2]; /* the direction's window was scanned (or given up) */
     uint8_t classified;
-    uint64_t used; /* bytes scanned for this flow */
+    uint8_t covered[2]; /* 0 no, 1 a dissector's objects hold the bytes, 2 no longer */
+    uint64_t used;      /* bytes scanned for this flow */
 };
 
 /* The state of a flow whose streams are not scanned (encrypted): shared, never
@@ -450,7 +451,9 @@ static void stream_scan(struct yara_worker *yw, struct yara_flow **fsp, int dir,
     struct yara_flow *fs = *fsp;
     if (!fs || fs->done[dir]) return;
     fs->done[dir] = 1;
-    if (fs->len[dir] && yw && yw->scanner) {
+    if (fs->covered[dir] == 1) {
+        if (yw) yw->st.streams_covered++;
+    } else if (fs->len[dir] && yw && yw->scanner) {
         struct yara_target t = {proto, "stream", NULL, dir == 0, 0, fs->len[dir], 0, NULL, NULL};
         struct yara_flow **save = yw->cur;
         yw->cur = fsp;
@@ -521,6 +524,20 @@ void yara_flow_classified(struct yara_worker *yw, struct yara_flow **fsp, int en
     if (yw->cur == fsp) yw->cur = NULL;
     free(fs);
     *fsp = &flow_off;
+}
+
+void yara_stream_cover(struct yara_worker *yw, int dir, int covered)
+{
+    if (!yw || !yw->lim.stream_max || !yw->cur || *yw->cur == &flow_off) return;
+    struct yara_flow *fs = flow_state(yw->cur);
+    if (!fs || fs->covered[dir] == 2) return;
+    fs->covered[dir] = covered ? 1 : 2;
+}
+
+int yara_stream_wants(const struct yara_worker *yw, const struct yara_flow *fs, int dir)
+{
+    if (!yw || !yw->scanner || !yw->lim.stream_max) return 0;
+    return !fs || (fs != &flow_off && !fs->done[dir]);
 }
 
 int yara_stream_open(const struct yara_flow *fs, int dir)

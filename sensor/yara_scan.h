@@ -36,11 +36,13 @@ struct yara_limits {
     uint64_t flow_budget;   /* bytes scanned per flow, all scans together; 0: no limit */
     uint64_t second_budget; /* bytes scanned per worker per second of packet time; 0: none */
     int encrypted;          /* scan stream windows of encrypted flows (TLS, SSH ...) too */
+    uint32_t ua_write_min;  /* OPC UA Write values of this many bytes or more are objects */
 };
 
 struct yara_stats {
     uint64_t scans, bytes_scanned, streams_scanned, objects_scanned, objects_truncated;
     uint64_t budget_skips, matches, errors, encrypted_skips;
+    uint64_t streams_covered; /* windows dropped: the dissector's objects held their bytes */
 };
 
 /* Per-flow scanning state (hangs off struct flow; NULL until needed). */
@@ -93,6 +95,13 @@ void yara_stream_scan(struct yara_worker *yw, struct yara_flow **fs, int dir, co
  * yara.encrypted is set. */
 int yara_flow_unclassified(const struct yara_flow *fs);
 void yara_flow_classified(struct yara_worker *yw, struct yara_flow **fs, int encrypted);
+/* Direction dir of the current flow (yara_worker_set_flow) is covered by a
+ * dissector's objects (covered 1): its window is dropped unscanned, counted in
+ * streams_covered. covered 0: not (any more); a direction once uncovered stays so. */
+void yara_stream_cover(struct yara_worker *yw, int dir, int covered);
+/* True while direction dir may still take stream bytes (no state yet, or its
+ * window not done): the worker feeds it even when no dissector reads the flow. */
+int yara_stream_wants(const struct yara_worker *yw, const struct yara_flow *fs, int dir);
 /* True while direction dir still collects stream bytes. */
 int yara_stream_open(const struct yara_flow *fs, int dir);
 /* The flow ends: scans what each direction holds, frees the state. sink->net must

@@ -4,10 +4,12 @@
  *  - even: a dissector with YARA on, picked by bits 1-3: S7comm (block
  *    download/upload), Modbus (file record runs, UMAS program transfers), DNP3
  *    (g70v5 file transport), BACnet (AtomicWriteFile runs, one datagram per
- *    chunk), MMS (file reads, domain uploads/downloads) or EtherNet/IP (CIP File
- *    object transfers); the flow then ends (flow_end); the rest is chunks
- *    "ctl | len | bytes" as in fuzz_s7comm.c (ctl bit 0: direction, bit 1: a
- *    gap before the chunk);
+ *    chunk), MMS (file reads, domain uploads/downloads), EtherNet/IP (CIP File
+ *    object transfers), HTTP (bodies), FTP data or OPC UA (Write values, from
+ *    16 bytes), picked by bits 1-4; the rest is chunks "ctl | len | bytes" as
+ *    in fuzz_s7comm.c (ctl bit 0: direction, bit 1: a gap before the chunk).
+ *    Stream windows run beside the dissector as in the engine, and the flow
+ *    ends with its end() hook;
  *  - odd: the object and stream API driven directly by opcodes
  *    "op | arg | [arg bytes]": begin (cap = arg), attr, append (arg bytes),
  *    end, abort, stream data, stream scan, flow end.
@@ -27,6 +29,9 @@ extern const struct dissector dnp3_dissector;
 extern const struct dissector bacnet_dissector;
 extern const struct dissector mms_dissector;
 extern const struct dissector enip_dissector;
+extern const struct dissector http_dissector;
+extern const struct dissector ftp_data_dissector;
+extern const struct dissector opcua_dissector;
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -61,11 +66,13 @@ struct dirbuf {
     int gap;
 };
 
-static void run_diss(const struct dissector *d, struct event_sink *sink, const uint8_t *data,
-                     size_t size)
+static void run_diss(const struct dissector *d, struct yara_worker *yw, struct event_sink *sink,
+                     const uint8_t *data, size_t size)
 {
     int udp = !(d->transports & DISS_TCP);
     void *st = d->state_new();
+    struct yara_flow *fs = NULL;
+    yara_worker_set_flow(yw, &fs);
     struct dirbuf dir[2] = {{0}, {0}};
     size_t off = 0;
     while (off + 2 <= size) {
@@ -80,6 +87,9 @@ static void run_diss(const struct dissector *d, struct event_sink *sink, const u
             b->len = 0;
             b->gap = 1;
         }
+        sink->net.to_server = (uint8_t)ds;
+        if (yara_stream_data(yw, &fs, ds ? 0 : 1, data + off, (uint32_t)n))
+            yara_stream_scan(yw, &fs, ds ? 0 : 1, d->name, sink, sink->net.ts_us);
         uint8_t *np = realloc(b->p, b->len + n + 1);
         if (!np) abort();
         b->p = np;
@@ -108,7 +118,11 @@ static void run_diss(const struct dissector *d, struct event_sink *sink, const u
             if (q->len > d->max_pdu || udp) q->len = 0; /* a datagram is used once */
         }
     }
-    if (d->flow_end) d->flow_end(st, sink);
+    for (int k = 0; k < 2 && d->end; k++) {
+        sink->net.to_server = (uint8_t)k;
+        d->end(st, k, sink);
+    }
+    yara_flow_end(yw, &fs, d->name, sink, sink->net.ts_us);
     d->state_free(st);
     free(dir[0].p);
     free(dir[1].p);
@@ -156,14 +170,16 @@ static void run_api(struct yara_worker *yw, struct event_sink *sink, const uint8
     yara_flow_end(yw, &fs, "fuzz", sink, sink->net.ts_us);
 }
 
-static const struct dissector *const diss[8] = {
-    &s7comm_dissector, &modbus_dissector, &dnp3_dissector,   &bacnet_dissector,
-    &mms_dissector,    &enip_dissector,   &modbus_dissector, &mms_dissector};
+static const struct dissector *const diss[16] = {
+    &s7comm_dissector, &modbus_dissector,   &dnp3_dissector,   &bacnet_dissector,
+    &mms_dissector,    &enip_dissector,     &modbus_dissector, &mms_dissector,
+    &http_dissector,   &ftp_data_dissector, &opcua_dissector,  &http_dissector,
+    &s7comm_dissector, &dnp3_dissector,     &enip_dissector,   &bacnet_dissector};
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     if (size < 2) return 0;
-    struct yara_limits lim = {64u + data[1], 64u + data[1], 4096, 8192, data[1] & 1};
+    struct yara_limits lim = {64u + data[1], 64u + data[1], 4096, 8192, data[1] & 1, 16};
     struct yara_worker *yw = yara_worker_new(&lim);
     if (!yw || yara_worker_use(yw, rules(), NULL) != 0) abort();
     static struct event_sink sink;
@@ -173,7 +189,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (data[0] & 1)
         run_api(yw, &sink, data + 2, size - 2);
     else
-        run_diss(diss[(data[0] >> 1) & 7], &sink, data + 2, size - 2);
+        run_diss(diss[(data[0] >> 1) & 15], yw, &sink, data + 2, size - 2);
     yara_worker_free(yw);
     return 0;
 }

@@ -349,6 +349,7 @@ static const char *all_keys[] = {
     "yara.flow_budget",
     "yara.second_budget",
     "yara.encrypted",
+    "yara.opcua_write_min",
 };
 
 static const char *example_path(void)

@@ -38,7 +38,7 @@ static struct yara_set *load(const char *text)
 static struct yara_worker *worker(const struct yara_set *ys, uint32_t stream_max,
                                   uint32_t object_max, uint64_t flow_b, uint64_t sec_b)
 {
-    struct yara_limits lim = {stream_max, object_max, flow_b, sec_b, 0};
+    struct yara_limits lim = {stream_max, object_max, flow_b, sec_b, 0, 1024};
     struct yara_worker *yw = yara_worker_new(&lim);
     ck_assert_ptr_nonnull(yw);
     ck_assert_int_eq(yara_worker_use(yw, ys, NULL), 0);
@@ -240,7 +240,7 @@ START_TEST(encrypted_flows_skipped)
     ck_assert_uint_eq(st.scans, 1);
     yara_worker_free(yw);
     /* yara.encrypted = yes: scanned like any other */
-    struct yara_limits lim = {1024, 0, 0, 0, 1};
+    struct yara_limits lim = {1024, 0, 0, 0, 1, 1024};
     yw = yara_worker_new(&lim);
     yara_worker_use(yw, ys, NULL);
     rec.sink.yara = yw;
@@ -429,8 +429,10 @@ START_TEST(modbus_write_file_record)
     ck_assert_ptr_nonnull(strstr(j, "\"direction\":\"to_server\""));
     ck_assert_uint_eq(objects_scanned(yw), 2);
     /* the flow ends: file 5's second run ("-MARK!" alone) is scanned, once */
-    modbus_dissector.flow_end(st, &rec.sink);
-    modbus_dissector.flow_end(st, &rec.sink);
+    modbus_dissector.end(st, 1, &rec.sink);
+    modbus_dissector.end(st, 0, &rec.sink);
+    modbus_dissector.end(st, 1, &rec.sink);
+    modbus_dissector.end(st, 0, &rec.sink);
     ck_assert_uint_eq(objects_scanned(yw), 3);
     ck_assert_int_eq(count_rule("Marker"), 1);
     modbus_dissector.state_free(st);
@@ -456,7 +458,8 @@ START_TEST(modbus_file_record_cap)
     ck_assert_ptr_nonnull(strstr(j, "\"size\":16,\"scanned\":12,\"truncated\":true"));
     feed_diss(&modbus_dissector, st, "0003 0000 0012 01 15 0f 06 0007 0008 0004 4f54532d4d41524b",
               1, 40000, 502);
-    modbus_dissector.flow_end(st, &rec.sink);
+    modbus_dissector.end(st, 1, &rec.sink);
+    modbus_dissector.end(st, 0, &rec.sink);
     ck_assert_int_eq(count_rule("Marker"), 1);
     struct yara_stats ys_st;
     yara_worker_stats(yw, &ys_st);
@@ -496,7 +499,8 @@ START_TEST(modbus_read_file_record)
     ck_assert_ptr_nonnull(strstr(j, "\"record\":\"1\""));
     ck_assert_ptr_nonnull(strstr(j, "\"direction\":\"to_client\""));
     ck_assert_uint_eq(objects_scanned(yw), 1);
-    modbus_dissector.flow_end(st, &rec.sink);
+    modbus_dissector.end(st, 1, &rec.sink);
+    modbus_dissector.end(st, 0, &rec.sink);
     ck_assert_uint_eq(objects_scanned(yw), 2);
     modbus_dissector.state_free(st);
     yara_worker_free(yw);
@@ -595,7 +599,8 @@ START_TEST(modbus_umas_download_built)
     ck_assert(has_anomaly("modbus.invalid_byte_count"));
     umas_feed(st, 11, "01 31 0001 0200 0600 2d4d41524b21", 1);
     umas_feed(st, 12, "01 32 0001 0200", 1);
-    modbus_dissector.flow_end(st, &rec.sink);
+    modbus_dissector.end(st, 1, &rec.sink);
+    modbus_dissector.end(st, 0, &rec.sink);
     ck_assert_int_eq(count_rule("Marker"), 1);
     ck_assert_uint_eq(objects_scanned(yw), 1);
     modbus_dissector.state_free(st);
@@ -628,7 +633,8 @@ START_TEST(modbus_umas_upload_built)
     umas_feed(st, 6, "01 fe 01 00 ff00 2d4d41524b21", 0);
     ck_assert(has_anomaly("modbus.invalid_byte_count"));
     umas_feed(st, 7, "01 35 0001 0200", 1);
-    modbus_dissector.flow_end(st, &rec.sink);
+    modbus_dissector.end(st, 1, &rec.sink);
+    modbus_dissector.end(st, 0, &rec.sink);
     ck_assert_uint_eq(objects_scanned(yw), 0);
     /* the same, whole: one match, to the client */
     umas_feed(st, 8, "01 33 0001 fb00", 1);
@@ -962,7 +968,8 @@ START_TEST(bacnet_atomic_write_file)
               "810a001e 0104 00050107 c402800005 0e 3120 650a 784f54532d4d41524b21", 1, 47808,
               47808);
     ck_assert_int_eq(count_rule("Marker"), 0);
-    bacnet_dissector.flow_end(st, &rec.sink); /* the flow ends: file 5's run */
+    bacnet_dissector.end(st, 1, &rec.sink); /* the flow ends: file 5's run */
+    bacnet_dissector.end(st, 0, &rec.sink);
     ck_assert_int_eq(count_rule("Marker"), 1);
     j = rule_json("Marker");
     char h[65];
@@ -989,7 +996,8 @@ START_TEST(bacnet_atomic_write_file)
         split += strstr(rec.json[i], "\"name\":\"file:6\"") && strstr(rec.json[i], h6) &&
                  strstr(rec.json[i], "\"start\":\"0\"");
     ck_assert_int_eq(split, 1);
-    bacnet_dissector.flow_end(st, &rec.sink);
+    bacnet_dissector.end(st, 1, &rec.sink);
+    bacnet_dissector.end(st, 0, &rec.sink);
     ck_assert_uint_eq(objects_scanned(yw), 4);
     bacnet_dissector.state_free(st);
     yara_worker_free(yw);

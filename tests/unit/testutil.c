@@ -202,7 +202,9 @@ int pcap_feed_file(const char *path, const struct dissector *d, struct event_sin
     }
     for (int i = 0; i < FEED_FLOWS; i++) {
         if (!f->flows[i].used) continue;
-        if (d->flow_end) d->flow_end(f->flows[i].state, sink); /* as the engine does */
+        /* as the engine does: each direction's last word */
+        for (int k = 0; k < 2 && d->end; k++)
+            d->end(f->flows[i].state, k == 0, sink);
         d->state_free(f->flows[i].state);
         free(f->flows[i].dir[0].buf);
         free(f->flows[i].dir[1].buf);
