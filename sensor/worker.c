@@ -417,6 +417,21 @@ static void stream_feed(struct worker *w, struct flow *f, int dir, const uint8_t
     }
 }
 
+/* YARA's stream window of direction dir: every in-order byte of every TCP flow,
+ * read by a dissector or not. The event context is set only when a scan is due. */
+static void yara_stream_bytes(struct worker *w, struct flow *f, int dir, const uint8_t *data,
+                              uint32_t len)
+{
+    if ((f->ndpi_master || f->ndpi_app || f->ndpi_done) && yara_flow_unclassified(f->yara))
+        yara_flow_classified(w->yara, &f->yara, classify_is_encrypted(&w->cls, f));
+    if (yara_stream_data(w->yara, &f->yara, dir, data, len)) {
+        char pb[64];
+        set_context(w, f, dir, w->cur_ts);
+        yara_stream_scan(w->yara, &f->yara, dir, scan_proto(w, f, pb, sizeof(pb)), &w->sink,
+                         w->cur_ts);
+    }
+}
+
 /* Reassembly output for the flow and direction in w->cur_*. */
 static void on_stream_data(void *ctx, const uint8_t *data, uint32_t len, uint32_t gap_len)
 {
@@ -425,9 +440,11 @@ static void on_stream_data(void *ctx, const uint8_t *data, uint32_t len, uint32_
     int dir = w->cur_dir;
     char pb[64];
     if (!data) {
-        if (yara_stream_open(f->yara, dir))
+        if (yara_stream_open(f->yara, dir)) {
+            set_context(w, f, dir, w->cur_ts); /* the match names this flow */
             yara_stream_scan(w->yara, &f->yara, dir, scan_proto(w, f, pb, sizeof(pb)), &w->sink,
                              w->cur_ts);
+        }
         if (f->diss_decided && f->diss)
             stream_gap(w, f, dir);
         else if (!f->diss_decided)
@@ -435,14 +452,9 @@ static void on_stream_data(void *ctx, const uint8_t *data, uint32_t len, uint32_
         return;
     }
     if (len == 0) return;
+    if (w->yara) yara_stream_bytes(w, f, dir, data, len);
     if (f->diss_decided && !f->diss) return; /* no dissector reads this flow */
     set_context(w, f, dir, w->cur_ts);
-    if (w->yara && (f->ndpi_master || f->ndpi_app || f->ndpi_done) &&
-        yara_flow_unclassified(f->yara))
-        yara_flow_classified(w->yara, &f->yara, classify_is_encrypted(&w->cls, f));
-    if (w->yara && yara_stream_data(w->yara, &f->yara, dir, data, len))
-        yara_stream_scan(w->yara, &f->yara, dir, scan_proto(w, f, pb, sizeof(pb)), &w->sink,
-                         w->cur_ts);
     if (!f->diss_decided) {
         struct stream_buf *b = &f->sbuf[dir];
         if (b->len == 0) {
@@ -488,15 +500,8 @@ static void dissect_datagram(struct worker *w, struct flow *f, int dir, const ui
                              uint32_t len, int transport)
 {
     if (len == 0) return;
+    if (w->yara) yara_stream_bytes(w, f, dir, data, len);
     set_context(w, f, dir, w->cur_ts);
-    if (w->yara && (f->ndpi_master || f->ndpi_app || f->ndpi_done) &&
-        yara_flow_unclassified(f->yara))
-        yara_flow_classified(w->yara, &f->yara, classify_is_encrypted(&w->cls, f));
-    if (w->yara && yara_stream_data(w->yara, &f->yara, dir, data, len)) {
-        char pb[64];
-        yara_stream_scan(w->yara, &f->yara, dir, scan_proto(w, f, pb, sizeof(pb)), &w->sink,
-                         w->cur_ts);
-    }
     if (!f->diss_decided && !select_dissector(w, f, dir, data, len, transport)) return;
     if (!f->diss) return;
     struct pdu_info info = {dir == 0, transport, 0, w->cur_ts};
