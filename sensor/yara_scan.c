@@ -12,10 +12,14 @@
 #include "rules.h"
 #include "sha256.h"
 
-#define YARA_MAX_STRINGS  16  /* matched strings listed per rule in one event */
-#define YARA_MATCH_DATA   32  /* bytes of each matched string shown (hex) */
-#define YARA_TIMEOUT_S    1   /* libyara's own timeout: a backstop, the budgets come first */
-#define YARA_STREAM_CHUNK 256 /* first window buffer; doubles as it fills */
+#define YARA_MAX_STRINGS  16         /* matched strings listed per rule in one event */
+#define YARA_MATCH_DATA   32         /* bytes of each matched string shown (hex) */
+#define YARA_TIMEOUT_S    1          /* libyara's own timeout: a backstop, the budgets come first */
+#define YARA_STREAM_CHUNK 256        /* first window buffer; grows fourfold as it fills */
+#define YARA_POOL_CLASSES 13         /* window sizes 256 << 2k, k < 13, cover any uint32 */
+#define YARA_POOL_BYTES   (8u << 20) /* free window memory a worker keeps for reuse */
+#define YARA_POOL_FLOWS   4096       /* free per-flow states a worker keeps */
+#define YARA_EXT_LEN      64         /* external values up to this long are remembered */
 
 struct yara_set {
     YR_RULES *rules;
@@ -24,18 +28,40 @@ struct yara_set {
 
 struct yara_flow {
     uint8_t *buf[2];
-    uint32_t len[2], cap[2];
+    uint32_t len[2];
+    uint8_t cls[2];  /* the buffer's size class (pool) */
     uint8_t done[2]; /* the direction's window was scanned (or given up) */
     uint8_t classified;
-    uint64_t used; /* bytes scanned for this flow */
+    uint64_t used; /* bytes scanned for this flow; also the pool's link when free */
 };
 
 /* The state of a flow whose streams are not scanned (encrypted): shared, never
  * written, so such a flow's packets need not touch a state of their own. */
 static struct yara_flow flow_off = {.done = {1, 1}, .classified = 1};
 
+/* Window buffers and flow states the worker's flows let go, kept for the next
+ * flows: no malloc, realloc or free per flow, and memory that is already mapped
+ * and likely in cache. A free buffer's first bytes link it to the next. */
+struct yara_pool {
+    void *free[YARA_POOL_CLASSES];
+    uint32_t size[YARA_POOL_CLASSES]; /* bytes of a buffer of each class */
+    int nclass;
+    uint64_t bytes; /* kept in the free lists */
+    struct yara_flow *flows;
+    uint32_t nflows;
+};
+
+/* The externals last given to the scanner: set again only when they change. */
+struct yara_ext {
+    int valid;
+    char str[4][YARA_EXT_LEN];
+    int64_t port;
+};
+
 struct yara_worker {
     struct yara_limits lim;
+    struct yara_pool pool;
+    struct yara_ext ext;
     const struct yara_set *set;
     const struct ruleset *rs;
     YR_SCANNER *scanner;
@@ -219,16 +245,95 @@ int yara_set_count(const struct yara_set *ys)
 struct yara_worker *yara_worker_new(const struct yara_limits *lim)
 {
     struct yara_worker *yw = calloc(1, sizeof(*yw));
-    if (yw) yw->lim = *lim;
+    if (!yw) return NULL;
+    yw->lim = *lim;
+    /* size classes 256, 1 KiB, 4 KiB ... up to the window, the last one the window */
+    struct yara_pool *p = &yw->pool;
+    uint64_t sz = YARA_STREAM_CHUNK;
+    do {
+        p->size[p->nclass++] = sz < lim->stream_max ? (uint32_t)sz : lim->stream_max;
+        sz <<= 2;
+    } while (p->size[p->nclass - 1] < lim->stream_max && p->nclass < YARA_POOL_CLASSES);
     return yw;
+}
+
+static void pool_drain(struct yara_pool *p)
+{
+    for (int k = 0; k < p->nclass; k++)
+        while (p->free[k]) {
+            void *b = p->free[k];
+            memcpy(&p->free[k], b, sizeof(void *));
+            free(b);
+        }
+    while (p->flows) {
+        struct yara_flow *fs = p->flows;
+        memcpy(&p->flows, &fs->used, sizeof(void *));
+        free(fs);
+    }
+    p->bytes = 0;
+    p->nflows = 0;
 }
 
 void yara_worker_free(struct yara_worker *yw)
 {
     if (!yw) return;
     if (yw->scanner) yr_scanner_destroy(yw->scanner);
+    pool_drain(&yw->pool);
     free(yw);
 }
+
+/* A buffer of class k (at least a pointer wide: the free list lives in it). */
+static uint8_t *pool_get(struct yara_pool *p, int k)
+{
+    void *b = p->free[k];
+    if (!b) {
+        uint32_t n = p->size[k];
+        return malloc(n < sizeof(void *) ? sizeof(void *) : n);
+    }
+    memcpy(&p->free[k], b, sizeof(void *));
+    p->bytes -= p->size[k];
+    return b;
+}
+
+static void pool_put(struct yara_worker *yw, uint8_t *b, int k)
+{
+    if (!b) return;
+    struct yara_pool *p = yw ? &yw->pool : NULL;
+    if (!p || p->bytes + p->size[k] > YARA_POOL_BYTES) {
+        free(b);
+        return;
+    }
+    memcpy(b, &p->free[k], sizeof(void *));
+    p->free[k] = b;
+    p->bytes += p->size[k];
+}
+
+static struct yara_flow *pool_flow(struct yara_worker *yw)
+{
+    struct yara_pool *p = &yw->pool;
+    struct yara_flow *fs = p->flows;
+    if (!fs) return calloc(1, sizeof(*fs));
+    memcpy(&p->flows, &fs->used, sizeof(void *));
+    p->nflows--;
+    memset(fs, 0, sizeof(*fs));
+    return fs;
+}
+
+/* Lets a flow's state and its buffers go (yw may be NULL: freed). */
+static void flow_put(struct yara_worker *yw, struct yara_flow *fs)
+{
+    for (int dir = 0; dir < 2; dir++)
+        pool_put(yw, fs->buf[dir], fs->cls[dir]);
+    if (!yw || yw->pool.nflows >= YARA_POOL_FLOWS) {
+        free(fs);
+        return;
+    }
+    memcpy(&fs->used, &yw->pool.flows, sizeof(void *));
+    yw->pool.flows = fs;
+    yw->pool.nflows++;
+}
+
+static int scan_cb(YR_SCAN_CONTEXT *ctx, int msg, void *data, void *user);
 
 int yara_worker_use(struct yara_worker *yw, const struct yara_set *set, const struct ruleset *rs)
 {
@@ -247,6 +352,8 @@ int yara_worker_use(struct yara_worker *yw, const struct yara_set *set, const st
     /* we scan our own heap buffers, never mapped files: no SIGBUS to catch, so no
      * signal handler set up and torn down around every scan (two syscalls each) */
     yr_scanner_set_flags(yw->scanner, SCAN_FLAGS_FAST_MODE | SCAN_FLAGS_NO_TRYCATCH);
+    yr_scanner_set_callback(yw->scanner, scan_cb, yw);
+    yw->ext.valid = 0; /* a new scanner holds the compiled-in defaults */
     yw->set = set;
     return 0;
 }
@@ -384,16 +491,16 @@ static const char *zone_name(const struct yara_worker *yw, const struct ev_net *
     return z ? z : "";
 }
 
-static struct yara_flow *flow_state(struct yara_flow **fs)
+static struct yara_flow *flow_state(struct yara_worker *yw, struct yara_flow **fs)
 {
-    if (!*fs) *fs = calloc(1, sizeof(**fs));
+    if (!*fs) *fs = pool_flow(yw);
     return *fs == &flow_off ? NULL : *fs;
 }
 
 /* Takes len bytes from the budgets, or says no (and counts it). */
 static int budget_take(struct yara_worker *yw, size_t len, uint64_t now_us)
 {
-    struct yara_flow *fs = yw->cur && yw->lim.flow_budget ? flow_state(yw->cur) : NULL;
+    struct yara_flow *fs = yw->cur && yw->lim.flow_budget ? flow_state(yw, yw->cur) : NULL;
     uint64_t sec = now_us / 1000000u;
     if (sec != yw->sec) {
         yw->sec = sec;
@@ -409,20 +516,38 @@ static int budget_take(struct yara_worker *yw, size_t len, uint64_t now_us)
     return 1;
 }
 
+/* Sets string external i (externals[i]) unless the scanner has it already: each
+ * define is a hash lookup, a strlen and a free and malloc of the value in libyara. */
+static void ext_string(struct yara_worker *yw, int i, const char *v)
+{
+    char *c = yw->ext.str[i];
+    if (yw->ext.valid && c[0] != '\x01' && strcmp(c, v) == 0) return;
+    int rc = yr_scanner_define_string_variable(yw->scanner, externals[i], v);
+    size_t l = strlen(v);
+    if (rc == ERROR_SUCCESS && l < YARA_EXT_LEN && (l == 0 || v[0] != '\x01'))
+        memcpy(c, v, l + 1);
+    else
+        c[0] = '\x01'; /* not remembered: set it every time */
+}
+
 int yara_scan(struct yara_worker *yw, const uint8_t *data, size_t len, const struct yara_target *t,
               struct event_sink *sink, uint64_t now_us)
 {
     if (!yw || !yw->scanner || !len) return 0;
     if (!budget_take(yw, len, now_us)) return -1;
     YR_SCANNER *s = yw->scanner;
-    yr_scanner_define_string_variable(s, "ot_proto", t->proto ? t->proto : "");
-    yr_scanner_define_string_variable(s, "ot_object_type", t->object_type);
-    yr_scanner_define_string_variable(s, "ot_direction", t->to_server ? "to_server" : "to_client");
-    yr_scanner_define_string_variable(s, "ot_zone", zone_name(yw, &sink->net, t->to_server));
     const struct ev_net *n = &sink->net;
-    yr_scanner_define_integer_variable(s, "ot_server_port",
-                                       n->to_server ? n->dst_port : n->src_port);
-    yr_scanner_set_callback(s, scan_cb, yw);
+    const char *ext[4] = {t->proto ? t->proto : "", t->object_type,
+                          t->to_server ? "to_server" : "to_client", zone_name(yw, n, t->to_server)};
+    for (int i = 0; i < 4; i++)
+        ext_string(yw, i, ext[i]);
+    int64_t port = n->to_server ? n->dst_port : n->src_port;
+    if (!yw->ext.valid || yw->ext.port != port)
+        yw->ext.port =
+            yr_scanner_define_integer_variable(s, "ot_server_port", port) == ERROR_SUCCESS
+                ? port
+                : -1; /* not a port: set again next time */
+    yw->ext.valid = 1;
     yw->data = data;
     yw->len = len;
     yw->t = t;
@@ -458,9 +583,9 @@ static void stream_scan(struct yara_worker *yw, struct yara_flow **fsp, int dir,
             yw->st.streams_scanned++;
         yw->cur = save;
     }
-    free(fs->buf[dir]);
+    pool_put(yw, fs->buf[dir], fs->cls[dir]);
     fs->buf[dir] = NULL;
-    fs->len[dir] = fs->cap[dir] = 0;
+    fs->len[dir] = 0;
 }
 
 int yara_stream_data(struct yara_worker *yw, struct yara_flow **fsp, int dir, const uint8_t *data,
@@ -468,25 +593,28 @@ int yara_stream_data(struct yara_worker *yw, struct yara_flow **fsp, int dir, co
 {
     if (!yw || !yw->scanner || !yw->lim.stream_max || !len) return 0;
     if (*fsp == &flow_off || (*fsp && (*fsp)->done[dir])) return 0;
-    struct yara_flow *fs = flow_state(fsp);
+    struct yara_flow *fs = flow_state(yw, fsp);
     if (!fs) return 0;
-    uint32_t room = yw->lim.stream_max - fs->len[dir];
+    uint32_t have = fs->len[dir];
+    uint32_t room = yw->lim.stream_max - have;
     uint32_t n = len < room ? len : room;
-    if (fs->len[dir] + n > fs->cap[dir]) {
-        uint32_t cap = fs->cap[dir] ? fs->cap[dir] : YARA_STREAM_CHUNK;
-        while (cap < fs->len[dir] + n)
-            cap *= 2;
-        if (cap > yw->lim.stream_max) cap = yw->lim.stream_max;
-        uint8_t *nb = realloc(fs->buf[dir], cap);
+    const struct yara_pool *p = &yw->pool;
+    if (!fs->buf[dir] || have + n > p->size[fs->cls[dir]]) {
+        int k = fs->buf[dir] ? fs->cls[dir] + 1 : 0;
+        while (p->size[k] < have + n)
+            k++; /* the last class is stream_max: it always fits */
+        uint8_t *nb = pool_get(&yw->pool, k);
         if (!nb) {
             yw->st.errors++;
-            return 1; /* scan what is there */
+            return fs->buf[dir] != NULL; /* scan what is there */
         }
+        if (have) memcpy(nb, fs->buf[dir], have);
+        pool_put(yw, fs->buf[dir], fs->cls[dir]);
         fs->buf[dir] = nb;
-        fs->cap[dir] = cap;
+        fs->cls[dir] = (uint8_t)k;
     }
-    memcpy(fs->buf[dir] + fs->len[dir], data, n);
-    fs->len[dir] += n;
+    memcpy(fs->buf[dir] + have, data, n);
+    fs->len[dir] = have + n;
     return fs->len[dir] >= yw->lim.stream_max;
 }
 
@@ -510,16 +638,14 @@ void yara_flow_classified(struct yara_worker *yw, struct yara_flow **fsp, int en
         *fsp = &flow_off;
         return;
     }
-    struct yara_flow *fs = flow_state(fsp);
+    struct yara_flow *fs = flow_state(yw, fsp);
     if (!fs || fs->classified) return;
     fs->classified = 1;
     if (!encrypted || yw->lim.encrypted) return;
-    for (int dir = 0; dir < 2; dir++) {
+    for (int dir = 0; dir < 2; dir++)
         if (!fs->done[dir]) yw->st.encrypted_skips++;
-        free(fs->buf[dir]);
-    }
     if (yw->cur == fsp) yw->cur = NULL;
-    free(fs);
+    flow_put(yw, fs);
     *fsp = &flow_off;
 }
 
@@ -539,6 +665,6 @@ void yara_flow_end(struct yara_worker *yw, struct yara_flow **fsp, const char *p
     for (int dir = 0; dir < 2; dir++)
         stream_scan(yw, fsp, dir, proto, sink, now_us);
     if (yw && yw->cur == fsp) yw->cur = NULL;
-    free(*fsp);
+    flow_put(yw, *fsp);
     *fsp = NULL;
 }
