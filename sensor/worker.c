@@ -422,7 +422,7 @@ static void stream_feed(struct worker *w, struct flow *f, int dir, const uint8_t
 static void yara_stream_bytes(struct worker *w, struct flow *f, int dir, const uint8_t *data,
                               uint32_t len)
 {
-    if ((f->ndpi_master || f->ndpi_app || f->ndpi_done) && yara_flow_unclassified(f->yara))
+    if ((f->ndpi_master || f->ndpi_app || f->ndpi_done) && yara_flow_unclassified(&f->yara))
         yara_flow_classified(w->yara, &f->yara, classify_is_encrypted(&w->cls, f));
     if (yara_stream_data(w->yara, &f->yara, dir, data, len)) {
         char pb[64];
@@ -440,7 +440,7 @@ static void on_stream_data(void *ctx, const uint8_t *data, uint32_t len, uint32_
     int dir = w->cur_dir;
     char pb[64];
     if (!data) {
-        if (yara_stream_open(f->yara, dir)) {
+        if (yara_stream_open(&f->yara, dir)) {
             set_context(w, f, dir, w->cur_ts); /* the match names this flow */
             yara_stream_scan(w->yara, &f->yara, dir, scan_proto(w, f, pb, sizeof(pb)), &w->sink,
                              w->cur_ts);
@@ -521,7 +521,7 @@ static void flow_release(struct worker *w, struct flow *f)
             (void)ev;
         }
     }
-    if (f->yara) {
+    if (yara_flow_held(&f->yara)) {
         /* what the stream windows hold is scanned now, once */
         char pb[64];
         set_context(w, f, 0, f->last_us);
@@ -671,6 +671,7 @@ static void ip_packet(struct worker *w, const struct pkt_rec *r)
         f = new_flow(w, r, &dir);
         if (!f) return;
     }
+    if (w->yara) yara_stream_prefetch(&f->yara, dir); /* the window's end, written below */
     f->pkts[dir]++;
     f->bytes[dir] += r->wirelen;
     if (!f->ndpi_done && w->eng->cfg->ndpi_enabled)

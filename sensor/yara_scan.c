@@ -18,7 +18,6 @@
 #define YARA_STREAM_CHUNK 256        /* first window buffer; grows fourfold as it fills */
 #define YARA_POOL_CLASSES 13         /* window sizes 256 << 2k, k < 13, cover any uint32 */
 #define YARA_POOL_BYTES   (8u << 20) /* free window memory a worker keeps for reuse */
-#define YARA_POOL_FLOWS   4096       /* free per-flow states a worker keeps */
 #define YARA_EXT_LEN      64         /* external values up to this long are remembered */
 
 struct yara_set {
@@ -26,29 +25,14 @@ struct yara_set {
     int count;
 };
 
-struct yara_flow {
-    uint8_t *buf[2];
-    uint32_t len[2];
-    uint8_t cls[2];  /* the buffer's size class (pool) */
-    uint8_t done[2]; /* the direction's window was scanned (or given up) */
-    uint8_t classified;
-    uint64_t used; /* bytes scanned for this flow; also the pool's link when free */
-};
-
-/* The state of a flow whose streams are not scanned (encrypted): shared, never
- * written, so such a flow's packets need not touch a state of their own. */
-static struct yara_flow flow_off = {.done = {1, 1}, .classified = 1};
-
-/* Window buffers and flow states the worker's flows let go, kept for the next
- * flows: no malloc, realloc or free per flow, and memory that is already mapped
- * and likely in cache. A free buffer's first bytes link it to the next. */
+/* Window buffers the worker's flows let go, kept for the next flows: no malloc,
+ * realloc or free per flow, and memory that is already mapped and likely in
+ * cache. A free buffer's first bytes link it to the next. */
 struct yara_pool {
     void *free[YARA_POOL_CLASSES];
     uint32_t size[YARA_POOL_CLASSES]; /* bytes of a buffer of each class */
     int nclass;
     uint64_t bytes; /* kept in the free lists */
-    struct yara_flow *flows;
-    uint32_t nflows;
 };
 
 /* The externals last given to the scanner: set again only when they change. */
@@ -67,7 +51,7 @@ struct yara_worker {
     YR_SCANNER *scanner;
     struct yara_stats st;
     uint64_t sec, sec_used; /* the per-second budget, by packet time */
-    struct yara_flow **cur; /* the flow dissectors are working on */
+    struct yara_flow *cur;  /* the flow dissectors are working on */
     /* the scan in progress, for the callback */
     const uint8_t *data;
     size_t len;
@@ -265,13 +249,7 @@ static void pool_drain(struct yara_pool *p)
             memcpy(&p->free[k], b, sizeof(void *));
             free(b);
         }
-    while (p->flows) {
-        struct yara_flow *fs = p->flows;
-        memcpy(&p->flows, &fs->used, sizeof(void *));
-        free(fs);
-    }
     p->bytes = 0;
-    p->nflows = 0;
 }
 
 void yara_worker_free(struct yara_worker *yw)
@@ -308,29 +286,12 @@ static void pool_put(struct yara_worker *yw, uint8_t *b, int k)
     p->bytes += p->size[k];
 }
 
-static struct yara_flow *pool_flow(struct yara_worker *yw)
-{
-    struct yara_pool *p = &yw->pool;
-    struct yara_flow *fs = p->flows;
-    if (!fs) return calloc(1, sizeof(*fs));
-    memcpy(&p->flows, &fs->used, sizeof(void *));
-    p->nflows--;
-    memset(fs, 0, sizeof(*fs));
-    return fs;
-}
-
-/* Lets a flow's state and its buffers go (yw may be NULL: freed). */
-static void flow_put(struct yara_worker *yw, struct yara_flow *fs)
+/* Lets a flow's buffers go and zeroes its state (yw may be NULL: freed). */
+static void flow_reset(struct yara_worker *yw, struct yara_flow *fs)
 {
     for (int dir = 0; dir < 2; dir++)
         pool_put(yw, fs->buf[dir], fs->cls[dir]);
-    if (!yw || yw->pool.nflows >= YARA_POOL_FLOWS) {
-        free(fs);
-        return;
-    }
-    memcpy(&fs->used, &yw->pool.flows, sizeof(void *));
-    yw->pool.flows = fs;
-    yw->pool.nflows++;
+    memset(fs, 0, sizeof(*fs));
 }
 
 static int scan_cb(YR_SCAN_CONTEXT *ctx, int msg, void *data, void *user);
@@ -379,7 +340,7 @@ void yara_worker_count_object(struct yara_worker *yw, int truncated)
     if (truncated) yw->st.objects_truncated++;
 }
 
-void yara_worker_set_flow(struct yara_worker *yw, struct yara_flow **fs)
+void yara_worker_set_flow(struct yara_worker *yw, struct yara_flow *fs)
 {
     if (yw) yw->cur = fs;
 }
@@ -491,16 +452,10 @@ static const char *zone_name(const struct yara_worker *yw, const struct ev_net *
     return z ? z : "";
 }
 
-static struct yara_flow *flow_state(struct yara_worker *yw, struct yara_flow **fs)
-{
-    if (!*fs) *fs = pool_flow(yw);
-    return *fs == &flow_off ? NULL : *fs;
-}
-
 /* Takes len bytes from the budgets, or says no (and counts it). */
 static int budget_take(struct yara_worker *yw, size_t len, uint64_t now_us)
 {
-    struct yara_flow *fs = yw->cur && yw->lim.flow_budget ? flow_state(yw, yw->cur) : NULL;
+    struct yara_flow *fs = yw->cur && yw->lim.flow_budget && !yw->cur->off ? yw->cur : NULL;
     uint64_t sec = now_us / 1000000u;
     if (sec != yw->sec) {
         yw->sec = sec;
@@ -569,16 +524,15 @@ int yara_scan(struct yara_worker *yw, const uint8_t *data, size_t len, const str
 /* ---- streams ---------------------------------------------------------------- */
 
 /* Scans a direction's window once and lets its buffer go. */
-static void stream_scan(struct yara_worker *yw, struct yara_flow **fsp, int dir, const char *proto,
+static void stream_scan(struct yara_worker *yw, struct yara_flow *fs, int dir, const char *proto,
                         struct event_sink *sink, uint64_t now_us)
 {
-    struct yara_flow *fs = *fsp;
-    if (!fs || fs->done[dir]) return;
+    if (fs->done[dir]) return;
     fs->done[dir] = 1;
     if (fs->len[dir] && yw && yw->scanner) {
         struct yara_target t = {proto, "stream", NULL, dir == 0, 0, fs->len[dir], 0, NULL, NULL};
-        struct yara_flow **save = yw->cur;
-        yw->cur = fsp;
+        struct yara_flow *save = yw->cur;
+        yw->cur = fs;
         if (yara_scan(yw, fs->buf[dir], fs->len[dir], &t, sink, now_us) >= 0)
             yw->st.streams_scanned++;
         yw->cur = save;
@@ -588,13 +542,11 @@ static void stream_scan(struct yara_worker *yw, struct yara_flow **fsp, int dir,
     fs->len[dir] = 0;
 }
 
-int yara_stream_data(struct yara_worker *yw, struct yara_flow **fsp, int dir, const uint8_t *data,
+int yara_stream_data(struct yara_worker *yw, struct yara_flow *fs, int dir, const uint8_t *data,
                      uint32_t len)
 {
     if (!yw || !yw->scanner || !yw->lim.stream_max || !len) return 0;
-    if (*fsp == &flow_off || (*fsp && (*fsp)->done[dir])) return 0;
-    struct yara_flow *fs = flow_state(yw, fsp);
-    if (!fs) return 0;
+    if (fs->done[dir]) return 0; /* also when off */
     uint32_t have = fs->len[dir];
     uint32_t room = yw->lim.stream_max - have;
     uint32_t n = len < room ? len : room;
@@ -618,53 +570,51 @@ int yara_stream_data(struct yara_worker *yw, struct yara_flow **fsp, int dir, co
     return fs->len[dir] >= yw->lim.stream_max;
 }
 
-void yara_stream_scan(struct yara_worker *yw, struct yara_flow **fsp, int dir, const char *proto,
+void yara_stream_scan(struct yara_worker *yw, struct yara_flow *fs, int dir, const char *proto,
                       struct event_sink *sink, uint64_t now_us)
 {
-    stream_scan(yw, fsp, dir, proto, sink, now_us);
+    stream_scan(yw, fs, dir, proto, sink, now_us);
 }
 
 int yara_flow_unclassified(const struct yara_flow *fs)
 {
-    return !fs || !fs->classified;
+    return !fs->classified;
 }
 
-void yara_flow_classified(struct yara_worker *yw, struct yara_flow **fsp, int encrypted)
+void yara_flow_classified(struct yara_worker *yw, struct yara_flow *fs, int encrypted)
 {
-    if (!yw) return;
-    if (!*fsp && encrypted && !yw->lim.encrypted) {
-        /* known before its first byte was kept: nothing to drop */
-        yw->st.encrypted_skips += 2;
-        *fsp = &flow_off;
-        return;
-    }
-    struct yara_flow *fs = flow_state(yw, fsp);
-    if (!fs || fs->classified) return;
+    if (!yw || fs->classified) return;
     fs->classified = 1;
     if (!encrypted || yw->lim.encrypted) return;
     for (int dir = 0; dir < 2; dir++)
         if (!fs->done[dir]) yw->st.encrypted_skips++;
-    if (yw->cur == fsp) yw->cur = NULL;
-    flow_put(yw, fs);
-    *fsp = &flow_off;
+    if (yw->cur == fs) yw->cur = NULL;
+    flow_reset(yw, fs);
+    /* nothing is kept or scanned for it from now on */
+    fs->classified = fs->off = 1;
+    fs->done[0] = fs->done[1] = 1;
+}
+
+void yara_stream_prefetch(const struct yara_flow *fs, int dir)
+{
+    if (fs->buf[dir]) __builtin_prefetch(fs->buf[dir] + fs->len[dir], 1);
 }
 
 int yara_stream_open(const struct yara_flow *fs, int dir)
 {
-    return fs && !fs->done[dir] && fs->len[dir];
+    return !fs->done[dir] && fs->len[dir];
 }
 
-void yara_flow_end(struct yara_worker *yw, struct yara_flow **fsp, const char *proto,
+int yara_flow_held(const struct yara_flow *fs)
+{
+    return fs->buf[0] || fs->buf[1];
+}
+
+void yara_flow_end(struct yara_worker *yw, struct yara_flow *fs, const char *proto,
                    struct event_sink *sink, uint64_t now_us)
 {
-    if (!*fsp) return;
-    if (*fsp == &flow_off) {
-        *fsp = NULL;
-        return;
-    }
     for (int dir = 0; dir < 2; dir++)
-        stream_scan(yw, fsp, dir, proto, sink, now_us);
-    if (yw && yw->cur == fsp) yw->cur = NULL;
-    flow_put(yw, *fsp);
-    *fsp = NULL;
+        stream_scan(yw, fs, dir, proto, sink, now_us);
+    if (yw && yw->cur == fs) yw->cur = NULL;
+    flow_reset(yw, fs);
 }

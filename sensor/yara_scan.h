@@ -13,6 +13,7 @@
 #include <stdint.h>
 
 #include "event.h"
+#include "yara_flow.h"
 
 struct yara_set;
 struct yara_worker;
@@ -43,8 +44,7 @@ struct yara_stats {
     uint64_t budget_skips, matches, errors, encrypted_skips;
 };
 
-/* Per-flow scanning state (hangs off struct flow; NULL until needed). */
-struct yara_flow;
+/* Per-flow scanning state: struct yara_flow (yara_flow.h), inside struct flow. */
 
 struct yara_worker *yara_worker_new(const struct yara_limits *lim);
 void yara_worker_free(struct yara_worker *yw);
@@ -58,7 +58,7 @@ void yara_worker_stats(const struct yara_worker *yw, struct yara_stats *out);
 /* Counts an object scan (object.c). */
 void yara_worker_count_object(struct yara_worker *yw, int truncated);
 /* The flow the next scans belong to (its per-flow budget), set before dissection. */
-void yara_worker_set_flow(struct yara_worker *yw, struct yara_flow **fs);
+void yara_worker_set_flow(struct yara_worker *yw, struct yara_flow *fs);
 
 /* What a scan covers, for the externals and the event. */
 struct yara_target {
@@ -81,23 +81,28 @@ int yara_scan(struct yara_worker *yw, const uint8_t *data, size_t len, const str
 
 /* Stream bytes (in order) of direction dir, kept up to stream_max. Returns 1
  * when the window is full: the caller then scans it with yara_stream_scan(). */
-int yara_stream_data(struct yara_worker *yw, struct yara_flow **fs, int dir, const uint8_t *data,
+int yara_stream_data(struct yara_worker *yw, struct yara_flow *fs, int dir, const uint8_t *data,
                      uint32_t len);
 /* Scans direction dir's window now, once (a full window, or a gap ends it). */
-void yara_stream_scan(struct yara_worker *yw, struct yara_flow **fs, int dir, const char *proto,
+void yara_stream_scan(struct yara_worker *yw, struct yara_flow *fs, int dir, const char *proto,
                       struct event_sink *sink, uint64_t now_us);
 /* Encrypted flows: nDPI's verdict comes after the first packets, so the worker
- * asks yara_flow_unclassified() (true for a flow without state yet) and then
+ * asks yara_flow_unclassified() (true for a new flow) and then
  * tells yara_flow_classified() once; an
  * encrypted flow's windows are dropped unscanned (counted) unless
  * yara.encrypted is set. */
 int yara_flow_unclassified(const struct yara_flow *fs);
-void yara_flow_classified(struct yara_worker *yw, struct yara_flow **fs, int encrypted);
+void yara_flow_classified(struct yara_worker *yw, struct yara_flow *fs, int encrypted);
+/* Starts loading the end of direction dir's window, which the next
+ * yara_stream_data() writes: call when the packet's flow is known. */
+void yara_stream_prefetch(const struct yara_flow *fs, int dir);
 /* True while direction dir still collects stream bytes. */
 int yara_stream_open(const struct yara_flow *fs, int dir);
-/* The flow ends: scans what each direction holds, frees the state. sink->net must
- * be the flow's. yw may be NULL (only frees). */
-void yara_flow_end(struct yara_worker *yw, struct yara_flow **fs, const char *proto,
+/* True while the flow holds window bytes (yara_flow_end() has work). */
+int yara_flow_held(const struct yara_flow *fs);
+/* The flow ends: scans what each direction holds, lets the buffers go and zeroes
+ * the state. sink->net must be the flow's. yw may be NULL (only frees). */
+void yara_flow_end(struct yara_worker *yw, struct yara_flow *fs, const char *proto,
                    struct event_sink *sink, uint64_t now_us);
 
 #endif

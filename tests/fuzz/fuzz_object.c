@@ -113,7 +113,7 @@ static void run_api(struct yara_worker *yw, struct event_sink *sink, const uint8
 {
     struct ots_object o;
     memset(&o, 0, sizeof(o));
-    struct yara_flow *fs = NULL;
+    struct yara_flow fs = {0};
     yara_worker_set_flow(yw, &fs);
     size_t off = 0;
     while (off + 2 <= size) {
