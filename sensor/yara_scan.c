@@ -15,9 +15,9 @@
 #define YARA_MAX_STRINGS  16         /* matched strings listed per rule in one event */
 #define YARA_MATCH_DATA   32         /* bytes of each matched string shown (hex) */
 #define YARA_TIMEOUT_S    1          /* libyara's own timeout: a backstop, the budgets come first */
-#define YARA_STREAM_CHUNK 256        /* first window buffer; grows fourfold as it fills */
-#define YARA_POOL_CLASSES 13         /* window sizes 256 << 2k, k < 13, cover any uint32 */
-#define YARA_POOL_BYTES   (8u << 20) /* free window memory a worker keeps for reuse */
+#define YARA_STREAM_CHUNK 256        /* first window buffer; doubles as it fills */
+#define YARA_POOL_CLASSES 25         /* window sizes 256 << k, k < 25, cover any uint32 */
+#define YARA_POOL_BYTES   (1u << 20) /* free window memory a worker keeps for reuse */
 #define YARA_EXT_LEN      64         /* external values up to this long are remembered */
 
 struct yara_set {
@@ -231,12 +231,12 @@ struct yara_worker *yara_worker_new(const struct yara_limits *lim)
     struct yara_worker *yw = calloc(1, sizeof(*yw));
     if (!yw) return NULL;
     yw->lim = *lim;
-    /* size classes 256, 1 KiB, 4 KiB ... up to the window, the last one the window */
+    /* size classes 256, 512, 1 KiB ... up to the window, the last one the window */
     struct yara_pool *p = &yw->pool;
     uint64_t sz = YARA_STREAM_CHUNK;
     do {
         p->size[p->nclass++] = sz < lim->stream_max ? (uint32_t)sz : lim->stream_max;
-        sz <<= 2;
+        sz <<= 1;
     } while (p->size[p->nclass - 1] < lim->stream_max && p->nclass < YARA_POOL_CLASSES);
     return yw;
 }

@@ -213,7 +213,7 @@ START_TEST(stream_window_once)
 }
 END_TEST
 
-/* A window grows through the pool's size classes (256 << 2k bytes) and keeps
+/* A window grows through the pool's size classes (256 << k bytes) and keeps
  * every byte in place; a second flow on the reused buffers sees only its own. */
 START_TEST(window_grows_through_pool)
 {
