@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <yara.h>
 
+#include "hugemem.h"
 #include "rules.h"
 #include "sha256.h"
 
@@ -17,7 +18,7 @@
 #define YARA_TIMEOUT_S    1          /* libyara's own timeout: a backstop, the budgets come first */
 #define YARA_STREAM_CHUNK 256        /* first window buffer; doubles as it fills */
 #define YARA_POOL_CLASSES 25         /* window sizes 256 << k, k < 25, cover any uint32 */
-#define YARA_POOL_BYTES   (1u << 20) /* free window memory a worker keeps for reuse */
+#define YARA_SLAB         (2u << 20) /* window buffers are carved from slabs this big */
 #define YARA_EXT_LEN      64         /* external values up to this long are remembered */
 
 struct yara_set {
@@ -25,14 +26,18 @@ struct yara_set {
     int count;
 };
 
-/* Window buffers the worker's flows let go, kept for the next flows: no malloc,
- * realloc or free per flow, and memory that is already mapped and likely in
- * cache. A free buffer's first bytes link it to the next. */
+/* The worker's window buffers: carved from 2 MiB slabs (huge pages where the kernel
+ * offers them: one page fault per slab, not 512), and kept in free lists per size
+ * class when a window is done, for the next flows: no malloc, realloc or free per
+ * window. The memory is the worker's until it ends. A free buffer's first bytes
+ * link it to the next; a slab's first 64 bytes link it to the previous slab. */
 struct yara_pool {
     void *free[YARA_POOL_CLASSES];
     uint32_t size[YARA_POOL_CLASSES]; /* bytes of a buffer of each class */
     int nclass;
-    uint64_t bytes; /* kept in the free lists */
+    uint8_t *slab; /* the slab being carved, and what is left of it */
+    size_t slab_left;
+    void *slabs; /* every slab */
 };
 
 /* The externals last given to the scanner: set again only when they change. */
@@ -243,13 +248,14 @@ struct yara_worker *yara_worker_new(const struct yara_limits *lim)
 
 static void pool_drain(struct yara_pool *p)
 {
-    for (int k = 0; k < p->nclass; k++)
-        while (p->free[k]) {
-            void *b = p->free[k];
-            memcpy(&p->free[k], b, sizeof(void *));
-            free(b);
-        }
-    p->bytes = 0;
+    while (p->slabs) {
+        void *s = p->slabs;
+        memcpy(&p->slabs, s, sizeof(void *));
+        free(s);
+    }
+    memset(p->free, 0, sizeof(p->free));
+    p->slab = NULL;
+    p->slab_left = 0;
 }
 
 void yara_worker_free(struct yara_worker *yw)
@@ -260,33 +266,46 @@ void yara_worker_free(struct yara_worker *yw)
     free(yw);
 }
 
+/* n bytes (64-byte aligned) from the current slab, or a new one; a window larger
+ * than a slab gets a slab of its own. */
+static uint8_t *slab_carve(struct yara_pool *p, size_t n)
+{
+    n = (n + 63) & ~(size_t)63;
+    if (n > p->slab_left) {
+        size_t sz = n + 64 > YARA_SLAB ? n + 64 : YARA_SLAB;
+        uint8_t *s = huge_alloc(sz, 0);
+        if (!s) return NULL;
+        memcpy(s, &p->slabs, sizeof(void *));
+        p->slabs = s;
+        if (sz > YARA_SLAB) return s + 64;
+        p->slab = s + 64;
+        p->slab_left = sz - 64;
+    }
+    uint8_t *b = p->slab;
+    p->slab += n;
+    p->slab_left -= n;
+    return b;
+}
+
 /* A buffer of class k (at least a pointer wide: the free list lives in it). */
 static uint8_t *pool_get(struct yara_pool *p, int k)
 {
     void *b = p->free[k];
-    if (!b) {
-        uint32_t n = p->size[k];
-        return malloc(n < sizeof(void *) ? sizeof(void *) : n);
-    }
+    if (!b) return slab_carve(p, p->size[k] < sizeof(void *) ? sizeof(void *) : p->size[k]);
     memcpy(&p->free[k], b, sizeof(void *));
-    p->bytes -= p->size[k];
     return b;
 }
 
+/* Back to its free list (yw NULL: dropped, the worker's slabs hold it). */
 static void pool_put(struct yara_worker *yw, uint8_t *b, int k)
 {
-    if (!b) return;
-    struct yara_pool *p = yw ? &yw->pool : NULL;
-    if (!p || p->bytes + p->size[k] > YARA_POOL_BYTES) {
-        free(b);
-        return;
-    }
+    if (!b || !yw) return;
+    struct yara_pool *p = &yw->pool;
     memcpy(b, &p->free[k], sizeof(void *));
     p->free[k] = b;
-    p->bytes += p->size[k];
 }
 
-/* Lets a flow's buffers go and zeroes its state (yw may be NULL: freed). */
+/* Lets a flow's buffers go and zeroes its state. */
 static void flow_reset(struct yara_worker *yw, struct yara_flow *fs)
 {
     for (int dir = 0; dir < 2; dir++)

@@ -101,7 +101,8 @@ int yara_stream_open(const struct yara_flow *fs, int dir);
 /* True while the flow holds window bytes (yara_flow_end() has work). */
 int yara_flow_held(const struct yara_flow *fs);
 /* The flow ends: scans what each direction holds, lets the buffers go and zeroes
- * the state. sink->net must be the flow's. yw may be NULL (only frees). */
+ * the state. sink->net must be the flow's. yw may be NULL (nothing scanned; the
+ * buffers stay in the slabs of the worker that gave them, freed with it). */
 void yara_flow_end(struct yara_worker *yw, struct yara_flow *fs, const char *proto,
                    struct event_sink *sink, uint64_t now_us);
 
