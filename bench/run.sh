@@ -139,7 +139,7 @@ make_capture() {
 }
 
 # one capture per OT protocol (otgen -P): that protocol's TCP sessions only
-declare -A PROTO_PCAP PROTO_PKTS
+declare -A PROTO_PCAP=() PROTO_PKTS=() # set: BENCH_ONLY may leave them empty (set -u)
 make_proto_captures() {
     local k f sum
     for k in "${PROTO_KINDS[@]}"; do

@@ -12,6 +12,7 @@
 
 #include "event.h"
 #include "reassembly.h"
+#include "yara_flow.h"
 
 enum flow_class {
     FLOW_TCP_NEW = 0,
@@ -37,7 +38,6 @@ struct stream_buf {
 };
 
 struct dissector;
-struct yara_flow;
 struct ndpi_flow_struct;
 
 struct flow {
@@ -71,7 +71,7 @@ struct flow {
     uint8_t after_gap[2];
     uint8_t probe_tries;
     struct stream_buf sbuf[2];
-    struct yara_flow *yara; /* YARA stream windows and budget (yara_scan.h) */
+    struct yara_flow yara; /* YARA stream windows and budget (yara_scan.h) */
     uint64_t pdus;
     /* classification */
     struct ndpi_flow_struct *ndpi;

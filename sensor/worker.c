@@ -436,6 +436,21 @@ static void stream_feed(struct worker *w, struct flow *f, int dir, const uint8_t
     }
 }
 
+/* YARA's stream window of direction dir: every in-order byte of every TCP flow,
+ * read by a dissector or not. The event context is set only when a scan is due. */
+static void yara_stream_bytes(struct worker *w, struct flow *f, int dir, const uint8_t *data,
+                              uint32_t len)
+{
+    if ((f->ndpi_master || f->ndpi_app || f->ndpi_done) && yara_flow_unclassified(&f->yara))
+        yara_flow_classified(w->yara, &f->yara, classify_is_encrypted(&w->cls, f));
+    if (yara_stream_data(w->yara, &f->yara, dir, data, len)) {
+        char pb[64];
+        set_context(w, f, dir, w->cur_ts);
+        yara_stream_scan(w->yara, &f->yara, dir, scan_proto(w, f, pb, sizeof(pb)), &w->sink,
+                         w->cur_ts);
+    }
+}
+
 /* Reassembly output for the flow and direction in w->cur_*. */
 static void on_stream_data(void *ctx, const uint8_t *data, uint32_t len, uint32_t gap_len)
 {
@@ -444,9 +459,11 @@ static void on_stream_data(void *ctx, const uint8_t *data, uint32_t len, uint32_
     int dir = w->cur_dir;
     char pb[64];
     if (!data) {
-        if (yara_stream_open(f->yara, dir))
+        if (yara_stream_open(&f->yara, dir)) {
+            set_context(w, f, dir, w->cur_ts); /* the match names this flow */
             yara_stream_scan(w->yara, &f->yara, dir, scan_proto(w, f, pb, sizeof(pb)), &w->sink,
                              w->cur_ts);
+        }
         if (f->diss_decided && f->diss)
             stream_gap(w, f, dir);
         else if (!f->diss_decided)
@@ -454,16 +471,9 @@ static void on_stream_data(void *ctx, const uint8_t *data, uint32_t len, uint32_
         return;
     }
     if (len == 0) return;
-    /* no dissector reads this flow, and no YARA window wants its bytes */
-    if (f->diss_decided && !f->diss && !yara_stream_wants(w->yara, f->yara, dir)) return;
+    if (w->yara) yara_stream_bytes(w, f, dir, data, len);
+    if (f->diss_decided && !f->diss) return; /* no dissector reads this flow */
     set_context(w, f, dir, w->cur_ts);
-    if (w->yara && (f->ndpi_master || f->ndpi_app || f->ndpi_done) &&
-        yara_flow_unclassified(f->yara))
-        yara_flow_classified(w->yara, &f->yara, classify_is_encrypted(&w->cls, f));
-    if (w->yara && yara_stream_data(w->yara, &f->yara, dir, data, len))
-        yara_stream_scan(w->yara, &f->yara, dir, scan_proto(w, f, pb, sizeof(pb)), &w->sink,
-                         w->cur_ts);
-    if (f->diss_decided && !f->diss) return;
     if (!f->diss_decided) {
         struct stream_buf *b = &f->sbuf[dir];
         if (b->len == 0) {
@@ -509,15 +519,8 @@ static void dissect_datagram(struct worker *w, struct flow *f, int dir, const ui
                              uint32_t len, int transport)
 {
     if (len == 0) return;
+    if (w->yara) yara_stream_bytes(w, f, dir, data, len);
     set_context(w, f, dir, w->cur_ts);
-    if (w->yara && (f->ndpi_master || f->ndpi_app || f->ndpi_done) &&
-        yara_flow_unclassified(f->yara))
-        yara_flow_classified(w->yara, &f->yara, classify_is_encrypted(&w->cls, f));
-    if (w->yara && yara_stream_data(w->yara, &f->yara, dir, data, len)) {
-        char pb[64];
-        yara_stream_scan(w->yara, &f->yara, dir, scan_proto(w, f, pb, sizeof(pb)), &w->sink,
-                         w->cur_ts);
-    }
     if (!f->diss_decided && !select_dissector(w, f, dir, data, len, transport)) return;
     if (!f->diss) return;
     struct pdu_info info = {dir == 0, transport, 0, w->cur_ts};
@@ -544,7 +547,7 @@ static void flow_release(struct worker *w, struct flow *f)
             f->diss->end(f->diss_state, dir == 0, &w->sink);
         }
     }
-    if (f->yara) {
+    if (yara_flow_held(&f->yara)) {
         /* what the stream windows hold is scanned now, once */
         char pb[64];
         set_context(w, f, 0, f->last_us);
@@ -704,6 +707,7 @@ static void ip_packet(struct worker *w, const struct pkt_rec *r)
         f = new_flow(w, r, &dir);
         if (!f) return;
     }
+    if (w->yara) yara_stream_prefetch(&f->yara, dir); /* the window's end, written below */
     f->pkts[dir]++;
     f->bytes[dir] += r->wirelen;
     if (!f->ndpi_done && w->eng->cfg->ndpi_enabled)

@@ -9,40 +9,54 @@
 #include <sys/stat.h>
 #include <yara.h>
 
+#include "hugemem.h"
 #include "rules.h"
 #include "sha256.h"
 
-#define YARA_MAX_STRINGS  16  /* matched strings listed per rule in one event */
-#define YARA_MATCH_DATA   32  /* bytes of each matched string shown (hex) */
-#define YARA_TIMEOUT_S    1   /* libyara's own timeout: a backstop, the budgets come first */
-#define YARA_STREAM_CHUNK 256 /* first window buffer; doubles as it fills */
+#define YARA_MAX_STRINGS  16         /* matched strings listed per rule in one event */
+#define YARA_MATCH_DATA   32         /* bytes of each matched string shown (hex) */
+#define YARA_TIMEOUT_S    1          /* libyara's own timeout: a backstop, the budgets come first */
+#define YARA_STREAM_CHUNK 256        /* first window buffer; doubles as it fills */
+#define YARA_POOL_CLASSES 25         /* window sizes 256 << k, k < 25, cover any uint32 */
+#define YARA_SLAB         (2u << 20) /* window buffers are carved from slabs this big */
+#define YARA_EXT_LEN      64         /* external values up to this long are remembered */
 
 struct yara_set {
     YR_RULES *rules;
     int count;
 };
 
-struct yara_flow {
-    uint8_t *buf[2];
-    uint32_t len[2], cap[2];
-    uint8_t done[2]; /* the direction's window was scanned (or given up) */
-    uint8_t classified;
-    uint8_t covered[2]; /* 0 no, 1 a dissector's objects hold the bytes, 2 no longer */
-    uint64_t used;      /* bytes scanned for this flow */
+/* The worker's window buffers: carved from 2 MiB slabs (huge pages where the kernel
+ * offers them: one page fault per slab, not 512), and kept in free lists per size
+ * class when a window is done, for the next flows: no malloc, realloc or free per
+ * window. The memory is the worker's until it ends. A free buffer's first bytes
+ * link it to the next; a slab's first 64 bytes link it to the previous slab. */
+struct yara_pool {
+    void *free[YARA_POOL_CLASSES];
+    uint32_t size[YARA_POOL_CLASSES]; /* bytes of a buffer of each class */
+    int nclass;
+    uint8_t *slab; /* the slab being carved, and what is left of it */
+    size_t slab_left;
+    void *slabs; /* every slab */
 };
 
-/* The state of a flow whose streams are not scanned (encrypted): shared, never
- * written, so such a flow's packets need not touch a state of their own. */
-static struct yara_flow flow_off = {.done = {1, 1}, .classified = 1};
+/* The externals last given to the scanner: set again only when they change. */
+struct yara_ext {
+    int valid;
+    char str[4][YARA_EXT_LEN];
+    int64_t port;
+};
 
 struct yara_worker {
     struct yara_limits lim;
+    struct yara_pool pool;
+    struct yara_ext ext;
     const struct yara_set *set;
     const struct ruleset *rs;
     YR_SCANNER *scanner;
     struct yara_stats st;
     uint64_t sec, sec_used; /* the per-second budget, by packet time */
-    struct yara_flow **cur; /* the flow dissectors are working on */
+    struct yara_flow *cur;  /* the flow dissectors are working on */
     /* the scan in progress, for the callback */
     const uint8_t *data;
     size_t len;
@@ -220,16 +234,86 @@ int yara_set_count(const struct yara_set *ys)
 struct yara_worker *yara_worker_new(const struct yara_limits *lim)
 {
     struct yara_worker *yw = calloc(1, sizeof(*yw));
-    if (yw) yw->lim = *lim;
+    if (!yw) return NULL;
+    yw->lim = *lim;
+    /* size classes 256, 512, 1 KiB ... up to the window, the last one the window */
+    struct yara_pool *p = &yw->pool;
+    uint64_t sz = YARA_STREAM_CHUNK;
+    do {
+        p->size[p->nclass++] = sz < lim->stream_max ? (uint32_t)sz : lim->stream_max;
+        sz <<= 1;
+    } while (p->size[p->nclass - 1] < lim->stream_max && p->nclass < YARA_POOL_CLASSES);
     return yw;
+}
+
+static void pool_drain(struct yara_pool *p)
+{
+    while (p->slabs) {
+        void *s = p->slabs;
+        memcpy(&p->slabs, s, sizeof(void *));
+        free(s);
+    }
+    memset(p->free, 0, sizeof(p->free));
+    p->slab = NULL;
+    p->slab_left = 0;
 }
 
 void yara_worker_free(struct yara_worker *yw)
 {
     if (!yw) return;
     if (yw->scanner) yr_scanner_destroy(yw->scanner);
+    pool_drain(&yw->pool);
     free(yw);
 }
+
+/* n bytes (64-byte aligned) from the current slab, or a new one; a window larger
+ * than a slab gets a slab of its own. */
+static uint8_t *slab_carve(struct yara_pool *p, size_t n)
+{
+    n = (n + 63) & ~(size_t)63;
+    if (n > p->slab_left) {
+        size_t sz = n + 64 > YARA_SLAB ? n + 64 : YARA_SLAB;
+        uint8_t *s = huge_alloc(sz, 0);
+        if (!s) return NULL;
+        memcpy(s, &p->slabs, sizeof(void *));
+        p->slabs = s;
+        if (sz > YARA_SLAB) return s + 64;
+        p->slab = s + 64;
+        p->slab_left = sz - 64;
+    }
+    uint8_t *b = p->slab;
+    p->slab += n;
+    p->slab_left -= n;
+    return b;
+}
+
+/* A buffer of class k (at least a pointer wide: the free list lives in it). */
+static uint8_t *pool_get(struct yara_pool *p, int k)
+{
+    void *b = p->free[k];
+    if (!b) return slab_carve(p, p->size[k] < sizeof(void *) ? sizeof(void *) : p->size[k]);
+    memcpy(&p->free[k], b, sizeof(void *));
+    return b;
+}
+
+/* Back to its free list (yw NULL: dropped, the worker's slabs hold it). */
+static void pool_put(struct yara_worker *yw, uint8_t *b, int k)
+{
+    if (!b || !yw) return;
+    struct yara_pool *p = &yw->pool;
+    memcpy(b, &p->free[k], sizeof(void *));
+    p->free[k] = b;
+}
+
+/* Lets a flow's buffers go and zeroes its state. */
+static void flow_reset(struct yara_worker *yw, struct yara_flow *fs)
+{
+    for (int dir = 0; dir < 2; dir++)
+        pool_put(yw, fs->buf[dir], fs->cls[dir]);
+    memset(fs, 0, sizeof(*fs));
+}
+
+static int scan_cb(YR_SCAN_CONTEXT *ctx, int msg, void *data, void *user);
 
 int yara_worker_use(struct yara_worker *yw, const struct yara_set *set, const struct ruleset *rs)
 {
@@ -248,6 +332,8 @@ int yara_worker_use(struct yara_worker *yw, const struct yara_set *set, const st
     /* we scan our own heap buffers, never mapped files: no SIGBUS to catch, so no
      * signal handler set up and torn down around every scan (two syscalls each) */
     yr_scanner_set_flags(yw->scanner, SCAN_FLAGS_FAST_MODE | SCAN_FLAGS_NO_TRYCATCH);
+    yr_scanner_set_callback(yw->scanner, scan_cb, yw);
+    yw->ext.valid = 0; /* a new scanner holds the compiled-in defaults */
     yw->set = set;
     return 0;
 }
@@ -273,7 +359,7 @@ void yara_worker_count_object(struct yara_worker *yw, int truncated)
     if (truncated) yw->st.objects_truncated++;
 }
 
-void yara_worker_set_flow(struct yara_worker *yw, struct yara_flow **fs)
+void yara_worker_set_flow(struct yara_worker *yw, struct yara_flow *fs)
 {
     if (yw) yw->cur = fs;
 }
@@ -385,16 +471,10 @@ static const char *zone_name(const struct yara_worker *yw, const struct ev_net *
     return z ? z : "";
 }
 
-static struct yara_flow *flow_state(struct yara_flow **fs)
-{
-    if (!*fs) *fs = calloc(1, sizeof(**fs));
-    return *fs == &flow_off ? NULL : *fs;
-}
-
 /* Takes len bytes from the budgets, or says no (and counts it). */
 static int budget_take(struct yara_worker *yw, size_t len, uint64_t now_us)
 {
-    struct yara_flow *fs = yw->cur && yw->lim.flow_budget ? flow_state(yw->cur) : NULL;
+    struct yara_flow *fs = yw->cur && yw->lim.flow_budget && !yw->cur->off ? yw->cur : NULL;
     uint64_t sec = now_us / 1000000u;
     if (sec != yw->sec) {
         yw->sec = sec;
@@ -410,20 +490,38 @@ static int budget_take(struct yara_worker *yw, size_t len, uint64_t now_us)
     return 1;
 }
 
+/* Sets string external i (externals[i]) unless the scanner has it already: each
+ * define is a hash lookup, a strlen and a free and malloc of the value in libyara. */
+static void ext_string(struct yara_worker *yw, int i, const char *v)
+{
+    char *c = yw->ext.str[i];
+    if (yw->ext.valid && c[0] != '\x01' && strcmp(c, v) == 0) return;
+    int rc = yr_scanner_define_string_variable(yw->scanner, externals[i], v);
+    size_t l = strlen(v);
+    if (rc == ERROR_SUCCESS && l < YARA_EXT_LEN && (l == 0 || v[0] != '\x01'))
+        memcpy(c, v, l + 1);
+    else
+        c[0] = '\x01'; /* not remembered: set it every time */
+}
+
 int yara_scan(struct yara_worker *yw, const uint8_t *data, size_t len, const struct yara_target *t,
               struct event_sink *sink, uint64_t now_us)
 {
     if (!yw || !yw->scanner || !len) return 0;
     if (!budget_take(yw, len, now_us)) return -1;
     YR_SCANNER *s = yw->scanner;
-    yr_scanner_define_string_variable(s, "ot_proto", t->proto ? t->proto : "");
-    yr_scanner_define_string_variable(s, "ot_object_type", t->object_type);
-    yr_scanner_define_string_variable(s, "ot_direction", t->to_server ? "to_server" : "to_client");
-    yr_scanner_define_string_variable(s, "ot_zone", zone_name(yw, &sink->net, t->to_server));
     const struct ev_net *n = &sink->net;
-    yr_scanner_define_integer_variable(s, "ot_server_port",
-                                       n->to_server ? n->dst_port : n->src_port);
-    yr_scanner_set_callback(s, scan_cb, yw);
+    const char *ext[4] = {t->proto ? t->proto : "", t->object_type,
+                          t->to_server ? "to_server" : "to_client", zone_name(yw, n, t->to_server)};
+    for (int i = 0; i < 4; i++)
+        ext_string(yw, i, ext[i]);
+    int64_t port = n->to_server ? n->dst_port : n->src_port;
+    if (!yw->ext.valid || yw->ext.port != port)
+        yw->ext.port =
+            yr_scanner_define_integer_variable(s, "ot_server_port", port) == ERROR_SUCCESS
+                ? port
+                : -1; /* not a port: set again next time */
+    yw->ext.valid = 1;
     yw->data = data;
     yw->len = len;
     yw->t = t;
@@ -445,117 +543,107 @@ int yara_scan(struct yara_worker *yw, const uint8_t *data, size_t len, const str
 /* ---- streams ---------------------------------------------------------------- */
 
 /* Scans a direction's window once and lets its buffer go. */
-static void stream_scan(struct yara_worker *yw, struct yara_flow **fsp, int dir, const char *proto,
+static void stream_scan(struct yara_worker *yw, struct yara_flow *fs, int dir, const char *proto,
                         struct event_sink *sink, uint64_t now_us)
 {
-    struct yara_flow *fs = *fsp;
-    if (!fs || fs->done[dir]) return;
+    if (fs->done[dir]) return;
     fs->done[dir] = 1;
     if (fs->covered[dir] == 1) {
         if (yw) yw->st.streams_covered++;
     } else if (fs->len[dir] && yw && yw->scanner) {
         struct yara_target t = {proto, "stream", NULL, dir == 0, 0, fs->len[dir], 0, NULL, NULL};
-        struct yara_flow **save = yw->cur;
-        yw->cur = fsp;
+        struct yara_flow *save = yw->cur;
+        yw->cur = fs;
         if (yara_scan(yw, fs->buf[dir], fs->len[dir], &t, sink, now_us) >= 0)
             yw->st.streams_scanned++;
         yw->cur = save;
     }
-    free(fs->buf[dir]);
+    pool_put(yw, fs->buf[dir], fs->cls[dir]);
     fs->buf[dir] = NULL;
-    fs->len[dir] = fs->cap[dir] = 0;
+    fs->len[dir] = 0;
 }
 
-int yara_stream_data(struct yara_worker *yw, struct yara_flow **fsp, int dir, const uint8_t *data,
+int yara_stream_data(struct yara_worker *yw, struct yara_flow *fs, int dir, const uint8_t *data,
                      uint32_t len)
 {
     if (!yw || !yw->scanner || !yw->lim.stream_max || !len) return 0;
-    if (*fsp == &flow_off || (*fsp && (*fsp)->done[dir])) return 0;
-    struct yara_flow *fs = flow_state(fsp);
-    if (!fs) return 0;
-    uint32_t room = yw->lim.stream_max - fs->len[dir];
+    if (fs->done[dir]) return 0; /* also when off */
+    uint32_t have = fs->len[dir];
+    uint32_t room = yw->lim.stream_max - have;
     uint32_t n = len < room ? len : room;
-    if (fs->len[dir] + n > fs->cap[dir]) {
-        uint32_t cap = fs->cap[dir] ? fs->cap[dir] : YARA_STREAM_CHUNK;
-        while (cap < fs->len[dir] + n)
-            cap *= 2;
-        if (cap > yw->lim.stream_max) cap = yw->lim.stream_max;
-        uint8_t *nb = realloc(fs->buf[dir], cap);
+    const struct yara_pool *p = &yw->pool;
+    if (!fs->buf[dir] || have + n > p->size[fs->cls[dir]]) {
+        int k = fs->buf[dir] ? fs->cls[dir] + 1 : 0;
+        while (p->size[k] < have + n)
+            k++; /* the last class is stream_max: it always fits */
+        uint8_t *nb = pool_get(&yw->pool, k);
         if (!nb) {
             yw->st.errors++;
-            return 1; /* scan what is there */
+            return fs->buf[dir] != NULL; /* scan what is there */
         }
+        if (have) memcpy(nb, fs->buf[dir], have);
+        pool_put(yw, fs->buf[dir], fs->cls[dir]);
         fs->buf[dir] = nb;
-        fs->cap[dir] = cap;
+        fs->cls[dir] = (uint8_t)k;
     }
-    memcpy(fs->buf[dir] + fs->len[dir], data, n);
-    fs->len[dir] += n;
+    memcpy(fs->buf[dir] + have, data, n);
+    fs->len[dir] = have + n;
     return fs->len[dir] >= yw->lim.stream_max;
 }
 
-void yara_stream_scan(struct yara_worker *yw, struct yara_flow **fsp, int dir, const char *proto,
+void yara_stream_scan(struct yara_worker *yw, struct yara_flow *fs, int dir, const char *proto,
                       struct event_sink *sink, uint64_t now_us)
 {
-    stream_scan(yw, fsp, dir, proto, sink, now_us);
+    stream_scan(yw, fs, dir, proto, sink, now_us);
 }
 
 int yara_flow_unclassified(const struct yara_flow *fs)
 {
-    return !fs || !fs->classified;
+    return !fs->classified;
 }
 
-void yara_flow_classified(struct yara_worker *yw, struct yara_flow **fsp, int encrypted)
+void yara_flow_classified(struct yara_worker *yw, struct yara_flow *fs, int encrypted)
 {
-    if (!yw) return;
-    if (!*fsp && encrypted && !yw->lim.encrypted) {
-        /* known before its first byte was kept: nothing to drop */
-        yw->st.encrypted_skips += 2;
-        *fsp = &flow_off;
-        return;
-    }
-    struct yara_flow *fs = flow_state(fsp);
-    if (!fs || fs->classified) return;
+    if (!yw || fs->classified) return;
     fs->classified = 1;
     if (!encrypted || yw->lim.encrypted) return;
-    for (int dir = 0; dir < 2; dir++) {
+    for (int dir = 0; dir < 2; dir++)
         if (!fs->done[dir]) yw->st.encrypted_skips++;
-        free(fs->buf[dir]);
-    }
-    if (yw->cur == fsp) yw->cur = NULL;
-    free(fs);
-    *fsp = &flow_off;
+    if (yw->cur == fs) yw->cur = NULL;
+    flow_reset(yw, fs);
+    /* nothing is kept or scanned for it from now on */
+    fs->classified = fs->off = 1;
+    fs->done[0] = fs->done[1] = 1;
+}
+
+void yara_stream_prefetch(const struct yara_flow *fs, int dir)
+{
+    if (fs->buf[dir]) __builtin_prefetch(fs->buf[dir] + fs->len[dir], 1);
 }
 
 void yara_stream_cover(struct yara_worker *yw, int dir, int covered)
 {
-    if (!yw || !yw->lim.stream_max || !yw->cur || *yw->cur == &flow_off) return;
-    struct yara_flow *fs = flow_state(yw->cur);
-    if (!fs || fs->covered[dir] == 2) return;
+    if (!yw || !yw->lim.stream_max || !yw->cur || yw->cur->off) return;
+    struct yara_flow *fs = yw->cur;
+    if (fs->covered[dir] == 2) return;
     fs->covered[dir] = covered ? 1 : 2;
-}
-
-int yara_stream_wants(const struct yara_worker *yw, const struct yara_flow *fs, int dir)
-{
-    if (!yw || !yw->scanner || !yw->lim.stream_max) return 0;
-    return !fs || (fs != &flow_off && !fs->done[dir]);
 }
 
 int yara_stream_open(const struct yara_flow *fs, int dir)
 {
-    return fs && !fs->done[dir] && fs->len[dir];
+    return !fs->done[dir] && fs->len[dir];
 }
 
-void yara_flow_end(struct yara_worker *yw, struct yara_flow **fsp, const char *proto,
+int yara_flow_held(const struct yara_flow *fs)
+{
+    return fs->buf[0] || fs->buf[1];
+}
+
+void yara_flow_end(struct yara_worker *yw, struct yara_flow *fs, const char *proto,
                    struct event_sink *sink, uint64_t now_us)
 {
-    if (!*fsp) return;
-    if (*fsp == &flow_off) {
-        *fsp = NULL;
-        return;
-    }
     for (int dir = 0; dir < 2; dir++)
-        stream_scan(yw, fsp, dir, proto, sink, now_us);
-    if (yw && yw->cur == fsp) yw->cur = NULL;
-    free(*fsp);
-    *fsp = NULL;
+        stream_scan(yw, fs, dir, proto, sink, now_us);
+    if (yw && yw->cur == fs) yw->cur = NULL;
+    flow_reset(yw, fs);
 }

@@ -13,6 +13,7 @@
 #include <stdint.h>
 
 #include "event.h"
+#include "yara_flow.h"
 
 struct yara_set;
 struct yara_worker;
@@ -45,8 +46,7 @@ struct yara_stats {
     uint64_t streams_covered; /* windows dropped: the dissector's objects held their bytes */
 };
 
-/* Per-flow scanning state (hangs off struct flow; NULL until needed). */
-struct yara_flow;
+/* Per-flow scanning state: struct yara_flow (yara_flow.h), inside struct flow. */
 
 struct yara_worker *yara_worker_new(const struct yara_limits *lim);
 void yara_worker_free(struct yara_worker *yw);
@@ -60,7 +60,7 @@ void yara_worker_stats(const struct yara_worker *yw, struct yara_stats *out);
 /* Counts an object scan (object.c). */
 void yara_worker_count_object(struct yara_worker *yw, int truncated);
 /* The flow the next scans belong to (its per-flow budget), set before dissection. */
-void yara_worker_set_flow(struct yara_worker *yw, struct yara_flow **fs);
+void yara_worker_set_flow(struct yara_worker *yw, struct yara_flow *fs);
 
 /* What a scan covers, for the externals and the event. */
 struct yara_target {
@@ -83,30 +83,33 @@ int yara_scan(struct yara_worker *yw, const uint8_t *data, size_t len, const str
 
 /* Stream bytes (in order) of direction dir, kept up to stream_max. Returns 1
  * when the window is full: the caller then scans it with yara_stream_scan(). */
-int yara_stream_data(struct yara_worker *yw, struct yara_flow **fs, int dir, const uint8_t *data,
+int yara_stream_data(struct yara_worker *yw, struct yara_flow *fs, int dir, const uint8_t *data,
                      uint32_t len);
 /* Scans direction dir's window now, once (a full window, or a gap ends it). */
-void yara_stream_scan(struct yara_worker *yw, struct yara_flow **fs, int dir, const char *proto,
+void yara_stream_scan(struct yara_worker *yw, struct yara_flow *fs, int dir, const char *proto,
                       struct event_sink *sink, uint64_t now_us);
 /* Encrypted flows: nDPI's verdict comes after the first packets, so the worker
- * asks yara_flow_unclassified() (true for a flow without state yet) and then
+ * asks yara_flow_unclassified() (true for a new flow) and then
  * tells yara_flow_classified() once; an
  * encrypted flow's windows are dropped unscanned (counted) unless
  * yara.encrypted is set. */
 int yara_flow_unclassified(const struct yara_flow *fs);
-void yara_flow_classified(struct yara_worker *yw, struct yara_flow **fs, int encrypted);
+void yara_flow_classified(struct yara_worker *yw, struct yara_flow *fs, int encrypted);
+/* Starts loading the end of direction dir's window, which the next
+ * yara_stream_data() writes: call when the packet's flow is known. */
+void yara_stream_prefetch(const struct yara_flow *fs, int dir);
 /* Direction dir of the current flow (yara_worker_set_flow) is covered by a
  * dissector's objects (covered 1): its window is dropped unscanned, counted in
  * streams_covered. covered 0: not (any more); a direction once uncovered stays so. */
 void yara_stream_cover(struct yara_worker *yw, int dir, int covered);
-/* True while direction dir may still take stream bytes (no state yet, or its
- * window not done): the worker feeds it even when no dissector reads the flow. */
-int yara_stream_wants(const struct yara_worker *yw, const struct yara_flow *fs, int dir);
 /* True while direction dir still collects stream bytes. */
 int yara_stream_open(const struct yara_flow *fs, int dir);
-/* The flow ends: scans what each direction holds, frees the state. sink->net must
- * be the flow's. yw may be NULL (only frees). */
-void yara_flow_end(struct yara_worker *yw, struct yara_flow **fs, const char *proto,
+/* True while the flow holds window bytes (yara_flow_end() has work). */
+int yara_flow_held(const struct yara_flow *fs);
+/* The flow ends: scans what each direction holds, lets the buffers go and zeroes
+ * the state. sink->net must be the flow's. yw may be NULL (nothing scanned; the
+ * buffers stay in the slabs of the worker that gave them, freed with it). */
+void yara_flow_end(struct yara_worker *yw, struct yara_flow *fs, const char *proto,
                    struct event_sink *sink, uint64_t now_us);
 
 #endif

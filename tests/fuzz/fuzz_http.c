@@ -45,7 +45,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (fuzz_stream_init(&s, d, d->max_pdu != 0) != 0) abort();
     if (!d->max_pdu) s.cap = fuzz_bufs_cap; /* FTP data consumes all it is given */
     s.sink.yara = yw;
-    struct yara_flow *fs = NULL;
+    struct yara_flow fs = {0};
     yara_worker_set_flow(yw, &fs);
     uint64_t ts = FUZZ_T0;
     size_t off = 1;

@@ -71,7 +71,7 @@ static void run_diss(const struct dissector *d, struct yara_worker *yw, struct e
 {
     int udp = !(d->transports & DISS_TCP);
     void *st = d->state_new();
-    struct yara_flow *fs = NULL;
+    struct yara_flow fs = {0};
     yara_worker_set_flow(yw, &fs);
     struct dirbuf dir[2] = {{0}, {0}};
     size_t off = 0;
@@ -133,7 +133,7 @@ static void run_api(struct yara_worker *yw, struct event_sink *sink, const uint8
 {
     struct ots_object o;
     memset(&o, 0, sizeof(o));
-    struct yara_flow *fs = NULL;
+    struct yara_flow fs = {0};
     yara_worker_set_flow(yw, &fs);
     size_t off = 0;
     while (off + 2 <= size) {

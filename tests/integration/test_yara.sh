@@ -59,6 +59,28 @@ for name in ("ooo1", "ooo2"):
 print("EICAR: one match, offset, digest and alert tags right with -w 1 and -w 2")
 PY
 
+# 1b. a flow no dissector reads is scanned past its first segment (EICAR in the
+# second), and a window a gap ends is reported with its own flow's addresses
+run late eicar_late.pcap
+run gap eicar_gap.pcap
+/usr/bin/python3 - "$T" <<'PY' && ok || bad "EICAR late in a flow / at a gap"
+import json, sys
+t = sys.argv[1]
+for name, (sip, sport, dip) in (("late", ("10.6.0.1", 41000, "10.6.0.2")),
+                                ("gap", ("10.6.1.1", 42000, "10.6.1.2"))):
+    ev = [json.loads(l) for l in open(f"{t}/{name}.ev")]
+    m = [e for e in ev if e["proto"] == "yara"]
+    assert len(m) == 1, (name, m)
+    assert m[0]["yara"]["rule"] == "OTS_EICAR_Test_File", (name, m)
+    al = [json.loads(l) for l in open(f"{t}/{name}.al")]
+    ya = [a for a in al if a["ot"]["event"] == "yara.match"]
+    assert len(ya) == 1, (name, ya)
+    a = ya[0]
+    assert a["source"]["ip"] == sip and a["source"]["port"] == sport, (name, a["source"])
+    assert a["destination"]["ip"] == dip and a["destination"]["port"] == 8080, (name, a)
+print("EICAR: found in a second segment of an undissected flow; gap scan names its flow")
+PY
+
 # 2. S7 block download over two PDUs
 run s7 s7_download.pcap
 /usr/bin/python3 - "$T" <<'PY' && ok || bad "S7 block download"

@@ -170,6 +170,39 @@ def eicar_flows(n, port_base, t0):
     return pkts
 
 
+def eicar_late():
+    """A flow no dissector reads (HTTP on 8080): the signature comes in its
+    second data segment, after the first has decided there is no dissector."""
+    c = Tcp("10.6.0.1", "10.6.0.2", 41000, 8080, 1700000300.0)
+    c.handshake()
+    head = b"POST /upload HTTP/1.1\r\nHost: 10.6.0.2\r\nContent-Type: text/plain\r\n" + \
+        b"Content-Length: %d\r\n\r\n" % len(EICAR)
+    c.send(True, head)
+    c.add(c.pkt(False, "A"))
+    c.send(True, EICAR)
+    c.add(c.pkt(False, "A"))
+    c.close()
+    return c.pkts
+
+
+def eicar_gap():
+    """The signature, then a hole the server acknowledges (a gap ends the window
+    and scans it), with another flow's datagram in between: the match must name
+    this flow, not the one seen last."""
+    c = Tcp("10.6.1.1", "10.6.1.2", 42000, 8080, 1700000400.0)
+    c.handshake()
+    data = b"GET /x HTTP/1.0\r\n\r\n" + EICAR
+    c.send(True, data)
+    c.add(c.pkt(True, "PA", b"after the hole", seq=c.seq[0] + 100))
+    u = (Ether(src=CMAC, dst=SMAC) / IP(src="10.7.0.1", dst="10.7.0.2") /
+         UDP(sport=5000, dport=6000) / Raw(b"another flow"))
+    u.time = c.t + 0.0005
+    c.add(u)
+    c.seq[0] += 100 + len(b"after the hole")
+    c.add(c.pkt(False, "A"))
+    return c.pkts
+
+
 def main():
     out = sys.argv[1]
     n = int(sys.argv[2]) if len(sys.argv) > 2 else 200
@@ -177,6 +210,8 @@ def main():
     wrpcap(out + "/s7_download.pcap", s7_download())
     wrpcap(out + "/tristation.pcap", tristation())
     wrpcap(out + "/modbus_file_run.pcap", modbus_file_run())
+    wrpcap(out + "/eicar_late.pcap", eicar_late())
+    wrpcap(out + "/eicar_gap.pcap", eicar_gap())
     wrpcap(out + "/eicar_flows_A.pcap", eicar_flows(n, 20000, 1700001000.0))
     wrpcap(out + "/eicar_flows_B.pcap", eicar_flows(n, 40000, 1800001000.0))
 

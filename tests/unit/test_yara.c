@@ -186,7 +186,7 @@ START_TEST(stream_window_once)
 {
     struct yara_set *ys = load(RULES);
     struct yara_worker *yw = worker(ys, 64, 0, 0, 0);
-    struct yara_flow *fs = NULL;
+    struct yara_flow fs = {0};
     yara_worker_set_flow(yw, &fs);
     const char *a = "0123456789OTS-", *b = "MARK", *c = "0123456789012345678901234567890123456789";
     ck_assert_int_eq(yara_stream_data(yw, &fs, 0, (const uint8_t *)a, (uint32_t)strlen(a)), 0);
@@ -199,11 +199,12 @@ START_TEST(stream_window_once)
     ck_assert_int_eq(count_rule("Marker"), 1);
     /* later bytes and the flow's end scan nothing again */
     ck_assert_int_eq(yara_stream_data(yw, &fs, 0, (const uint8_t *)a, (uint32_t)strlen(a)), 0);
-    ck_assert_int_eq(yara_stream_open(fs, 0), 0);
+    ck_assert_int_eq(yara_stream_open(&fs, 0), 0);
     /* the other direction holds a marker until the flow ends */
     ck_assert_int_eq(yara_stream_data(yw, &fs, 1, (const uint8_t *)"OTS-MARK", 8), 0);
+    ck_assert_int_eq(yara_flow_held(&fs), 1);
     yara_flow_end(yw, &fs, "", &rec.sink, 2);
-    ck_assert_ptr_null(fs);
+    ck_assert_int_eq(yara_flow_held(&fs), 0); /* buffers back to the pool */
     ck_assert_int_eq(count_rule("Marker"), 2);
     struct yara_stats st;
     yara_worker_stats(yw, &st);
@@ -214,26 +215,107 @@ START_TEST(stream_window_once)
 }
 END_TEST
 
+/* A window grows through the pool's size classes (256 << k bytes) and keeps
+ * every byte in place; a second flow on the reused buffers sees only its own. */
+START_TEST(window_grows_through_pool)
+{
+    /* markers at 250 and 1020 straddle the 256 and 1 KiB classes; the window
+     * (100000 bytes) is not a class size, the last class is cut to it */
+    struct yara_set *ys = load("rule Placed { strings: $m = \"OTS-MARK\" condition: #m == 4 and "
+                               "@m[1] == 250 and @m[2] == 1020 and @m[3] == 16380 and "
+                               "@m[4] == 99992 and filesize == 100000 }\n"
+                               "rule Second { strings: $m = \"OTS-MARK\" condition: #m == 1 and "
+                               "@m[1] == 4090 and filesize == 5000 }\n");
+    struct yara_worker *yw = worker(ys, 100000, 0, 0, 0);
+    static uint8_t buf[100000];
+    memset(buf, 'a', sizeof(buf));
+    const uint32_t at[] = {250, 1020, 16380, 99992};
+    for (int i = 0; i < 4; i++)
+        memcpy(buf + at[i], "OTS-MARK", 8);
+    struct yara_flow fs = {0};
+    uint32_t off = 0, n = 1;
+    int full = 0;
+    while (off < sizeof(buf) && !full) { /* pieces of 1, 2, 3 ... 700 bytes */
+        uint32_t k = n < sizeof(buf) - off ? n : (uint32_t)sizeof(buf) - off;
+        full = yara_stream_data(yw, &fs, 0, buf + off, k);
+        off += k;
+        n = n % 700 + 1;
+    }
+    ck_assert_int_eq(full, 1);
+    ck_assert_uint_eq(off, sizeof(buf));
+    yara_stream_scan(yw, &fs, 0, "", &rec.sink, 1);
+    ck_assert_int_eq(count_rule("Placed"), 1);
+    yara_flow_end(yw, &fs, "", &rec.sink, 1);
+    /* the next flow takes the buffers back from the pool, old bytes and all */
+    memset(buf, 'b', 5000);
+    memcpy(buf + 4090, "OTS-MARK", 8);
+    for (off = 0; off < 5000; off += 500)
+        ck_assert_int_eq(yara_stream_data(yw, &fs, 1, buf + off, 500), 0);
+    yara_flow_end(yw, &fs, "", &rec.sink, 2);
+    ck_assert_int_eq(count_rule("Second"), 1);
+    ck_assert_int_eq(count_rule("Placed"), 1);
+    yara_worker_free(yw);
+    yara_set_free(ys);
+}
+END_TEST
+
+/* Externals are given to the scanner only when they change: each scan still
+ * sees its own, also back to an earlier value and on a new scanner (SIGHUP). */
+START_TEST(externals_follow_each_scan)
+{
+    const char *text =
+        "rule Port { condition: ot_server_port == 502 and ot_proto == \"modbus\" and "
+        "ot_direction == \"to_server\" }\n";
+    struct yara_set *ys = load(text);
+    struct yara_worker *yw = worker(ys, 0, 1 << 20, 0, 0);
+    const uint8_t *d = (const uint8_t *)"x";
+    struct yara_target t = {"modbus", "stream", NULL, 1, 0, 0, 0, NULL, NULL};
+    rec.sink.net.dst_port = 502;
+    ck_assert_int_eq(yara_scan(yw, d, 1, &t, &rec.sink, 1), 1);
+    t.to_server = 0; /* the direction changes: no match */
+    ck_assert_int_eq(yara_scan(yw, d, 1, &t, &rec.sink, 1), 0);
+    t.to_server = 1; /* and back */
+    ck_assert_int_eq(yara_scan(yw, d, 1, &t, &rec.sink, 1), 1);
+    rec.sink.net.dst_port = 503;
+    ck_assert_int_eq(yara_scan(yw, d, 1, &t, &rec.sink, 1), 0);
+    rec.sink.net.dst_port = 502;
+    t.proto = "dnp3";
+    ck_assert_int_eq(yara_scan(yw, d, 1, &t, &rec.sink, 1), 0);
+    t.proto = "modbus";
+    ck_assert_int_eq(yara_scan(yw, d, 1, &t, &rec.sink, 1), 1);
+    /* a new set: its scanner starts from the compiled-in "" and 0 */
+    struct yara_set *ys2 = load(text);
+    ck_assert_int_eq(yara_worker_use(yw, ys2, NULL), 0);
+    ck_assert_int_eq(yara_scan(yw, d, 1, &t, &rec.sink, 1), 1);
+    ck_assert_int_eq(count_rule("Port"), 4);
+    yara_worker_free(yw);
+    yara_set_free(ys);
+    yara_set_free(ys2);
+}
+END_TEST
+
 /* A flow nDPI names encrypted drops its windows unscanned; others keep them. */
 START_TEST(encrypted_flows_skipped)
 {
     struct yara_set *ys = load(RULES);
     struct yara_worker *yw = worker(ys, 1024, 0, 0, 0);
-    struct yara_flow *enc = NULL, *clear = NULL;
+    struct yara_flow enc = {0}, clear = {0};
     const uint8_t *m = (const uint8_t *)"OTS-MARK";
     yara_stream_data(yw, &enc, 0, m, 8);
     yara_stream_data(yw, &clear, 0, m, 8);
-    ck_assert_int_eq(yara_flow_unclassified(enc), 1);
+    ck_assert_int_eq(yara_flow_unclassified(&enc), 1);
     yara_flow_classified(yw, &enc, 1);
     yara_flow_classified(yw, &clear, 0);
-    ck_assert_int_eq(yara_flow_unclassified(enc), 0);
-    ck_assert_int_eq(yara_flow_unclassified(clear), 0);
+    ck_assert_int_eq(yara_flow_held(&enc), 0); /* its bytes are let go at once */
+    ck_assert_int_eq(yara_flow_held(&clear), 1);
+    ck_assert_int_eq(yara_flow_unclassified(&enc), 0);
+    ck_assert_int_eq(yara_flow_unclassified(&clear), 0);
     ck_assert_int_eq(yara_stream_data(yw, &enc, 1, m, 8), 0); /* nothing kept any more */
-    ck_assert_int_eq(yara_stream_open(enc, 0), 0);
+    ck_assert_int_eq(yara_stream_open(&enc, 0), 0);
     yara_flow_end(yw, &enc, "tls", &rec.sink, 1);
     yara_flow_end(yw, &clear, "", &rec.sink, 1);
-    ck_assert_ptr_null(enc);
-    ck_assert_int_eq(count_rule("Marker"), 1); /* the clear flow only */
+    ck_assert_int_eq(yara_flow_unclassified(&enc), 1); /* zeroed for the flow's reuse */
+    ck_assert_int_eq(count_rule("Marker"), 1);         /* the clear flow only */
     struct yara_stats st;
     yara_worker_stats(yw, &st);
     ck_assert_uint_eq(st.encrypted_skips, 2);
@@ -343,16 +425,16 @@ START_TEST(budgets)
     struct yara_set *ys = load(RULES);
     /* per flow: 20 bytes */
     struct yara_worker *yw = worker(ys, 0, 1 << 20, 20, 0);
-    struct yara_flow *fs = NULL;
+    struct yara_flow fs = {0};
     yara_worker_set_flow(yw, &fs);
     struct yara_target t = {"", "stream", NULL, 1, 0, 0, 0, NULL, NULL};
     const uint8_t *d = (const uint8_t *)"OTS-MARK OTS-MARK";
     ck_assert_int_eq(yara_scan(yw, d, 12, &t, &rec.sink, 1), 1);
     ck_assert_int_eq(yara_scan(yw, d, 12, &t, &rec.sink, 1), -1); /* 24 > 20 */
     ck_assert_int_eq(yara_scan(yw, d, 8, &t, &rec.sink, 1), 1);   /* 20: fits */
-    ck_assert_ptr_nonnull(fs); /* the budget made the flow's state */
+    ck_assert_uint_eq(fs.used, 20); /* the flow's state keeps its budget */
     yara_flow_end(yw, &fs, "", &rec.sink, 1);
-    ck_assert_ptr_null(fs);
+    ck_assert_uint_eq(fs.used, 0);
     struct yara_stats st;
     yara_worker_stats(yw, &st);
     ck_assert_uint_eq(st.budget_skips, 1);
@@ -1014,6 +1096,8 @@ static Suite *suite(void)
     tcase_add_test(tc, compile_errors_name_file_and_line);
     tcase_add_test(tc, scan_event_and_externals);
     tcase_add_test(tc, stream_window_once);
+    tcase_add_test(tc, window_grows_through_pool);
+    tcase_add_test(tc, externals_follow_each_scan);
     tcase_add_test(tc, encrypted_flows_skipped);
     tcase_add_test(tc, object_reassembly);
     tcase_add_test(tc, object_cap);

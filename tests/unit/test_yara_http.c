@@ -36,7 +36,7 @@ static const char *RULES =
 static struct recorder rec;
 static struct yara_set *ys;
 static struct yara_worker *yw;
-static struct yara_flow *fs; /* the one flow's stream windows */
+static struct yara_flow fs; /* the one flow's stream windows */
 static char err[1024];
 
 static void start(uint32_t stream_max, uint32_t object_max, uint32_t ua_min)
@@ -50,7 +50,7 @@ static void start(uint32_t stream_max, uint32_t object_max, uint32_t ua_min)
     ck_assert_int_eq(yara_worker_use(yw, ys, NULL), 0);
     recorder_init(&rec);
     rec.sink.yara = yw;
-    fs = NULL;
+    memset(&fs, 0, sizeof(fs));
     yara_worker_set_flow(yw, &fs);
 }
 
