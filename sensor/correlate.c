@@ -12,7 +12,7 @@
 const char *const corr_event_names[] = {
     "asset.new",           "asset.identity_changed", "asset.unknown_zone", "scan.horizontal",
     "scan.vertical",       "conduit.unlisted",       "conduit.operation",  "flow.new_intra_zone",
-    "goose.new_publisher", "goose.ttl_expired",      "mms.new_client",     NULL};
+    "goose_publisher.new", "goose_publisher.ttl_expired",      "mms.new_client",     NULL};
 
 /* ---- worker side ---------------------------------------------------------- */
 
@@ -1150,7 +1150,7 @@ static void mac_text(const uint8_t *m, char *buf, size_t n)
     snprintf(buf, n, "%02x:%02x:%02x:%02x:%02x:%02x", m[0], m[1], m[2], m[3], m[4], m[5]);
 }
 
-/* Publishers whose deadline passed before now: goose.ttl_expired, once per silence,
+/* Publishers whose deadline passed before now: goose_publisher.ttl_expired, once per silence,
  * at the deadline. A linear pass, only when the earliest deadline has passed. */
 static void goose_expire(struct correlator *c, uint64_t now)
 {
@@ -1168,7 +1168,7 @@ static void goose_expire(struct correlator *c, uint64_t now)
         c->st.goose_ttl_expired++;
         struct ev_net n = p->net;
         n.ts_us = p->deadline;
-        struct event *e = ev_start(c, &n, "goose", "ttl_expired");
+        struct event *e = ev_start(c, &n, "goose_publisher", "ttl_expired");
         ev_str(e, "gocb_ref", p->ref, p->reflen);
         ev_uint(e, "appid", p->appid);
         ev_uint(e, "time_allowed_to_live", p->ttl_ms);
@@ -1179,7 +1179,7 @@ static void goose_expire(struct correlator *c, uint64_t now)
     c->goose_next = next;
 }
 
-/* One GOOSE message: a new (MAC, APPID, gocbRef) is goose.new_publisher (with
+/* One GOOSE message: a new (MAC, APPID, gocbRef) is goose_publisher.new (with
  * known_mac when the gocbRef was seen from another MAC: reported even while
  * learning); the message moves the publisher's TTL deadline. */
 static void goose(struct correlator *c, const struct corr_rec *r)
@@ -1217,7 +1217,7 @@ static void goose(struct correlator *c, const struct corr_rec *r)
     }
     if (fresh && (spoof || !learning(c, r->net.ts_us))) {
         c->st.goose_new_publisher++;
-        struct event *e = ev_start(c, &r->net, "goose", "new_publisher");
+        struct event *e = ev_start(c, &r->net, "goose_publisher", "new");
         ev_str(e, "gocb_ref", r->ident, rl);
         ev_uint(e, "appid", r->appid);
         char m[24];

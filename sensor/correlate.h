@@ -8,7 +8,7 @@
  * tables (capped, least recently used evicted, counted) and emits engine events:
  * asset.new, asset.identity_changed, asset.unknown_zone, scan.horizontal,
  * scan.vertical, conduit.unlisted, conduit.operation, flow.new_intra_zone,
- * goose.new_publisher, goose.ttl_expired and mms.new_client (corr_event_names). */
+ * goose_publisher.new, goose_publisher.ttl_expired and mms.new_client (corr_event_names). */
 #ifndef OTS_CORRELATE_H
 #define OTS_CORRELATE_H
 
@@ -90,7 +90,7 @@ struct corr_config {
     uint32_t syn_timeout_ms;   /* a SYN unanswered this long is a failed attempt */
     uint32_t udp_timeout_ms;   /* a UDP flow unanswered this long is a failed probe */
     uint32_t learning_s;       /* new_* events stay silent this long after the first record */
-    uint32_t goose_ttl_factor; /* goose.ttl_expired: silence longer than factor x TTL */
+    uint32_t goose_ttl_factor; /* goose_publisher.ttl_expired: silence longer than factor x TTL */
 };
 
 struct corr_stats {

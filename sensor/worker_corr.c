@@ -71,8 +71,8 @@ static void op_facts(const char *op, const char *proto, int *cls, int *ident)
     *ident = opc[i].ident;
 }
 
-/* A valid GOOSE message: the publisher's identity and TTL, for goose.new_publisher
- * and goose.ttl_expired (a record per message: the stage's clock must see each). */
+/* A valid GOOSE message: the publisher's identity and TTL, for goose_publisher.new
+ * and goose_publisher.ttl_expired (a record per message: the stage's clock must see each). */
 static void corr_goose(struct worker *w, const struct event *e)
 {
     const struct ev_field *ref = event_find(e, "gocb_ref");

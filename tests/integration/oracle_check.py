@@ -89,8 +89,8 @@ def main():
             for line in open(ev.name):
                 e = json.loads(line)
                 p = e.get("proto")
-                # GOOSE frames are the PDU events (with a dir); goose.new_publisher and
-                # goose.ttl_expired come from the correlation stage, without one
+                # GOOSE frames are the PDU events (with a dir); goose_publisher.new and
+                # goose_publisher.ttl_expired come from the correlation stage, without one
                 if p in MAP and ((p == "goose" and "dir" in e) or isinstance(e.get("code"), int)):
                     ours[p][0 if p == "goose" else e["code"]] += 1
         rel = o["capture"]["file"]

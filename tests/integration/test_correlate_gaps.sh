@@ -2,8 +2,8 @@
 # The correlation stage's first-sight, liveness and UDP scan events end to end, with the
 # default rules (docs/events.md, "Correlation events"):
 #  - GOOSE: real frames (goose_icsnpp.pcap, goose_demo.pcap) in a derived capture where
-#    a publisher falls silent (tests/integration/gaps_pcaps.py): goose.ttl_expired where
-#    tshark's gaps exceed twice the timeAllowedtoLive, goose.new_publisher per (MAC,
+#    a publisher falls silent (tests/integration/gaps_pcaps.py): goose_publisher.ttl_expired where
+#    tshark's gaps exceed twice the timeAllowedtoLive, goose_publisher.new per (MAC,
 #    APPID, gocbRef), the gocbRef from a second MAC flagged (alert 9108110, high);
 #    the unmodified capture has no expiry;
 #  - MMS: mms.new_client once per (client, server) of tshark's initiate requests;
@@ -25,7 +25,7 @@ run() { # pcap workers out-prefix extra...
     "$BIN" -r "$pcap" -w "$w" -R "$RULES" --redis none --events "$out.events" \
         --alerts "$out.alerts" "$@" 2>"$out.err" || bad "run $pcap -w $w: $(cat "$out.err")"
 }
-NEWEV='goose.ttl_expired goose.new_publisher mms.new_client flow.new_intra_zone scan.vertical scan.horizontal'
+NEWEV='goose_publisher.ttl_expired goose_publisher.new mms.new_client flow.new_intra_zone scan.vertical scan.horizontal'
 
 # ---- GOOSE ----
 /usr/bin/python3 "$GEN" goose "$D/goose_icsnpp.pcap" "$D/goose_demo.pcap" "$T/goose.pcap" ||
@@ -55,22 +55,22 @@ events = [json.loads(l) for l in open(evp)]
 def us(ts):
     d = datetime.datetime.strptime(ts, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=datetime.timezone.utc)
     return round(d.timestamp() * 1e6)
-got = collections.Counter((e["src_mac"], e["goose"]["gocb_ref"], us(e["ts"]), e["goose"]["last_message_us"])
-                          for e in events if e["event"] == "goose.ttl_expired")
+got = collections.Counter((e["src_mac"], e["goose_publisher"]["gocb_ref"], us(e["ts"]), e["goose_publisher"]["last_message_us"])
+                          for e in events if e["event"] == "goose_publisher.ttl_expired")
 assert got == want, (got, want)
 assert (name == "goose_icsnpp") == (len(want) == 0), want  # the original has none
-news = [e for e in events if e["event"] == "goose.new_publisher"]
-assert sorted((e["goose"]["mac"], e["goose"]["appid"], e["goose"]["gocb_ref"]) for e in news) == sorted(pubs), news
+news = [e for e in events if e["event"] == "goose_publisher.new"]
+assert sorted((e["goose_publisher"]["mac"], e["goose_publisher"]["appid"], e["goose_publisher"]["gocb_ref"]) for e in news) == sorted(pubs), news
 firstmac = {}
 for mac, appid, ref in sorted(pubs, key=lambda k: pubs[k][0][0]):
     firstmac.setdefault(ref, mac)
 for e in news:
-    g = e["goose"]
+    g = e["goose_publisher"]
     assert g["spoof"] == (firstmac[g["gocb_ref"]] != g["mac"]), e
     assert g.get("known_mac") == (firstmac[g["gocb_ref"]] if g["spoof"] else None), e
 alerts = [json.loads(l) for l in open(alp)]
 ids = collections.Counter(a["rule"]["id"] for a in alerts)
-nspoof = sum(e["goose"]["spoof"] for e in news)
+nspoof = sum(e["goose_publisher"]["spoof"] for e in news)
 assert ids["9108106"] == len(want) and ids["9108107"] == len(news) - nspoof and ids["9108110"] == nspoof, ids
 for a in alerts:
     if a["rule"]["id"] == "9108106":
@@ -125,9 +125,9 @@ run "$MB" 2 "$T/lz" -c "$T/learn.conf" -Z "$T/zones.conf"
 /usr/bin/python3 - "$T/lg.events" "$T/lm.events" "$T/lz.events" <<'PY' && ok || bad "learning period"
 import json, sys
 ev = [json.loads(l) for p in sys.argv[1:] for l in open(p)]
-new = [e for e in ev if e["event"] in ("goose.new_publisher", "mms.new_client", "flow.new_intra_zone")]
-assert len(new) == 1 and new[0]["goose"]["spoof"] is True, new
-assert sum(e["event"] == "goose.ttl_expired" for e in ev) == 2
+new = [e for e in ev if e["event"] in ("goose_publisher.new", "mms.new_client", "flow.new_intra_zone")]
+assert len(new) == 1 and new[0]["goose_publisher"]["spoof"] is True, new
+assert sum(e["event"] == "goose_publisher.ttl_expired" for e in ev) == 2
 PY
 
 # ---- UDP scans ----

@@ -511,8 +511,8 @@ START_TEST(goose_publishers_and_ttl)
 {
     const char *ref = "IED1LD0/LLN0$GO$gcb01";
     feed(goose_msg(T0, 0x77, 1, ref, 1000));
-    ck_assert_int_eq(count("goose.new_publisher"), 1);
-    const struct event *e = last("goose.new_publisher");
+    ck_assert_int_eq(count("goose_publisher.new"), 1);
+    const struct event *e = last("goose_publisher.new");
     ck_assert_str_eq(text(e, "gocb_ref"), ref);
     ck_assert_str_eq(text(e, "mac"), "00:a0:f4:08:2f:77");
     ev_absent(e, "known_mac");
@@ -520,14 +520,14 @@ START_TEST(goose_publishers_and_ttl)
     /* on time (within 2 x 1 s, the deadline itself included): nothing */
     feed(goose_msg(T0 + 2 * SEC, 0x77, 1, ref, 1000));
     feed(goose_msg(T0 + 4 * SEC, 0x77, 1, ref, 40000));
-    ck_assert_int_eq(count("goose.ttl_expired") + count("goose.new_publisher"), 1);
+    ck_assert_int_eq(count("goose_publisher.ttl_expired") + count("goose_publisher.new"), 1);
     /* TTL now 40 s: silence until 85 s is one expiry at 4 + 80 s, reported once */
     feed(flow(T0 + 84 * SEC, "10.0.0.1", "10.0.0.2", 80, 0));
-    ck_assert_int_eq(count("goose.ttl_expired"), 0);
+    ck_assert_int_eq(count("goose_publisher.ttl_expired"), 0);
     feed(flow(T0 + 85 * SEC, "10.0.0.1", "10.0.0.2", 80, 0));
     feed(flow(T0 + 95 * SEC, "10.0.0.1", "10.0.0.2", 80, 0));
-    ck_assert_int_eq(count("goose.ttl_expired"), 1);
-    e = last("goose.ttl_expired");
+    ck_assert_int_eq(count("goose_publisher.ttl_expired"), 1);
+    e = last("goose_publisher.ttl_expired");
     ck_assert_uint_eq(e->net.ts_us, T0 + 84 * SEC);
     ck_assert_uint_eq(ev_u(e, "time_allowed_to_live"), 40000);
     ck_assert_uint_eq(ev_u(e, "last_message_us"), T0 + 4 * SEC);
@@ -535,18 +535,18 @@ START_TEST(goose_publishers_and_ttl)
     /* the publisher comes back, then its own late message is the clock */
     feed(goose_msg(T0 + 100 * SEC, 0x77, 1, ref, 1000));
     feed(goose_msg(T0 + 103 * SEC, 0x77, 1, ref, 1000));
-    ck_assert_int_eq(count("goose.ttl_expired"), 2);
-    ck_assert_uint_eq(last("goose.ttl_expired")->net.ts_us, T0 + 102 * SEC);
-    ck_assert_int_eq(count("goose.new_publisher"), 1);
+    ck_assert_int_eq(count("goose_publisher.ttl_expired"), 2);
+    ck_assert_uint_eq(last("goose_publisher.ttl_expired")->net.ts_us, T0 + 102 * SEC);
+    ck_assert_int_eq(count("goose_publisher.new"), 1);
     /* the same gocbRef from another MAC: a new publisher with the MAC it had */
     feed(goose_msg(T0 + 103 * SEC + 1, 0x66, 1, ref, 1000));
-    ck_assert_int_eq(count("goose.new_publisher"), 2);
-    ck_assert_str_eq(text(last("goose.new_publisher"), "known_mac"), "00:a0:f4:08:2f:77");
-    ck_assert_uint_eq(ev_u(last("goose.new_publisher"), "spoof"), 1);
+    ck_assert_int_eq(count("goose_publisher.new"), 2);
+    ck_assert_str_eq(text(last("goose_publisher.new"), "known_mac"), "00:a0:f4:08:2f:77");
+    ck_assert_uint_eq(ev_u(last("goose_publisher.new"), "spoof"), 1);
     /* a new APPID of the first MAC is a new publisher too, without known_mac */
     feed(goose_msg(T0 + 103 * SEC + 2, 0x77, 2, ref, 1000));
-    ck_assert_int_eq(count("goose.new_publisher"), 3);
-    ev_absent(last("goose.new_publisher"), "known_mac");
+    ck_assert_int_eq(count("goose_publisher.new"), 3);
+    ev_absent(last("goose_publisher.new"), "known_mac");
 }
 END_TEST
 
@@ -562,7 +562,7 @@ START_TEST(learning_period_and_first_sights)
     /* inside the learning period: learned silently (a second MAC still counts) */
     feed(goose_msg(T0, 0x77, 1, "A/LLN0$GO$g", 1000));
     feed(goose_msg(T0 + 1, 0x66, 1, "A/LLN0$GO$g", 1000));
-    ck_assert_int_eq(count("goose.new_publisher"), 1);
+    ck_assert_int_eq(count("goose_publisher.new"), 1);
     struct corr_rec a = flow(T0 + 2, "10.0.0.9", "10.0.0.3", 102, 0);
     a.kind = CORR_ASSOC;
     strcpy(a.proto, "mms");
@@ -589,7 +589,7 @@ START_TEST(learning_period_and_first_sights)
     ck_assert_str_eq(text(e, "zone"), "PLANT");
     ck_assert_uint_eq(ev_u(e, "port"), 502);
     feed(goose_msg(T0 + 62 * SEC, 0x55, 1, "B/LLN0$GO$g", 1000));
-    ck_assert_int_eq(count("goose.new_publisher"), 2);
+    ck_assert_int_eq(count("goose_publisher.new"), 2);
 }
 END_TEST
 
@@ -611,7 +611,7 @@ START_TEST(goose_publisher_cap)
     ck_assert_uint_eq(st.seen_entries, 16);
     /* the 16 kept are the last ones: each expires once */
     feed(flow(T0 + 10 * SEC, "10.0.0.1", "10.0.0.2", 80, 0));
-    ck_assert_int_eq(count("goose.ttl_expired"), 16);
+    ck_assert_int_eq(count("goose_publisher.ttl_expired"), 16);
 }
 END_TEST
 
