@@ -9,10 +9,12 @@
 #include "jbuf.h"
 #include "rules.h"
 
-const char *const corr_event_names[] = {
-    "asset.new",           "asset.identity_changed", "asset.unknown_zone", "scan.horizontal",
-    "scan.vertical",       "conduit.unlisted",       "conduit.operation",  "flow.new_intra_zone",
-    "goose_publisher.new", "goose_publisher.ttl_expired",      "mms.new_client",     NULL};
+const char *const corr_event_names[] = {"asset.new",           "asset.identity_changed",
+                                        "asset.unknown_zone",  "scan.horizontal",
+                                        "scan.vertical",       "conduit.unlisted",
+                                        "conduit.operation",   "flow.new_intra_zone",
+                                        "goose_publisher.new", "goose_publisher.ttl_expired",
+                                        "mms.new_client",      NULL};
 
 /* ---- worker side ---------------------------------------------------------- */
 
