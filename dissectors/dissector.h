@@ -76,6 +76,9 @@ struct dissector {
     /* The flow ends: direction to_server's last word (e.g. a body delimited by the
      * close). sink->net is that direction's. May be NULL. */
     void (*end)(void *state, int to_server, struct event_sink *sink);
+    /* Reads nothing but YARA objects (HTTP bodies, FTP data): the engine gives it a
+     * flow only while objects are kept, so without -Y such flows cost nothing. */
+    uint8_t objects_only;
 };
 
 /* NULL-terminated table of every dissector, in registry.c. */

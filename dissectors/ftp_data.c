@@ -78,4 +78,5 @@ const struct dissector ftp_data_dissector = {
     .max_pdu = 0,
     .ndpi_ids = {175, 0}, /* NDPI_PROTOCOL_FTP_DATA */
     .end = ftpd_end,
+    .objects_only = 1,
 };

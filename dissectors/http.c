@@ -657,4 +657,5 @@ const struct dissector http_dissector = {
     .max_pdu = HTTP_MAX_HEADER,
     .ndpi_ids = {7, 0}, /* NDPI_PROTOCOL_HTTP */
     .end = http_end,
+    .objects_only = 1,
 };

@@ -9,6 +9,7 @@
 #include "dissector.h"
 #include "engine.h"
 #include "log.h"
+#include "object.h"
 
 #define PROBE_BUFFER_MAX  4096
 #define PROBE_TRIES_MAX   8
@@ -272,18 +273,25 @@ static void choose(struct worker *w, struct flow *f, const struct dissector *d, 
 
 /* Decides which dissector owns the flow from its ports and the first bytes of a
  * direction. Returns 1 when decided (f->diss may be NULL), 0 to wait for more. */
+/* May d have a flow of this transport: enabled, and for an object-only dissector,
+ * objects kept. */
+static int dissector_usable(const struct worker *w, const struct dissector *d, int transport)
+{
+    return (d->transports & transport) && (w->eng->cfg->dissector_mask & (1u << (d->id & 31))) &&
+           (!d->objects_only || object_enabled(&w->sink));
+}
+
 static int select_dissector(struct worker *w, struct flow *f, int dir, const uint8_t *data,
                             uint32_t len, int transport)
 {
     int pending = 0;
     const struct dissector *const *reg = dissector_registry;
-    uint32_t enabled = w->eng->cfg->dissector_mask;
     /* by port: the server's port, as the flow is oriented, then the client's (a
      * capture that starts oddly, e.g. with the server's SYN-ACK lost, may orient a
      * flow backwards) */
     for (size_t i = 0; reg[i]; i++) {
         const struct dissector *d = reg[i];
-        if (!(d->transports & transport) || !(enabled & (1u << (d->id & 31))) ||
+        if (!dissector_usable(w, d, transport) ||
             !(has_port(d, f->key.bp) || has_port(d, f->key.ap)))
             continue;
         if (!d->probe) {
@@ -301,7 +309,7 @@ static int select_dissector(struct worker *w, struct flow *f, int dir, const uin
     /* by nDPI's verdict, for the few dissectors that ask for it (HTTP, FTP data) */
     for (size_t i = 0; reg[i] && (f->ndpi_master || f->ndpi_app); i++) {
         const struct dissector *d = reg[i];
-        if (!(d->transports & transport) || !(enabled & (1u << (d->id & 31)))) continue;
+        if (!dissector_usable(w, d, transport)) continue;
         for (int k = 0; k < 2 && d->ndpi_ids[k]; k++)
             if (d->ndpi_ids[k] == f->ndpi_master || d->ndpi_ids[k] == f->ndpi_app) {
                 choose(w, f, d, 0);
@@ -311,8 +319,8 @@ static int select_dissector(struct worker *w, struct flow *f, int dir, const uin
     /* by probe on any port */
     for (size_t i = 0; reg[i]; i++) {
         const struct dissector *d = reg[i];
-        if (!(d->transports & transport) || !d->probe || !(enabled & (1u << (d->id & 31))) ||
-            has_port(d, f->key.bp) || has_port(d, f->key.ap))
+        if (!d->probe || !dissector_usable(w, d, transport) || has_port(d, f->key.bp) ||
+            has_port(d, f->key.ap))
             continue;
         struct cursor c = cursor_make(data, len);
         int r = d->probe(&c, dir == 0);

@@ -85,5 +85,17 @@ for w in (1, 2):
 print("HTTP: 4 bodies, FTP: 1 file, each matched once as its object; a plain reply in "
       "its window; -w 1 and -w 2")
 PY
+# without -Y the object-only dissectors take no flow: HTTP on port 80 stays undissected
+"$BIN" -r "$OTS_SOURCE_DIR/tests/data/ndpi_http.pcapng" --redis none --events "$T/noyara.ev" \
+    2>"$T/noyara.err" || bad "no -Y: exit $?"
+/usr/bin/python3 - "$T/noyara.ev" "$T/http1.ev" <<'PY' && ok || bad "object-only dissector chosen without -Y"
+import json, sys
+ends = [json.loads(l) for l in open(sys.argv[1])]
+ends = [e for e in ends if e["event"] == "flow.end" and 80 in (e["src_port"], e["dst_port"])]
+assert ends and all("app_proto" not in e["flow"] for e in ends), ends[:1]
+with_yara = [json.loads(l) for l in open(sys.argv[2])]
+assert any(e["event"] == "flow.end" and e["flow"].get("app_proto") == "http" for e in with_yara)
+PY
+
 echo "$pass passed, $fails failed"
 [ $fails -eq 0 ]
