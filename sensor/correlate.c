@@ -306,6 +306,20 @@ struct ckey {
     struct ev_addr a, b;
 };
 
+/* The key of one flow's endpoints as the record sees them: tag, transport, source,
+ * destination, destination port (padding zeroed: keys are hashed and compared whole). */
+static struct ckey net_key(uint8_t tag, const struct ev_net *n)
+{
+    struct ckey k;
+    memset(&k, 0, sizeof(k));
+    k.tag = tag;
+    k.transport = n->transport;
+    k.a = n->src;
+    k.b = n->dst;
+    k.port = n->dst_port;
+    return k;
+}
+
 struct asset;
 struct gpub;
 
@@ -891,13 +905,7 @@ static void scans(struct correlator *c, const struct corr_rec *r)
         t = &c->pending_udp;
     else
         return;
-    struct ckey k;
-    memset(&k, 0, sizeof(k));
-    k.tag = 'P';
-    k.transport = r->net.transport;
-    k.a = r->net.src;
-    k.b = r->net.dst;
-    k.port = r->net.dst_port;
+    struct ckey k = net_key('P', &r->net);
     int fresh;
     struct centry *x = ctab_get(t, &k, 1, &fresh);
     if (fresh) {
@@ -908,13 +916,7 @@ static void scans(struct correlator *c, const struct corr_rec *r)
 
 static void answer(struct correlator *c, const struct corr_rec *r)
 {
-    struct ckey k;
-    memset(&k, 0, sizeof(k));
-    k.tag = 'P';
-    k.transport = r->net.transport;
-    k.a = r->net.src;
-    k.b = r->net.dst;
-    k.port = r->net.dst_port;
+    struct ckey k = net_key('P', &r->net);
     struct ctab *t = r->net.transport == EV_TRANSPORT_UDP ? &c->pending_udp : &c->pending;
     struct centry *x = ctab_get(t, &k, 0, NULL);
     if (!x) return;
@@ -954,13 +956,7 @@ static void conduit_flow(struct correlator *c, const struct corr_rec *r)
     int a = zone_of(c, &r->net.src, &zs), b = zone_of(c, &r->net.dst, &zd);
     if (a < 0 || b < 0 || a == b) return;
     if (ruleset_conduit(c->rs, a, b, &cname, &protos, &ops)) return;
-    struct ckey k;
-    memset(&k, 0, sizeof(k));
-    k.tag = 'U';
-    k.a = r->net.src;
-    k.b = r->net.dst;
-    k.port = r->net.dst_port;
-    k.transport = r->net.transport;
+    struct ckey k = net_key('U', &r->net);
     if (!conduit_due(c, &k, r->net.ts_us)) return;
     c->st.conduit_unlisted++;
     struct event *e = ev_start(c, &r->net, "conduit", "unlisted");
@@ -1103,13 +1099,7 @@ static void intra_zone(struct correlator *c, const struct corr_rec *r)
     const char *zs, *zd;
     int a = zone_of(c, &r->net.src, &zs), b = zone_of(c, &r->net.dst, &zd);
     if (a < 0 || a != b) return;
-    struct ckey k;
-    memset(&k, 0, sizeof(k));
-    k.tag = 'I';
-    k.transport = r->net.transport;
-    k.a = r->net.src;
-    k.b = r->net.dst;
-    k.port = r->net.dst_port;
+    struct ckey k = net_key('I', &r->net);
     if (!first_sight(c, &k, NULL) || learning(c, r->net.ts_us)) return;
     c->st.new_intra_zone++;
     struct event *e = ev_start(c, &r->net, "flow", "new_intra_zone");
