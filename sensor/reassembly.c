@@ -401,6 +401,17 @@ unsigned reasm_ack(struct reasm_global *g, struct reasm_dir *d, uint32_t ack, re
     if (rel <= 0 || (uint32_t)rel > REASM_WINDOW) return 0;
     /* The FIN takes one sequence number: acknowledging it loses no data. */
     if (d->fin_seen && seq_le(d->next_seq, d->fin_seq) && seq_lt(d->fin_seq, ack)) ack = d->fin_seq;
+    /* Bytes are declared lost only up to the last byte the sender showed us (held data
+     * or its FIN): an ACK beyond that acknowledges nothing we know of, and one forged
+     * ACK must not make us skip the connection's next bytes (Suricata: "ACK for unseen
+     * data"). A lost tail is declared when the sender's next segment arrives. */
+    uint32_t seen = d->segs ? d->tail->seq + d->tail->len : d->next_seq;
+    if (d->fin_seen && seq_lt(seen, d->fin_seq)) seen = d->fin_seq;
+    if (seq_lt(seen, ack)) {
+        g->stats.ack_unseen++;
+        ack = seen;
+        if (!seq_lt(d->next_seq, ack)) return 0;
+    }
     ev = flush_held(g, d, 0, ack, out, ctx);
     ev |= emit_gap_to(g, d, ack, out, ctx);
     drain(g, d, out, ctx);

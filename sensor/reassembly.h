@@ -31,11 +31,12 @@ struct reasm_config {
  * delivered or held; overlaps: segments partly old, partly new; overlaps_changed: either
  * of those whose old part differed from the first copy. out_of_order: segments of which
  * some part was held. garbage: segments dropped as outside any plausible window.
- * beyond_window: segments dropped as starting beyond the receiver's advertised window. */
+ * beyond_window: segments dropped as starting beyond the receiver's advertised window.
+ * ack_unseen: ACKs for bytes this direction never showed (taken only up to what it did). */
 struct reasm_stats {
     uint64_t segments, bytes_delivered, retransmissions, overlaps, overlaps_changed;
     uint64_t out_of_order, gaps, gap_bytes, cap_flushes, held_bytes;
-    uint64_t garbage, beyond_window;
+    uint64_t garbage, beyond_window, ack_unseen;
 };
 
 /* Per worker: caps and counters shared by all of its streams. */

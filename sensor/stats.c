@@ -61,6 +61,7 @@ void stats_write(struct engine *e, FILE *f, int final)
         tot.reasm.cap_flushes += s->reasm.cap_flushes;
         tot.reasm.garbage += s->reasm.garbage;
         tot.reasm.beyond_window += s->reasm.beyond_window;
+        tot.reasm.ack_unseen += s->reasm.ack_unseen;
         tot.ndpi_detected += s->ndpi_detected;
         tot.ndpi_given_up += s->ndpi_given_up;
         for (unsigned p = 0; p < s->nproto; p++) {
@@ -115,6 +116,7 @@ void stats_write(struct engine *e, FILE *f, int final)
     KV(&j, "cap_flushes", tot.reasm.cap_flushes);
     KV(&j, "garbage", tot.reasm.garbage);
     KV(&j, "beyond_window", tot.reasm.beyond_window);
+    KV(&j, "ack_unseen", tot.reasm.ack_unseen);
     KV(&j, "stream_buffer_overflows", tot.stream_overflow);
     KV(&j, "dissector_stalls", tot.stream_stuck);
     jbuf_puts(&j, "},\"decoder\":{\"bad\":");

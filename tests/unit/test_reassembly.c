@@ -378,10 +378,12 @@ START_TEST(test_gap_via_ack)
     ck_assert_str_eq(TA.s, "abc[3]ghi");
     ck_assert_uint_eq(G.stats.gaps, 1);
     ck_assert_uint_eq(G.stats.gap_bytes, 3);
-    /* nothing held, acked beyond: still a gap */
-    ck_assert_uint_eq(ack(&A, 12), REASM_EV_GAP);
-    ck_assert_str_eq(TA.s, "abc[3]ghi[2]");
-    ck_assert_uint_eq(A.next_seq, 12);
+    /* nothing held, acked beyond: the ACK is for bytes never seen (forged, or the
+     * sender's tail was lost); nothing is declared lost until the sender shows more */
+    ck_assert_uint_eq(ack(&A, 12), 0);
+    ck_assert_str_eq(TA.s, "abc[3]ghi");
+    ck_assert_uint_eq(A.next_seq, 10);
+    ck_assert_uint_eq(G.stats.ack_unseen, 1);
     /* absurd acks are ignored */
     ck_assert_uint_eq(ack(&A, 12 + 0x80000000u), 0);
     ck_assert_uint_eq(ack(&A, 12 + (1u << 30) + 1), 0);
@@ -389,14 +391,41 @@ START_TEST(test_gap_via_ack)
     put(&A, 15, "opqrst"); /* 15..20 */
     put(&A, 25, "yz");     /* 25..26 stays held */
     ck_assert_uint_eq(ack(&A, 17), REASM_EV_GAP);
-    ck_assert_str_eq(TA.s, "abc[3]ghi[2][3]opqrst");
+    ck_assert_str_eq(TA.s, "abc[3]ghi[5]opqrst");
     ck_assert_uint_eq(A.nsegs, 1);
     /* the FIN takes a sequence number: its ack is not a gap */
     put(&A, 21, "uvwx"); /* 21..24, then the held 25..26 */
     reasm_fin(&A, 27);
     ck_assert_uint_eq(ack(&A, 28), 0);
-    ck_assert_str_eq(TA.s, "abc[3]ghi[2][3]opqrstuvwxyz");
+    ck_assert_str_eq(TA.s, "abc[3]ghi[5]opqrstuvwxyz");
     ck_assert_uint_eq(flush(&A), 0);
+    finish();
+}
+END_TEST
+
+/* One forged ACK far ahead (within any window) must not make the sensor skip the
+ * bytes the sender sends next; an ACK past held data is taken up to the held data. */
+START_TEST(test_ack_for_unseen_data)
+{
+    init_default();
+    reasm_syn(&A, 0);
+    put(&A, 1, "abc"); /* 1..3 */
+    ck_assert_uint_eq(ack(&A, 100000), 0);
+    ck_assert_uint_eq(A.next_seq, 4);
+    ck_assert_uint_eq(put(&A, 4, "def"), 0); /* still delivered, in order */
+    ck_assert_str_eq(TA.s, "abcdef");
+    put(&A, 10, "jk"); /* 10..11 held, 7..9 missing */
+    ck_assert_uint_eq(ack(&A, 5000), REASM_EV_GAP);
+    ck_assert_str_eq(TA.s, "abcdef[3]jk");
+    ck_assert_uint_eq(A.next_seq, 12); /* not 5000 */
+    ck_assert_uint_eq(G.stats.ack_unseen, 2);
+    ck_assert_uint_eq(put(&A, 12, "lm"), 0);
+    ck_assert_str_eq(TA.s, "abcdef[3]jklm");
+    /* a FIN shows how far the sender went: the bytes before it are lost */
+    reasm_fin(&A, 20);
+    ck_assert_uint_eq(ack(&A, 21), REASM_EV_GAP);
+    ck_assert_str_eq(TA.s, "abcdef[3]jklm[6]");
+    ck_assert_uint_eq(G.stats.ack_unseen, 2);
     finish();
 }
 END_TEST
@@ -408,8 +437,8 @@ START_TEST(test_gap_resets_history)
     init_default();
     reasm_syn(&A, 0);
     put(&A, 1, "abc");                           /* 1..3 */
-    ck_assert_uint_eq(ack(&A, 6), REASM_EV_GAP); /* 4..5 lost */
-    put(&A, 6, "xyz");                           /* 6..8 */
+    put(&A, 6, "xyz");                           /* 6..8, held */
+    ck_assert_uint_eq(ack(&A, 9), REASM_EV_GAP); /* 4..5 lost */
     ck_assert_uint_eq(A.hist_len, 3);
     ck_assert_uint_eq(put(&A, 4, "QQ"), REASM_EV_RETRANSMIT); /* late, unknown bytes */
     ck_assert_uint_eq(put(&A, 4, "QQxYz"), REASM_EV_OVERLAP_CHANGED);
@@ -850,6 +879,7 @@ static Suite *reassembly_suite(void)
     tcase_add_test(tc, test_wrap_out_of_order);
     tcase_add_test(tc, test_midstream_pickup);
     tcase_add_test(tc, test_gap_via_ack);
+    tcase_add_test(tc, test_ack_for_unseen_data);
     tcase_add_test(tc, test_gap_resets_history);
     tcase_add_test(tc, test_cap_per_dir_bytes);
     tcase_add_test(tc, test_cap_segment_count);
