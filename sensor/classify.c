@@ -6,10 +6,16 @@
 
 #include <ndpi/ndpi_api.h>
 
-/* nDPI's set-up and tear-down touch process-wide state (libgcrypt's first
- * initialisation among it) and are not documented as thread-safe: workers build
- * their modules one at a time. Packet processing needs no lock. */
+/* The first nDPI module is built alone: it initialises what nDPI 4.2 keeps process-wide
+ * (libgcrypt, whose initialisation is not thread-safe, and the DGA bigram tables, filled
+ * once behind an unlocked flag). Everything else ndpi_init_detection_module,
+ * ndpi_set_protocol_detection_bitmask2, ndpi_finalize_initialization and
+ * ndpi_exit_detection_module touch belongs to the module (audited in the 4.2 sources;
+ * the one other static, a patricia tree counter, is only read by debug code), so later
+ * workers build theirs in parallel: each takes ~50 ms, and one at a time that made the
+ * N-th worker start N x 50 ms late. Packet processing needs no lock. */
 static pthread_mutex_t ndpi_setup_lock = PTHREAD_MUTEX_INITIALIZER;
+static int ndpi_first_built; /* under ndpi_setup_lock */
 
 /* otsensor keeps nDPI's protocol, category and confidence, never its risk flags,
  * so nDPI's built-in DGA heuristic (bigram/trigram automata over every DNS name
@@ -27,7 +33,11 @@ int classify_init(struct classifier *c, uint32_t max_packets)
     memset(c, 0, sizeof(*c));
     c->max_packets = max_packets;
     pthread_mutex_lock(&ndpi_setup_lock);
-    ndpi_dga_function = dga_not_reported;
+    int first = !ndpi_first_built;
+    if (first)
+        ndpi_dga_function = dga_not_reported;
+    else
+        pthread_mutex_unlock(&ndpi_setup_lock);
     c->ndpi = ndpi_init_detection_module(ndpi_no_prefs);
     if (c->ndpi) {
         NDPI_PROTOCOL_BITMASK all;
@@ -35,15 +45,16 @@ int classify_init(struct classifier *c, uint32_t max_packets)
         ndpi_set_protocol_detection_bitmask2(c->ndpi, &all);
         ndpi_finalize_initialization(c->ndpi);
     }
-    pthread_mutex_unlock(&ndpi_setup_lock);
+    if (first) {
+        ndpi_first_built = c->ndpi != NULL; /* after a failure the next one goes alone */
+        pthread_mutex_unlock(&ndpi_setup_lock);
+    }
     return c->ndpi ? 0 : -1;
 }
 
 void classify_destroy(struct classifier *c)
 {
-    pthread_mutex_lock(&ndpi_setup_lock);
     if (c->ndpi) ndpi_exit_detection_module(c->ndpi);
-    pthread_mutex_unlock(&ndpi_setup_lock);
     c->ndpi = NULL;
 }
 
