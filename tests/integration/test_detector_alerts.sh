@@ -65,5 +65,9 @@ a = al[0]
 assert a["source"]["ip"] == "10.8.1.1" and a["ot"]["mqtt"]["target"] == "line2", a
 assert a["ot"]["mqtt"]["topic"] == "spBv1.0/plant/NDEATH/line2" and a["event"]["severity"] == 2, a
 PY
+# event: names them as well as op: does (rules/event_names.c)
+printf 'alert dnp3 any any -> any any (msg:"x"; event:dnp3.operate_without_select; sid:1;)\n' >"$T/ev.rules"
+n=$("$BIN" -r "$T/dnp3.pcap" -c "$T/empty.conf" -R "$T/ev.rules" --alerts - --redis none 2>"$T/err" | wc -l)
+[ "$n" = 1 ] && ok || bad "event:dnp3.operate_without_select: $n alerts $(cat "$T/err")"
 echo "$pass passed, $fails failed"
 [ "$fails" = 0 ]
