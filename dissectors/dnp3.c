@@ -58,8 +58,10 @@
  *                            request (IEEE 1815 7.5.2.3: FC 2-6, 13-19, 21, 25-31) that
  *                            carried no g120v3 aggressive-mode object and drew no g120v1
  *                            challenge, on an association that must use SAv5: by
- *                            dnp3.require_sa, or because it has carried g120 before. The
- *                            event describes the request (its direction and addresses).
+ *                            dnp3.require_sa, or because the outstation has sent a g120
+ *                            object (or the master an aggressive-mode request) on it
+ *                            before. The event describes the request (its direction and
+ *                            addresses).
  *   unsolicited_unexpected   a 0x82 with objects while DISABLE_UNSOLICITED (confirmed by
  *                            the outstation's response) has switched off classes 1-3 and
  *                            no ENABLE since (reason "disabled"); or from an outstation the
@@ -929,7 +931,9 @@ static void dnp3_detect_request(struct dnp3_state *st, struct event_sink *sink,
     const struct diss_params *pr = diss_params_of(sink);
     struct dnp3_assoc *a = dnp3_assoc_get(st, l->src, l->dst, info->ts_us);
     a->known = 1;
-    if (seen->g120) a->sa = 1;
+    /* aggressive mode needs session keys: SA is in use (a key status request alone is
+     * only the master trying: an outstation without SA would never be challenged) */
+    if (seen->g120_aggr) a->sa = 1;
     if (func == 3 || func == 4) {
         uint32_t len;
         uint64_t h = dnp3_objects_hash(f, &len);
@@ -978,7 +982,7 @@ static void dnp3_detect_response(struct dnp3_state *st, struct event_sink *sink,
     const struct diss_params *pr = diss_params_of(sink);
     struct dnp3_assoc *a = dnp3_assoc_get(st, l->dst, l->src, info->ts_us);
     int was_known = a->known;
-    if (seen->g120) a->sa = 1;
+    if (seen->g120) a->sa = 1;                     /* the outstation speaks SA */
     if (seen->g120_challenge) a->crit_pending = 0; /* the outstation authenticates it */
     if (func == 129) {
         a->known = 1;

@@ -866,6 +866,13 @@ END_TEST
 START_TEST(test_critical_without_sa_after_sa_seen)
 {
     void *st = dnp3_dissector.state_new();
+    /* the master asks for the session key status (FC 32, g120v4 user 1); the outstation
+     * knows no SA (IIN2 0x01): no SA on this association, so no policy either */
+    app(st, 1, 3, 2, "c5 20 78 04 07 01 01 00");
+    app(st, 0, 3, 2, "c5 81 00 01");
+    app(st, 1, 3, 2, "c6 0d");
+    app(st, 0, 3, 2, "c6 81 00 00");
+    ck_assert_int_eq(count_op(0, "critical_without_sa", NULL), 0);
     /* require_sa stays no; the association first authenticates a command */
     app(st, 1, 3, 2, "c1 05" CROB("01"));
     app(st, 0, 3, 2, "c1 83 00 00 78 01 5b 01 0c 00 01 00 00 00 01 00 04 01 aa bb cc dd");
