@@ -46,12 +46,34 @@
  * Ops: the taxonomy's dnp3_* ids without the prefix (freeze for 7..12,
  * direct_operate for 5 and 6, time_set for 23, 24 and writes of g50,
  * clear_restart_iin for writes of g80, file_transfer, sa_exchange / sa_key_change /
- * sa_error by the g120 variation), else func_name. */
+ * sa_error by the g120 variation), else func_name.
+ *
+ * Detectors per association (this flow, master and outstation link addresses; at most
+ * DNP3_MAX_ASSOC per flow, least recently used dropped), each a derived event with a
+ * null code after the fragment's own (docs/events.md):
+ *   operate_without_select   an OPERATE whose object bytes (headers, indexes, CROB and
+ *                            setpoint values) differ from the association's last SELECT,
+ *                            or that SELECT is older than dnp3.select_timeout_ms
+ *   critical_without_sa      the outstation answers (0x81, same sequence) a critical
+ *                            request (IEEE 1815 7.5.2.3: FC 2-6, 13-19, 21, 25-31) that
+ *                            carried no g120v3 aggressive-mode object and drew no g120v1
+ *                            challenge, on an association that must use SAv5: by
+ *                            dnp3.require_sa, or because the outstation has sent a g120
+ *                            object (or the master an aggressive-mode request) on it
+ *                            before. The event describes the request (its direction and
+ *                            addresses).
+ *   unsolicited_unexpected   a 0x82 with objects while DISABLE_UNSOLICITED (confirmed by
+ *                            the outstation's response) has switched off classes 1-3 and
+ *                            no ENABLE since (reason "disabled"); or from an outstation the
+ *                            master never addressed on this flow once the flow is
+ *                            dnp3.outstation_learning_period old (reason
+ *                            "unknown_outstation"; off once the table ever dropped one). */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "diss_params.h"
 #include "dissector.h"
 #include "dnp3.h"
 #include "object.h"
@@ -65,6 +87,7 @@
 #define DNP3_MAX_FRAME   292 /* LEN 255: 10 + 250 user bytes + 16 block CRCs */
 #define DNP3_MAX_HEADERS 32  /* object headers listed per event */
 #define DNP3_MAX_ITEMS   16  /* decoded objects (CROB, time, file, SA) per header */
+#define DNP3_MAX_ASSOC   16  /* master/outstation pairs tracked per flow */
 
 static const char A_BAD_CRC[] = "dnp3.bad_crc";
 static const char A_BAD_LENGTH[] = "dnp3.bad_length";
@@ -105,10 +128,29 @@ struct dnp3_file_xfer {
     uint32_t next; /* the block expected next; kept after the last for retransmissions */
 };
 
+/* What the detectors keep of one master/outstation pair. */
+struct dnp3_assoc {
+    uint16_t master, outstation;
+    uint8_t used;
+    uint8_t known;       /* the master addressed it, or it answered a request */
+    uint8_t sa;          /* g120 seen: the association uses SAv5 */
+    uint8_t uns_off;     /* unsolicited classes 1..3 (bits 0..2) disabled */
+    uint8_t dis_pending; /* a DISABLE_UNSOLICITED awaits its response: its classes */
+    uint8_t dis_seq;
+    uint8_t sel_valid, crit_pending, crit_func, crit_seq;
+    uint32_t sel_len;
+    uint64_t sel_hash, sel_ts;
+    uint64_t last_ts;
+};
+
 struct dnp3_state {
     struct dnp3_frag frag[2]; /* [1] from the master (to_server), [0] from the outstation */
     struct dnp3_pending req;
     struct dnp3_file_xfer file[2]; /* indexed like frag */
+    struct dnp3_assoc assoc[DNP3_MAX_ASSOC];
+    uint64_t first_ts; /* the flow's first fragment */
+    uint8_t has_first;
+    uint8_t assoc_evicted; /* an association was dropped: unknown is no longer sure */
 };
 
 /* Where g70v5 blocks of the fragment being walked go (NULL: nowhere). */
@@ -595,9 +637,12 @@ static void dnp3_decode_obj(struct event *e, struct cursor *o, unsigned g, unsig
     }
 }
 
-/* What the object walk found, for choosing the op. */
+/* What the object walk found, for choosing the op and for the detectors. */
 struct dnp3_seen {
     int g50, g80, g120_kc, g120_err, g120;
+    int g120_aggr, g120_challenge; /* g120v3 aggressive mode request, g120v1 challenge */
+    unsigned g60_classes;          /* g60v2..v4: classes 1..3 as bits 0..2 */
+    unsigned nhdr;                 /* object headers */
 };
 
 /* Reads an index or size prefix of the given code (1..6). */
@@ -673,8 +718,12 @@ static int dnp3_objects(struct event *e, struct cursor *c, unsigned func, struct
         }
         if (g == 50) seen->g50 = 1;
         if (g == 80) seen->g80 = 1;
+        if (g == 60 && v >= 2 && v <= 4) seen->g60_classes |= 1u << (v - 2);
+        seen->nhdr++;
         if (g == 120) {
             seen->g120 = 1;
+            if (v == 3) seen->g120_aggr = 1;
+            if (v == 1) seen->g120_challenge = 1;
             if (v == 7)
                 seen->g120_err = 1;
             else if (v == 4 || v == 5 || v == 6 || (v >= 10 && v <= 15))
@@ -793,6 +842,182 @@ static void dnp3_malformed(struct event_sink *sink, const struct pdu_info *info,
     event_emit(sink, e);
 }
 
+/* ---- detectors (see the header comment) ---- */
+
+/* Critical functions of IEEE 1815-2012 7.5.2.3 (the taxonomy's list). */
+static int dnp3_critical(unsigned f)
+{
+    return (f >= 2 && f <= 6) || (f >= 13 && f <= 19) || f == 21 || (f >= 25 && f <= 31);
+}
+
+/* The association of master m and outstation o; created (dropping the least recently
+ * used) when absent. */
+static struct dnp3_assoc *dnp3_assoc_get(struct dnp3_state *st, uint16_t m, uint16_t o, uint64_t ts)
+{
+    struct dnp3_assoc *free_slot = NULL, *lru = &st->assoc[0];
+    for (int i = 0; i < DNP3_MAX_ASSOC; i++) {
+        struct dnp3_assoc *a = &st->assoc[i];
+        if (!a->used) {
+            if (!free_slot) free_slot = a;
+            continue;
+        }
+        if (a->master == m && a->outstation == o) {
+            a->last_ts = ts;
+            return a;
+        }
+        if (a->last_ts < lru->last_ts) lru = a;
+    }
+    struct dnp3_assoc *a = free_slot;
+    if (!a) {
+        a = lru;
+        st->assoc_evicted = 1;
+    }
+    memset(a, 0, sizeof(*a));
+    a->used = 1;
+    a->master = m;
+    a->outstation = o;
+    a->last_ts = ts;
+    return a;
+}
+
+/* FNV-1a over the fragment's object bytes (after the 2-byte request header). */
+static uint64_t dnp3_objects_hash(const struct dnp3_frag *f, uint32_t *len)
+{
+    struct cursor c = cursor_make(f->buf, f->len);
+    cursor_skip(&c, 2);
+    size_t n = cursor_left(&c);
+    const uint8_t *p = cursor_take(&c, n);
+    uint64_t h = 0xcbf29ce484222325ull;
+    for (size_t i = 0; p && i < n; i++)
+        h = (h ^ p[i]) * 0x100000001b3ull;
+    *len = (uint32_t)n;
+    return h;
+}
+
+/* A derived event (code null) naming the association; the caller adds and emits. */
+static struct event *dnp3_derived(struct event_sink *sink, enum ev_dir dir, const char *op,
+                                  uint16_t src, uint16_t dst)
+{
+    struct event *e = event_begin(sink, "dnp3", dir);
+    event_op(e, op);
+    ev_uint(e, "src", src);
+    ev_uint(e, "dst", dst);
+    return e;
+}
+
+/* The addresses and direction of the other side of the flow: an event about the
+ * request raised when its response shows what became of it. */
+static void dnp3_net_reverse(struct ev_net *n)
+{
+    struct ev_addr a = n->src;
+    n->src = n->dst;
+    n->dst = a;
+    uint16_t p = n->src_port;
+    n->src_port = n->dst_port;
+    n->dst_port = p;
+    uint8_t mac[6];
+    memcpy(mac, n->src_mac, 6);
+    memcpy(n->src_mac, n->dst_mac, 6);
+    memcpy(n->dst_mac, mac, 6);
+    n->to_server = !n->to_server;
+}
+
+/* A request from the master (link src) to the outstation (link dst). */
+static void dnp3_detect_request(struct dnp3_state *st, struct event_sink *sink,
+                                const struct pdu_info *info, const struct dnp3_link *l,
+                                const struct dnp3_frag *f, unsigned func, unsigned seq,
+                                const struct dnp3_seen *seen)
+{
+    const struct diss_params *pr = diss_params_of(sink);
+    struct dnp3_assoc *a = dnp3_assoc_get(st, l->src, l->dst, info->ts_us);
+    a->known = 1;
+    /* aggressive mode needs session keys: SA is in use (a key status request alone is
+     * only the master trying: an outstation without SA would never be challenged) */
+    if (seen->g120_aggr) a->sa = 1;
+    if (func == 3 || func == 4) {
+        uint32_t len;
+        uint64_t h = dnp3_objects_hash(f, &len);
+        if (func == 3) {
+            a->sel_valid = 1;
+            a->sel_hash = h;
+            a->sel_len = len;
+            a->sel_ts = info->ts_us;
+        } else {
+            uint64_t age = info->ts_us >= a->sel_ts ? info->ts_us - a->sel_ts : 0;
+            const char *why = !a->sel_valid                                       ? "no_select"
+                              : a->sel_hash != h || a->sel_len != len             ? "other_objects"
+                              : age > (uint64_t)pr->dnp3_select_timeout_ms * 1000 ? "timeout"
+                                                                                  : NULL;
+            if (why) {
+                struct event *e =
+                    dnp3_derived(sink, EV_DIR_REQUEST, "operate_without_select", l->src, l->dst);
+                ev_cstr(e, "reason", why);
+                ev_uint(e, "seq", seq);
+                if (a->sel_valid) ev_uint(e, "select_age_ms", age / 1000);
+                event_emit(sink, e);
+            }
+        }
+    }
+    if (func == 20) a->uns_off &= (uint8_t)~seen->g60_classes;
+    if (func == 21 && seen->g60_classes) {
+        a->dis_pending = (uint8_t)seen->g60_classes;
+        a->dis_seq = (uint8_t)seq;
+    }
+    if (func != 0) { /* a confirm is no new request: a pending one keeps waiting */
+        a->crit_pending = 0;
+        if (dnp3_critical(func) && !seen->g120_aggr && (pr->dnp3_require_sa || a->sa)) {
+            a->crit_pending = 1;
+            a->crit_func = (uint8_t)func;
+            a->crit_seq = (uint8_t)seq;
+        }
+    }
+}
+
+/* A response (0x81, 0x83) or unsolicited response (0x82) from the outstation (link src). */
+static void dnp3_detect_response(struct dnp3_state *st, struct event_sink *sink,
+                                 const struct pdu_info *info, const struct dnp3_link *l,
+                                 unsigned func, unsigned seq, int iin_ok, uint16_t iin,
+                                 const struct dnp3_seen *seen)
+{
+    const struct diss_params *pr = diss_params_of(sink);
+    struct dnp3_assoc *a = dnp3_assoc_get(st, l->dst, l->src, info->ts_us);
+    int was_known = a->known;
+    if (seen->g120) a->sa = 1;                     /* the outstation speaks SA */
+    if (seen->g120_challenge) a->crit_pending = 0; /* the outstation authenticates it */
+    if (func == 129) {
+        a->known = 1;
+        /* IIN2 bits 0..2: function unsupported, object unknown, parameter error */
+        if (a->dis_pending && seq == a->dis_seq && iin_ok && !(iin & 0x0007))
+            a->uns_off |= a->dis_pending;
+        if (seq == a->dis_seq) a->dis_pending = 0;
+        if (a->crit_pending && seq == a->crit_seq) {
+            a->crit_pending = 0;
+            struct event *e =
+                dnp3_derived(sink, EV_DIR_REQUEST, "critical_without_sa", l->dst, l->src);
+            dnp3_net_reverse(&e->net);
+            ev_uint(e, "func", a->crit_func);
+            ev_cstr(e, "func_name", dnp3_func_name(a->crit_func));
+            ev_uint(e, "seq", seq);
+            ev_bool(e, "sa_seen", a->sa);
+            if (iin_ok) ev_uint(e, "response_iin", iin);
+            event_emit(sink, e);
+        }
+    }
+    if (func != 130 || seen->nhdr == 0) return; /* a null unsolicited response is normal */
+    const char *why = NULL;
+    if ((a->uns_off & 7) == 7)
+        why = "disabled";
+    else if (!was_known && !st->assoc_evicted && pr->dnp3_learning &&
+             info->ts_us >= st->first_ts + (uint64_t)pr->dnp3_learning * 1000000)
+        why = "unknown_outstation";
+    if (!why) return;
+    struct event *e =
+        dnp3_derived(sink, EV_DIR_INDICATION, "unsolicited_unexpected", l->src, l->dst);
+    ev_cstr(e, "reason", why);
+    ev_uint(e, "seq", seq);
+    event_emit(sink, e);
+}
+
 /* One event for a reassembled application fragment. */
 static void dnp3_app(struct dnp3_state *st, struct event_sink *sink, const struct pdu_info *info,
                      const struct dnp3_link *l, const struct dnp3_frag *f)
@@ -837,11 +1062,14 @@ static void dnp3_app(struct dnp3_state *st, struct event_sink *sink, const struc
         ev_cstr(e, "func_name", name);
     else
         event_anomaly(e, A_UNKNOWN_FUNC);
+    uint16_t iin = 0;
+    int iin_ok = 0;
     if (func >= 129 && func <= 131) {
-        uint16_t iin = cursor_u16be(&c); /* IIN1 then IIN2 */
+        iin = cursor_u16be(&c); /* IIN1 then IIN2 */
         if (c.err) {
             event_anomaly(e, A_TRUNCATED);
         } else {
+            iin_ok = 1;
             ev_uint(e, "iin", iin);
             ev_arr_begin(e, "iin_flags");
             for (int b = 15; b >= 0; b--)
@@ -849,7 +1077,8 @@ static void dnp3_app(struct dnp3_state *st, struct event_sink *sink, const struc
             ev_end(e);
         }
     }
-    struct dnp3_seen seen = {0, 0, 0, 0, 0};
+    struct dnp3_seen seen;
+    memset(&seen, 0, sizeof(seen));
     /* file data travels in writes (to the outstation) and responses (from it) */
     struct dnp3_file_ctx fx = {&st->file[info->to_server ? 1 : 0], sink, info->to_server};
     int file_data = yara_worker_active(sink->yara) && (func == 2 || func == 129 || func == 130);
@@ -865,6 +1094,14 @@ static void dnp3_app(struct dnp3_state *st, struct event_sink *sink, const struc
         op = "sa_key_change";
     event_code(e, func, op);
     event_emit(sink, e);
+    if (!st->has_first) {
+        st->has_first = 1;
+        st->first_ts = info->ts_us;
+    }
+    if (dir == EV_DIR_REQUEST && name)
+        dnp3_detect_request(st, sink, info, l, f, func, ac & 0x0F, &seen);
+    else if (dir != EV_DIR_REQUEST)
+        dnp3_detect_response(st, sink, info, l, func, ac & 0x0F, iin_ok, iin, &seen);
 }
 
 /* Adds a transport segment to this direction's fragment; emits on FIN. */

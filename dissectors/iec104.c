@@ -58,12 +58,19 @@
  * type (IEC name), sq, num, cot, negative (P/N), test, oa, ca, ioa (the first),
  * objects [{ioa, value, quality | qu, select | ql | qoi | qcc | time ...}] (the
  * first IEC104_MAX_OBJS), objects_partial (layout unknown or variable), and on
- * confirmations/terminations request_cot and latency_us of the activation. */
+ * confirmations/terminations request_cot and latency_us of the activation.
+ *
+ * ioa_sweep (a derived event, code null, after the APDU's own): command activations
+ * (type 45-64, COT 6) to iec104.sweep_ioas distinct CA/IOA pairs on this connection
+ * within iec104.sweep_window_ms of packet time, as Industroyer's 104 module walked a
+ * station's IOAs. One event per episode: the next needs a window without commands.
+ * At most IEC104_SWEEP_MAX pairs are kept per flow. */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "diss_params.h"
 #include "dissector.h"
 
 #define IEC104_START    0x68
@@ -243,11 +250,80 @@ struct iec104_pending {
 
 #define IEC104_PENDING 8
 
+/* Command activations of the current window, for ioa_sweep. */
+#define IEC104_SWEEP_MAX 64 /* the most distinct CA/IOA pairs counted (iec104.sweep_ioas) */
+struct iec104_sweep {
+    uint64_t key[IEC104_SWEEP_MAX]; /* CA << 24 | IOA */
+    uint64_t ts[IEC104_SWEEP_MAX];  /* its last command */
+    uint8_t n;
+    uint8_t in_episode; /* reported: quiet until a window passes without commands */
+    uint8_t fire;       /* report after the APDU's event: the count it reached */
+    uint64_t last_ts;   /* the last command counted or seen during the episode */
+    uint64_t first_ts;  /* the oldest command of the reported window */
+    uint16_t fire_ca;   /* the command that completed it */
+    uint32_t fire_ioa;
+};
+
 struct iec104_state {
     struct iec104_dir d[2]; /* [1] from the client (to_server), [0] from the server */
     struct iec104_pending pend[IEC104_PENDING];
     uint8_t pend_next; /* slot to reuse when all are taken (oldest first) */
+    struct iec104_sweep sweep;
 };
+
+/* One command activation to (ca, ioa) at ts: counts it, and sets sw->fire when the
+ * window holds `want` distinct pairs. */
+static void iec104_sweep_note(struct iec104_sweep *sw, const struct diss_params *pr, uint16_t ca,
+                              uint32_t ioa, uint64_t ts)
+{
+    unsigned want = pr->iec104_sweep_ioas;
+    if (want == 0) return;
+    if (want > IEC104_SWEEP_MAX) want = IEC104_SWEEP_MAX;
+    uint64_t win = (uint64_t)pr->iec104_sweep_window_ms * 1000;
+    if (sw->in_episode) {
+        if (ts >= sw->last_ts && ts - sw->last_ts <= win) {
+            sw->last_ts = ts; /* the sweep goes on */
+            return;
+        }
+        sw->in_episode = 0;
+        sw->n = 0;
+    }
+    uint64_t key = (uint64_t)ca << 24 | (ioa & 0xFFFFFF);
+    unsigned k = 0, oldest = 0, found = IEC104_SWEEP_MAX;
+    for (unsigned i = 0; i < sw->n; i++) { /* drop what left the window, keep order */
+        if (ts > sw->ts[i] && ts - sw->ts[i] > win) continue;
+        sw->key[k] = sw->key[i];
+        sw->ts[k] = sw->ts[i];
+        if (sw->key[k] == key) found = k;
+        if (sw->ts[k] < sw->ts[oldest]) oldest = k;
+        k++;
+    }
+    sw->n = (uint8_t)k;
+    if (found < IEC104_SWEEP_MAX) {
+        sw->ts[found] = ts;
+    } else {
+        if (sw->n == IEC104_SWEEP_MAX) { /* only when want < n: replace the oldest */
+            sw->key[oldest] = key;
+            sw->ts[oldest] = ts;
+        } else {
+            sw->key[sw->n] = key;
+            sw->ts[sw->n] = ts;
+            sw->n++;
+        }
+    }
+    if (sw->n >= want) {
+        uint64_t first = ts;
+        for (unsigned i = 0; i < sw->n; i++)
+            if (sw->ts[i] < first) first = sw->ts[i];
+        sw->fire = sw->n;
+        sw->fire_ca = ca;
+        sw->fire_ioa = ioa & 0xFFFFFF;
+        sw->first_ts = first;
+        sw->in_episode = 1;
+        sw->last_ts = ts;
+        sw->n = 0;
+    }
+}
 
 /* Remembers an activation, or adds to its answer what it answers. */
 static void iec104_match(struct iec104_state *st, struct event *e, uint8_t type, unsigned cot,
@@ -474,7 +550,7 @@ static enum ev_dir iec104_dir_of(unsigned cot, int to_server)
 
 /* The ASDU of an I-format APDU: the event's code, addresses and objects. */
 static void iec104_asdu(struct iec104_state *st, struct event *e, struct cursor *c,
-                        const struct pdu_info *info)
+                        const struct pdu_info *info, const struct diss_params *pr)
 {
     int to_server = info->to_server;
     uint8_t type = cursor_u8(c);
@@ -526,6 +602,7 @@ static void iec104_asdu(struct iec104_state *st, struct event *e, struct cursor 
     struct cursor peek = *c; /* the first IOA also at top level, for rules */
     uint32_t ioa = cursor_u24le(&peek);
     if (!peek.err) ev_uint(e, "ioa", ioa);
+    int command = type >= 45 && type <= 64 && (cot & 0x3F) == 6;
     ev_arr_begin(e, "objects");
     for (unsigned i = 0; i < num; i++) {
         if (i == 0 || !sq)
@@ -534,6 +611,7 @@ static void iec104_asdu(struct iec104_state *st, struct event *e, struct cursor 
             ioa = (ioa + 1) & 0xFFFFFF;
         struct cursor o = cursor_sub(c, size);
         if (c->err) break;
+        if (command) iec104_sweep_note(&st->sweep, pr, ca, ioa, info->ts_us);
         if (i < IEC104_MAX_OBJS) {
             ev_obj_begin(e, NULL);
             ev_uint(e, "ioa", ioa);
@@ -593,7 +671,7 @@ static void iec104_apdu(struct iec104_state *st, struct cursor *a, const struct 
         d->ns_next = (ns + 1) & IEC104_SEQ_MOD;
         d->ns_valid = 1;
         iec104_check_nr(e, st, me, nr);
-        iec104_asdu(st, e, a, info);
+        iec104_asdu(st, e, a, info, diss_params_of(sink));
     } else if ((c1 & 3) == 1) {
         ev_cstr(e, "apci", "S");
         ev_uint(e, "nr", nr);
@@ -613,6 +691,19 @@ static void iec104_apdu(struct iec104_state *st, struct cursor *a, const struct 
         if (len != 4) event_anomaly(e, A_BAD_LENGTH);
     }
     event_emit(sink, e);
+    if (st->sweep.fire) {
+        const struct diss_params *pr = diss_params_of(sink);
+        e = event_begin(sink, "iec104", EV_DIR_REQUEST);
+        event_op(e, "ioa_sweep");
+        ev_uint(e, "distinct_ioas", st->sweep.fire);
+        ev_uint(e, "window_ms", pr->iec104_sweep_window_ms);
+        ev_uint(e, "ca", st->sweep.fire_ca);
+        ev_uint(e, "ioa", st->sweep.fire_ioa);
+        if (info->ts_us >= st->sweep.first_ts)
+            ev_uint(e, "span_ms", (info->ts_us - st->sweep.first_ts) / 1000);
+        event_emit(sink, e);
+        st->sweep.fire = 0;
+    }
 }
 
 static void iec104_malformed(struct event_sink *sink, const struct pdu_info *info,

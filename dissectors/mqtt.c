@@ -30,7 +30,15 @@
  *   it equals the password, as some devices send it).
  * - Requests carrying a packet id (PUBLISH QoS 1/2, PUBREL, SUBSCRIBE,
  *   UNSUBSCRIBE) and CONNECT/PINGREQ are remembered so the response carries the
- *   request type and the latency. */
+ *   request type and the latency.
+ * - state_spoof (a derived event, code null, after the PUBLISH's own): the client
+ *   publishes a Sparkplug B death certificate or host state of a node that is not its
+ *   own: spBv1.0/<group>/NDEATH/<edge node>, .../DDEATH/<edge node>/<device>,
+ *   spBv1.0/STATE/<host id> (Sparkplug 3.0) or STATE/<host id> (B 2.2). Its own edge
+ *   node is the one of its Will topic (NDEATH), else of the NBIRTH it published, or
+ *   the edge node id equal to its client id; its own host is the one of its Will topic
+ *   (STATE) or its client id. A flow picked up after its CONNECT has no identity and
+ *   raises nothing. Only hashes of the names are kept per flow. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -93,11 +101,22 @@ struct mq_dir {
     uint64_t skip_left; /* rest of a large packet still to pass over */
 };
 
+/* Who the client is, for state_spoof: FNV-1a hashes of Sparkplug names. */
+struct mq_ident {
+    uint8_t connected; /* its CONNECT was seen */
+    uint8_t has_will_node, has_birth_node, has_will_host;
+    uint64_t client_id;
+    uint64_t will_node;  /* group/edge node of an NDEATH Will topic */
+    uint64_t birth_node; /* group/edge node of the first NBIRTH it published */
+    uint64_t will_host;  /* host id of a STATE Will topic */
+};
+
 struct mqtt_state {
     uint8_t version; /* protocol level from CONNECT; 0 unknown */
     uint32_t seq;
     struct mq_pending pend[MQTT_MAX_PENDING];
     struct mq_dir dir[2];
+    struct mq_ident id;
 };
 
 static const char *mq_type_op(uint8_t t)
@@ -235,6 +254,91 @@ static int mq_pending_take(struct mqtt_state *st, uint8_t resp, uint16_t pid, in
     return 1;
 }
 
+/* ---- Sparkplug B topics (state_spoof) ---- */
+
+enum spb_kind { SPB_OTHER = 0, SPB_NBIRTH, SPB_NDEATH, SPB_DDEATH, SPB_STATE };
+
+struct spb_topic {
+    enum spb_kind kind;
+    uint64_t node;       /* hash of "<group>/<edge node>" */
+    uint64_t edge;       /* hash of "<edge node>" alone (compared with the client id) */
+    uint64_t host;       /* STATE: hash of "<host id>" */
+    const uint8_t *name; /* the edge node or host id, for the event */
+    size_t name_len;
+};
+
+static uint64_t mq_hash(uint64_t h, const uint8_t *p, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ p[i]) * 0x100000001b3ull;
+    return h;
+}
+#define MQ_HASH0 0xcbf29ce484222325ull
+
+static int mq_level_is(const uint8_t *p, size_t n, const char *w)
+{
+    size_t wl = strlen(w);
+    return n == wl && memcmp(p, w, wl) == 0;
+}
+
+/* Splits a topic (a verified span of the packet) into its Sparkplug parts. */
+static void spb_parse(const uint8_t *t, size_t n, struct spb_topic *out)
+{
+    memset(out, 0, sizeof(*out));
+    const uint8_t *lv[6];
+    size_t ll[6];
+    size_t nl = 0, from = 0;
+    for (size_t i = 0; i <= n && nl < 6; i++) {
+        if (i == n || t[i] == '/') {
+            lv[nl] = t + from;
+            ll[nl] = i - from;
+            nl++;
+            from = i + 1;
+        }
+    }
+    if (nl == 2 && mq_level_is(lv[0], ll[0], "STATE") && ll[1]) { /* B 2.2 */
+        out->kind = SPB_STATE;
+        out->name = lv[1];
+        out->name_len = ll[1];
+    } else if (nl == 3 && mq_level_is(lv[0], ll[0], "spBv1.0") &&
+               mq_level_is(lv[1], ll[1], "STATE") && ll[2]) { /* Sparkplug 3.0 */
+        out->kind = SPB_STATE;
+        out->name = lv[2];
+        out->name_len = ll[2];
+    } else if (nl >= 4 && mq_level_is(lv[0], ll[0], "spBv1.0") && ll[1] && ll[3]) {
+        if (nl == 4 && mq_level_is(lv[2], ll[2], "NBIRTH"))
+            out->kind = SPB_NBIRTH;
+        else if (nl == 4 && mq_level_is(lv[2], ll[2], "NDEATH"))
+            out->kind = SPB_NDEATH;
+        else if (nl == 5 && mq_level_is(lv[2], ll[2], "DDEATH"))
+            out->kind = SPB_DDEATH;
+        else
+            return;
+        out->node = mq_hash(mq_hash(mq_hash(MQ_HASH0, lv[1], ll[1]), (const uint8_t *)"/", 1),
+                            lv[3], ll[3]);
+        out->edge = mq_hash(MQ_HASH0, lv[3], ll[3]);
+        out->name = lv[3];
+        out->name_len = ll[3];
+        return;
+    } else {
+        return;
+    }
+    out->host = mq_hash(MQ_HASH0, out->name, out->name_len);
+}
+
+/* Whether the client publishing topic tp may: 1 yes, 0 a spoof, -1 unknown. */
+static int mq_owns(const struct mq_ident *id, const struct spb_topic *tp)
+{
+    if (tp->kind == SPB_STATE) {
+        if (!id->connected) return -1;
+        return (id->has_will_host && id->will_host == tp->host) || id->client_id == tp->host;
+    }
+    if (!id->connected && !id->has_birth_node) return -1;
+    if (id->connected && id->client_id == tp->edge) return 1;
+    if (id->has_will_node) return id->will_node == tp->node;
+    return id->has_birth_node && id->birth_node == tp->node;
+}
+
 /* ---- fields ---- */
 
 struct mq_pkt {
@@ -242,7 +346,11 @@ struct mq_pkt {
     struct event *e;
     struct cursor *c; /* after the fixed header */
     uint8_t type, flags;
+    int to_server;
     int v5;
+    const uint8_t *spoof; /* state_spoof: the topic (a span of the packet) */
+    size_t spoof_len;
+    struct spb_topic spoof_tp;
     int has_pid;
     uint16_t pid;
     int strict; /* the layout fixes the length: leftover bytes are trailing data */
@@ -339,11 +447,24 @@ static void mq_connect(struct mq_pkt *m)
     mq_props(m, "properties_len");
     const uint8_t *s;
     size_t n;
+    struct mq_ident *id = &m->st->id;
+    memset(id, 0, sizeof(*id)); /* one CONNECT per connection: a new one starts over */
     if (!mq_string(m->c, &s, &n)) return;
     ev_str(e, "client_id", s, n);
+    id->connected = 1;
+    id->client_id = mq_hash(MQ_HASH0, s, n);
     if (will) {
         mq_props(m, "will_properties_len");
         if (!mq_string(m->c, &s, &n)) return;
+        struct spb_topic tp;
+        spb_parse(s, n, &tp);
+        if (tp.kind == SPB_NDEATH) {
+            id->has_will_node = 1;
+            id->will_node = tp.node;
+        } else if (tp.kind == SPB_STATE) {
+            id->has_will_host = 1;
+            id->will_host = tp.host;
+        }
         ev_obj_begin(e, "will_msg");
         ev_str(e, "topic", s, n);
         ev_uint(e, "qos", (unsigned)will_qos);
@@ -397,6 +518,19 @@ static void mq_publish(struct mq_pkt *m, uint32_t rem, int partial)
     if (!mq_string(m->c, &s, &n)) return;
     ev_str(e, "topic", s, n);
     if (mq_has_wildcard(s, n)) ev_bool(e, "topic_wildcard", 1); /* not allowed in PUBLISH */
+    if (m->to_server && n > 6) { /* a client publishes: is it a Sparkplug state of another? */
+        struct spb_topic tp;
+        spb_parse(s, n, &tp);
+        struct mq_ident *id = &m->st->id;
+        if (tp.kind == SPB_NBIRTH && !id->has_birth_node) {
+            id->has_birth_node = 1;
+            id->birth_node = tp.node;
+        } else if (tp.kind != SPB_OTHER && tp.kind != SPB_NBIRTH && mq_owns(id, &tp) == 0) {
+            m->spoof = s;
+            m->spoof_len = n;
+            m->spoof_tp = tp;
+        }
+    }
     if (qos) mq_pid(m);
     mq_props(m, "properties_len");
     if (m->c->err) return;
@@ -489,6 +623,7 @@ static void mq_packet(struct mqtt_state *st, struct mq_dir *ds, struct cursor *p
         .c = pkt,
         .type = b0 >> 4,
         .flags = b0 & 15,
+        .to_server = info->to_server,
         .v5 = st->version == 5,
         .strict = 1,
     };
@@ -568,6 +703,16 @@ static void mq_packet(struct mqtt_state *st, struct mq_dir *ds, struct cursor *p
     }
     event_code(e, m.type, mq_type_op(m.type));
     event_emit(sink, e);
+    if (m.spoof) {
+        static const char *const kinds[] = {"", "nbirth", "ndeath", "ddeath", "state"};
+        e = event_begin(sink, "mqtt", EV_DIR_REQUEST);
+        event_op(e, "state_spoof");
+        ev_str(e, "topic", m.spoof, m.spoof_len);
+        ev_cstr(e, "kind", kinds[m.spoof_tp.kind]);
+        ev_str(e, "target", m.spoof_tp.name, m.spoof_tp.name_len);
+        ev_bool(e, "client_known", st->id.connected);
+        event_emit(sink, e);
+    }
 }
 
 /* A header we cannot frame on: one event per episode, then scan. */

@@ -31,6 +31,14 @@
  * PDU (not per fragment), proto "s7commplus", code = function of requests and
  * responses, null for notifications.
  *
+ * download_suspected (S7comm-plus, a derived event with code null after the PDU's own):
+ * a BeginSequence (0x0556) request, then CreateObject (0x04ca) requests of which at
+ * least one is s7commplus.download_min_bytes long (all its fragments), then an
+ * EndSequence (0x0560) request on the same connection. The function codes are those
+ * of Wireshark's s7comm_plus dissector; the sequence itself is the taxonomy's
+ * heuristic (newer firmware protects the session, and no public capture of a TIA
+ * download backs it).
+ *
  * Block transfers are reassembled for YARA (object.h): the data of the Ack_Data
  * PDUs of download_block (0x1b, engineering station -> PLC) and upload (0x1e,
  * PLC -> station) is gathered until the function status says no more follows
@@ -41,6 +49,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "diss_params.h"
 #include "dissector.h"
 #include "object.h"
 
@@ -71,8 +80,11 @@ struct s7_dir {
     struct s7_buf cotp; /* COTP DT segments until EOT */
     struct s7_buf ud;   /* userdata fragments until the last data unit */
     uint8_t ud_group, ud_subfunc, ud_ref;
-    uint8_t desync;   /* resynchronising: bad_tpkt already reported (or after a gap) */
-    uint8_t s7p_more; /* an S7comm-plus PDU continues in the next DT */
+    uint8_t desync;    /* resynchronising: bad_tpkt already reported (or after a gap) */
+    uint8_t s7p_more;  /* an S7comm-plus PDU continues in the next DT */
+    uint8_t s7p_req;   /* the PDU under way is a request ... */
+    uint16_t s7p_func; /* ... of this function ... */
+    uint32_t s7p_len;  /* ... and has this many data bytes so far (all fragments) */
 };
 
 struct s7_pending {
@@ -88,6 +100,9 @@ struct s7_state {
     struct s7_pending pend[S7_PENDING];     /* S7 jobs by PDU reference */
     struct s7_pending s7p_pend[S7_PENDING]; /* S7comm-plus requests by sequence number */
     unsigned pend_next, s7p_pend_next;
+    /* download_suspected: a BeginSequence is open, with this many large CreateObjects */
+    uint8_t s7p_in_seq;
+    uint32_t s7p_big, s7p_big_max;
     /* block transfers for YARA, by the direction the block's bytes travel */
     struct ots_object blk[2];
     uint8_t blk_name[2][16];
@@ -980,6 +995,35 @@ static void s7_pdu(struct s7_state *st, int di, struct cursor *c, const struct p
 
 /* ---------------------------------------------------------------- S7comm-plus */
 
+/* An S7comm-plus PDU is complete (its last fragment seen): a large CreateObject
+ * inside a sequence counts towards download_suspected. */
+static void s7p_pdu_done(struct s7_state *st, struct s7_dir *dir, struct event_sink *sink)
+{
+    if (!dir->s7p_req || dir->s7p_func != 0x04ca || !st->s7p_in_seq) return;
+    if (dir->s7p_len < diss_params_of(sink)->s7p_download_min_bytes) return;
+    st->s7p_big++;
+    if (dir->s7p_len > st->s7p_big_max) st->s7p_big_max = dir->s7p_len;
+}
+
+/* Requests that open and close a sequence; emits after the PDU's own event. */
+static void s7p_sequence(struct s7_state *st, struct event_sink *sink, uint16_t func)
+{
+    if (func == 0x0556) {
+        st->s7p_in_seq = 1;
+        st->s7p_big = st->s7p_big_max = 0;
+    } else if (func == 0x0560) {
+        if (st->s7p_in_seq && st->s7p_big) {
+            struct event *e = event_begin(sink, "s7commplus", EV_DIR_REQUEST);
+            event_op(e, "download_suspected");
+            ev_uint(e, "create_objects", st->s7p_big);
+            ev_uint(e, "largest", st->s7p_big_max);
+            event_emit(sink, e);
+        }
+        st->s7p_in_seq = 0;
+        st->s7p_big = st->s7p_big_max = 0;
+    }
+}
+
 static void s7p_pdu(struct s7_state *st, int di, struct cursor *c, uint64_t ts,
                     struct event_sink *sink)
 {
@@ -994,7 +1038,13 @@ static void s7p_pdu(struct s7_state *st, int di, struct cursor *c, uint64_t ts,
                   cursor_peek_u16be(c, 2, NULL) == 0;
     int continuation = dir->s7p_more;
     dir->s7p_more = !trailer && !trunc;
-    if (continuation) return; /* the rest of a PDU already reported */
+    if (continuation) { /* the rest of a PDU already reported */
+        dir->s7p_len += len;
+        if (!dir->s7p_more) s7p_pdu_done(st, dir, sink);
+        return;
+    }
+    dir->s7p_req = 0;
+    dir->s7p_len = len;
 
     struct event *e = event_begin(sink, "s7commplus", EV_DIR_NONE);
     ev_uint(e, "version", ver);
@@ -1028,6 +1078,8 @@ static void s7p_pdu(struct s7_state *st, int di, struct cursor *c, uint64_t ts,
         }
         event_code(e, func, s7p_function_op(func));
         ev_uint(e, "function", func);
+        dir->s7p_req = opcode == 0x31;
+        dir->s7p_func = func;
         cursor_skip(&body, 2);
         uint16_t seq = cursor_u16be(&body);
         if (!body.err) {
@@ -1065,6 +1117,8 @@ static void s7p_pdu(struct s7_state *st, int di, struct cursor *c, uint64_t ts,
         event_op(e, "identified");
     }
     event_emit(sink, e);
+    if (!dir->s7p_more) s7p_pdu_done(st, dir, sink);
+    if (dir->s7p_req) s7p_sequence(st, sink, dir->s7p_func);
 }
 
 /* ---------------------------------------------------------------- COTP */

@@ -15,6 +15,16 @@ static const char *const engine_events[] = {
     "flow.new",   "flow.end", "stream.overlap_changed", "protocol.nonstandard_port",
     "yara.match", NULL};
 
+/* Derived events the dissectors raise from per-flow state (docs/events.md): rules match
+ * them with op: like any protocol event, and `event:` may name them too. */
+static const char *const derived_events[] = {"dnp3.operate_without_select",
+                                             "dnp3.critical_without_sa",
+                                             "dnp3.unsolicited_unexpected",
+                                             "iec104.ioa_sweep",
+                                             "mqtt.state_spoof",
+                                             "s7commplus.download_suspected",
+                                             NULL};
+
 /* Suricata event names otsensor accepts but never raises (docs/rules.md, Suricata
  * compatibility): a rule written for Suricata loads, and does not match. */
 static const char *const suricata_only[] = {"dnp3.flooded", NULL};
@@ -41,5 +51,6 @@ int rules_event_known(const char *name, int anomaly_only)
 {
     if (rules_anomaly_known(name) || in_list(suricata_only, name)) return 1;
     if (anomaly_only) return 0;
-    return in_list(engine_events, name) || in_list(corr_event_names, name);
+    return in_list(engine_events, name) || in_list(corr_event_names, name) ||
+           in_list(derived_events, name);
 }

@@ -77,6 +77,7 @@ void config_defaults(struct config *c)
     c->yara_flow_budget = 4ull * 1024 * 1024;
     c->yara_second_budget = 64ull * 1024 * 1024;
     c->yara_opcua_write_min = 1024;
+    diss_params_defaults(&c->diss);
 }
 
 enum kind { K_INT, K_U32, K_U64, K_BOOL, K_STR };
@@ -164,6 +165,12 @@ static const struct key keys[] = {
     {"yara.second_budget", K_U64, F(yara_second_budget), 0, 0, 1ull << 40},
     {"yara.encrypted", K_BOOL, F(yara_encrypted), 0, 0, 1},
     {"yara.opcua_write_min", K_U32, F(yara_opcua_write_min), 0, 1, 1u << 28},
+    {"dnp3.select_timeout_ms", K_U32, F(diss.dnp3_select_timeout_ms), 0, 1, 3600000},
+    {"dnp3.require_sa", K_BOOL, F(diss.dnp3_require_sa), 0, 0, 1},
+    {"dnp3.outstation_learning_period", K_U32, F(diss.dnp3_learning), 0, 0, 31536000},
+    {"iec104.sweep_ioas", K_U32, F(diss.iec104_sweep_ioas), 0, 0, 64},
+    {"iec104.sweep_window_ms", K_U32, F(diss.iec104_sweep_window_ms), 0, 1, 86400000},
+    {"s7commplus.download_min_bytes", K_U32, F(diss.s7p_download_min_bytes), 0, 1, 1u << 24},
 };
 #undef F
 

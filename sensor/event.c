@@ -12,6 +12,7 @@ void event_sink_init(struct event_sink *s, event_deliver_fn deliver, void *ctx)
     s->payload_len = 0;
     s->top = 0;
     s->emitted = 0;
+    s->params = NULL;
 }
 
 struct event *event_begin(struct event_sink *s, const char *proto, enum ev_dir dir)

@@ -95,6 +95,7 @@ struct event {
 
 struct event_sink;
 struct yara_worker;
+struct diss_params;
 typedef void (*event_deliver_fn)(void *ctx, struct event *ev);
 
 /* One sink per worker. The engine sets `net` before each dissector call. */
@@ -108,7 +109,8 @@ struct event_sink {
     size_t payload_len;
     int top;
     uint64_t emitted;
-    struct yara_worker *yara; /* scans objects (object.h); NULL: objects are not kept */
+    struct yara_worker *yara;         /* scans objects (object.h); NULL: objects are not kept */
+    const struct diss_params *params; /* detectors' settings (diss_params.h); NULL: defaults */
     struct event stack[EVENT_STACK];
 };
 

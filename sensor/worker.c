@@ -1008,6 +1008,7 @@ int worker_start(struct worker *w)
     /* nDPI's module takes tens of milliseconds to build: done by the worker
      * thread itself (worker_main), so workers start in parallel with capture */
     event_sink_init(&w->sink, deliver, w);
+    w->sink.params = &c->diss;
     if (c->yara_path[0]) {
         struct yara_limits yl = {c->yara_stream_max,  c->yara_object_max,
                                  c->yara_flow_budget, c->yara_second_budget,

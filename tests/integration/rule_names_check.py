@@ -140,8 +140,9 @@ m = re.search(r"corr_event_names\[\]\s*=\s*\{(.*?)\};", s, re.S)
 known += LIT.findall(m.group(1)) if m else []
 en = os.path.join(SRC, "rules", "event_names.c")
 if os.path.exists(en):
-    m = re.search(r"engine_events\[\]\s*=\s*\{(.*?)\};", open(en, encoding="utf-8").read(), re.S)
-    known += LIT.findall(m.group(1)) if m else []
+    for lst in ("engine_events", "derived_events"):
+        m = re.search(lst + r"\[\]\s*=\s*\{(.*?)\};", open(en, encoding="utf-8").read(), re.S)
+        known += LIT.findall(m.group(1)) if m else []
 for n in known:
     if not event_known(n):
         print(f"FAIL: known-name list holds {n}, which nothing raises")

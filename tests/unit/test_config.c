@@ -93,6 +93,19 @@ START_TEST(defaults)
     ck_assert_str_eq(cfg.spool_fsync, "batch");
     ck_assert_uint_eq(cfg.aggregate_window, 60);
     ck_assert_uint_eq(cfg.aggregate_max, 10000);
+    ck_assert_uint_eq(cfg.diss.dnp3_select_timeout_ms, 10000);
+    ck_assert_int_eq(cfg.diss.dnp3_require_sa, 0);
+    ck_assert_uint_eq(cfg.diss.dnp3_learning, 3600);
+    ck_assert_uint_eq(cfg.diss.iec104_sweep_ioas, 10);
+    ck_assert_uint_eq(cfg.diss.iec104_sweep_window_ms, 60000);
+    ck_assert_uint_eq(cfg.diss.s7p_download_min_bytes, 1024);
+    /* the detectors' keys land in the settings the worker hands its dissectors */
+    ck_assert_int_eq(config_set(&cfg, "dnp3.require_sa", "yes", err, sizeof(err)), 0);
+    ck_assert_int_eq(cfg.diss.dnp3_require_sa, 1);
+    ck_assert_int_eq(config_set(&cfg, "iec104.sweep_ioas", "65", err, sizeof(err)), -1);
+    ck_assert_int_eq(config_set(&cfg, "iec104.sweep_ioas", "64", err, sizeof(err)), 0);
+    ck_assert_uint_eq(cfg.diss.iec104_sweep_ioas, 64);
+    config_defaults(&cfg);
     ck_assert_str_eq(cfg.events_path, "");
     ck_assert_int_eq(cfg.n_read_files, 0);
     ck_assert_int_eq(cfg.n_interfaces, 0);
@@ -350,6 +363,12 @@ static const char *all_keys[] = {
     "yara.second_budget",
     "yara.encrypted",
     "yara.opcua_write_min",
+    "dnp3.select_timeout_ms",
+    "dnp3.require_sa",
+    "dnp3.outstation_learning_period",
+    "iec104.sweep_ioas",
+    "iec104.sweep_window_ms",
+    "s7commplus.download_min_bytes",
 };
 
 static const char *example_path(void)

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "diss_params.h"
 #include "dissector.h"
 #include "testutil.h"
 #include "yara_scan.h"
@@ -710,6 +711,323 @@ START_TEST(test_yara_file_transport)
 }
 END_TEST
 
+/* ---- detectors: operate_without_select, critical_without_sa, unsolicited_unexpected ----
+ * Fragments are built byte by byte per IEEE 1815 (one transport segment each, link CRCs
+ * by crc_dnp); master 3, outstation 2 unless said otherwise. */
+
+static struct diss_params params;
+
+/* Sends one application fragment (hex) in one link frame: from the master (to_server)
+ * or from the outstation. */
+static void app(void *st, int from_master, uint16_t master, uint16_t outstation, const char *hex)
+{
+    uint8_t a[256], fr[320];
+    a[0] = 0xC0; /* transport FIN FIR seq 0 */
+    size_t n = 1 + hex_to_bytes(hex, a + 1, sizeof(a) - 1);
+    size_t m = from_master ? make_frame(fr, 0xC4, outstation, master, a, n)
+                           : make_frame(fr, 0x44, master, outstation, a, n);
+    rec.sink.net.to_server = (uint8_t)from_master;
+    ck_assert_uint_eq(parse_once(st, fr, m, from_master, DISS_TCP), m);
+}
+
+/* Events named op recorded since `from`; the last one's index in *at. */
+static int count_op(int from, const char *op, int *at)
+{
+    int k = 0;
+    for (int i = from; i < rec.n; i++)
+        if (!strcmp(rec.ev[i].op, op)) {
+            k++;
+            if (at) *at = i;
+        }
+    return k;
+}
+
+/* g12v1 CROB, qualifier 0x28, one object at index `idx`: latch on, 100 ms on/off */
+#define CROB(idx) "0c 01 28 01 00 " idx " 00 03 01 64 00 00 00 64 00 00 00 00"
+
+START_TEST(test_select_then_operate_is_quiet)
+{
+    void *st = dnp3_dissector.state_new();
+    app(st, 1, 3, 2, "c7 03" CROB("01")); /* select, seq 7 */
+    app(st, 0, 3, 2, "c7 81 00 00" CROB("01"));
+    now_us += 2000000;                    /* 2 s later */
+    app(st, 1, 3, 2, "c8 04" CROB("01")); /* operate, seq 8, same objects */
+    app(st, 0, 3, 2, "c8 81 00 00" CROB("01"));
+    ck_assert_int_eq(rec.n, 4);
+    ck_assert_int_eq(count_op(0, "operate_without_select", NULL), 0);
+    ck_assert_int_eq(count_op(0, "operate", NULL), 1);
+    dnp3_dissector.state_free(st);
+}
+END_TEST
+
+START_TEST(test_operate_without_select)
+{
+    void *st = dnp3_dissector.state_new();
+    int at = -1;
+    /* no select at all */
+    app(st, 1, 3, 2, "c1 04" CROB("01"));
+    ck_assert_int_eq(rec.n, 2); /* the operate, then the derived event */
+    ck_assert_int_eq(count_op(0, "operate_without_select", &at), 1);
+    ck_assert_int_eq(at, 1);
+    ck_assert(!rec.ev[at].has_code);
+    ck_assert_int_eq(rec.ev[at].dir, EV_DIR_REQUEST);
+    ck_assert_str_eq(rec.ev[at].proto, "dnp3");
+    ck_assert_uint_eq(u(at, "src"), 3);
+    ck_assert_uint_eq(u(at, "dst"), 2);
+    ev_s(&rec.ev[at], "reason", "no_select");
+    /* a select of index 1, an operate of index 2 */
+    app(st, 1, 3, 2, "c2 03" CROB("01"));
+    app(st, 1, 3, 2, "c3 04" CROB("02"));
+    ck_assert_int_eq(count_op(0, "operate_without_select", &at), 2);
+    ev_s(&rec.ev[at], "reason", "other_objects");
+    /* the same CROB with another control code (latch off) is another command */
+    app(st, 1, 3, 2, "c4 03" CROB("05"));
+    app(st, 1, 3, 2, "c5 04 0c 01 28 01 00 05 00 04 01 64 00 00 00 64 00 00 00 00");
+    ck_assert_int_eq(count_op(0, "operate_without_select", &at), 3);
+    /* the right objects 11 s after the select: past the default 10 s timeout */
+    app(st, 1, 3, 2, "c6 03" CROB("01"));
+    now_us += 11000000;
+    app(st, 1, 3, 2, "c7 04" CROB("01"));
+    ck_assert_int_eq(count_op(0, "operate_without_select", &at), 4);
+    ev_s(&rec.ev[at], "reason", "timeout");
+    ck_assert_uint_eq(u(at, "select_age_ms"), 11000);
+    /* with dnp3.select_timeout_ms = 20000 the same exchange is fine */
+    diss_params_defaults(&params);
+    params.dnp3_select_timeout_ms = 20000;
+    rec.sink.params = &params;
+    app(st, 1, 3, 2, "c8 03" CROB("01"));
+    now_us += 11000000;
+    app(st, 1, 3, 2, "c9 04" CROB("01"));
+    ck_assert_int_eq(count_op(0, "operate_without_select", NULL), 4);
+    /* a select on another association (outstation 4) does not cover outstation 2 */
+    app(st, 1, 3, 4, "ca 03" CROB("01"));
+    app(st, 1, 3, 2, "cb 04" CROB("01"));
+    ck_assert_int_eq(count_op(0, "operate_without_select", NULL), 4); /* 2's select holds */
+    app(st, 1, 3, 4, "cc 04" CROB("01"));
+    ck_assert_int_eq(count_op(0, "operate_without_select", NULL), 4);
+    app(st, 1, 3, 5, "cd 04" CROB("01"));
+    ck_assert_int_eq(count_op(0, "operate_without_select", NULL), 5);
+    dnp3_dissector.state_free(st);
+}
+END_TEST
+
+/* direct operate (FC 5) of CROB index 1, seq 1; the outstation executes it */
+#define DIRECT_OP "c1 05" CROB("01")
+#define DIRECT_OK "c1 81 00 00" CROB("01")
+
+START_TEST(test_critical_without_sa_policy)
+{
+    void *st = dnp3_dissector.state_new();
+    int at = -1;
+    /* default policy, no SA ever seen: nothing */
+    app(st, 1, 3, 2, DIRECT_OP);
+    app(st, 0, 3, 2, DIRECT_OK);
+    ck_assert_int_eq(count_op(0, "critical_without_sa", NULL), 0);
+    /* dnp3.require_sa = yes: executed without challenge nor aggressive mode */
+    diss_params_defaults(&params);
+    params.dnp3_require_sa = 1;
+    rec.sink.params = &params;
+    int from = rec.n;
+    app(st, 1, 3, 2, DIRECT_OP);
+    ck_assert_int_eq(count_op(from, "critical_without_sa", NULL), 0); /* not before the answer */
+    app(st, 0, 3, 2, DIRECT_OK);
+    ck_assert_int_eq(count_op(from, "critical_without_sa", &at), 1);
+    ck_assert_int_eq(rec.ev[at].dir, EV_DIR_REQUEST);
+    ck_assert_int_eq(rec.ev[at].net.to_server, 1); /* it describes the request */
+    ck_assert_uint_eq(u(at, "src"), 3);
+    ck_assert_uint_eq(u(at, "dst"), 2);
+    ck_assert_uint_eq(u(at, "func"), 5);
+    ev_s(&rec.ev[at], "func_name", "direct_operate");
+    /* a read is not critical */
+    from = rec.n;
+    app(st, 1, 3, 2, "c2 01 3c 01 06");
+    app(st, 0, 3, 2, "c2 81 00 00");
+    ck_assert_int_eq(count_op(from, "critical_without_sa", NULL), 0);
+    /* challenge-response: the outstation challenges (0x83 g120v1), the master replies
+     * (0x20 g120v2), then the outstation executes: authenticated */
+    from = rec.n;
+    app(st, 1, 3, 2, "c3 05" CROB("01"));
+    app(st, 0, 3, 2,
+        "c3 83 00 00 78 01 5b 01 0c 00"         /* g120v1, size 12 */
+        "01 00 00 00 01 00 04 01 aa bb cc dd"); /* csq 1, user 1, HMAC 4, reason 1 */
+    app(st, 1, 3, 2, "c4 20 78 02 5b 01 0a 00 01 00 00 00 01 00 11 22 33 44"); /* g120v2 */
+    app(st, 0, 3, 2, "c3 81 00 00" CROB("01"));
+    ck_assert_int_eq(count_op(from, "critical_without_sa", NULL), 0);
+    /* aggressive mode: g120v3 before and g120v9 after the CROB */
+    from = rec.n;
+    app(st, 1, 3, 2,
+        "c5 05 78 03 07 01 02 00 00 00 01 00" CROB("01") " 78 09 5b 01 04 00 de ad be ef");
+    app(st, 0, 3, 2, "c5 81 00 00" CROB("01"));
+    ck_assert_int_eq(count_op(from, "critical_without_sa", NULL), 0);
+    dnp3_dissector.state_free(st);
+}
+END_TEST
+
+START_TEST(test_critical_without_sa_after_sa_seen)
+{
+    void *st = dnp3_dissector.state_new();
+    /* the master asks for the session key status (FC 32, g120v4 user 1); the outstation
+     * knows no SA (IIN2 0x01): no SA on this association, so no policy either */
+    app(st, 1, 3, 2, "c5 20 78 04 07 01 01 00");
+    app(st, 0, 3, 2, "c5 81 00 01");
+    app(st, 1, 3, 2, "c6 0d");
+    app(st, 0, 3, 2, "c6 81 00 00");
+    ck_assert_int_eq(count_op(0, "critical_without_sa", NULL), 0);
+    /* require_sa stays no; the association first authenticates a command */
+    app(st, 1, 3, 2, "c1 05" CROB("01"));
+    app(st, 0, 3, 2, "c1 83 00 00 78 01 5b 01 0c 00 01 00 00 00 01 00 04 01 aa bb cc dd");
+    app(st, 1, 3, 2, "c2 20 78 02 5b 01 0a 00 01 00 00 00 01 00 11 22 33 44");
+    app(st, 0, 3, 2, "c1 81 00 00" CROB("01"));
+    ck_assert_int_eq(count_op(0, "critical_without_sa", NULL), 0);
+    /* then a cold restart the outstation performs unchallenged: a downgrade */
+    int at = -1;
+    app(st, 1, 3, 2, "c3 0d");
+    app(st, 0, 3, 2, "c3 81 00 00 34 01 07 01 e8 03"); /* g52v1 time delay 1000 */
+    ck_assert_int_eq(count_op(0, "critical_without_sa", &at), 1);
+    ck_assert_uint_eq(u(at, "func"), 13);
+    ck_assert_uint_eq(u(at, "sa_seen"), 1);
+    /* another association of the flow has used no SA: its commands are its own */
+    app(st, 1, 3, 4, "c4 0d");
+    app(st, 0, 3, 4, "c4 81 00 00");
+    ck_assert_int_eq(count_op(0, "critical_without_sa", NULL), 1);
+    dnp3_dissector.state_free(st);
+}
+END_TEST
+
+/* g60v2..v4: classes 1, 2, 3 (qualifier 0x06: all objects) */
+#define CLASSES_123 "3c 02 06 3c 03 06 3c 04 06"
+/* unsolicited response, CON UNS, with one g2v1 binary input event (index 5, flags 0x81) */
+#define UNS_DATA(seq) "f" seq " 82 00 00 02 01 17 01 05 81"
+
+START_TEST(test_unsolicited_while_disabled)
+{
+    void *st = dnp3_dissector.state_new();
+    int at = -1;
+    /* enabled (the default): unsolicited data is expected */
+    app(st, 0, 3, 2, UNS_DATA("1"));
+    /* DISABLE_UNSOLICITED not yet confirmed by the outstation: an event in flight is fine */
+    app(st, 1, 3, 2, "c1 15 " CLASSES_123);
+    app(st, 0, 3, 2, UNS_DATA("2"));
+    ck_assert_int_eq(count_op(0, "unsolicited_unexpected", NULL), 0);
+    app(st, 0, 3, 2, "c1 81 00 00"); /* disable confirmed */
+    /* a null unsolicited response (restart announcement) is allowed while disabled */
+    app(st, 0, 3, 2, "f3 82 80 00");
+    ck_assert_int_eq(count_op(0, "unsolicited_unexpected", NULL), 0);
+    app(st, 0, 3, 2, UNS_DATA("4"));
+    ck_assert_int_eq(count_op(0, "unsolicited_unexpected", &at), 1);
+    ck_assert_int_eq(rec.ev[at].dir, EV_DIR_INDICATION);
+    ev_s(&rec.ev[at], "reason", "disabled");
+    ck_assert_uint_eq(u(at, "src"), 2);
+    ck_assert_uint_eq(u(at, "dst"), 3);
+    ck_assert_uint_eq(u(at, "seq"), 4);
+    /* ENABLE_UNSOLICITED for class 1 only: the outstation may report class 1 again,
+     * and which class an event is in is the outstation's configuration */
+    app(st, 1, 3, 2, "c2 14 3c 02 06");
+    app(st, 0, 3, 2, "c2 81 00 00");
+    app(st, 0, 3, 2, UNS_DATA("5"));
+    ck_assert_int_eq(count_op(0, "unsolicited_unexpected", NULL), 1);
+    /* a disable the outstation rejects (IIN2 0x04 parameter error) changes nothing */
+    app(st, 1, 3, 2, "c3 15 3c 02 06");
+    app(st, 0, 3, 2, "c3 81 00 04");
+    app(st, 0, 3, 2, UNS_DATA("6"));
+    ck_assert_int_eq(count_op(0, "unsolicited_unexpected", NULL), 1);
+    dnp3_dissector.state_free(st);
+}
+END_TEST
+
+START_TEST(test_unsolicited_unknown_outstation)
+{
+    void *st = dnp3_dissector.state_new();
+    int at = -1;
+    diss_params_defaults(&params);
+    params.dnp3_learning = 60;
+    rec.sink.params = &params;
+    app(st, 1, 3, 2, "c1 01 3c 01 06"); /* the master polls outstation 2 */
+    app(st, 0, 3, 2, "c1 81 00 00");
+    app(st, 0, 3, 7, UNS_DATA("1")); /* outstation 7, while still learning */
+    ck_assert_int_eq(count_op(0, "unsolicited_unexpected", NULL), 0);
+    now_us += 61000000;
+    app(st, 0, 3, 2, UNS_DATA("2")); /* known */
+    app(st, 0, 3, 7, UNS_DATA("2")); /* seen in learning, never addressed: still unknown */
+    ck_assert_int_eq(count_op(0, "unsolicited_unexpected", NULL), 1);
+    app(st, 0, 3, 9, UNS_DATA("1")); /* new after learning */
+    ck_assert_int_eq(count_op(0, "unsolicited_unexpected", &at), 2);
+    ev_s(&rec.ev[at], "reason", "unknown_outstation");
+    ck_assert_uint_eq(u(at, "src"), 9);
+    /* once per outstation: the second event of 9 is still unknown, but reported */
+    app(st, 0, 3, 9, UNS_DATA("2"));
+    ck_assert_int_eq(count_op(0, "unsolicited_unexpected", NULL), 3);
+    /* the master confirms it: from then on it is known */
+    app(st, 1, 3, 9, "c2 00");
+    app(st, 0, 3, 9, UNS_DATA("3"));
+    ck_assert_int_eq(count_op(0, "unsolicited_unexpected", NULL), 3);
+    /* learning 0: never */
+    params.dnp3_learning = 0;
+    app(st, 0, 3, 11, UNS_DATA("1"));
+    ck_assert_int_eq(count_op(0, "unsolicited_unexpected", NULL), 3);
+    dnp3_dissector.state_free(st);
+}
+END_TEST
+
+/* Bounded: more associations than slots keeps working, and stops unknown-outstation. */
+START_TEST(test_associations_bounded)
+{
+    void *st = dnp3_dissector.state_new();
+    diss_params_defaults(&params);
+    params.dnp3_learning = 1;
+    rec.sink.params = &params;
+    now_us += 2000000;
+    char hex[64];
+    for (int o = 100; o < 140; o++) { /* 40 outstations, select + operate each */
+        snprintf(hex, sizeof(hex), "c1 03" CROB("01"));
+        app(st, 1, 3, (uint16_t)o, hex);
+        snprintf(hex, sizeof(hex), "c2 04" CROB("01"));
+        app(st, 1, 3, (uint16_t)o, hex);
+    }
+    ck_assert_int_eq(count_op(0, "operate_without_select", NULL), 0);
+    ck_assert_int_eq(count_op(0, "select", NULL), 40);
+    app(st, 0, 3, 500, UNS_DATA("1")); /* unknown, but an association was dropped */
+    ck_assert_int_eq(count_op(0, "unsolicited_unexpected", NULL), 0);
+    dnp3_dissector.state_free(st);
+}
+END_TEST
+
+/* Real captures: 133 SELECT/OPERATE pairs (icsnpp-dnp3) and masters that disable then
+ * enable unsolicited responses (suricata-verify dnp3-eve, nDPI dnp3.pcap) raise none. */
+struct op_counts {
+    int ops[3];
+    int total;
+};
+
+static void op_cb(void *ctx, struct event *e)
+{
+    static const char *const names[3] = {"operate_without_select", "critical_without_sa",
+                                         "unsolicited_unexpected"};
+    struct op_counts *k = ctx;
+    k->total++;
+    for (int i = 0; i < 3; i++)
+        if (!strcmp(e->op, names[i])) k->ops[i]++;
+}
+
+START_TEST(test_detectors_quiet_on_captures)
+{
+    static const char *const caps[] = {"corpus/icsnpp-dnp3/dnp3_example.pcap",
+                                       "corpus/suricata-verify/dnp3-eve/input.pcap",
+                                       "corpus/nDPI/dnp3.pcap", "dnp3-select-operate.pcap"};
+    for (size_t i = 0; i < sizeof(caps) / sizeof(caps[0]); i++) {
+        static struct op_counts k;
+        static struct event_sink sink;
+        memset(&k, 0, sizeof(k));
+        event_sink_init(&sink, op_cb, &k);
+        ck_assert_int_gt(pcap_feed_file(test_data_path(caps[i]), &dnp3_dissector, &sink, 20000, 0),
+                         0);
+        ck_assert_int_gt(k.total, 3);
+        ck_assert_msg(k.ops[0] + k.ops[1] + k.ops[2] == 0, "%s: %d %d %d", caps[i], k.ops[0],
+                      k.ops[1], k.ops[2]);
+    }
+}
+END_TEST
+
 static Suite *dnp3_suite(void)
 {
     Suite *s = suite_create("dnp3");
@@ -736,6 +1054,14 @@ static Suite *dnp3_suite(void)
     tcase_add_test(tc, test_golden_file_transfer);
     tcase_add_test(tc, test_golden_too_long);
     tcase_add_test(tc, test_yara_file_transport);
+    tcase_add_test(tc, test_select_then_operate_is_quiet);
+    tcase_add_test(tc, test_operate_without_select);
+    tcase_add_test(tc, test_critical_without_sa_policy);
+    tcase_add_test(tc, test_critical_without_sa_after_sa_seen);
+    tcase_add_test(tc, test_unsolicited_while_disabled);
+    tcase_add_test(tc, test_unsolicited_unknown_outstation);
+    tcase_add_test(tc, test_associations_bounded);
+    tcase_add_test(tc, test_detectors_quiet_on_captures);
     suite_add_tcase(s, tc);
     return s;
 }

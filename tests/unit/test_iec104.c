@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "diss_params.h"
 #include "dissector.h"
 #include "testutil.h"
 
@@ -445,6 +446,159 @@ START_TEST(test_golden_malformed_capture)
 }
 END_TEST
 
+/* ---- ioa_sweep ---- */
+
+static struct diss_params params;
+
+/* Sends C_SC_NA_1 (single command, activation) to IOA ioa of CA 3, with N(S) ns. */
+static void command(void *st, unsigned ns, uint32_t ioa, uint8_t cot)
+{
+    uint8_t b[16] = {0x68,
+                     0x0e, /* start, length 14 */
+                     (uint8_t)(ns << 1),
+                     (uint8_t)(ns >> 7),
+                     0,
+                     0, /* I-format N(S), N(R) 0 */
+                     45,
+                     1,
+                     cot,
+                     0, /* C_SC_NA_1, 1 object */
+                     3,
+                     0, /* common address 3 */
+                     (uint8_t)ioa,
+                     (uint8_t)(ioa >> 8),
+                     (uint8_t)(ioa >> 16), /* IOA */
+                     0x01};                /* SCO: ON, execute */
+    ck_assert_uint_eq(parse_once(st, b, sizeof(b), 1), sizeof(b));
+}
+
+static int sweeps(int *at)
+{
+    int k = 0;
+    for (int i = 0; i < rec.n; i++)
+        if (!strcmp(rec.ev[i].op, "ioa_sweep")) {
+            k++;
+            if (at) *at = i;
+        }
+    return k;
+}
+
+START_TEST(test_ioa_sweep)
+{
+    void *st = iec104_dissector.state_new();
+    int at = -1;
+    /* 9 distinct IOAs, each commanded twice (select-like repeats), 1 s apart: quiet
+     * with the default N = 10 */
+    unsigned ns = 0;
+    for (uint32_t i = 0; i < 9; i++) {
+        command(st, ns++, 1000 + i, 6);
+        command(st, ns++, 1000 + i, 6);
+        now_us += 1000000;
+    }
+    ck_assert_int_eq(sweeps(NULL), 0);
+    /* confirmations (COT 7) from the client side count for nothing */
+    command(st, ns++, 2000, 7);
+    ck_assert_int_eq(sweeps(NULL), 0);
+    /* the 10th distinct activation completes the sweep: one event after its APDU */
+    command(st, ns++, 1009, 6);
+    ck_assert_int_eq(sweeps(&at), 1);
+    ck_assert_int_eq(at, rec.n - 1);
+    ck_assert_str_eq(rec.ev[at - 1].op, "single_command");
+    ck_assert(!rec.ev[at].has_code);
+    ck_assert_int_eq(rec.ev[at].dir, EV_DIR_REQUEST);
+    ck_assert_uint_eq(u(at, "distinct_ioas"), 10);
+    ck_assert_uint_eq(u(at, "ca"), 3);
+    ck_assert_uint_eq(u(at, "ioa"), 1009);
+    ck_assert_uint_eq(u(at, "window_ms"), 60000);
+    ck_assert_uint_eq(u(at, "span_ms"), 9000); /* IOA 1000's last command, 9 s before */
+    /* the sweep goes on (20 more IOAs): still the same episode */
+    for (uint32_t i = 0; i < 20; i++) {
+        now_us += 2000000;
+        command(st, ns++, 3000 + i, 6);
+    }
+    ck_assert_int_eq(sweeps(NULL), 1);
+    /* a window without commands ends it; a new sweep is a new event */
+    now_us += 61000000;
+    for (uint32_t i = 0; i < 10; i++)
+        command(st, ns++, 4000 + i, 6);
+    ck_assert_int_eq(sweeps(NULL), 2);
+    iec104_dissector.state_free(st);
+}
+END_TEST
+
+START_TEST(test_ioa_sweep_window)
+{
+    void *st = iec104_dissector.state_new();
+    /* 10 IOAs, one every 7 s: the window (60 s) never holds 10 */
+    for (uint32_t i = 0; i < 10; i++) {
+        command(st, i, 500 + i, 6);
+        now_us += 7000000;
+    }
+    ck_assert_int_eq(sweeps(NULL), 0);
+    /* the same CA/IOA repeated is one point */
+    void *st2 = iec104_dissector.state_new();
+    for (unsigned i = 0; i < 40; i++)
+        command(st2, i, 77, 6);
+    ck_assert_int_eq(sweeps(NULL), 0);
+    /* iec104.sweep_ioas = 0: off */
+    diss_params_defaults(&params);
+    params.iec104_sweep_ioas = 0;
+    rec.sink.params = &params;
+    void *st3 = iec104_dissector.state_new();
+    for (uint32_t i = 0; i < 64; i++)
+        command(st3, i, i, 6);
+    ck_assert_int_eq(sweeps(NULL), 0);
+    iec104_dissector.state_free(st);
+    iec104_dissector.state_free(st2);
+    iec104_dissector.state_free(st3);
+}
+END_TEST
+
+static int sweep_events;
+static int sweep_distinct;
+static uint64_t sweep_span;
+
+static void sweep_cb(void *ctx, struct event *e)
+{
+    (void)ctx;
+    if (strcmp(e->op, "ioa_sweep") != 0) return;
+    sweep_events++;
+    sweep_distinct = (int)event_find(e, "distinct_ioas")->v.u;
+    sweep_span = event_find(e, "span_ms")->v.u;
+}
+
+/* ICS-Security-Tools 090813_diverse.pcap: tshark shows command activations (type 45-64,
+ * COT 6) to 7 distinct IOAs of CA 3, the last new one (4821) at 1250184373.582071; IOA
+ * 4501's last activation is at 1250184233.851148, 139.73 s before. */
+static void sweep_capture(uint32_t n, uint32_t window_ms)
+{
+    static struct event_sink sink;
+    sweep_events = 0;
+    event_sink_init(&sink, sweep_cb, NULL);
+    diss_params_defaults(&params);
+    params.iec104_sweep_ioas = n;
+    params.iec104_sweep_window_ms = window_ms;
+    sink.params = &params;
+    ck_assert_int_gt(pcap_feed_file(test_data_path("iec104-090813-diverse.pcap"), &iec104_dissector,
+                                    &sink, 2404, 0),
+                     0);
+}
+
+START_TEST(test_ioa_sweep_capture)
+{
+    sweep_capture(10, 60000); /* the defaults: an operator's session, no sweep */
+    ck_assert_int_eq(sweep_events, 0);
+    sweep_capture(7, 140000);
+    ck_assert_int_eq(sweep_events, 1);
+    ck_assert_int_eq(sweep_distinct, 7);
+    ck_assert_uint_eq(sweep_span, 139730);
+    sweep_capture(7, 139000); /* 4501 has left the window */
+    ck_assert_int_eq(sweep_events, 0);
+    sweep_capture(8, 600000);
+    ck_assert_int_eq(sweep_events, 0);
+}
+END_TEST
+
 static Suite *iec104_suite(void)
 {
     Suite *s = suite_create("iec104");
@@ -464,6 +618,9 @@ static Suite *iec104_suite(void)
     tcase_add_test(tc, test_probe);
     tcase_add_test(tc, test_golden_diverse);
     tcase_add_test(tc, test_golden_malformed_capture);
+    tcase_add_test(tc, test_ioa_sweep);
+    tcase_add_test(tc, test_ioa_sweep_window);
+    tcase_add_test(tc, test_ioa_sweep_capture);
     suite_add_tcase(s, tc);
     return s;
 }

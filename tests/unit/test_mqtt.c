@@ -633,6 +633,141 @@ START_TEST(test_pcap_suricata)
 }
 END_TEST
 
+/* ---- state_spoof: Sparkplug B topics, packets built per MQTT 3.1.1 §3.1 and §3.3 ---- */
+
+/* Appends a 2-byte length and the text. */
+static size_t put_str(uint8_t *b, const char *t)
+{
+    size_t n = strlen(t);
+    b[0] = (uint8_t)(n >> 8);
+    b[1] = (uint8_t)n;
+    memcpy(b + 2, t, n);
+    return 2 + n;
+}
+
+/* CONNECT v3.1.1, clean session, keepalive 60; with a Will (QoS 0, payload "x") when
+ * will_topic is not NULL. */
+static void connect_as(const char *client_id, const char *will_topic)
+{
+    uint8_t body[512], pkt[520];
+    size_t n = put_str(body, "MQTT");
+    body[n++] = 4;                        /* protocol level 3.1.1 */
+    body[n++] = will_topic ? 0x06 : 0x02; /* will flag, clean session */
+    body[n++] = 0;
+    body[n++] = 60; /* keepalive */
+    n += put_str(body + n, client_id);
+    if (will_topic) {
+        n += put_str(body + n, will_topic);
+        n += put_str(body + n, "x");
+    }
+    ck_assert_uint_lt(n, 128); /* one-byte remaining length */
+    pkt[0] = 0x10;
+    pkt[1] = (uint8_t)n;
+    memcpy(pkt + 2, body, n);
+    int before = rec.n;
+    feed_bytes(pkt, n + 2, 1, 1600000000000000ull, 0);
+    ck_assert_int_eq(rec.n, before + 1);
+    ck_assert_str_eq(rec.ev[rec.n - 1].op, "connect");
+}
+
+/* PUBLISH QoS 0 of a 2-byte payload; returns how many events it gave. */
+static int publish(const char *topic, int to_server)
+{
+    uint8_t pkt[300];
+    size_t n = put_str(pkt + 2, topic);
+    pkt[2 + n++] = 0x08; /* two payload bytes (a protobuf varint field) */
+    pkt[2 + n++] = 0x01;
+    ck_assert_uint_lt(n, 128);
+    pkt[0] = 0x30;
+    pkt[1] = (uint8_t)n;
+    int before = rec.n;
+    feed_bytes(pkt, n + 2, to_server, 1600000000000000ull, 0);
+    ck_assert_str_eq(rec.ev[before].op, "publish");
+    return rec.n - before;
+}
+
+/* The last event must be a state_spoof of topic, kind and target. */
+static void spoofed(const char *topic, const char *kind, const char *target)
+{
+    const struct event *e = &rec.ev[rec.n - 1];
+    ck_assert_str_eq(e->op, "state_spoof");
+    ck_assert_str_eq(e->proto, "mqtt");
+    ck_assert(!e->has_code);
+    ck_assert_int_eq(e->dir, EV_DIR_REQUEST);
+    ev_s(e, "topic", topic);
+    ev_s(e, "kind", kind);
+    ev_s(e, "target", target);
+}
+
+START_TEST(test_state_spoof_edge_node)
+{
+    connect_as("edge-client-1", "spBv1.0/plant/NDEATH/line1");
+    /* its own birth and deaths: one event each (the PUBLISH) */
+    ck_assert_int_eq(publish("spBv1.0/plant/NBIRTH/line1", 1), 1);
+    ck_assert_int_eq(publish("spBv1.0/plant/DBIRTH/line1/pump", 1), 1);
+    ck_assert_int_eq(publish("spBv1.0/plant/DDEATH/line1/pump", 1), 1);
+    ck_assert_int_eq(publish("spBv1.0/plant/NDATA/line1", 1), 1);
+    ck_assert_int_eq(publish("spBv1.0/plant/NDEATH/line1", 1), 1);
+    /* another edge node's death, in its group and in another */
+    ck_assert_int_eq(publish("spBv1.0/plant/NDEATH/line2", 1), 2);
+    spoofed("spBv1.0/plant/NDEATH/line2", "ndeath", "line2");
+    ck_assert_int_eq(publish("spBv1.0/other/NDEATH/line1", 1), 2);
+    spoofed("spBv1.0/other/NDEATH/line1", "ndeath", "line1");
+    /* a device of another node */
+    ck_assert_int_eq(publish("spBv1.0/plant/DDEATH/line2/pump", 1), 2);
+    spoofed("spBv1.0/plant/DDEATH/line2/pump", "ddeath", "line2");
+    /* a host application's state, both topic forms */
+    ck_assert_int_eq(publish("spBv1.0/STATE/scada1", 1), 2);
+    spoofed("spBv1.0/STATE/scada1", "state", "scada1");
+    ck_assert_int_eq(publish("STATE/scada1", 1), 2);
+    spoofed("STATE/scada1", "state", "scada1");
+    /* commands and data of others are other rules' business; near misses are no
+     * Sparkplug state topics */
+    ck_assert_int_eq(publish("spBv1.0/plant/NCMD/line2", 1), 1);
+    ck_assert_int_eq(publish("spBv1.0/plant/NDEATH/line2/extra", 1), 1);
+    ck_assert_int_eq(publish("spBv1.0/plant/NDEATH/", 1), 1);
+    ck_assert_int_eq(publish("spBv1.0/STATE/", 1), 1);
+    ck_assert_int_eq(publish("plant/NDEATH/line2", 1), 1);
+    /* what the broker delivers to this client is someone else's publication */
+    ck_assert_int_eq(publish("spBv1.0/plant/NDEATH/line9", 0), 1);
+}
+END_TEST
+
+START_TEST(test_state_spoof_host_and_client_id)
+{
+    /* a host application: its Will is its STATE topic */
+    connect_as("scada-primary", "spBv1.0/STATE/scada1");
+    ck_assert_int_eq(publish("spBv1.0/STATE/scada1", 1), 1);
+    ck_assert_int_eq(publish("spBv1.0/STATE/scada2", 1), 2);
+    spoofed("spBv1.0/STATE/scada2", "state", "scada2");
+    /* a host application announces no edge node: any NDEATH is another's */
+    ck_assert_int_eq(publish("spBv1.0/plant/NDEATH/line1", 1), 2);
+    /* a new CONNECT (a new identity): the client id names the node */
+    connect_as("line7", NULL);
+    ck_assert_int_eq(publish("spBv1.0/plant/NDEATH/line7", 1), 1);
+    ck_assert_int_eq(publish("spBv1.0/STATE/line7", 1), 1); /* B 2.2 hosts: id = client id */
+    ck_assert_int_eq(publish("spBv1.0/plant/NDEATH/line8", 1), 2);
+}
+END_TEST
+
+START_TEST(test_state_spoof_mid_stream)
+{
+    /* no CONNECT seen: nobody knows who this client is */
+    ck_assert_int_eq(publish("spBv1.0/plant/NDEATH/line1", 1), 1);
+    ck_assert_int_eq(publish("spBv1.0/STATE/scada1", 1), 1);
+    /* it announces itself with an NBIRTH: then other nodes' deaths are spoofs */
+    ck_assert_int_eq(publish("spBv1.0/plant/NBIRTH/line3", 1), 1);
+    ck_assert_int_eq(publish("spBv1.0/plant/NDEATH/line3", 1), 1);
+    ck_assert_int_eq(publish("spBv1.0/plant/NDEATH/line4", 1), 2);
+    spoofed("spBv1.0/plant/NDEATH/line4", "ndeath", "line4");
+    /* a second NBIRTH does not make another node its own */
+    ck_assert_int_eq(publish("spBv1.0/plant/NBIRTH/line4", 1), 1);
+    ck_assert_int_eq(publish("spBv1.0/plant/NDEATH/line4", 1), 2);
+    /* host state stays unknown without a CONNECT */
+    ck_assert_int_eq(publish("spBv1.0/STATE/scada1", 1), 1);
+}
+END_TEST
+
 static Suite *mqtt_suite(void)
 {
     Suite *s = suite_create("mqtt");
@@ -656,6 +791,9 @@ static Suite *mqtt_suite(void)
     tcase_add_test(t, test_truncated_everywhere);
     tcase_add_test(t, test_pcap_ndpi);
     tcase_add_test(t, test_pcap_suricata);
+    tcase_add_test(t, test_state_spoof_edge_node);
+    tcase_add_test(t, test_state_spoof_host_and_client_id);
+    tcase_add_test(t, test_state_spoof_mid_stream);
     suite_add_tcase(s, t);
     return s;
 }

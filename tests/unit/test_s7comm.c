@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "diss_params.h"
 #include "dissector.h"
 #include "testutil.h"
 
@@ -716,6 +717,174 @@ START_TEST(registry_row)
 }
 END_TEST
 
+/* ---- download_suspected: S7comm-plus V2 requests built per Wireshark's s7comm_plus
+ * layout: TPKT, COTP DT (EOT), 72 02 | data length | opcode 31 | 0000 | function |
+ * 0000 | seq | session id | ..., the last fragment followed by the trailer 72 02 0000 ---- */
+
+static struct diss_params params;
+
+/* One TSDU with an S7comm-plus fragment of `len` data bytes; a request header when
+ * func is not 0 (a first fragment), a trailer when last. */
+static void s7p_frag(uint16_t func, uint16_t seq, uint16_t len, int last)
+{
+    static uint8_t b[4200];
+    size_t tot = 4 + 3 + 4 + len + (last ? 4 : 0), n = 0;
+    ck_assert_uint_le(tot, sizeof(b));
+    b[n++] = 3; /* TPKT */
+    b[n++] = 0;
+    b[n++] = (uint8_t)(tot >> 8);
+    b[n++] = (uint8_t)tot;
+    b[n++] = 2; /* COTP DT, EOT */
+    b[n++] = 0xf0;
+    b[n++] = 0x80;
+    b[n++] = 0x72; /* S7comm-plus V2 */
+    b[n++] = 0x02;
+    b[n++] = (uint8_t)(len >> 8);
+    b[n++] = (uint8_t)len;
+    size_t body = n;
+    memset(b + n, 0xa5, len); /* object attributes: opaque here */
+    if (func) {
+        ck_assert_uint_ge(len, 14);
+        uint8_t h[14] = {0x31,          0, 0, (uint8_t)(func >> 8),
+                         (uint8_t)func, 0, 0, (uint8_t)(seq >> 8),
+                         (uint8_t)seq,  0, 0, 0x03,
+                         0xc0,          0};
+        memcpy(b + n, h, sizeof(h)); /* request, function, seq, session 0x3c0 */
+    }
+    n = body + len;
+    if (last) {
+        b[n++] = 0x72;
+        b[n++] = 0x02;
+        b[n++] = 0;
+        b[n++] = 0;
+    }
+    ck_assert_uint_eq(feed_bytes(b, n, 1, 1000), n);
+}
+
+static void s7p_req(uint16_t func, uint16_t seq, uint16_t len)
+{
+    s7p_frag(func, seq, len, 1);
+}
+
+static int downloads(int *at)
+{
+    int k = 0;
+    for (int i = 0; i < rec.n; i++)
+        if (!strcmp(rec.ev[i].op, "download_suspected")) {
+            k++;
+            if (at) *at = i;
+        }
+    return k;
+}
+
+START_TEST(s7p_download_suspected)
+{
+    int at = -1;
+    s7p_req(0x04ca, 1, 200);     /* the session's own CreateObject: outside any sequence */
+    s7p_req(0x0556, 2, 30);      /* BeginSequence */
+    s7p_req(0x04d4, 3, 30);      /* DeleteObject */
+    s7p_frag(0x04ca, 4, 800, 0); /* CreateObject of 1600 bytes in two fragments */
+    s7p_frag(0, 0, 800, 1);
+    s7p_req(0x04ca, 5, 100); /* a small one */
+    ck_assert_int_eq(downloads(NULL), 0);
+    s7p_req(0x0560, 6, 30); /* EndSequence */
+    ck_assert_int_eq(downloads(&at), 1);
+    ck_assert_int_eq(at, rec.n - 1);
+    ck_assert_str_eq(rec.ev[at - 1].op, "end_sequence");
+    ck_assert_str_eq(rec.ev[at].proto, "s7commplus");
+    ck_assert(!rec.ev[at].has_code);
+    ck_assert_int_eq(rec.ev[at].dir, EV_DIR_REQUEST);
+    ck_assert_uint_eq(u(at, "create_objects"), 1);
+    ck_assert_uint_eq(u(at, "largest"), 1600);
+    /* the first-fragment events: one per PDU */
+    int creates = 0;
+    for (int i = 0; i < rec.n; i++)
+        creates += rec.ev[i].has_code && rec.ev[i].code == 0x04ca;
+    ck_assert_int_eq(creates, 3);
+    /* a second EndSequence closes nothing */
+    s7p_req(0x0560, 7, 30);
+    ck_assert_int_eq(downloads(NULL), 1);
+}
+END_TEST
+
+START_TEST(s7p_download_negatives)
+{
+    /* a sequence with small CreateObjects only */
+    s7p_req(0x0556, 1, 30);
+    s7p_req(0x04ca, 2, 1000);
+    s7p_req(0x04f2, 3, 600);
+    s7p_req(0x0560, 4, 30);
+    ck_assert_int_eq(downloads(NULL), 0);
+    /* a large CreateObject outside a sequence, then an EndSequence */
+    s7p_req(0x04ca, 5, 2000);
+    s7p_req(0x0560, 6, 30);
+    ck_assert_int_eq(downloads(NULL), 0);
+    /* a sequence that does not end raises nothing yet */
+    s7p_req(0x0556, 7, 30);
+    s7p_req(0x04ca, 8, 3000);
+    ck_assert_int_eq(downloads(NULL), 0);
+    /* s7commplus.download_min_bytes = 4000: 3000 bytes are not large */
+    diss_params_defaults(&params);
+    params.s7p_download_min_bytes = 4000;
+    rec.sink.params = &params;
+    s7p_req(0x0556, 9, 30);
+    s7p_req(0x04ca, 10, 3000);
+    s7p_req(0x0560, 11, 30);
+    ck_assert_int_eq(downloads(NULL), 0);
+    /* 1024 (the default) and exactly that size: counted */
+    params.s7p_download_min_bytes = 1024;
+    s7p_req(0x0556, 12, 30);
+    s7p_req(0x04ca, 13, 1023);
+    s7p_req(0x0560, 14, 30);
+    ck_assert_int_eq(downloads(NULL), 0);
+    s7p_req(0x0556, 15, 30);
+    s7p_req(0x04ca, 16, 1024);
+    s7p_req(0x0560, 17, 30);
+    ck_assert_int_eq(downloads(NULL), 1);
+}
+END_TEST
+
+/* The corpus' S7comm-plus sessions. ICS-Security-Tools S7-1200-Uploading-OB1-TIAV12.pcap
+ * holds one download: BeginSequence requests in frames 121 and 124, a CreateObject in
+ * three TSDUs (frames 127-129, TCP payloads 1019 + 1020 + 231 bytes: minus 3 x 7 bytes
+ * TPKT/COTP, 3 x 4 bytes fragment headers and the 4-byte trailer, 2233 data bytes)
+ * from the TIA station 192.168.1.10 to the PLC, carrying block "Main" ("Main Program
+ * Sweep (Cycle)", OB1), then an EndSequence request in frame 130 (tshark: frame
+ * numbers, times and lengths; strings(1) on the payload). OB1 is written to the PLC:
+ * Siemens calls that a download, the file name says uploading. The other captures
+ * (HMI polling, session setup) open no sequence. */
+static int s7p_dl;
+static uint64_t s7p_dl_largest, s7p_dl_creates;
+static void dl_cb(void *ctx, struct event *e)
+{
+    (void)ctx;
+    if (strcmp(e->op, "download_suspected") != 0) return;
+    s7p_dl++;
+    s7p_dl_largest = event_find(e, "largest")->v.u;
+    s7p_dl_creates = event_find(e, "create_objects")->v.u;
+}
+
+static void play_s7p(const char *name)
+{
+    static struct event_sink sink;
+    event_sink_init(&sink, dl_cb, NULL);
+    s7p_dl = 0;
+    ck_assert_int_gt(pcap_feed_file(test_data_path(name), &s7comm_dissector, &sink, 102, 0), 0);
+}
+
+START_TEST(s7p_download_captures)
+{
+    play_s7p("corpus/ICS-Security-Tools/s7/S7-1200-Uploading-OB1-TIAV12.pcap");
+    ck_assert_int_eq(s7p_dl, 1);
+    ck_assert_uint_eq(s7p_dl_creates, 1);
+    ck_assert_uint_eq(s7p_dl_largest, 2233);
+    play_s7p("s7comm_plus.pcap");
+    ck_assert_int_eq(s7p_dl, 0);
+    play_s7p("corpus/nDPI/s7comm-plus.pcap");
+    ck_assert_int_eq(s7p_dl, 0);
+}
+END_TEST
+
 static Suite *s7comm_suite(void)
 {
     Suite *s = suite_create("s7comm");
@@ -739,6 +908,9 @@ static Suite *s7comm_suite(void)
     tcase_add_test(tc, userdata_list_blocks);
     tcase_add_test(tc, s7commplus);
     tcase_add_test(tc, s7commplus_notification);
+    tcase_add_test(tc, s7p_download_suspected);
+    tcase_add_test(tc, s7p_download_negatives);
+    tcase_add_test(tc, s7p_download_captures);
     tcase_add_test(tc, tpkt_split_across_calls);
     tcase_add_test(tc, two_tpkts_in_one_call);
     tcase_add_test(tc, cotp_segmentation);
