@@ -31,6 +31,14 @@ void object_begin(struct ots_object *o, struct event_sink *s, const char *proto,
     o->active = 1;
 }
 
+void object_name(struct ots_object *o, const char *name, size_t name_len)
+{
+    if (!o->active || o->scanned) return;
+    size_t n = name_len < sizeof(o->name) - 1 ? name_len : sizeof(o->name) - 1;
+    memcpy(o->name, name, n);
+    o->name[n] = '\0';
+}
+
 void object_attr(struct ots_object *o, const char *key, const char *value)
 {
     if (!o->active || o->nattrs >= OBJECT_ATTRS || !value) return;

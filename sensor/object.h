@@ -40,6 +40,8 @@ struct ots_object {
  * configured yara.object_max applies too. */
 void object_begin(struct ots_object *o, struct event_sink *s, const char *proto, const char *type,
                   const char *name, size_t name_len, uint32_t cap);
+/* Names the object after all (it is not scanned yet; a name found later). */
+void object_name(struct ots_object *o, const char *name, size_t name_len);
 /* A string attribute for the event (e.g. "block_type" "OB"); key is static. */
 void object_attr(struct ots_object *o, const char *key, const char *value);
 /* Appends the next n bytes of c (advancing it); short input appends what is there. */
