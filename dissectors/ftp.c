@@ -70,7 +70,7 @@ static int ftp_numbers(const char *s, unsigned *v, int n)
     return k == n;
 }
 
-static void ftp_endpoint(struct ftp_state *st, const struct ev_addr *a, unsigned port)
+static void ftp_endpoint(struct ftp_state *st, const struct ev_addr *a, unsigned long port)
 {
     if (!port || port > 65535) return;
     st->ep_addr = *a;
@@ -98,7 +98,7 @@ static void ftp_eprt(struct ftp_state *st, const char *arg)
         v4_mapped(&a, v4);
     else if (af[0] != '2' || af[1] != d || inet_pton(AF_INET6, buf, a.b) != 1)
         return;
-    ftp_endpoint(st, &a, (unsigned)p);
+    ftp_endpoint(st, &a, p);
 }
 
 static void ftp_command(struct ftp_state *st, const char *line, const struct event_sink *sink)
@@ -161,7 +161,7 @@ static void ftp_reply(struct ftp_state *st, const char *line, const struct event
         if (!p || !p[1] || p[2] != p[1] || p[3] != p[1]) return;
         char *end;
         unsigned long port = strtoul(p + 4, &end, 10);
-        if (end != p + 4 && *end == p[1]) ftp_endpoint(st, &net->src, (unsigned)port);
+        if (end != p + 4 && *end == p[1]) ftp_endpoint(st, &net->src, port);
     }
 }
 

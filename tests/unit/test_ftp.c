@@ -195,6 +195,12 @@ START_TEST(eprt_list_and_framing)
     ctl(st, "RETR x", 1, 504);
     ctl(st, "EPRT |3|x|1|", 1, 504);
     ctl(st, "RETR y", 1, 504);
+    ctl(st, "EPRT |1|10.0.0.1|4294967297|", 1, 504); /* not port 1 */
+    ctl(st, "RETR y2", 1, 504);
+    ck_assert(!ftpn_announced(&C, 1, 504000000));
+    ctl(st, "229 Entering Extended Passive Mode (|||65537|)", 0, 504);
+    ctl(st, "RETR y3", 1, 504);
+    ck_assert(!ftpn_announced(&S, 1, 504000000));
     ctl(st, "227 Entering Passive Mode (1,2,3)", 0, 504);
     ctl(st, "RETR z", 1, 504);
     /* a line in two deliveries: nothing consumed until its LF */
