@@ -11,8 +11,9 @@
 #  - mms_obtain_file.pcap: the file the server pulls after ObtainFile is one mms.file
 #    object named SRC.BIN, destination /PROG/NEW.BIN, going to the server; every reply
 #    pairs with its request though both sides use invokeID 1;
-#  - umas_cut.pcap: a UMAS program write whose end never comes is scanned at the
-#    flow's end, once, partial, and counted in --stats.
+#  - umas_cut.pcap, s7_cut.pcap: a UMAS program write and an S7 block download
+#    whose end never comes are scanned at the flow's end, once, partial, and counted
+#    in --stats (tshark shows the S7 Ack_Data's function status "more follows").
 set -uo pipefail
 BIN=$1
 . "$OTS_SOURCE_DIR/tests/integration/lib.sh"
@@ -32,6 +33,7 @@ for w in 1 2; do
 done
 run mms mms_obtain_file.pcap 1
 run umas umas_cut.pcap 1
+run s7 s7_cut.pcap 2
 
 /usr/bin/python3 - "$T" <<'PY' && ok || bad "FTP data objects named by the control connection"
 import hashlib, json, sys
@@ -93,6 +95,22 @@ o = m[0]["object"]
 assert o["type"] == "modbus.umas_download" and o["partial"] is True, o
 assert o["truncated"] is False and o["sha256"] == hashlib.sha256(b"xOTS-MARK!").hexdigest(), o
 st = json.load(open(f"{t}/umas.st"))["yara"]
+assert st["objects_partial"] == 1 and st["objects_scanned"] == 1, st
+PY
+
+/usr/bin/python3 - "$T" <<'PY' && ok || bad "S7 block download cut by the flow's end"
+import hashlib, json, sys
+t = sys.argv[1]
+ev = [json.loads(l) for l in open(f"{t}/s7.ev")]
+m = [e["yara"] for e in ev if e["proto"] == "yara" and e["yara"]["object"]["type"] != "stream"]
+assert len(m) == 1, m
+o = m[0]["object"]
+block = b"\x70\x70\x01\x01\x05\x0a\x03\x7a" + (36 + 200).to_bytes(4, "big")
+block += b"\x00" * 24 + b"A" * 20 + b"OTS-MARK" + b"B" * 20
+assert o["type"] == "s7comm.block" and o["name"] == "_0A00890P" and o["partial"] is True, o
+assert o["sha256"] == hashlib.sha256(block).hexdigest() and o["block_number"] == "890", o
+assert m[0]["direction"] == "to_server", m[0]
+st = json.load(open(f"{t}/s7.st"))["yara"]
 assert st["objects_partial"] == 1 and st["objects_scanned"] == 1, st
 PY
 

@@ -16,9 +16,13 @@ reads (scapy; run once, the outputs are committed):
   umas_cut.pcap       a Modbus/TCP UMAS program write (0x30 init, two 0x31 blocks
                       "xOTS" and "-MARK!") whose END (0x32) never comes: the
                       connection closes after the second block.
+  s7_cut.pcap         an S7comm download of DB 890 (framing of yara_pcaps.py's
+                      s7_download) whose first Ack_Data says more follows (and
+                      carries OTS-MARK), then the connection closes.
 
 usage: yara_objects_pcaps.py DIR
 """
+import os
 import sys
 
 from scapy.all import IP, TCP, Ether, Raw, wrpcap
@@ -183,11 +187,37 @@ def umas_cut():
     return out
 
 
+def s7_cut():
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    from yara_pcaps import s7
+    out, clk = [], Clock(1700000400.0)
+    c = Tcp(clk, out, "10.23.0.1", "10.23.0.2", 40030, 102)
+    c.handshake()
+    cr = b"\x11\xe0\x00\x00\x00\x01\x00\xc0\x01\x0a\xc1\x02\x01\x00\xc2\x02\x01\x02"
+    c.send(True, b"\x03\x00" + (len(cr) + 4).to_bytes(2, "big") + cr)
+    cc = b"\x11\xd0\x00\x01\x00\x01\x00\xc0\x01\x0a\xc1\x02\x01\x00\xc2\x02\x01\x02"
+    c.send(False, b"\x03\x00" + (len(cc) + 4).to_bytes(2, "big") + cc)
+    setup = b"\xf0\x00\x00\x01\x00\x01\x01\xe0"
+    c.send(True, s7(1, 1, setup))
+    c.send(False, s7(3, 1, setup))
+    name = b"_0A00890P"
+    block = b"\x70\x70\x01\x01\x05\x0a\x03\x7a" + (36 + 200).to_bytes(4, "big")
+    block += b"\x00" * 24 + b"A" * 20 + b"OTS-MARK" + b"B" * 20  # the first part of 200
+    c.send(True, s7(1, 2, b"\x1a\x00\x01\x00\x00\x00\x00\x00\x09" + name +
+                    b"\x0d\x31" + b"000100" + b"000080"))
+    c.send(False, s7(3, 2, b"\x1a"))
+    c.send(False, s7(1, 0x100, b"\x1b\x00\x01\x00\x00\x00\x00\x00\x09" + name))
+    c.send(True, s7(3, 0x100, b"\x1b\x01", len(block).to_bytes(2, "big") + b"\x00\xfb" + block))
+    c.close()
+    return out
+
+
 def main():
     d = sys.argv[1]
     wrpcap(d + "/ftp_session.pcap", ftp_session())
     wrpcap(d + "/mms_obtain_file.pcap", mms_obtain_file())
     wrpcap(d + "/umas_cut.pcap", umas_cut())
+    wrpcap(d + "/s7_cut.pcap", s7_cut())
 
 
 if __name__ == "__main__":
