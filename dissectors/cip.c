@@ -777,8 +777,8 @@ static void response_data(struct event *e, uint8_t service, uint8_t status,
  * repeat of the last is skipped (the client asks again after a lost reply),
  * anything else drops the transfer (cip.file_transfer_sequence). The last
  * packet's two checksum bytes are not file data. An error reply to a transfer
- * or an abort packet drops it too, and so does the flow's end:
- * an object is scanned when complete (or at its cap). */
+ * or an abort packet drops it too. An object is scanned when complete (or at
+ * its cap); the flow's end scans an unfinished one as it stands (partial). */
 static void file_drop(struct cip_state *st, struct cip_file_xfer *x, struct event *e)
 {
     object_abort(&x->obj);
@@ -859,6 +859,14 @@ static void file_response(struct cip_state *st, struct event *e, struct event_si
         return;
     }
     if (service == 0x4F) file_packet(st, x, e, sink, req->has_instance ? req->instance : 0, 1, d);
+}
+
+void cip_state_end(struct cip_state *st, int to_server, struct event_sink *sink)
+{
+    if (!st) return;
+    struct cip_file_xfer *x = &st->file[to_server ? 0 : 1]; /* [0] downloads, to the device */
+    object_partial(&x->obj, sink, to_server);
+    x->armed = 0;
 }
 
 void cip_state_release(struct cip_state *st)

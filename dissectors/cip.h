@@ -78,6 +78,9 @@ struct cip_msg_ctx {
 void cip_parse(struct cip_state *st, struct cursor *c, const struct cip_msg_ctx *ctx,
                struct event_sink *sink);
 
+/* The flow ends: a File object transfer travelling to_server's way whose last
+ * packet never came is scanned as it stands, marked partial (st may be NULL). */
+void cip_state_end(struct cip_state *st, int to_server, struct event_sink *sink);
 /* Frees what a cip_state holds (not the state itself; st may be NULL). */
 void cip_state_release(struct cip_state *st);
 

@@ -39,6 +39,7 @@ enum dissector_id {
     DISS_FINS = 14,
     DISS_HTTP = 15,
     DISS_FTP_DATA = 16,
+    DISS_FTP = 17,
     DISS_MAX = 32,
 };
 
@@ -79,6 +80,9 @@ struct dissector {
     /* Reads nothing but YARA objects (HTTP bodies, FTP data): the engine gives it a
      * flow only while objects are kept, so without -Y such flows cost nothing. */
     uint8_t objects_only;
+    /* Claims a flow on any port from what another flow announced (an FTP data
+     * connection its control connection set up); net is the first data's. May be NULL. */
+    int (*claim)(const struct ev_net *net);
 };
 
 /* NULL-terminated table of every dissector, in registry.c. */

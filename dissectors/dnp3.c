@@ -1285,6 +1285,13 @@ static size_t dnp3_parse(void *state, struct cursor *c, const struct pdu_info *i
     return cursor_pos(c) - start;
 }
 
+/* A file whose last block never came is scanned as it stands, marked partial. */
+static void dnp3_end(void *state, int to_server, struct event_sink *sink)
+{
+    struct dnp3_state *st = state;
+    object_partial(&st->file[to_server ? 1 : 0].obj, sink, to_server);
+}
+
 const struct dissector dnp3_dissector = {
     .id = DISS_DNP3,
     .name = "dnp3",
@@ -1297,4 +1304,5 @@ const struct dissector dnp3_dissector = {
     .gap = dnp3_gap,
     .anomalies = dnp3_anomalies,
     .max_pdu = DNP3_MAX_FRAME,
+    .end = dnp3_end,
 };

@@ -469,6 +469,12 @@ static void enip_state_free(void *state)
     free(st);
 }
 
+static void enip_end(void *state, int to_server, struct event_sink *sink)
+{
+    struct enip_state *st = state;
+    cip_state_end(st->cip, to_server, sink);
+}
+
 static int is_io_datagram(const struct event_sink *sink)
 {
     return sink->net.src_port == ENIP_IO_PORT || sink->net.dst_port == ENIP_IO_PORT;
@@ -575,4 +581,5 @@ const struct dissector enip_dissector = {
     .gap = NULL,
     .anomalies = enip_anomalies,
     .max_pdu = ENIP_HDR + 65535,
+    .end = enip_end,
 };

@@ -2,24 +2,48 @@
  *
  * A data connection carries one file (or a directory listing) in one direction
  * and ends with the close: every byte of a direction is one object, type
- * ftp.data, name "ftp-data", scanned when the connection ends (or at
- * yara.object_max). The flow is claimed by its port 20 (active mode: the server
- * connects from it) or by nDPI's FTP_DATA verdict (passive mode, on any port:
- * nDPI recognises listings and common file headers, not every file).
+ * ftp.data, scanned when the connection ends (or at yara.object_max). The flow
+ * is taken by its port 20 (active mode: the server connects from it), by its
+ * accepting end when the control connection announced it (ftpd_claim: passive
+ * mode, any port), or by nDPI's FTP_DATA verdict (listings and common file
+ * headers, when the control connection was not seen).
  *
- * The file's name is in the control connection (RETR/STOR with PASV/PORT),
- * another flow that may be on another worker: not joined, so every object is
- * named "ftp-data". Raises no events. A gap drops the direction's object (what
- * follows is not the file's next byte). */
+ * The file's name is in the control connection (ftp.c), another flow that may
+ * be on another worker: it publishes each transfer's data endpoint, command and
+ * argument (ftp_names.h), which a direction looks up by the connection's
+ * accepting end and its own sender when its first bytes come, and again when
+ * it ends if that found nothing (the control flow's worker may lag). Found: the
+ * object is named by the argument (or the command, for a bare LIST) with the
+ * attribute command; else "ftp-data". Raises no events. A gap drops the
+ * direction's object (what follows is not the file's next byte). */
 #include <stdlib.h>
+#include <string.h>
 
 #include "dissector.h"
+#include "ftp_names.h"
 #include "object.h"
 
 struct ftpd_state {
     struct ots_object obj[2]; /* [0] to server */
     uint8_t started[2];       /* the direction's object was begun (once) */
+    uint8_t named[2];         /* ... and named from the control connection */
 };
+
+/* Names direction d's object from the control connection, when it said. */
+static void ftpd_name(struct ftpd_state *st, int d, const struct event_sink *sink)
+{
+    const struct ev_net *n = &sink->net; /* this direction's: src sends */
+    int to_server = n->to_server;
+    struct ftpn_entry e;
+    if (st->named[d] || !object_active(&st->obj[d])) return;
+    if (!ftpn_claim(to_server ? &n->dst : &n->src, to_server ? n->dst_port : n->src_port, &n->src,
+                    n->ts_us, &e))
+        return;
+    st->named[d] = 1;
+    const char *name = e.name[0] ? e.name : e.cmd;
+    object_name(&st->obj[d], name, strlen(name));
+    object_attr(&st->obj[d], "command", e.cmd);
+}
 
 static size_t ftpd_parse(void *state, struct cursor *c, const struct pdu_info *info,
                          struct event_sink *sink)
@@ -31,6 +55,7 @@ static size_t ftpd_parse(void *state, struct cursor *c, const struct pdu_info *i
         st->started[d] = 1;
         object_begin(&st->obj[d], sink, "ftp_data", "ftp.data", "ftp-data", 8, 0);
         object_stream_cover(sink, info->to_server, 1);
+        if (n) ftpd_name(st, d, sink);
     }
     object_append(&st->obj[d], sink, c, n); /* skips when no object is active */
     return n;
@@ -45,7 +70,9 @@ static void ftpd_gap(void *state, int to_server)
 static void ftpd_end(void *state, int to_server, struct event_sink *sink)
 {
     struct ftpd_state *st = state;
-    object_end(&st->obj[to_server ? 0 : 1], sink, to_server);
+    int d = to_server ? 0 : 1;
+    if (st->obj[d].len) ftpd_name(st, d, sink); /* the control side may have been late */
+    object_end(&st->obj[d], sink, to_server);
 }
 
 static void *ftpd_state_new(void)
@@ -60,6 +87,13 @@ static void ftpd_state_free(void *state)
     object_free(&st->obj[0]);
     object_free(&st->obj[1]);
     free(st);
+}
+
+/* A flow on any port whose accepting end the control connection announced. */
+static int ftpd_claim(const struct ev_net *n)
+{
+    return ftpn_announced(n->to_server ? &n->dst : &n->src,
+                          n->to_server ? n->dst_port : n->src_port, n->ts_us);
 }
 
 static const char *const ftpd_anomalies[] = {NULL};
@@ -79,4 +113,5 @@ const struct dissector ftp_data_dissector = {
     .ndpi_ids = {175, 0}, /* NDPI_PROTOCOL_FTP_DATA */
     .end = ftpd_end,
     .objects_only = 1,
+    .claim = ftpd_claim,
 };

@@ -624,7 +624,11 @@ static void http_end(void *state, int to_server, struct event_sink *sink)
         object_stream_cover(sink, to_server, 0);
     }
     if (!object_active(&x->obj)) return;
-    if (x->mode != H_BODY_CLOSE) http_anomaly(st, sink, to_server, "http.truncated_body");
+    if (x->mode != H_BODY_CLOSE) {
+        /* cut inside a Content-Length or chunked body: what came is scanned, partial */
+        http_anomaly(st, sink, to_server, "http.truncated_body");
+        object_partial(&x->obj, sink, to_server);
+    }
     http_body_end(x, sink, to_server);
     x->mode = H_START;
 }

@@ -66,6 +66,7 @@ struct mms_pending {
     uint32_t seq; /* 0: free */
     uint32_t invoke;
     uint16_t service;
+    uint8_t to_server; /* the request's direction: either side may ask (ObtainFile) */
     /* transfers: the FRSM / ULSM id a request names, or the file / domain name */
     uint8_t has_id, name_len;
     uint32_t id;
@@ -98,6 +99,13 @@ struct mms_state {
     uint64_t pdus, unmatched;
     struct mms_xfer xfer[MMS_XFERS];
     uint64_t xfer_clock;
+    /* the last ObtainFile not yet answered: the server pulls sourceFile from its
+     * requester with FileOpen/FileRead, over this association */
+    struct {
+        uint8_t active, to_server; /* to_server: the way the file's bytes will go */
+        uint8_t src_len, dst_len;
+        char src[MMS_XNAME], dst[MMS_XNAME];
+    } obtain;
 };
 
 /* Where a decode runs: dry for the probe (no state, no events). */
@@ -572,13 +580,13 @@ static void mms_response_body(struct event *e, uint32_t svc, const struct ber_tl
 
 /* ---- pending requests ---- */
 
-static void mms_pending_add(struct mms_state *st, uint32_t invoke, uint32_t svc, uint64_t ts,
-                            const struct mms_pending *key)
+static void mms_pending_add(struct mms_state *st, uint32_t invoke, int to_server, uint32_t svc,
+                            uint64_t ts, const struct mms_pending *key)
 {
     struct mms_pending *slot = NULL, *oldest = &st->pend[0];
     for (size_t i = 0; i < MMS_MAX_PENDING; i++) {
         struct mms_pending *p = &st->pend[i];
-        if (p->seq == 0 || p->invoke == invoke) {
+        if (p->seq == 0 || (p->invoke == invoke && p->to_server == to_server)) {
             slot = p;
             break;
         }
@@ -592,6 +600,7 @@ static void mms_pending_add(struct mms_state *st, uint32_t invoke, uint32_t svc,
     }
     slot->seq = ++st->seq;
     slot->invoke = invoke;
+    slot->to_server = (uint8_t)to_server;
     slot->service = (uint16_t)svc;
     slot->ts_us = ts;
     slot->has_id = key->has_id;
@@ -600,11 +609,13 @@ static void mms_pending_add(struct mms_state *st, uint32_t invoke, uint32_t svc,
     memcpy(slot->name, key->name, key->name_len);
 }
 
-static int mms_pending_take(struct mms_state *st, uint32_t invoke, struct mms_pending *out)
+/* The request a reply travelling to_server's way answers (it went the other way). */
+static int mms_pending_take(struct mms_state *st, uint32_t invoke, int to_server,
+                            struct mms_pending *out)
 {
     for (size_t i = 0; i < MMS_MAX_PENDING; i++) {
         struct mms_pending *p = &st->pend[i];
-        if (p->seq && p->invoke == invoke) {
+        if (p->seq && p->invoke == invoke && p->to_server != to_server) {
             *out = *p;
             p->seq = 0;
             return 1;
@@ -625,7 +636,7 @@ static int mms_pair(struct mms_ctx *x, struct event *e, uint32_t invoke, uint32_
                     struct mms_pending *out)
 {
     struct mms_pending rq;
-    if (!mms_pending_take(x->st, invoke, &rq)) {
+    if (!mms_pending_take(x->st, invoke, x->info->to_server, &rq)) {
         x->st->unmatched++;
         event_anomaly(e, "mms.unmatched_response");
         return 0;
@@ -644,7 +655,12 @@ static int mms_pair(struct mms_ctx *x, struct event *e, uint32_t invoke, uint32_
  *  - mms.file, named by the file: FileOpen request { fileName [0] } and its reply
  *    { frsmID [0] } start it; FileRead replies { fileData [0] OCTET STRING,
  *    moreFollows [1] BOOLEAN DEFAULT TRUE } to requests naming that FRSM add to it;
- *    moreFollows FALSE, or FileClose of the FRSM, ends it.
+ *    moreFollows FALSE, or FileClose of the FRSM, ends it. Either side may be the
+ *    reader: after ObtainFile { sourceFileServer [0] OPTIONAL, sourceFile [1],
+ *    destinationFile [2] } the server opens and reads sourceFile from its
+ *    requester, over this association (as libiec61850 does); that file gets the
+ *    attribute destination (destinationFile), and sourceFile as its name when
+ *    the FileOpen request was not seen.
  *  - mms.domain upload, named by the domain: InitiateUploadSequence request
  *    (Identifier) and its reply { ulsmID [0] } start it; UploadSegment replies
  *    { loadData, moreFollows [1] } to requests naming that ULSM add to it;
@@ -654,18 +670,22 @@ static int mms_pair(struct mms_ctx *x, struct event *e, uint32_t invoke, uint32_
  *    Identifier) and the client's replies { loadData, moreFollows [1] } carry the
  *    content; moreFollows FALSE or TerminateDownloadSequence { domainName [0] }
  *    ends it, unless that carries discard [1] (dropped).
- * loadData is taken in its non-coded form ([0] OCTET STRING); a coded (EXTERNAL)
- * segment, a data element cut short by its BER length, or a confirmed-Error
- * answer to a segment drops the transfer. Replies are paired with requests by
- * invokeID, like the events. ObtainFile moves the file over another
- * association, so there is nothing here to gather. */
+ * A transfer's data travels the way of the PDU that starts it (the FileOpen or
+ * InitiateUpload reply, the InitiateDownload request); its segment requests
+ * and terminations come the other way. Transfers are keyed by that direction
+ * too, as both sides number FRSMs. loadData is taken in its non-coded form
+ * ([0] OCTET STRING); a coded (EXTERNAL) segment, a data element cut short by
+ * its BER length, or a confirmed-Error answer to a segment drops the transfer.
+ * One left unfinished when a new one takes its slot, or when the flow ends, is
+ * scanned as it stands (partial). Replies are paired with requests by invokeID
+ * and direction, like the events. */
 
-static struct mms_xfer *mms_xfer_find(struct mms_state *st, int kind, uint32_t id, const char *name,
-                                      size_t name_len)
+static struct mms_xfer *mms_xfer_find(struct mms_state *st, int kind, int to_server, uint32_t id,
+                                      const char *name, size_t name_len)
 {
     for (size_t i = 0; i < MMS_XFERS; i++) {
         struct mms_xfer *t = &st->xfer[i];
-        if (t->kind != kind) continue;
+        if (t->kind != kind || t->to_server != to_server) continue;
         if (kind == MMS_X_DOWNLOAD ? t->name_len == name_len && !memcmp(t->name, name, name_len)
                                    : t->id == id)
             return t;
@@ -685,11 +705,13 @@ static void mms_xfer_end(struct mms_ctx *x, struct mms_xfer *t)
     t->kind = 0;
 }
 
+/* Starts a transfer whose data travel the current PDU's way. */
 static void mms_xfer_begin(struct mms_ctx *x, int kind, uint32_t id, const char *name,
                            size_t name_len)
 {
     struct mms_state *st = x->st;
-    struct mms_xfer *t = mms_xfer_find(st, kind, id, name, name_len);
+    int to_server = x->info->to_server;
+    struct mms_xfer *t = mms_xfer_find(st, kind, to_server, id, name, name_len);
     if (!t) { /* a free slot, else the least recently started */
         t = &st->xfer[0];
         for (size_t i = 0; i < MMS_XFERS; i++) {
@@ -700,8 +722,16 @@ static void mms_xfer_begin(struct mms_ctx *x, int kind, uint32_t id, const char 
             if (st->xfer[i].age < t->age) t = &st->xfer[i];
         }
     }
-    mms_xfer_drop(t); /* an unfinished transfer it replaces is not complete */
-    char v[12];
+    /* an unfinished transfer it replaces is scanned as it stands: opening a fifth
+     * file, or the same FRSM again, must not hide what the first one carried */
+    if (t->kind) object_partial(&t->obj, x->sink, t->to_server);
+    t->kind = 0;
+    int obtained = kind == MMS_X_FILE && st->obtain.active && st->obtain.to_server == to_server;
+    if (obtained && !name_len) {
+        name = st->obtain.src;
+        name_len = st->obtain.src_len;
+    }
+    char v[MMS_XNAME + 1];
     object_begin(&t->obj, x->sink, "mms", kind == MMS_X_FILE ? "mms.file" : "mms.domain", name,
                  name_len, 0);
     if (kind != MMS_X_FILE)
@@ -710,8 +740,13 @@ static void mms_xfer_begin(struct mms_ctx *x, int kind, uint32_t id, const char 
         snprintf(v, sizeof(v), "%u", (unsigned)id);
         object_attr(&t->obj, kind == MMS_X_FILE ? "frsm" : "ulsm", v);
     }
+    if (obtained) {
+        memcpy(v, st->obtain.dst, st->obtain.dst_len);
+        v[st->obtain.dst_len] = '\0';
+        object_attr(&t->obj, "destination", v);
+    }
     t->kind = (uint8_t)kind;
-    t->to_server = kind == MMS_X_DOWNLOAD; /* the client's replies; else the server's */
+    t->to_server = (uint8_t)to_server;
     t->id = id;
     t->name_len = (uint8_t)(name_len < MMS_XNAME ? name_len : MMS_XNAME);
     memcpy(t->name, name, t->name_len);
@@ -719,29 +754,56 @@ static void mms_xfer_begin(struct mms_ctx *x, int kind, uint32_t id, const char 
 }
 
 /* Copies a FileName (SEQUENCE OF GraphicString, joined with '/') or an
- * Identifier into k->name. */
-static void mms_key_name(struct mms_pending *k, const struct ber_tlv *t)
+ * Identifier into out (MMS_XNAME bytes); returns its length. */
+static uint8_t mms_name_copy(char *out, const struct ber_tlv *t)
 {
     const uint8_t *p;
     size_t n;
-    k->name_len = 0;
     if (!t->constructed) {
-        if (!ber_octets(t, &p, &n)) return;
-        k->name_len = (uint8_t)(n < MMS_XNAME ? n : MMS_XNAME);
-        memcpy(k->name, p, k->name_len);
-        return;
+        if (!ber_octets(t, &p, &n)) return 0;
+        if (n > MMS_XNAME) n = MMS_XNAME;
+        memcpy(out, p, n);
+        return (uint8_t)n;
     }
     struct cursor c = t->val;
     struct ber_tlv s;
     size_t used = 0;
     while (mms_next(&c, &s, NULL)) {
         if (s.constructed || !ber_octets(&s, &p, &n)) continue;
-        if (used && used < MMS_XNAME) k->name[used++] = '/';
+        if (used && used < MMS_XNAME) out[used++] = '/';
         if (n > MMS_XNAME - used) n = MMS_XNAME - used;
-        memcpy(k->name + used, p, n);
+        memcpy(out + used, p, n);
         used += n;
     }
-    k->name_len = (uint8_t)used;
+    return (uint8_t)used;
+}
+
+static void mms_key_name(struct mms_pending *k, const struct ber_tlv *t)
+{
+    k->name_len = mms_name_copy(k->name, t);
+}
+
+/* ObtainFile { sourceFileServer [0] OPTIONAL, sourceFile [1], destinationFile [2] }:
+ * the file's bytes will come from the requester (this PDU's sender), unless
+ * another file server is named (then over another association: nothing here). */
+static void mms_obtain_request(struct mms_ctx *x, const struct ber_tlv *t)
+{
+    struct mms_state *st = x->st;
+    struct cursor c = t->val;
+    struct ber_tlv y;
+    int other_server = 0, have_src = 0;
+    st->obtain.src_len = st->obtain.dst_len = 0;
+    while (mms_next(&c, &y, NULL)) {
+        if (y.cls != BER_CONTEXT || !y.constructed) continue;
+        if (y.tag == 0) other_server = 1;
+        if (y.tag == 1) {
+            st->obtain.src_len = mms_name_copy(st->obtain.src, &y);
+            have_src = 1;
+        }
+        if (y.tag == 2) st->obtain.dst_len = mms_name_copy(st->obtain.dst, &y);
+    }
+    st->obtain.active = have_src && !other_server;
+    st->obtain.to_server = (uint8_t)x->info->to_server;
 }
 
 /* A request: what its reply will need (k), and the transfers it starts or ends. */
@@ -751,7 +813,9 @@ static void mms_xfer_request(struct mms_ctx *x, uint32_t svc, const struct ber_t
     struct cursor c = t->val;
     struct ber_tlv y;
     uint64_t v;
+    int data_dir = !x->info->to_server; /* a segment request's data come back */
     switch (svc) {
+    case 46: mms_obtain_request(x, t); break;
     case 72: /* fileOpen { fileName [0], ... } */
         if (mms_next(&c, &y, NULL) && y.tag == 0 && y.constructed) mms_key_name(k, &y);
         break;
@@ -765,8 +829,8 @@ static void mms_xfer_request(struct mms_ctx *x, uint32_t svc, const struct ber_t
         k->has_id = 1;
         k->id = (uint32_t)v;
         if (svc == 74 || svc == 31) {
-            struct mms_xfer *f =
-                mms_xfer_find(x->st, svc == 74 ? MMS_X_FILE : MMS_X_UPLOAD, k->id, NULL, 0);
+            struct mms_xfer *f = mms_xfer_find(x->st, svc == 74 ? MMS_X_FILE : MMS_X_UPLOAD,
+                                               data_dir, k->id, NULL, 0);
             if (f) mms_xfer_end(x, f);
         }
         break;
@@ -777,7 +841,8 @@ static void mms_xfer_request(struct mms_ctx *x, uint32_t svc, const struct ber_t
         if (svc == 26) {
             mms_xfer_begin(x, MMS_X_DOWNLOAD, 0, k->name, k->name_len);
         } else {
-            struct mms_xfer *f = mms_xfer_find(x->st, MMS_X_DOWNLOAD, 0, k->name, k->name_len);
+            struct mms_xfer *f =
+                mms_xfer_find(x->st, MMS_X_DOWNLOAD, data_dir, 0, k->name, k->name_len);
             if (f && mms_next(&c, &y, NULL) && y.tag == 1)
                 mms_xfer_drop(f);
             else if (f)
@@ -788,6 +853,19 @@ static void mms_xfer_request(struct mms_ctx *x, uint32_t svc, const struct ber_t
     }
 }
 
+/* The transfer a segment reply (or error) travelling this PDU's way belongs to. */
+static struct mms_xfer *mms_xfer_of(struct mms_ctx *x, const struct mms_pending *rq)
+{
+    int dir = x->info->to_server;
+    if (rq->service == 73 && rq->has_id)
+        return mms_xfer_find(x->st, MMS_X_FILE, dir, rq->id, NULL, 0);
+    if (rq->service == 30 && rq->has_id)
+        return mms_xfer_find(x->st, MMS_X_UPLOAD, dir, rq->id, NULL, 0);
+    if (rq->service == 27)
+        return mms_xfer_find(x->st, MMS_X_DOWNLOAD, dir, 0, rq->name, rq->name_len);
+    return NULL;
+}
+
 /* A reply paired with its request rq: start a transfer, or add a segment. */
 static void mms_xfer_response(struct mms_ctx *x, const struct mms_pending *rq,
                               const struct ber_tlv *t)
@@ -795,6 +873,10 @@ static void mms_xfer_response(struct mms_ctx *x, const struct mms_pending *rq,
     struct cursor c = t->val;
     struct ber_tlv y;
     uint64_t v;
+    if (rq->service == 46) { /* obtainFile answered: the pull is over */
+        x->st->obtain.active = 0;
+        return;
+    }
     if (rq->service == 72 || rq->service == 29) {
         /* fileOpen { frsmID [0] } / initiateUploadSequence { ulsmID [0] } */
         if (mms_next(&c, &y, NULL) && y.tag == 0 && !y.constructed && ber_uint(&y, &v) &&
@@ -803,13 +885,7 @@ static void mms_xfer_response(struct mms_ctx *x, const struct mms_pending *rq,
                            rq->name_len);
         return;
     }
-    struct mms_xfer *f = NULL;
-    if (rq->service == 73 && rq->has_id)
-        f = mms_xfer_find(x->st, MMS_X_FILE, rq->id, NULL, 0);
-    else if (rq->service == 30 && rq->has_id)
-        f = mms_xfer_find(x->st, MMS_X_UPLOAD, rq->id, NULL, 0);
-    else if (rq->service == 27)
-        f = mms_xfer_find(x->st, MMS_X_DOWNLOAD, 0, rq->name, rq->name_len);
+    struct mms_xfer *f = mms_xfer_of(x, rq);
     if (!f) return;
     /* { fileData [0] | loadData, moreFollows [1] DEFAULT TRUE } */
     int bad = 0, more = 1, got = 0;
@@ -832,13 +908,8 @@ static void mms_xfer_response(struct mms_ctx *x, const struct mms_pending *rq,
 /* A confirmed-Error answering a segment request: the transfer is incomplete. */
 static void mms_xfer_error(struct mms_ctx *x, const struct mms_pending *rq)
 {
-    struct mms_xfer *f = NULL;
-    if (rq->service == 73 && rq->has_id)
-        f = mms_xfer_find(x->st, MMS_X_FILE, rq->id, NULL, 0);
-    else if (rq->service == 30 && rq->has_id)
-        f = mms_xfer_find(x->st, MMS_X_UPLOAD, rq->id, NULL, 0);
-    else if (rq->service == 27)
-        f = mms_xfer_find(x->st, MMS_X_DOWNLOAD, 0, rq->name, rq->name_len);
+    if (rq->service == 46) x->st->obtain.active = 0;
+    struct mms_xfer *f = mms_xfer_of(x, rq);
     if (f) mms_xfer_drop(f);
 }
 
@@ -884,7 +955,7 @@ static void mms_confirmed(struct mms_ctx *x, struct event *e, struct cursor *c, 
         key.id = 0;
         mms_request_body(e, svc, &t);
         mms_xfer_request(x, svc, &t, &key);
-        mms_pending_add(x->st, (uint32_t)invoke, svc, mms_now(x), &key);
+        mms_pending_add(x->st, (uint32_t)invoke, x->info->to_server, svc, mms_now(x), &key);
     } else {
         if (paired && rsvc != svc) /* answers another service */
             event_anomaly(e, "mms.service_mismatch");
@@ -1344,6 +1415,19 @@ static void mms_state_free(void *state)
     free(st);
 }
 
+/* Transfers whose data travelled to_server's way and never finished are scanned
+ * as they stand (partial): a sender who never ends one is seen all the same. */
+static void mms_end(void *state, int to_server, struct event_sink *sink)
+{
+    struct mms_state *st = state;
+    for (size_t i = 0; i < MMS_XFERS; i++) {
+        struct mms_xfer *t = &st->xfer[i];
+        if (!t->kind || t->to_server != to_server) continue;
+        object_partial(&t->obj, sink, to_server);
+        t->kind = 0;
+    }
+}
+
 const struct dissector mms_dissector = {
     .id = DISS_MMS,
     .name = "mms",
@@ -1356,4 +1440,5 @@ const struct dissector mms_dissector = {
     .gap = mms_gap,
     .anomalies = mms_anomalies,
     .max_pdu = MMS_MAX_TPKT,
+    .end = mms_end,
 };

@@ -1259,12 +1259,14 @@ static void *modbus_state_new(void)
 }
 
 /* File record runs have no end marker: the flow's end is theirs. A program
- * transfer cut by it is dropped (an object is scanned when complete or at its
- * cap). */
+ * transfer cut by it is scanned as it stands, marked partial. */
 static void modbus_end(void *state, int to_server, struct event_sink *sink)
 {
     struct modbus_state *st = state;
     object_end(&st->fobj[to_server ? 0 : 1].obj, sink, to_server);
+    struct mb_umas_xfer *x = &st->umas[to_server ? 0 : 1];
+    object_partial(&x->obj, sink, to_server);
+    x->armed = 0;
 }
 
 static void modbus_state_free(void *state)

@@ -19,6 +19,7 @@ extern const struct dissector hart_ip_dissector;
 extern const struct dissector fins_dissector;
 extern const struct dissector http_dissector;
 extern const struct dissector ftp_data_dissector;
+extern const struct dissector ftp_dissector;
 
 /* One row per protocol; order is the probe order on non-standard ports. One row
  * per line (formatting off), so adding a protocol is a one-line change. */
@@ -40,6 +41,7 @@ const struct dissector *const dissector_registry[] = {
     &fins_dissector,
     &http_dissector,
     &ftp_data_dissector,
+    &ftp_dissector,
     NULL,
 };
 // clang-format on

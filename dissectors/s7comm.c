@@ -1410,6 +1410,13 @@ static void s7_gap(void *state, int to_server)
     d->desync = 1; /* landing mid-TPKT after a gap is expected: no bad_tpkt for it */
 }
 
+/* A block whose last Ack_Data never came is scanned as it stands, marked partial. */
+static void s7_end(void *state, int to_server, struct event_sink *sink)
+{
+    struct s7_state *st = state;
+    object_partial(&st->blk[to_server ? 1 : 0], sink, to_server);
+}
+
 const struct dissector s7comm_dissector = {
     .id = DISS_S7COMM,
     .name = "s7comm",
@@ -1422,4 +1429,5 @@ const struct dissector s7comm_dissector = {
     .gap = s7_gap,
     .anomalies = s7_anomalies,
     .max_pdu = S7_TPKT_MAX,
+    .end = s7_end,
 };

@@ -12,7 +12,7 @@ void object_begin(struct ots_object *o, struct event_sink *s, const char *proto,
 {
     o->len = 0;
     o->total = 0;
-    o->scanned = o->truncated = 0;
+    o->scanned = o->truncated = o->partial = 0;
     o->nattrs = 0;
     o->active = 0;
     if (!s || !yara_worker_active(s->yara)) return;
@@ -31,6 +31,14 @@ void object_begin(struct ots_object *o, struct event_sink *s, const char *proto,
     o->active = 1;
 }
 
+void object_name(struct ots_object *o, const char *name, size_t name_len)
+{
+    if (!o->active || o->scanned) return;
+    size_t n = name_len < sizeof(o->name) - 1 ? name_len : sizeof(o->name) - 1;
+    memcpy(o->name, name, n);
+    o->name[n] = '\0';
+}
+
 void object_attr(struct ots_object *o, const char *key, const char *value)
 {
     if (!o->active || o->nattrs >= OBJECT_ATTRS || !value) return;
@@ -46,11 +54,12 @@ static void scan(struct ots_object *o, struct event_sink *s, int to_server)
         vals[i] = o->attr_val[i];
     struct yara_target t = {o->proto,  o->type,      o->name[0] ? o->name : NULL,
                             to_server, o->truncated, o->total,
-                            o->nattrs, o->attr_key,  vals};
+                            o->nattrs, o->attr_key,  vals,
+                            o->partial};
     o->scanned = 1;
     if (!o->len) return;
     if (yara_scan(s->yara, o->data, o->len, &t, s, s->net.ts_us) >= 0)
-        yara_worker_count_object(s->yara, o->truncated);
+        yara_worker_count_object(s->yara, o->truncated, o->partial);
 }
 
 void object_append(struct ots_object *o, struct event_sink *s, struct cursor *c, size_t n)
@@ -97,12 +106,22 @@ void object_end(struct ots_object *o, struct event_sink *s, int to_server)
     object_abort(o);
 }
 
+void object_partial(struct ots_object *o, struct event_sink *s, int to_server)
+{
+    if (!o->active) return;
+    if (!o->scanned) {
+        o->partial = 1;
+        scan(o, s, to_server);
+    }
+    object_abort(o);
+}
+
 void object_abort(struct ots_object *o)
 {
     o->active = 0;
     o->len = 0;
     o->total = 0;
-    o->scanned = o->truncated = 0;
+    o->scanned = o->truncated = o->partial = 0;
     o->nattrs = 0;
     if (o->cap > 65536) {
         /* give a big buffer back; keep a small one for the next transfer */

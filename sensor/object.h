@@ -27,6 +27,7 @@ struct ots_object {
     uint32_t len, cap, max;
     uint64_t total; /* bytes offered, kept or not */
     uint8_t active, scanned, truncated, nattrs;
+    uint8_t partial;   /* scanned unfinished: the flow ended or the transfer restarted */
     const char *proto; /* static: ot_proto */
     const char *type;  /* static: ot_object_type, e.g. "s7comm.block" */
     char name[OBJECT_NAME_MAX];
@@ -39,6 +40,8 @@ struct ots_object {
  * configured yara.object_max applies too. */
 void object_begin(struct ots_object *o, struct event_sink *s, const char *proto, const char *type,
                   const char *name, size_t name_len, uint32_t cap);
+/* Names the object after all (it is not scanned yet; a name found later). */
+void object_name(struct ots_object *o, const char *name, size_t name_len);
 /* A string attribute for the event (e.g. "block_type" "OB"); key is static. */
 void object_attr(struct ots_object *o, const char *key, const char *value);
 /* Appends the next n bytes of c (advancing it); short input appends what is there. */
@@ -46,6 +49,11 @@ void object_append(struct ots_object *o, struct event_sink *s, struct cursor *c,
 /* The transfer is complete: scans (unless done at the cap) and resets. to_server
  * is the direction the object travelled. */
 void object_end(struct ots_object *o, struct event_sink *s, int to_server);
+/* The transfer stops before its end marker (the flow ends, or a new transfer
+ * takes the object's place): what was received is scanned once, marked partial,
+ * and the object reset. An attacker who never finishes a transfer is seen all
+ * the same. Nothing happens when no object is active or it was scanned already. */
+void object_partial(struct ots_object *o, struct event_sink *s, int to_server);
 /* Drops the object unscanned (the transfer failed or was cut by a gap). */
 void object_abort(struct ots_object *o);
 /* Frees the buffer (in the dissector's state_free). */

@@ -150,6 +150,7 @@ void stats_write(struct engine *e, FILE *f, int final)
         KV(&j, "streams_scanned", tot.yara.streams_scanned);
         KV(&j, "objects_scanned", tot.yara.objects_scanned);
         KV(&j, "objects_truncated", tot.yara.objects_truncated);
+        KV(&j, "objects_partial", tot.yara.objects_partial);
         KV(&j, "budget_skips", tot.yara.budget_skips);
         KV(&j, "matches", tot.yara.matches);
         KV(&j, "errors", tot.yara.errors);

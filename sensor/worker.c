@@ -306,6 +306,14 @@ static int select_dissector(struct worker *w, struct flow *f, int dir, const uin
         }
         pending |= r == PROBE_NEED_MORE;
     }
+    /* announced by another flow (an FTP data connection its control connection set up) */
+    if (transport == DISS_TCP)
+        for (size_t i = 0; reg[i]; i++)
+            if (reg[i]->claim && dissector_usable(w, reg[i], transport) &&
+                reg[i]->claim(&w->sink.net)) {
+                choose(w, f, reg[i], 0);
+                return 1;
+            }
     /* by nDPI's verdict, for the few dissectors that ask for it (HTTP, FTP data) */
     for (size_t i = 0; reg[i] && (f->ndpi_master || f->ndpi_app); i++) {
         const struct dissector *d = reg[i];

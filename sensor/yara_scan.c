@@ -353,10 +353,11 @@ void yara_worker_stats(const struct yara_worker *yw, struct yara_stats *out)
     *out = yw->st;
 }
 
-void yara_worker_count_object(struct yara_worker *yw, int truncated)
+void yara_worker_count_object(struct yara_worker *yw, int truncated, int partial)
 {
     yw->st.objects_scanned++;
     if (truncated) yw->st.objects_truncated++;
+    if (partial) yw->st.objects_partial++;
 }
 
 void yara_worker_set_flow(struct yara_worker *yw, struct yara_flow *fs)
@@ -445,6 +446,7 @@ static void emit_match(struct yara_worker *yw, YR_SCAN_CONTEXT *ctx, const YR_RU
     ev_uint(e, "size", t->total_len > yw->len ? t->total_len : yw->len);
     ev_uint(e, "scanned", yw->len);
     ev_bool(e, "truncated", t->truncated);
+    if (strcmp(t->object_type, "stream") != 0) ev_bool(e, "partial", t->partial);
     for (int i = 0; i < t->nattrs; i++)
         if (t->attr_keys[i] && t->attr_vals[i]) ev_cstr(e, t->attr_keys[i], t->attr_vals[i]);
     ev_end(e);
@@ -551,7 +553,7 @@ static void stream_scan(struct yara_worker *yw, struct yara_flow *fs, int dir, c
     if (fs->covered[dir] == 1) {
         if (yw) yw->st.streams_covered++;
     } else if (fs->len[dir] && yw && yw->scanner) {
-        struct yara_target t = {proto, "stream", NULL, dir == 0, 0, fs->len[dir], 0, NULL, NULL};
+        struct yara_target t = {proto, "stream", NULL, dir == 0, 0, fs->len[dir], 0, NULL, NULL, 0};
         struct yara_flow *save = yw->cur;
         yw->cur = fs;
         if (yara_scan(yw, fs->buf[dir], fs->len[dir], &t, sink, now_us) >= 0)

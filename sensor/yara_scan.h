@@ -44,6 +44,7 @@ struct yara_stats {
     uint64_t scans, bytes_scanned, streams_scanned, objects_scanned, objects_truncated;
     uint64_t budget_skips, matches, errors, encrypted_skips;
     uint64_t streams_covered; /* windows dropped: the dissector's objects held their bytes */
+    uint64_t objects_partial; /* objects scanned unfinished (flow end, restart) */
 };
 
 /* Per-flow scanning state: struct yara_flow (yara_flow.h), inside struct flow. */
@@ -58,7 +59,7 @@ int yara_worker_active(const struct yara_worker *yw);
 const struct yara_limits *yara_worker_limits(const struct yara_worker *yw);
 void yara_worker_stats(const struct yara_worker *yw, struct yara_stats *out);
 /* Counts an object scan (object.c). */
-void yara_worker_count_object(struct yara_worker *yw, int truncated);
+void yara_worker_count_object(struct yara_worker *yw, int truncated, int partial);
 /* The flow the next scans belong to (its per-flow budget), set before dissection. */
 void yara_worker_set_flow(struct yara_worker *yw, struct yara_flow *fs);
 
@@ -73,6 +74,7 @@ struct yara_target {
     int nattrs;              /* extra string fields for the event's object */
     const char *const *attr_keys;
     const char *const *attr_vals;
+    int partial; /* the transfer's end was never seen: what came was scanned */
 };
 
 /* Scans data once; each matching rule emits a yara.match event through sink

@@ -5,14 +5,15 @@
  *    download/upload), Modbus (file record runs, UMAS program transfers), DNP3
  *    (g70v5 file transport), BACnet (AtomicWriteFile runs, one datagram per
  *    chunk), MMS (file reads, domain uploads/downloads), EtherNet/IP (CIP File
- *    object transfers), HTTP (bodies), FTP data or OPC UA (Write values, from
- *    16 bytes), picked by bits 1-4; the rest is chunks "ctl | len | bytes" as
+ *    object transfers), HTTP (bodies), FTP data, FTP control (which names FTP
+ *    data objects through a table that outlives the run) or OPC UA (Write
+ *    values, from 16 bytes), picked by bits 1-4; the rest is chunks "ctl | len | bytes" as
  *    in fuzz_s7comm.c (ctl bit 0: direction, bit 1: a gap before the chunk).
  *    Stream windows run beside the dissector as in the engine, and the flow
  *    ends with its end() hook;
  *  - odd: the object and stream API driven directly by opcodes
  *    "op | arg | [arg bytes]": begin (cap = arg), attr, append (arg bytes),
- *    end, abort, stream data, stream scan, flow end.
+ *    end, abort or partial (arg bit 0), stream data, stream scan, flow end.
  * A tiny object_max (64..319 bytes, from the second byte) makes the cap path
  * common. Rules match short strings so events and alerts are built too. */
 #include <stdint.h>
@@ -31,6 +32,7 @@ extern const struct dissector mms_dissector;
 extern const struct dissector enip_dissector;
 extern const struct dissector http_dissector;
 extern const struct dissector ftp_data_dissector;
+extern const struct dissector ftp_dissector;
 extern const struct dissector opcua_dissector;
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -151,7 +153,12 @@ static void run_api(struct yara_worker *yw, struct event_sink *sink, const uint8
         case 2:
         case 3: object_append(&o, sink, &c, arg & 1 ? n : n + 7); break;
         case 4: object_end(&o, sink, arg & 1); break;
-        case 5: object_abort(&o); break;
+        case 5:
+            if (arg & 1)
+                object_partial(&o, sink, arg & 2);
+            else
+                object_abort(&o);
+            break;
         case 6:
             if (yara_stream_data(yw, &fs, arg & 1, data + off, (uint32_t)n))
                 yara_stream_scan(yw, &fs, arg & 1, "fuzz", sink, sink->net.ts_us);
@@ -174,7 +181,7 @@ static const struct dissector *const diss[16] = {
     &s7comm_dissector, &modbus_dissector,   &dnp3_dissector,   &bacnet_dissector,
     &mms_dissector,    &enip_dissector,     &modbus_dissector, &mms_dissector,
     &http_dissector,   &ftp_data_dissector, &opcua_dissector,  &http_dissector,
-    &s7comm_dissector, &dnp3_dissector,     &enip_dissector,   &bacnet_dissector};
+    &s7comm_dissector, &dnp3_dissector,     &enip_dissector,   &ftp_dissector};
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

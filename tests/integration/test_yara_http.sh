@@ -49,10 +49,11 @@ for w in (1, 2):
         d, attrs, sha, size = want[o["name"]]
         assert o["type"] == "http.body" and y["proto"] == "http" and y["direction"] == d, y
         assert o["sha256"] == sha and o["size"] == size and not o["truncated"], o
+        assert o["partial"] is False, o  # each body was complete
         for k, v in attrs.items():
             assert o[k] == v, (k, o)
         assert set(o) - set(attrs) == {"type", "name", "sha256", "size", "scanned",
-                                       "truncated"}, o
+                                       "truncated", "partial"}, o
     # HTTP is only an object source: no http events, no nonstandard-port event for 8000
     assert not [e for e in ev if e["proto"] in ("http", "protocol")], "unexpected events"
     al = [json.loads(l) for l in open(f"{t}/http{w}.al")]

@@ -151,7 +151,7 @@ START_TEST(scan_event_and_externals)
     struct yara_set *ys = load(RULES);
     struct yara_worker *yw = worker(ys, 0, 1 << 20, 0, 0);
     const char *data = "xxOTS-MARKyy";
-    struct yara_target t = {"modbus", "stream", NULL, 1, 0, 0, 0, NULL, NULL};
+    struct yara_target t = {"modbus", "stream", NULL, 1, 0, 0, 0, NULL, NULL, 0};
     ck_assert_int_eq(yara_scan(yw, (const uint8_t *)data, strlen(data), &t, &rec.sink, 1), 1);
     ck_assert_int_eq(rec.n, 1);
     ck_assert_str_eq(rec.ev[0].proto, "yara");
@@ -164,7 +164,7 @@ START_TEST(scan_event_and_externals)
     sha256_hex(data, strlen(data), h);
     ck_assert_ptr_nonnull(strstr(rec.json[0], h));
     /* the externals: the same bytes as an S7 block to the PLC match S7Only too */
-    struct yara_target t2 = {"s7comm", "s7comm.block", "_0800001P", 1, 0, 0, 0, NULL, NULL};
+    struct yara_target t2 = {"s7comm", "s7comm.block", "_0800001P", 1, 0, 0, 0, NULL, NULL, 0};
     ck_assert_int_eq(yara_scan(yw, (const uint8_t *)data, strlen(data), &t2, &rec.sink, 1), 2);
     ck_assert_int_eq(count_rule("S7Only"), 1);
     /* ... but not travelling to the client */
@@ -269,7 +269,7 @@ START_TEST(externals_follow_each_scan)
     struct yara_set *ys = load(text);
     struct yara_worker *yw = worker(ys, 0, 1 << 20, 0, 0);
     const uint8_t *d = (const uint8_t *)"x";
-    struct yara_target t = {"modbus", "stream", NULL, 1, 0, 0, 0, NULL, NULL};
+    struct yara_target t = {"modbus", "stream", NULL, 1, 0, 0, 0, NULL, NULL, 0};
     rec.sink.net.dst_port = 502;
     ck_assert_int_eq(yara_scan(yw, d, 1, &t, &rec.sink, 1), 1);
     t.to_server = 0; /* the direction changes: no match */
@@ -427,7 +427,7 @@ START_TEST(budgets)
     struct yara_worker *yw = worker(ys, 0, 1 << 20, 20, 0);
     struct yara_flow fs = {0};
     yara_worker_set_flow(yw, &fs);
-    struct yara_target t = {"", "stream", NULL, 1, 0, 0, 0, NULL, NULL};
+    struct yara_target t = {"", "stream", NULL, 1, 0, 0, 0, NULL, NULL, 0};
     const uint8_t *d = (const uint8_t *)"OTS-MARK OTS-MARK";
     ck_assert_int_eq(yara_scan(yw, d, 12, &t, &rec.sink, 1), 1);
     ck_assert_int_eq(yara_scan(yw, d, 12, &t, &rec.sink, 1), -1); /* 24 > 20 */
@@ -458,7 +458,7 @@ START_TEST(switch_sets)
     struct yara_set *a = load(RULES);
     struct yara_set *b = load("rule Other { strings: $o = \"OTHER\" condition: $o }");
     struct yara_worker *yw = worker(a, 0, 1 << 20, 0, 0);
-    struct yara_target t = {"", "stream", NULL, 1, 0, 0, 0, NULL, NULL};
+    struct yara_target t = {"", "stream", NULL, 1, 0, 0, 0, NULL, NULL, 0};
     const uint8_t *d = (const uint8_t *)"OTS-MARK OTHER";
     ck_assert_int_eq(yara_scan(yw, d, 14, &t, &rec.sink, 1), 1);
     ck_assert_int_eq(yara_worker_use(yw, b, NULL), 0);
