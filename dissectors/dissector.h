@@ -82,7 +82,7 @@ struct dissector {
     uint8_t objects_only;
     /* Claims a flow on any port from what another flow announced (an FTP data
      * connection its control connection set up); net is the first data's. May be NULL. */
-    int (*claim)(const struct ev_net *net);
+    int (*claim)(const struct event_sink *sink);
 };
 
 /* NULL-terminated table of every dissector, in registry.c. */

@@ -143,7 +143,7 @@ static void ftp_command(struct ftp_state *st, const char *line, const struct eve
     size_t al = strlen(arg);
     if (al >= sizeof(e.name)) al = sizeof(e.name) - 1;
     memcpy(e.name, arg, al);
-    ftpn_publish(&e);
+    ftpn_publish(sink->ftp_names, &e);
     st->ep_valid = 0; /* one transfer per announcement */
 }
 

@@ -36,8 +36,8 @@ static void ftpd_name(struct ftpd_state *st, int d, const struct event_sink *sin
     int to_server = n->to_server;
     struct ftpn_entry e;
     if (st->named[d] || !object_active(&st->obj[d])) return;
-    if (!ftpn_claim(to_server ? &n->dst : &n->src, to_server ? n->dst_port : n->src_port, &n->src,
-                    n->ts_us, &e))
+    if (!ftpn_claim(sink->ftp_names, to_server ? &n->dst : &n->src,
+                    to_server ? n->dst_port : n->src_port, &n->src, n->ts_us, &e))
         return;
     st->named[d] = 1;
     const char *name = e.name[0] ? e.name : e.cmd;
@@ -90,9 +90,10 @@ static void ftpd_state_free(void *state)
 }
 
 /* A flow on any port whose accepting end the control connection announced. */
-static int ftpd_claim(const struct ev_net *n)
+static int ftpd_claim(const struct event_sink *sink)
 {
-    return ftpn_announced(n->to_server ? &n->dst : &n->src,
+    const struct ev_net *n = &sink->net;
+    return ftpn_announced(sink->ftp_names, n->to_server ? &n->dst : &n->src,
                           n->to_server ? n->dst_port : n->src_port, n->ts_us);
 }
 

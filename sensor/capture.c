@@ -34,10 +34,33 @@ static uint64_t packet_hash(const struct decoded *d)
     return 0;
 }
 
-static int worker_of(uint64_t hash, int n)
+/* The worker of a packet: by its address pair (MAC pair for layer 2), not its flow, so
+ * every connection between two hosts meets in one worker, in packet order: an FTP
+ * data connection and the control connection that names it, a DNP3 master's several
+ * connections to one outstation, IP fragments and the flow they belong to (the
+ * 2-tuple balancing Zeek clusters use). The flow hash still indexes the worker's table. */
+static uint64_t addr_fold(const struct ev_addr *a)
 {
-    /* high bits pick the worker; low bits index the worker's table */
-    return (int)(((hash >> 32) * (uint64_t)n) >> 32);
+    uint64_t hi, lo;
+    memcpy(&hi, a->b, 8);
+    memcpy(&lo, a->b + 8, 8);
+    return lo ^ (hi * 0x9e3779b97f4a7c15ull);
+}
+
+static uint64_t pair_hash(const struct decoded *d)
+{
+    if (d->kind != DECODED_IP && d->kind != DECODED_FRAGMENT && d->kind != DECODED_BAD) return 0;
+    uint16_t vlan = d->vlan_count ? d->vlan[d->vlan_count - 1] : 0;
+    /* a sum is the same both ways; then a 64-bit finaliser (splitmix64's) */
+    uint64_t h = addr_fold(&d->src) + addr_fold(&d->dst) + vlan;
+    h = (h ^ (h >> 30)) * 0xbf58476d1ce4e5b9ull;
+    h = (h ^ (h >> 27)) * 0x94d049bb133111ebull;
+    return h ^ (h >> 31);
+}
+
+static int worker_of(uint64_t pair, int n)
+{
+    return (int)(((pair >> 32) * (uint64_t)n) >> 32);
 }
 
 /* Copies a packet into its worker's ring. Offline waits for room (no loss); live
@@ -46,7 +69,8 @@ static void dispatch(struct capture_source *src, const struct decoded *d, uint64
                      uint64_t ts_us, const uint8_t *data, uint32_t caplen, uint32_t wirelen)
 {
     struct engine *e = src->eng;
-    int wi = worker_of(hash, e->n_workers);
+    int wi = d->kind == DECODED_L2 ? worker_of(hash, e->n_workers)
+                                   : worker_of(pair_hash(d), e->n_workers);
     struct ring *r = &src->rings[wi];
     size_t len = sizeof(struct pkt_rec) + caplen;
     unsigned spins = 0;

@@ -96,6 +96,7 @@ struct event {
 struct event_sink;
 struct yara_worker;
 struct diss_params;
+struct ftpn_table;
 typedef void (*event_deliver_fn)(void *ctx, struct event *ev);
 
 /* One sink per worker. The engine sets `net` before each dissector call. */
@@ -111,6 +112,7 @@ struct event_sink {
     uint64_t emitted;
     struct yara_worker *yara;         /* scans objects (object.h); NULL: objects are not kept */
     const struct diss_params *params; /* detectors' settings (diss_params.h); NULL: defaults */
+    struct ftpn_table *ftp_names;     /* the worker's announced FTP transfers (ftp_names.h) */
     struct event stack[EVENT_STACK];
 };
 

@@ -7,6 +7,7 @@
 #include "community_id.h"
 #include "tcp_opts.h"
 #include "dissector.h"
+#include "ftp_names.h"
 #include "engine.h"
 #include "log.h"
 #include "object.h"
@@ -310,7 +311,7 @@ static int select_dissector(struct worker *w, struct flow *f, int dir, const uin
     if (transport == DISS_TCP)
         for (size_t i = 0; reg[i]; i++)
             if (reg[i]->claim && dissector_usable(w, reg[i], transport) &&
-                reg[i]->claim(&w->sink.net)) {
+                reg[i]->claim(&w->sink)) {
                 choose(w, f, reg[i], 0);
                 return 1;
             }
@@ -1000,6 +1001,8 @@ void worker_finish(struct worker *w)
     }
     w->yara = NULL;
     w->sink.yara = NULL;
+    ftpn_free(w->sink.ftp_names); /* after the flows: their end hooks may look names up */
+    w->sink.ftp_names = NULL;
 }
 
 int worker_start(struct worker *w)
@@ -1023,6 +1026,8 @@ int worker_start(struct worker *w)
                                  c->yara_encrypted,   c->yara_opcua_write_min};
         if (!(w->yara = yara_worker_new(&yl))) return -1;
         w->sink.yara = w->yara;
+        /* FTP data objects are named from their control connection (NULL: unnamed) */
+        w->sink.ftp_names = ftpn_new();
     }
     w->json_cap = 64 * 1024;
     w->json = malloc(w->json_cap);
