@@ -175,6 +175,7 @@ static uint64_t g_kpkts[K_NKIND], g_kflows[K_NKIND], g_flows;
 static uint8_t g_frame[2048];
 static uint8_t g_pl[1600];
 static uint16_t g_cport[N_IT_CLIENTS], g_mport[N_MASTERS];
+static uint32_t g_loss; /* -L: TCP data segments lost, per million */
 static uint16_t g_crc_tab[256];
 
 /* IT mix parameters, computed in main() from the packet and flow targets */
@@ -315,6 +316,9 @@ static void emit_tcp(struct flow *f, int dir, uint8_t flags, size_t plen)
     memcpy(t + 20 + optlen, g_pl, plen);
     put16be(t + 16, l4_csum(6, t, l4));
     f->seq[dir] += (uint32_t)plen + !!(flags & F_SYN) + !!(flags & F_FIN);
+    /* -L: a data segment the TAP missed; the sender's seq moves on, the peer ACKs it anyway.
+     * No draw at all when off, so the default file is unchanged. */
+    if (g_loss && plen && !(flags & (F_SYN | F_FIN)) && rnd_below(1000000) < g_loss) return;
     out_frame(off + l4, (enum kind)f->kind);
 }
 
@@ -1397,13 +1401,16 @@ static void usage(void)
 {
     fprintf(stderr,
             "usage: otgen -o FILE [-n PACKETS] [-s SEED] [-f FLOWS_HINT] [-p PPS] [-P PROTO]\n"
+            "             [-L PPM]\n"
             "  writes a deterministic OT/IT benchmark capture (pcap, Ethernet)\n"
             "  -n  packets to write (default 2000000)\n"
             "  -s  PRNG seed (default 1)\n"
             "  -f  total flows to aim at (default packets/50, at least the OT flows)\n"
             "  -p  capture packet rate for the timestamps (default 150000)\n"
             "  -P  one protocol only: modbus, dnp3, iec104, s7comm or enip_tcp sessions,\n"
-            "      no cyclic I/O and no IT background (per-dissector benchmark)\n");
+            "      no cyclic I/O and no IT background (per-dissector benchmark)\n"
+            "  -L  TCP data segments lost before the TAP, per million (default 0): the\n"
+            "      sensor sees holes the peer acknowledges (soak test: gaps, reassembly caps)\n");
 }
 
 int main(int argc, char **argv)
@@ -1413,13 +1420,14 @@ int main(int argc, char **argv)
     double pps = 150000;
     int c;
     g_max_pkts = 2000000;
-    while ((c = getopt(argc, argv, "o:n:s:f:p:P:h")) != -1) {
+    while ((c = getopt(argc, argv, "o:n:s:f:p:P:L:h")) != -1) {
         switch (c) {
         case 'o': out = optarg; break;
         case 'n': g_max_pkts = strtoull(optarg, NULL, 0); break;
         case 's': seed = strtoull(optarg, NULL, 0); break;
         case 'f': hint = strtoull(optarg, NULL, 0); break;
         case 'p': pps = strtod(optarg, NULL); break;
+        case 'L': g_loss = (uint32_t)strtoul(optarg, NULL, 0); break;
         case 'P':
             for (int k = K_MODBUS; k <= K_ENIP; k++)
                 if (strcmp(optarg, kind_name[k]) == 0) g_only = k;
