@@ -3,7 +3,9 @@
 # short flows, a few TCP segments lost before the TAP) through a pipe into `otsensor -r -`
 # with the shipped rules, YARA, zones, events and alerts (to /dev/null: nothing large touches
 # the disk), under a configuration whose caps are small enough to be hit all the time. The
-# sensor's VmRSS/VmHWM and its --stats are sampled every 0.5 s. It fails unless:
+# sensor's VmRSS/VmHWM and its --stats are sampled every 0.5 s. Redis is down the whole run
+# (a closed port): every alert goes to a 1 MiB spool, which fills and then counts what it
+# drops, and the asset inventory waits in memory. It fails unless:
 #   1. every packet otgen wrote was processed (no ring or event drops) and otsensor exited 0;
 #   2. every cap was reached (evictions, cap flushes, budget skips ... > 0) and no table
 #      ever held more than its cap;
@@ -76,19 +78,23 @@ yara.flow_budget = 6144
 correlate.max_entries = 512
 correlate.max_assets = 256
 alerts.aggregate_max = 64
+spool.max_mb = 1
+redis.backoff_max_ms = 1000
 stats_interval = 1
 ${SOAK_CONF_EXTRA:-}
 EOF
 
 RUN=(-w "$WORKERS" -c "$CONF" -R "$ROOT/rules/otsensor" -Y "$ROOT/rules/yara"
-    -Z "$ROOT/rules/zones.conf" --events /dev/null --alerts /dev/null --redis none)
+    -Z "$ROOT/rules/zones.conf" --events /dev/null --alerts /dev/null
+    --redis redis://127.0.0.1:1 --spool "$OUT/spool")
 
 # The fixed part of the bound: the same configuration on a short capture (code, libraries,
 # nDPI detection modules, compiled rules and YARA rules, scanners, touched ring pages).
+rm -rf "$OUT/spool"
 "$OTGEN" -o "$OUT/base.pcap" -n 20000 -s "$SEED" -L "$LOSS" >/dev/null || die "otgen failed"
 /usr/bin/time -f %M -o "$OUT/base.hwm" "$OTS" -r "$OUT/base.pcap" "${RUN[@]}" \
     --stats "$OUT/base.stats.json" 2>"$OUT/base.stderr" || die "baseline run failed, see $OUT/base.stderr"
-rm -f "$OUT/base.pcap"
+rm -rf "$OUT/base.pcap" "$OUT/spool"
 
 STATS=$OUT/stats.json
 SAMPLES=$OUT/samples.tsv
@@ -164,13 +170,14 @@ def bound():
     class, 256 B up to the window, for reuse: at most twice the window) + yara.object_max
     (one object in progress); reassembly.worker_max of out-of-order bytes. Once: the
     correlation tables, max_assets x 1 KiB (asset, identity, LRU entry) + 6 tables x
-    max_entries x 512 B; aggregate_max x (300 B + one 4 KiB alert)."""
+    max_entries x 512 B; aggregate_max x (300 B + one 4 KiB alert); the spool's
+    records index, 64 B per record of at least 256 B of spool.max_mb."""
     per_flow = 504 + 688 + 64 + 2048 + 2 * c("stream.buffer_max") + 4 * c("yara.stream_max") \
         + c("yara.object_max")
     per_worker = (c("ring_mb") + c("output_ring_mb")) * MiB + c("flow.max_flows") * per_flow \
         + c("reassembly.worker_max")
     once = c("correlate.max_assets") * 1024 + 6 * c("correlate.max_entries") * 512 \
-        + c("alerts.aggregate_max") * (300 + 4096)
+        + c("alerts.aggregate_max") * (300 + 4096) + c("spool.max_mb") * MiB // 256 * 64
     return workers * per_worker + once
 
 print("\nchecks:")
@@ -182,6 +189,7 @@ check(st["ring_drops"] == 0 and st["events_dropped"] == 0,
       "no ring drops (%d), no events dropped (%d)" % (st["ring_drops"], st["events_dropped"]))
 # 2. every cap reached, and no gauge above its cap at any sample
 fl, ra, ya, ag, co = st["flows"], st["reassembly"], st["yara"], st["aggregate"], st["correlation"]
+sp = st["redis"]["spool"]
 caps = [("flow.max_flows: flows evicted", fl["evicted"]),
         ("reassembly caps: cap flushes", ra["cap_flushes"]),
         ("TCP loss: gaps", ra["gaps"]),
@@ -190,7 +198,8 @@ caps = [("flow.max_flows: flows evicted", fl["evicted"]),
         ("correlate.max_assets: asset evictions", co["asset_evictions"]),
         ("correlate.max_entries: first-sight evictions", co["seen_evictions"]),
         ("correlate.max_entries: conduit evictions", co["conduit_evictions"]),
-        ("alerts.aggregate_max: windows evicted", ag["evicted"])]
+        ("alerts.aggregate_max: windows evicted", ag["evicted"]),
+        ("spool.max_mb: alerts dropped by the full spool", sp["dropped_full"])]
 for what, n in caps:
     check(n > 0, "%s %d > 0" % (what, n))
 mx = lambda f: max([f(s) for s in snaps] or [0])
@@ -204,6 +213,12 @@ for k in ("scan_entries", "conduit_entries", "pending_syns", "pending_udp", "see
     n = mx(lambda s: s["correlation"][k])
     check(n <= c("correlate.max_entries"),
           "correlation %s at most %d <= %d" % (k, n, c("correlate.max_entries")))
+peak_spool = mx(lambda s: s["redis"]["spool"]["bytes"])
+# the cap, plus the one sensor.spool_full marker written when it is reached (sensor/spool.c:
+# a header and at most 1 KiB)
+spool_lim = c("spool.max_mb") * MiB + 24 + 1024
+check(peak_spool <= spool_lim, "spool at most %d <= %d bytes (cap + the spool_full marker)"
+      % (peak_spool, spool_lim))
 peak_open = mx(lambda s: s["aggregate"]["open"])
 check(peak_open <= c("alerts.aggregate_max"),
       "aggregation windows open at most %d <= %d" % (peak_open, c("alerts.aggregate_max")))
@@ -238,11 +253,12 @@ print("| {:,} | {:.1f} | {:.3f} | {:.1f} | {:.1f} | {:.1f} | {:.1f} | {:.1f} | {
     rows[-1][1] / 1024, hwm / MiB, lim / MiB))
 print("\nflows %d created, %d evicted; reassembly %d gaps, %d cap flushes; yara %d scans, %d "
       "truncated, %d budget skips; assets %d new, %d evicted; correlation evictions: seen %d, "
-      "conduit %d, scan %d; alerts %d, aggregation windows evicted %d"
+      "conduit %d, scan %d; alerts %d, aggregation windows evicted %d, spooled %d, dropped at the "
+      "full spool %d"
       % (fl["created"], fl["evicted"], ra["gaps"], ra["cap_flushes"], ya["scans"],
          ya["objects_truncated"], ya["budget_skips"], co["asset_new"], co["asset_evictions"],
          co["seen_evictions"], co["conduit_evictions"], co["scan_evictions"], st["alerts"],
-         ag["evicted"]))
+         ag["evicted"], st["redis"]["spooled"], sp["dropped_full"]))
 print("soak: %s" % ("FAILED: " + "; ".join(fails) if fails else "ok"))
 sys.exit(1 if fails else 0)
 PY
