@@ -176,6 +176,7 @@ static uint8_t g_frame[2048];
 static uint8_t g_pl[1600];
 static uint16_t g_cport[N_IT_CLIENTS], g_mport[N_MASTERS];
 static uint32_t g_loss; /* -L: TCP data segments lost, per million */
+static int g_wide;      /* -A: IT clients and off-site servers from wide ranges */
 static uint16_t g_crc_tab[256];
 
 /* IT mix parameters, computed in main() from the packet and flow targets */
@@ -1287,6 +1288,10 @@ static void spawn_it(void)
     uint32_t cip = ip4(10, 20, 1 + c / 250, 1 + c % 250);
     uint16_t cport = g_cport[c]++;
     if (g_cport[c] == 0) g_cport[c] = 49152;
+    if (g_wide && rnd_below(2)) { /* -A: half the time a client never seen (10.128/9) */
+        cip = ip4(10, 128 + rnd_below(128), rnd_below(256), rnd_range(1, 254));
+        cport = (uint16_t)rnd_range(49152, 65535);
+    }
     struct flow *f;
     if (r < 45) {
         f = flow_new(K_DNS, cip, cport, ip4(10, 20, 0, 2), 53, 0);
@@ -1304,6 +1309,8 @@ static void spawn_it(void)
         uint32_t sip = !ext           ? ip4(10, 20, 0, rnd_range(80, 89))
                        : rnd_below(2) ? ip4(198, 51, 100, rnd_range(1, 254))
                                       : ip4(203, 0, 113, rnd_range(1, 254));
+        /* -A: off-site servers from the benchmarking range 198.18.0.0/15 */
+        if (g_wide && ext) sip = ip4(198, 18 + rnd_below(2), rnd_below(256), rnd_range(1, 254));
         f = flow_new(tls ? K_TLS : K_HTTP, cip, cport, sip, tls ? 443 : 80, ext);
         pick_name(f);
         if (tls)
@@ -1401,7 +1408,7 @@ static void usage(void)
 {
     fprintf(stderr,
             "usage: otgen -o FILE [-n PACKETS] [-s SEED] [-f FLOWS_HINT] [-p PPS] [-P PROTO]\n"
-            "             [-L PPM]\n"
+            "             [-L PPM] [-A]\n"
             "  writes a deterministic OT/IT benchmark capture (pcap, Ethernet)\n"
             "  -n  packets to write (default 2000000)\n"
             "  -s  PRNG seed (default 1)\n"
@@ -1410,7 +1417,9 @@ static void usage(void)
             "  -P  one protocol only: modbus, dnp3, iec104, s7comm or enip_tcp sessions,\n"
             "      no cyclic I/O and no IT background (per-dissector benchmark)\n"
             "  -L  TCP data segments lost before the TAP, per million (default 0): the\n"
-            "      sensor sees holes the peer acknowledges (soak test: gaps, reassembly caps)\n");
+            "      sensor sees holes the peer acknowledges (soak test: gaps, reassembly caps)\n"
+            "  -A  half the IT clients from 10.128.0.0/9, off-site servers from 198.18.0.0/15:\n"
+            "      most flows meet a new host (soak test: per-host tables at their caps)\n");
 }
 
 int main(int argc, char **argv)
@@ -1420,7 +1429,7 @@ int main(int argc, char **argv)
     double pps = 150000;
     int c;
     g_max_pkts = 2000000;
-    while ((c = getopt(argc, argv, "o:n:s:f:p:P:L:h")) != -1) {
+    while ((c = getopt(argc, argv, "o:n:s:f:p:P:L:Ah")) != -1) {
         switch (c) {
         case 'o': out = optarg; break;
         case 'n': g_max_pkts = strtoull(optarg, NULL, 0); break;
@@ -1428,6 +1437,7 @@ int main(int argc, char **argv)
         case 'f': hint = strtoull(optarg, NULL, 0); break;
         case 'p': pps = strtod(optarg, NULL); break;
         case 'L': g_loss = (uint32_t)strtoul(optarg, NULL, 0); break;
+        case 'A': g_wide = 1; break;
         case 'P':
             for (int k = K_MODBUS; k <= K_ENIP; k++)
                 if (strcmp(optarg, kind_name[k]) == 0) g_only = k;

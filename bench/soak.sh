@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # bench/soak.sh: long-run memory test. otgen streams a long plant capture (OT polling, IT
-# short flows, a few TCP segments lost before the TAP) through a pipe into `otsensor -r -`
+# short flows from ever new hosts, a few TCP segments lost before the TAP) through a pipe
+# into `otsensor -r -`
 # with the shipped rules, YARA, zones, events and alerts (to /dev/null: nothing large touches
 # the disk), under a configuration whose caps are small enough to be hit all the time. The
 # sensor's VmRSS/VmHWM and its --stats are sampled every 0.5 s. Redis is down the whole run
@@ -22,6 +23,8 @@
 #   SOAK_PACKETS      packets to stream (default 50000000: about 4 minutes on 2 shared cores)
 #   SOAK_SEED         otgen seed (default 20260105)
 #   SOAK_LOSS_PPM     TCP data segments lost per million (otgen -L, default 2000)
+#   SOAK_WIDE         1 (default): IT clients and off-site servers from wide address ranges
+#                     (otgen -A), so per-host tables meet new keys all the run; 0: 2,000 clients
 #   SOAK_WORKERS      otsensor -w (default 2)
 #   SOAK_CONF_EXTRA   extra config lines appended to the soak's configuration (later wins)
 #   SOAK_GROWTH_PCT, SOAK_GROWTH_MIB   plateau margin (default 5 %, 4 MiB: the larger)
@@ -36,6 +39,8 @@ PACKETS=${SOAK_PACKETS:-50000000}
 SEED=${SOAK_SEED:-20260105}
 LOSS=${SOAK_LOSS_PPM:-2000}
 WORKERS=${SOAK_WORKERS:-2}
+GEN=(-s "$SEED" -L "$LOSS")
+[ "${SOAK_WIDE:-1}" = 1 ] && GEN+=(-A)
 
 die() {
     echo "soak: $*" >&2
@@ -91,7 +96,7 @@ RUN=(-w "$WORKERS" -c "$CONF" -R "$ROOT/rules/otsensor" -Y "$ROOT/rules/yara"
 # The fixed part of the bound: the same configuration on a short capture (code, libraries,
 # nDPI detection modules, compiled rules and YARA rules, scanners, touched ring pages).
 rm -rf "$OUT/spool"
-"$OTGEN" -o "$OUT/base.pcap" -n 20000 -s "$SEED" -L "$LOSS" >/dev/null || die "otgen failed"
+"$OTGEN" -o "$OUT/base.pcap" -n 20000 "${GEN[@]}" >/dev/null || die "otgen failed"
 /usr/bin/time -f %M -o "$OUT/base.hwm" "$OTS" -r "$OUT/base.pcap" "${RUN[@]}" \
     --stats "$OUT/base.stats.json" 2>"$OUT/base.stderr" || die "baseline run failed, see $OUT/base.stderr"
 rm -rf "$OUT/base.pcap" "$OUT/spool"
@@ -100,10 +105,10 @@ STATS=$OUT/stats.json
 SAMPLES=$OUT/samples.tsv
 SNAPS=$OUT/stats-samples.jsonl
 rm -f "$STATS" "$SAMPLES" "$SNAPS"
-echo "soak: $PACKETS packets (seed $SEED, loss $LOSS ppm) -> otsensor -w $WORKERS; $OUT" >&2
+echo "soak: otgen -n $PACKETS ${GEN[*]} | otsensor -r - -w $WORKERS; $OUT" >&2
 t0=${EPOCHREALTIME/./}
 # otgen's pcap goes out on fd 3 (the pipe), its summary to a file
-"$OTGEN" -o /dev/fd/3 -n "$PACKETS" -s "$SEED" -L "$LOSS" 3>&1 >"$OUT/otgen.txt" 2>&1 |
+"$OTGEN" -o /dev/fd/3 -n "$PACKETS" "${GEN[@]}" 3>&1 >"$OUT/otgen.txt" 2>&1 |
     "$OTS" -r - "${RUN[@]}" --stats "$STATS" 2>"$OUT/otsensor.stderr" &
 pid=$!
 while [ -r "/proc/$pid/status" ]; do
