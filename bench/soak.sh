@@ -13,6 +13,7 @@
 #   3. RSS plateaus: the peak over the last half of the run (by packets) is at most
 #      max(SOAK_GROWTH_MIB, SOAK_GROWTH_PCT %) above the peak over the first half after
 #      the warm-up (the first SOAK_WARMUP_PCT % of the packets);
+#      The same for open file descriptors (spool segments, files), within 2;
 #   4. the peak RSS (VmHWM) is below the worst case the configuration allows (the formula
 #      is in bound() below and in the README).
 # Not part of the default CI run: `tests/run-all.sh --soak` adds it as a stage.
@@ -116,9 +117,10 @@ while [ -r "/proc/$pid/status" ]; do
         "/proc/$pid/status" 2>/dev/null)
     snap=$(cat "$STATS" 2>/dev/null)
     pp=$(grep -o '"packets_processed":[0-9]*' <<<"$snap" | head -1)
+    fds=$(ls "/proc/$pid/fd" 2>/dev/null | wc -l)
     [ "${rss:-0}" -gt 0 ] &&
-        printf '%d\t%d\t%d\t%s\n' $(((${EPOCHREALTIME/./} - t0) / 1000)) "$rss" "$hwm" \
-            "${pp#*:}" >>"$SAMPLES"
+        printf '%d\t%d\t%d\t%s\t%d\n' $(((${EPOCHREALTIME/./} - t0) / 1000)) "$rss" "$hwm" \
+            "${pp#*:}" "$fds" >>"$SAMPLES"
     [ -n "$snap" ] && printf '%s\n' "$snap" >>"$SNAPS"
     sleep 0.5
 done
@@ -229,7 +231,7 @@ check(peak_open <= c("alerts.aggregate_max"),
       "aggregation windows open at most %d <= %d" % (peak_open, c("alerts.aggregate_max")))
 
 # 3. plateau, by packets processed (a sample's figure is the last stats written)
-pts = [(pp, rss) for (_, rss, _, pp) in rows if pp is not None]
+pts = [(pp, rss) for (_, rss, _, pp, _) in rows if pp is not None]
 w0, mid = written * warmup_pct / 100, written / 2
 first = [r for pp, r in pts if w0 <= pp < mid]
 last = [r for pp, r in pts if pp >= mid]
@@ -239,6 +241,11 @@ allow = max(growth_mib * 1024, a * growth_pct / 100)
 check(ok, "enough samples in each half (%d, %d)" % (len(first), len(last)))
 check(ok and b <= a + allow, "RSS plateau: peak %.1f MiB in the 2nd half <= %.1f MiB (1st half "
       "after warm-up) + %.1f MiB" % (b / 1024, a / 1024, allow / 1024))
+fd_first = [f for (_, _, _, pp, f) in rows if pp is not None and w0 <= pp < mid and f]
+fd_last = [f for (_, _, _, pp, f) in rows if pp is not None and pp >= mid and f]
+if fd_first and fd_last:
+    check(max(fd_last) <= max(fd_first) + 2, "open descriptors plateau: at most %d in the 2nd "
+          "half, %d in the 1st" % (max(fd_last), max(fd_first)))
 # 4. below the configured worst case
 hwm = max(r[2] for r in rows) * 1024
 base = int(open(base_p).read().split()[-1]) * 1024
