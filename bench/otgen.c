@@ -175,6 +175,8 @@ static uint64_t g_kpkts[K_NKIND], g_kflows[K_NKIND], g_flows;
 static uint8_t g_frame[2048];
 static uint8_t g_pl[1600];
 static uint16_t g_cport[N_IT_CLIENTS], g_mport[N_MASTERS];
+static uint32_t g_loss; /* -L: TCP data segments lost, per million */
+static int g_wide;      /* -A: IT clients and off-site servers from wide ranges */
 static uint16_t g_crc_tab[256];
 
 /* IT mix parameters, computed in main() from the packet and flow targets */
@@ -315,6 +317,9 @@ static void emit_tcp(struct flow *f, int dir, uint8_t flags, size_t plen)
     memcpy(t + 20 + optlen, g_pl, plen);
     put16be(t + 16, l4_csum(6, t, l4));
     f->seq[dir] += (uint32_t)plen + !!(flags & F_SYN) + !!(flags & F_FIN);
+    /* -L: a data segment the TAP missed; the sender's seq moves on, the peer ACKs it anyway.
+     * No draw at all when off, so the default file is unchanged. */
+    if (g_loss && plen && !(flags & (F_SYN | F_FIN)) && rnd_below(1000000) < g_loss) return;
     out_frame(off + l4, (enum kind)f->kind);
 }
 
@@ -1283,6 +1288,10 @@ static void spawn_it(void)
     uint32_t cip = ip4(10, 20, 1 + c / 250, 1 + c % 250);
     uint16_t cport = g_cport[c]++;
     if (g_cport[c] == 0) g_cport[c] = 49152;
+    if (g_wide && rnd_below(2)) { /* -A: half the time a client never seen (10.128/9) */
+        cip = ip4(10, 128 + rnd_below(128), rnd_below(256), rnd_range(1, 254));
+        cport = (uint16_t)rnd_range(49152, 65535);
+    }
     struct flow *f;
     if (r < 45) {
         f = flow_new(K_DNS, cip, cport, ip4(10, 20, 0, 2), 53, 0);
@@ -1300,6 +1309,8 @@ static void spawn_it(void)
         uint32_t sip = !ext           ? ip4(10, 20, 0, rnd_range(80, 89))
                        : rnd_below(2) ? ip4(198, 51, 100, rnd_range(1, 254))
                                       : ip4(203, 0, 113, rnd_range(1, 254));
+        /* -A: off-site servers from the benchmarking range 198.18.0.0/15 */
+        if (g_wide && ext) sip = ip4(198, 18 + rnd_below(2), rnd_below(256), rnd_range(1, 254));
         f = flow_new(tls ? K_TLS : K_HTTP, cip, cport, sip, tls ? 443 : 80, ext);
         pick_name(f);
         if (tls)
@@ -1397,13 +1408,18 @@ static void usage(void)
 {
     fprintf(stderr,
             "usage: otgen -o FILE [-n PACKETS] [-s SEED] [-f FLOWS_HINT] [-p PPS] [-P PROTO]\n"
+            "             [-L PPM] [-A]\n"
             "  writes a deterministic OT/IT benchmark capture (pcap, Ethernet)\n"
             "  -n  packets to write (default 2000000)\n"
             "  -s  PRNG seed (default 1)\n"
             "  -f  total flows to aim at (default packets/50, at least the OT flows)\n"
             "  -p  capture packet rate for the timestamps (default 150000)\n"
             "  -P  one protocol only: modbus, dnp3, iec104, s7comm or enip_tcp sessions,\n"
-            "      no cyclic I/O and no IT background (per-dissector benchmark)\n");
+            "      no cyclic I/O and no IT background (per-dissector benchmark)\n"
+            "  -L  TCP data segments lost before the TAP, per million (default 0): the\n"
+            "      sensor sees holes the peer acknowledges (soak test: gaps, reassembly caps)\n"
+            "  -A  half the IT clients from 10.128.0.0/9, off-site servers from 198.18.0.0/15:\n"
+            "      most flows meet a new host (soak test: per-host tables at their caps)\n");
 }
 
 int main(int argc, char **argv)
@@ -1413,13 +1429,15 @@ int main(int argc, char **argv)
     double pps = 150000;
     int c;
     g_max_pkts = 2000000;
-    while ((c = getopt(argc, argv, "o:n:s:f:p:P:h")) != -1) {
+    while ((c = getopt(argc, argv, "o:n:s:f:p:P:L:Ah")) != -1) {
         switch (c) {
         case 'o': out = optarg; break;
         case 'n': g_max_pkts = strtoull(optarg, NULL, 0); break;
         case 's': seed = strtoull(optarg, NULL, 0); break;
         case 'f': hint = strtoull(optarg, NULL, 0); break;
         case 'p': pps = strtod(optarg, NULL); break;
+        case 'L': g_loss = (uint32_t)strtoul(optarg, NULL, 0); break;
+        case 'A': g_wide = 1; break;
         case 'P':
             for (int k = K_MODBUS; k <= K_ENIP; k++)
                 if (strcmp(optarg, kind_name[k]) == 0) g_only = k;

@@ -3,10 +3,18 @@
 # ASan+UBSan build's suite, and a short pass of every libFuzzer harness.
 #   tests/run-all.sh            the default run (CI)
 #   tests/run-all.sh --long     10-minute fuzz pass per harness (FUZZ_SECONDS overrides)
+#   tests/run-all.sh --soak     also the memory soak, bench/soak.sh (~5 min; SOAK_* settings)
 set -uo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 FUZZ_SECONDS=${FUZZ_SECONDS:-30}
-[ "${1:-}" = "--long" ] && FUZZ_SECONDS=${FUZZ_SECONDS_LONG:-600}
+SOAK=0
+for arg in "$@"; do
+    case $arg in
+    --long) FUZZ_SECONDS=${FUZZ_SECONDS_LONG:-600} ;;
+    --soak) SOAK=1 ;;
+    *) echo "usage: tests/run-all.sh [--long] [--soak]" >&2; exit 1 ;;
+    esac
+done
 JOBS=$(nproc)
 passed=0
 failed=0
@@ -75,6 +83,9 @@ export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktra
 stage "build+tests (clang, ASan+UBSan)" build_and_test "$ROOT/build-asan" \
     -DCMAKE_C_COMPILER=clang -DOTS_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug
 stage "fuzz (${FUZZ_SECONDS}s per harness)" fuzz_all
+# the gcc build's otsensor and otgen (RelWithDebInfo)
+[ "$SOAK" = 1 ] && stage "soak (bench/soak.sh)" env OTS_BUILD_DIR="$ROOT/build-ci" \
+    SOAK_OUT="$ROOT/build-ci/soak" bash "$ROOT/bench/soak.sh"
 
 for f in "${failures[@]}"; do echo "failed stage: $f" >&2; done
 echo "stages: $passed passed, $failed failed"
