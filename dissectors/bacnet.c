@@ -41,6 +41,7 @@
 
 #include "dissector.h"
 #include "object.h"
+#include "pending.h"
 
 #define BACNET_PORT     47808
 #define BVLC_TYPE_BIP   0x81
@@ -934,40 +935,26 @@ static void bac_unconfirmed_body(struct bac_svc *s, uint8_t svc)
 
 /* ---- APDU ---- */
 
-/* A confirmed request waiting for its answer. seq 0 marks a free slot. */
+/* A confirmed request waiting for its answer (its slot's age in bacnet_state.ages). */
 struct bac_pending {
     uint64_t ts_us;
-    uint32_t seq;
     uint8_t invoke;
     uint8_t service;
     uint8_t dir; /* 0: sent to the server side of the flow */
 };
 
+_Static_assert(BAC_MAX_PENDING <= PEND_MAX, "pending table too large");
+
 struct bacnet_state {
     struct bac_pending pend[BAC_MAX_PENDING];
-    uint32_t seq;
+    struct pend_ages ages;
     struct bac_frun run; /* AtomicWriteFile data */
 };
 
 static void bac_pending_add(struct bacnet_state *st, uint8_t invoke, uint8_t service, int dir,
                             uint64_t ts)
 {
-    struct bac_pending *slot = NULL, *oldest = &st->pend[0];
-    for (size_t i = 0; i < BAC_MAX_PENDING; i++) {
-        struct bac_pending *p = &st->pend[i];
-        if (p->seq == 0) {
-            slot = p;
-            break;
-        }
-        if (p->seq < oldest->seq) oldest = p;
-    }
-    if (!slot) slot = oldest;
-    if (st->seq == UINT32_MAX) { /* renumber so 0 stays "free" */
-        for (size_t i = 0; i < BAC_MAX_PENDING; i++)
-            if (st->pend[i].seq) st->pend[i].seq = 1 + (uint32_t)i;
-        st->seq = BAC_MAX_PENDING;
-    }
-    slot->seq = ++st->seq;
+    struct bac_pending *slot = &st->pend[pend_take_slot(&st->ages, BAC_MAX_PENDING)];
     slot->invoke = invoke;
     slot->service = service;
     slot->dir = (uint8_t)dir;
@@ -978,15 +965,15 @@ static void bac_pending_add(struct bacnet_state *st, uint8_t invoke, uint8_t ser
 static int bac_pending_find(struct bacnet_state *st, uint8_t invoke, int dir, int done,
                             struct bac_pending *out)
 {
-    struct bac_pending *best = NULL;
+    size_t best = PEND_NONE;
     for (size_t i = 0; i < BAC_MAX_PENDING; i++) {
-        struct bac_pending *p = &st->pend[i];
-        if (p->seq == 0 || p->invoke != invoke || p->dir == dir) continue;
-        if (!best || p->seq < best->seq) best = p;
+        const struct bac_pending *p = &st->pend[i];
+        if (!pend_used(&st->ages, i) || p->invoke != invoke || p->dir == dir) continue;
+        if (pend_older(&st->ages, i, best)) best = i;
     }
-    if (!best) return 0;
-    *out = *best;
-    if (done) best->seq = 0;
+    if (best == PEND_NONE) return 0;
+    *out = st->pend[best];
+    if (done) pend_free(&st->ages, best);
     return 1;
 }
 

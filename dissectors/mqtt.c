@@ -43,6 +43,7 @@
 #include <string.h>
 
 #include "dissector.h"
+#include "pending.h"
 
 #define MQTT_MAX_PDU     65536 /* buffered whole; larger packets are skipped through */
 #define MQTT_BIG_HEAD    1024  /* bytes of a large packet we wait for before skipping */
@@ -84,9 +85,9 @@ static const char *const mqtt_anomalies[] = {
     NULL,
 };
 
+/* A request waiting for its answer (its slot's age in mqtt_state.ages). */
 struct mq_pending {
     uint64_t ts_us;
-    uint32_t seq; /* 0: free */
     uint16_t pid;
     uint8_t req;  /* request type */
     uint8_t resp; /* the type that answers it */
@@ -113,8 +114,8 @@ struct mq_ident {
 
 struct mqtt_state {
     uint8_t version; /* protocol level from CONNECT; 0 unknown */
-    uint32_t seq;
     struct mq_pending pend[MQTT_MAX_PENDING];
+    struct pend_ages ages;
     struct mq_dir dir[2];
     struct mq_ident id;
 };
@@ -213,25 +214,12 @@ static int mq_plausible(uint8_t b0, uint32_t rem)
 
 /* ---- pending requests ---- */
 
+_Static_assert(MQTT_MAX_PENDING <= PEND_MAX, "pending table too large");
+
 static void mq_pending_add(struct mqtt_state *st, uint8_t req, uint8_t resp, uint16_t pid, int dir,
                            uint64_t ts)
 {
-    struct mq_pending *slot = NULL, *oldest = &st->pend[0];
-    for (size_t i = 0; i < MQTT_MAX_PENDING; i++) {
-        struct mq_pending *p = &st->pend[i];
-        if (p->seq == 0) {
-            slot = p;
-            break;
-        }
-        if (p->seq < oldest->seq) oldest = p;
-    }
-    if (!slot) slot = oldest;
-    if (st->seq == UINT32_MAX) { /* renumber so 0 stays "free" */
-        for (size_t i = 0; i < MQTT_MAX_PENDING; i++)
-            if (st->pend[i].seq) st->pend[i].seq = 1 + (uint32_t)i;
-        st->seq = MQTT_MAX_PENDING;
-    }
-    slot->seq = ++st->seq;
+    struct mq_pending *slot = &st->pend[pend_take_slot(&st->ages, MQTT_MAX_PENDING)];
     slot->req = req;
     slot->resp = resp;
     slot->pid = pid;
@@ -242,15 +230,15 @@ static void mq_pending_add(struct mqtt_state *st, uint8_t req, uint8_t resp, uin
 static int mq_pending_take(struct mqtt_state *st, uint8_t resp, uint16_t pid, int dir,
                            struct mq_pending *out)
 {
-    struct mq_pending *best = NULL;
+    size_t best = PEND_NONE;
     for (size_t i = 0; i < MQTT_MAX_PENDING; i++) {
-        struct mq_pending *p = &st->pend[i];
-        if (p->seq == 0 || p->resp != resp || p->pid != pid || p->dir == dir) continue;
-        if (!best || p->seq < best->seq) best = p;
+        const struct mq_pending *p = &st->pend[i];
+        if (!pend_used(&st->ages, i) || p->resp != resp || p->pid != pid || p->dir == dir) continue;
+        if (pend_older(&st->ages, i, best)) best = i;
     }
-    if (!best) return 0;
-    *out = *best;
-    best->seq = 0;
+    if (best == PEND_NONE) return 0;
+    *out = st->pend[best];
+    pend_free(&st->ages, best);
     return 1;
 }
 
