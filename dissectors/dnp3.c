@@ -78,6 +78,7 @@
 #include "dnp3.h"
 #include "object.h"
 #include "yara_scan.h"
+#include "fnv.h"
 
 /* Largest application fragment reassembled (bytes); IEEE 1815 suggests 2048. */
 #ifndef DNP3_MAX_FRAGMENT
@@ -887,11 +888,8 @@ static uint64_t dnp3_objects_hash(const struct dnp3_frag *f, uint32_t *len)
     cursor_skip(&c, 2);
     size_t n = cursor_left(&c);
     const uint8_t *p = cursor_take(&c, n);
-    uint64_t h = 0xcbf29ce484222325ull;
-    for (size_t i = 0; p && i < n; i++)
-        h = (h ^ p[i]) * 0x100000001b3ull;
     *len = (uint32_t)n;
-    return h;
+    return p ? fnv1a64(FNV1A64_INIT, p, n) : FNV1A64_INIT;
 }
 
 /* A derived event (code null) naming the association; the caller adds and emits. */
@@ -903,23 +901,6 @@ static struct event *dnp3_derived(struct event_sink *sink, enum ev_dir dir, cons
     ev_uint(e, "src", src);
     ev_uint(e, "dst", dst);
     return e;
-}
-
-/* The addresses and direction of the other side of the flow: an event about the
- * request raised when its response shows what became of it. */
-static void dnp3_net_reverse(struct ev_net *n)
-{
-    struct ev_addr a = n->src;
-    n->src = n->dst;
-    n->dst = a;
-    uint16_t p = n->src_port;
-    n->src_port = n->dst_port;
-    n->dst_port = p;
-    uint8_t mac[6];
-    memcpy(mac, n->src_mac, 6);
-    memcpy(n->src_mac, n->dst_mac, 6);
-    memcpy(n->dst_mac, mac, 6);
-    n->to_server = !n->to_server;
 }
 
 /* A request from the master (link src) to the outstation (link dst). */
@@ -994,7 +975,7 @@ static void dnp3_detect_response(struct dnp3_state *st, struct event_sink *sink,
             a->crit_pending = 0;
             struct event *e =
                 dnp3_derived(sink, EV_DIR_REQUEST, "critical_without_sa", l->dst, l->src);
-            dnp3_net_reverse(&e->net);
+            ev_net_reverse(&e->net); /* the event is about the request */
             ev_uint(e, "func", a->crit_func);
             ev_cstr(e, "func_name", dnp3_func_name(a->crit_func));
             ev_uint(e, "seq", seq);

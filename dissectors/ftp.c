@@ -31,14 +31,6 @@ struct ftp_state {
 };
 
 /* Offset of the next LF at or after from, within limit bytes of the cursor, or -1. */
-static long ftp_find_lf(const struct cursor *c, size_t from, size_t limit)
-{
-    size_t end = cursor_left(c) < limit ? cursor_left(c) : limit;
-    const uint8_t *p = cursor_peek_ptr(c, end); /* end bytes the cursor vouches for */
-    if (!p || from >= end) return -1;
-    const uint8_t *lf = memchr(p + from, '\n', end - from);
-    return lf ? (long)(lf - p) : -1;
-}
 
 static void v4_mapped(struct ev_addr *a, const uint8_t v4[4])
 {
@@ -177,7 +169,7 @@ static size_t ftp_parse(void *state, struct cursor *c, const struct pdu_info *in
         st->ep_valid = 0;
     }
     while (used < left) {
-        long lf = ftp_find_lf(c, used, used + FTP_LINE_MAX);
+        long lf = cursor_find(c, used, used + FTP_LINE_MAX, '\n');
         if (lf < 0) {
             if (left - used >= FTP_LINE_MAX) { /* overlong: drop it up to its LF */
                 st->skip[d] = 1;

@@ -4,6 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fnv.h"
+
 struct ftpn_slot {
     uint8_t used, claimed;
     struct ftpn_entry e;
@@ -28,11 +30,8 @@ void ftpn_free(struct ftpn_table *t)
 
 static struct ftpn_slot *slot_of(struct ftpn_table *t, const struct ev_addr *a, uint16_t port)
 {
-    uint32_t h = 2166136261u; /* FNV-1a over address and port */
-    for (int i = 0; i < 16; i++)
-        h = (h ^ a->b[i]) * 16777619u;
-    h = (h ^ (port & 0xff)) * 16777619u;
-    h = (h ^ (port >> 8)) * 16777619u;
+    uint8_t pb[2] = {(uint8_t)(port >> 8), (uint8_t)port};
+    uint64_t h = fnv1a64(fnv1a64(FNV1A64_INIT, a->b, sizeof(a->b)), pb, sizeof(pb));
     return &t->slots[h % FTPN_SLOTS];
 }
 

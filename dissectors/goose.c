@@ -40,6 +40,7 @@
 
 #include "ber.h"
 #include "dissector.h"
+#include "fnv.h"
 
 #define GOOSE_HDR_LEN    8
 #define GOOSE_MAX_PUBS   16
@@ -99,16 +100,6 @@ struct goose_pdu {
     int simulation;
     uint32_t entries;
 };
-
-static uint64_t fnv1a(uint64_t h, const uint8_t *p, size_t n)
-{
-    for (size_t i = 0; i < n; i++) {
-        h ^= p[i];
-        h *= 0x100000001b3ull;
-    }
-    return h;
-}
-#define FNV_INIT 0xcbf29ce484222325ull
 
 /* Data ::= CHOICE (IEC 61850-8-1 / MMS): context tag -> name. */
 static const char *goose_data_type(uint32_t tag)
@@ -201,7 +192,7 @@ static void goose_all_data(struct event *e, struct ber_tlv *ad, struct goose_pdu
     {
         struct cursor whole = ad->val;
         size_t n = cursor_left(&whole);
-        g->data_hash = fnv1a(FNV_INIT, cursor_take(&whole, n), n);
+        g->data_hash = fnv1a64(FNV1A64_INIT, cursor_take(&whole, n), n);
     }
     ev_obj_begin(e, "all_data");
     ev_arr_begin(e, "values");
@@ -242,7 +233,7 @@ static void goose_string(struct event *e, const char *key, const struct ber_tlv 
         return;
     }
     ev_str(e, key, p, n);
-    if (strcmp(key, "gocb_ref") == 0) g->ref_hash = fnv1a(FNV_INIT, p, n);
+    if (strcmp(key, "gocb_ref") == 0) g->ref_hash = fnv1a64(FNV1A64_INIT, p, n);
 }
 
 static int goose_unsigned(struct event *e, const char *key, const struct ber_tlv *t,

@@ -94,17 +94,6 @@ struct http_state {
 
 /* ---- lines ---- */
 
-/* Offset of the LF ending the line at `from`, or -1 if none within [from, limit). */
-static long http_find_lf(const struct cursor *c, size_t from, size_t limit)
-{
-    size_t end = cursor_left(c) < limit ? cursor_left(c) : limit;
-    const uint8_t *p = cursor_peek_ptr(c, end); /* end bytes the cursor vouches for */
-    if (!p || from >= end) return -1;
-    /* memchr stays inside those end bytes */
-    const uint8_t *lf = memchr(p + from, '\n', end - from);
-    return lf ? (long)(lf - p) : -1;
-}
-
 /* The line's length without its CR LF, from its LF's offset. */
 static size_t http_content_len(const struct cursor *c, size_t from, size_t lf)
 {
@@ -353,7 +342,7 @@ static long http_block_len(struct http_dir *x, const struct cursor *c)
     for (;;) {
         /* resume where the last call stopped looking: a line that arrives a byte at
          * a time is searched once, not once per byte */
-        long lf = http_find_lf(c, off > x->scan_to ? off : x->scan_to, HTTP_MAX_HEADER);
+        long lf = cursor_find(c, off > x->scan_to ? off : x->scan_to, HTTP_MAX_HEADER, '\n');
         if (lf < 0) break;
         size_t len = http_content_len(c, off, (size_t)lf);
         if (x->scan_lines == 0) {
@@ -399,7 +388,7 @@ static void http_message(struct http_state *st, struct http_dir *x, struct curso
 {
     struct http_msg m;
     memset(&m, 0, sizeof(m));
-    long lf = http_find_lf(c, 0, blen);
+    long lf = cursor_find(c, 0, blen, '\n');
     size_t n = http_content_len(c, 0, (size_t)lf);
     x->scan_off = x->scan_lines = x->scan_to = 0;
     if (!http_start_line(c, n, &m)) {
@@ -409,7 +398,7 @@ static void http_message(struct http_state *st, struct http_dir *x, struct curso
     }
     size_t off = (size_t)lf + 1;
     while (off < blen) {
-        long e = http_find_lf(c, off, blen);
+        long e = cursor_find(c, off, blen, '\n');
         if (e < 0) break;
         size_t len = http_content_len(c, off, (size_t)e);
         if (len) http_header(c, off, len, &m);
@@ -468,7 +457,7 @@ static void http_message(struct http_state *st, struct http_dir *x, struct curso
 /* A chunk-size line: hex size, then optional extensions. -1: bad, 0: incomplete. */
 static int http_chunk_size(struct cursor *c, uint64_t *size)
 {
-    long lf = http_find_lf(c, 0, HTTP_MAX_CHUNK_LINE);
+    long lf = cursor_find(c, 0, HTTP_MAX_CHUNK_LINE, '\n');
     if (lf < 0) return cursor_left(c) >= HTTP_MAX_CHUNK_LINE ? -1 : 0;
     size_t n = http_content_len(c, 0, (size_t)lf), i = 0;
     uint64_t v = 0;
@@ -574,7 +563,7 @@ static size_t http_parse(void *state, struct cursor *c, const struct pdu_info *i
             break;
         }
         case H_TRAILER: {
-            long lf = http_find_lf(c, 0, HTTP_MAX_CHUNK_LINE);
+            long lf = cursor_find(c, 0, HTTP_MAX_CHUNK_LINE, '\n');
             if (lf < 0) {
                 if (cursor_left(c) < HTTP_MAX_CHUNK_LINE) return cursor_pos(c) - start;
                 http_lost(st, x, sink, to_server, "http.header_too_long");
@@ -593,7 +582,7 @@ static size_t http_parse(void *state, struct cursor *c, const struct pdu_info *i
                 x->mode = H_START;
                 break;
             }
-            long lf = http_find_lf(c, 0, cursor_left(c));
+            long lf = cursor_find(c, 0, cursor_left(c), '\n');
             if (lf < 0 && cursor_left(c) < 16) return cursor_pos(c) - start; /* a start? */
             cursor_skip(c, lf < 0 ? cursor_left(c) : (size_t)lf + 1);
             break;

@@ -44,6 +44,7 @@
 
 #include "dissector.h"
 #include "pending.h"
+#include "fnv.h"
 
 #define MQTT_MAX_PDU     65536 /* buffered whole; larger packets are skipped through */
 #define MQTT_BIG_HEAD    1024  /* bytes of a large packet we wait for before skipping */
@@ -255,14 +256,6 @@ struct spb_topic {
     size_t name_len;
 };
 
-static uint64_t mq_hash(uint64_t h, const uint8_t *p, size_t n)
-{
-    for (size_t i = 0; i < n; i++)
-        h = (h ^ p[i]) * 0x100000001b3ull;
-    return h;
-}
-#define MQ_HASH0 0xcbf29ce484222325ull
-
 static int mq_level_is(const uint8_t *p, size_t n, const char *w)
 {
     size_t wl = strlen(w);
@@ -302,16 +295,15 @@ static void spb_parse(const uint8_t *t, size_t n, struct spb_topic *out)
             out->kind = SPB_DDEATH;
         else
             return;
-        out->node = mq_hash(mq_hash(mq_hash(MQ_HASH0, lv[1], ll[1]), (const uint8_t *)"/", 1),
-                            lv[3], ll[3]);
-        out->edge = mq_hash(MQ_HASH0, lv[3], ll[3]);
+        out->node = fnv1a64(fnv1a64(fnv1a64(FNV1A64_INIT, lv[1], ll[1]), "/", 1), lv[3], ll[3]);
+        out->edge = fnv1a64(FNV1A64_INIT, lv[3], ll[3]);
         out->name = lv[3];
         out->name_len = ll[3];
         return;
     } else {
         return;
     }
-    out->host = mq_hash(MQ_HASH0, out->name, out->name_len);
+    out->host = fnv1a64(FNV1A64_INIT, out->name, out->name_len);
 }
 
 /* Whether the client publishing topic tp may: 1 yes, 0 a spoof, -1 unknown. */
@@ -440,7 +432,7 @@ static void mq_connect(struct mq_pkt *m)
     if (!mq_string(m->c, &s, &n)) return;
     ev_str(e, "client_id", s, n);
     id->connected = 1;
-    id->client_id = mq_hash(MQ_HASH0, s, n);
+    id->client_id = fnv1a64(FNV1A64_INIT, s, n);
     if (will) {
         mq_props(m, "will_properties_len");
         if (!mq_string(m->c, &s, &n)) return;

@@ -30,6 +30,7 @@
 
 #include "ber.h"
 #include "dissector.h"
+#include "fnv.h"
 
 #define SV_HDR_LEN       8
 #define SV_MAX_STREAMS   8
@@ -66,16 +67,6 @@ struct sv_asdu {
     uint64_t smp_cnt, conf_rev, smp_synch;
     int have_id, have_cnt, have_rev, have_synch;
 };
-
-static uint64_t sv_hash(const uint8_t *p, size_t n)
-{
-    uint64_t h = 0xcbf29ce484222325ull;
-    for (size_t i = 0; i < n; i++) {
-        h ^= p[i];
-        h *= 0x100000001b3ull;
-    }
-    return h;
-}
 
 /* 9-2 encodes smpCnt, confRev and smpSynch as fixed-size unsigned values (not
  * minimal BER INTEGERs): 0x8000 is a count, not a negative number. */
@@ -199,7 +190,7 @@ static size_t sv_parse(void *state, struct cursor *c, const struct pdu_info *inf
         nasdu++;
         st->asdus++;
         int fresh;
-        struct sv_stream *sm = sv_stream_find(st, sv_hash(a.id, a.id_len), &fresh);
+        struct sv_stream *sm = sv_stream_find(st, fnv1a64(FNV1A64_INIT, a.id, a.id_len), &fresh);
         uint16_t cnt = (uint16_t)a.smp_cnt;
         if (!st->have_smp) {
             st->first_smp = cnt;

@@ -702,12 +702,7 @@ static struct ev_net asset_net(const struct corr_rec *r, int as_src)
 {
     struct ev_net n = r->net;
     if (!as_src) {
-        n.src = r->net.dst;
-        n.dst = r->net.src;
-        n.src_port = r->net.dst_port;
-        n.dst_port = r->net.src_port;
-        memcpy(n.src_mac, r->net.dst_mac, 6);
-        memcpy(n.dst_mac, r->net.src_mac, 6);
+        ev_net_reverse(&n);
         n.to_server = 0;
     }
     return n;

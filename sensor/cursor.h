@@ -191,4 +191,15 @@ static inline const uint8_t *cursor_peek_ptr(const struct cursor *c, size_t n)
     return c->base + c->off;
 }
 
+/* Offset, from the current position, of the first byte ch at or after from within the
+ * next limit bytes (fewer if fewer are left), or -1. Moves nothing. */
+static inline long cursor_find(const struct cursor *c, size_t from, size_t limit, uint8_t ch)
+{
+    size_t end = cursor_left(c) < limit ? cursor_left(c) : limit;
+    const uint8_t *p = cursor_peek_ptr(c, end); /* end bytes the cursor vouches for */
+    if (!p || from >= end) return -1;
+    const uint8_t *hit = memchr(p + from, ch, end - from); /* stays inside them */
+    return hit ? (long)(hit - p) : -1;
+}
+
 #endif

@@ -43,6 +43,21 @@ void event_code(struct event *e, int64_t code, const char *op)
     e->op = op;
 }
 
+void ev_net_reverse(struct ev_net *n)
+{
+    struct ev_addr a = n->src;
+    n->src = n->dst;
+    n->dst = a;
+    uint16_t p = n->src_port;
+    n->src_port = n->dst_port;
+    n->dst_port = p;
+    uint8_t mac[6];
+    memcpy(mac, n->src_mac, 6);
+    memcpy(n->src_mac, n->dst_mac, 6);
+    memcpy(n->dst_mac, mac, 6);
+    n->to_server = !n->to_server;
+}
+
 void event_op(struct event *e, const char *op)
 {
     e->op = op;

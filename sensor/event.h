@@ -125,6 +125,9 @@ struct event *event_begin(struct event_sink *s, const char *proto, enum ev_dir d
 void event_code(struct event *e, int64_t code, const char *op);
 /* Name without a code (S/U frames, anomalies, engine events). */
 void event_op(struct event *e, const char *op);
+/* Swaps the two ends of a net (addresses, ports, MACs) and flips to_server: the same
+ * flow seen from its other side. */
+void ev_net_reverse(struct ev_net *n);
 /* Full anomaly name, e.g. "modbus.invalid_length"; static string. */
 void event_anomaly(struct event *e, const char *name);
 void event_emit(struct event_sink *s, struct event *e);

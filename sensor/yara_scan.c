@@ -370,19 +370,7 @@ void yara_worker_set_flow(struct yara_worker *yw, struct yara_flow *fs)
 /* Engine events carry the flow as seen from its initiator (DESIGN §2). */
 static void orient(struct event *e)
 {
-    struct ev_net *n = &e->net;
-    if (n->to_server) return;
-    struct ev_addr a = n->src;
-    n->src = n->dst;
-    n->dst = a;
-    uint16_t p = n->src_port;
-    n->src_port = n->dst_port;
-    n->dst_port = p;
-    uint8_t m[6];
-    memcpy(m, n->src_mac, 6);
-    memcpy(n->src_mac, n->dst_mac, 6);
-    memcpy(n->dst_mac, m, 6);
-    n->to_server = 1;
+    if (!e->net.to_server) ev_net_reverse(&e->net);
 }
 
 /* Rule identifiers, tags and meta keys live in the compiled set, which outlives

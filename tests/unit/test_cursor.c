@@ -258,6 +258,24 @@ START_TEST(zero_length)
 }
 END_TEST
 
+/* cursor_find looks only at the bytes the cursor holds, from its position, within limit. */
+START_TEST(find)
+{
+    struct cursor c = cursor_make(B, 8);
+    cursor_skip(&c, 2); /* 03 04 05 06 07 08 */
+    ck_assert_int_eq(cursor_find(&c, 0, 6, 0x05), 2);
+    ck_assert_int_eq(cursor_find(&c, 2, 6, 0x05), 2);
+    ck_assert_int_eq(cursor_find(&c, 3, 6, 0x05), -1);   /* before from */
+    ck_assert_int_eq(cursor_find(&c, 0, 2, 0x05), -1);   /* beyond limit */
+    ck_assert_int_eq(cursor_find(&c, 0, 100, 0x08), 5);  /* limit past the end */
+    ck_assert_int_eq(cursor_find(&c, 0, 100, 0x02), -1); /* already read */
+    ck_assert_int_eq(cursor_find(&c, 6, 100, 0x08), -1);
+    struct cursor e = cursor_make(NULL, 5);
+    ck_assert_int_eq(cursor_find(&e, 0, 5, 0), -1);
+    ck_assert_uint_eq(cursor_pos(&c), 2); /* nothing moved */
+}
+END_TEST
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("cursor");
@@ -274,6 +292,7 @@ static Suite *suite(void)
     tcase_add_test(t, rest);
     tcase_add_test(t, take_skip_copy);
     tcase_add_test(t, zero_length);
+    tcase_add_test(t, find);
     suite_add_tcase(s, t);
     return s;
 }
