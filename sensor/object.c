@@ -23,12 +23,8 @@ void object_begin(struct ots_object *o, struct event_sink *s, const char *proto,
     o->proto = proto;
     o->type = type;
     o->name[0] = '\0';
-    if (name) {
-        size_t n = name_len < sizeof(o->name) - 1 ? name_len : sizeof(o->name) - 1;
-        memcpy(o->name, name, n);
-        o->name[n] = '\0';
-    }
     o->active = 1;
+    if (name) object_name(o, name, name_len);
 }
 
 void object_name(struct ots_object *o, const char *name, size_t name_len)
