@@ -187,7 +187,7 @@ static inline struct cursor cursor_rest(struct cursor *c)
 /* A view of the remaining bytes (for copying strings into events). */
 static inline const uint8_t *cursor_peek_ptr(const struct cursor *c, size_t n)
 {
-    if (!cursor_has(c, n)) return NULL;
+    if (!cursor_has(c, n) || !c->base) return NULL; /* NULL + 0 is undefined too */
     return c->base + c->off;
 }
 
@@ -196,8 +196,9 @@ static inline const uint8_t *cursor_peek_ptr(const struct cursor *c, size_t n)
 static inline long cursor_find(const struct cursor *c, size_t from, size_t limit, uint8_t ch)
 {
     size_t end = cursor_left(c) < limit ? cursor_left(c) : limit;
+    if (from >= end) return -1;
     const uint8_t *p = cursor_peek_ptr(c, end); /* end bytes the cursor vouches for */
-    if (!p || from >= end) return -1;
+    if (!p) return -1;
     const uint8_t *hit = memchr(p + from, ch, end - from); /* stays inside them */
     return hit ? (long)(hit - p) : -1;
 }
