@@ -286,6 +286,14 @@ void *capture_main(void *arg)
     /* every file is closed (pcap_close) before read_files returns, so one buffer
      * serves them in turn; without it stdio's default is used */
     if (!src->name) cs.iobuf = malloc(FILE_BUFFER);
+    /* read nothing before every worker has its nDPI module: packets would only wait in
+     * the rings, and the processing interval starts here */
+    while (atomic_load(&e->workers_ready) < e->n_workers && !atomic_load(&e->stop)) {
+        struct timespec nap = {0, 1000000};
+        nanosleep(&nap, NULL);
+    }
+    uint64_t unset = 0;
+    atomic_compare_exchange_strong(&e->proc_start_us, &unset, mono_us());
     int rc = -1;
     if (cs.frags)
         rc = src->name ? read_live(&cs) : read_files(&cs);

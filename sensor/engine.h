@@ -142,6 +142,10 @@ struct engine {
      * waiting) */
     sem_t wake;
     uint64_t start_wall_ms;
+    /* the processing interval (monotonic µs), for throughput without start-up: from
+     * the first read, once every worker is ready, to the last worker's flows ended */
+    atomic_int workers_ready;
+    _Atomic uint64_t proc_start_us, proc_end_us;
     char failure[1024];
     FILE *alerts_out;
     /* the rule set in force; replaced whole on SIGHUP (workers switch at their
@@ -162,6 +166,7 @@ struct engine {
 
 /* Monotonic milliseconds (intervals), and the calendar time (stream ids, stamps). */
 uint64_t wall_ms(void);
+uint64_t mono_us(void);
 uint64_t realtime_ms(void);
 
 int worker_start(struct worker *w);

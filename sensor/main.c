@@ -364,6 +364,9 @@ int main(int argc, char **argv)
     atomic_init(&eng.stop, 0);
     atomic_init(&eng.capture_done, 0);
     atomic_init(&eng.capture_failed, 0);
+    atomic_init(&eng.workers_ready, 0);
+    atomic_init(&eng.proc_start_us, 0);
+    atomic_init(&eng.proc_end_us, 0);
     atomic_init(&eng.ruleset, rules);
     atomic_init(&eng.rs_gen, 1);
     atomic_init(&eng.yara_set, yara);

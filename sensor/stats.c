@@ -87,6 +87,11 @@ void stats_write(struct engine *e, FILE *f, int final)
     jbuf_puts(&j, ",\"version\":\"" OTS_VERSION "\",\"final\":");
     jbuf_puts(&j, final ? "true" : "false");
     KV(&j, "uptime_ms", wall_ms() - e->start_wall_ms);
+    /* from the first read (all workers ready) to the last worker's flows ended, or
+     * to now while running: uptime without start-up and shutdown */
+    uint64_t p0 = atomic_load(&e->proc_start_us), p1 = atomic_load(&e->proc_end_us);
+    if (!p1 || !final) p1 = mono_us();
+    KV(&j, "processing_us", p0 && p1 > p0 ? p1 - p0 : 0);
     KV(&j, "packets", cap_pkts);
     KV(&j, "bytes", cap_bytes);
     KV(&j, "packets_processed", tot.packets);

@@ -24,6 +24,13 @@ uint64_t realtime_ms(void)
     return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
+uint64_t mono_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
+}
+
 uint64_t wall_ms(void)
 {
     struct timespec ts;
@@ -881,6 +888,7 @@ void *worker_main(void *arg)
         /* without nDPI the flows still run; flow.end says "Unknown" */
         w->eng->cfg->ndpi_enabled = 0;
     }
+    atomic_fetch_add(&e->workers_ready, 1);
     unsigned spins = 0;
     uint64_t since_snap = 0;
     for (;;) {
@@ -987,6 +995,12 @@ void *worker_main(void *arg)
 void worker_finish(struct worker *w)
 {
     flow_table_destroy(&w->flows);
+    if (w->eng) {
+        /* this worker's share of the processing ends with its flows */
+        uint64_t now = mono_us(), end = atomic_load(&w->eng->proc_end_us);
+        while (end < now && !atomic_compare_exchange_weak(&w->eng->proc_end_us, &end, now))
+            ;
+    }
     classify_destroy(&w->cls);
     if (w->rctx && w->eng && w->eng->rule_profile) {
         pthread_mutex_lock(&w->eng->rule_profile_lock);

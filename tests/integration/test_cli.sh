@@ -65,6 +65,12 @@ echo "hello" >"$T/text.pcap"
 import json,sys
 s=json.load(open('$T/st2.json'))
 sys.exit(0 if s['packets'] == 100 + 834 else 1)" && ok || bad "two files: packet count"
+# the processing interval: set, and inside the process's lifetime
+/usr/bin/python3 -c "
+import json,sys
+s=json.load(open('$T/st2.json'))
+sys.exit(0 if 0 < s['processing_us'] <= s['uptime_ms'] * 1000 + 1000 else 1)" && ok ||
+    bad "processing_us: $(grep -o '"uptime_ms":[0-9]*,"processing_us":[0-9]*' "$T/st2.json")"
 
 # nothing in the tree may transmit on a capture handle
 if grep -rn "pcap_inject\|pcap_sendpacket" "$OTS_SOURCE_DIR/sensor" "$OTS_SOURCE_DIR/dissectors" \
