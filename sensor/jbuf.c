@@ -14,27 +14,6 @@ void jbuf_init(struct jbuf *j, char *buf, size_t cap)
     j->overflow = 0;
 }
 
-void jbuf_put(struct jbuf *j, const char *s, size_t n)
-{
-    if (j->overflow || j->cap - j->len < n + 1) {
-        j->overflow = 1;
-        return;
-    }
-    memcpy(j->buf + j->len, s, n);
-    j->len += n;
-    j->buf[j->len] = '\0';
-}
-
-void jbuf_puts(struct jbuf *j, const char *s)
-{
-    jbuf_put(j, s, strlen(s));
-}
-
-void jbuf_putc(struct jbuf *j, char c)
-{
-    jbuf_put(j, &c, 1);
-}
-
 /* Decimal digits of v at the end of b[20]; returns where they start. Written out
  * by hand: alerts and events carry a dozen numbers each, and snprintf's format
  * machinery cost more than the rest of the JSON writer together. */

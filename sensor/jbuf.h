@@ -4,6 +4,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "event.h"
 
@@ -14,9 +15,26 @@ struct jbuf {
 };
 
 void jbuf_init(struct jbuf *j, char *buf, size_t cap);
-void jbuf_put(struct jbuf *j, const char *s, size_t n);
-void jbuf_puts(struct jbuf *j, const char *s);
-void jbuf_putc(struct jbuf *j, char c);
+/* Inline: alerts and events are written a few bytes at a time (millions of calls on a
+ * busy sensor); a literal's strlen and memcpy then fold into a few moves. */
+static inline void jbuf_put(struct jbuf *j, const char *s, size_t n)
+{
+    if (j->overflow || j->cap - j->len < n + 1) {
+        j->overflow = 1;
+        return;
+    }
+    memcpy(j->buf + j->len, s, n);
+    j->len += n;
+    j->buf[j->len] = '\0';
+}
+static inline void jbuf_puts(struct jbuf *j, const char *s)
+{
+    jbuf_put(j, s, strlen(s));
+}
+static inline void jbuf_putc(struct jbuf *j, char c)
+{
+    jbuf_put(j, &c, 1);
+}
 void jbuf_u64(struct jbuf *j, uint64_t v);
 void jbuf_i64(struct jbuf *j, int64_t v);
 void jbuf_double(struct jbuf *j, double v);
