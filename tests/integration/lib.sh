@@ -40,3 +40,23 @@ redis_start() {
     cat "$log"
     return 1
 }
+
+# SIGHUP tests read their last capture from a FIFO (mkfifo) they feed only once the
+# reloads were handled, so a run cannot end before them however fast the machine.
+# wait_log FILE PATTERN: up to 20 s for FILE to contain PATTERN (grep); 1 if it never does.
+wait_log() {
+    for _ in $(seq 200); do
+        grep -q "$2" "$1" 2>/dev/null && return 0
+        sleep 0.1
+    done
+    return 1
+}
+# feed_fifo FIFO [FILE]: writes FILE, or a capture without packets (a pcap header), into
+# FIFO; gives up after 20 s if nothing reads it
+feed_fifo() {
+    if [ -n "${2:-}" ]; then
+        timeout 20 cat "$2" >"$1"
+    else
+        timeout 20 bash -c 'printf "\xd4\xc3\xb2\xa1\x02\x00\x04\x00\x00\x00\x00\x00\x00\x00\x00\x00\xff\xff\x00\x00\x01\x00\x00\x00" >"$1"' _ "$1"
+    fi
+}

@@ -14,14 +14,18 @@ cp -r "$OTS_SOURCE_DIR/rules/otsensor" "$T/rules"
 "$BIN" -r "$T/cap.pcap" -w 2 --redis none -R "$T/rules" --events "$T/ev0.json" \
     --alerts "$T/al0.json" --no-flow-events 2>/dev/null || bad "baseline run failed"
 
-"$BIN" -r "$T/cap.pcap" -w 2 --redis none -R "$T/rules" --events "$T/ev1.json" \
+mkfifo "$T/tail.pcap" # an empty capture after both reloads (lib.sh: feed_fifo)
+"$BIN" -r "$T/cap.pcap" -r "$T/tail.pcap" -w 2 --redis none -R "$T/rules" --events "$T/ev1.json" \
     --alerts "$T/al1.json" --no-flow-events --stats "$T/st.json" 2>"$T/err" &
 pid=$!
 sleep 0.25
 kill -HUP $pid                           # a good reload (same rules)
+wait_log "$T/err" "SIGHUP: [0-9]* rules loaded"
 sleep 0.25
 echo 'alert modbus any any -> any 502 (msg:"broken"; modbus: access wrte; sid:1;)' >>"$T/rules/modbus.rules"
 kill -HUP $pid                           # a bad one: refused, old rules stay
+wait_log "$T/err" "reload failed"
+feed_fifo "$T/tail.pcap"
 wait $pid
 rc=$?
 [ $rc -eq 0 ] && ok || bad "exit $rc: $(cat "$T/err")"

@@ -16,7 +16,8 @@ for args in "--check" "-r $OTS_SOURCE_DIR/tests/data/goose_demo.pcap --redis non
     # shellcheck disable=SC2086 # args is a word list
     "$BIN" -R "$T/bad.rules" $args >/dev/null 2>"$T/err"
     rc=$?
-    [ $rc -eq 1 ] && [ "$(cat "$T/err")" = "otsensor: $T/bad.rules:1:58: unknown app-layer-event name 'goose.nosuch'" ] &&
+    # (warnings aside: an out-of-tree build warns that it finds no classification.config)
+    [ $rc -eq 1 ] && [ "$(grep -v ': warning: ' "$T/err")" = "otsensor: $T/bad.rules:1:58: unknown app-layer-event name 'goose.nosuch'" ] &&
         ok || bad "unknown name with $args: rc=$rc $(cat "$T/err")"
 done
 echo "$pass passed, $fails failed"

@@ -50,15 +50,19 @@ OTGEN="$OTS_BUILD_DIR/bench/otgen"
 if [ -x "$OTGEN" ] && "$OTGEN" -o "$T/cap.pcap" -n 1500000 -s 3 >/dev/null 2>&1; then
     # otgen writes Modbus FC 16 and FC 6: 9100004 is suppressed, 9100002 must still alert
     printf 'suppress gen_id 1, sig_id 9100004\n' >"$T/live.config"
-    "$BIN" -r "$T/cap.pcap" -w 2 --redis none -R "$R" --suppress "$T/live.config" \
-        --alerts "$T/live.json" 2>"$T/err" &
+    mkfifo "$T/tail.pcap" # an empty capture after both reloads (lib.sh: feed_fifo)
+    "$BIN" -r "$T/cap.pcap" -r "$T/tail.pcap" -w 2 --redis none -R "$R" \
+        --suppress "$T/live.config" --alerts "$T/live.json" 2>"$T/err" &
     pid=$!
     sleep 0.3
     printf 'suppress gen_id 1, sig_id 9100004\nsuppress gen_id 1 sig_id 2\n' >"$T/live.config"
     kill -HUP $pid
-    sleep 0.5
+    wait_log "$T/err" "reload failed"
+    sleep 0.2
     printf 'suppress gen_id 1, sig_id 9100004\n' >"$T/live.config"
     kill -HUP $pid
+    wait_log "$T/err" "SIGHUP: [0-9]* rules loaded"
+    feed_fifo "$T/tail.pcap"
     wait $pid
     rc=$?
     [ $rc -eq 0 ] && ok || bad "live run exit $rc"

@@ -190,21 +190,28 @@ rc=$?
 # 5. SIGHUP under traffic: EICAR flows, then bench traffic, then more EICAR flows
 if [ -x "$OTGEN" ]; then
     "$OTGEN" -o "$T/bench.pcap" -n 500000 -s 11 >/dev/null 2>&1 || bad "otgen"
-    ARGS=(-r "$T/eicar_flows_A.pcap" -r "$T/bench.pcap" -r "$T/eicar_flows_B.pcap" -w 2
-        --redis none -R "$RULES" --no-flow-events)
-    "$BIN" "${ARGS[@]}" -Y "$T/yara" --events "$T/r0.ev" --stats "$T/r0.st" 2>/dev/null ||
+    ARGS=(-w 2 --redis none -R "$RULES" --no-flow-events)
+    "$BIN" -r "$T/eicar_flows_A.pcap" -r "$T/bench.pcap" -r "$T/eicar_flows_B.pcap" "${ARGS[@]}" \
+        -Y "$T/yara" --events "$T/r0.ev" --stats "$T/r0.st" 2>/dev/null ||
         bad "reload baseline run failed"
     cp -r "$T/yara" "$T/yara2"
-    "$BIN" "${ARGS[@]}" -Y "$T/yara2" --events "$T/r1.ev" --stats "$T/r1.st" 2>"$T/r1.err" &
+    # the last capture comes through a FIFO, fed after both reloads (lib.sh: feed_fifo)
+    mkfifo "$T/tail.pcap"
+    "$BIN" -r "$T/eicar_flows_A.pcap" -r "$T/bench.pcap" -r "$T/tail.pcap" "${ARGS[@]}" \
+        -Y "$T/yara2" --events "$T/r1.ev" --stats "$T/r1.st" 2>"$T/r1.err" &
     pid=$!
     sleep 0.3
     # a good reload that adds a rule: from the swap on, EICAR matches twice per flow
     echo 'rule OTS_Reload_Added { strings: $e = "EICAR-STANDARD" condition: $e }' \
         >"$T/yara2/added.yar"
     kill -HUP $pid
+    wait_log "$T/r1.err" "SIGHUP: 5 YARA rules loaded" || bad "the good reload was not logged"
+    # a second SIGHUP waits until every worker has switched to the first one's set
     sleep 0.3
     echo 'rule broken { condition: $nope }' >"$T/yara2/zz_broken.yar"
     kill -HUP $pid # refused: the running set stays
+    wait_log "$T/r1.err" "reload failed" || bad "the bad reload was not logged"
+    feed_fifo "$T/tail.pcap" "$T/eicar_flows_B.pcap"
     wait $pid
     rc=$?
     [ $rc -eq 0 ] && ok || bad "reload run exit $rc: $(cat "$T/r1.err")"
