@@ -39,6 +39,7 @@
 #include <string.h>
 
 #include "ber.h"
+#include "mms_data.h"
 #include "dissector.h"
 #include "fnv.h"
 
@@ -128,62 +129,6 @@ static const char *goose_data_type(uint32_t tag)
 
 #define GOOSE_NTYPES 18
 
-/* One allData value as a JSON array member (scalars only; others null). */
-static void goose_value(struct event *e, const struct ber_tlv *t)
-{
-    int b;
-    int64_t i;
-    uint64_t u;
-    const uint8_t *p;
-    size_t n;
-    unsigned unused;
-    if (t->cls != BER_CONTEXT) {
-        ev_null(e, NULL);
-        return;
-    }
-    switch (t->tag) {
-    case 3:
-        if (ber_bool(t, &b)) {
-            ev_bool(e, NULL, b);
-            return;
-        }
-        break;
-    case 5:
-        if (ber_int(t, &i)) {
-            ev_int(e, NULL, i);
-            return;
-        }
-        break;
-    case 6:
-        if (ber_uint(t, &u)) {
-            ev_uint(e, NULL, u);
-            return;
-        }
-        break;
-    case 4:
-        if (ber_bitstring(t, &unused, &p, &n)) {
-            ev_hex(e, NULL, p, n);
-            return;
-        }
-        break;
-    case 9:
-        if (ber_octets(t, &p, &n)) {
-            ev_hex(e, NULL, p, n);
-            return;
-        }
-        break;
-    case 10:
-    case 16:
-        if (ber_octets(t, &p, &n)) {
-            ev_str(e, NULL, p, n);
-            return;
-        }
-        break;
-    default: break;
-    }
-    ev_null(e, NULL);
-}
-
 /* allData: count, type summary, first values; validates nesting. */
 static void goose_all_data(struct event *e, struct ber_tlv *ad, struct goose_pdu *g)
 {
@@ -211,7 +156,7 @@ static void goose_all_data(struct event *e, struct ber_tlv *ad, struct goose_pdu
             struct ber_walk_stats ws;
             if (ber_walk(t.val, BER_MAX_DEPTH - 3, &ws) != BER_OK) g->bad = 1;
         }
-        if (g->entries <= GOOSE_MAX_VALUES) goose_value(e, &t);
+        if (g->entries <= GOOSE_MAX_VALUES) mms_data_value(e, &t);
     }
     ev_end(e);
     ev_uint(e, "count", g->entries);

@@ -42,6 +42,7 @@
 #include <string.h>
 
 #include "ber.h"
+#include "mms_data.h"
 #include "dissector.h"
 #include "object.h"
 
@@ -340,60 +341,6 @@ static void mms_var_spec(struct event *e, const struct ber_tlv *t)
     }
     ev_end(e);
     ev_uint(e, "variable_count", count);
-}
-
-/* One Data value (same CHOICE as GOOSE allData): scalars, else the type tag. */
-static void mms_data_value(struct event *e, const struct ber_tlv *t)
-{
-    int b;
-    int64_t i;
-    uint64_t u;
-    const uint8_t *p;
-    size_t n;
-    unsigned unused;
-    if (t->cls == BER_CONTEXT) {
-        switch (t->tag) {
-        case 3:
-            if (ber_bool(t, &b)) {
-                ev_bool(e, NULL, b);
-                return;
-            }
-            break;
-        case 5:
-            if (ber_int(t, &i)) {
-                ev_int(e, NULL, i);
-                return;
-            }
-            break;
-        case 6:
-            if (ber_uint(t, &u)) {
-                ev_uint(e, NULL, u);
-                return;
-            }
-            break;
-        case 4:
-            if (ber_bitstring(t, &unused, &p, &n)) {
-                ev_hex(e, NULL, p, n);
-                return;
-            }
-            break;
-        case 9:
-            if (!t->constructed && ber_octets(t, &p, &n)) {
-                ev_hex(e, NULL, p, n);
-                return;
-            }
-            break;
-        case 10:
-        case 16:
-            if (!t->constructed && ber_octets(t, &p, &n)) {
-                ev_str(e, NULL, p, n);
-                return;
-            }
-            break;
-        default: break;
-        }
-    }
-    ev_null(e, NULL);
 }
 
 /* listOfData / listOfAccessResult: count and the first values. */
