@@ -34,8 +34,7 @@ struct ftp_state {
 
 static void v4_mapped(struct ev_addr *a, const uint8_t v4[4])
 {
-    memset(a->b, 0, 10);
-    a->b[10] = a->b[11] = 0xff;
+    ev_addr_mark_v4(a);
     memcpy(a->b + 12, v4, 4);
 }
 

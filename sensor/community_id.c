@@ -5,8 +5,6 @@
 
 #include "sha1.h"
 
-static const uint8_t v4pfx[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
-
 /* ICMP types with a reverse type, so both directions hash alike (spec table). */
 static int icmp_counterpart(uint8_t proto, uint8_t type, uint8_t *other)
 {
@@ -27,7 +25,7 @@ static int icmp_counterpart(uint8_t proto, uint8_t type, uint8_t *other)
 void community_id_v1(const struct ev_addr *src, const struct ev_addr *dst, uint16_t sport,
                      uint16_t dport, uint8_t proto, uint16_t seed, char out[32])
 {
-    int v4 = memcmp(src->b, v4pfx, 12) == 0 && memcmp(dst->b, v4pfx, 12) == 0;
+    int v4 = ev_addr_is_v4(src) && ev_addr_is_v4(dst);
     size_t alen = v4 ? 4 : 16;
     const uint8_t *a = v4 ? src->b + 12 : src->b, *b = v4 ? dst->b + 12 : dst->b;
     int one_way = 0;

@@ -641,8 +641,7 @@ static int proto_index(struct correlator *c, const char *p)
 
 static int addr_is_v4(const struct ev_addr *a)
 {
-    static const uint8_t pre[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
-    return !memcmp(a->b, pre, 12);
+    return ev_addr_is_v4(a);
 }
 
 static void addr_text(const struct ev_addr *a, int is_mac, char *buf, size_t n)

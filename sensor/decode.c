@@ -91,8 +91,6 @@ const char *decode_anomaly_name(int anomaly)
     return dec_anomaly_names[anomaly];
 }
 
-static const uint8_t dec_v4mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
-
 static inline int dec_bad(struct decoded *d, int anomaly)
 {
     d->anomaly = (uint8_t)anomaly;
@@ -245,8 +243,8 @@ static int dec_ipv4(struct decoded *d, struct cursor *c)
     cursor_copy(&h, d->src.b + 12, 4);
     cursor_copy(&h, d->dst.b + 12, 4);
     if (avail < hlen) return dec_bad(d, DEC_IPV4_TRUNCATED);
-    memcpy(d->src.b, dec_v4mapped, 12);
-    memcpy(d->dst.b, dec_v4mapped, 12);
+    ev_addr_mark_v4(&d->src);
+    ev_addr_mark_v4(&d->dst);
     d->ip_version = 4;
     d->ttl = ttl;
     d->l4proto = proto;

@@ -3,6 +3,8 @@
 
 #include <string.h>
 
+const uint8_t ev_v4_prefix[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+
 void event_sink_init(struct event_sink *s, event_deliver_fn deliver, void *ctx)
 {
     memset(&s->net, 0, sizeof(s->net));

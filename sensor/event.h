@@ -9,6 +9,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #define EVENT_MAX_FIELDS    256
 #define EVENT_STR_ARENA     8192
@@ -57,6 +58,17 @@ struct ev_field {
 struct ev_addr {
     uint8_t b[16];
 };
+
+/* IPv4 addresses are kept IPv4-mapped (::ffff:a.b.c.d): the first 12 bytes say which. */
+extern const uint8_t ev_v4_prefix[12];
+static inline int ev_addr_is_v4(const struct ev_addr *a)
+{
+    return memcmp(a->b, ev_v4_prefix, 12) == 0;
+}
+static inline void ev_addr_mark_v4(struct ev_addr *a) /* the IPv4 address in b[12..15] */
+{
+    memcpy(a->b, ev_v4_prefix, 12);
+}
 
 /* Where and when: filled by the engine before a dissector runs. */
 struct ev_net {

@@ -151,10 +151,9 @@ static const char hexdig[] = "0123456789abcdef";
 
 void jbuf_ip(struct jbuf *j, const struct ev_addr *a)
 {
-    static const uint8_t v4pfx[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
     char b[64], *p = b;
     *p++ = '"';
-    if (memcmp(a->b, v4pfx, 12) == 0) {
+    if (ev_addr_is_v4(a)) {
         for (int i = 12; i < 16; i++) {
             if (i > 12) *p++ = '.';
             p = put_dec_u8(p, a->b[i]);
