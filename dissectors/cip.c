@@ -907,6 +907,28 @@ static int msp_slice(const struct cursor *d0, unsigned count, unsigned i, struct
     return !t.err;
 }
 
+/* A Multiple Service Packet's service count, on its event, which goes out now (before
+ * the embedded services' events); 0 when the services cannot be read: truncated, or
+ * nested too deep. */
+static int msp_header(struct event *e, struct event_sink *sink, struct cursor *d, int depth,
+                      uint16_t *count)
+{
+    *count = cursor_u16le(d);
+    if (d->err) {
+        event_anomaly(e, "cip.truncated");
+        event_emit(sink, e);
+        return 0;
+    }
+    ev_uint(e, "count", *count);
+    if (depth + 1 >= CIP_MAX_DEPTH) {
+        event_anomaly(e, "cip.too_deep");
+        event_emit(sink, e);
+        return 0;
+    }
+    event_emit(sink, e);
+    return 1;
+}
+
 static void parse_msp_children(struct cip_state *st, struct cursor *d0, unsigned count,
                                const struct cip_msg_ctx *ctx, struct event_sink *sink, int depth,
                                struct cip_pending *col, enum role child_role,
@@ -975,19 +997,8 @@ static void parse_request(struct cip_state *st, uint8_t service, struct cursor *
     int cm = path.has_class && path.class_id == CIP_CLASS_CM;
     if (service == 0x0A) {
         struct cursor d0 = d;
-        uint16_t count = cursor_u16le(&d);
-        if (d.err) {
-            event_anomaly(e, "cip.truncated");
-            event_emit(sink, e);
-            return;
-        }
-        ev_uint(e, "count", count);
-        if (depth + 1 >= CIP_MAX_DEPTH) {
-            event_anomaly(e, "cip.too_deep");
-            event_emit(sink, e);
-            return;
-        }
-        event_emit(sink, e);
+        uint16_t count;
+        if (!msp_header(e, sink, &d, depth, &count)) return;
         parse_msp_children(st, &d0, count, ctx, sink, depth, col,
                            role == ROLE_TOP ? ROLE_MSP_CHILD : ROLE_NONE, NULL, 0);
         return;
@@ -1077,19 +1088,8 @@ static void parse_response(struct cip_state *st, uint8_t service, struct cursor 
     }
     if (service == 0x0A && (status == 0x00 || status == 0x1E)) {
         struct cursor d0 = d;
-        uint16_t count = cursor_u16le(&d);
-        if (d.err) {
-            event_anomaly(e, "cip.truncated");
-            event_emit(sink, e);
-            return;
-        }
-        ev_uint(e, "count", count);
-        if (depth + 1 >= CIP_MAX_DEPTH) {
-            event_anomaly(e, "cip.too_deep");
-            event_emit(sink, e);
-            return;
-        }
-        event_emit(sink, e);
+        uint16_t count;
+        if (!msp_header(e, sink, &d, depth, &count)) return;
         /* the embedded requests were remembered only for a top-level packet */
         const struct cip_pending *inner = req ? pend : NULL;
         parse_msp_children(st, &d0, count, ctx, sink, depth, NULL, ROLE_NONE, inner, 1);
