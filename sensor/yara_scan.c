@@ -525,7 +525,8 @@ int yara_scan(struct yara_worker *yw, const uint8_t *data, size_t len, const str
     const char *ext[4] = {t->proto ? t->proto : "", t->object_type,
                           t->to_server ? "to_server" : "to_client", zone_name(yw, n, t->to_server)};
     for (int i = 0; i < 4; i++)
-        ext_string(s, x, i, ext[i]);
+        if (i != 2 || !x->valid || x->str[2][0] == '\x01') /* the scanner's direction is fixed */
+            ext_string(s, x, i, ext[i]);
     int64_t port = n->to_server ? n->dst_port : n->src_port;
     if (!x->valid || x->port != port)
         x->port = yr_scanner_define_integer_variable(s, "ot_server_port", port) == ERROR_SUCCESS
