@@ -107,8 +107,9 @@ static void http_copy(const struct cursor *c, size_t from, size_t n, char *out, 
     size_t m = n < cap - 1 ? n : cap - 1;
     const uint8_t *p = cursor_peek_ptr(c, from + m);
     if (!p) m = 0;
-    for (size_t i = 0; i < m; i++)
-        out[i] = (char)(p[from + i] ? p[from + i] : ' ');
+    if (m) memcpy(out, p + from, m);
+    for (char *z = out; (z = memchr(z, 0, m - (size_t)(z - out))) != NULL;)
+        *z = ' '; /* a NUL would end the text early */
     out[m] = '\0';
 }
 
