@@ -575,7 +575,6 @@ static void stream_scan(struct yara_worker *yw, struct yara_flow *fs, int dir, c
     fs->room[dir] = 0;
 }
 
-/* The slow path of yara_stream_data(): a first or bigger buffer, or the window's end. */
 int yara_stream_grow(struct yara_worker *yw, struct yara_flow *fs, int dir, const uint8_t *data,
                      uint32_t len)
 {

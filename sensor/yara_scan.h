@@ -84,14 +84,17 @@ struct yara_target {
 int yara_scan(struct yara_worker *yw, const uint8_t *data, size_t len, const struct yara_target *t,
               struct event_sink *sink, uint64_t now_us);
 
-/* Stream bytes (in order) of direction dir, kept up to stream_max. Returns 1
- * when the window is full: the caller then scans it with yara_stream_scan(). */
+/* The slow path of yara_stream_data(): a first or bigger buffer, the window's end,
+ * and the checks (scanning on, stream_max, the direction still open). */
 int yara_stream_grow(struct yara_worker *yw, struct yara_flow *fs, int dir, const uint8_t *data,
                      uint32_t len);
+/* Stream bytes (in order) of direction dir, kept up to stream_max. Returns 1
+ * when the window is full: the caller then scans it with yara_stream_scan(). */
 static inline int yara_stream_data(struct yara_worker *yw, struct yara_flow *fs, int dir,
                                    const uint8_t *data, uint32_t len)
 {
-    /* most segments fit the buffer and do not fill the window: one copy, no call */
+    /* most segments fit the buffer and do not fill the window: one copy, no call
+     * (room is 0 until yara_stream_grow() has given the direction a buffer) */
     if (len < fs->room[dir]) {
         memcpy(fs->buf[dir] + fs->len[dir], data, len);
         fs->len[dir] += len;
