@@ -30,7 +30,6 @@
  * - While a direction parses, its stream window is left to the bodies
  *   (object_stream_cover): headers are not scanned, a body matches once. A
  *   direction that never parsed, or lost its way, is stream-scanned as before. */
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -108,15 +107,29 @@ static void http_copy(const struct cursor *c, size_t from, size_t n, char *out, 
     size_t m = n < cap - 1 ? n : cap - 1;
     const uint8_t *p = cursor_peek_ptr(c, from + m);
     if (!p) m = 0;
-    for (size_t i = 0; i < m; i++)
-        out[i] = (char)(p[from + i] ? p[from + i] : ' ');
+    if (m) memcpy(out, p + from, m);
+    for (char *z = out; (z = memchr(z, 0, m - (size_t)(z - out))) != NULL;)
+        *z = ' '; /* a NUL would end the text early */
     out[m] = '\0';
 }
 
+/* RFC 9110 tchar: ALPHA, DIGIT and !#$%&'*+-.^_`|~ (a table: every byte of every
+ * header name is tested) */
+static const uint8_t http_tchar[256] = {
+    ['!'] = 1, ['#'] = 1, ['$'] = 1, ['%'] = 1, ['&'] = 1, ['\''] = 1, ['*'] = 1, ['+'] = 1,
+    ['-'] = 1, ['.'] = 1, ['0'] = 1, ['1'] = 1, ['2'] = 1, ['3'] = 1,  ['4'] = 1, ['5'] = 1,
+    ['6'] = 1, ['7'] = 1, ['8'] = 1, ['9'] = 1, ['A'] = 1, ['B'] = 1,  ['C'] = 1, ['D'] = 1,
+    ['E'] = 1, ['F'] = 1, ['G'] = 1, ['H'] = 1, ['I'] = 1, ['J'] = 1,  ['K'] = 1, ['L'] = 1,
+    ['M'] = 1, ['N'] = 1, ['O'] = 1, ['P'] = 1, ['Q'] = 1, ['R'] = 1,  ['S'] = 1, ['T'] = 1,
+    ['U'] = 1, ['V'] = 1, ['W'] = 1, ['X'] = 1, ['Y'] = 1, ['Z'] = 1,  ['^'] = 1, ['_'] = 1,
+    ['`'] = 1, ['a'] = 1, ['b'] = 1, ['c'] = 1, ['d'] = 1, ['e'] = 1,  ['f'] = 1, ['g'] = 1,
+    ['h'] = 1, ['i'] = 1, ['j'] = 1, ['k'] = 1, ['l'] = 1, ['m'] = 1,  ['n'] = 1, ['o'] = 1,
+    ['p'] = 1, ['q'] = 1, ['r'] = 1, ['s'] = 1, ['t'] = 1, ['u'] = 1,  ['v'] = 1, ['w'] = 1,
+    ['x'] = 1, ['y'] = 1, ['z'] = 1, ['|'] = 1, ['~'] = 1};
+
 static int http_is_tchar(int ch)
 {
-    return (ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') ||
-           (ch && strchr("!#$%&'*+-.^_`|~", ch));
+    return http_tchar[ch & 0xff];
 }
 
 static int http_lower(int ch)
@@ -240,7 +253,7 @@ struct http_msg {
 /* Start line of the block at 0 (content length n). Returns 0 if it is not HTTP/1.x. */
 static int http_start_line(const struct cursor *c, size_t n, struct http_msg *m)
 {
-    char b[HTTP_COPY];
+    char b[17]; /* what is read of the line's head: a status line's 13, a method and SP */
     http_copy(c, 0, n, b, sizeof(b));
     if (!strncmp(b, "HTTP/", 5)) {
         /* HTTP/1.x SP 3DIGIT [SP reason] */
@@ -288,23 +301,28 @@ static void http_value(const char *line, size_t colon, size_t n, char *out, size
 static void http_header(const struct cursor *c, size_t from, size_t n, struct http_msg *m)
 {
     char b[HTTP_COPY];
-    int ok;
-    uint8_t first = cursor_peek_u8(c, from, &ok);
-    if (first == ' ' || first == '\t') return; /* obsolete line folding: ignored */
-    /* the name first, from a short copy: most fields are none of the four we read */
+    /* the name first, read in place: most fields are none of the four we read */
     size_t bn = n < 24 ? n : 24, colon = 0;
-    http_copy(c, from, bn, b, bn + 1);
-    while (colon < bn && http_is_tchar((unsigned char)b[colon]))
+    const uint8_t *p = cursor_peek_ptr(c, from + bn);
+    if (!p) return;
+    p += from;
+    if (p[0] == ' ' || p[0] == '\t') return; /* obsolete line folding: ignored */
+    while (colon < bn && http_is_tchar(p[colon]))
         colon++;
-    if (colon == 0 || (colon >= bn && bn == n) || (colon < bn && b[colon] != ':')) {
+    if (colon == 0 || (colon >= bn && bn == n) || (colon < bn && p[colon] != ':')) {
         m->bad_header = 1;
         return;
     }
     if (colon >= bn) return; /* a long name: none of ours */
-    int cl = http_name_is(b, colon, "content-length"), te = 0, ct = 0, ce = 0;
-    if (!cl) te = http_name_is(b, colon, "transfer-encoding");
-    if (!cl && !te) ct = http_name_is(b, colon, "content-type");
-    if (!cl && !te && !ct) ce = http_name_is(b, colon, "content-encoding");
+    const char *name = (const char *)p;
+    int cl = 0, te = 0, ct = 0, ce = 0;
+    switch (colon) { /* tchar bytes only: no NUL among them */
+    case 14: cl = http_name_is(name, colon, "content-length"); break;
+    case 17: te = http_name_is(name, colon, "transfer-encoding"); break;
+    case 12: ct = http_name_is(name, colon, "content-type"); break;
+    case 16: ce = http_name_is(name, colon, "content-encoding"); break;
+    default: return;
+    }
     if (!cl && !te && !ct && !ce) return;
     http_copy(c, from, n, b, sizeof(b));
     bn = strlen(b);
@@ -335,8 +353,10 @@ static void http_header(const struct cursor *c, size_t from, size_t n, struct ht
 
 /* Finds the block's end: returns its length (the empty line included), 0 if it
  * is not complete yet, -1 if it is over the caps, or -2 - n if its first line
- * (n bytes, LF excluded; or all there is) is no start line. */
-static long http_block_len(struct http_dir *x, const struct cursor *c)
+ * (n bytes, LF excluded; or all there is) is no start line. When this call read
+ * the start line, *started is set and m holds it (and is otherwise zero). */
+static long http_block_len(struct http_dir *x, const struct cursor *c, struct http_msg *m,
+                           int *started)
 {
     size_t off = x->scan_off;
     for (;;) {
@@ -348,9 +368,9 @@ static long http_block_len(struct http_dir *x, const struct cursor *c)
         if (x->scan_lines == 0) {
             /* the start line alone says whether this is HTTP: no waiting for a
              * header block that may never end */
-            struct http_msg m;
-            memset(&m, 0, sizeof(m));
-            if (!http_start_line(c, len, &m)) return -2 - lf;
+            memset(m, 0, sizeof(*m));
+            if (!http_start_line(c, len, m)) return -2 - lf;
+            *started = 1; /* kept for http_message(): the line is read once */
         }
         off = (size_t)lf + 1;
         if (len == 0 && x->scan_lines > 0) return (long)off;
@@ -364,9 +384,12 @@ static long http_block_len(struct http_dir *x, const struct cursor *c)
 
 static void http_attr_u(struct ots_object *o, const char *key, unsigned v)
 {
-    char b[12];
-    snprintf(b, sizeof(b), "%u", v);
-    object_attr(o, key, b);
+    char b[12], *p = b + sizeof(b) - 1;
+    *p = '\0';
+    do
+        *--p = (char)('0' + v % 10);
+    while (v /= 10);
+    object_attr(o, key, p);
 }
 
 static void http_begin_body(struct http_state *st, struct http_dir *x, struct event_sink *sink,
@@ -384,24 +407,25 @@ static void http_begin_body(struct http_state *st, struct http_dir *x, struct ev
 /* A whole header block of blen bytes is at the cursor: reads it, consumes it and
  * sets the direction's mode for the body. */
 static void http_message(struct http_state *st, struct http_dir *x, struct cursor *c, size_t blen,
-                         int to_server, struct event_sink *sink)
+                         int to_server, struct event_sink *sink, struct http_msg *m, int started)
 {
-    struct http_msg m;
-    memset(&m, 0, sizeof(m));
     long lf = cursor_find(c, 0, blen, '\n');
     size_t n = http_content_len(c, 0, (size_t)lf);
     x->scan_off = x->scan_lines = x->scan_to = 0;
-    if (!http_start_line(c, n, &m)) {
-        cursor_skip(c, (size_t)lf + 1);
-        http_lost(st, x, sink, to_server, "http.invalid_start_line");
-        return;
+    if (!started) { /* http_block_len() read the start line in an earlier call */
+        memset(m, 0, sizeof(*m));
+        if (!http_start_line(c, n, m)) {
+            cursor_skip(c, (size_t)lf + 1);
+            http_lost(st, x, sink, to_server, "http.invalid_start_line");
+            return;
+        }
     }
     size_t off = (size_t)lf + 1;
     while (off < blen) {
         long e = cursor_find(c, off, blen, '\n');
         if (e < 0) break;
         size_t len = http_content_len(c, off, (size_t)e);
-        if (len) http_header(c, off, len, &m);
+        if (len) http_header(c, off, len, m);
         off = (size_t)e + 1;
     }
     cursor_skip(c, blen);
@@ -410,46 +434,46 @@ static void http_message(struct http_state *st, struct http_dir *x, struct curso
         x->covered = 1;
         object_stream_cover(sink, to_server, 1);
     }
-    if (m.bad_header) http_anomaly(st, sink, to_server, "http.invalid_header");
-    if (!m.response) http_push(st, &m.req);
-    if (m.bad_len && !m.chunked) {
+    if (m->bad_header) http_anomaly(st, sink, to_server, "http.invalid_header");
+    if (!m->response) http_push(st, &m->req);
+    if (m->bad_len && !m->chunked) {
         http_lost(st, x, sink, to_server, "http.invalid_content_length");
         return;
     }
     int have_req = 1;
-    if (!m.response) {
-        if (!strcmp(m.req.method, "CONNECT")) {
+    if (!m->response) {
+        if (!strcmp(m->req.method, "CONNECT")) {
             x->mode = H_TUNNEL;
             return;
         }
-        if (m.te && !m.chunked) { /* a request must end: not chunked is not framed */
+        if (m->te && !m->chunked) { /* a request must end: not chunked is not framed */
             http_lost(st, x, sink, to_server, "http.invalid_transfer_encoding");
             return;
         }
     } else {
-        if (m.status >= 100 && m.status < 200) {
+        if (m->status >= 100 && m->status < 200) {
             /* interim: the request still waits for its final response */
-            if (m.status == 101) st->dir[0].mode = st->dir[1].mode = H_TUNNEL;
+            if (m->status == 101) st->dir[0].mode = st->dir[1].mode = H_TUNNEL;
             return;
         }
-        have_req = http_pop(st, &m.req);
-        if ((have_req && !strcmp(m.req.method, "HEAD")) || m.status == 204 || m.status == 304)
+        have_req = http_pop(st, &m->req);
+        if ((have_req && !strcmp(m->req.method, "HEAD")) || m->status == 204 || m->status == 304)
             return;
-        if (have_req && !strcmp(m.req.method, "CONNECT") && m.status < 300) {
+        if (have_req && !strcmp(m->req.method, "CONNECT") && m->status < 300) {
             st->dir[0].mode = st->dir[1].mode = H_TUNNEL;
             return;
         }
     }
-    if (m.chunked) {
-        http_begin_body(st, x, sink, &m, have_req);
+    if (m->chunked) {
+        http_begin_body(st, x, sink, m, have_req);
         x->mode = H_CHUNK_SIZE;
-    } else if (m.has_len) {
-        if (!m.len) return;
-        http_begin_body(st, x, sink, &m, have_req);
+    } else if (m->has_len) {
+        if (!m->len) return;
+        http_begin_body(st, x, sink, m, have_req);
         x->mode = H_BODY_LEN;
-        x->left = m.len;
-    } else if (m.response) {
-        http_begin_body(st, x, sink, &m, have_req);
+        x->left = m->len;
+    } else if (m->response) {
+        http_begin_body(st, x, sink, m, have_req);
         x->mode = H_BODY_CLOSE;
     }
 }
@@ -497,7 +521,9 @@ static size_t http_parse(void *state, struct cursor *c, const struct pdu_info *i
                 cursor_skip(c, 1);
                 break;
             }
-            long blen = http_block_len(x, c);
+            struct http_msg m;
+            int started = 0;
+            long blen = http_block_len(x, c, &m, &started);
             if (blen <= -2) {
                 /* the line and its LF (if it came) go; the rest is resynchronised */
                 size_t bad = (size_t)(-2 - blen);
@@ -516,7 +542,7 @@ static size_t http_parse(void *state, struct cursor *c, const struct pdu_info *i
                 return cursor_pos(c) - start;
             }
             x->pending = 0;
-            http_message(st, x, c, (size_t)blen, to_server, sink);
+            http_message(st, x, c, (size_t)blen, to_server, sink, &m, started);
             break;
         }
         case H_BODY_LEN: {

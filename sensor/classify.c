@@ -130,9 +130,21 @@ int classify_is_encrypted(struct classifier *c, const struct flow *f)
 
 const char *classify_name(struct classifier *c, const struct flow *f, char *buf, size_t len)
 {
-    ndpi_protocol p = {f->ndpi_master, f->ndpi_app, (ndpi_protocol_category_t)f->ndpi_category};
     if (!c->ndpi) return "Unknown";
-    return ndpi_protocol2name(c->ndpi, p, buf, (u_int)len);
+    /* what ndpi_protocol2name() writes ("Master.App", or one name), without its
+     * snprintf: this runs for every flow event and every scanned window */
+    uint16_t m = f->ndpi_master, a = f->ndpi_app;
+    if (m == NDPI_PROTOCOL_UNKNOWN || m == a) return ndpi_get_proto_name(c->ndpi, a);
+    if (a == NDPI_PROTOCOL_UNKNOWN) return ndpi_get_proto_name(c->ndpi, m);
+    if (!len) return "";
+    size_t o = 0;
+    for (const char *p = ndpi_get_proto_name(c->ndpi, m); *p && o + 1 < len; p++)
+        buf[o++] = *p;
+    if (o + 1 < len) buf[o++] = '.';
+    for (const char *p = ndpi_get_proto_name(c->ndpi, a); *p && o + 1 < len; p++)
+        buf[o++] = *p;
+    buf[o] = '\0';
+    return buf;
 }
 
 const char *classify_category(struct classifier *c, const struct flow *f)

@@ -1,7 +1,6 @@
 /* object.c - reassembly of transferred objects for YARA (see object.h). */
 #include "object.h"
 
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -39,7 +38,9 @@ void object_attr(struct ots_object *o, const char *key, const char *value)
 {
     if (!o->active || o->nattrs >= OBJECT_ATTRS || !value) return;
     o->attr_key[o->nattrs] = key;
-    snprintf(o->attr_val[o->nattrs], OBJECT_ATTR_SIZE, "%s", value);
+    size_t n = strnlen(value, OBJECT_ATTR_SIZE - 1);
+    memcpy(o->attr_val[o->nattrs], value, n);
+    o->attr_val[o->nattrs][n] = '\0';
     o->nattrs++;
 }
 

@@ -198,7 +198,11 @@ static const char *scan_proto(struct worker *w, struct flow *f, char *buf, size_
     if (f->diss) return f->diss->name;
     if (!f->ndpi_done && !f->ndpi) return "";
     const char *n = classify_name(&w->cls, f, buf, len);
-    if (n != buf) snprintf(buf, len, "%s", n);
+    if (n != buf) {
+        size_t k = strnlen(n, len - 1);
+        memcpy(buf, n, k);
+        buf[k] = '\0';
+    }
     if (!strcmp(buf, "Unknown")) return "";
     for (char *p = buf; *p; p++)
         if (*p >= 'A' && *p <= 'Z') *p = (char)(*p - 'A' + 'a');
@@ -460,19 +464,24 @@ static void stream_feed(struct worker *w, struct flow *f, int dir, const uint8_t
     }
 }
 
+/* A full window is scanned now; out of line, so that the per-segment path below
+ * needs no stack frame of its own. */
+static __attribute__((noinline)) void yara_stream_full(struct worker *w, struct flow *f, int dir)
+{
+    char pb[64];
+    set_context(w, f, dir, w->cur_ts);
+    yara_stream_scan(w->yara, &f->yara, dir, scan_proto(w, f, pb, sizeof(pb)), &w->sink, w->cur_ts);
+}
+
 /* YARA's stream window of direction dir: every in-order byte of every TCP flow,
  * read by a dissector or not. The event context is set only when a scan is due. */
-static void yara_stream_bytes(struct worker *w, struct flow *f, int dir, const uint8_t *data,
-                              uint32_t len)
+static inline void yara_stream_bytes(struct worker *w, struct flow *f, int dir, const uint8_t *data,
+                                     uint32_t len)
 {
-    if ((f->ndpi_master || f->ndpi_app || f->ndpi_done) && yara_flow_unclassified(&f->yara))
+    if (yara_flow_unclassified(&f->yara) && (f->ndpi_master || f->ndpi_app || f->ndpi_done))
         yara_flow_classified(w->yara, &f->yara, classify_is_encrypted(&w->cls, f));
-    if (yara_stream_data(w->yara, &f->yara, dir, data, len)) {
-        char pb[64];
-        set_context(w, f, dir, w->cur_ts);
-        yara_stream_scan(w->yara, &f->yara, dir, scan_proto(w, f, pb, sizeof(pb)), &w->sink,
-                         w->cur_ts);
-    }
+    if (f->yara.done[dir]) return; /* scanned, given up, or encrypted: nothing more kept */
+    if (yara_stream_data(w->yara, &f->yara, dir, data, len)) yara_stream_full(w, f, dir);
 }
 
 /* Reassembly output for the flow and direction in w->cur_*. */

@@ -9,6 +9,7 @@
 struct yara_flow {
     uint8_t *buf[2];    /* each direction's window (a pooled buffer), or NULL */
     uint32_t len[2];    /* bytes in it */
+    uint32_t room[2];   /* bytes it takes before the slow path (growth, full window): 0 if none */
     uint8_t cls[2];     /* the buffer's size class */
     uint8_t done[2];    /* the direction's window was scanned (or given up) */
     uint8_t classified; /* told yara_flow_classified() */

@@ -47,13 +47,16 @@ struct yara_ext {
     int64_t port;
 };
 
+/* Two scanners, one per direction (ot_direction): a flow's two windows are
+ * scanned one after the other, and with one scanner every scan of a DNS or NTP
+ * flow would set ot_direction (and often ot_zone) again. Both or neither exist. */
 struct yara_worker {
     struct yara_limits lim;
     struct yara_pool pool;
-    struct yara_ext ext;
+    struct yara_ext ext[2];
     const struct yara_set *set;
     const struct ruleset *rs;
-    YR_SCANNER *scanner;
+    YR_SCANNER *scanner[2]; /* [0] to_server, [1] to_client */
     struct yara_stats st;
     uint64_t sec, sec_used; /* the per-second budget, by packet time */
     struct yara_flow *cur;  /* the flow dissectors are working on */
@@ -70,7 +73,11 @@ static const char *const externals[] = {"ot_proto", "ot_object_type", "ot_direct
 
 int yara_global_init(void)
 {
-    return yr_initialize() == ERROR_SUCCESS ? 0 : -1;
+    if (yr_initialize() != ERROR_SUCCESS) return -1;
+    /* events show a match's first YARA_MATCH_DATA bytes: libyara need keep no more
+     * (its default, 512, sizes the ~600 KiB match notebook it allocates per scan) */
+    yr_set_configuration_uint32(YR_CONFIG_MAX_MATCH_DATA, YARA_MATCH_DATA);
+    return 0;
 }
 
 void yara_global_fini(void)
@@ -246,6 +253,14 @@ struct yara_worker *yara_worker_new(const struct yara_limits *lim)
     return yw;
 }
 
+static void scanners_drop(struct yara_worker *yw)
+{
+    for (int k = 0; k < 2; k++) {
+        if (yw->scanner[k]) yr_scanner_destroy(yw->scanner[k]);
+        yw->scanner[k] = NULL;
+    }
+}
+
 static void pool_drain(struct yara_pool *p)
 {
     while (p->slabs) {
@@ -261,7 +276,7 @@ static void pool_drain(struct yara_pool *p)
 void yara_worker_free(struct yara_worker *yw)
 {
     if (!yw) return;
-    if (yw->scanner) yr_scanner_destroy(yw->scanner);
+    scanners_drop(yw);
     pool_drain(&yw->pool);
     free(yw);
 }
@@ -318,29 +333,33 @@ static int scan_cb(YR_SCAN_CONTEXT *ctx, int msg, void *data, void *user);
 int yara_worker_use(struct yara_worker *yw, const struct yara_set *set, const struct ruleset *rs)
 {
     yw->rs = rs;
-    if (set == yw->set && (yw->scanner || !set)) return 0;
-    if (yw->scanner) yr_scanner_destroy(yw->scanner);
-    yw->scanner = NULL;
+    if (set == yw->set && (yw->scanner[0] || !set)) return 0;
+    scanners_drop(yw);
     yw->set = NULL;
     if (!set) return 0;
-    if (yr_scanner_create(set->rules, &yw->scanner) != ERROR_SUCCESS) {
-        yw->scanner = NULL;
-        yw->st.errors++;
-        return -1;
+    for (int k = 0; k < 2; k++) {
+        if (yr_scanner_create(set->rules, &yw->scanner[k]) != ERROR_SUCCESS) {
+            yw->scanner[k] = NULL;
+            scanners_drop(yw);
+            yw->st.errors++;
+            return -1;
+        }
+        yr_scanner_set_timeout(yw->scanner[k], YARA_TIMEOUT_S);
+        /* we scan our own heap buffers, never mapped files: no SIGBUS to catch, so no
+         * signal handler set up and torn down around every scan (two syscalls each);
+         * only matching rules are reported (not a callback per rule per scan) */
+        yr_scanner_set_flags(yw->scanner[k], SCAN_FLAGS_FAST_MODE | SCAN_FLAGS_NO_TRYCATCH |
+                                                 SCAN_FLAGS_REPORT_RULES_MATCHING);
+        yr_scanner_set_callback(yw->scanner[k], scan_cb, yw);
+        yw->ext[k].valid = 0; /* a new scanner holds the compiled-in defaults */
     }
-    yr_scanner_set_timeout(yw->scanner, YARA_TIMEOUT_S);
-    /* we scan our own heap buffers, never mapped files: no SIGBUS to catch, so no
-     * signal handler set up and torn down around every scan (two syscalls each) */
-    yr_scanner_set_flags(yw->scanner, SCAN_FLAGS_FAST_MODE | SCAN_FLAGS_NO_TRYCATCH);
-    yr_scanner_set_callback(yw->scanner, scan_cb, yw);
-    yw->ext.valid = 0; /* a new scanner holds the compiled-in defaults */
     yw->set = set;
     return 0;
 }
 
 int yara_worker_active(const struct yara_worker *yw)
 {
-    return yw && yw->scanner;
+    return yw && yw->scanner[0];
 }
 
 const struct yara_limits *yara_worker_limits(const struct yara_worker *yw)
@@ -482,11 +501,11 @@ static int budget_take(struct yara_worker *yw, size_t len, uint64_t now_us)
 
 /* Sets string external i (externals[i]) unless the scanner has it already: each
  * define is a hash lookup, a strlen and a free and malloc of the value in libyara. */
-static void ext_string(struct yara_worker *yw, int i, const char *v)
+static void ext_string(YR_SCANNER *s, struct yara_ext *x, int i, const char *v)
 {
-    char *c = yw->ext.str[i];
-    if (yw->ext.valid && c[0] != '\x01' && strcmp(c, v) == 0) return;
-    int rc = yr_scanner_define_string_variable(yw->scanner, externals[i], v);
+    char *c = x->str[i];
+    if (x->valid && c[0] != '\x01' && strcmp(c, v) == 0) return;
+    int rc = yr_scanner_define_string_variable(s, externals[i], v);
     size_t l = strlen(v);
     if (rc == ERROR_SUCCESS && l < YARA_EXT_LEN && (l == 0 || v[0] != '\x01'))
         memcpy(c, v, l + 1);
@@ -497,21 +516,23 @@ static void ext_string(struct yara_worker *yw, int i, const char *v)
 int yara_scan(struct yara_worker *yw, const uint8_t *data, size_t len, const struct yara_target *t,
               struct event_sink *sink, uint64_t now_us)
 {
-    if (!yw || !yw->scanner || !len) return 0;
+    if (!yw || !yw->scanner[0] || !len) return 0;
     if (!budget_take(yw, len, now_us)) return -1;
-    YR_SCANNER *s = yw->scanner;
+    int k = t->to_server ? 0 : 1;
+    YR_SCANNER *s = yw->scanner[k];
+    struct yara_ext *x = &yw->ext[k];
     const struct ev_net *n = &sink->net;
     const char *ext[4] = {t->proto ? t->proto : "", t->object_type,
                           t->to_server ? "to_server" : "to_client", zone_name(yw, n, t->to_server)};
     for (int i = 0; i < 4; i++)
-        ext_string(yw, i, ext[i]);
+        if (i != 2 || !x->valid || x->str[2][0] == '\x01') /* the scanner's direction is fixed */
+            ext_string(s, x, i, ext[i]);
     int64_t port = n->to_server ? n->dst_port : n->src_port;
-    if (!yw->ext.valid || yw->ext.port != port)
-        yw->ext.port =
-            yr_scanner_define_integer_variable(s, "ot_server_port", port) == ERROR_SUCCESS
-                ? port
-                : -1; /* not a port: set again next time */
-    yw->ext.valid = 1;
+    if (!x->valid || x->port != port)
+        x->port = yr_scanner_define_integer_variable(s, "ot_server_port", port) == ERROR_SUCCESS
+                      ? port
+                      : -1; /* not a port: set again next time */
+    x->valid = 1;
     yw->data = data;
     yw->len = len;
     yw->t = t;
@@ -540,7 +561,7 @@ static void stream_scan(struct yara_worker *yw, struct yara_flow *fs, int dir, c
     fs->done[dir] = 1;
     if (fs->covered[dir] == 1) {
         if (yw) yw->st.streams_covered++;
-    } else if (fs->len[dir] && yw && yw->scanner) {
+    } else if (fs->len[dir] && yw && yw->scanner[0]) {
         struct yara_target t = {proto, "stream", NULL, dir == 0, 0, fs->len[dir], 0, NULL, NULL, 0};
         struct yara_flow *save = yw->cur;
         yw->cur = fs;
@@ -551,12 +572,13 @@ static void stream_scan(struct yara_worker *yw, struct yara_flow *fs, int dir, c
     pool_put(yw, fs->buf[dir], fs->cls[dir]);
     fs->buf[dir] = NULL;
     fs->len[dir] = 0;
+    fs->room[dir] = 0;
 }
 
-int yara_stream_data(struct yara_worker *yw, struct yara_flow *fs, int dir, const uint8_t *data,
+int yara_stream_grow(struct yara_worker *yw, struct yara_flow *fs, int dir, const uint8_t *data,
                      uint32_t len)
 {
-    if (!yw || !yw->scanner || !yw->lim.stream_max || !len) return 0;
+    if (!yw || !yw->scanner[0] || !yw->lim.stream_max || !len) return 0;
     if (fs->done[dir]) return 0; /* also when off */
     uint32_t have = fs->len[dir];
     uint32_t room = yw->lim.stream_max - have;
@@ -578,6 +600,10 @@ int yara_stream_data(struct yara_worker *yw, struct yara_flow *fs, int dir, cons
     }
     memcpy(fs->buf[dir] + have, data, n);
     fs->len[dir] = have + n;
+    /* the fast path takes what fits the buffer short of filling the window */
+    uint32_t cap = p->size[fs->cls[dir]];
+    fs->room[dir] =
+        cap < yw->lim.stream_max ? cap - fs->len[dir] : yw->lim.stream_max - fs->len[dir];
     return fs->len[dir] >= yw->lim.stream_max;
 }
 
@@ -585,11 +611,6 @@ void yara_stream_scan(struct yara_worker *yw, struct yara_flow *fs, int dir, con
                       struct event_sink *sink, uint64_t now_us)
 {
     stream_scan(yw, fs, dir, proto, sink, now_us);
-}
-
-int yara_flow_unclassified(const struct yara_flow *fs)
-{
-    return !fs->classified;
 }
 
 void yara_flow_classified(struct yara_worker *yw, struct yara_flow *fs, int encrypted)
@@ -606,27 +627,12 @@ void yara_flow_classified(struct yara_worker *yw, struct yara_flow *fs, int encr
     fs->done[0] = fs->done[1] = 1;
 }
 
-void yara_stream_prefetch(const struct yara_flow *fs, int dir)
-{
-    if (fs->buf[dir]) __builtin_prefetch(fs->buf[dir] + fs->len[dir], 1);
-}
-
 void yara_stream_cover(struct yara_worker *yw, int dir, int covered)
 {
     if (!yw || !yw->lim.stream_max || !yw->cur || yw->cur->off) return;
     struct yara_flow *fs = yw->cur;
     if (fs->covered[dir] == 2) return;
     fs->covered[dir] = covered ? 1 : 2;
-}
-
-int yara_stream_open(const struct yara_flow *fs, int dir)
-{
-    return !fs->done[dir] && fs->len[dir];
-}
-
-int yara_flow_held(const struct yara_flow *fs)
-{
-    return fs->buf[0] || fs->buf[1];
 }
 
 void yara_flow_end(struct yara_worker *yw, struct yara_flow *fs, const char *proto,

@@ -11,6 +11,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "event.h"
 #include "yara_flow.h"
@@ -83,10 +84,25 @@ struct yara_target {
 int yara_scan(struct yara_worker *yw, const uint8_t *data, size_t len, const struct yara_target *t,
               struct event_sink *sink, uint64_t now_us);
 
+/* The slow path of yara_stream_data(): a first or bigger buffer, the window's end,
+ * and the checks (scanning on, stream_max, the direction still open). */
+int yara_stream_grow(struct yara_worker *yw, struct yara_flow *fs, int dir, const uint8_t *data,
+                     uint32_t len);
 /* Stream bytes (in order) of direction dir, kept up to stream_max. Returns 1
  * when the window is full: the caller then scans it with yara_stream_scan(). */
-int yara_stream_data(struct yara_worker *yw, struct yara_flow *fs, int dir, const uint8_t *data,
-                     uint32_t len);
+static inline int yara_stream_data(struct yara_worker *yw, struct yara_flow *fs, int dir,
+                                   const uint8_t *data, uint32_t len)
+{
+    /* most segments fit the buffer and do not fill the window: one copy, no call
+     * (room is 0 until yara_stream_grow() has given the direction a buffer) */
+    if (len < fs->room[dir]) {
+        memcpy(fs->buf[dir] + fs->len[dir], data, len);
+        fs->len[dir] += len;
+        fs->room[dir] -= len;
+        return 0;
+    }
+    return yara_stream_grow(yw, fs, dir, data, len);
+}
 /* Scans direction dir's window now, once (a full window, or a gap ends it). */
 void yara_stream_scan(struct yara_worker *yw, struct yara_flow *fs, int dir, const char *proto,
                       struct event_sink *sink, uint64_t now_us);
@@ -95,19 +111,31 @@ void yara_stream_scan(struct yara_worker *yw, struct yara_flow *fs, int dir, con
  * tells yara_flow_classified() once; an
  * encrypted flow's windows are dropped unscanned (counted) unless
  * yara.encrypted is set. */
-int yara_flow_unclassified(const struct yara_flow *fs);
+static inline int yara_flow_unclassified(const struct yara_flow *fs)
+{
+    return !fs->classified;
+}
 void yara_flow_classified(struct yara_worker *yw, struct yara_flow *fs, int encrypted);
 /* Starts loading the end of direction dir's window, which the next
  * yara_stream_data() writes: call when the packet's flow is known. */
-void yara_stream_prefetch(const struct yara_flow *fs, int dir);
+static inline void yara_stream_prefetch(const struct yara_flow *fs, int dir)
+{
+    if (fs->buf[dir]) __builtin_prefetch(fs->buf[dir] + fs->len[dir], 1);
+}
 /* Direction dir of the current flow (yara_worker_set_flow) is covered by a
  * dissector's objects (covered 1): its window is dropped unscanned, counted in
  * streams_covered. covered 0: not (any more); a direction once uncovered stays so. */
 void yara_stream_cover(struct yara_worker *yw, int dir, int covered);
 /* True while direction dir still collects stream bytes. */
-int yara_stream_open(const struct yara_flow *fs, int dir);
+static inline int yara_stream_open(const struct yara_flow *fs, int dir)
+{
+    return !fs->done[dir] && fs->len[dir];
+}
 /* True while the flow holds window bytes (yara_flow_end() has work). */
-int yara_flow_held(const struct yara_flow *fs);
+static inline int yara_flow_held(const struct yara_flow *fs)
+{
+    return fs->buf[0] || fs->buf[1];
+}
 /* The flow ends: scans what each direction holds, lets the buffers go and zeroes
  * the state. sink->net must be the flow's. yw may be NULL (nothing scanned; the
  * buffers stay in the slabs of the worker that gave them, freed with it). */
