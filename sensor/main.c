@@ -221,6 +221,12 @@ int main(int argc, char **argv)
 {
     static struct config cfg;
     config_defaults(&cfg);
+    /* a SIGHUP while rules load and sources open (seconds on a big rule set or a
+     * sanitizer build) is remembered, not fatal: the main loop reloads once it runs */
+    struct sigaction hup;
+    memset(&hup, 0, sizeof(hup));
+    hup.sa_handler = on_hup;
+    sigaction(SIGHUP, &hup, NULL);
     struct cli_set sets[64];
     int nsets = 0, check_only = 0, rule_profile = 0;
     uint32_t inject_alerts = 0;
@@ -412,8 +418,6 @@ int main(int argc, char **argv)
     sa.sa_handler = on_stop;
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
-    sa.sa_handler = on_hup;
-    sigaction(SIGHUP, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
 
     pthread_create(&eng.output_thread, NULL, output_main, &eng);

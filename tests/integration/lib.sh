@@ -43,20 +43,33 @@ redis_start() {
 
 # SIGHUP tests read their last capture from a FIFO (mkfifo) they feed only once the
 # reloads were handled, so a run cannot end before them however fast the machine.
-# wait_log FILE PATTERN: up to 20 s for FILE to contain PATTERN (grep); 1 if it never does.
+# wait_log FILE PATTERN: up to 120 s (sanitizer builds under load are slow) for FILE to
+# contain PATTERN (grep); 1 if it never does.
 wait_log() {
-    for _ in $(seq 200); do
+    for _ in $(seq 1200); do
         grep -q "$2" "$1" 2>/dev/null && return 0
         sleep 0.1
     done
     return 1
 }
-# feed_fifo FIFO [FILE]: writes FILE, or a capture without packets (a pcap header), into
-# FIFO; gives up after 20 s if nothing reads it
+# feed_fifo PID FIFO [FILE]: writes FILE, or a capture without packets (a pcap header),
+# into FIFO once the sensor PID opens it, however long its earlier captures take (an
+# ASan build reads them several times slower); gives up only if PID exits first.
 feed_fifo() {
-    if [ -n "${2:-}" ]; then
-        timeout 20 cat "$2" >"$1"
+    local pid=$1 fifo=$2 src=${3:-}
+    if [ -n "$src" ]; then
+        cat "$src" >"$fifo" &
     else
-        timeout 20 bash -c 'printf "\xd4\xc3\xb2\xa1\x02\x00\x04\x00\x00\x00\x00\x00\x00\x00\x00\x00\xff\xff\x00\x00\x01\x00\x00\x00" >"$1"' _ "$1"
+        printf '\xd4\xc3\xb2\xa1\x02\x00\x04\x00\x00\x00\x00\x00\x00\x00\x00\x00\xff\xff\x00\x00\x01\x00\x00\x00' >"$fifo" &
     fi
+    local writer=$!
+    while kill -0 "$writer" 2>/dev/null; do
+        if ! kill -0 "$pid" 2>/dev/null; then
+            kill "$writer" 2>/dev/null
+            wait "$writer" 2>/dev/null
+            return 1
+        fi
+        sleep 0.1
+    done
+    wait "$writer"
 }

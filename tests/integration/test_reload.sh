@@ -25,7 +25,7 @@ sleep 0.25
 echo 'alert modbus any any -> any 502 (msg:"broken"; modbus: access wrte; sid:1;)' >>"$T/rules/modbus.rules"
 kill -HUP $pid                           # a bad one: refused, old rules stay
 wait_log "$T/err" "reload failed"
-feed_fifo "$T/tail.pcap"
+feed_fifo $pid "$T/tail.pcap"
 wait $pid
 rc=$?
 [ $rc -eq 0 ] && ok || bad "exit $rc: $(cat "$T/err")"

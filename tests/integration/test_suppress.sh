@@ -62,7 +62,7 @@ if [ -x "$OTGEN" ] && "$OTGEN" -o "$T/cap.pcap" -n 1500000 -s 3 >/dev/null 2>&1;
     printf 'suppress gen_id 1, sig_id 9100004\n' >"$T/live.config"
     kill -HUP $pid
     wait_log "$T/err" "SIGHUP: [0-9]* rules loaded"
-    feed_fifo "$T/tail.pcap"
+    feed_fifo $pid "$T/tail.pcap"
     wait $pid
     rc=$?
     [ $rc -eq 0 ] && ok || bad "live run exit $rc"

@@ -211,7 +211,7 @@ if [ -x "$OTGEN" ]; then
     echo 'rule broken { condition: $nope }' >"$T/yara2/zz_broken.yar"
     kill -HUP $pid # refused: the running set stays
     wait_log "$T/r1.err" "reload failed" || bad "the bad reload was not logged"
-    feed_fifo "$T/tail.pcap" "$T/eicar_flows_B.pcap"
+    feed_fifo $pid "$T/tail.pcap" "$T/eicar_flows_B.pcap"
     wait $pid
     rc=$?
     [ $rc -eq 0 ] && ok || bad "reload run exit $rc: $(cat "$T/r1.err")"
