@@ -25,58 +25,11 @@ usage: yara_objects_pcaps.py DIR
 import os
 import sys
 
-from scapy.all import IP, TCP, Ether, Raw, wrpcap
+from scapy.all import wrpcap
 
-CMAC, SMAC = "02:00:00:00:00:01", "02:00:00:00:00:02"
-
-
-class Clock:
-    def __init__(self, t0):
-        self.t = t0
-
-    def tick(self):
-        self.t += 0.001
-        return self.t
-
-
-class Tcp:
-    """A TCP connection; packets are stamped from a clock shared with others."""
-
-    def __init__(self, clock, out, cip, sip, cport, sport, cmac=CMAC, smac=SMAC):
-        self.c, self.s = (cip, cport), (sip, sport)
-        self.mac = (cmac, smac)
-        self.seq = [1000, 5000]
-        self.clock, self.out = clock, out
-
-    def pkt(self, to_server, flags, payload=b""):
-        src, dst = (self.c, self.s) if to_server else (self.s, self.c)
-        i = 0 if to_server else 1
-        m = self.mac if to_server else self.mac[::-1]
-        p = (Ether(src=m[0], dst=m[1]) / IP(src=src[0], dst=dst[0]) /
-             TCP(sport=src[1], dport=dst[1], flags=flags, seq=self.seq[i],
-                 ack=self.seq[1 - i], window=8192))
-        if payload:
-            p = p / Raw(payload)
-        p.time = self.clock.tick()
-        self.out.append(p)
-
-    def handshake(self):
-        self.pkt(True, "S")
-        self.seq[0] += 1
-        self.pkt(False, "SA")
-        self.seq[1] += 1
-        self.pkt(True, "A")
-
-    def send(self, to_server, data):
-        self.pkt(to_server, "PA", data)
-        self.seq[0 if to_server else 1] += len(data)
-
-    def close(self):
-        self.pkt(True, "FA")
-        self.seq[0] += 1
-        self.pkt(False, "FA")
-        self.seq[1] += 1
-        self.pkt(True, "A")
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from pcapgen import (CMAC, SMAC, Clock, Tcp, s7, s7_request_download,  # noqa: E402
+                     s7_session_setup, tpkt_cotp)
 
 
 def ftp_session():
@@ -144,10 +97,6 @@ def file_name(*parts):
     return b"".join(tlv(b"\x19", p) for p in parts)  # SEQUENCE OF GraphicString
 
 
-def cotp_dt(pdu):
-    return b"\x03\x00" + (len(pdu) + 7).to_bytes(2, "big") + b"\x02\xf0\x80" + pdu
-
-
 def mms_obtain_file():
     out, clk = [], Clock(1700000200.0)
     c = Tcp(clk, out, "10.21.0.1", "10.21.0.2", 40010, 102)
@@ -167,7 +116,7 @@ def mms_obtain_file():
         (True, mms(b"\xa1", 3, 74, b"", False)),
         (False, mms(b"\xa1", 1, 46, b"", False)),  # ObtainFile-Response (NULL)
     ]:
-        c.send(to_server, cotp_dt(pdu))
+        c.send(to_server, tpkt_cotp(pdu))
     c.close()
     return out
 
@@ -188,24 +137,14 @@ def umas_cut():
 
 
 def s7_cut():
-    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-    from yara_pcaps import s7
     out, clk = [], Clock(1700000400.0)
     c = Tcp(clk, out, "10.23.0.1", "10.23.0.2", 40030, 102)
     c.handshake()
-    cr = b"\x11\xe0\x00\x00\x00\x01\x00\xc0\x01\x0a\xc1\x02\x01\x00\xc2\x02\x01\x02"
-    c.send(True, b"\x03\x00" + (len(cr) + 4).to_bytes(2, "big") + cr)
-    cc = b"\x11\xd0\x00\x01\x00\x01\x00\xc0\x01\x0a\xc1\x02\x01\x00\xc2\x02\x01\x02"
-    c.send(False, b"\x03\x00" + (len(cc) + 4).to_bytes(2, "big") + cc)
-    setup = b"\xf0\x00\x00\x01\x00\x01\x01\xe0"
-    c.send(True, s7(1, 1, setup))
-    c.send(False, s7(3, 1, setup))
+    s7_session_setup(c)
     name = b"_0A00890P"
     block = b"\x70\x70\x01\x01\x05\x0a\x03\x7a" + (36 + 200).to_bytes(4, "big")
     block += b"\x00" * 24 + b"A" * 20 + b"OTS-MARK" + b"B" * 20  # the first part of 200
-    c.send(True, s7(1, 2, b"\x1a\x00\x01\x00\x00\x00\x00\x00\x09" + name +
-                    b"\x0d\x31" + b"000100" + b"000080"))
-    c.send(False, s7(3, 2, b"\x1a"))
+    s7_request_download(c, 2, name)
     c.send(False, s7(1, 0x100, b"\x1b\x00\x01\x00\x00\x00\x00\x00\x09" + name))
     c.send(True, s7(3, 0x100, b"\x1b\x01", len(block).to_bytes(2, "big") + b"\x00\xfb" + block))
     c.close()

@@ -14,62 +14,19 @@
 
 usage: yara_pcaps.py DIR [N]
 """
+import os
 import sys
 
-from scapy.all import IP, TCP, UDP, Ether, Raw, wrpcap
+from scapy.all import IP, UDP, Ether, Raw, wrpcap
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from pcapgen import CMAC, SMAC, Clock, Tcp, s7, s7_request_download, s7_session_setup  # noqa: E402
 
 EICAR = rb"X5O!P%@AP[4\PZX54(P^)7CC)7}$EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*"
-CMAC, SMAC = "02:00:00:00:00:01", "02:00:00:00:00:02"
-
-
-class Tcp:
-    """A TCP connection with its own sequence numbers and clock."""
-
-    def __init__(self, cip, sip, cport, sport, t0):
-        self.c = (cip, cport)
-        self.s = (sip, sport)
-        self.seq = [1000, 5000]  # [client, server]
-        self.t = t0
-        self.pkts = []
-
-    def pkt(self, to_server, flags, payload=b"", seq=None):
-        src, dst = (self.c, self.s) if to_server else (self.s, self.c)
-        i = 0 if to_server else 1
-        s = self.seq[i] if seq is None else seq
-        p = (Ether(src=CMAC if to_server else SMAC, dst=SMAC if to_server else CMAC) /
-             IP(src=src[0], dst=dst[0]) /
-             TCP(sport=src[1], dport=dst[1], flags=flags, seq=s, ack=self.seq[1 - i],
-                 window=8192))
-        if payload:
-            p = p / Raw(payload)
-        self.t += 0.001
-        p.time = self.t
-        return p
-
-    def add(self, p):
-        self.pkts.append(p)
-
-    def handshake(self):
-        self.add(self.pkt(True, "S"))
-        self.seq[0] += 1
-        self.add(self.pkt(False, "SA"))
-        self.seq[1] += 1
-        self.add(self.pkt(True, "A"))
-
-    def send(self, to_server, data):
-        self.add(self.pkt(to_server, "PA", data))
-        self.seq[0 if to_server else 1] += len(data)
-
-    def close(self):
-        self.add(self.pkt(True, "FA"))
-        self.seq[0] += 1
-        self.add(self.pkt(False, "FA"))
-        self.seq[1] += 1
-        self.add(self.pkt(True, "A"))
 
 
 def eicar_ooo():
-    c = Tcp("10.1.0.1", "10.1.0.2", 40000, 8080, 1700000000.0)
+    c = Tcp(Clock(1700000000.0), [], "10.1.0.1", "10.1.0.2", 40000, 8080)
     c.handshake()
     data = b"PUT /test.com HTTP/1.0\r\n\r\n" + EICAR + b"\r\n"
     a, b = 30, 60  # the string starts at 26: the cuts fall inside it
@@ -81,32 +38,13 @@ def eicar_ooo():
     c.seq[0] += len(data)
     c.add(c.pkt(False, "A"))
     c.close()
-    return c.pkts
-
-
-def tpkt_cotp(s7):
-    return b"\x03\x00" + (len(s7) + 7).to_bytes(2, "big") + b"\x02\xf0\x80" + s7
-
-
-def s7(rosctr, ref, param, data=b"", err=None):
-    h = b"\x32" + bytes([rosctr]) + b"\x00\x00" + ref.to_bytes(2, "big")
-    h += len(param).to_bytes(2, "big") + len(data).to_bytes(2, "big")
-    if rosctr in (2, 3):
-        h += bytes(err or b"\x00\x00")
-    return tpkt_cotp(h + param + data)
+    return c.out
 
 
 def s7_download():
-    c = Tcp("10.2.0.10", "10.2.0.20", 49152, 102, 1700000100.0)
+    c = Tcp(Clock(1700000100.0), [], "10.2.0.10", "10.2.0.20", 49152, 102)
     c.handshake()
-    # COTP CR / CC
-    cr = b"\x11\xe0\x00\x00\x00\x01\x00\xc0\x01\x0a\xc1\x02\x01\x00\xc2\x02\x01\x02"
-    c.send(True, b"\x03\x00" + (len(cr) + 4).to_bytes(2, "big") + cr)
-    cc = b"\x11\xd0\x00\x01\x00\x01\x00\xc0\x01\x0a\xc1\x02\x01\x00\xc2\x02\x01\x02"
-    c.send(False, b"\x03\x00" + (len(cc) + 4).to_bytes(2, "big") + cc)
-    setup = b"\xf0\x00\x00\x01\x00\x01\x01\xe0"
-    c.send(True, s7(1, 1, setup))
-    c.send(False, s7(3, 1, setup))
+    s7_session_setup(c)
     name = b"_0A00890P"
     # the block: load-memory header (DB 890) then a body with the marker
     body = b"A" * 40 + b"OTS-SPLIT-MARKER" + b"B" * 40
@@ -115,9 +53,7 @@ def s7_download():
     cut = 8 + 4 + 24 + 40 + 8  # inside the marker
     chunks = [block[:cut], block[cut:]]
     # request download (station -> PLC)
-    c.send(True, s7(1, 2, b"\x1a\x00\x01\x00\x00\x00\x00\x00\x09" + name +
-                    b"\x0d\x31" + b"000100" + b"000080"))
-    c.send(False, s7(3, 2, b"\x1a"))
+    s7_request_download(c, 2, name)
     # the PLC asks for the block, twice; the station answers with its bytes
     ref = 0x100
     for i, ch in enumerate(chunks):
@@ -129,11 +65,11 @@ def s7_download():
     c.send(False, s7(1, ref, b"\x1c\x00\x01\x00\x00\x00\x00\x00\x00\x09" + name))
     c.send(True, s7(3, ref, b"\x1c"))
     c.close()
-    return c.pkts
+    return c.out
 
 
 def modbus_file_run():
-    c = Tcp("10.6.0.1", "10.6.0.2", 40001, 502, 1700000300.0)
+    c = Tcp(Clock(1700000300.0), [], "10.6.0.1", "10.6.0.2", 40001, 502)
     c.handshake()
     for tid, rec, data in ((1, 1, b"OTS-SPLIT-"), (2, 6, b"MARKER")):
         sub = b"\x06" + (4).to_bytes(2, "big") + rec.to_bytes(2, "big")
@@ -143,7 +79,7 @@ def modbus_file_run():
         c.send(True, adu)
         c.send(False, adu)  # the echo
     c.close()
-    return c.pkts
+    return c.out
 
 
 def tristation():
@@ -161,19 +97,19 @@ def tristation():
 def eicar_flows(n, port_base, t0):
     pkts = []
     for i in range(n):
-        c = Tcp("10.4.%d.%d" % (i // 250, i % 250 + 1), "10.5.0.1", port_base + i, 8080,
-                t0 + i * 0.01)
+        c = Tcp(Clock(t0 + i * 0.01), [], "10.4.%d.%d" % (i // 250, i % 250 + 1),
+                "10.5.0.1", port_base + i, 8080)
         c.handshake()
         c.send(True, b"GET /x HTTP/1.0\r\n\r\n" + EICAR)
         c.close()
-        pkts += c.pkts
+        pkts += c.out
     return pkts
 
 
 def eicar_late():
     """A flow no dissector reads (HTTP on 8080): the signature comes in its
     second data segment, after the first has decided there is no dissector."""
-    c = Tcp("10.6.0.1", "10.6.0.2", 41000, 8080, 1700000300.0)
+    c = Tcp(Clock(1700000300.0), [], "10.6.0.1", "10.6.0.2", 41000, 8080)
     c.handshake()
     head = b"POST /upload HTTP/1.1\r\nHost: 10.6.0.2\r\nContent-Type: text/plain\r\n" + \
         b"Content-Length: %d\r\n\r\n" % len(EICAR)
@@ -182,25 +118,25 @@ def eicar_late():
     c.send(True, EICAR)
     c.add(c.pkt(False, "A"))
     c.close()
-    return c.pkts
+    return c.out
 
 
 def eicar_gap():
     """The signature, then a hole the server acknowledges (a gap ends the window
     and scans it), with another flow's datagram in between: the match must name
     this flow, not the one seen last."""
-    c = Tcp("10.6.1.1", "10.6.1.2", 42000, 8080, 1700000400.0)
+    c = Tcp(Clock(1700000400.0), [], "10.6.1.1", "10.6.1.2", 42000, 8080)
     c.handshake()
     data = b"GET /x HTTP/1.0\r\n\r\n" + EICAR
     c.send(True, data)
     c.add(c.pkt(True, "PA", b"after the hole", seq=c.seq[0] + 100))
     u = (Ether(src=CMAC, dst=SMAC) / IP(src="10.7.0.1", dst="10.7.0.2") /
          UDP(sport=5000, dport=6000) / Raw(b"another flow"))
-    u.time = c.t + 0.0005
+    u.time = c.clock.t + 0.0005
     c.add(u)
     c.seq[0] += 100 + len(b"after the hole")
     c.add(c.pkt(False, "A"))
-    return c.pkts
+    return c.out
 
 
 def main():
