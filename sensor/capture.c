@@ -120,6 +120,22 @@ struct cap_state {
     uint64_t next_tick;
 };
 
+/* Copies the fragment table's counters out for the stats thread (this thread is their
+ * only writer); only when a fragment came or the table was expired, so rarely. */
+static void publish_frag_stats(struct cap_state *cs)
+{
+    struct capture_source *src = cs->src;
+    const struct ipfrag_stats *s = ipfrag_stats(cs->frags);
+    atomic_store_explicit(&src->frag_fragments, s->fragments, memory_order_relaxed);
+    atomic_store_explicit(&src->frag_reassembled, s->reassembled, memory_order_relaxed);
+    atomic_store_explicit(&src->frag_dropped_cap, s->dropped_cap, memory_order_relaxed);
+    atomic_store_explicit(&src->frag_timeouts, s->timeouts, memory_order_relaxed);
+    atomic_store_explicit(&src->frag_overlaps, s->overlaps, memory_order_relaxed);
+    atomic_store_explicit(&src->frag_too_large, s->too_large, memory_order_relaxed);
+    atomic_store_explicit(&src->frag_held, s->held, memory_order_relaxed);
+    atomic_store_explicit(&src->frag_held_bytes, s->held_bytes, memory_order_relaxed);
+}
+
 static void on_packet(struct cap_state *cs, const struct pcap_pkthdr *h, const uint8_t *bytes)
 {
     struct capture_source *src = cs->src;
@@ -148,11 +164,12 @@ static void on_packet(struct cap_state *cs, const struct pcap_pkthdr *h, const u
             d.anomaly = (uint8_t)anomaly;
             dispatch(src, &d, flow_hash(&d.src, &d.dst, 0, 0, 0, 0), ts, bytes, h->caplen, h->len);
         }
+        publish_frag_stats(cs);
     } else {
         dispatch(src, &d, packet_hash(&d), ts, bytes, h->caplen, h->len);
     }
     if (ts >= cs->next_tick) {
-        if (cs->next_tick) ipfrag_expire(cs->frags, ts);
+        if (cs->next_tick && ipfrag_expire(cs->frags, ts)) publish_frag_stats(cs);
         cs->next_tick = ts + TICK_US;
         tick_all(src, ts);
     }

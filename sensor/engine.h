@@ -116,6 +116,9 @@ struct capture_source {
     struct ring *rings; /* one per worker */
     void *pcap;
     atomic_uint_fast64_t packets, bytes, ring_drops, kernel_drops, kernel_if_drops;
+    /* the capture thread's fragment table (ipfrag.h), copied out after each change */
+    atomic_uint_fast64_t frag_fragments, frag_reassembled, frag_dropped_cap, frag_timeouts,
+        frag_overlaps, frag_too_large, frag_held, frag_held_bytes;
     /* live: every packet this source will still deliver has a timestamp after this
      * (its watermark, in packet-time microseconds); workers merging several
      * sources hold a packet until every source has passed its time */

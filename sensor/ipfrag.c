@@ -112,8 +112,10 @@ void ipfrag_free(struct ipfrag_table *t)
     free(t);
 }
 
-const struct ipfrag_stats *ipfrag_stats(const struct ipfrag_table *t)
+const struct ipfrag_stats *ipfrag_stats(struct ipfrag_table *t)
 {
+    t->stats.held = t->count;
+    t->stats.held_bytes = t->bytes;
     return &t->stats;
 }
 

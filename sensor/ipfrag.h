@@ -13,6 +13,7 @@
 
 struct ipfrag_stats {
     uint64_t fragments, reassembled, dropped_cap, timeouts, overlaps, too_large;
+    uint64_t held, held_bytes; /* incomplete datagrams now, and their bytes (the caps) */
 };
 
 struct ipfrag_table;
@@ -32,6 +33,7 @@ int ipfrag_add(struct ipfrag_table *t, const struct decoded *d, const uint8_t *f
                uint64_t ts_us, const uint8_t **out, uint32_t *out_len, int *anomaly);
 /* Drops incomplete datagrams older than the timeout; returns how many. */
 size_t ipfrag_expire(struct ipfrag_table *t, uint64_t now_us);
-const struct ipfrag_stats *ipfrag_stats(const struct ipfrag_table *t);
+/* The counters, with held and held_bytes as of now. */
+const struct ipfrag_stats *ipfrag_stats(struct ipfrag_table *t);
 
 #endif

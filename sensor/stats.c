@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "engine.h"
+#include "ipfrag.h"
 #include "jbuf.h"
 
 #define KV(j, name, v)                                                                             \
@@ -74,8 +75,17 @@ void stats_write(struct engine *e, FILE *f, int final)
         }
     }
     uint64_t cap_pkts = 0, cap_bytes = 0, ring_drops = 0, kdrops = 0, kifdrops = 0;
+    struct ipfrag_stats frag = {0};
     for (int s = 0; s < e->n_sources; s++) {
         struct capture_source *src = &e->sources[s];
+        frag.fragments += atomic_load(&src->frag_fragments);
+        frag.reassembled += atomic_load(&src->frag_reassembled);
+        frag.dropped_cap += atomic_load(&src->frag_dropped_cap);
+        frag.timeouts += atomic_load(&src->frag_timeouts);
+        frag.overlaps += atomic_load(&src->frag_overlaps);
+        frag.too_large += atomic_load(&src->frag_too_large);
+        frag.held += atomic_load(&src->frag_held);
+        frag.held_bytes += atomic_load(&src->frag_held_bytes);
         cap_pkts += atomic_load(&src->packets);
         cap_bytes += atomic_load(&src->bytes);
         ring_drops += atomic_load(&src->ring_drops);
@@ -124,6 +134,15 @@ void stats_write(struct engine *e, FILE *f, int final)
     KV(&j, "ack_unseen", tot.reasm.ack_unseen);
     KV(&j, "stream_buffer_overflows", tot.stream_overflow);
     KV(&j, "dissector_stalls", tot.stream_stuck);
+    jbuf_puts(&j, "},\"ipfrag\":{\"fragments\":");
+    jbuf_u64(&j, frag.fragments);
+    KV(&j, "reassembled", frag.reassembled);
+    KV(&j, "dropped_cap", frag.dropped_cap);
+    KV(&j, "timeouts", frag.timeouts);
+    KV(&j, "overlaps", frag.overlaps);
+    KV(&j, "too_large", frag.too_large);
+    KV(&j, "held", frag.held);
+    KV(&j, "held_bytes", frag.held_bytes);
     jbuf_puts(&j, "},\"decoder\":{\"bad\":");
     jbuf_u64(&j, tot.decode_bad);
     KV(&j, "arp", tot.arp);

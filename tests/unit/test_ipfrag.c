@@ -204,9 +204,12 @@ START_TEST(test_cap_datagrams)
     ck_assert_int_eq(r.anomaly, DEC_FRAG_CAP);
     ck_assert_str_eq(decode_anomaly_name(r.anomaly), "decoder.frag_cap");
     ck_assert_uint_eq(ipfrag_stats(t)->dropped_cap, 1);
+    ck_assert_uint_eq(ipfrag_stats(t)->held, 2); /* never above the cap */
+    ck_assert_uint_gt(ipfrag_stats(t)->held_bytes, 0);
     ck_assert_int_eq(add(t, V4_F2, 3, 4, &r), 0);
     ck_assert_int_eq(add(t, V4_F3, 3, 4, &r), 1);
     ck_assert_uint_eq(r.out[5], 3);
+    ck_assert_uint_eq(ipfrag_stats(t)->held, 1); /* a complete datagram leaves the table */
     ck_assert_int_eq(add(t, V4_F2, 2, 5, &r), 0);
     ck_assert_int_eq(add(t, V4_F3, 2, 5, &r), 1);
     ck_assert_int_eq(r.anomaly, DEC_NONE);
@@ -214,6 +217,7 @@ START_TEST(test_cap_datagrams)
     ck_assert_int_eq(add(t, V4_F2, 1, 6, &r), 0);
     ck_assert_int_eq(add(t, V4_F3, 1, 6, &r), 0);
     ck_assert_uint_eq(ipfrag_stats(t)->reassembled, 2);
+    ck_assert_uint_eq(ipfrag_stats(t)->held, 1);
     ipfrag_free(t);
 }
 END_TEST
@@ -228,6 +232,8 @@ START_TEST(test_cap_bytes)
     ck_assert_int_eq(add(t, V4_F1, 2, 2, &r), 0);
     ck_assert_int_eq(r.anomaly, DEC_FRAG_CAP);
     ck_assert_uint_eq(ipfrag_stats(t)->dropped_cap, 1);
+    ck_assert_uint_eq(ipfrag_stats(t)->held, 1);
+    ck_assert_uint_le(ipfrag_stats(t)->held_bytes, 4000);
     ck_assert_int_eq(add(t, V4_F2, 2, 3, &r), 0);
     ck_assert_int_eq(add(t, V4_F3, 2, 3, &r), 1);
     ipfrag_free(t);
