@@ -177,6 +177,7 @@ static uint8_t g_pl[1600];
 static uint16_t g_cport[N_IT_CLIENTS], g_mport[N_MASTERS];
 static uint32_t g_loss; /* -L: TCP data segments lost, per million */
 static int g_wide;      /* -A: IT clients and off-site servers from wide ranges */
+static uint32_t g_frag; /* -F: UDP datagrams sent as two IPv4 fragments, per million */
 static uint16_t g_crc_tab[256];
 
 /* IT mix parameters, computed in main() from the packet and flow targets */
@@ -323,6 +324,30 @@ static void emit_tcp(struct flow *f, int dir, uint8_t flags, size_t plen)
     out_frame(off + l4, (enum kind)f->kind);
 }
 
+/* -F: the datagram now in g_frame (Ethernet, a 20-byte IPv4 header, l4 bytes) as two
+ * fragments, the first ending on an 8-byte boundary; one time in four the second is lost
+ * before the TAP, so the sensor holds an incomplete datagram until its cap or timeout. */
+static void emit_udp_fragments(size_t l4, enum kind k)
+{
+    static uint8_t rest[2048];
+    uint8_t *ip = g_frame + 14;
+    size_t first = (l4 / 2 + 7) & ~(size_t)7;
+    if (l4 - first > sizeof(rest)) return;
+    memcpy(rest, ip + 20 + first, l4 - first);
+    put16be(ip + 2, (uint32_t)(20 + first));
+    put16be(ip + 6, 0x2000); /* MF, offset 0 */
+    put16be(ip + 10, 0);
+    put16be(ip + 10, fold(sum16(ip, 20, 0)));
+    out_frame(34 + first, k);
+    if (rnd_below(4) == 0) return;
+    put16be(ip + 2, (uint32_t)(20 + l4 - first));
+    put16be(ip + 6, (uint32_t)(first / 8));
+    put16be(ip + 10, 0);
+    put16be(ip + 10, fold(sum16(ip, 20, 0)));
+    memcpy(ip + 20, rest, l4 - first);
+    out_frame(34 + l4 - first, k);
+}
+
 static void emit_udp(struct flow *f, int dir, size_t plen)
 {
     size_t l4 = 8 + plen;
@@ -335,6 +360,11 @@ static void emit_udp(struct flow *f, int dir, size_t plen)
     memcpy(u + 8, g_pl, plen);
     uint16_t c = (uint16_t)l4_csum(17, u, l4);
     put16be(u + 6, c ? c : 0xffff);
+    /* -F: no draw at all when off, so the default file is unchanged */
+    if (g_frag && plen >= 16 && rnd_below(1000000) < g_frag) {
+        emit_udp_fragments(l4, (enum kind)f->kind);
+        return;
+    }
     out_frame(off + l4, (enum kind)f->kind);
 }
 
@@ -1408,7 +1438,7 @@ static void usage(void)
 {
     fprintf(stderr,
             "usage: otgen -o FILE [-n PACKETS] [-s SEED] [-f FLOWS_HINT] [-p PPS] [-P PROTO]\n"
-            "             [-L PPM] [-A]\n"
+            "             [-L PPM] [-A] [-F PPM]\n"
             "  writes a deterministic OT/IT benchmark capture (pcap, Ethernet)\n"
             "  -n  packets to write (default 2000000)\n"
             "  -s  PRNG seed (default 1)\n"
@@ -1419,7 +1449,9 @@ static void usage(void)
             "  -L  TCP data segments lost before the TAP, per million (default 0): the\n"
             "      sensor sees holes the peer acknowledges (soak test: gaps, reassembly caps)\n"
             "  -A  half the IT clients from 10.128.0.0/9, off-site servers from 198.18.0.0/15:\n"
-            "      most flows meet a new host (soak test: per-host tables at their caps)\n");
+            "      most flows meet a new host (soak test: per-host tables at their caps)\n"
+            "  -F  UDP datagrams sent as two IPv4 fragments, per million (default 0); one in\n"
+            "      four loses its second fragment (soak test: the fragment table's caps)\n");
 }
 
 int main(int argc, char **argv)
@@ -1429,7 +1461,7 @@ int main(int argc, char **argv)
     double pps = 150000;
     int c;
     g_max_pkts = 2000000;
-    while ((c = getopt(argc, argv, "o:n:s:f:p:P:L:Ah")) != -1) {
+    while ((c = getopt(argc, argv, "o:n:s:f:p:P:L:F:Ah")) != -1) {
         switch (c) {
         case 'o': out = optarg; break;
         case 'n': g_max_pkts = strtoull(optarg, NULL, 0); break;
@@ -1438,6 +1470,7 @@ int main(int argc, char **argv)
         case 'p': pps = strtod(optarg, NULL); break;
         case 'L': g_loss = (uint32_t)strtoul(optarg, NULL, 0); break;
         case 'A': g_wide = 1; break;
+        case 'F': g_frag = (uint32_t)strtoul(optarg, NULL, 0); break;
         case 'P':
             for (int k = K_MODBUS; k <= K_ENIP; k++)
                 if (strcmp(optarg, kind_name[k]) == 0) g_only = k;

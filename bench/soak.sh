@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # bench/soak.sh: long-run memory test. otgen streams a long plant capture (OT polling, IT
-# short flows from ever new hosts, a few TCP segments lost before the TAP) through a pipe
+# short flows from ever new hosts, a few TCP segments lost before the TAP, some UDP
+# datagrams in IPv4 fragments of which some never complete) through a pipe
 # into `otsensor -r -`
 # with the shipped rules, YARA, zones, events and alerts (to /dev/null: nothing large touches
 # the disk), under a configuration whose caps are small enough to be hit all the time. The
@@ -24,6 +25,10 @@
 #   SOAK_PACKETS      packets to stream (default 50000000: about 4 minutes on 2 shared cores)
 #   SOAK_SEED         otgen seed (default 20260105)
 #   SOAK_LOSS_PPM     TCP data segments lost per million (otgen -L, default 2000)
+#   SOAK_FRAG_PPM     UDP datagrams sent as IPv4 fragments per million (otgen -F, default
+#                     3000); a quarter lose their last fragment: ~20 incomplete datagrams
+#                     a second at otgen's 150,000 packets/s, about what ipfrag.max_bytes
+#                     below holds, so both that cap and the 1 s timeout are reached
 #   SOAK_WIDE         1 (default): IT clients and off-site servers from wide address ranges
 #                     (otgen -A), so per-host tables meet new keys all the run; 0: 2,000 clients
 #   SOAK_WORKERS      otsensor -w (default 2)
@@ -39,8 +44,9 @@ OUT=${SOAK_OUT:-$HERE/out/soak}
 PACKETS=${SOAK_PACKETS:-50000000}
 SEED=${SOAK_SEED:-20260105}
 LOSS=${SOAK_LOSS_PPM:-2000}
+FRAG=${SOAK_FRAG_PPM:-3000}
 WORKERS=${SOAK_WORKERS:-2}
-GEN=(-s "$SEED" -L "$LOSS")
+GEN=(-s "$SEED" -L "$LOSS" -F "$FRAG")
 [ "${SOAK_WIDE:-1}" = 1 ] && GEN+=(-A)
 
 die() {
@@ -86,6 +92,9 @@ correlate.max_assets = 256
 alerts.aggregate_max = 64
 spool.max_mb = 1
 redis.backoff_max_ms = 1000
+ipfrag.max_datagrams = 32
+ipfrag.max_bytes = 65536
+ipfrag.timeout = 1
 stats_interval = 1
 ${SOAK_CONF_EXTRA:-}
 EOF
@@ -178,20 +187,29 @@ def bound():
     (one object in progress); reassembly.worker_max of out-of-order bytes. Once: the
     correlation tables, max_assets x 1 KiB (asset, identity, LRU entry) + 6 tables x
     max_entries x 512 B; aggregate_max x (300 B + one 4 KiB alert); the spool's
-    records index, 64 B per record of at least 256 B of spool.max_mb."""
+    records index, 64 B per record of at least 256 B of spool.max_mb. The capture
+    thread: ipfrag.max_bytes of incomplete datagrams (their state and buffers) and its
+    two 64 KiB reassembly buffers."""
     per_flow = 504 + 688 + 64 + 2048 + 2 * c("stream.buffer_max") + 4 * c("yara.stream_max") \
         + c("yara.object_max")
     per_worker = (c("ring_mb") + c("output_ring_mb")) * MiB + c("flow.max_flows") * per_flow \
         + c("reassembly.worker_max")
     once = c("correlate.max_assets") * 1024 + 6 * c("correlate.max_entries") * 512 \
-        + c("alerts.aggregate_max") * (300 + 4096) + c("spool.max_mb") * MiB // 256 * 64
+        + c("alerts.aggregate_max") * (300 + 4096) + c("spool.max_mb") * MiB // 256 * 64 \
+        + c("ipfrag.max_bytes") + 2 * 65536
     return workers * per_worker + once
 
 print("\nchecks:")
 # 1. every packet
-check(st["packets"] == written and st["packets_processed"] == written,
-      "packets processed %d = captured %d = written by otgen %d"
-      % (st["packets_processed"], st["packets"], written))
+# a fragment reaches a worker as the datagram it completes, or as the decoder.frag_*
+# event it raised; the others wait in (or left) the fragment table
+fr = st["ipfrag"]
+frag_events = sum(v for k, v in st["decoder"].items() if k.startswith("frag_"))
+expect = written - fr["fragments"] + fr["reassembled"] + frag_events
+check(st["packets"] == written and st["packets_processed"] == expect,
+      "packets processed %d = captured %d (written by otgen %d) - fragments %d + datagrams "
+      "reassembled %d + fragment events %d" % (st["packets_processed"], st["packets"], written,
+                                               fr["fragments"], fr["reassembled"], frag_events))
 check(st["ring_drops"] == 0 and st["events_dropped"] == 0,
       "no ring drops (%d), no events dropped (%d)" % (st["ring_drops"], st["events_dropped"]))
 # 2. every cap reached, and no gauge above its cap at any sample
@@ -206,7 +224,10 @@ caps = [("flow.max_flows: flows evicted", fl["evicted"]),
         ("correlate.max_entries: first-sight evictions", co["seen_evictions"]),
         ("correlate.max_entries: conduit evictions", co["conduit_evictions"]),
         ("alerts.aggregate_max: windows evicted", ag["evicted"]),
-        ("spool.max_mb: alerts dropped by the full spool", sp["dropped_full"])]
+        ("spool.max_mb: alerts dropped by the full spool", sp["dropped_full"]),
+        ("IP fragments: datagrams reassembled", fr["reassembled"]),
+        ("ipfrag.max_datagrams/max_bytes: incomplete datagrams dropped", fr["dropped_cap"]),
+        ("ipfrag.timeout: incomplete datagrams timed out", fr["timeouts"])]
 for what, n in caps:
     check(n > 0, "%s %d > 0" % (what, n))
 mx = lambda f: max([f(s) for s in snaps] or [0])
@@ -226,6 +247,12 @@ peak_spool = mx(lambda s: s["redis"]["spool"]["bytes"])
 spool_lim = c("spool.max_mb") * MiB + 24 + 1024
 check(peak_spool <= spool_lim, "spool at most %d <= %d bytes (cap + the spool_full marker)"
       % (peak_spool, spool_lim))
+peak_held = mx(lambda s: s["ipfrag"]["held"])
+check(peak_held <= c("ipfrag.max_datagrams"),
+      "incomplete datagrams held at most %d <= %d" % (peak_held, c("ipfrag.max_datagrams")))
+peak_fbytes = mx(lambda s: s["ipfrag"]["held_bytes"])
+check(peak_fbytes <= c("ipfrag.max_bytes"),
+      "fragment bytes held at most %d <= %d" % (peak_fbytes, c("ipfrag.max_bytes")))
 peak_open = mx(lambda s: s["aggregate"]["open"])
 check(peak_open <= c("alerts.aggregate_max"),
       "aggregation windows open at most %d <= %d" % (peak_open, c("alerts.aggregate_max")))
@@ -266,11 +293,13 @@ print("| {:,} | {:.1f} | {:.3f} | {:.1f} | {:.1f} | {:.1f} | {:.1f} | {:.1f} | {
 print("\nflows %d created, %d evicted; reassembly %d gaps, %d cap flushes; yara %d scans, %d "
       "truncated, %d budget skips; assets %d new, %d evicted; correlation evictions: seen %d, "
       "conduit %d, scan %d; alerts %d, aggregation windows evicted %d, spooled %d, dropped at the "
-      "full spool %d"
+      "full spool %d; IP fragments %d, datagrams reassembled %d, dropped at the cap %d, timed "
+      "out %d"
       % (fl["created"], fl["evicted"], ra["gaps"], ra["cap_flushes"], ya["scans"],
          ya["objects_truncated"], ya["budget_skips"], co["asset_new"], co["asset_evictions"],
          co["seen_evictions"], co["conduit_evictions"], co["scan_evictions"], st["alerts"],
-         ag["evicted"], st["redis"]["spooled"], sp["dropped_full"]))
+         ag["evicted"], st["redis"]["spooled"], sp["dropped_full"], fr["fragments"],
+         fr["reassembled"], fr["dropped_cap"], fr["timeouts"]))
 print("soak: %s" % ("FAILED: " + "; ".join(fails) if fails else "ok"))
 sys.exit(1 if fails else 0)
 PY
