@@ -83,7 +83,16 @@ struct dissector {
     /* Claims a flow on any port from what another flow announced (an FTP data
      * connection its control connection set up); net is the first data's. May be NULL. */
     int (*claim)(const struct event_sink *sink);
+    /* State all of this dissector's flows in one worker share, in sink->shared[id]
+     * (FTP: the transfers control connections announced, for the data connections).
+     * Made when the worker starts (for an objects_only dissector: only while objects
+     * are kept), freed after its last flow ended. NULL when out of memory: the
+     * dissector must cope. Both may be NULL. */
+    void *(*worker_new)(void);
+    void (*worker_free)(void *shared);
 };
+
+_Static_assert(DISS_MAX <= SINK_SHARED_MAX, "event_sink.shared has a slot per dissector id");
 
 /* NULL-terminated table of every dissector, in registry.c. */
 extern const struct dissector *const dissector_registry[];

@@ -134,7 +134,7 @@ static void ftp_command(struct ftp_state *st, const char *line, const struct eve
     size_t al = strlen(arg);
     if (al >= sizeof(e.name)) al = sizeof(e.name) - 1;
     memcpy(e.name, arg, al);
-    ftpn_publish(sink->ftp_names, &e);
+    ftpn_publish(sink->shared[DISS_FTP], &e);
     st->ep_valid = 0; /* one transfer per announcement */
 }
 
@@ -216,6 +216,16 @@ static void ftp_state_free(void *state)
 
 static const char *const ftp_anomalies[] = {NULL};
 
+static void *ftp_worker_new(void)
+{
+    return ftpn_new();
+}
+
+static void ftp_worker_free(void *shared)
+{
+    ftpn_free(shared);
+}
+
 const struct dissector ftp_dissector = {
     .id = DISS_FTP,
     .name = "ftp",
@@ -230,4 +240,6 @@ const struct dissector ftp_dissector = {
     .max_pdu = 2 * FTP_LINE_MAX,
     .ndpi_ids = {1, 0}, /* NDPI_PROTOCOL_FTP_CONTROL */
     .objects_only = 1,
+    .worker_new = ftp_worker_new, /* the announced transfers (ftp_names.h) */
+    .worker_free = ftp_worker_free,
 };

@@ -36,7 +36,7 @@ static void ftpd_name(struct ftpd_state *st, int d, const struct event_sink *sin
     int to_server = n->to_server;
     struct ftpn_entry e;
     if (st->named[d] || !object_active(&st->obj[d])) return;
-    if (!ftpn_claim(sink->ftp_names, to_server ? &n->dst : &n->src,
+    if (!ftpn_claim(sink->shared[DISS_FTP], to_server ? &n->dst : &n->src,
                     to_server ? n->dst_port : n->src_port, &n->src, n->ts_us, &e))
         return;
     st->named[d] = 1;
@@ -93,7 +93,7 @@ static void ftpd_state_free(void *state)
 static int ftpd_claim(const struct event_sink *sink)
 {
     const struct ev_net *n = &sink->net;
-    return ftpn_announced(sink->ftp_names, n->to_server ? &n->dst : &n->src,
+    return ftpn_announced(sink->shared[DISS_FTP], n->to_server ? &n->dst : &n->src,
                           n->to_server ? n->dst_port : n->src_port, n->ts_us);
 }
 

@@ -15,6 +15,7 @@ void event_sink_init(struct event_sink *s, event_deliver_fn deliver, void *ctx)
     s->top = 0;
     s->emitted = 0;
     s->params = NULL;
+    memset(s->shared, 0, sizeof(s->shared));
 }
 
 struct event *event_begin(struct event_sink *s, const char *proto, enum ev_dir dir)

@@ -108,8 +108,9 @@ struct event {
 struct event_sink;
 struct yara_worker;
 struct diss_params;
-struct ftpn_table;
 typedef void (*event_deliver_fn)(void *ctx, struct event *ev);
+
+#define SINK_SHARED_MAX 32 /* >= DISS_MAX (dissector.h checks) */
 
 /* One sink per worker. The engine sets `net` before each dissector call. */
 struct event_sink {
@@ -124,7 +125,9 @@ struct event_sink {
     uint64_t emitted;
     struct yara_worker *yara;         /* scans objects (object.h); NULL: objects are not kept */
     const struct diss_params *params; /* detectors' settings (diss_params.h); NULL: defaults */
-    struct ftpn_table *ftp_names;     /* the worker's announced FTP transfers (ftp_names.h) */
+    /* per dissector id: what that dissector's flows in this worker share (its
+     * worker_new, dissector.h); NULL when it has none or it could not be made */
+    void *shared[SINK_SHARED_MAX];
     struct event stack[EVENT_STACK];
 };
 

@@ -7,7 +7,6 @@
 #include "community_id.h"
 #include "tcp_opts.h"
 #include "dissector.h"
-#include "ftp_names.h"
 #include "engine.h"
 #include "log.h"
 #include "object.h"
@@ -1024,8 +1023,12 @@ void worker_finish(struct worker *w)
     }
     w->yara = NULL;
     w->sink.yara = NULL;
-    ftpn_free(w->sink.ftp_names); /* after the flows: their end hooks may look names up */
-    w->sink.ftp_names = NULL;
+    /* after the flows: their end hooks may use it */
+    for (const struct dissector *const *d = dissector_registry; *d; d++) {
+        if ((*d)->worker_free && w->sink.shared[(*d)->id])
+            (*d)->worker_free(w->sink.shared[(*d)->id]);
+        w->sink.shared[(*d)->id] = NULL;
+    }
 }
 
 int worker_start(struct worker *w)
@@ -1049,9 +1052,10 @@ int worker_start(struct worker *w)
                                  c->yara_encrypted,   c->yara_opcua_write_min};
         if (!(w->yara = yara_worker_new(&yl))) return -1;
         w->sink.yara = w->yara;
-        /* FTP data objects are named from their control connection (NULL: unnamed) */
-        w->sink.ftp_names = ftpn_new();
     }
+    for (const struct dissector *const *d = dissector_registry; *d; d++)
+        if ((*d)->worker_new && (!(*d)->objects_only || w->yara))
+            w->sink.shared[(*d)->id] = (*d)->worker_new();
     w->json_cap = 64 * 1024;
     w->json = malloc(w->json_cap);
     if (!w->json) return -1;

@@ -35,14 +35,14 @@ static void setup(void)
     ck_assert_int_eq(yara_worker_use(yw, ys, NULL), 0);
     recorder_init(&rec);
     rec.sink.yara = yw;
-    rec.sink.ftp_names = ftpn_new();
-    ck_assert(rec.sink.ftp_names != NULL);
+    rec.sink.shared[DISS_FTP] = ftpn_new();
+    ck_assert(rec.sink.shared[DISS_FTP] != NULL);
 }
 
 static void teardown(void)
 {
-    ftpn_free(rec.sink.ftp_names);
-    rec.sink.ftp_names = NULL;
+    ftpn_free(rec.sink.shared[DISS_FTP]);
+    rec.sink.shared[DISS_FTP] = NULL;
     yara_worker_free(yw);
     yara_set_free(ys);
     yara_global_fini();
@@ -106,12 +106,13 @@ START_TEST(passive_stor_and_active_retr)
     ctl(st, "PASV", 1, 101);
     /* the address in the text is not the server's (NAT): the server's is used */
     ctl(st, "227 Entering Passive Mode (192,168,9,9,195,80).", 0, 101);
-    ck_assert(!ftpn_announced(rec.sink.ftp_names, &S, 50000, 102000000)); /* no command yet */
-    ctl(st, "stor firmware/update.bin", 1, 102);
-    ck_assert(ftpn_announced(rec.sink.ftp_names, &S, 50000, 102000000));
     ck_assert(
-        !ftpn_announced(rec.sink.ftp_names, &S, 50000, 101000000)); /* not before the command */
-    ck_assert(!ftpn_announced(rec.sink.ftp_names, &S, 50001, 102000000));
+        !ftpn_announced(rec.sink.shared[DISS_FTP], &S, 50000, 102000000)); /* no command yet */
+    ctl(st, "stor firmware/update.bin", 1, 102);
+    ck_assert(ftpn_announced(rec.sink.shared[DISS_FTP], &S, 50000, 102000000));
+    ck_assert(!ftpn_announced(rec.sink.shared[DISS_FTP], &S, 50000,
+                              101000000)); /* not before the command */
+    ck_assert(!ftpn_announced(rec.sink.shared[DISS_FTP], &S, 50001, 102000000));
     const char *j = data_conn(&C, 40002, &S, 50000, 1, "xx OTS-MARK xx", 103);
     ck_assert_ptr_nonnull(j);
     ck_assert_msg(strstr(j, "\"name\":\"firmware/update.bin\"") != NULL, "%s", j);
@@ -193,7 +194,7 @@ START_TEST(eprt_list_and_framing)
     struct ev_addr v6 = {{0xfd, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1}};
     ctl(st, "EPRT |2|fd00::1|6002|", 1, 502);
     ctl(st, "NLST pub", 1, 502);
-    ck_assert(ftpn_announced(rec.sink.ftp_names, &v6, 6002, 503000000));
+    ck_assert(ftpn_announced(rec.sink.shared[DISS_FTP], &v6, 6002, 503000000));
     /* bad announcements: nothing */
     ctl(st, "PORT 10,0,0,1,300,1", 1, 504);
     ctl(st, "RETR x", 1, 504);
@@ -201,10 +202,10 @@ START_TEST(eprt_list_and_framing)
     ctl(st, "RETR y", 1, 504);
     ctl(st, "EPRT |1|10.0.0.1|4294967297|", 1, 504); /* not port 1 */
     ctl(st, "RETR y2", 1, 504);
-    ck_assert(!ftpn_announced(rec.sink.ftp_names, &C, 1, 504000000));
+    ck_assert(!ftpn_announced(rec.sink.shared[DISS_FTP], &C, 1, 504000000));
     ctl(st, "229 Entering Extended Passive Mode (|||65537|)", 0, 504);
     ctl(st, "RETR y3", 1, 504);
-    ck_assert(!ftpn_announced(rec.sink.ftp_names, &S, 1, 504000000));
+    ck_assert(!ftpn_announced(rec.sink.shared[DISS_FTP], &S, 1, 504000000));
     ctl(st, "227 Entering Passive Mode (1,2,3)", 0, 504);
     ctl(st, "RETR z", 1, 504);
     /* a line in two deliveries: nothing consumed until its LF */
@@ -212,16 +213,16 @@ START_TEST(eprt_list_and_framing)
     ck_assert_uint_eq(feed(&ftp_dissector, st, "PORT 10,0,0,1,23,11", 19, 1), 0);
     ck_assert_uint_eq(feed(&ftp_dissector, st, "PORT 10,0,0,1,23,115\r\nAPPE log.txt\r\n", 36, 1),
                       36);
-    ck_assert(ftpn_announced(rec.sink.ftp_names, &C, 6003, 506000000));
+    ck_assert(ftpn_announced(rec.sink.shared[DISS_FTP], &C, 6003, 506000000));
     /* 1500 bytes without LF are dropped; the rest of that line too, then lines resume */
     static char big[1600];
     memset(big, 'A', sizeof(big));
     ck_assert_uint_eq(feed(&ftp_dissector, st, big, 1500, 1), 1500);
     ck_assert_uint_eq(feed(&ftp_dissector, st, "PORT 10,0,0,1,23,116\r\nRETR q\r\n", 30, 1), 30);
-    ck_assert(!ftpn_announced(rec.sink.ftp_names, &C, 6004, 506000000));
+    ck_assert(!ftpn_announced(rec.sink.shared[DISS_FTP], &C, 6004, 506000000));
     ctl(st, "PORT 10,0,0,1,23,117", 1, 507);
     ctl(st, "RETR r", 1, 507);
-    ck_assert(ftpn_announced(rec.sink.ftp_names, &C, 6005, 507000000));
+    ck_assert(ftpn_announced(rec.sink.shared[DISS_FTP], &C, 6005, 507000000));
     ftp_dissector.state_free(st);
 }
 END_TEST
