@@ -21,7 +21,6 @@
 #include <string.h>
 
 #include "dissector.h"
-#include "ftp_names.h"
 #include "object.h"
 #include "yara_scan.h"
 
@@ -193,13 +192,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     static struct event_sink sink;
     event_sink_init(&sink, sink_deliver, NULL);
     sink.yara = yw;
-    sink.ftp_names = ftpn_new(); /* one input's FTP announcements, not the last input's */
+    /* one input's FTP announcements, not the last input's */
+    sink.shared[DISS_FTP] = ftp_dissector.worker_new();
     sink.net.ts_us = 1000000;
     if (data[0] & 1)
         run_api(yw, &sink, data + 2, size - 2);
     else
         run_diss(diss[(data[0] >> 1) & 15], yw, &sink, data + 2, size - 2);
-    ftpn_free(sink.ftp_names);
+    ftp_dissector.worker_free(sink.shared[DISS_FTP]);
     yara_worker_free(yw);
     return 0;
 }

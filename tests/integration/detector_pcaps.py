@@ -18,7 +18,7 @@ import struct
 import sys
 
 sys.path.insert(0, __file__.rsplit("/", 1)[0])
-from yara_pcaps import Tcp  # noqa: E402
+from pcapgen import Clock, Tcp  # noqa: E402
 from scapy.all import wrpcap  # noqa: E402
 
 
@@ -47,7 +47,7 @@ CROB = bytes.fromhex("0c0128 0100 0100 03 01 64000000 64000000 00")  # g12v1 ind
 
 
 def dnp3():
-    c = Tcp("10.8.0.1", "10.8.0.2", 40100, 20000, 1700000100.0)
+    c = Tcp(Clock(1700000100.0), [], "10.8.0.1", "10.8.0.2", 40100, 20000)
     c.handshake()
     for req, resp in (
             (bytes([0xC1, 0x04]) + CROB, bytes([0xC1, 0x81, 0, 0]) + CROB),  # operate, no select
@@ -59,7 +59,7 @@ def dnp3():
     c.send(False, dnp3_frame(False, bytes.fromhex("f4 82 0000 020117 01 05 81")))
     c.send(True, dnp3_frame(True, bytes.fromhex("d4 00")))  # confirm
     c.close()
-    return c.pkts
+    return c.out
 
 
 def mstr(s):
@@ -81,14 +81,15 @@ def mqtt():
     pk = []
     for n, (client, own, other) in enumerate(((b"edge-a", b"line1", b"line2"),
                                               (b"edge-b", b"line3", None))):
-        c = Tcp("10.8.1.%d" % (n + 1), "10.8.1.100", 41000 + n, 1883, 1700000200.0 + n)
+        c = Tcp(Clock(1700000200.0 + n), [], "10.8.1.%d" % (n + 1), "10.8.1.100",
+                41000 + n, 1883)
         c.handshake()
         c.send(True, mqtt_connect(client, b"spBv1.0/plant/NDEATH/" + own))
         c.send(False, bytes([0x20, 2, 0, 0]))  # CONNACK accepted
         c.send(True, mqtt_publish(b"spBv1.0/plant/NBIRTH/" + own))
         c.send(True, mqtt_publish(b"spBv1.0/plant/NDEATH/" + (other or own)))
         c.close()
-        pk += c.pkts
+        pk += c.out
     return pk
 
 

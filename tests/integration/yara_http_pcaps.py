@@ -17,12 +17,13 @@ usage: yara_http_pcaps.py DIR
 import sys
 
 sys.path.insert(0, __file__.rsplit("/", 1)[0])
-from yara_pcaps import EICAR, Tcp  # noqa: E402
+from pcapgen import Clock, Tcp  # noqa: E402
+from yara_pcaps import EICAR  # noqa: E402
 from scapy.all import wrpcap  # noqa: E402
 
 
 def chunked_get():
-    c = Tcp("10.7.0.1", "10.7.0.2", 41000, 80, 1700000000.0)
+    c = Tcp(Clock(1700000000.0), [], "10.7.0.1", "10.7.0.2", 41000, 80)
     c.handshake()
     c.send(True, b"GET /dl/eicar.com HTTP/1.1\r\nHost: 10.7.0.2\r\nUser-Agent: curl/7.88.1\r\n\r\n")
     body = (b"HTTP/1.1 200 OK\r\nContent-Type: application/octet-stream\r\n"
@@ -31,11 +32,11 @@ def chunked_get():
     for a, b in ((0, 50), (50, 130), (130, len(body))):
         c.send(False, body[a:b])
     c.close()
-    return c.pkts
+    return c.out
 
 
 def keep_alive():
-    c = Tcp("10.7.0.3", "10.7.0.4", 41001, 8080, 1700000001.0)
+    c = Tcp(Clock(1700000001.0), [], "10.7.0.3", "10.7.0.4", 41001, 8080)
     c.handshake()
     up = b"--b\r\nContent-Disposition: form-data; name=\"f\"\r\n\r\n" + EICAR + b"\r\n--b--\r\n"
     c.send(True, b"POST /upload HTTP/1.1\r\nHost: hmi\r\nContent-Type: multipart/form-data; "
@@ -47,11 +48,11 @@ def keep_alive():
     c.send(False, resp[:60])
     c.send(False, resp[60:])
     c.close()
-    return c.pkts
+    return c.out
 
 
 def odd_port():
-    c = Tcp("10.7.0.5", "10.7.0.6", 41002, 8000, 1700000002.0)
+    c = Tcp(Clock(1700000002.0), [], "10.7.0.5", "10.7.0.6", 41002, 8000)
     c.handshake()
     c.send(True, b"GET /x8000 HTTP/1.1\r\nHost: 10.7.0.6:8000\r\nUser-Agent: Wget/1.21\r\n"
            b"Accept: */*\r\n\r\n")
@@ -59,27 +60,27 @@ def odd_port():
            b"Content-Length: 68\r\n\r\n" + EICAR[:30])
     c.send(False, EICAR[30:])
     c.close()
-    return c.pkts
+    return c.out
 
 
 def ftp_active():
     # the server opens the data connection from port 20 to the client's PORT
-    c = Tcp("10.8.0.2", "10.8.0.1", 20, 50123, 1700000003.0)
+    c = Tcp(Clock(1700000003.0), [], "10.8.0.2", "10.8.0.1", 20, 50123)
     c.handshake()
     c.send(True, EICAR[:33])
     c.send(True, EICAR[33:])
     c.close()
-    return c.pkts
+    return c.out
 
 
 def plain():
-    c = Tcp("10.9.0.1", "10.9.0.2", 41003, 9999, 1700000004.0)
+    c = Tcp(Clock(1700000004.0), [], "10.9.0.1", "10.9.0.2", 41003, 9999)
     c.handshake()
     c.send(True, b"HELO client.example.org - a plain text protocol on a port of its own\r\n")
     c.send(False, b"welcome\r\n")
     c.send(False, EICAR)
     c.close()
-    return c.pkts
+    return c.out
 
 
 def main():
