@@ -342,11 +342,16 @@ struct centry {
     union cval v;
 };
 
+/* Entries and buckets are calloc'd and never initialised in a loop: a table's memory
+ * is touched only as far as it is used (e[0..hw) have been handed out; a bucket holds
+ * its first entry's index + 1, 0 when empty). With the default caps the seven tables
+ * would otherwise write ~40 MiB at start-up that a small plant never needs. */
 struct ctab {
     struct centry *e;
     uint32_t *buckets;
     uint32_t mask, cap, n;
-    uint32_t free_head;
+    uint32_t hw;             /* entries ever handed out */
+    uint32_t free_head;      /* removed entries, linked through hnext */
     uint32_t oldest, newest; /* LRU list */
     uint64_t evictions;
     void (*on_evict)(void *ctx, struct centry *x);
@@ -361,14 +366,12 @@ static int ctab_init(struct ctab *t, uint32_t cap)
     while (nb < cap * 2u && nb < (1u << 30))
         nb <<= 1;
     t->e = calloc(cap, sizeof(*t->e));
-    t->buckets = malloc(sizeof(*t->buckets) * nb);
+    t->buckets = calloc(nb, sizeof(*t->buckets));
     if (!t->e || !t->buckets) return -1;
-    memset(t->buckets, 0xff, sizeof(*t->buckets) * nb);
     t->mask = nb - 1;
     t->cap = cap;
-    for (uint32_t i = 0; i < cap; i++)
-        t->e[i].hnext = i + 1 < cap ? i + 1 : NIL;
-    t->free_head = 0;
+    t->hw = 0;
+    t->free_head = NIL;
     t->oldest = t->newest = NIL;
     return 0;
 }
@@ -376,7 +379,7 @@ static int ctab_init(struct ctab *t, uint32_t cap)
 static void ctab_destroy(struct ctab *t)
 {
     if (t->on_evict)
-        for (uint32_t i = 0; i < t->cap; i++)
+        for (uint32_t i = 0; i < t->hw; i++)
             if (t->e[i].used) t->on_evict(t->ctx, &t->e[i]);
     free(t->e);
     free(t->buckets);
@@ -423,10 +426,15 @@ static void lru_append(struct ctab *t, uint32_t i)
 static void ctab_remove(struct ctab *t, uint32_t i)
 {
     struct centry *x = &t->e[i];
-    uint32_t *pp = &t->buckets[x->h & t->mask];
-    while (*pp != i)
-        pp = &t->e[*pp].hnext;
-    *pp = x->hnext;
+    uint32_t *head = &t->buckets[x->h & t->mask];
+    if (*head - 1 == i) {
+        *head = x->hnext + 1; /* NIL + 1 == 0: empty */
+    } else {
+        uint32_t *pp = &t->e[*head - 1].hnext;
+        while (*pp != i)
+            pp = &t->e[*pp].hnext;
+        *pp = x->hnext;
+    }
     lru_unlink(t, i);
     if (t->on_evict) t->on_evict(t->ctx, x);
     x->used = 0;
@@ -441,7 +449,7 @@ static struct centry *ctab_get(struct ctab *t, const struct ckey *k, int create,
 {
     uint64_t h = ckey_hash(k);
     if (fresh) *fresh = 0;
-    for (uint32_t i = t->buckets[h & t->mask]; i != NIL; i = t->e[i].hnext) {
+    for (uint32_t i = t->buckets[h & t->mask] - 1; i != NIL; i = t->e[i].hnext) {
         struct centry *x = &t->e[i];
         if (x->h == h && !memcmp(&x->k, k, sizeof(*k))) {
             lru_unlink(t, i);
@@ -450,19 +458,25 @@ static struct centry *ctab_get(struct ctab *t, const struct ckey *k, int create,
         }
     }
     if (!create) return NULL;
-    if (t->free_head == NIL) {
+    uint32_t i;
+    if (t->free_head != NIL) {
+        i = t->free_head;
+        t->free_head = t->e[i].hnext;
+    } else if (t->hw < t->cap) {
+        i = t->hw++;
+    } else {
         ctab_remove(t, t->oldest);
         t->evictions++;
+        i = t->free_head;
+        t->free_head = t->e[i].hnext;
     }
-    uint32_t i = t->free_head;
     struct centry *x = &t->e[i];
-    t->free_head = x->hnext;
     x->used = 1;
     x->h = h;
     x->k = *k;
     memset(&x->v, 0, sizeof(x->v));
-    x->hnext = t->buckets[h & t->mask];
-    t->buckets[h & t->mask] = i;
+    x->hnext = t->buckets[h & t->mask] - 1;
+    t->buckets[h & t->mask] = i + 1;
     lru_append(t, i);
     t->n++;
     if (fresh) *fresh = 1;
@@ -1142,7 +1156,7 @@ static void goose_expire(struct correlator *c, uint64_t now)
 {
     if (now <= c->goose_next) return;
     uint64_t next = UINT64_MAX;
-    for (uint32_t i = 0; i < c->pubs.cap; i++) {
+    for (uint32_t i = 0; i < c->pubs.hw; i++) {
         struct centry *x = &c->pubs.e[i];
         struct gpub *p = x->used ? x->v.pub : NULL;
         if (!p || p->expired || !p->deadline) continue;
