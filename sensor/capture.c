@@ -99,11 +99,20 @@ static void dispatch(struct capture_source *src, const struct decoded *d, uint64
     ring_commit(r);
 }
 
+/* A tick advances an idle worker's packet clock. Offline it waits for room as packets
+ * do: where a tick falls in a worker's stream decides which flows time out before
+ * the next packet, and that must not depend on how fast the worker ran. */
 static void tick_all(struct capture_source *src, uint64_t ts_us)
 {
-    for (int i = 0; i < src->eng->n_workers; i++) {
-        struct pkt_rec *rec = ring_reserve(&src->rings[i], sizeof(struct pkt_rec));
-        if (!rec) continue; /* a full ring has packets to advance its clock anyway */
+    struct engine *e = src->eng;
+    for (int i = 0; i < e->n_workers; i++) {
+        struct pkt_rec *rec;
+        unsigned spins = 0;
+        while (!(rec = ring_reserve(&src->rings[i], sizeof(struct pkt_rec)))) {
+            if (e->live || atomic_load_explicit(&e->stop, memory_order_relaxed)) break;
+            ring_backoff(&spins);
+        }
+        if (!rec) continue; /* live: a full ring has packets to advance its clock anyway */
         memset(rec, 0, sizeof(*rec));
         rec->type = REC_TICK;
         rec->ts_us = ts_us;

@@ -839,9 +839,16 @@ static void decoder_event(struct worker *w, const struct pkt_rec *r)
     emit_engine_event(w, "decoder", op ? op + 1 : name, name);
 }
 
+static void sweep(struct worker *w);
+
 void worker_handle(struct worker *w, const struct pkt_rec *r)
 {
-    if (r->ts_us > w->now_us) w->now_us = r->ts_us;
+    if (r->ts_us > w->now_us) {
+        w->now_us = r->ts_us;
+        /* swept at a point of the packet stream, not after a batch: the flows that time
+         * out (and so the room left under flow.max_flows) must not depend on batching */
+        if (w->now_us - w->last_sweep_us >= SWEEP_INTERVAL_US) sweep(w);
+    }
     if (r->type == REC_TICK) return;
     w->st.packets++;
     w->st.bytes += r->wirelen;
@@ -964,7 +971,6 @@ void *worker_main(void *arg)
         if (got) {
             spins = 0;
             since_snap += (uint64_t)got;
-            sweep(w);
             if (since_snap >= 65536) {
                 since_snap = 0;
                 uint64_t now = wall_ms();
