@@ -132,8 +132,19 @@ struct rule_prof {
     uint64_t checks, matches, alerts, ns;
 };
 
+/* An event's proto and op are static strings (event.h), so what the dispatch needs
+ * of them, the protocol's index and the op's hash, is remembered by address: without
+ * it, hashing the op and comparing protocol names took a third of the matching. */
+#define MEMO_SLOTS 256 /* a power of two */
+struct name_memo {
+    const char *name;
+    uint64_t val;
+};
+
 struct rule_ctx {
     const struct ruleset *rs;
+    struct name_memo proto_memo[MEMO_SLOTS];
+    struct name_memo op_memo[MEMO_SLOTS];
     struct thr_ent *thr;
     struct rule_prof *prof;
     struct rule_stats st;
@@ -918,6 +929,31 @@ static int proto_of(const struct ruleset *rs, const char *name)
     return -1;
 }
 
+static struct name_memo *memo_slot(struct name_memo *m, const char *name)
+{
+    return &m[((uintptr_t)name * 0x9E3779B97F4A7C15ull) >> 56 & (MEMO_SLOTS - 1)];
+}
+
+static int proto_of_memo(struct rule_ctx *c, const char *name)
+{
+    struct name_memo *m = memo_slot(c->proto_memo, name);
+    if (m->name != name) {
+        m->name = name;
+        m->val = (uint64_t)(int64_t)proto_of(c->rs, name);
+    }
+    return (int)(int64_t)m->val;
+}
+
+static uint64_t op_hash_memo(struct rule_ctx *c, const char *op)
+{
+    struct name_memo *m = memo_slot(c->op_memo, op);
+    if (m->name != op) {
+        m->name = op;
+        m->val = op_hash(op);
+    }
+    return m->val;
+}
+
 int rules_match_payload(struct rule_ctx *c, const struct event *ev, const uint8_t *payload,
                         size_t plen, const char *sensor_name, rule_emit_fn emit, void *emit_ctx)
 {
@@ -926,7 +962,7 @@ int rules_match_payload(struct rule_ctx *c, const struct event *ev, const uint8_
     int nh = 0;
     c->st.events++;
     collect(c, ev, hits, &nh, payload, plen, rs->generic, rs->ngeneric);
-    int p = ev->proto ? proto_of(rs, ev->proto) : -1;
+    int p = ev->proto ? proto_of_memo(c, ev->proto) : -1;
     if (p >= 0) {
         const struct proto_disp *d = &rs->protos[p];
         collect(c, ev, hits, &nh, payload, plen, d->any, d->nany);
@@ -944,7 +980,7 @@ int rules_match_payload(struct rule_ctx *c, const struct event *ev, const uint8_
             }
         }
         if (ev->op && d->nbyop) {
-            uint64_t h = op_hash(ev->op);
+            uint64_t h = op_hash_memo(c, ev->op);
             int lo = 0, hi = d->nbyop;
             while (lo < hi) {
                 int mid = (lo + hi) / 2;

@@ -89,6 +89,8 @@ struct ev_net {
 
 struct event {
     struct ev_net net;
+    /* both static strings, never a buffer: the rule engine and the correlation stage
+     * remember what they know of a name by its address */
     const char *proto; /* "modbus", "flow", "decoder", ... */
     const char *op;    /* stable snake_case name; the event name is proto "." op */
     uint8_t dir;       /* enum ev_dir */
