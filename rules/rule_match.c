@@ -352,9 +352,34 @@ static int field_any(const struct cond *c, const struct event *ev)
     return 0;
 }
 
+/* Several rules often read the same field of one event (the two DNP3 IIN rules, the
+ * four IEC-104 APCI rules): what a lookup found is remembered, by the key's address,
+ * for the event being matched (find_gen moves on with every rules_match_payload call). */
+#define FIND_SLOTS 16 /* a power of two */
+static _Thread_local struct {
+    uint32_t gen;
+    const char *key;
+    const struct ev_field *f;
+} find_memo[FIND_SLOTS];
+static _Thread_local uint32_t find_gen;
+
+static void find_memo_next(void)
+{
+    if (++find_gen == 0) { /* wrapped: forget everything */
+        memset(find_memo, 0, sizeof(find_memo));
+        find_gen = 1;
+    }
+}
+
 static const struct ev_field *top_field(const struct event *ev, const char *key)
 {
-    return event_find(ev, key);
+    size_t i = ((uintptr_t)key * 0x9E3779B97F4A7C15ull) >> 60 & (FIND_SLOTS - 1);
+    if (find_memo[i].gen != find_gen || find_memo[i].key != key) {
+        find_memo[i].gen = find_gen;
+        find_memo[i].key = key;
+        find_memo[i].f = event_find(ev, key);
+    }
+    return find_memo[i].f;
 }
 
 static int top_uint(const struct event *ev, const char *key, uint32_t *out)
@@ -535,8 +560,8 @@ static int modbus_match(const struct modbus_match *m, const struct event *ev)
 
 static int dnp3_iin(const struct event *ev, uint32_t *iin)
 {
-    const struct ev_field *f = event_find(ev, "al.iin");
-    if (!f) f = event_find(ev, "iin");
+    const struct ev_field *f = top_field(ev, "al.iin");
+    if (!f) f = top_field(ev, "iin");
     int64_t v;
     if (!f || !field_int(f, &v)) return 0;
     *iin = (uint32_t)v;
@@ -961,6 +986,7 @@ int rules_match_payload(struct rule_ctx *c, const struct event *ev, const uint8_
     uint32_t hits[MAX_HITS];
     int nh = 0;
     c->st.events++;
+    find_memo_next();
     collect(c, ev, hits, &nh, payload, plen, rs->generic, rs->ngeneric);
     int p = ev->proto ? proto_of_memo(c, ev->proto) : -1;
     if (p >= 0) {
