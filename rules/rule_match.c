@@ -135,7 +135,16 @@ struct rule_prof {
 /* An event's proto and op are static strings (event.h), so what the dispatch needs
  * of them, the protocol's index and the op's hash, is remembered by address: without
  * it, hashing the op and comparing protocol names took a third of the matching. */
-#define MEMO_SLOTS 256 /* a power of two */
+#define MEMO_BITS  8
+#define MEMO_SLOTS (1u << MEMO_BITS)
+
+/* The slot of a name's address in a memo of 2^bits entries (Fibonacci hashing: the
+ * top bits of the product, which depend on every bit of the address). */
+static size_t addr_slot(const void *p, unsigned bits)
+{
+    return (size_t)(((uintptr_t)p * 0x9E3779B97F4A7C15ull) >> (64 - bits));
+}
+
 struct name_memo {
     const char *name;
     uint64_t val;
@@ -355,7 +364,8 @@ static int field_any(const struct cond *c, const struct event *ev)
 /* Several rules often read the same field of one event (the two DNP3 IIN rules, the
  * four IEC-104 APCI rules): what a lookup found is remembered, by the key's address,
  * for the event being matched (find_gen moves on with every rules_match_payload call). */
-#define FIND_SLOTS 16 /* a power of two */
+#define FIND_BITS  4
+#define FIND_SLOTS (1u << FIND_BITS)
 static _Thread_local struct {
     uint32_t gen;
     const char *key;
@@ -373,7 +383,7 @@ static void find_memo_next(void)
 
 static const struct ev_field *top_field(const struct event *ev, const char *key)
 {
-    size_t i = ((uintptr_t)key * 0x9E3779B97F4A7C15ull) >> 60 & (FIND_SLOTS - 1);
+    size_t i = addr_slot(key, FIND_BITS);
     if (find_memo[i].gen != find_gen || find_memo[i].key != key) {
         find_memo[i].gen = find_gen;
         find_memo[i].key = key;
@@ -956,7 +966,7 @@ static int proto_of(const struct ruleset *rs, const char *name)
 
 static struct name_memo *memo_slot(struct name_memo *m, const char *name)
 {
-    return &m[((uintptr_t)name * 0x9E3779B97F4A7C15ull) >> 56 & (MEMO_SLOTS - 1)];
+    return &m[addr_slot(name, MEMO_BITS)];
 }
 
 static int proto_of_memo(struct rule_ctx *c, const char *name)

@@ -63,8 +63,20 @@ static int worker_of(uint64_t pair, int n)
     return (int)(((pair >> 32) * (uint64_t)n) >> 32);
 }
 
-/* Copies a packet into its worker's ring. Offline waits for room (no loss); live
- * drops and counts (capture must not stall). */
+/* Room for len bytes in ring r. Offline waits for it (no loss); live (or stopping)
+ * gives up at once with NULL: capture must not stall. */
+static void *reserve_or_wait(struct engine *e, struct ring *r, size_t len)
+{
+    void *rec;
+    unsigned spins = 0;
+    while (!(rec = ring_reserve(r, len))) {
+        if (e->live || atomic_load_explicit(&e->stop, memory_order_relaxed)) return NULL;
+        ring_backoff(&spins);
+    }
+    return rec;
+}
+
+/* Copies a packet into its worker's ring; a packet the ring cannot take is counted. */
 static void dispatch(struct capture_source *src, const struct decoded *d, uint64_t hash,
                      uint64_t ts_us, const uint8_t *data, uint32_t caplen, uint32_t wirelen)
 {
@@ -73,19 +85,15 @@ static void dispatch(struct capture_source *src, const struct decoded *d, uint64
                                    : worker_of(pair_hash(d), e->n_workers);
     struct ring *r = &src->rings[wi];
     size_t len = sizeof(struct pkt_rec) + caplen;
-    unsigned spins = 0;
     if (len + 16 > r->size / 2) {
         /* can never fit (ring_mb far below snaplen): count it rather than wait forever */
         atomic_fetch_add_explicit(&src->ring_drops, 1, memory_order_relaxed);
         return;
     }
-    struct pkt_rec *rec;
-    while (!(rec = ring_reserve(r, len))) {
-        if (e->live || atomic_load_explicit(&e->stop, memory_order_relaxed)) {
-            atomic_fetch_add_explicit(&src->ring_drops, 1, memory_order_relaxed);
-            return;
-        }
-        ring_backoff(&spins);
+    struct pkt_rec *rec = reserve_or_wait(e, r, len);
+    if (!rec) {
+        atomic_fetch_add_explicit(&src->ring_drops, 1, memory_order_relaxed);
+        return;
     }
     rec->ts_us = ts_us;
     rec->hash = hash;
@@ -106,12 +114,7 @@ static void tick_all(struct capture_source *src, uint64_t ts_us)
 {
     struct engine *e = src->eng;
     for (int i = 0; i < e->n_workers; i++) {
-        struct pkt_rec *rec;
-        unsigned spins = 0;
-        while (!(rec = ring_reserve(&src->rings[i], sizeof(struct pkt_rec)))) {
-            if (e->live || atomic_load_explicit(&e->stop, memory_order_relaxed)) break;
-            ring_backoff(&spins);
-        }
+        struct pkt_rec *rec = reserve_or_wait(e, &src->rings[i], sizeof(struct pkt_rec));
         if (!rec) continue; /* live: a full ring has packets to advance its clock anyway */
         memset(rec, 0, sizeof(*rec));
         rec->type = REC_TICK;

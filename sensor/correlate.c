@@ -459,14 +459,13 @@ static struct centry *ctab_get(struct ctab *t, const struct ckey *k, int create,
     }
     if (!create) return NULL;
     uint32_t i;
-    if (t->free_head != NIL) {
-        i = t->free_head;
-        t->free_head = t->e[i].hnext;
-    } else if (t->hw < t->cap) {
-        i = t->hw++;
+    if (t->free_head == NIL && t->hw < t->cap) {
+        i = t->hw++; /* never used yet */
     } else {
-        ctab_remove(t, t->oldest);
-        t->evictions++;
+        if (t->free_head == NIL) { /* full: the least recently used makes room */
+            ctab_remove(t, t->oldest);
+            t->evictions++;
+        }
         i = t->free_head;
         t->free_head = t->e[i].hnext;
     }

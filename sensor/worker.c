@@ -839,7 +839,12 @@ static void decoder_event(struct worker *w, const struct pkt_rec *r)
     emit_engine_event(w, "decoder", op ? op + 1 : name, name);
 }
 
-static void sweep(struct worker *w);
+static void sweep(struct worker *w)
+{
+    if (w->now_us - w->last_sweep_us < SWEEP_INTERVAL_US) return;
+    w->last_sweep_us = w->now_us;
+    flow_expire(&w->flows, w->now_us);
+}
 
 void worker_handle(struct worker *w, const struct pkt_rec *r)
 {
@@ -847,7 +852,7 @@ void worker_handle(struct worker *w, const struct pkt_rec *r)
         w->now_us = r->ts_us;
         /* swept at a point of the packet stream, not after a batch: the flows that time
          * out (and so the room left under flow.max_flows) must not depend on batching */
-        if (w->now_us - w->last_sweep_us >= SWEEP_INTERVAL_US) sweep(w);
+        sweep(w);
     }
     if (r->type == REC_TICK) return;
     w->st.packets++;
@@ -878,13 +883,6 @@ static void publish_snapshot(struct worker *w)
     pthread_mutex_lock(&w->snap_lock);
     w->snap = w->st;
     pthread_mutex_unlock(&w->snap_lock);
-}
-
-static void sweep(struct worker *w)
-{
-    if (w->now_us - w->last_sweep_us < SWEEP_INTERVAL_US) return;
-    w->last_sweep_us = w->now_us;
-    flow_expire(&w->flows, w->now_us);
 }
 
 int worker_init_classifier(struct worker *w)
