@@ -437,18 +437,26 @@ size_t alert_to_json(const struct ruleset *rs, const struct rule *r, const struc
     if (!jbuf_ok(j)) return 0;
     if (h) {
         /* the values just written, for the aggregator */
-        memset(h, 0, sizeof(*h));
-        h->ok = n->ts_us < TS_YEAR_10000_US;
-        h->ts_us = h->end_us = n->ts_us;
-        h->start_us = start_us < n->ts_us ? start_us : n->ts_us;
-        h->count = count ? count : 1;
-        h->sid = r->sid;
-        if (n->ip_version) {
-            h->has_ip = 1;
-            h->src = n->src;
-            h->dst = n->dst;
-        }
+        alert_hdr_fill(r, ev, count, start_us, h);
         memcpy(h->span, sp, sizeof(sp));
     }
     return j->len;
+}
+
+void alert_hdr_fill(const struct rule *r, const struct event *ev, uint32_t count, uint64_t start_us,
+                    struct alert_hdr *h)
+{
+    const struct ev_net *n = &ev->net;
+    memset(h, 0, sizeof(*h));
+    h->ok = n->ts_us < TS_YEAR_10000_US;
+    h->ts_us = h->end_us = n->ts_us;
+    h->start_us = start_us < n->ts_us ? start_us : n->ts_us;
+    h->count = count ? count : 1;
+    h->sid = r->sid;
+    h->vlan = n->vlan_count ? n->vlan[n->vlan_count - 1] : 0;
+    if (n->ip_version) {
+        h->has_ip = 1;
+        h->src = n->src;
+        h->dst = n->dst;
+    }
 }

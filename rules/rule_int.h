@@ -236,6 +236,10 @@ int ruleset_compile(struct ruleset *rs);
 size_t alert_to_json(const struct ruleset *rs, const struct rule *r, const struct event *ev,
                      const char *sensor_name, uint32_t count, uint64_t start_us, char *buf,
                      size_t cap, struct alert_hdr *h);
+/* The header alert_to_json gives, without the spans (zero): what an alert's aggregation
+ * key and times are before (or instead of) writing it. */
+void alert_hdr_fill(const struct rule *r, const struct event *ev, uint32_t count, uint64_t start_us,
+                    struct alert_hdr *h);
 
 /* Appends "file:line:col: message\n" to err (NUL-terminated, errlen bytes; a full buffer
  * drops the line): the error format of every parser of rules/. */

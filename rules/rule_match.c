@@ -159,8 +159,16 @@ struct rule_ctx {
     struct rule_stats st;
     int timing; /* --rule-profile: time each rule test */
     char buf[ALERT_BUF];
-    struct alert_hdr hdr; /* of the alert in buf */
+    struct alert_hdr hdr;  /* of the alert in buf */
+    rule_absorb_fn absorb; /* aggregation ahead of the text, or NULL */
+    void *absorb_ctx;
 };
+
+void rule_ctx_set_absorb(struct rule_ctx *c, rule_absorb_fn absorb, void *absorb_ctx)
+{
+    c->absorb = absorb;
+    c->absorb_ctx = absorb_ctx;
+}
 
 struct rule_ctx *rule_ctx_new(const struct ruleset *rs)
 {
@@ -1060,6 +1068,16 @@ int rules_match_payload(struct rule_ctx *c, const struct event *ev, const uint8_
             continue;
         }
         if (!r->df.type && !r->thr.type) start = ev->net.ts_us;
+        if (c->absorb) {
+            /* most alerts of a storm are only counted: no text for those */
+            alert_hdr_fill(r, ev, count, start, &c->hdr);
+            if (c->absorb(c->absorb_ctx, &c->hdr)) {
+                c->st.alerts++;
+                c->prof[hits[i]].alerts++;
+                alerts++;
+                continue;
+            }
+        }
         size_t n =
             alert_to_json(rs, r, ev, sensor_name, count, start, c->buf, sizeof(c->buf), &c->hdr);
         if (!n) {

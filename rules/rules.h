@@ -66,6 +66,12 @@ int rules_match_payload(struct rule_ctx *ctx, const struct event *ev, const uint
                         size_t payload_len, const char *sensor_name, rule_emit_fn emit,
                         void *emit_ctx);
 
+/* An alert's aggregation, ahead of its text: absorb(ctx, h) sees each alert's header
+ * (values, no spans) before the alert is written, and returns 1 when it counted the
+ * alert without needing its text (then emit is not called for it), 0 otherwise. */
+typedef int (*rule_absorb_fn)(void *ctx, const struct alert_hdr *h);
+void rule_ctx_set_absorb(struct rule_ctx *ctx, rule_absorb_fn absorb, void *absorb_ctx);
+
 /* Zones and conduits of the rule set, for the correlation stage (zones_query.c). */
 int ruleset_zone_count(const struct ruleset *rs);
 /* The zone holding a (most specific prefix), or -1; *name is its name (or NULL). */

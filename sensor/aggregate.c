@@ -8,7 +8,7 @@
 #include "jbuf.h"
 
 #define NIL      UINT32_MAX
-#define KEY_LEN  37 /* sid, has_ip, source, destination */
+#define KEY_LEN  39 /* sid, has_ip, VLAN, source, destination */
 #define US_PER_S 1000000ull
 
 struct aent {
@@ -29,8 +29,9 @@ struct aggr {
     uint64_t window_us;
     uint32_t window_s, max_keys;
     struct aent *ents;
-    uint32_t *buckets;
+    uint32_t *buckets; /* entry index + 1; 0: empty (calloc: pages touched as used) */
     uint32_t nbuckets; /* a power of two */
+    uint32_t hw;       /* entries ever used: those above are untouched */
     uint32_t free_head, head, tail;
     uint64_t now_us;
     char *out; /* summary being built */
@@ -72,17 +73,14 @@ struct aggr *aggr_new(uint32_t window_s, uint32_t max_keys)
     a->nbuckets = 1;
     while (a->nbuckets < 2 * max_keys)
         a->nbuckets <<= 1;
+    /* every worker has a table: entries and buckets cost memory only once used */
     a->ents = calloc(max_keys, sizeof(*a->ents));
-    a->buckets = malloc(a->nbuckets * sizeof(*a->buckets));
+    a->buckets = calloc(a->nbuckets, sizeof(*a->buckets));
     if (!a->ents || !a->buckets) {
         aggr_free(a);
         return NULL;
     }
-    for (uint32_t i = 0; i < a->nbuckets; i++)
-        a->buckets[i] = NIL;
-    for (uint32_t i = 0; i < max_keys; i++)
-        a->ents[i].hnext = i + 1 < max_keys ? i + 1 : NIL;
-    a->free_head = 0;
+    a->free_head = NIL;
     a->head = a->tail = NIL;
     return a;
 }
@@ -91,7 +89,7 @@ void aggr_free(struct aggr *a)
 {
     if (!a) return;
     if (a->ents)
-        for (uint32_t i = 0; i < a->max_keys; i++)
+        for (uint32_t i = 0; i < a->hw; i++)
             free(a->ents[i].json);
     free(a->ents);
     free(a->buckets);
@@ -126,7 +124,7 @@ static void fifo_push(struct aggr *a, uint32_t x)
 
 static uint32_t lookup(const struct aggr *a, uint64_t h, const uint8_t *k)
 {
-    for (uint32_t x = a->buckets[h & (a->nbuckets - 1)]; x != NIL; x = a->ents[x].hnext) {
+    for (uint32_t x = a->buckets[h & (a->nbuckets - 1)] - 1; x != NIL; x = a->ents[x].hnext) {
         const struct aent *e = &a->ents[x];
         if (e->h == h && !memcmp(e->key, k, KEY_LEN)) return x;
     }
@@ -203,10 +201,15 @@ static void retire(struct aggr *a, uint32_t x, aggr_emit_fn emit, void *ctx)
     struct aent *e = &a->ents[x];
     close_window(a, e, emit, ctx);
     fifo_unlink(a, x);
-    uint32_t *pp = &a->buckets[e->h & (a->nbuckets - 1)];
-    while (*pp != x)
-        pp = &a->ents[*pp].hnext;
-    *pp = e->hnext;
+    uint32_t *bucket = &a->buckets[e->h & (a->nbuckets - 1)];
+    if (*bucket - 1 == x) {
+        *bucket = e->hnext + 1; /* NIL + 1 is 0: empty */
+    } else {
+        uint32_t p = *bucket - 1;
+        while (a->ents[p].hnext != x)
+            p = a->ents[p].hnext;
+        a->ents[p].hnext = e->hnext;
+    }
     e->hnext = a->free_head;
     a->free_head = x;
     a->st.open--;
@@ -230,6 +233,40 @@ void aggr_flush(struct aggr *a, aggr_emit_fn emit, void *ctx)
         retire(a, a->head, emit, ctx);
 }
 
+/* The key: sid, whether there are addresses, the VLAN and the two addresses. */
+static uint64_t make_key(const struct alert_hdr *h, uint8_t key[KEY_LEN])
+{
+    static const uint8_t zero[16];
+    memcpy(key, &h->sid, 4);
+    key[4] = h->has_ip != 0;
+    memcpy(key + 5, &h->vlan, 2);
+    memcpy(key + 7, h->has_ip ? h->src.b : zero, 16);
+    memcpy(key + 23, h->has_ip ? h->dst.b : zero, 16);
+    return fnv(key, KEY_LEN);
+}
+
+/* Folds an alert into window e, whose template is set. */
+static void merge(struct aggr *a, struct aent *e, uint64_t start, uint64_t end, uint64_t count)
+{
+    if (start < e->m_start) e->m_start = start;
+    if (end > e->m_end) e->m_end = end;
+    e->m_count += count;
+    a->st.merged++;
+}
+
+int aggr_count_only(struct aggr *a, const struct alert_hdr *h, aggr_emit_fn emit, void *ctx)
+{
+    if (!h->ok) return 0;
+    uint8_t key[KEY_LEN];
+    uint64_t hash = make_key(h, key);
+    aggr_tick(a, h->ts_us, emit, ctx);
+    uint32_t x = lookup(a, hash, key);
+    if (x == NIL || !a->ents[x].json || h->ts_us > a->ents[x].t0 + a->window_us) return 0;
+    a->st.in++;
+    merge(a, &a->ents[x], h->start_us, h->end_us, h->count ? h->count : 1);
+    return 1;
+}
+
 void aggr_alert_hdr(struct aggr *a, const struct alert_hdr *h, const char *json, size_t len,
                     aggr_emit_fn emit, void *ctx)
 {
@@ -240,14 +277,9 @@ void aggr_alert_hdr(struct aggr *a, const struct alert_hdr *h, const char *json,
         emit(ctx, json, len);
         return;
     }
-    /* the key: sid, whether there are addresses, and the two addresses */
     uint8_t key[KEY_LEN];
-    memcpy(key, &h->sid, 4);
-    key[4] = h->has_ip != 0;
-    memcpy(key + 5, h->has_ip ? h->src.b : (const uint8_t[16]){0}, 16);
-    memcpy(key + 21, h->has_ip ? h->dst.b : (const uint8_t[16]){0}, 16);
+    uint64_t hash = make_key(h, key);
     uint64_t ts = h->ts_us;
-    uint64_t hash = fnv(key, KEY_LEN);
     uint64_t count = h->count ? h->count : 1;
     aggr_tick(a, ts, emit, ctx);
 
@@ -273,19 +305,20 @@ void aggr_alert_hdr(struct aggr *a, const struct alert_hdr *h, const char *json,
             e->m_start = s;
             e->m_end = en;
         }
-        if (s < e->m_start) e->m_start = s;
-        if (en > e->m_end) e->m_end = en;
-        e->m_count += count;
-        a->st.merged++;
+        merge(a, e, s, en, count);
         return;
     }
-    if (a->free_head == NIL) {
+    if (a->free_head == NIL && a->hw == a->max_keys) {
         a->st.evicted++;
         retire(a, a->head, emit, ctx);
     }
-    x = a->free_head;
+    if (a->free_head != NIL) {
+        x = a->free_head;
+        a->free_head = a->ents[x].hnext;
+    } else {
+        x = a->hw++;
+    }
     struct aent *e = &a->ents[x];
-    a->free_head = e->hnext;
     e->h = hash;
     memcpy(e->key, key, KEY_LEN);
     e->t0 = ts;
@@ -293,8 +326,8 @@ void aggr_alert_hdr(struct aggr *a, const struct alert_hdr *h, const char *json,
     e->m_count = 0;
     e->json = NULL;
     uint32_t b = (uint32_t)(hash & (a->nbuckets - 1));
-    e->hnext = a->buckets[b];
-    a->buckets[b] = x;
+    e->hnext = a->buckets[b] - 1;
+    a->buckets[b] = x + 1;
     fifo_push(a, x);
     a->st.open++;
     a->st.passed++;

@@ -1,7 +1,7 @@
 /* aggregate.h - alert aggregation: identical alerts within a window become one summary.
  *
- * Identical = same rule.id (sid), source.ip and destination.ip; ports, flows and
- * everything else are ignored. The first alert of a key goes out at once (incident
+ * Identical = same rule.id (sid), source.ip, destination.ip and VLAN; ports, flows
+ * and everything else are ignored. The first alert of a key goes out at once (incident
  * response never waits); later ones within `window` seconds of it (packet time) are
  * only counted. When the window ends, one summary alert goes out if anything was
  * merged: the first merged alert's JSON with otsensor.count = the merged alerts' counts
@@ -13,7 +13,9 @@
  * values the rule engine wrote, and where the summary's fields stand in the text.
  *
  * Time is the alerts' own (@timestamp, packet time): the clock is the latest alert
- * time seen, and, live, the wall clock too (aggr_tick). A window [t0, t0 + window]
+ * time seen, or what the owner passes to aggr_tick (a worker's packet time, and, live,
+ * the wall clock). Each worker has one for its alerts (a key's address pair lives in
+ * one worker), the output thread one for the correlation stage's. A window [t0, t0 + window]
  * closes when an alert of its key falls after it (that alert opens the next window
  * and goes out), when the clock passes its end, or at aggr_flush(). At most `max_keys`
  * windows are open; opening one more closes the oldest early (its summary goes out
@@ -48,6 +50,11 @@ void aggr_free(struct aggr *a);
  * the text: passed through); emit() is called for what goes out now. */
 void aggr_alert_hdr(struct aggr *a, const struct alert_hdr *h, const char *json, size_t len,
                     aggr_emit_fn emit, void *ctx);
+/* Counts an alert into its key's open window without its text, when that is all the
+ * window would do with it (the window has its summary's template and the alert falls
+ * inside it): 1 if counted, exactly as aggr_alert_hdr would have; 0 if the alert is
+ * needed whole (format it and call aggr_alert_hdr). Reads h's values, not its spans. */
+int aggr_count_only(struct aggr *a, const struct alert_hdr *h, aggr_emit_fn emit, void *ctx);
 /* Advances the clock to now_us (if later) and closes the windows that ended. */
 void aggr_tick(struct aggr *a, uint64_t now_us, aggr_emit_fn emit, void *ctx);
 /* Closes every window (at exit). */

@@ -26,7 +26,7 @@ struct alert_hdr {
     uint32_t sid;            /* rule.id */
     uint8_t ok;              /* 0: aggregate nothing, pass the alert through untouched */
     uint8_t has_ip;          /* source.ip and destination.ip are written */
-    uint16_t pad;            /* zero */
+    uint16_t vlan;           /* innermost VLAN id, 0 without: part of the key */
     struct ev_addr src, dst; /* source.ip, destination.ip (zero without has_ip) */
     struct alert_span span[ALERT_SPANS];
 };

@@ -46,7 +46,7 @@ struct pkt_rec {
 };
 
 /* OUT_CORR carries a struct corr_rec (correlate.h), for the correlation stage; OUT_ALERT
- * a struct alert_hdr (alert_hdr.h, unaligned) followed by the alert's JSON. */
+ * an alert's JSON that has been through its worker's aggregation: out as it is. */
 enum out_rec_type { OUT_EVENT = 1, OUT_ALERT = 2, OUT_CORR = 3 };
 
 struct proto_count {
@@ -67,6 +67,7 @@ struct worker_stats {
     uint64_t ndpi_detected, ndpi_given_up;
     uint64_t alerts, alerts_dropped;
     uint64_t corr_records;
+    struct aggr_stats aggr;
     struct yara_stats yara;
     unsigned nproto;
     struct proto_count proto[MAX_PROTO_STATS];
@@ -89,6 +90,7 @@ struct worker {
     atomic_uint rs_gen_seen; /* published: the generation this worker now uses */
     struct event_sink sink;
     struct yara_worker *yara; /* NULL: no -Y; bound to the YARA set of rs_gen */
+    struct aggr *aggr;        /* this worker's alert aggregation; NULL: off */
     uint64_t now_us;          /* latest packet time seen */
     uint64_t last_sweep_us;
     struct worker_stats st;

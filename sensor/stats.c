@@ -44,6 +44,10 @@ void stats_write(struct engine *e, FILE *f, int final)
         tot.stream_stuck += s->stream_stuck;
         tot.nonstandard_port += s->nonstandard_port;
         const uint64_t *ya = (const uint64_t *)&s->yara;
+        uint64_t *at = (uint64_t *)&tot.aggr;
+        const uint64_t *as = (const uint64_t *)&s->aggr;
+        for (size_t k = 0; k < sizeof(tot.aggr) / sizeof(uint64_t); k++)
+            at[k] += as[k];
         uint64_t *yt = (uint64_t *)&tot.yara;
         for (size_t k = 0; k < sizeof(s->yara) / sizeof(uint64_t); k++)
             yt[k] += ya[k]; /* struct yara_stats is all uint64_t counters */
@@ -205,9 +209,17 @@ void stats_write(struct engine *e, FILE *f, int final)
         jbuf_putc(&j, '}');
     }
     jbuf_puts(&j, "]}");
-    if (e->aggr) {
-        struct aggr_stats as;
-        aggr_get_stats(e->aggr, &as);
+    if (e->aggr || e->cfg->aggregate_window) {
+        /* the workers' aggregation and the output thread's (correlation alerts) */
+        struct aggr_stats as = tot.aggr;
+        if (e->aggr) {
+            struct aggr_stats o;
+            aggr_get_stats(e->aggr, &o);
+            const uint64_t *ov = (const uint64_t *)&o;
+            uint64_t *av = (uint64_t *)&as;
+            for (size_t k = 0; k < sizeof(as) / sizeof(uint64_t); k++)
+                av[k] += ov[k];
+        }
         jbuf_puts(&j, ",\"aggregate\":{\"in\":");
         jbuf_u64(&j, as.in);
         KV(&j, "passed", as.passed);

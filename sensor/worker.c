@@ -94,12 +94,31 @@ static void push_line(struct worker *w, uint8_t type, const char *line, size_t l
     push_rec(w, type, NULL, 0, line, len);
 }
 
-/* An alert travels with its header, so the output thread never parses it back. */
+/* What goes out of this worker's aggregation: alerts sent on their own and summaries. */
+static void alert_push(void *ctx, const char *json, size_t len)
+{
+    push_rec(ctx, OUT_ALERT, NULL, 0, json, len);
+}
+
+/* Each worker aggregates its own alerts: a key (sid, addresses, VLAN) lives in the one
+ * worker that sees its address pair, so nothing is split, and an alert that would only
+ * be counted is never written out as text (rule_ctx_set_absorb). */
 static void alert_out(void *ctx, const char *json, size_t len)
 {
     struct worker *w = ctx;
     w->st.alerts++;
-    push_rec(w, OUT_ALERT, rules_alert_hdr(w->rctx), sizeof(struct alert_hdr), json, len);
+    if (w->aggr)
+        aggr_alert_hdr(w->aggr, rules_alert_hdr(w->rctx), json, len, alert_push, w);
+    else
+        alert_push(w, json, len);
+}
+
+static int alert_absorb(void *ctx, const struct alert_hdr *h)
+{
+    struct worker *w = ctx;
+    if (!aggr_count_only(w->aggr, h, alert_push, w)) return 0;
+    w->st.alerts++;
+    return 1;
 }
 
 /* Takes up a new rule set if one was published (SIGHUP). Between batches only,
@@ -112,6 +131,7 @@ static void rules_refresh(struct worker *w)
     struct rule_ctx *fresh = rs ? rule_ctx_new(rs) : NULL;
     if (rs && !fresh) return; /* out of memory: keep matching with the old set */
     if (fresh && w->eng->rule_profile) rule_ctx_set_timing(fresh, 1);
+    if (fresh && w->aggr) rule_ctx_set_absorb(fresh, alert_absorb, w);
     if (w->rctx) rule_ctx_free(w->rctx);
     w->rctx = fresh;
     /* the YARA set of the same generation: the old one is freed after this */
@@ -844,6 +864,7 @@ static void sweep(struct worker *w)
     if (w->now_us - w->last_sweep_us < SWEEP_INTERVAL_US) return;
     w->last_sweep_us = w->now_us;
     flow_expire(&w->flows, w->now_us);
+    if (w->aggr) aggr_tick(w->aggr, w->now_us, alert_push, w);
 }
 
 void worker_handle(struct worker *w, const struct pkt_rec *r)
@@ -880,6 +901,11 @@ static void publish_snapshot(struct worker *w)
     w->st.ndpi_detected = w->cls.flows_detected;
     w->st.ndpi_given_up = w->cls.flows_given_up;
     if (w->yara) yara_worker_stats(w->yara, &w->st.yara);
+    if (w->aggr) {
+        /* live, windows end on the wall clock too (an idle link sends no packet time) */
+        if (w->eng->live) aggr_tick(w->aggr, realtime_ms() * 1000, alert_push, w);
+        aggr_get_stats(w->aggr, &w->st.aggr);
+    }
     pthread_mutex_lock(&w->snap_lock);
     w->snap = w->st;
     pthread_mutex_unlock(&w->snap_lock);
@@ -1014,6 +1040,13 @@ void worker_finish(struct worker *w)
             ;
     }
     classify_destroy(&w->cls);
+    if (w->aggr) {
+        /* after the flows: their last events may raise alerts */
+        aggr_flush(w->aggr, alert_push, w);
+        aggr_get_stats(w->aggr, &w->st.aggr);
+        aggr_free(w->aggr);
+        w->aggr = NULL;
+    }
     if (w->rctx && w->eng && w->eng->rule_profile) {
         pthread_mutex_lock(&w->eng->rule_profile_lock);
         rule_ctx_profile_merge(w->eng->rule_profile, w->rctx);
@@ -1060,6 +1093,8 @@ int worker_start(struct worker *w)
     for (const struct dissector *const *d = dissector_registry; *d; d++)
         if ((*d)->worker_new && (!(*d)->objects_only || w->yara))
             w->sink.shared[(*d)->id] = (*d)->worker_new();
+    if (c->aggregate_window && !(w->aggr = aggr_new(c->aggregate_window, c->aggregate_max)))
+        return -1;
     w->json_cap = 64 * 1024;
     w->json = malloc(w->json_cap);
     if (!w->json) return -1;

@@ -1,5 +1,5 @@
 /* test_aggregate.c - alert aggregation: the window's edges in packet time, the key
- * (sid, source, destination; ports ignored), the summary's fields, the cap and what
+ * (sid, source, destination, VLAN; ports ignored), the summary's fields, the cap and what
  * it evicts, the order of what goes out, and that counts always add up. */
 #include <check.h>
 #include <stdio.h>
@@ -260,6 +260,108 @@ START_TEST(storm_counts_add_up)
 }
 END_TEST
 
+/* The header the rule engine gives (tests/unit/aggr_json.c recovers it from the text). */
+int aggr_json_hdr(const char *json, size_t len, struct alert_hdr *h);
+
+/* What goes out, in order, as one hash (and how many lines). */
+struct seq {
+    uint64_t h;
+    unsigned long lines;
+};
+
+static void emit_seq(void *ctx, const char *json, size_t len)
+{
+    struct seq *q = ctx;
+    for (size_t i = 0; i < len; i++)
+        q->h = (q->h ^ (uint8_t)json[i]) * 1099511628211ull;
+    q->h = (q->h ^ '\n') * 1099511628211ull;
+    q->lines++;
+}
+
+/* 12 keys, 300 s; with absorb, each alert is first offered without its text. */
+static void storm_seq(uint32_t cap, int absorb, struct seq *q, unsigned long *absorbed)
+{
+    struct aggr *a = aggr_new(60, cap);
+    srand(11);
+    for (int i = 0; i < 50000; i++) {
+        char b[512];
+        uint64_t ts = T0 + (uint64_t)i * 6000;
+        int n = snprintf(b, sizeof(b),
+                         "{\"@timestamp\":\"2026-11-27T18:%02d:%02d.%06dZ\",\"event\":{\"start\":"
+                         "\"2026-11-27T18:%02d:%02d.%06dZ\"},\"rule\":{\"id\":\"%d\"},\"source\":"
+                         "{\"ip\":\"10.0.0.%d\",\"port\":%d},\"destination\":{\"ip\":"
+                         "\"10.0.0.200\"},\"otsensor\":{\"count\":%d}}",
+                         (int)((ts - T0) / SEC / 60), (int)((ts - T0) / SEC % 60), (int)(ts % SEC),
+                         (int)((ts - T0) / SEC / 60), (int)((ts - T0) / SEC % 60), (int)(ts % SEC),
+                         1 + rand() % 3, 1 + rand() % 4, rand() % 65536, 1 + rand() % 3);
+        struct alert_hdr h;
+        if (absorb && aggr_json_hdr(b, (size_t)n, &h) == 0 && aggr_count_only(a, &h, emit_seq, q)) {
+            (*absorbed)++;
+            continue;
+        }
+        aggr_alert(a, b, (size_t)n, emit_seq, q);
+    }
+    aggr_flush(a, emit_seq, q);
+    struct aggr_stats st;
+    aggr_get_stats(a, &st);
+    ck_assert_uint_eq(st.in, 50000);
+    ck_assert_uint_eq(st.passed + st.summaries, q->lines);
+    aggr_free(a);
+}
+
+/* Counting an alert without its text (what a worker does before writing it) gives
+ * exactly the lines, in the same order, that handing every alert whole gives: with
+ * room for every key, and with the cap evicting all the time. */
+START_TEST(count_only_same_as_whole)
+{
+    uint32_t caps[] = {16, 5};
+    for (int k = 0; k < 2; k++) {
+        struct seq whole = {1469598103934665603ull, 0}, part = whole;
+        unsigned long none = 0, absorbed = 0;
+        storm_seq(caps[k], 0, &whole, &none);
+        storm_seq(caps[k], 1, &part, &absorbed);
+        ck_assert_uint_eq(part.lines, whole.lines);
+        ck_assert_uint_eq(part.h, whole.h);
+        ck_assert_uint_eq(none, 0);
+        /* most of a storm is counted without text (the first alert of a window and the
+         * summary's template are not) */
+        ck_assert_uint_gt(absorbed, k == 0 ? 49000 : 1000);
+    }
+}
+END_TEST
+
+/* The key holds the VLAN: one address pair on two VLANs is two pairs of hosts. */
+START_TEST(vlan_in_key)
+{
+    struct aggr *a = aggr_new(60, 8);
+    const char *j = "{\"@timestamp\":\"2026-11-27T18:00:00Z\",\"rule\":{\"id\":\"7\"},\"source\":"
+                    "{\"ip\":\"10.0.0.1\"},\"destination\":{\"ip\":\"10.0.0.2\"},"
+                    "\"otsensor\":{\"count\":1}}";
+    struct alert_hdr h;
+    ck_assert_int_eq(aggr_json_hdr(j, strlen(j), &h), 0);
+    for (int v = 0; v < 3; v++) {
+        h.vlan = (uint16_t)(10 * v);
+        aggr_alert_hdr(a, &h, j, strlen(j), emit, &out);
+    }
+    ck_assert_int_eq(out.n, 3); /* three keys: each the first of its window */
+    ck_assert_int_eq(aggr_count_only(a, &h, emit, &out), 0); /* no template yet */
+    aggr_alert_hdr(a, &h, j, strlen(j), emit, &out);         /* becomes the template */
+    ck_assert_int_eq(aggr_count_only(a, &h, emit, &out), 1);
+    h.vlan = 5; /* a fourth key */
+    ck_assert_int_eq(aggr_count_only(a, &h, emit, &out), 0);
+    ck_assert_int_eq(out.n, 3);
+    struct aggr_stats st;
+    aggr_get_stats(a, &st);
+    ck_assert_uint_eq(st.open, 3);
+    ck_assert_uint_eq(st.merged, 2);
+    aggr_flush(a, emit, &out);
+    ck_assert_int_eq(out.n, 4); /* vlan 20's summary, count 2 */
+    ck_assert_uint_eq(count_of(3), 2);
+    aggr_free(a);
+    out_reset();
+}
+END_TEST
+
 START_TEST(unparsed_pass)
 {
     struct aggr *a = aggr_new(60, 8);
@@ -289,6 +391,8 @@ static Suite *suite(void)
     tcase_add_test(t, cap_evicts_oldest);
     tcase_add_test(t, storm_counts_add_up);
     tcase_add_test(t, unparsed_pass);
+    tcase_add_test(t, count_only_same_as_whole);
+    tcase_add_test(t, vlan_in_key);
     suite_add_tcase(s, t);
     return s;
 }
