@@ -126,6 +126,7 @@ static void tick_all(struct capture_source *src, uint64_t ts_us)
 
 struct cap_state {
     struct capture_source *src;
+    pcap_t *file; /* the capture file being read */
     struct ipfrag_table *frags;
     char *iobuf; /* the capture file's stdio buffer (FILE_BUFFER bytes), or NULL */
     int linktype;
@@ -202,6 +203,17 @@ static void publish_all(struct capture_source *src)
         ring_publish(&src->rings[i]);
 }
 
+/* One packet of a capture file; every 1024 packets, a look at the stop flag. */
+static void file_handler(u_char *user, const struct pcap_pkthdr *h, const u_char *bytes)
+{
+    struct cap_state *cs = (struct cap_state *)(void *)user;
+    on_packet(cs, h, bytes);
+    struct capture_source *src = cs->src;
+    if ((atomic_load_explicit(&src->packets, memory_order_relaxed) & 1023) == 0 &&
+        atomic_load_explicit(&src->eng->stop, memory_order_relaxed))
+        pcap_breakloop(cs->file);
+}
+
 /* Reads the files in order. Returns 0, or -1 after recording a damaged file. */
 static int read_files(struct cap_state *cs)
 {
@@ -241,15 +253,10 @@ static int read_files(struct cap_state *cs)
             pcap_freecode(&prog);
         }
         cs->linktype = pcap_datalink(p);
-        struct pcap_pkthdr *h;
-        const u_char *bytes;
-        int rc;
-        while ((rc = pcap_next_ex(p, &h, &bytes)) == 1) {
-            on_packet(cs, h, bytes);
-            if ((atomic_load_explicit(&src->packets, memory_order_relaxed) & 1023) == 0 &&
-                atomic_load_explicit(&e->stop, memory_order_relaxed))
-                break;
-        }
+        cs->file = p;
+        /* the whole file in one call: libpcap's loop calls us per packet, without
+         * pcap_next_ex's per-packet entry and header copy (~40 instructions) */
+        int rc = pcap_dispatch(p, -1, file_handler, (u_char *)cs);
         if (rc == PCAP_ERROR) {
             long off = -1;
             FILE *pf = pcap_file(p);
@@ -309,7 +316,7 @@ void *capture_main(void *arg)
     struct capture_source *src = arg;
     struct engine *e = src->eng;
     struct config *c = e->cfg;
-    struct cap_state cs = {src, NULL, NULL, 0, 0};
+    struct cap_state cs = {src, NULL, NULL, NULL, 0, 0};
     cs.frags = ipfrag_new(c->frag_max_datagrams, c->frag_max_bytes,
                           (uint64_t)c->frag_timeout * 1000000ULL);
     /* every file is closed (pcap_close) before read_files returns, so one buffer
