@@ -102,7 +102,7 @@ void event_discard(struct event_sink *s, struct event *e)
 }
 
 /* Reserves a field; keeps room for closing every open container. */
-static struct ev_field *add(struct event *e, const char *key, uint8_t type)
+struct ev_field *ev_add(struct event *e, const char *key, uint8_t type)
 {
     /* a member of a container that was not written goes with it, rather than
      * landing in the parent (a wrong path for rules, a keyless member in an object) */
@@ -124,33 +124,15 @@ static struct ev_field *add(struct event *e, const char *key, uint8_t type)
     return f;
 }
 
-void ev_uint(struct event *e, const char *key, uint64_t v)
-{
-    struct ev_field *f = add(e, key, EVF_UINT);
-    if (f) f->v.u = v;
-}
-
-void ev_int(struct event *e, const char *key, int64_t v)
-{
-    struct ev_field *f = add(e, key, EVF_INT);
-    if (f) f->v.i = v;
-}
-
-void ev_bool(struct event *e, const char *key, int v)
-{
-    struct ev_field *f = add(e, key, EVF_BOOL);
-    if (f) f->v.u = v != 0;
-}
-
 void ev_double(struct event *e, const char *key, double v)
 {
-    struct ev_field *f = add(e, key, EVF_DOUBLE);
+    struct ev_field *f = ev_add(e, key, EVF_DOUBLE);
     if (f) f->v.d = v;
 }
 
 void ev_null(struct event *e, const char *key)
 {
-    add(e, key, EVF_NULL);
+    ev_add(e, key, EVF_NULL);
 }
 
 static void add_bytes(struct event *e, const char *key, uint8_t type, const void *s, size_t len)
@@ -163,7 +145,7 @@ static void add_bytes(struct event *e, const char *key, uint8_t type, const void
         e->overflow = 1;
         return;
     }
-    struct ev_field *f = add(e, key, type);
+    struct ev_field *f = ev_add(e, key, type);
     if (!f) return;
     if (len) memcpy(e->str + e->str_used, s, len);
     f->v.off = e->str_used;
@@ -190,7 +172,7 @@ void ev_hex(struct event *e, const char *key, const void *b, size_t len)
  * are still counted so that ev_end() calls pair up; realmask says which were. */
 static void open_container(struct event *e, const char *key, uint8_t type)
 {
-    int real = e->depth < EVENT_MAX_DEPTH && add(e, key, type) != NULL;
+    int real = e->depth < EVENT_MAX_DEPTH && ev_add(e, key, type) != NULL;
     if (!real) e->overflow = 1;
     if (e->depth < 32) {
         if (real)
@@ -215,7 +197,7 @@ void ev_end(struct event *e)
 {
     if (e->depth == 0) return;
     e->depth--;
-    if (e->depth < 32 && (e->realmask & (1u << e->depth))) add(e, NULL, EVF_END);
+    if (e->depth < 32 && (e->realmask & (1u << e->depth))) ev_add(e, NULL, EVF_END);
 }
 
 const char *event_field_text(const struct event *e, const struct ev_field *f)

@@ -150,9 +150,43 @@ void event_anomaly(struct event *e, const char *name);
 void event_emit(struct event_sink *s, struct event *e);
 void event_discard(struct event_sink *s, struct event *e);
 
-void ev_uint(struct event *e, const char *key, uint64_t v);
-void ev_int(struct event *e, const char *key, int64_t v);
-void ev_bool(struct event *e, const char *key, int v);
+/* A field of event e (event.c); NULL, with e->overflow set, when it cannot be had. */
+struct ev_field *ev_add(struct event *e, const char *key, uint8_t type);
+
+/* The scalar setters run for every field of every PDU: their common case is inline
+ * (room left, and every open container written); the rest is ev_add's. */
+static inline struct ev_field *ev_add_scalar(struct event *e, const char *key, uint8_t type)
+{
+    unsigned d = e->depth;
+    if ((d == 0 || (d <= 32 && (e->realmask & (1u << (d - 1))))) &&
+        e->nfields + 1u + d <= EVENT_MAX_FIELDS) {
+        struct ev_field *f = &e->fields[e->nfields++];
+        f->key = key;
+        f->type = type;
+        f->len = 0;
+        f->v.u = 0;
+        return f;
+    }
+    return ev_add(e, key, type);
+}
+
+static inline void ev_uint(struct event *e, const char *key, uint64_t v)
+{
+    struct ev_field *f = ev_add_scalar(e, key, EVF_UINT);
+    if (f) f->v.u = v;
+}
+
+static inline void ev_int(struct event *e, const char *key, int64_t v)
+{
+    struct ev_field *f = ev_add_scalar(e, key, EVF_INT);
+    if (f) f->v.i = v;
+}
+
+static inline void ev_bool(struct event *e, const char *key, int v)
+{
+    struct ev_field *f = ev_add_scalar(e, key, EVF_BOOL);
+    if (f) f->v.u = v != 0;
+}
 void ev_double(struct event *e, const char *key, double v);
 void ev_null(struct event *e, const char *key);
 /* Copies at most EVENT_STR_CAP bytes; non-UTF-8 bytes are escaped on output. */
