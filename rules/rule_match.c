@@ -578,6 +578,9 @@ static int modbus_match(const struct modbus_match *m, const struct event *ev)
 
 static int dnp3_iin(const struct event *ev, uint32_t *iin)
 {
+    /* only responses carry IIN (function 129 response, 130 unsolicited, 131
+     * authentication response): for the others, no walk through their objects */
+    if (ev->has_code && (ev->code < 129 || ev->code > 131)) return 0;
     const struct ev_field *f = top_field(ev, "al.iin");
     if (!f) f = top_field(ev, "iin");
     int64_t v;

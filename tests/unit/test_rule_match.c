@@ -275,6 +275,15 @@ START_TEST(dnp3_keywords)
     event_code(e, 129, "response");
     ev_uint(e, "iin", 0x0100); /* all stations only */
     ck_assert_int_eq(run(e), 1);
+    /* IIN belongs to responses (129-131): dnp3_ind never looks into other functions */
+    e = event_begin(&rec.sink, "dnp3", EV_DIR_RESPONSE);
+    event_code(e, 130, "unsolicited_response");
+    ev_uint(e, "iin", 0x8000);
+    ck_assert_int_eq(run(e), 1); /* sid 3 */
+    e = event_begin(&rec.sink, "dnp3", EV_DIR_RESPONSE);
+    event_code(e, 1, "read");
+    ev_uint(e, "iin", 0x8000);
+    ck_assert_int_eq(run(e), 0);
     unload();
 }
 END_TEST
