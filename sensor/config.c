@@ -77,6 +77,7 @@ void config_defaults(struct config *c)
     c->yara_flow_budget = 4ull * 1024 * 1024;
     c->yara_second_budget = 64ull * 1024 * 1024;
     c->yara_opcua_write_min = 1024;
+    c->yara_memory_max = 256ull << 20;
     diss_params_defaults(&c->diss);
 }
 
@@ -165,6 +166,7 @@ static const struct key keys[] = {
     {"yara.second_budget", K_U64, F(yara_second_budget), 0, 0, 1ull << 40},
     {"yara.encrypted", K_BOOL, F(yara_encrypted), 0, 0, 1},
     {"yara.opcua_write_min", K_U32, F(yara_opcua_write_min), 0, 1, 1u << 28},
+    {"yara.memory_max", K_U64, F(yara_memory_max), 0, 0, 1ull << 40},
     {"dnp3.select_timeout_ms", K_U32, F(diss.dnp3_select_timeout_ms), 0, 1, 3600000},
     {"dnp3.require_sa", K_BOOL, F(diss.dnp3_require_sa), 0, 0, 1},
     {"dnp3.outstation_learning_period", K_U32, F(diss.dnp3_learning), 0, 0, 31536000},

@@ -81,6 +81,7 @@ struct config {
     uint64_t yara_flow_budget, yara_second_budget; /* bytes scanned per flow / per second */
     int yara_encrypted;                            /* also scan stream windows of encrypted flows */
     uint32_t yara_opcua_write_min;                 /* OPC UA Write values scanned from this size */
+    uint64_t yara_memory_max;                      /* stream window bytes per worker; 0: no cap */
     struct diss_params diss; /* detectors inside dissectors (dnp3.*, iec104.*, s7commplus.*) */
     char config_path[1024];
 };

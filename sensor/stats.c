@@ -184,6 +184,8 @@ void stats_write(struct engine *e, FILE *f, int final)
         KV(&j, "errors", tot.yara.errors);
         KV(&j, "encrypted_skips", tot.yara.encrypted_skips);
         KV(&j, "streams_covered", tot.yara.streams_covered);
+        KV(&j, "memory_cuts", tot.yara.memory_cuts);
+        KV(&j, "window_bytes", tot.yara.window_bytes);
         jbuf_putc(&j, '}');
     }
     jbuf_puts(&j, ",\"threads\":{\"capture\":[");

@@ -1084,9 +1084,9 @@ int worker_start(struct worker *w)
     event_sink_init(&w->sink, deliver, w);
     w->sink.params = &c->diss;
     if (c->yara_path[0]) {
-        struct yara_limits yl = {c->yara_stream_max,  c->yara_object_max,
-                                 c->yara_flow_budget, c->yara_second_budget,
-                                 c->yara_encrypted,   c->yara_opcua_write_min};
+        struct yara_limits yl = {c->yara_stream_max,    c->yara_object_max, c->yara_flow_budget,
+                                 c->yara_second_budget, c->yara_encrypted,  c->yara_opcua_write_min,
+                                 c->yara_memory_max};
         if (!(w->yara = yara_worker_new(&yl))) return -1;
         w->sink.yara = w->yara;
     }

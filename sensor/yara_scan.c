@@ -37,7 +37,9 @@ struct yara_pool {
     int nclass;
     uint8_t *slab; /* the slab being carved, and what is left of it */
     size_t slab_left;
-    void *slabs; /* every slab */
+    void *slabs;     /* every slab */
+    uint64_t carved; /* bytes of slabs taken: buffers never go back to the system */
+    uint64_t max;    /* yara.memory_max; 0: no cap */
 };
 
 /* The externals last given to the scanner: set again only when they change. */
@@ -243,6 +245,7 @@ struct yara_worker *yara_worker_new(const struct yara_limits *lim)
     struct yara_worker *yw = calloc(1, sizeof(*yw));
     if (!yw) return NULL;
     yw->lim = *lim;
+    yw->pool.max = lim->memory_max;
     /* size classes 256, 512, 1 KiB ... up to the window, the last one the window */
     struct yara_pool *p = &yw->pool;
     uint64_t sz = YARA_STREAM_CHUNK;
@@ -288,10 +291,12 @@ static uint8_t *slab_carve(struct yara_pool *p, size_t n)
     n = (n + 63) & ~(size_t)63;
     if (n > p->slab_left) {
         size_t sz = n + 64 > YARA_SLAB ? n + 64 : YARA_SLAB;
+        if (p->max && p->carved + sz > p->max) return NULL; /* yara.memory_max */
         uint8_t *s = huge_alloc(sz, 0);
         if (!s) return NULL;
         memcpy(s, &p->slabs, sizeof(void *));
         p->slabs = s;
+        p->carved += sz;
         if (sz > YARA_SLAB) return s + 64;
         p->slab = s + 64;
         p->slab_left = sz - 64;
@@ -370,6 +375,7 @@ const struct yara_limits *yara_worker_limits(const struct yara_worker *yw)
 void yara_worker_stats(const struct yara_worker *yw, struct yara_stats *out)
 {
     *out = yw->st;
+    out->window_bytes = yw->pool.carved;
 }
 
 void yara_worker_count_object(struct yara_worker *yw, int truncated, int partial)
@@ -590,8 +596,18 @@ int yara_stream_grow(struct yara_worker *yw, struct yara_flow *fs, int dir, cons
             k++; /* the last class is stream_max: it always fits */
         uint8_t *nb = pool_get(&yw->pool, k);
         if (!nb) {
-            yw->st.errors++;
-            return fs->buf[dir] != NULL; /* scan what is there */
+            /* at yara.memory_max (or out of memory): the window is scanned with what it
+             * holds; one that holds nothing yet is given up (its first bytes are gone) */
+            yw->st.memory_cuts++;
+            if (!fs->buf[dir]) {
+                fs->done[dir] = 1;
+                return 0;
+            }
+            uint32_t fit = p->size[fs->cls[dir]] - have; /* fill what it has first */
+            memcpy(fs->buf[dir] + have, data, fit < n ? fit : n);
+            fs->len[dir] = have + (fit < n ? fit : n);
+            fs->room[dir] = 0;
+            return 1;
         }
         if (have) memcpy(nb, fs->buf[dir], have);
         pool_put(yw, fs->buf[dir], fs->cls[dir]);

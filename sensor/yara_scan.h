@@ -39,6 +39,7 @@ struct yara_limits {
     uint64_t second_budget; /* bytes scanned per worker per second of packet time; 0: none */
     int encrypted;          /* scan stream windows of encrypted flows (TLS, SSH ...) too */
     uint32_t ua_write_min;  /* OPC UA Write values of this many bytes or more are objects */
+    uint64_t memory_max;    /* bytes of stream windows a worker may hold; 0: no cap */
 };
 
 struct yara_stats {
@@ -46,6 +47,8 @@ struct yara_stats {
     uint64_t budget_skips, matches, errors, encrypted_skips;
     uint64_t streams_covered; /* windows dropped: the dissector's objects held their bytes */
     uint64_t objects_partial; /* objects scanned unfinished (flow end, restart) */
+    uint64_t memory_cuts;     /* windows scanned early or given up at memory_max */
+    uint64_t window_bytes;    /* bytes of window buffers carved (what memory_max caps) */
 };
 
 /* Per-flow scanning state: struct yara_flow (yara_flow.h), inside struct flow. */

@@ -186,7 +186,7 @@ static const struct dissector *const diss[16] = {
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     if (size < 2) return 0;
-    struct yara_limits lim = {64u + data[1], 64u + data[1], 4096, 8192, data[1] & 1, 16};
+    struct yara_limits lim = {64u + data[1], 64u + data[1], 4096, 8192, data[1] & 1, 16, 0};
     struct yara_worker *yw = yara_worker_new(&lim);
     if (!yw || yara_worker_use(yw, rules(), NULL) != 0) abort();
     static struct event_sink sink;

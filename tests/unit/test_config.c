@@ -363,6 +363,7 @@ static const char *all_keys[] = {
     "yara.second_budget",
     "yara.encrypted",
     "yara.opcua_write_min",
+    "yara.memory_max",
     "dnp3.select_timeout_ms",
     "dnp3.require_sa",
     "dnp3.outstation_learning_period",

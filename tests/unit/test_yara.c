@@ -38,7 +38,7 @@ static struct yara_set *load(const char *text)
 static struct yara_worker *worker(const struct yara_set *ys, uint32_t stream_max,
                                   uint32_t object_max, uint64_t flow_b, uint64_t sec_b)
 {
-    struct yara_limits lim = {stream_max, object_max, flow_b, sec_b, 0, 1024};
+    struct yara_limits lim = {stream_max, object_max, flow_b, sec_b, 0, 1024, 0};
     struct yara_worker *yw = yara_worker_new(&lim);
     ck_assert_ptr_nonnull(yw);
     ck_assert_int_eq(yara_worker_use(yw, ys, NULL), 0);
@@ -259,6 +259,67 @@ START_TEST(window_grows_through_pool)
 }
 END_TEST
 
+/* yara.memory_max: window buffers never exceed it. When the slabs are used up, a
+ * direction with no buffer yet is given up for good, and a window that must grow is
+ * scanned at once with what it holds. */
+START_TEST(memory_cap)
+{
+    struct yara_set *ys = load(RULES);
+    struct yara_limits lim = {65536, 0, 0, 0, 0, 1024, 2u << 20}; /* one 2 MiB slab */
+    struct yara_worker *yw = yara_worker_new(&lim);
+    ck_assert_int_eq(yara_worker_use(yw, ys, NULL), 0);
+    recorder_init(&rec);
+    rec.sink.yara = yw;
+    rec.sink.net.to_server = 1;
+    enum { N = 9000 };
+    static struct yara_flow fs[N];
+    memset(fs, 0, sizeof(fs));
+    uint8_t data[1000];
+    memset(data, 'a', sizeof(data));
+    memcpy(data + 10, "OTS-MARK", 8);
+    /* 100 bytes a flow: a 256-byte buffer each, ~8,190 fit the slab */
+    int held = 0, first_out = -1;
+    for (int i = 0; i < N; i++) {
+        ck_assert_int_eq(yara_stream_data(yw, &fs[i], 0, data, 100), 0);
+        if (yara_flow_held(&fs[i]))
+            held++;
+        else if (first_out < 0)
+            first_out = i;
+    }
+    ck_assert_int_gt(first_out, 8000);
+    ck_assert_int_eq(held, first_out); /* once out, every later flow is out too */
+    struct yara_stats st;
+    yara_worker_stats(yw, &st);
+    ck_assert_uint_eq(st.memory_cuts, (uint64_t)(N - first_out));
+    ck_assert_uint_eq(st.window_bytes, 2u << 20);
+    /* buffers come back; a direction given up stays given up */
+    for (int i = 0; i < first_out; i++)
+        yara_flow_end(yw, &fs[i], "", &rec.sink, 1);
+    yara_worker_stats(yw, &st);
+    ck_assert_uint_eq(st.matches, (uint64_t)first_out); /* every window held was scanned */
+    ck_assert_int_eq(yara_stream_data(yw, &fs[first_out], 0, data, 100), 0);
+    ck_assert_int_eq(yara_flow_held(&fs[first_out]), 0);
+    /* a fresh flow gets a free 256-byte buffer, but growing past it needs a new
+     * slab: the window is scanned now with its 256 bytes (the marker at 10) */
+    struct yara_flow g = {0};
+    ck_assert_int_eq(yara_stream_data(yw, &g, 0, data, 200), 0);
+    ck_assert_int_eq(yara_stream_data(yw, &g, 0, data + 200, 200), 1);
+    ck_assert_uint_eq(g.len[0], 256);
+    yara_stream_scan(yw, &g, 0, "", &rec.sink, 2);
+    yara_worker_stats(yw, &st);
+    ck_assert_uint_eq(st.matches, (uint64_t)first_out + 1);
+    ck_assert_uint_eq(st.memory_cuts, (uint64_t)(N - first_out) + 1);
+    ck_assert_uint_eq(st.window_bytes, 2u << 20);
+    for (int i = first_out; i < N; i++)
+        yara_flow_end(yw, &fs[i], "", &rec.sink, 3);
+    yara_worker_stats(yw, &st);
+    ck_assert_uint_eq(st.matches, (uint64_t)first_out + 1); /* nothing more scanned */
+    ck_assert_uint_eq(st.streams_scanned, (uint64_t)first_out + 1);
+    yara_worker_free(yw);
+    yara_set_free(ys);
+}
+END_TEST
+
 /* Externals are given to the scanner only when they change: each scan still
  * sees its own, also back to an earlier value and on a new scanner (SIGHUP). */
 START_TEST(externals_follow_each_scan)
@@ -322,7 +383,7 @@ START_TEST(encrypted_flows_skipped)
     ck_assert_uint_eq(st.scans, 1);
     yara_worker_free(yw);
     /* yara.encrypted = yes: scanned like any other */
-    struct yara_limits lim = {1024, 0, 0, 0, 1, 1024};
+    struct yara_limits lim = {1024, 0, 0, 0, 1, 1024, 0};
     yw = yara_worker_new(&lim);
     yara_worker_use(yw, ys, NULL);
     rec.sink.yara = yw;
@@ -1097,6 +1158,7 @@ static Suite *suite(void)
     tcase_add_test(tc, scan_event_and_externals);
     tcase_add_test(tc, stream_window_once);
     tcase_add_test(tc, window_grows_through_pool);
+    tcase_add_test(tc, memory_cap);
     tcase_add_test(tc, externals_follow_each_scan);
     tcase_add_test(tc, encrypted_flows_skipped);
     tcase_add_test(tc, object_reassembly);
