@@ -392,6 +392,65 @@ START_TEST(our_keywords)
 }
 END_TEST
 
+/* field: through arrays: a keyless member goes by its array's name (or its nearest
+ * named ancestor's), and every named level of the path must match. */
+START_TEST(field_through_arrays)
+{
+    net_default();
+    load("alert modbus any any -> any any (field: exception >0; sid:1;)\n"
+         "alert modbus any any -> any any (field: registers 7; sid:2;)\n"
+         "alert modbus any any -> any any (field: x.values 5; sid:3;)\n");
+    struct event *e = event_begin(&rec.sink, "modbus", EV_DIR_RESPONSE);
+    event_code(e, 3, "read_holding_registers");
+    ev_arr_begin(e, "registers");
+    for (int v = 1; v <= 3; v++)
+        ev_uint(e, NULL, (uint64_t)v);
+    ev_end(e);
+    ev_uint(e, "exception", 2);  /* after the array */
+    ck_assert_int_eq(run(e), 1); /* 1 */
+    e = event_begin(&rec.sink, "modbus", EV_DIR_RESPONSE);
+    event_code(e, 3, "read_holding_registers");
+    ev_arr_begin(e, "registers");
+    ev_uint(e, NULL, 5);
+    ev_uint(e, NULL, 7);
+    ev_end(e);
+    ck_assert_int_eq(run(e), 1); /* 2 */
+    /* a keyless array inside "registers": its members go by "registers" */
+    e = event_begin(&rec.sink, "modbus", EV_DIR_RESPONSE);
+    event_code(e, 3, "read_holding_registers");
+    ev_arr_begin(e, "registers");
+    ev_arr_begin(e, NULL);
+    ev_uint(e, NULL, 7);
+    ev_end(e);
+    ev_end(e);
+    ck_assert_int_eq(run(e), 1); /* 2 */
+    /* the parent must match too: y.values is not x.values */
+    e = event_begin(&rec.sink, "modbus", EV_DIR_RESPONSE);
+    event_code(e, 3, "read_holding_registers");
+    ev_obj_begin(e, "y");
+    ev_arr_begin(e, "values");
+    ev_uint(e, NULL, 5);
+    ev_end(e);
+    ev_end(e);
+    ev_obj_begin(e, "x");
+    ev_arr_begin(e, "values");
+    ev_uint(e, NULL, 4);
+    ev_end(e);
+    ev_end(e);
+    ck_assert_int_eq(run(e), 0);
+    e = event_begin(&rec.sink, "modbus", EV_DIR_RESPONSE);
+    event_code(e, 3, "read_holding_registers");
+    ev_obj_begin(e, "x");
+    ev_arr_begin(e, "values");
+    ev_uint(e, NULL, 4);
+    ev_uint(e, NULL, 5);
+    ev_end(e);
+    ev_end(e);
+    ck_assert_int_eq(run(e), 1); /* 3 */
+    unload();
+}
+END_TEST
+
 START_TEST(events_and_anomalies)
 {
     net_default();
@@ -1071,6 +1130,7 @@ static Suite *suite(void)
     tcase_add_test(tc, dnp3_keywords);
     tcase_add_test(tc, enip_cip_keywords);
     tcase_add_test(tc, our_keywords);
+    tcase_add_test(tc, field_through_arrays);
     tcase_add_test(tc, events_and_anomalies);
     tcase_add_test(tc, header_matching);
     tcase_add_test(tc, flow_keyword);
