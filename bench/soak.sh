@@ -186,16 +186,18 @@ def bound():
     class, 256 B up to the window, for reuse: at most twice the window) + yara.object_max
     (one object in progress); reassembly.worker_max of out-of-order bytes. Once: the
     correlation tables, max_assets x 1 KiB (asset, identity, LRU entry) + 6 tables x
-    max_entries x 512 B; aggregate_max x (300 B + one 4 KiB alert); the spool's
+    max_entries x 512 B; aggregate_max x (300 B + one 4 KiB alert) in each worker and in
+    the output thread (correlation alerts); the spool's
     records index, 64 B per record of at least 256 B of spool.max_mb. The capture
     thread: ipfrag.max_bytes of incomplete datagrams (their state and buffers) and its
     two 64 KiB reassembly buffers."""
     per_flow = 504 + 688 + 64 + 2048 + 2 * c("stream.buffer_max") + 4 * c("yara.stream_max") \
         + c("yara.object_max")
+    aggr = c("alerts.aggregate_max") * (300 + 4096)
     per_worker = (c("ring_mb") + c("output_ring_mb")) * MiB + c("flow.max_flows") * per_flow \
-        + c("reassembly.worker_max")
+        + c("reassembly.worker_max") + aggr
     once = c("correlate.max_assets") * 1024 + 6 * c("correlate.max_entries") * 512 \
-        + c("alerts.aggregate_max") * (300 + 4096) + c("spool.max_mb") * MiB // 256 * 64 \
+        + aggr + c("spool.max_mb") * MiB // 256 * 64 \
         + c("ipfrag.max_bytes") + 2 * 65536
     return workers * per_worker + once
 
@@ -254,8 +256,9 @@ peak_fbytes = mx(lambda s: s["ipfrag"]["held_bytes"])
 check(peak_fbytes <= c("ipfrag.max_bytes"),
       "fragment bytes held at most %d <= %d" % (peak_fbytes, c("ipfrag.max_bytes")))
 peak_open = mx(lambda s: s["aggregate"]["open"])
-check(peak_open <= c("alerts.aggregate_max"),
-      "aggregation windows open at most %d <= %d" % (peak_open, c("alerts.aggregate_max")))
+# a table of aggregate_max windows in each worker and one in the output thread
+open_cap = (workers + 1) * c("alerts.aggregate_max")
+check(peak_open <= open_cap, "aggregation windows open at most %d <= %d" % (peak_open, open_cap))
 
 # 3. plateau, by packets processed (a sample's figure is the last stats written)
 pts = [(pp, rss) for (_, rss, _, pp, _) in rows if pp is not None]
