@@ -14,10 +14,11 @@
  *
  * Time is the alerts' own (@timestamp, packet time): the clock is the latest alert
  * time seen, or what the owner passes to aggr_tick (a worker's packet time, and, live,
- * the wall clock). Each worker has one for its alerts (a key's address pair lives in
- * one worker), the output thread one for the correlation stage's. A window [t0, t0 + window]
- * closes when an alert of its key falls after it (that alert opens the next window
- * and goes out), when the clock passes its end, or at aggr_flush(). At most `max_keys`
+ * the wall clock). Each worker has one for its alerts with addresses (a key's address
+ * pair lives in one worker), the output thread one for the others (layer 2, the
+ * correlation stage's). A window [t0, t0 + window] closes when an alert of its key
+ * falls after it (that alert opens the next window and goes out), when the clock
+ * passes its end, or at aggr_flush(). At most `max_keys`
  * windows are open; opening one more closes the oldest early (its summary goes out
  * now, counted as evicted), so memory is bounded and no alert is ever dropped.
  * Alerts without a usable header pass through untouched. */

@@ -46,8 +46,10 @@ struct pkt_rec {
 };
 
 /* OUT_CORR carries a struct corr_rec (correlate.h), for the correlation stage; OUT_ALERT
- * an alert's JSON that has been through its worker's aggregation: out as it is. */
-enum out_rec_type { OUT_EVENT = 1, OUT_ALERT = 2, OUT_CORR = 3 };
+ * an alert's JSON that has been through its worker's aggregation: out as it is;
+ * OUT_ALERT_L2 a struct alert_hdr (unaligned) and the JSON of an alert without
+ * addresses, whose key spans workers: the output thread aggregates it. */
+enum out_rec_type { OUT_EVENT = 1, OUT_ALERT = 2, OUT_CORR = 3, OUT_ALERT_L2 = 4 };
 
 struct proto_count {
     const char *proto;

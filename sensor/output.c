@@ -40,6 +40,10 @@ static int drain(struct engine *e)
                 fputc('\n', e->events_out);
             } else if (len > 1 && p[0] == OUT_ALERT) {
                 alert_emit(e, (const char *)p + 1, len - 1); /* aggregated by its worker */
+            } else if (len > 1 + sizeof(struct alert_hdr) && p[0] == OUT_ALERT_L2) {
+                struct alert_hdr h;
+                memcpy(&h, p + 1, sizeof(h));
+                output_alert(e, &h, (const char *)p + 1 + sizeof(h), len - 1 - sizeof(h));
             } else if (len > 1 && p[0] == OUT_CORR && e->corr) {
                 corr_out_record(e->corr, p + 1, len - 1);
             }

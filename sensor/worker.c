@@ -102,21 +102,26 @@ static void alert_push(void *ctx, const char *json, size_t len)
 
 /* Each worker aggregates its own alerts: a key (sid, addresses, VLAN) lives in the one
  * worker that sees its address pair, so nothing is split, and an alert that would only
- * be counted is never written out as text (rule_ctx_set_absorb). */
+ * be counted is never written out as text (rule_ctx_set_absorb). An alert without
+ * addresses (layer 2) has a key that spans workers (MAC pairs are spread over them):
+ * the output thread aggregates those. */
 static void alert_out(void *ctx, const char *json, size_t len)
 {
     struct worker *w = ctx;
+    const struct alert_hdr *h = rules_alert_hdr(w->rctx);
     w->st.alerts++;
-    if (w->aggr)
-        aggr_alert_hdr(w->aggr, rules_alert_hdr(w->rctx), json, len, alert_push, w);
-    else
+    if (!w->aggr)
         alert_push(w, json, len);
+    else if (h->has_ip)
+        aggr_alert_hdr(w->aggr, h, json, len, alert_push, w);
+    else
+        push_rec(w, OUT_ALERT_L2, h, sizeof(*h), json, len);
 }
 
 static int alert_absorb(void *ctx, const struct alert_hdr *h)
 {
     struct worker *w = ctx;
-    if (!aggr_count_only(w->aggr, h, alert_push, w)) return 0;
+    if (!h->has_ip || !aggr_count_only(w->aggr, h, alert_push, w)) return 0;
     w->st.alerts++;
     return 1;
 }
