@@ -1,6 +1,8 @@
 /* fuzz_aggregate.c - libFuzzer harness: the alert aggregator fed arbitrary "alerts".
  *
- * Input: a sequence of alerts, each [u16 big-endian length][bytes]: the first
+ * Input: a sequence of alerts, each [u16 big-endian length][bytes] (the length's top bit
+ * set: the alert is first offered without its text, as a worker does, and handed whole
+ * only if it is not counted that way): the first
  * sizeof(struct alert_hdr) bytes are the alert's header as they are (spans anywhere,
  * in any order: the aggregator must check them against the text), the rest its text
  * (a shorter item is an alert without a header). A small
@@ -39,7 +41,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     uint64_t in = 0;
     size_t off = 0;
     while (size - off >= 2) {
-        size_t n = (size_t)data[off] << 8 | data[off + 1];
+        int offer = data[off] >> 7;
+        size_t n = (size_t)(data[off] & 0x7f) << 8 | data[off + 1];
         off += 2;
         if (n > size - off) n = size - off;
         struct alert_hdr h;
@@ -49,7 +52,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         char *al = malloc(tl ? tl : 1); /* exactly tl bytes, so ASan sees any over-read */
         if (!al) break;
         memcpy(al, data + off + hl, tl);
-        aggr_alert_hdr(a, hl ? &h : NULL, al, tl, emit, &t);
+        if (!(offer && hl && aggr_count_only(a, &h, emit, &t)))
+            aggr_alert_hdr(a, hl ? &h : NULL, al, tl, emit, &t);
         free(al);
         off += n;
         in++;
