@@ -116,12 +116,7 @@ struct ev_field *ev_add(struct event *e, const char *key, uint8_t type)
         e->overflow = 1;
         return NULL;
     }
-    struct ev_field *f = &e->fields[e->nfields++];
-    f->key = key;
-    f->type = type;
-    f->len = 0;
-    f->v.u = 0;
-    return f;
+    return ev_take(e, key, type);
 }
 
 void ev_double(struct event *e, const char *key, double v)

@@ -153,20 +153,25 @@ void event_discard(struct event_sink *s, struct event *e);
 /* A field of event e (event.c); NULL, with e->overflow set, when it cannot be had. */
 struct ev_field *ev_add(struct event *e, const char *key, uint8_t type);
 
+/* The next field, set empty (the caller has checked there is room). */
+static inline struct ev_field *ev_take(struct event *e, const char *key, uint8_t type)
+{
+    struct ev_field *f = &e->fields[e->nfields++];
+    f->key = key;
+    f->type = type;
+    f->len = 0;
+    f->v.u = 0;
+    return f;
+}
+
 /* The scalar setters run for every field of every PDU: their common case is inline
  * (room left, and every open container written); the rest is ev_add's. */
 static inline struct ev_field *ev_add_scalar(struct event *e, const char *key, uint8_t type)
 {
     unsigned d = e->depth;
     if ((d == 0 || (d <= 32 && (e->realmask & (1u << (d - 1))))) &&
-        e->nfields + 1u + d <= EVENT_MAX_FIELDS) {
-        struct ev_field *f = &e->fields[e->nfields++];
-        f->key = key;
-        f->type = type;
-        f->len = 0;
-        f->v.u = 0;
-        return f;
-    }
+        e->nfields + 1u + d <= EVENT_MAX_FIELDS)
+        return ev_take(e, key, type);
     return ev_add(e, key, type);
 }
 

@@ -200,25 +200,30 @@ static void emit_tally(void *ctx, const char *json, size_t len)
     free(z);
 }
 
+/* One storm alert as text: at ts, of sid 1-3, from 10.0.0.<host> (1-4) to 10.0.0.200. */
+static int storm_alert(char *b, size_t cap, uint64_t ts, int sid, int host, int port,
+                       unsigned count)
+{
+    int m = (int)((ts - T0) / SEC / 60), s = (int)((ts - T0) / SEC % 60), us = (int)(ts % SEC);
+    return snprintf(b, cap,
+                    "{\"@timestamp\":\"2026-11-27T18:%02d:%02d.%06dZ\",\"event\":{\"start\":"
+                    "\"2026-11-27T18:%02d:%02d.%06dZ\"},\"rule\":{\"id\":\"%d\"},\"source\":"
+                    "{\"ip\":\"10.0.0.%d\",\"port\":%d},\"destination\":{\"ip\":"
+                    "\"10.0.0.200\"},\"otsensor\":{\"count\":%u}}",
+                    m, s, us, m, s, us, sid, host, port, count);
+}
+
 static unsigned long storm(uint32_t cap, struct tally *t)
 {
     struct aggr *a = aggr_new(60, cap);
     unsigned long want = 0;
     srand(7);
     for (int i = 0; i < 100000; i++) {
-        char sid[8], src[16], b[512];
-        snprintf(sid, sizeof(sid), "%d", 1 + rand() % 3);
-        snprintf(src, sizeof(src), "10.0.0.%d", 1 + rand() % 4); /* 12 keys */
+        char b[512];
+        int sid = 1 + rand() % 3, host = 1 + rand() % 4; /* 12 keys */
         unsigned c = 1 + (unsigned)(rand() % 3);
         want += c;
-        uint64_t ts = T0 + (uint64_t)i * 3000; /* 300 s */
-        int n =
-            snprintf(b, sizeof(b),
-                     "{\"@timestamp\":\"2026-11-27T18:%02d:%02d.%06dZ\",\"rule\":{\"id\":\"%s\"},"
-                     "\"source\":{\"ip\":\"%s\",\"port\":%d},\"destination\":{\"ip\":"
-                     "\"10.0.0.200\"},\"otsensor\":{\"count\":%u}}",
-                     (int)((ts - T0) / SEC / 60), (int)((ts - T0) / SEC % 60), (int)(ts % SEC), sid,
-                     src, rand() % 65536, c);
+        int n = storm_alert(b, sizeof(b), T0 + (uint64_t)i * 3000, sid, host, rand() % 65536, c);
         aggr_alert(a, b, (size_t)n, emit_tally, t);
     }
     aggr_flush(a, emit_tally, t);
@@ -285,15 +290,9 @@ static void storm_seq(uint32_t cap, int absorb, struct seq *q, unsigned long *ab
     srand(11);
     for (int i = 0; i < 50000; i++) {
         char b[512];
-        uint64_t ts = T0 + (uint64_t)i * 6000;
-        int n = snprintf(b, sizeof(b),
-                         "{\"@timestamp\":\"2026-11-27T18:%02d:%02d.%06dZ\",\"event\":{\"start\":"
-                         "\"2026-11-27T18:%02d:%02d.%06dZ\"},\"rule\":{\"id\":\"%d\"},\"source\":"
-                         "{\"ip\":\"10.0.0.%d\",\"port\":%d},\"destination\":{\"ip\":"
-                         "\"10.0.0.200\"},\"otsensor\":{\"count\":%d}}",
-                         (int)((ts - T0) / SEC / 60), (int)((ts - T0) / SEC % 60), (int)(ts % SEC),
-                         (int)((ts - T0) / SEC / 60), (int)((ts - T0) / SEC % 60), (int)(ts % SEC),
-                         1 + rand() % 3, 1 + rand() % 4, rand() % 65536, 1 + rand() % 3);
+        int sid = 1 + rand() % 3, host = 1 + rand() % 4, port = rand() % 65536;
+        unsigned c = 1 + (unsigned)(rand() % 3);
+        int n = storm_alert(b, sizeof(b), T0 + (uint64_t)i * 6000, sid, host, port, c);
         struct alert_hdr h;
         if (absorb && aggr_json_hdr(b, (size_t)n, &h) == 0 && aggr_count_only(a, &h, emit_seq, q)) {
             (*absorbed)++;
