@@ -159,6 +159,9 @@ struct rule {
      * codes[] (none: it can never match) */
     uint8_t has_code_key, ncodes;
     int64_t codes[RULE_MAX_KEYS];
+    /* ev_key_bit of every field name the rule's conditions need (ruleset_compile): an
+     * event lacking one is passed over without testing the conditions */
+    uint64_t need_keys;
     uint8_t fr;
     const char *sr[RULE_MAX_SR];
     int nsr;

@@ -53,11 +53,30 @@ static int cmp_op(const void *a, const void *b)
     return x->rule < y->rule ? -1 : x->rule > y->rule;
 }
 
+/* The field names a condition cannot match without (none for a negated one, which
+ * matches where the name is absent). */
+static uint64_t cond_keys(const struct cond *c)
+{
+    if (c->neg) return 0;
+    switch (c->type) {
+    case C_FIELD: return ev_key_bit(c->path[c->npath - 1]);
+    case C_DNP3_IND: return ev_key_bit("iin");
+    case C_DNP3_OBJ: return ev_key_bit("objects") | ev_key_bit("group") | ev_key_bit("variation");
+    case C_CIP:
+        return (c->u.cip.has_cls ? ev_key_bit("class") : 0) |
+               (c->u.cip.has_attr ? ev_key_bit("attribute") : 0);
+    default: return 0;
+    }
+}
+
 int ruleset_compile(struct ruleset *rs)
 {
     int ngen = 0;
     for (int i = 0; i < rs->nrules; i++) {
         struct rule *r = &rs->rules[i];
+        r->need_keys = 0;
+        for (int k = 0; k < r->nconds; k++)
+            r->need_keys |= cond_keys(&r->conds[k]);
         if (r->proto < 0) {
             ngen++;
             continue;
@@ -730,6 +749,7 @@ static int rule_match(const struct rule *r, const struct event *ev, const uint8_
                       size_t plen)
 {
     if (!header_match(r, ev) || !flow_match(r, ev)) return 0;
+    if ((ev->key_bits & r->need_keys) != r->need_keys) return 0;
     for (int i = 0; i < r->nconds; i++)
         if (!cond_match(&r->conds[i], ev)) return 0;
     return contents_match(r, payload, plen);

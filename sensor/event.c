@@ -35,6 +35,7 @@ struct event *event_begin(struct event_sink *s, const char *proto, enum ev_dir d
     e->nanom = 0;
     e->overflow = 0;
     e->nfields = 0;
+    e->key_bits = 0;
     e->str_used = 0;
     return e;
 }

@@ -89,6 +89,7 @@ struct ev_net {
 
 struct event {
     struct ev_net net;
+    uint64_t key_bits; /* ev_key_bit of every field name, at any depth */
     /* both static strings, never a buffer: the rule engine and the correlation stage
      * remember what they know of a name by its address */
     const char *proto; /* "modbus", "flow", "decoder", ... */
@@ -153,9 +154,20 @@ void event_discard(struct event_sink *s, struct event *e);
 /* A field of event e (event.c); NULL, with e->overflow set, when it cannot be had. */
 struct ev_field *ev_add(struct event *e, const char *key, uint8_t type);
 
+/* A bit standing for a field name, from its first two bytes (a multiplicative hash).
+ * An event's key_bits let a matcher pass over an event that cannot hold a name
+ * without walking its fields; a name sharing the bit only costs that walk. For a
+ * literal name the compiler folds the bit to a constant. */
+static inline uint64_t ev_key_bit(const char *key)
+{
+    uint32_t h = ((uint32_t)(unsigned char)key[0] << 8) | (key[0] ? (unsigned char)key[1] : 0u);
+    return 1ull << ((h * 0x165667B1u) >> 26);
+}
+
 /* The next field, set empty (the caller has checked there is room). */
 static inline struct ev_field *ev_take(struct event *e, const char *key, uint8_t type)
 {
+    if (key) e->key_bits |= ev_key_bit(key);
     struct ev_field *f = &e->fields[e->nfields++];
     f->key = key;
     f->type = type;
@@ -206,6 +218,7 @@ void ev_end(struct event *e);
 /* Lookup for rules and tests: path of keys inside the protocol object, "a.b.c".
  * Array members are not addressable by path. Returns NULL if absent. */
 const struct ev_field *event_find(const struct event *e, const char *path);
+
 /* Text of a STR or HEX field (not NUL-terminated). */
 const char *event_field_text(const struct event *e, const struct ev_field *f);
 int event_has_anomaly(const struct event *e, const char *name);

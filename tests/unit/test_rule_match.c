@@ -451,6 +451,46 @@ START_TEST(field_through_arrays)
 }
 END_TEST
 
+static int alerted(const char *sid);
+
+/* The rules pass over an event whose field-name bits (ev_key_bit) lack a name a
+ * condition needs. The bits must never hide a match: a name at any depth counts, a
+ * negated condition needs no name, and a name sharing the bit is still compared. */
+START_TEST(field_name_prefilter)
+{
+    char twin[3] = {0};
+    for (int a = 'a'; a <= 'z' && !twin[0]; a++)
+        for (int b = 'a'; b <= 'z'; b++) {
+            char k[3] = {(char)a, (char)b, 0};
+            if (strcmp(k, "ex") && ev_key_bit(k) == ev_key_bit("exception")) {
+                memcpy(twin, k, 3);
+                break;
+            }
+        }
+    ck_assert_msg(twin[0], "no two-letter name shares the bit of \"exception\"");
+    net_default();
+    load("alert modbus any any -> any any (field: exception >0; sid:1;)\n"
+         "alert modbus any any -> any any (field: mode !\"run\"; sid:2;)\n");
+    struct event *e = event_begin(&rec.sink, "modbus", EV_DIR_RESPONSE);
+    event_code(e, 3, "read_holding_registers");
+    ev_uint(e, twin, 4);         /* same bit, other name: compared, and no match */
+    ck_assert_int_eq(run(e), 1); /* 2 only: no "mode" at all */
+    ck_assert_int_eq(alerted("2"), 1);
+    ck_assert_int_eq(alerted("1"), 0);
+    e = event_begin(&rec.sink, "modbus", EV_DIR_RESPONSE);
+    event_code(e, 3, "read_holding_registers");
+    ev_obj_begin(e, "detail");
+    ev_cstr(e, "mode", "run");
+    ev_obj_begin(e, "inner");
+    ev_uint(e, "exception", 2); /* two levels down */
+    ev_end(e);
+    ev_end(e);
+    ck_assert_int_eq(run(e), 1); /* 1 only: mode is "run" */
+    ck_assert_int_eq(alerted("1"), 1);
+    unload();
+}
+END_TEST
+
 START_TEST(events_and_anomalies)
 {
     net_default();
@@ -1131,6 +1171,7 @@ static Suite *suite(void)
     tcase_add_test(tc, enip_cip_keywords);
     tcase_add_test(tc, our_keywords);
     tcase_add_test(tc, field_through_arrays);
+    tcase_add_test(tc, field_name_prefilter);
     tcase_add_test(tc, events_and_anomalies);
     tcase_add_test(tc, header_matching);
     tcase_add_test(tc, flow_keyword);
