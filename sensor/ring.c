@@ -10,6 +10,12 @@
 
 #define HDR  8
 #define SKIP 0xffffffffu
+/* How far the consumer fetches ahead of the record it reads. Each record's place
+ * follows from the length stored in the one before, so without it the consumer
+ * waits, record after record, for a line the producer's core wrote (a tenth of
+ * the worker's time on the bench capture). Only published lines: one the producer
+ * is still writing would only bounce between the cores. */
+#define PREFETCH_AHEAD 4096u
 
 static inline uint64_t align8(uint64_t v)
 {
@@ -75,6 +81,15 @@ void ring_publish(struct ring *r)
     atomic_store_explicit(&r->head, r->p_head, memory_order_release);
 }
 
+static inline void fetch_ahead(struct ring *r, uint64_t pos)
+{
+    uint64_t end = pos + PREFETCH_AHEAD;
+    if (end > r->c_head_cache) end = r->c_head_cache;
+    if (r->c_fetched < pos) r->c_fetched = pos & ~(uint64_t)63;
+    for (; r->c_fetched < end; r->c_fetched += 64)
+        __builtin_prefetch(r->buf + (r->c_fetched & (r->size - 1)));
+}
+
 void *ring_peek(struct ring *r, size_t *len)
 {
     for (;;) {
@@ -85,6 +100,7 @@ void *ring_peek(struct ring *r, size_t *len)
                 return NULL;
             }
         }
+        fetch_ahead(r, r->c_tail);
         uint64_t off = r->c_tail & (r->size - 1);
         uint32_t l;
         memcpy(&l, r->buf + off, 4);
@@ -109,6 +125,7 @@ void *ring_peek_at(struct ring *r, uint64_t *pos, size_t *len)
             r->c_head_cache = atomic_load_explicit(&r->head, memory_order_acquire);
             if (*pos == r->c_head_cache) return NULL;
         }
+        fetch_ahead(r, *pos);
         uint64_t off = *pos & (r->size - 1);
         uint32_t l;
         memcpy(&l, r->buf + off, 4);

@@ -24,6 +24,7 @@ struct ring {
     alignas(64) _Atomic uint64_t tail; /* published end of consumed records */
     uint64_t c_tail;
     uint64_t c_head_cache;
+    uint64_t c_fetched; /* lines before this position are prefetched */
     unsigned c_pending;
     /* shared, read-only after init */
     alignas(64) uint8_t *buf;
