@@ -342,14 +342,17 @@ struct centry {
     union cval v;
 };
 
-/* Entries and buckets are calloc'd and never initialised in a loop: a table's memory
- * is touched only as far as it is used (e[0..hw) have been handed out; a bucket holds
- * its first entry's index + 1, 0 when empty). With the default caps the seven tables
- * would otherwise write ~40 MiB at start-up that a small plant never needs. */
+/* Entries are calloc'd and never initialised in a loop: a table's memory is touched
+ * only as far as it is used (e[0..hw) have been handed out). The buckets (each holds
+ * its first entry's index + 1, 0 when empty) start small and double as entries come,
+ * up to twice the cap: a plant of a few thousand hosts keeps its buckets in cache
+ * rather than spreading its lookups over 512 KiB per table. */
+#define CTAB_MIN_BUCKETS 1024u
 struct ctab {
     struct centry *e;
     uint32_t *buckets;
     uint32_t mask, cap, n;
+    uint32_t max_buckets;    /* the buckets' final size: cap * 2, a power of two */
     uint32_t hw;             /* entries ever handed out */
     uint32_t free_head;      /* removed entries, linked through hnext */
     uint32_t oldest, newest; /* LRU list */
@@ -365,6 +368,8 @@ static int ctab_init(struct ctab *t, uint32_t cap)
     uint32_t nb = 16;
     while (nb < cap * 2u && nb < (1u << 30))
         nb <<= 1;
+    t->max_buckets = nb;
+    if (nb > CTAB_MIN_BUCKETS) nb = CTAB_MIN_BUCKETS;
     t->e = calloc(cap, sizeof(*t->e));
     t->buckets = calloc(nb, sizeof(*t->buckets));
     if (!t->e || !t->buckets) return -1;
@@ -374,6 +379,25 @@ static int ctab_init(struct ctab *t, uint32_t cap)
     t->free_head = NIL;
     t->oldest = t->newest = NIL;
     return 0;
+}
+
+/* Doubles the buckets when entries outnumber half of them. Without memory for it
+ * the table keeps its buckets: longer chains, nothing lost. */
+static void ctab_grow(struct ctab *t)
+{
+    uint32_t nb = (t->mask + 1) * 2;
+    if (t->n < (t->mask + 1) / 2 || nb > t->max_buckets) return;
+    uint32_t *b = calloc(nb, sizeof(*b));
+    if (!b) return;
+    for (uint32_t i = 0; i < t->hw; i++) {
+        struct centry *x = &t->e[i];
+        if (!x->used) continue;
+        x->hnext = b[x->h & (nb - 1)] - 1;
+        b[x->h & (nb - 1)] = i + 1;
+    }
+    free(t->buckets);
+    t->buckets = b;
+    t->mask = nb - 1;
 }
 
 static void ctab_destroy(struct ctab *t)
@@ -478,6 +502,7 @@ static struct centry *ctab_get(struct ctab *t, const struct ckey *k, int create,
     t->buckets[h & t->mask] = i + 1;
     lru_append(t, i);
     t->n++;
+    ctab_grow(t);
     if (fresh) *fresh = 1;
     return x;
 }

@@ -261,6 +261,24 @@ START_TEST(table_cap_evicts_and_counts)
 }
 END_TEST
 
+/* The buckets grow with the entries (1,024 at first, doubled at half full): every
+ * entry must still be found after each doubling. */
+START_TEST(tables_grow_and_keep_entries)
+{
+    char dst[32];
+    for (int pass = 0; pass < 2; pass++)
+        for (int h = 0; h < 3000; h++) {
+            snprintf(dst, sizeof(dst), "10.3.%d.%d", h / 250, 1 + h % 250);
+            feed(flow(T0 + (uint64_t)pass * SEC + (uint64_t)h, "10.0.0.1", dst, 80, 0));
+        }
+    struct corr_stats st;
+    corr_get_stats(C, &st);
+    ck_assert_uint_eq(st.assets, 3001);
+    ck_assert_uint_eq(st.asset_new, 3001); /* the second pass finds them all */
+    ck_assert_uint_eq(st.asset_evictions, 0);
+}
+END_TEST
+
 static const char *zones_text = "zone ENG 10.20.1.0/24\n"
                                 "zone PLC 10.20.2.0/24\n"
                                 "zone DMZ 10.10.0.0/16\n"
@@ -718,6 +736,7 @@ static Suite *suite(void)
     tcase_add_test(t, horizontal_scan_unanswered);
     tcase_add_test(t, answered_attempts_are_no_scan);
     tcase_add_test(t, table_cap_evicts_and_counts);
+    tcase_add_test(t, tables_grow_and_keep_entries);
     tcase_add_test(t, conduit_unlisted_once_per_window);
     tcase_add_test(t, conduit_operation_decisions);
     tcase_add_test(t, identity_changes);
