@@ -77,6 +77,10 @@ struct dissector {
     /* The flow ends: direction to_server's last word (e.g. a body delimited by the
      * close). sink->net is that direction's. May be NULL. */
     void (*end)(void *state, int to_server, struct event_sink *sink);
+    /* end() may run for a direction as soon as that direction's FIN is reached in
+     * order (its bytes are all in), rather than when the flow leaves the table; the
+     * engine calls it once per direction either way. */
+    uint8_t end_on_fin;
     /* Reads nothing but YARA objects (HTTP bodies, FTP data): the engine gives it a
      * flow only while objects are kept, so without -Y such flows cost nothing. */
     uint8_t objects_only;

@@ -676,5 +676,6 @@ const struct dissector http_dissector = {
     .max_pdu = HTTP_MAX_HEADER,
     .ndpi_ids = {7, 0}, /* NDPI_PROTOCOL_HTTP */
     .end = http_end,
+    .end_on_fin = 1, /* a body delimited by the close ends with its direction's FIN */
     .objects_only = 1,
 };

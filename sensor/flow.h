@@ -55,6 +55,7 @@ struct flow {
     uint8_t cls;                /* enum flow_class */
     uint8_t tcp_flags_seen[2];
     uint8_t closed_dirs; /* bit per direction: FIN seen */
+    uint8_t diss_ended;  /* bit per direction: the dissector's end() ran */
     uint8_t rst;
     uint8_t end_reason;
     uint8_t has_mac;

@@ -508,6 +508,30 @@ static inline void yara_stream_bytes(struct worker *w, struct flow *f, int dir, 
     if (yara_stream_data(w->yara, &f->yara, dir, data, len)) yara_stream_full(w, f, dir);
 }
 
+/* A direction whose FIN has been reached in order holds all its bytes. A dissector
+ * that allows it (end_on_fin) ends that direction now, and the direction's YARA
+ * window is scanned (or, still covered by the dissector's objects, dropped) and let
+ * go, rather than when the flow leaves the table flow.timeout.tcp_closed later: on
+ * a busy network that held the windows of thousands of closed connections. A
+ * covered direction of another dissector waits for the flow's end, where the
+ * dissector may still hand it back (object_stream_cover). */
+static __attribute__((noinline)) void stream_closed(struct worker *w, struct flow *f)
+{
+    for (int dir = 0; dir < 2; dir++) {
+        const struct reasm_dir *rd = &f->reasm[dir];
+        if (!rd->fin_seen || rd->next_seq != rd->fin_seq || rd->nsegs) continue;
+        if (f->diss_decided && f->diss && f->diss->end_on_fin && f->diss_state &&
+            !(f->diss_ended & (1u << dir))) {
+            f->diss_ended |= (uint8_t)(1u << dir);
+            set_context(w, f, dir, w->cur_ts);
+            f->diss->end(f->diss_state, dir == 0, &w->sink);
+        }
+        if (!w->yara || !yara_stream_open(&f->yara, dir)) continue;
+        if (f->yara.covered[dir] == 1 && !(f->diss_ended & (1u << dir))) continue;
+        yara_stream_full(w, f, dir);
+    }
+}
+
 /* Reassembly output for the flow and direction in w->cur_*. */
 static void on_stream_data(void *ctx, const uint8_t *data, uint32_t len, uint32_t gap_len)
 {
@@ -600,6 +624,7 @@ static void flow_release(struct worker *w, struct flow *f)
     if (f->diss && f->diss->end && f->diss_state) {
         /* bodies that end with the connection are complete now */
         for (int dir = 0; dir < 2; dir++) {
+            if (f->diss_ended & (1u << dir)) continue; /* at its FIN (stream_closed) */
             set_context(w, f, dir, f->last_us);
             f->diss->end(f->diss_state, dir == 0, &w->sink);
         }
@@ -740,6 +765,7 @@ static void tcp_packet(struct worker *w, struct flow *f, int dir, const struct p
         reasm_ack(&w->reasm, &f->reasm[!dir], d->ack, on_stream_data, w);
     }
     if (fl & 0x01) reasm_fin(&f->reasm[dir], d->seq + d->payload_len);
+    if (f->closed_dirs && f->diss_ended != 3) stream_closed(w, f);
     w->cur_flow = NULL;
 }
 

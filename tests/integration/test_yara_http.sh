@@ -21,6 +21,7 @@ for w in 1 2; do
     run http$w http.pcap $w
     run ftp$w ftp.pcap $w
     run plain$w plain.pcap $w
+    run close$w close.pcap $w
 done
 /usr/bin/python3 - "$T" <<'PY' && ok || bad "HTTP and FTP objects"
 import hashlib, json, sys
@@ -83,8 +84,18 @@ for w in (1, 2):
     assert len(m) == 1 and m[0]["object"]["type"] == "stream", m
     assert m[0]["direction"] == "to_client", m[0]
     assert m[0]["object"]["sha256"] == hashlib.sha256(b"welcome\r\n" + EICAR).hexdigest(), m
+    # a body delimited by the close is complete at the server's FIN, and is scanned
+    # then: not 5 s later, when the client closes, nor at the flow's end
+    ev = [json.loads(l) for l in open(f"{t}/close{w}.ev")]
+    m = [e for e in ev if e["proto"] == "yara"]
+    assert len(m) == 1 and m[0]["yara"]["object"]["name"] == "/close.bin", m
+    o = m[0]["yara"]["object"]
+    assert o["type"] == "http.body" and o["sha256"] == SHA and o["partial"] is False, o
+    assert m[0]["ts"].startswith("2023-11-14T22:13:25."), m[0]["ts"]  # t0 + 5 ms
+    st = json.load(open(f"{t}/close{w}.st"))["yara"]
+    assert st["objects_scanned"] == 1 and st["streams_covered"] == 2, st
 print("HTTP: 4 bodies, FTP: 1 file, each matched once as its object; a plain reply in "
-      "its window; -w 1 and -w 2")
+      "its window; a close-delimited body at its FIN; -w 1 and -w 2")
 PY
 # without -Y the object-only dissectors take no flow: HTTP on port 80 stays undissected
 "$BIN" -r "$OTS_SOURCE_DIR/tests/data/ndpi_http.pcapng" --redis none --events "$T/noyara.ev" \

@@ -7,6 +7,8 @@
               (no dissector port: nDPI calls it HTTP) answered with EICAR
   ftp.pcap    an active-mode FTP data connection (from server port 20) carrying
               EICAR in two segments, closed by FIN
+  close.pcap  TCP 80: an HTTP/1.0 response body delimited by the close (EICAR); the
+              server's FIN comes 5 s before the client's
   plain.pcap  TCP 9999 (no dissector): the client says hello, the server answers
               with EICAR in its second segment (stream window of the reply)
 
@@ -63,6 +65,20 @@ def odd_port():
     return c.out
 
 
+def close_delimited():
+    c = Tcp(Clock(1700000005.0), [], "10.7.0.7", "10.7.0.8", 41004, 80)
+    c.handshake()
+    c.send(True, b"GET /close.bin HTTP/1.0\r\nHost: 10.7.0.8\r\n\r\n")
+    c.send(False, b"HTTP/1.0 200 OK\r\nContent-Type: application/octet-stream\r\n\r\n" + EICAR)
+    c.add(c.pkt(False, "FA"))  # the body ends with the server's FIN
+    c.seq[1] += 1
+    c.clock.t += 5.0  # the client takes its time to close its side
+    c.add(c.pkt(True, "FA"))
+    c.seq[0] += 1
+    c.add(c.pkt(False, "A"))
+    return c.out
+
+
 def ftp_active():
     # the server opens the data connection from port 20 to the client's PORT
     c = Tcp(Clock(1700000003.0), [], "10.8.0.2", "10.8.0.1", 20, 50123)
@@ -87,6 +103,7 @@ def main():
     out = sys.argv[1]
     wrpcap(out + "/http.pcap", chunked_get() + keep_alive() + odd_port())
     wrpcap(out + "/ftp.pcap", ftp_active())
+    wrpcap(out + "/close.pcap", close_delimited())
     wrpcap(out + "/plain.pcap", plain())
 
 
