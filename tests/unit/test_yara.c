@@ -320,6 +320,60 @@ START_TEST(memory_cap)
 }
 END_TEST
 
+/* The buffers a window leaves behind as it grows (256 B .. 32 KiB) and its full
+ * window, once let go, are halved for small windows rather than left for windows of
+ * their own size: 6,000 small windows after 16 full ones take no new memory, and
+ * each still holds its own bytes. */
+START_TEST(pool_halves_free_buffers)
+{
+    struct yara_set *ys = load(RULES);
+    struct yara_limits lim = {65536, 0, 0, 0, 0, 1024, 0};
+    struct yara_worker *yw = yara_worker_new(&lim);
+    ck_assert_int_eq(yara_worker_use(yw, ys, NULL), 0);
+    recorder_init(&rec);
+    rec.sink.yara = yw;
+    rec.sink.net.to_server = 1;
+    uint8_t data[1024];
+    memset(data, 'a', sizeof(data));
+    struct yara_flow big[16];
+    memset(big, 0, sizeof(big));
+    for (int i = 0; i < 16; i++) {
+        int full = 0;
+        for (int k = 0; k < 64 && !full; k++)
+            full = yara_stream_data(yw, &big[i], 0, data, sizeof(data));
+        ck_assert_int_eq(full, 1);
+        ck_assert_uint_eq(big[i].len[0], 65536);
+    }
+    for (int i = 0; i < 16; i++)
+        yara_flow_end(yw, &big[i], "", &rec.sink, 1);
+    struct yara_stats st;
+    yara_worker_stats(yw, &st);
+    uint64_t carved = st.window_bytes;
+    ck_assert_uint_eq(st.matches, 0);
+    enum { N = 6000 };
+    static struct yara_flow small[N];
+    memset(small, 0, sizeof(small));
+    memcpy(data + 10, "OTS-MARK", 8);
+    for (int i = 0; i < N; i++) {
+        data[0] = (uint8_t)i; /* each window its own first byte */
+        ck_assert_int_eq(yara_stream_data(yw, &small[i], 0, data, 100), 0);
+        ck_assert_int_eq(yara_flow_held(&small[i]), 1);
+    }
+    yara_worker_stats(yw, &st);
+    ck_assert_uint_eq(st.window_bytes, carved); /* 6,000 x 256 B from the halves */
+    for (int i = 0; i < N; i++) {
+        ck_assert_uint_eq(small[i].buf[0][0], (uint8_t)i);
+        ck_assert_mem_eq(small[i].buf[0] + 10, "OTS-MARK", 8);
+    }
+    for (int i = 0; i < N; i++)
+        yara_flow_end(yw, &small[i], "", &rec.sink, 2);
+    yara_worker_stats(yw, &st);
+    ck_assert_uint_eq(st.matches, N);
+    yara_worker_free(yw);
+    yara_set_free(ys);
+}
+END_TEST
+
 /* Externals are given to the scanner only when they change: each scan still
  * sees its own, also back to an earlier value and on a new scanner (SIGHUP). */
 START_TEST(externals_follow_each_scan)
@@ -1159,6 +1213,7 @@ static Suite *suite(void)
     tcase_add_test(tc, stream_window_once);
     tcase_add_test(tc, window_grows_through_pool);
     tcase_add_test(tc, memory_cap);
+    tcase_add_test(tc, pool_halves_free_buffers);
     tcase_add_test(tc, externals_follow_each_scan);
     tcase_add_test(tc, encrypted_flows_skipped);
     tcase_add_test(tc, object_reassembly);
