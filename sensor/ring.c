@@ -83,6 +83,7 @@ void ring_publish(struct ring *r)
 
 static inline void fetch_ahead(struct ring *r, uint64_t pos)
 {
+    if (r->c_fetched >= pos + PREFETCH_AHEAD / 2) return; /* most calls: half a window ahead */
     uint64_t end = pos + PREFETCH_AHEAD;
     if (end > r->c_head_cache) end = r->c_head_cache;
     if (r->c_fetched < pos) r->c_fetched = pos & ~(uint64_t)63;
