@@ -1,5 +1,7 @@
 /* fuzz_engine.c - libFuzzer harness for the packet path: decode, IP fragments,
- * flows, TCP reassembly, nDPI and every registered dissector.
+ * flows, TCP reassembly, nDPI and every registered dissector, with YARA on (stream
+ * windows and their pool, objects, the object-only dissectors HTTP and FTP data,
+ * directions finished at their FIN).
  *
  * Input: a sequence of packets, each [u8 link][u8 time step][u16 length][frame].
  * link picks the link type; the time step advances packet time (so timeouts,
@@ -12,6 +14,7 @@
 
 #include "engine.h"
 #include "ipfrag.h"
+#include "yara_scan.h"
 
 static struct config cfg;
 static struct engine eng;
@@ -44,8 +47,22 @@ static void init_once(void)
     eng.cfg = &cfg;
     eng.n_workers = 1;
     eng.events_out = fopen("/dev/null", "w");
+    /* small windows and a small cap, so that windows fill, grow through the pool's
+     * classes and meet yara.memory_max within one input */
+    snprintf(cfg.yara_path, sizeof(cfg.yara_path), "%s", "fuzz");
+    cfg.yara_stream_max = 4096;
+    cfg.yara_object_max = 8192;
+    cfg.yara_memory_max = 4u << 20;
     wk.eng = &eng;
+    if (yara_global_init() != 0) abort();
     if (worker_start(&wk) != 0 || worker_init_classifier(&wk) != 0) abort();
+    char err[256];
+    struct yara_set *ys =
+        yara_set_load_text("fuzz.yar",
+                           "rule M { strings: $m = \"MZ\" condition: $m }\n"
+                           "rule O { condition: ot_object_type != \"stream\" and filesize > 16 }\n",
+                           err, sizeof(err));
+    if (!ys || yara_worker_use(wk.yara, ys, NULL) != 0) abort();
     rec_buf = malloc(sizeof(struct pkt_rec) + 70000);
 }
 
