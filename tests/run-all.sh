@@ -67,7 +67,21 @@ fuzz_all() {
         if ! (cd "$work" && "$f" -max_total_time="$FUZZ_SECONDS" -max_len=16384 -rss_limit_mb=4096 \
             -print_final_stats=1 "$work" >"$work/log" 2>&1); then
             echo "fuzz_$name found a problem:" >&2
-            tail -40 "$work/log" >&2
+            # the whole sanitizer report (stack included), not only the log's tail
+            sed -n '/^==[0-9]*==ERROR\|^==[0-9]*== ERROR\|^INFO: libFuzzer: /,$p' "$work/log" |
+                head -120 >&2
+            # the input that did it: kept next to the build, and in the log so that a
+            # CI run on a machine since gone can still be replayed (base64 | fuzz_X FILE)
+            local keep="$dir/crashes"
+            mkdir -p "$keep"
+            local a
+            for a in "$work"/crash-* "$work"/leak-* "$work"/timeout-* "$work"/oom-*; do
+                [ -f "$a" ] || continue
+                cp "$a" "$keep/fuzz_$name-${a##*/}"
+                echo "input ${a##*/} (base64, $(stat -c %s "$a") bytes):" >&2
+                base64 -w 0 "$a" | head -c 32768 >&2
+                echo >&2
+            done
             rc=1
         else
             grep -E "stat::number_of_executed_units" "$work/log" >&2 || true
