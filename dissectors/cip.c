@@ -955,6 +955,10 @@ static void parse_msp_children(struct cip_state *st, struct cursor *d0, unsigned
         }
         const struct cip_req *r = NULL;
         if (pend && i < pend->nmsp && i < CIP_MSP_MAX) r = &pend->msp[i];
+        /* a service that turns out to hold no request (cut, or a reply byte) leaves an
+         * empty one: its reply must not pair with what the stack held there */
+        if (col && child_role == ROLE_MSP_CHILD && i < CIP_MSP_MAX)
+            memset(&col->msp[i], 0, sizeof(col->msp[i]));
         parse_msg(st, &m, ctx, sink, depth + 1, "multiple_service", (int)i, col, child_role, r,
                   NULL);
     }
@@ -1076,7 +1080,8 @@ static void parse_response(struct cip_state *st, uint8_t service, struct cursor 
         if (req->has_class) ev_uint(e, "class", req->class_id);
         if (req->has_instance) ev_uint(e, "instance", req->instance);
         if (req->has_attribute) ev_uint(e, "attribute", req->attribute);
-        if (req->tag_len) ev_str(e, "tag", req->tag, req->tag_len);
+        if (req->tag_len)
+            ev_str(e, "tag", req->tag, req->tag_len < CIP_TAG_MAX ? req->tag_len : CIP_TAG_MAX);
     }
     if (pend && depth == 0 && ctx->ts_us >= pend->ts_us)
         ev_uint(e, "latency_us", ctx->ts_us - pend->ts_us);

@@ -320,6 +320,104 @@ START_TEST(msp_event_cap)
 }
 END_TEST
 
+/* A Multiple Service Packet of n services: header, offsets, then each child's bytes. */
+static size_t msp_build(uint8_t *b, int response, unsigned n, const uint8_t *const *kid,
+                        const size_t *klen)
+{
+    size_t at = 0;
+    if (response) {
+        memcpy(b, "\x8a\x00\x00\x00", 4);
+        at = 4;
+    } else {
+        memcpy(b, "\x0a\x02\x20\x02\x24\x01", 6);
+        at = 6;
+    }
+    size_t base = at;
+    b[at++] = (uint8_t)n;
+    b[at++] = (uint8_t)(n >> 8);
+    size_t off = 2 + 2 * (size_t)n;
+    for (unsigned i = 0; i < n; i++) {
+        b[at++] = (uint8_t)off;
+        b[at++] = (uint8_t)(off >> 8);
+        off += klen[i];
+    }
+    for (unsigned i = 0; i < n; i++) {
+        memcpy(b + at, kid[i], klen[i]);
+        at += klen[i];
+    }
+    (void)base;
+    return at;
+}
+
+static void msp_send(int response, unsigned n, const uint8_t *const *kid, const size_t *klen,
+                     uint16_t key, uint64_t ts)
+{
+    static uint8_t b[4096];
+    size_t len = msp_build(b, response, n, kid, klen);
+    struct cursor c = cursor_make(b, len);
+    struct cip_msg_ctx ctx;
+    memset(&ctx, 0, sizeof(ctx));
+    ctx.ts_us = ts;
+    ctx.key_kind = CIP_KEY_SEQ;
+    ctx.key[0] = (uint8_t)key;
+    ctx.key[1] = (uint8_t)(key >> 8);
+    cip_parse(&st, &c, &ctx, &rec.sink);
+}
+
+/* Fills the stack below this frame with byte v, where the next call's locals will be:
+ * memory a parser forgot to initialise then reads as v, not as whatever ran last. */
+static __attribute__((noinline)) void paint_stack(uint8_t v)
+{
+    volatile uint8_t pad[16384];
+    for (size_t i = 0; i < sizeof(pad); i++)
+        pad[i] = v;
+}
+
+/* An embedded service that says no request (here a reply byte inside a request packet)
+ * leaves no remembered request behind it. Its reply used to pair with whatever the
+ * stack held there: painted 0x70, that is a request of service 0x70 with a "tag" of
+ * 112 bytes read from a 40-byte field, past the end of the remembered requests for the
+ * 31st service (the stack-buffer-overflow the fuzzer found on 2026-11-29). */
+START_TEST(msp_unparsed_child_pairs_with_nothing)
+{
+    enum { N = 32, K = 30, P = 0x70 };
+    static const uint8_t get[] = {0x0e, 0x01, 0x20, 0x01}; /* Get_Attribute_Single, class 1 */
+    static const uint8_t reply_byte[] = {0x80 | P};
+    static const uint8_t get_reply[] = {0x8e, 0x00, 0x00, 0x00};
+    static const uint8_t p_reply[] = {0x80 | P, 0x00, 0x00, 0x00};
+    const uint8_t *kid[N];
+    size_t klen[N];
+    for (int i = 0; i < N; i++) {
+        kid[i] = get;
+        klen[i] = sizeof(get);
+    }
+    kid[K] = reply_byte;
+    klen[K] = sizeof(reply_byte);
+    paint_stack(P);
+    msp_send(0, N, kid, klen, 2, 20); /* nothing at K, a service after it */
+    for (int i = 0; i < N; i++) {
+        kid[i] = get_reply;
+        klen[i] = sizeof(get_reply);
+    }
+    kid[K] = p_reply;
+    klen[K] = sizeof(p_reply);
+    int before = rec.n;
+    msp_send(1, N, kid, klen, 2, 30);
+    ck_assert_int_eq(rec.n - before, 1 + N);
+    int seen = 0;
+    for (int i = before; i < rec.n; i++) {
+        const struct ev_field *ix = event_find(&rec.ev[i], "index");
+        if (!ix || ix->v.u != K) continue;
+        seen = 1;
+        ck_assert_msg(event_find(&rec.ev[i], "tag") == NULL, "reply %d took a stale tag", K);
+        ck_assert(event_find(&rec.ev[i], "class") == NULL);
+        /* the service after it is paired (class 1 from its request) */
+        ck_assert_uint_eq(u(i + 1, "class"), 1);
+    }
+    ck_assert(seen);
+}
+END_TEST
+
 START_TEST(names)
 {
     ck_assert_str_eq(cip_service_name(0x54, 1, 6, 0), "forward_open");
@@ -340,6 +438,7 @@ static Suite *cip_suite(void)
     tcase_add_test(tc, write_tag_symbolic);
     tcase_add_test(tc, reset_start_file);
     tcase_add_test(tc, msp_pairing);
+    tcase_add_test(tc, msp_unparsed_child_pairs_with_nothing);
     tcase_add_test(tc, bad_input);
     tcase_add_test(tc, msp_event_cap);
     tcase_add_test(tc, names);
