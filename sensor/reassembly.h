@@ -112,6 +112,12 @@ static inline void reasm_window(struct reasm_dir *d, const struct reasm_dir *rcv
 
 /* FIN at seq (after any data in the same segment): remembered so flush knows the end. */
 void reasm_fin(struct reasm_dir *d, uint32_t seq);
+/* Every byte up to the FIN has been delivered and nothing is held: the direction's
+ * stream is complete. */
+static inline int reasm_complete(const struct reasm_dir *d)
+{
+    return d->fin_seen && d->next_seq == d->fin_seq && !d->nsegs;
+}
 /* The peer acknowledged everything before `ack`. If this direction holds data
  * beyond a hole the peer has acknowledged, the hole is lost: deliver a gap and
  * what follows. Returns a mask of enum reasm_event. */

@@ -518,8 +518,7 @@ static inline void yara_stream_bytes(struct worker *w, struct flow *f, int dir, 
 static __attribute__((noinline)) void stream_closed(struct worker *w, struct flow *f)
 {
     for (int dir = 0; dir < 2; dir++) {
-        const struct reasm_dir *rd = &f->reasm[dir];
-        if (!rd->fin_seen || rd->next_seq != rd->fin_seq || rd->nsegs) continue;
+        if (!reasm_complete(&f->reasm[dir])) continue;
         if (f->diss_decided && f->diss && f->diss->end_on_fin && f->diss_state &&
             !(f->diss_ended & (1u << dir))) {
             f->diss_ended |= (uint8_t)(1u << dir);
@@ -765,7 +764,8 @@ static void tcp_packet(struct worker *w, struct flow *f, int dir, const struct p
         reasm_ack(&w->reasm, &f->reasm[!dir], d->ack, on_stream_data, w);
     }
     if (fl & 0x01) reasm_fin(&f->reasm[dir], d->seq + d->payload_len);
-    if (f->closed_dirs && f->diss_ended != 3) stream_closed(w, f);
+    /* only after a FIN, and only when something waits for it */
+    if (f->closed_dirs && (w->yara || (f->diss && f->diss->end_on_fin))) stream_closed(w, f);
     w->cur_flow = NULL;
 }
 

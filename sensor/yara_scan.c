@@ -321,19 +321,19 @@ static uint8_t *pool_get(struct yara_pool *p, int k)
         memcpy(&p->free[k], b, sizeof(void *));
         return b;
     }
-    int j = k + 1;
-    while (j < p->nclass && !p->free[j] && p->size[j] == 2 * p->size[j - 1])
-        j++;
-    if (j >= p->nclass || !p->free[j] || p->size[j] != 2 * p->size[j - 1])
-        return slab_carve(p, p->size[k] < sizeof(void *) ? sizeof(void *) : p->size[k]);
-    uint8_t *big = p->free[j];
-    memcpy(&p->free[j], big, sizeof(void *));
-    for (; j > k; j--) { /* keep the first half, free the second */
-        uint8_t *half = big + p->size[j - 1];
-        memcpy(half, &p->free[j - 1], sizeof(void *));
-        p->free[j - 1] = half;
+    /* the smallest larger free buffer, through classes that double */
+    for (int j = k + 1; j < p->nclass && p->size[j] == 2 * p->size[j - 1]; j++) {
+        uint8_t *big = p->free[j];
+        if (!big) continue;
+        memcpy(&p->free[j], big, sizeof(void *));
+        for (; j > k; j--) { /* keep the first half, free the second */
+            uint8_t *half = big + p->size[j - 1];
+            memcpy(half, &p->free[j - 1], sizeof(void *));
+            p->free[j - 1] = half;
+        }
+        return big;
     }
-    return big;
+    return slab_carve(p, p->size[k] < sizeof(void *) ? sizeof(void *) : p->size[k]);
 }
 
 /* Back to its free list (yw NULL: dropped, the worker's slabs hold it). */

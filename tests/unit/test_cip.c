@@ -20,11 +20,9 @@ static void setup(void)
     memset(&st, 0, sizeof(st));
 }
 
-/* One CIP message given as hex; key = the pairing key (sequence count). */
-static void cip_hex(const char *hex, uint16_t key, uint64_t ts)
+/* One CIP message; key = the pairing key (sequence count). */
+static void cip_bytes(const uint8_t *buf, size_t n, uint16_t key, uint64_t ts)
 {
-    static uint8_t buf[1024];
-    size_t n = hex_to_bytes(hex, buf, sizeof(buf));
     struct cursor c = cursor_make(buf, n);
     struct cip_msg_ctx ctx;
     memset(&ctx, 0, sizeof(ctx));
@@ -35,6 +33,13 @@ static void cip_hex(const char *hex, uint16_t key, uint64_t ts)
     ctx.has_seq = 1;
     ctx.seq = key;
     cip_parse(&st, &c, &ctx, &rec.sink);
+}
+
+/* The same, given as hex. */
+static void cip_hex(const char *hex, uint16_t key, uint64_t ts)
+{
+    static uint8_t buf[1024];
+    cip_bytes(buf, hex_to_bytes(hex, buf, sizeof(buf)), key, ts);
 }
 
 static const struct ev_field *fld(int i, const char *path)
@@ -332,7 +337,6 @@ static size_t msp_build(uint8_t *b, int response, unsigned n, const uint8_t *con
         memcpy(b, "\x0a\x02\x20\x02\x24\x01", 6);
         at = 6;
     }
-    size_t base = at;
     b[at++] = (uint8_t)n;
     b[at++] = (uint8_t)(n >> 8);
     size_t off = 2 + 2 * (size_t)n;
@@ -345,7 +349,6 @@ static size_t msp_build(uint8_t *b, int response, unsigned n, const uint8_t *con
         memcpy(b + at, kid[i], klen[i]);
         at += klen[i];
     }
-    (void)base;
     return at;
 }
 
@@ -353,15 +356,7 @@ static void msp_send(int response, unsigned n, const uint8_t *const *kid, const 
                      uint16_t key, uint64_t ts)
 {
     static uint8_t b[4096];
-    size_t len = msp_build(b, response, n, kid, klen);
-    struct cursor c = cursor_make(b, len);
-    struct cip_msg_ctx ctx;
-    memset(&ctx, 0, sizeof(ctx));
-    ctx.ts_us = ts;
-    ctx.key_kind = CIP_KEY_SEQ;
-    ctx.key[0] = (uint8_t)key;
-    ctx.key[1] = (uint8_t)(key >> 8);
-    cip_parse(&st, &c, &ctx, &rec.sink);
+    cip_bytes(b, msp_build(b, response, n, kid, klen), key, ts);
 }
 
 /* Fills the stack below this frame with byte v, where the next call's locals will be:
