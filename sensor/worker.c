@@ -502,8 +502,12 @@ static __attribute__((noinline)) void yara_stream_full(struct worker *w, struct 
 static inline void yara_stream_bytes(struct worker *w, struct flow *f, int dir, const uint8_t *data,
                                      uint32_t len)
 {
-    if (yara_flow_unclassified(&f->yara) && (f->ndpi_master || f->ndpi_app || f->ndpi_done))
-        yara_flow_classified(w->yara, &f->yara, classify_is_encrypted(&w->cls, f));
+    /* nDPI's word on encryption waits for the dissector's choice: a flow one of ours
+     * reads is a cleartext industrial protocol whatever nDPI guessed (nDPI 4.2 takes
+     * CIP I/O on UDP 2222 for SkypeCall, an encrypted protocol) */
+    if (yara_flow_unclassified(&f->yara) && f->diss_decided &&
+        (f->ndpi_master || f->ndpi_app || f->ndpi_done))
+        yara_flow_classified(w->yara, &f->yara, !f->diss && classify_is_encrypted(&w->cls, f));
     if (f->yara.done[dir]) return; /* scanned, given up, or encrypted: nothing more kept */
     if (yara_stream_data(w->yara, &f->yara, dir, data, len)) yara_stream_full(w, f, dir);
 }
@@ -599,10 +603,11 @@ static void dissect_datagram(struct worker *w, struct flow *f, int dir, const ui
                              uint32_t len, int transport)
 {
     if (len == 0) return;
-    if (w->yara) yara_stream_bytes(w, f, dir, data, len);
     set_context(w, f, dir, w->cur_ts);
-    if (!f->diss_decided && !select_dissector(w, f, dir, data, len, transport)) return;
-    if (!f->diss) return;
+    /* the dissector first: YARA asks whether one reads the flow */
+    int decided = f->diss_decided || select_dissector(w, f, dir, data, len, transport);
+    if (w->yara) yara_stream_bytes(w, f, dir, data, len);
+    if (!decided || !f->diss) return;
     struct pdu_info info = {dir == 0, transport, 0, w->cur_ts};
     diss_parse(w, f, data, len, &info);
 }

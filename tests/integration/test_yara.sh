@@ -176,6 +176,26 @@ assert um[0]["size"] == 12343 and um[0]["first_block"] == "1", um
 print("Modbus: a file record run scanned at the flow's end with its 5-tuple; UMAS read joined")
 PY
 
+# 3d. CIP I/O on UDP 2222 (real capture): nDPI 4.2 calls it SkypeCall, which it counts
+# as encrypted, but the ENIP dissector reads it, so both directions are scanned. And
+# TLS (bench traffic, below) is still skipped as encrypted.
+mkdir "$T/yara_io"
+cat >"$T/yara_io/io.yar" <<'EOF'
+rule OTS_Test_CIP_IO { strings: $io = { 02 00 02 80 08 00 } condition: $io and ot_proto == "enip" }
+EOF
+"$BIN" -r "$OTS_SOURCE_DIR/tests/data/cip_io.pcap" -w 1 --redis none -Y "$T/yara_io" \
+    --events "$T/io.ev" --stats "$T/io.st" 2>"$T/io.err" || bad "cip_io run: $(cat "$T/io.err")"
+/usr/bin/python3 - "$T" <<'PY' && ok || bad "CIP I/O not scanned (taken for encrypted)"
+import json, sys
+t = sys.argv[1]
+st = json.load(open(f"{t}/io.st"))["yara"]
+assert st["encrypted_skips"] == 0 and st["streams_scanned"] == 2, st
+m = [json.loads(l) for l in open(f"{t}/io.ev")]
+m = sorted(e["yara"]["direction"] for e in m if e["proto"] == "yara")
+assert m == ["to_client", "to_server"], m
+print("CIP I/O: both directions scanned, no encrypted skip")
+PY
+
 # 4. compile errors: file:line, exit 1; a good set passes --check
 "$BIN" --check -Y "$T/yara" >"$T/chk.out" 2>&1 && grep -q "4 YARA rules" "$T/chk.out" && ok ||
     bad "--check of the good set: $(cat "$T/chk.out")"
@@ -241,6 +261,7 @@ assert n <= len(added) <= 2 * n and added <= {k[0] for k in eic0}, len(added)
 s0, s1 = json.load(open(f"{t}/r0.st")), json.load(open(f"{t}/r1.st"))
 assert s0["yara"]["scans"] == s1["yara"]["scans"], (s0["yara"], s1["yara"])
 assert s1["packets_processed"] == s0["packets_processed"], "packets lost"
+assert s0["yara"]["encrypted_skips"] > 0, s0["yara"]  # the bench's TLS flows
 print("reload: %d EICAR matches both runs, added rule matched %d flows, %d scans each"
       % (len(eic1), len(added), s1["yara"]["scans"]))
 PY
