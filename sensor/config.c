@@ -73,6 +73,7 @@ void config_defaults(struct config *c)
     c->aggregate_window = 60;
     c->aggregate_max = 10000;
     c->yara_stream_max = 64 * 1024;
+    c->yara_stream_max_dissected = 16 * 1024;
     c->yara_object_max = 1024 * 1024;
     c->yara_flow_budget = 4ull * 1024 * 1024;
     c->yara_second_budget = 64ull * 1024 * 1024;
@@ -161,6 +162,7 @@ static const struct key keys[] = {
     {"suppress", K_STR, F(suppress_path), sizeof(((struct config *)0)->suppress_path), 0, 0},
     {"yara", K_STR, F(yara_path), sizeof(((struct config *)0)->yara_path), 0, 0},
     {"yara.stream_max", K_U32, F(yara_stream_max), 0, 0, 1u << 26},
+    {"yara.stream_max_dissected", K_U32, F(yara_stream_max_dissected), 0, 0, 1u << 26},
     {"yara.object_max", K_U32, F(yara_object_max), 0, 0, 1u << 28},
     {"yara.flow_budget", K_U64, F(yara_flow_budget), 0, 0, 1ull << 40},
     {"yara.second_budget", K_U64, F(yara_second_budget), 0, 0, 1ull << 40},

@@ -78,6 +78,7 @@ struct config {
     char suppress_path[1024];
     char yara_path[1024];
     uint32_t yara_stream_max, yara_object_max;     /* bytes scanned per direction / object */
+    uint32_t yara_stream_max_dissected;            /* the same for flows a dissector reads */
     uint64_t yara_flow_budget, yara_second_budget; /* bytes scanned per flow / per second */
     int yara_encrypted;                            /* also scan stream windows of encrypted flows */
     uint32_t yara_opcua_write_min;                 /* OPC UA Write values scanned from this size */

@@ -296,6 +296,7 @@ static void choose(struct worker *w, struct flow *f, const struct dissector *d, 
         f->diss_state = d->state_new();
         if (!f->diss_state) f->diss = NULL; /* out of memory: counted as undissected */
     }
+    if (f->diss && w->yara) yara_flow_dissected(&f->yara);
     if (f->diss && nonstandard) {
         f->nonstandard_port = 1;
         w->st.nonstandard_port++;
@@ -1120,9 +1121,10 @@ int worker_start(struct worker *w)
     event_sink_init(&w->sink, deliver, w);
     w->sink.params = &c->diss;
     if (c->yara_path[0]) {
-        struct yara_limits yl = {c->yara_stream_max,    c->yara_object_max, c->yara_flow_budget,
-                                 c->yara_second_budget, c->yara_encrypted,  c->yara_opcua_write_min,
-                                 c->yara_memory_max};
+        struct yara_limits yl = {c->yara_stream_max,  c->yara_object_max,
+                                 c->yara_flow_budget, c->yara_second_budget,
+                                 c->yara_encrypted,   c->yara_opcua_write_min,
+                                 c->yara_memory_max,  c->yara_stream_max_dissected};
         if (!(w->yara = yara_worker_new(&yl))) return -1;
         w->sink.yara = w->yara;
     }

@@ -14,6 +14,7 @@ struct yara_flow {
     uint8_t done[2];    /* the direction's window was scanned (or given up) */
     uint8_t classified; /* told yara_flow_classified() */
     uint8_t off;        /* encrypted: nothing is kept */
+    uint8_t dissected;  /* a dissector reads the flow: windows stop at lim.dissected_max */
     uint8_t covered[2]; /* 1: a dissector's objects hold the bytes (not scanned), 2: no longer */
     uint64_t used;      /* bytes scanned for this flow (the per-flow budget) */
 };

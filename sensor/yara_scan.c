@@ -245,6 +245,7 @@ struct yara_worker *yara_worker_new(const struct yara_limits *lim)
     struct yara_worker *yw = calloc(1, sizeof(*yw));
     if (!yw) return NULL;
     yw->lim = *lim;
+    if (yw->lim.dissected_max > lim->stream_max) yw->lim.dissected_max = lim->stream_max;
     yw->pool.max = lim->memory_max;
     /* size classes 256, 512, 1 KiB ... up to the window, the last one the window */
     struct yara_pool *p = &yw->pool;
@@ -606,8 +607,23 @@ int yara_stream_grow(struct yara_worker *yw, struct yara_flow *fs, int dir, cons
 {
     if (!yw || !yw->scanner[0] || !yw->lim.stream_max || !len) return 0;
     if (fs->done[dir]) return 0; /* also when off */
+    uint32_t max = fs->dissected ? yw->lim.dissected_max : yw->lim.stream_max;
     uint32_t have = fs->len[dir];
-    uint32_t room = yw->lim.stream_max - have;
+    if (have >= max) {
+        /* the dissector was chosen after the window passed its cap: what is beyond
+         * the cap is not part of the window (with a cap of 0 there is none) */
+        if (!max) {
+            pool_put(yw, fs->buf[dir], fs->cls[dir]);
+            fs->buf[dir] = NULL;
+            fs->len[dir] = 0;
+            fs->done[dir] = 1;
+            return 0;
+        }
+        fs->len[dir] = max;
+        fs->room[dir] = 0;
+        return 1;
+    }
+    uint32_t room = max - have;
     uint32_t n = len < room ? len : room;
     const struct yara_pool *p = &yw->pool;
     if (!fs->buf[dir] || have + n > p->size[fs->cls[dir]]) {
@@ -638,9 +654,8 @@ int yara_stream_grow(struct yara_worker *yw, struct yara_flow *fs, int dir, cons
     fs->len[dir] = have + n;
     /* the fast path takes what fits the buffer short of filling the window */
     uint32_t cap = p->size[fs->cls[dir]];
-    fs->room[dir] =
-        cap < yw->lim.stream_max ? cap - fs->len[dir] : yw->lim.stream_max - fs->len[dir];
-    return fs->len[dir] >= yw->lim.stream_max;
+    fs->room[dir] = cap < max ? cap - fs->len[dir] : max - fs->len[dir];
+    return fs->len[dir] >= max;
 }
 
 void yara_stream_scan(struct yara_worker *yw, struct yara_flow *fs, int dir, const char *proto,

@@ -40,6 +40,7 @@ struct yara_limits {
     int encrypted;          /* scan stream windows of encrypted flows (TLS, SSH ...) too */
     uint32_t ua_write_min;  /* OPC UA Write values of this many bytes or more are objects */
     uint64_t memory_max;    /* bytes of stream windows a worker may hold; 0: no cap */
+    uint32_t dissected_max; /* stream_max for flows a dissector reads (at most stream_max) */
 };
 
 struct yara_stats {
@@ -114,6 +115,14 @@ void yara_stream_scan(struct yara_worker *yw, struct yara_flow *fs, int dir, con
  * tells yara_flow_classified() once; an
  * encrypted flow's windows are dropped unscanned (counted) unless
  * yara.encrypted is set. */
+/* The flow is read by one of otsensor's dissectors: its windows stop at
+ * lim.dissected_max (the dissector hands its transfers over as objects, scanned
+ * whole). The fast path is closed so that the next segment meets the new cap. */
+static inline void yara_flow_dissected(struct yara_flow *fs)
+{
+    fs->dissected = 1;
+    fs->room[0] = fs->room[1] = 0;
+}
 static inline int yara_flow_unclassified(const struct yara_flow *fs)
 {
     return !fs->classified;

@@ -33,7 +33,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     static struct fuzz_stream s;
     if (size < 1) return 0;
     const struct dissector *d = (data[0] & 1) ? &ftp_data_dissector : &http_dissector;
-    struct yara_limits lim = {256, 16u + 4u * (data[0] >> 1), 0, 0, 0, 16, 0};
+    struct yara_limits lim = {256, 16u + 4u * (data[0] >> 1), 0, 0, 0, 16, 0, 256};
     struct yara_worker *yw = yara_worker_new(&lim);
     if (!yw || yara_worker_use(yw, rules(), NULL) != 0) abort();
     static int warm;

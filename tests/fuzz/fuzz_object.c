@@ -164,7 +164,9 @@ static void run_api(struct yara_worker *yw, struct event_sink *sink, const uint8
                 yara_stream_scan(yw, &fs, arg & 1, "fuzz", sink, sink->net.ts_us);
             break;
         default:
-            if (arg & 1)
+            if (arg & 4)
+                yara_flow_dissected(&fs);
+            else if (arg & 1)
                 yara_stream_scan(yw, &fs, arg & 2 ? 1 : 0, "fuzz", sink, sink->net.ts_us);
             else
                 yara_flow_end(yw, &fs, "fuzz", sink, sink->net.ts_us);
@@ -186,7 +188,15 @@ static const struct dissector *const diss[16] = {
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     if (size < 2) return 0;
-    struct yara_limits lim = {64u + data[1], 64u + data[1], 4096, 8192, data[1] & 1, 16, 0};
+    /* windows of flows a dissector reads stop earlier (none at all with bit 1) */
+    struct yara_limits lim = {64u + data[1],
+                              64u + data[1],
+                              4096,
+                              8192,
+                              data[1] & 1,
+                              16,
+                              0,
+                              data[1] & 2 ? 0 : 16u + data[1] / 4u};
     struct yara_worker *yw = yara_worker_new(&lim);
     if (!yw || yara_worker_use(yw, rules(), NULL) != 0) abort();
     static struct event_sink sink;

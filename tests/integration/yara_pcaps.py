@@ -9,6 +9,9 @@
   tristation.pcap    one UDP datagram to port 1502 carrying PowerPC routines
   modbus_file_run.pcap  Modbus FC 21 writes to file 4, records 1-5 then 6-8, in two
                      PDUs; OTS-SPLIT-MARKER is cut between them; the flow then closes
+  deep_windows.pcap  a Modbus flow (100 FC 16 writes of 253 bytes: 25,300 bytes to the
+                     server) and a flow of an unknown protocol (60 segments of 1,400
+                     bytes to port 7777): the two window depths
   eicar_flows_A.pcap N short TCP flows, each sending EICAR in one segment
   eicar_flows_B.pcap the same with other ports (for runs with several -r)
 
@@ -94,6 +97,25 @@ def tristation():
     return [p]
 
 
+def deep_windows():
+    m = Tcp(Clock(1700000500.0), [], "10.8.0.1", "10.8.0.2", 43000, 502)
+    m.handshake()
+    for tid in range(1, 101):
+        pdu = b"\x10" + (0).to_bytes(2, "big") + (120).to_bytes(2, "big") + b"\xf0" + b"\x11" * 240
+        m.send(True, tid.to_bytes(2, "big") + b"\x00\x00" + (len(pdu) + 1).to_bytes(2, "big") +
+               b"\x01" + pdu)
+        m.send(False, tid.to_bytes(2, "big") + b"\x00\x00\x00\x06\x01\x10\x00\x00\x00\x78")
+    m.close()
+    u = Tcp(Clock(1700000600.0), [], "10.8.0.3", "10.8.0.4", 43001, 7777)
+    u.handshake()
+    for _ in range(60):
+        u.send(True, b"A" * 1400)
+        u.add(u.pkt(False, "A"))
+    u.send(False, b"ok")
+    u.close()
+    return m.out + u.out
+
+
 def eicar_flows(n, port_base, t0):
     pkts = []
     for i in range(n):
@@ -148,6 +170,7 @@ def main():
     wrpcap(out + "/modbus_file_run.pcap", modbus_file_run())
     wrpcap(out + "/eicar_late.pcap", eicar_late())
     wrpcap(out + "/eicar_gap.pcap", eicar_gap())
+    wrpcap(out + "/deep_windows.pcap", deep_windows())
     wrpcap(out + "/eicar_flows_A.pcap", eicar_flows(n, 20000, 1700001000.0))
     wrpcap(out + "/eicar_flows_B.pcap", eicar_flows(n, 40000, 1800001000.0))
 

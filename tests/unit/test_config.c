@@ -358,6 +358,7 @@ static const char *all_keys[] = {
     "suppress",
     "yara",
     "yara.stream_max",
+    "yara.stream_max_dissected",
     "yara.object_max",
     "yara.flow_budget",
     "yara.second_budget",

@@ -682,7 +682,7 @@ START_TEST(test_yara_file_transport)
         "ot_direction == \"to_client\" }\n",
         err, sizeof(err));
     ck_assert_msg(ys != NULL, "%s", err);
-    struct yara_limits lim = {0, 1 << 20, 0, 0, 0, 1024, 0};
+    struct yara_limits lim = {0, 1 << 20, 0, 0, 0, 1024, 0, 0};
     struct yara_worker *yw = yara_worker_new(&lim);
     ck_assert_int_eq(yara_worker_use(yw, ys, NULL), 0);
     rec.sink.yara = yw;

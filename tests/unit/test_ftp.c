@@ -30,7 +30,7 @@ static void setup(void)
     ys = yara_set_load_text("t.yar", "rule Marker { strings: $m = \"OTS-MARK\" condition: $m }\n",
                             err, sizeof(err));
     ck_assert_msg(ys != NULL, "%s", err);
-    struct yara_limits lim = {0, 1 << 20, 0, 0, 0, 1024, 0};
+    struct yara_limits lim = {0, 1 << 20, 0, 0, 0, 1024, 0, 0};
     yw = yara_worker_new(&lim);
     ck_assert_int_eq(yara_worker_use(yw, ys, NULL), 0);
     recorder_init(&rec);

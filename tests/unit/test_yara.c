@@ -38,7 +38,7 @@ static struct yara_set *load(const char *text)
 static struct yara_worker *worker(const struct yara_set *ys, uint32_t stream_max,
                                   uint32_t object_max, uint64_t flow_b, uint64_t sec_b)
 {
-    struct yara_limits lim = {stream_max, object_max, flow_b, sec_b, 0, 1024, 0};
+    struct yara_limits lim = {stream_max, object_max, flow_b, sec_b, 0, 1024, 0, stream_max};
     struct yara_worker *yw = yara_worker_new(&lim);
     ck_assert_ptr_nonnull(yw);
     ck_assert_int_eq(yara_worker_use(yw, ys, NULL), 0);
@@ -215,6 +215,65 @@ START_TEST(stream_window_once)
 }
 END_TEST
 
+/* Flows a dissector reads keep the shorter yara.stream_max_dissected window; the
+ * others the full yara.stream_max. A flow found dissected once its window is past
+ * the shorter cap is cut to it, and a cap of 0 drops the window. */
+START_TEST(dissected_flows_shorter_window)
+{
+    /* filesize: the window length; the marker sits past the dissected cap */
+    struct yara_set *ys = load("rule Len { condition: ot_object_type == \"stream\" }\n"
+                               "rule Deep { strings: $m = \"OTS-MARK\" condition: $m }\n");
+    struct yara_limits lim = {4096, 0, 0, 0, 0, 1024, 0, 1000};
+    struct yara_worker *yw = yara_worker_new(&lim);
+    ck_assert_int_eq(yara_worker_use(yw, ys, NULL), 0);
+    recorder_init(&rec);
+    rec.sink.yara = yw;
+    static uint8_t buf[4096];
+    memset(buf, 'a', sizeof(buf));
+    memcpy(buf + 2000, "OTS-MARK", 8);
+    struct yara_flow plain = {0}, diss = {0}, late = {0}, off = {0};
+    yara_flow_dissected(&diss);
+    int full[3] = {0, 0, 0};
+    uint32_t fed[3] = {0, 0, 0};
+    struct yara_flow *fl[3] = {&plain, &diss, &late};
+    for (uint32_t at = 0; at < sizeof(buf); at += 100)
+        for (int i = 0; i < 3; i++) {
+            if (full[i]) continue;
+            if (i == 2 && at == 1200) yara_flow_dissected(&late); /* 1,200 bytes held */
+            full[i] = yara_stream_data(yw, fl[i], 0, buf + at, 100);
+            fed[i] = at + 100;
+        }
+    ck_assert_int_eq(full[0] && full[1] && full[2], 1);
+    ck_assert_uint_eq(fed[0], 4100); /* the last piece only partly fits */
+    ck_assert_uint_eq(fed[1], 1000);
+    ck_assert_uint_eq(fed[2], 1300); /* the first piece after the mark is refused */
+    for (int i = 0; i < 3; i++) {
+        rec.n = 0;
+        yara_stream_scan(yw, fl[i], 0, "", &rec.sink, 1);
+        ck_assert_int_eq(count_rule("Len"), 1);
+        ck_assert_int_eq(count_rule("Deep"), i == 0);
+        const char *j = rule_json("Len");
+        ck_assert_ptr_nonnull(strstr(j, i == 0 ? "\"scanned\":4096" : "\"scanned\":1000"));
+        yara_flow_end(yw, fl[i], "", &rec.sink, 2);
+    }
+    yara_worker_free(yw);
+    /* a cap of 0: a dissected flow's window is let go and never scanned */
+    lim.dissected_max = 0;
+    yw = yara_worker_new(&lim);
+    ck_assert_int_eq(yara_worker_use(yw, ys, NULL), 0);
+    rec.sink.yara = yw;
+    rec.n = 0;
+    ck_assert_int_eq(yara_stream_data(yw, &off, 1, buf, 100), 0);
+    yara_flow_dissected(&off);
+    ck_assert_int_eq(yara_stream_data(yw, &off, 1, buf, 100), 0);
+    ck_assert_int_eq(yara_flow_held(&off), 0);
+    yara_flow_end(yw, &off, "", &rec.sink, 3);
+    ck_assert_int_eq(rec.n, 0);
+    yara_worker_free(yw);
+    yara_set_free(ys);
+}
+END_TEST
+
 /* A window grows through the pool's size classes (256 << k bytes) and keeps
  * every byte in place; a second flow on the reused buffers sees only its own. */
 START_TEST(window_grows_through_pool)
@@ -265,7 +324,7 @@ END_TEST
 START_TEST(memory_cap)
 {
     struct yara_set *ys = load(RULES);
-    struct yara_limits lim = {65536, 0, 0, 0, 0, 1024, 2u << 20}; /* one 2 MiB slab */
+    struct yara_limits lim = {65536, 0, 0, 0, 0, 1024, 2u << 20, 0}; /* one 2 MiB slab */
     struct yara_worker *yw = yara_worker_new(&lim);
     ck_assert_int_eq(yara_worker_use(yw, ys, NULL), 0);
     recorder_init(&rec);
@@ -327,7 +386,7 @@ END_TEST
 START_TEST(pool_halves_free_buffers)
 {
     struct yara_set *ys = load(RULES);
-    struct yara_limits lim = {65536, 0, 0, 0, 0, 1024, 0};
+    struct yara_limits lim = {65536, 0, 0, 0, 0, 1024, 0, 0};
     struct yara_worker *yw = yara_worker_new(&lim);
     ck_assert_int_eq(yara_worker_use(yw, ys, NULL), 0);
     recorder_init(&rec);
@@ -437,7 +496,7 @@ START_TEST(encrypted_flows_skipped)
     ck_assert_uint_eq(st.scans, 1);
     yara_worker_free(yw);
     /* yara.encrypted = yes: scanned like any other */
-    struct yara_limits lim = {1024, 0, 0, 0, 1, 1024, 0};
+    struct yara_limits lim = {1024, 0, 0, 0, 1, 1024, 0, 0};
     yw = yara_worker_new(&lim);
     yara_worker_use(yw, ys, NULL);
     rec.sink.yara = yw;
@@ -1211,6 +1270,7 @@ static Suite *suite(void)
     tcase_add_test(tc, compile_errors_name_file_and_line);
     tcase_add_test(tc, scan_event_and_externals);
     tcase_add_test(tc, stream_window_once);
+    tcase_add_test(tc, dissected_flows_shorter_window);
     tcase_add_test(tc, window_grows_through_pool);
     tcase_add_test(tc, memory_cap);
     tcase_add_test(tc, pool_halves_free_buffers);

@@ -44,7 +44,7 @@ static void start(uint32_t stream_max, uint32_t object_max, uint32_t ua_min)
     ck_assert_int_eq(yara_global_init(), 0);
     ys = yara_set_load_text("t.yar", RULES, err, sizeof(err));
     ck_assert_msg(ys != NULL, "%s", err);
-    struct yara_limits lim = {stream_max, object_max, 0, 0, 0, ua_min, 0};
+    struct yara_limits lim = {stream_max, object_max, 0, 0, 0, ua_min, 0, stream_max};
     yw = yara_worker_new(&lim);
     ck_assert_ptr_nonnull(yw);
     ck_assert_int_eq(yara_worker_use(yw, ys, NULL), 0);

@@ -36,7 +36,7 @@ static void setup(void)
     ck_assert_int_eq(yara_global_init(), 0);
     ys = yara_set_load_text("test.yar", RULES, err, sizeof(err));
     ck_assert_msg(ys != NULL, "compile: %s", err);
-    struct yara_limits lim = {0, 1 << 20, 0, 0, 0, 1024, 0};
+    struct yara_limits lim = {0, 1 << 20, 0, 0, 0, 1024, 0, 0};
     yw = yara_worker_new(&lim);
     ck_assert_ptr_nonnull(yw);
     ck_assert_int_eq(yara_worker_use(yw, ys, NULL), 0);
