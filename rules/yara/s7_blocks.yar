@@ -22,7 +22,8 @@ rule OTS_S7_Stuxnet_Block_Numbers : s7 stuxnet
         tc = "TC.MAL.SIG"
         severity = "critical"
     condition:
-        ot_object_type == "s7comm.block" and uint16be(0) == 0x7070 and
+        /* the header bytes first: cheaper than the external, and rarely 70 70 */
+        uint16be(0) == 0x7070 and ot_object_type == "s7comm.block" and
         ((uint8(5) == 0x0A and uint16be(6) >= 888 and uint16be(6) <= 890) or
          (uint8(5) == 0x0C and uint16be(6) >= 1865 and uint16be(6) <= 1874))
 }

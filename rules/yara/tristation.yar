@@ -26,6 +26,8 @@ rule OTS_TriStation_PowerPC_Code_Download : triton tristation
         $mtlr_r0 = { 7C 08 03 A6 }        /* mtlr r0 */
         $blr     = { 4E 80 00 20 }        /* blr */
     condition:
-        ot_server_port == 1502 and ot_direction == "to_server" and
-        $stwu_r1 and $mflr_r0 and $mtlr_r0 and #blr >= 2
+        /* strings first: their matches are known once the bytes are walked, while
+         * each external is a lookup in libyara; most windows stop at $stwu_r1 */
+        $stwu_r1 and $mflr_r0 and $mtlr_r0 and #blr >= 2 and
+        ot_server_port == 1502 and ot_direction == "to_server"
 }
