@@ -73,7 +73,7 @@ void config_defaults(struct config *c)
     c->aggregate_window = 60;
     c->aggregate_max = 10000;
     c->yara_stream_max = 64 * 1024;
-    c->yara_stream_max_dissected = 16 * 1024;
+    c->yara_stream_max_dissected = 8 * 1024;
     c->yara_object_max = 1024 * 1024;
     c->yara_flow_budget = 4ull * 1024 * 1024;
     c->yara_second_budget = 64ull * 1024 * 1024;

@@ -197,7 +197,7 @@ print("CIP I/O: both directions scanned, no encrypted skip")
 PY
 
 # 3e. window depths: the Modbus flow (read by a dissector) is scanned for its first
-# 16 KiB (yara.stream_max_dissected), the unknown protocol for 64 KiB (yara.stream_max)
+# 8 KiB (yara.stream_max_dissected), the unknown protocol for 64 KiB (yara.stream_max)
 mkdir "$T/yara_len"
 echo 'rule OTS_Test_Window { condition: ot_object_type == "stream" }' >"$T/yara_len/len.yar"
 "$BIN" -r "$T/deep_windows.pcap" -w 1 --redis none -Y "$T/yara_len" --events "$T/deep.ev" \
@@ -211,10 +211,10 @@ for l in open(f"{t}/deep.ev"):
     if e["proto"] == "yara":
         port = e["dst_port"] if e["dst_port"] in (502, 7777) else e["src_port"]  # the server
         got[(port, e["yara"]["direction"])] = e["yara"]["object"]["scanned"]
-want = {(502, "to_server"): 16384, (502, "to_client"): 1200,
+want = {(502, "to_server"): 8192, (502, "to_client"): 1200,
         (7777, "to_server"): 65536, (7777, "to_client"): 2}
 assert got == want, got
-print("window depths: Modbus 16 KiB, unknown protocol 64 KiB")
+print("window depths: Modbus 8 KiB, unknown protocol 64 KiB")
 PY
 
 # 4. compile errors: file:line, exit 1; a good set passes --check
