@@ -296,7 +296,9 @@ static void choose(struct worker *w, struct flow *f, const struct dissector *d, 
         f->diss_state = d->state_new();
         if (!f->diss_state) f->diss = NULL; /* out of memory: counted as undissected */
     }
-    if (f->diss && w->yara) yara_flow_dissected(&f->yara);
+    /* an object-only dissector (HTTP, FTP) drops or falls back to the window: it
+     * keeps the deep one */
+    if (f->diss && w->yara && !f->diss->objects_only) yara_flow_dissected(&f->yara);
     if (f->diss && nonstandard) {
         f->nonstandard_port = 1;
         w->st.nonstandard_port++;

@@ -197,7 +197,8 @@ print("CIP I/O: both directions scanned, no encrypted skip")
 PY
 
 # 3e. window depths: the Modbus flow (read by a dissector) is scanned for its first
-# 8 KiB (yara.stream_max_dissected), the unknown protocol for 64 KiB (yara.stream_max)
+# 8 KiB (yara.stream_max_dissected), the unknown protocol for 64 KiB (yara.stream_max),
+# and an HTTP direction its parser gave up on keeps the deep window (all 20,027 bytes)
 mkdir "$T/yara_len"
 echo 'rule OTS_Test_Window { condition: ot_object_type == "stream" }' >"$T/yara_len/len.yar"
 "$BIN" -r "$T/deep_windows.pcap" -w 1 --redis none -Y "$T/yara_len" --events "$T/deep.ev" \
@@ -209,10 +210,10 @@ got = {}
 for l in open(f"{t}/deep.ev"):
     e = json.loads(l)
     if e["proto"] == "yara":
-        port = e["dst_port"] if e["dst_port"] in (502, 7777) else e["src_port"]  # the server
+        port = e["dst_port"] if e["dst_port"] in (80, 502, 7777) else e["src_port"]  # server
         got[(port, e["yara"]["direction"])] = e["yara"]["object"]["scanned"]
 want = {(502, "to_server"): 8192, (502, "to_client"): 1200,
-        (7777, "to_server"): 65536, (7777, "to_client"): 2}
+        (7777, "to_server"): 65536, (7777, "to_client"): 2, (80, "to_server"): 20027}
 assert got == want, got
 print("window depths: Modbus 8 KiB, unknown protocol 64 KiB")
 PY

@@ -11,7 +11,8 @@
                      PDUs; OTS-SPLIT-MARKER is cut between them; the flow then closes
   deep_windows.pcap  a Modbus flow (100 FC 16 writes of 253 bytes: 25,300 bytes to the
                      server) and a flow of an unknown protocol (60 segments of 1,400
-                     bytes to port 7777): the two window depths
+                     bytes to port 7777): the two window depths; and an HTTP flow
+                     whose second request is 20,000 bytes of junk
   eicar_flows_A.pcap N short TCP flows, each sending EICAR in one segment
   eicar_flows_B.pcap the same with other ports (for runs with several -r)
 
@@ -113,7 +114,17 @@ def deep_windows():
         u.add(u.pkt(False, "A"))
     u.send(False, b"ok")
     u.close()
-    return m.out + u.out
+    # HTTP whose second request is not HTTP: the parser gives the direction back to
+    # its window, which keeps the deep cap (HTTP is read for its objects only)
+    h = Tcp(Clock(1700000700.0), [], "10.8.0.5", "10.8.0.6", 43002, 80)
+    h.handshake()
+    h.send(True, b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+    h.send(False, b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+    for _ in range(20):
+        h.send(True, b"B" * 1000)
+        h.add(h.pkt(False, "A"))
+    h.close()
+    return m.out + u.out + h.out
 
 
 def eicar_flows(n, port_base, t0):
