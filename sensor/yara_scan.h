@@ -110,12 +110,7 @@ static inline int yara_stream_data(struct yara_worker *yw, struct yara_flow *fs,
 /* Scans direction dir's window now, once (a full window, or a gap ends it). */
 void yara_stream_scan(struct yara_worker *yw, struct yara_flow *fs, int dir, const char *proto,
                       struct event_sink *sink, uint64_t now_us);
-/* Encrypted flows: nDPI's verdict comes after the first packets, so the worker
- * asks yara_flow_unclassified() (true for a new flow) and then
- * tells yara_flow_classified() once; an
- * encrypted flow's windows are dropped unscanned (counted) unless
- * yara.encrypted is set. */
-/* The flow is read by one of otsensor's dissectors: its windows stop at
+/* The flow is read by one of otsensor's protocol dissectors: its windows stop at
  * lim.dissected_max (the dissector hands its transfers over as objects, scanned
  * whole). The fast path is closed so that the next segment meets the new cap. */
 static inline void yara_flow_dissected(struct yara_flow *fs)
@@ -123,6 +118,11 @@ static inline void yara_flow_dissected(struct yara_flow *fs)
     fs->dissected = 1;
     fs->room[0] = fs->room[1] = 0;
 }
+/* Encrypted flows: nDPI's verdict comes after the first packets, so the worker
+ * asks yara_flow_unclassified() (true for a new flow) and then
+ * tells yara_flow_classified() once; an
+ * encrypted flow's windows are dropped unscanned (counted) unless
+ * yara.encrypted is set. */
 static inline int yara_flow_unclassified(const struct yara_flow *fs)
 {
     return !fs->classified;
