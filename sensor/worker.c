@@ -491,11 +491,24 @@ static void stream_feed(struct worker *w, struct flow *f, int dir, const uint8_t
     }
 }
 
+/* nDPI's word on encryption waits for the dissector's choice: a flow one of ours
+ * reads is a cleartext industrial protocol whatever nDPI guessed (nDPI 4.2 takes
+ * CIP I/O on UDP 2222 for SkypeCall, an encrypted protocol). At a scan (any_time)
+ * it is taken with what is known, so a flow that ends before its dissector is
+ * chosen (a lone TLS ClientHello) is still skipped. */
+static inline void yara_classify(struct worker *w, struct flow *f, int any_time)
+{
+    if (yara_flow_unclassified(&f->yara) && (f->diss_decided || any_time) &&
+        (f->ndpi_master || f->ndpi_app || f->ndpi_done))
+        yara_flow_classified(w->yara, &f->yara, !f->diss && classify_is_encrypted(&w->cls, f));
+}
+
 /* A full window is scanned now; out of line, so that the per-segment path below
  * needs no stack frame of its own. */
 static __attribute__((noinline)) void yara_stream_full(struct worker *w, struct flow *f, int dir)
 {
     char pb[64];
+    yara_classify(w, f, 1);
     set_context(w, f, dir, w->cur_ts);
     yara_stream_scan(w->yara, &f->yara, dir, scan_proto(w, f, pb, sizeof(pb)), &w->sink, w->cur_ts);
 }
@@ -505,12 +518,7 @@ static __attribute__((noinline)) void yara_stream_full(struct worker *w, struct 
 static inline void yara_stream_bytes(struct worker *w, struct flow *f, int dir, const uint8_t *data,
                                      uint32_t len)
 {
-    /* nDPI's word on encryption waits for the dissector's choice: a flow one of ours
-     * reads is a cleartext industrial protocol whatever nDPI guessed (nDPI 4.2 takes
-     * CIP I/O on UDP 2222 for SkypeCall, an encrypted protocol) */
-    if (yara_flow_unclassified(&f->yara) && f->diss_decided &&
-        (f->ndpi_master || f->ndpi_app || f->ndpi_done))
-        yara_flow_classified(w->yara, &f->yara, !f->diss && classify_is_encrypted(&w->cls, f));
+    yara_classify(w, f, 0);
     if (f->yara.done[dir]) return; /* scanned, given up, or encrypted: nothing more kept */
     if (yara_stream_data(w->yara, &f->yara, dir, data, len)) yara_stream_full(w, f, dir);
 }
@@ -546,6 +554,7 @@ static void on_stream_data(void *ctx, const uint8_t *data, uint32_t len, uint32_
     int dir = w->cur_dir;
     char pb[64];
     if (!data) {
+        if (w->yara) yara_classify(w, f, 1);
         if (yara_stream_open(&f->yara, dir)) {
             set_context(w, f, dir, w->cur_ts); /* the match names this flow */
             yara_stream_scan(w->yara, &f->yara, dir, scan_proto(w, f, pb, sizeof(pb)), &w->sink,
@@ -639,6 +648,7 @@ static void flow_release(struct worker *w, struct flow *f)
     if (yara_flow_held(&f->yara)) {
         /* what the stream windows hold is scanned now, once */
         char pb[64];
+        yara_classify(w, f, 1);
         set_context(w, f, 0, f->last_us);
         yara_flow_end(w->yara, &f->yara, scan_proto(w, f, pb, sizeof(pb)), &w->sink, f->last_us);
     }

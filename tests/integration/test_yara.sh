@@ -218,6 +218,20 @@ assert got == want, got
 print("window depths: Modbus 8 KiB, unknown protocol 64 KiB")
 PY
 
+# 3f. a TLS connection that only sends its ClientHello: no dissector reads it, nDPI
+# names it TLS, so its window is dropped unscanned when the flow ends (the verdict
+# is taken at the scan even though no later segment asked for it)
+"$BIN" -r "$T/tls_hello.pcap" -w 1 --redis none -Y "$T/yara_len" --events "$T/tls.ev" \
+    --stats "$T/tls.st" 2>"$T/tls.err" || bad "tls_hello run: $(cat "$T/tls.err")"
+/usr/bin/python3 - "$T" <<'PY' && ok || bad "a lone ClientHello was scanned"
+import json, sys
+t = sys.argv[1]
+st = json.load(open(f"{t}/tls.st"))["yara"]
+assert st["encrypted_skips"] == 2 and st["scans"] == 0, st
+assert not [l for l in open(f"{t}/tls.ev") if '"proto":"yara"' in l]
+print("TLS ClientHello alone: not scanned, 2 encrypted skips")
+PY
+
 # 4. compile errors: file:line, exit 1; a good set passes --check
 "$BIN" --check -Y "$T/yara" >"$T/chk.out" 2>&1 && grep -q "4 YARA rules" "$T/chk.out" && ok ||
     bad "--check of the good set: $(cat "$T/chk.out")"

@@ -13,6 +13,8 @@
                      server) and a flow of an unknown protocol (60 segments of 1,400
                      bytes to port 7777): the two window depths; and an HTTP flow
                      whose second request is 20,000 bytes of junk
+  tls_hello.pcap     a TLS connection that sends one ClientHello, then nothing: nDPI
+                     names it TLS (encrypted), so its window is never scanned
   eicar_flows_A.pcap N short TCP flows, each sending EICAR in one segment
   eicar_flows_B.pcap the same with other ports (for runs with several -r)
 
@@ -127,6 +129,19 @@ def deep_windows():
     return m.out + u.out + h.out
 
 
+def tls_hello():
+    from scapy.layers.tls.extensions import ServerName, TLS_Ext_ServerName
+    from scapy.layers.tls.handshake import TLSClientHello
+    from scapy.layers.tls.record import TLS
+    hello = TLS(msg=[TLSClientHello(ciphers=[0x1301, 0x1302, 0xc02f], ext=[
+        TLS_Ext_ServerName(servernames=[ServerName(servername=b"plant.example")])])])
+    c = Tcp(Clock(1700000800.0), [], "10.9.0.1", "10.9.0.2", 44000, 443)
+    c.handshake()
+    c.send(True, bytes(hello))
+    c.add(c.pkt(False, "A"))  # and silence: the flow ends with the capture
+    return c.out
+
+
 def eicar_flows(n, port_base, t0):
     pkts = []
     for i in range(n):
@@ -182,6 +197,7 @@ def main():
     wrpcap(out + "/eicar_late.pcap", eicar_late())
     wrpcap(out + "/eicar_gap.pcap", eicar_gap())
     wrpcap(out + "/deep_windows.pcap", deep_windows())
+    wrpcap(out + "/tls_hello.pcap", tls_hello())
     wrpcap(out + "/eicar_flows_A.pcap", eicar_flows(n, 20000, 1700001000.0))
     wrpcap(out + "/eicar_flows_B.pcap", eicar_flows(n, 40000, 1800001000.0))
 
