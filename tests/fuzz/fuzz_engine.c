@@ -51,6 +51,7 @@ static void init_once(void)
      * classes and meet yara.memory_max within one input */
     snprintf(cfg.yara_path, sizeof(cfg.yara_path), "%s", "fuzz");
     cfg.yara_stream_max = 4096;
+    cfg.yara_stream_max_dissected = 1024; /* dissected flows stop earlier, or are cut */
     cfg.yara_object_max = 8192;
     cfg.yara_memory_max = 4u << 20;
     wk.eng = &eng;
