@@ -218,7 +218,6 @@ void ev_end(struct event *e);
 /* Lookup for rules and tests: path of keys inside the protocol object, "a.b.c".
  * Array members are not addressable by path. Returns NULL if absent. */
 const struct ev_field *event_find(const struct event *e, const char *path);
-
 /* Text of a STR or HEX field (not NUL-terminated). */
 const char *event_field_text(const struct event *e, const struct ev_field *f);
 int event_has_anomaly(const struct event *e, const char *name);

@@ -552,14 +552,9 @@ static void on_stream_data(void *ctx, const uint8_t *data, uint32_t len, uint32_
     struct worker *w = ctx;
     struct flow *f = w->cur_flow;
     int dir = w->cur_dir;
-    char pb[64];
     if (!data) {
-        if (w->yara) yara_classify(w, f, 1);
-        if (yara_stream_open(&f->yara, dir)) {
-            set_context(w, f, dir, w->cur_ts); /* the match names this flow */
-            yara_stream_scan(w->yara, &f->yara, dir, scan_proto(w, f, pb, sizeof(pb)), &w->sink,
-                             w->cur_ts);
-        }
+        /* a gap ends the window: scanned now, naming this flow */
+        if (yara_stream_open(&f->yara, dir)) yara_stream_full(w, f, dir);
         if (f->diss_decided && f->diss)
             stream_gap(w, f, dir);
         else if (!f->diss_decided)
